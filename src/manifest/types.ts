@@ -1,0 +1,116 @@
+/**
+ * The normalized, defaults-applied form of a `berth/v1` `App` manifest.
+ * Everything downstream of the loader (planner, executor, status) sees only this shape.
+ */
+
+export type Protocol = 'tcp' | 'udp';
+export type Strategy = 'zero-downtime' | 'recreate';
+
+export interface PortSpec {
+  container: number;
+  /** Fixed host port; undefined = ephemeral (Docker picks). */
+  host?: number;
+  hostIp: string;
+  protocol: Protocol;
+}
+
+export interface VolumeSpec {
+  /** A named volume, or an absolute host path. */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface HttpCheck {
+  path: string;
+  /** The response body must contain this, when set. */
+  content?: string;
+  /** Container port to reach (through its 127.0.0.1 publication); defaulted to the first tcp port. */
+  port: number;
+  attempts: number;
+  /** Seconds before each attempt. */
+  wait: number;
+  /** Seconds per attempt. */
+  timeout: number;
+}
+
+export interface Resources {
+  /** Docker memory string as written (`256m`, `1g`). */
+  memory?: string;
+  cpus?: number;
+}
+
+export interface AppSpec {
+  /** Repository without tag; defaults to `<namespace>/<name>`. */
+  image: string;
+  tag: string;
+  digest?: string;
+  command?: string[];
+  env: Record<string, string>;
+  ports: PortSpec[];
+  volumes: VolumeSpec[];
+  replicas: number;
+  resources: Resources;
+  checks: {
+    /** Seconds the new container must stay running with no restart; ignored when `http` is non-empty. */
+    wait: number;
+    http: HttpCheck[];
+  };
+  deploy: {
+    strategy: Strategy;
+    /** False when the manifest did not name a strategy (so berth may pick `recreate` for fixed host ports). */
+    strategyExplicit: boolean;
+    retireAfter: number;
+    progressDeadline: number;
+  };
+  domains: string[];
+}
+
+/** Where a manifest document came from; line and col are 1-based. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface App {
+  name: string;
+  spec: AppSpec;
+  source: SourcePosition;
+}
+
+/** One problem in one manifest file, printable as `file:line:col: message`. */
+export interface ManifestProblem extends SourcePosition {
+  message: string;
+  /** The app the problem belongs to, when the document got far enough to name one. */
+  app?: string;
+}
+
+export function formatProblem(p: ManifestProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+/** The state of the watched directory as a whole. */
+export type DirectoryState = 'ok' | 'empty' | 'missing' | 'unreadable';
+
+/** Everything one read of the manifest directory yields. */
+export interface ManifestSet {
+  /** Apps with exactly one valid manifest. */
+  apps: Map<string, App>;
+  /** Every problem found, in file order. */
+  problems: ManifestProblem[];
+  /** Apps named by more than one file: app -> files. Such apps are absent from `apps`. */
+  conflicts: Map<string, string[]>;
+  /** Apps named by a document that failed validation (absent from `apps`). */
+  invalid: Set<string>;
+  /** Number of manifest files considered (after ignore rules). */
+  fileCount: number;
+  directory: DirectoryState;
+}
+
+export interface LoadOptions {
+  /** Image namespace, the default repository is `<namespace>/<name>`. */
+  namespace: string;
+  /** Host-path volume sources must be under one of these prefixes. */
+  allowHostPaths: string[];
+}

@@ -1,0 +1,38 @@
+/**
+ * Errors raised at the container-engine boundary. Every Runtime method rejects only with one of
+ * these; the CLI maps them to messages and exit codes.
+ */
+export class RuntimeError extends Error {
+  /** The runtime operation that failed, e.g. `createContainer`. */
+  readonly operation: string;
+  constructor(operation: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.operation = operation;
+  }
+}
+
+/** The engine cannot be reached (socket missing, connection refused, engine restarting). */
+export class EngineUnavailableError extends RuntimeError {}
+
+export class ContainerNotFoundError extends RuntimeError {}
+
+export class ImageNotFoundError extends RuntimeError {}
+
+/** A container name is already in use. */
+export class NameConflictError extends RuntimeError {}
+
+/** A pull failed: unknown repository or tag, registry unreachable, or denied. */
+export class PullError extends RuntimeError {}
+
+/** berth was asked to touch a container it does not manage; it refuses. */
+export class NotManagedError extends RuntimeError {}
+
+/** Any other engine error (bad request, port already allocated, ...). */
+export class EngineError extends RuntimeError {
+  readonly statusCode: number | undefined;
+  constructor(operation: string, message: string, statusCode?: number, options?: { cause?: unknown }) {
+    super(operation, message, options);
+    this.statusCode = statusCode;
+  }
+}

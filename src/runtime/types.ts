@@ -1,0 +1,122 @@
+/**
+ * The narrow interface between berth and a container engine. `src/runtime/docker/` implements it
+ * with dockerode (the only code that imports dockerode); tests may use an in-memory fake.
+ * Every method rejects only with a `RuntimeError` subclass (see ./errors.ts).
+ */
+import type { PortSpec, Protocol, Resources, VolumeSpec } from '../manifest/types.js';
+
+/** Labels berth puts on every container it creates. */
+export const LABEL_MANAGED = 'berth.managed';
+export const LABEL_APP = 'berth.app';
+export const LABEL_SPEC_HASH = 'berth.spec-hash';
+export const LABEL_NAMESPACE = 'berth.namespace';
+export const LABEL_REPLICA = 'berth.replica';
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface PublishedPort {
+  container: number;
+  protocol: Protocol;
+  hostIp: string;
+  hostPort: number;
+}
+
+/** A managed container as a list call sees it (no inspect needed). */
+export interface ContainerSummary {
+  id: string;
+  /** Without the leading slash. */
+  name: string;
+  app: string;
+  specHash: string;
+  /** Replica slot, from the `berth.replica` label (0-based); -1 when absent. */
+  replica: number;
+  /** The `sha256:...` id of the image the container was created from. */
+  imageId: string;
+  state: ContainerState;
+  labels: Record<string, string>;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  ports: PublishedPort[];
+}
+
+/** What an inspect adds to the summary. */
+export interface ContainerDetail extends ContainerSummary {
+  /** Milliseconds since the epoch; 0 when never started. */
+  startedAt: number;
+  restartCount: number;
+  exitCode: number;
+  /** Engine's reason when it could not run the container (e.g. a port already allocated). */
+  error: string;
+}
+
+export interface ImageInfo {
+  /** `sha256:...` */
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  size: number;
+}
+
+export interface ContainerCreateSpec {
+  name: string;
+  /** Image id (preferred: immune to a tag moving meanwhile) or reference. */
+  image: string;
+  command?: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  ports: PortSpec[];
+  volumes: VolumeSpec[];
+  resources: Resources;
+}
+
+export type RuntimeEvent =
+  | { kind: 'container'; action: string; id: string; namespace?: string; app?: string }
+  | { kind: 'image'; action: string; id: string; ref?: string };
+
+export interface EventSubscription {
+  close(): void;
+}
+
+export interface EngineInfo {
+  engineVersion: string;
+  apiVersion: string;
+}
+
+export interface Runtime {
+  /** Checks the engine is reachable; negotiates the API version on first use. */
+  ping(): Promise<EngineInfo>;
+
+  /** Containers carrying `berth.managed=true` and `berth.namespace=<namespace>` (all states), optionally of one app. */
+  listContainers(namespace: string, app?: string): Promise<ContainerSummary[]>;
+  /** Rejects with ContainerNotFoundError when gone. */
+  inspectContainer(id: string): Promise<ContainerDetail>;
+  /** Creates (does not start) a container; returns its id. NameConflictError when the name is taken. */
+  createContainer(spec: ContainerCreateSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after `timeoutSeconds`. Refuses (NotManagedError) a container without `berth.managed=true`. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Force-removes. Refuses (NotManagedError) a container without `berth.managed=true`. Gone already is not an error. */
+  removeContainer(id: string): Promise<void>;
+  /** The last `tail` lines of the container's stdout+stderr, as text. */
+  containerLogs(id: string, tail: number): Promise<string>;
+
+  /** undefined when no such image. */
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  /** Images whose tags include `repository:*`. */
+  listImages(repository: string): Promise<ImageInfo[]>;
+  /** Pulls `ref` (repo:tag) with the credentials of Docker's config.json when it has them. */
+  pullImage(ref: string, signal?: AbortSignal): Promise<void>;
+  /** Points `repository:tag` at `source` (an id or reference). */
+  tagImage(source: string, repository: string, tag: string): Promise<void>;
+  /** Removes one tag (never the image data while other tags hold it). Gone already is not an error. */
+  untagImage(ref: string): Promise<void>;
+
+  /**
+   * Streams engine events: containers of `namespace` that berth manages (start, die, stop, destroy, ...)
+   * and image events (tag, untag, load, pull, delete). `onError` is called once when the stream ends
+   * abnormally; the subscriber resubscribes.
+   */
+  subscribe(namespace: string, onEvent: (event: RuntimeEvent) => void, onError: (error: Error) => void): Promise<EventSubscription>;
+}
