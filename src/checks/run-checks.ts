@@ -1,0 +1,31 @@
+import type { App } from '../manifest/types.js';
+import type { Runtime } from '../runtime/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { httpCheck } from './http-check.js';
+import { waitCheck } from './wait-check.js';
+
+/**
+ * Runs the app's pre-flight checks on every given container, in parallel across containers.
+ * Resolves when all pass; rejects with CheckFailedError on the first failure, or with the
+ * signal's reason when aborted (progress deadline, shutdown).
+ */
+export async function runChecks(deps: { runtime: Runtime; clock: Clock; logger: Logger }, app: App, containerIds: string[], signal: AbortSignal): Promise<void> {
+  const { runtime, clock, logger } = deps;
+  const { wait, http } = app.spec.checks;
+  if (http.length === 0) {
+    logger.info({ step: 'checks', check: 'wait', seconds: wait }, `CHECKS not set: running simple container check; waiting for ${wait} seconds`);
+    await Promise.all(containerIds.map((id) => waitCheck(runtime, clock, id, wait, signal)));
+    logger.info({ step: 'checks', check: 'wait', result: 'passed' }, 'Default container check successful!');
+    return;
+  }
+  await Promise.all(
+    containerIds.map(async (id) => {
+      for (const check of http) {
+        const { attempts } = await httpCheck(runtime, clock, id, check, signal);
+        logger.info({ step: 'checks', check: check.path, container: id.slice(0, 12), attempts, result: 'passed' }, `CHECKS ${check.path} passed`);
+      }
+    }),
+  );
+  logger.info({ step: 'checks', result: 'passed' }, 'All checks successful!');
+}

@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { Controller } from '../../controller/controller.js';
+import { DesiredState } from '../../controller/desired-state.js';
+import { WorkQueue } from '../../controller/queue.js';
+import { ManifestDirectory } from '../../manifest/load.js';
+import { Reconciler } from '../../reconcile/reconciler.js';
+import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
+import { acquireLock } from '../../state/lock.js';
+import { StateStore } from '../../state/store.js';
+import { systemClock } from '../../util/clock.js';
+import { createLogger } from '../../util/logger.js';
+import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
+import type { Output } from '../output.js';
+
+const RUN_FLAGS = {
+  manifests: { type: 'string', default: 'manifests' },
+  once: { type: 'boolean', default: false },
+  resync: { type: 'string', default: '60' },
+  concurrency: { type: 'string', default: '4' },
+  'allow-empty': { type: 'boolean', default: false },
+  'stop-timeout': { type: 'string', default: '10' },
+} as const;
+
+export async function runCommand(args: string[], out: Output): Promise<number> {
+  const { values } = parseCommand(args, RUN_FLAGS, false);
+  const shared = sharedOptions(values);
+  const dir = resolve(values.manifests);
+  const concurrency = positiveInteger(values, 'concurrency');
+  const resyncSeconds = positiveInteger(values, 'resync');
+  const stopTimeoutSeconds = positiveInteger(values, 'stop-timeout', 0);
+  const logger = createLogger({ format: shared.logFormat, level: shared.logLevel });
+  const clock = systemClock;
+
+  const lock = await acquireLock(shared.stateDir, shared.namespace);
+  try {
+    const runtime = createDockerRuntime();
+    const engine = await runtime.ping();
+    const state = await StateStore.open(shared.stateDir, shared.namespace);
+    const desired = new DesiredState(values['allow-empty']);
+    const reconciler = new Reconciler({ runtime, clock, logger, state, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: false, stopTimeoutSeconds });
+    const controller = new Controller(
+      { runtime, clock, logger, state, desired, reconciler, queue: new WorkQueue(clock), manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
+      { namespace: shared.namespace, concurrency, resyncSeconds },
+    );
+    logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
+
+    if (values.once) {
+      const results = await controller.runOnce();
+      const problems = desired.problems();
+      const unconverged = [...results].filter(([, r]) => r.failed || (!r.gone && r.phase !== 'Running'));
+      for (const [name, result] of unconverged) out.stderr(`${name}: ${result.phase}: ${state.get(name)?.message ?? ''}\n`);
+      for (const problem of problems) out.stderr(`${problem.file}:${problem.line}:${problem.col}: ${problem.message}\n`);
+      logger.info({ apps: results.size, unconverged: unconverged.length, problems: problems.length }, 'pass complete');
+      await flushLogger(logger);
+      return unconverged.length === 0 && problems.length === 0 ? 0 : 1;
+    }
+
+    await controller.start();
+    logger.info({ step: 'ready' }, 'berth is running');
+    const signal = await untilSignal();
+    logger.info({ signal }, `${signal}: stopping`);
+    await controller.stop();
+    logger.info('stopped');
+    await flushLogger(logger);
+    return 0;
+  } finally {
+    await lock.release();
+  }
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+      resolve(signal);
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}
+
+function flushLogger(logger: { flush(cb?: (err?: Error) => void): void }): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
+}

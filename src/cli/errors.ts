@@ -1,0 +1,24 @@
+/** The one place typed errors become messages and exit codes. */
+import { EngineUnavailableError, RuntimeError } from '../runtime/errors.js';
+import { LockHeldError } from '../state/lock.js';
+import { UsageError, USAGE } from './usage.js';
+
+export interface Failure {
+  message: string;
+  exitCode: number;
+}
+
+export function describeFailure(error: unknown): Failure {
+  if (error instanceof UsageError) return { message: `berth: ${error.message}\n\n${USAGE}`, exitCode: 1 };
+  if (error instanceof LockHeldError) return { message: `berth: ${error.message}`, exitCode: 1 };
+  if (error instanceof EngineUnavailableError) {
+    const where = process.env.DOCKER_HOST ? `DOCKER_HOST=${process.env.DOCKER_HOST}` : 'the local Docker socket';
+    return { message: `berth: cannot reach the Docker engine at ${where}: ${error.message}`, exitCode: 1 };
+  }
+  if (error instanceof RuntimeError) return { message: `berth: Docker: ${error.message}`, exitCode: 1 };
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') {
+    return { message: `berth: ${(error as Error).message} (use --state-dir to pick a writable directory)`, exitCode: 1 };
+  }
+  return { message: `berth: unexpected error: ${(error as Error)?.stack ?? String(error)}`, exitCode: 1 };
+}

@@ -1,0 +1,52 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { LogFormat } from '../util/logger.js';
+import { UsageError } from './usage.js';
+
+export interface SharedOptions {
+  namespace: string;
+  stateDir: string;
+  allowHostPaths: string[];
+  logFormat: LogFormat;
+  logLevel: string;
+}
+
+const NAMESPACE = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+
+export const SHARED_FLAGS = {
+  namespace: { type: 'string', default: 'dokku' },
+  'state-dir': { type: 'string', default: '/var/lib/berth' },
+  'allow-host-path': { type: 'string', multiple: true, default: [] },
+  'log-format': { type: 'string', default: 'json' },
+  'log-level': { type: 'string', default: 'info' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** parseArgs with berth's shared flags added; unknown flags are usage errors. */
+export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], flags: T, allowPositionals: boolean) {
+  try {
+    return parseArgs({ args, options: { ...SHARED_FLAGS, ...flags }, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function sharedOptions(values: Record<string, unknown>): SharedOptions {
+  const namespace = String(values.namespace);
+  if (!NAMESPACE.test(namespace)) throw new UsageError(`--namespace "${namespace}" is not a valid Docker repository component (lowercase letters, digits, '.', '_', '-')`);
+  const logFormat = String(values['log-format']);
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new UsageError(`--log-format must be json or pretty, not "${logFormat}"`);
+  return {
+    namespace,
+    stateDir: String(values['state-dir']),
+    allowHostPaths: (values['allow-host-path'] as string[]).map((p) => p.replace(/\/+$/, '') || '/'),
+    logFormat,
+    logLevel: String(values['log-level']),
+  };
+}
+
+export function positiveInteger(values: Record<string, unknown>, flag: string, minimum = 1): number {
+  const raw = String(values[flag]);
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < minimum) throw new UsageError(`--${flag} must be a whole number of at least ${minimum}, not "${raw}"`);
+  return value;
+}

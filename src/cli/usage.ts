@@ -1,0 +1,32 @@
+export const USAGE = `berth: a declarative deployment controller for a Docker host
+
+Usage:
+  berth run --manifests DIR [--once] [flags]   reconcile the host toward DIR (until SIGTERM, or one pass)
+  berth validate PATH...                       check manifest files or directories
+  berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
+  berth status [--json]                        every managed app: desired tag, running image, phase
+
+Shared flags:
+  --namespace NS           image namespace and controller scope (default "dokku": images <NS>/<app>:<tag>)
+  --state-dir DIR          where berth keeps phases, history and its lock (default /var/lib/berth)
+  --allow-host-path PREFIX allow host-path volumes under PREFIX (repeatable; named volumes are always allowed)
+  --log-format json|pretty logs as pino JSON lines (default) or for people
+  --log-level LEVEL        trace, debug, info (default), warn, error
+  DOCKER_HOST              the engine, as Docker's own clients read it (default the local socket)
+
+run flags:
+  --manifests DIR          the watched directory (default ./manifests)
+  --once                   one reconcile pass over every app; exit 0 when all converged, 1 otherwise
+  --resync SECONDS         full resync period (default 60)
+  --concurrency N          apps reconciled in parallel (default 4)
+  --allow-empty            let an emptied directory remove every app
+  --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
+`;
+
+/** A command line berth cannot act on; the message says why. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The controller loop, after controller-runtime: sources (manifest watcher, engine events,
+ * periodic resync) put app names on a work queue; `concurrency` workers take them off and run
+ * the reconciler, one reconcile per app at a time; failures come back with backoff, requested
+ * delays (old containers retiring) with `addAfter`.
+ */
+import type { ManifestDirectory } from '../manifest/load.js';
+import { formatProblem } from '../manifest/types.js';
+import type { Reconciler, ReconcileResult } from '../reconcile/reconciler.js';
+import type { Runtime } from '../runtime/types.js';
+import type { StateStore } from '../state/store.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { DesiredState } from './desired-state.js';
+import { WorkQueue } from './queue.js';
+import { EngineEvents } from './sources/engine-events.js';
+import { ManifestWatcher } from './sources/manifest-watcher.js';
+
+export interface ControllerOptions {
+  namespace: string;
+  /** Apps reconciled in parallel. */
+  concurrency: number;
+  /** Seconds between full resyncs (re-read the directory, enqueue every app). */
+  resyncSeconds: number;
+}
+
+export interface ControllerDeps {
+  runtime: Runtime;
+  clock: Clock;
+  logger: Logger;
+  state: StateStore;
+  manifests: ManifestDirectory;
+  desired: DesiredState;
+  reconciler: Reconciler;
+  queue: WorkQueue;
+}
+
+export class Controller {
+  private readonly abort = new AbortController();
+  private readonly results = new Map<string, ReconcileResult>();
+  private workers: Promise<void>[] = [];
+  private watcher: ManifestWatcher | undefined;
+  private events: EngineEvents | undefined;
+  private cancelResync: (() => void) | undefined;
+  private reading: Promise<void> | undefined;
+  private readAgain = false;
+  private idleWaiters: (() => void)[] = [];
+  private engineReachable = true;
+  private synced = false;
+
+  constructor(
+    private readonly deps: ControllerDeps,
+    private readonly options: ControllerOptions,
+  ) {}
+
+  /** Runs until `stop`: initial sync, then every source. */
+  async start(): Promise<void> {
+    const { clock, logger, runtime, queue, desired } = this.deps;
+    this.watcher = new ManifestWatcher(this.deps.manifests.dir, () => void this.readManifests(), { clock, logger });
+    await this.watcher.start();
+    this.events = new EngineEvents(
+      this.options.namespace,
+      {
+        onApp: (app) => queue.add(app),
+        onImage: (ref) => {
+          for (const app of desired.waitingFor(ref)) queue.add(app);
+          for (const app of this.deps.state.names()) if (this.deps.state.get(app)?.phase === 'Pending') queue.add(app);
+        },
+        onReconnect: () => {
+          this.engineReachable = true;
+          void this.resync();
+        },
+        onOutage: () => {
+          this.engineReachable = false;
+        },
+      },
+      { runtime, clock, logger },
+    );
+    await this.events.start();
+    await this.initialSync();
+    this.startWorkers();
+    this.scheduleResync();
+  }
+
+  /** One pass over every app: reconcile each until it converges or fails (no retries). */
+  async runOnce(): Promise<Map<string, ReconcileResult>> {
+    await this.initialSync();
+    this.startWorkers({ retry: false });
+    await this.idle();
+    await this.stop();
+    return this.results;
+  }
+
+  async stop(): Promise<void> {
+    this.cancelResync?.();
+    this.events?.close();
+    await this.watcher?.close();
+    this.abort.abort(new Error('berth is shutting down'));
+    this.deps.queue.shutDown();
+    await Promise.allSettled(this.workers);
+    await this.deps.state.flush();
+  }
+
+  /** True once the first directory read and the first enqueue of every app are done. */
+  get ready(): boolean {
+    return this.synced && this.engineReachable;
+  }
+
+  private async initialSync(): Promise<void> {
+    await this.readManifests();
+    const running = await this.deps.runtime.listContainers(this.options.namespace);
+    const names = new Set([...this.deps.desired.names(), ...running.map((c) => c.app), ...this.deps.state.names()]);
+    for (const name of [...names].sort()) this.deps.queue.add(name);
+    this.synced = true;
+  }
+
+  /** Re-reads the directory (one read at a time; a change during a read triggers another) and enqueues what changed. */
+  private readManifests(): Promise<void> {
+    if (this.reading) {
+      this.readAgain = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      do {
+        this.readAgain = false;
+        const set = await this.deps.manifests.read();
+        const changed = this.deps.desired.update(set);
+        for (const problem of set.problems) this.deps.logger.debug({ source: 'manifests', problem: formatProblem(problem) }, 'manifest problem');
+        if (changed.length > 0) this.deps.logger.info({ source: 'manifests', apps: changed.length === 1 ? changed[0] : changed.length }, `manifests changed: ${changed.join(', ')}`);
+        for (const name of changed) this.deps.queue.retryNow(name);
+        await this.watcher?.recheck();
+      } while (this.readAgain);
+    })().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async resync(): Promise<void> {
+    try {
+      await this.readManifests();
+      const running = await this.deps.runtime.listContainers(this.options.namespace);
+      const names = new Set([...this.deps.desired.names(), ...running.map((c) => c.app)]);
+      for (const name of names) this.deps.queue.add(name);
+    } catch (error) {
+      this.deps.logger.warn({ source: 'resync', err: error }, 'resync failed');
+    }
+  }
+
+  private scheduleResync(): void {
+    this.cancelResync = this.deps.clock.schedule(() => {
+      void this.resync().finally(() => this.scheduleResync());
+    }, this.options.resyncSeconds * 1000);
+  }
+
+  private startWorkers(mode: { retry: boolean } = { retry: true }): void {
+    this.workers = Array.from({ length: this.options.concurrency }, () => this.work(mode.retry));
+  }
+
+  private async work(retry: boolean): Promise<void> {
+    const { queue, reconciler, logger } = this.deps;
+    for (;;) {
+      const name = await queue.get();
+      if (name === undefined) return;
+      try {
+        const result = await reconciler.reconcile(name, this.abort.signal);
+        this.results.set(name, result);
+        if (result.failed) {
+          if (retry) {
+            logger.info({ app: name, retryInMs: queue.nextBackoff(name) }, `${name}: retrying in ${Math.round(queue.nextBackoff(name) / 1000)}s`);
+            queue.addRateLimited(name);
+          }
+        } else {
+          queue.forget(name);
+          if (result.requeueAfterMs !== undefined) queue.addAfter(name, result.requeueAfterMs);
+        }
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        this.results.set(name, { phase: this.deps.state.get(name)?.phase ?? 'Failed', failed: true });
+        logger.error({ app: name, err: error }, `${name}: reconcile failed: ${(error as Error).message}`);
+        if (retry) queue.addRateLimited(name);
+      } finally {
+        queue.done(name);
+        if (queue.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
+    }
+  }
+
+  private idle(): Promise<void> {
+    if (this.deps.queue.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Source: the container engine's event stream. Container events of managed apps (die, stop,
+ * destroy, oom, ...) enqueue the app; image events (tag, load, pull) enqueue the apps waiting
+ * for that image. When the stream breaks (engine restart), it is resubscribed with backoff and,
+ * once back, everything is resynced: events missed meanwhile are recovered by the level-
+ * triggered reconcile, not replayed.
+ */
+import type { EventSubscription, Runtime, RuntimeEvent } from '../../runtime/types.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import { backoffDelay, type BackoffPolicy } from '../backoff.js';
+
+export interface EngineEventHandlers {
+  onApp(app: string): void;
+  onImage(ref: string): void;
+  /** The stream was (re)established after an outage: resync everything. */
+  onReconnect(): void;
+  /** The stream broke; the engine is presumed unreachable until `onReconnect`. */
+  onOutage(error: Error): void;
+}
+
+const RECONNECT: BackoffPolicy = { baseMs: 500, maxMs: 15_000 };
+const IGNORED_CONTAINER_ACTIONS = new Set(['create', 'attach', 'resize', 'top', 'export', 'commit', 'copy', 'archive-path', 'extract-to-dir']);
+
+export class EngineEvents {
+  private subscription: EventSubscription | undefined;
+  private cancelRetry: (() => void) | undefined;
+  private failures = 0;
+  private closed = false;
+
+  constructor(
+    private readonly namespace: string,
+    private readonly handlers: EngineEventHandlers,
+    private readonly deps: { runtime: Runtime; clock: Clock; logger: Logger },
+  ) {}
+
+  /** Subscribes; when the engine is unreachable now, keeps retrying in the background. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelRetry?.();
+    this.subscription?.close();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.subscription = await this.deps.runtime.subscribe(this.namespace, (event) => this.dispatch(event), (error) => this.broken(error));
+      if (this.failures > 0) {
+        this.deps.logger.info({ source: 'engine-events' }, 'engine event stream re-established; resyncing');
+        this.failures = 0;
+        this.handlers.onReconnect();
+      }
+    } catch (error) {
+      this.broken(error as Error);
+    }
+  }
+
+  private broken(error: Error): void {
+    if (this.closed) return;
+    this.subscription = undefined;
+    this.failures++;
+    if (this.failures === 1) {
+      this.deps.logger.warn({ source: 'engine-events', err: error }, 'engine event stream lost; reconnecting');
+      this.handlers.onOutage(error);
+    }
+    this.cancelRetry = this.deps.clock.schedule(() => void this.connect(), backoffDelay(RECONNECT, this.failures));
+  }
+
+  private dispatch(event: RuntimeEvent): void {
+    if (event.kind === 'container') {
+      if (event.app && event.namespace === this.namespace && !IGNORED_CONTAINER_ACTIONS.has(event.action)) this.handlers.onApp(event.app);
+      return;
+    }
+    if (event.ref && ['tag', 'load', 'pull', 'import'].includes(event.action)) this.handlers.onImage(event.ref);
+  }
+}

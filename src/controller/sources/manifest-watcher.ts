@@ -1,0 +1,104 @@
+/**
+ * Source: the manifest directory. chokidar watches the directory (recursively) and its parent
+ * (depth 0, for the directory entry itself: git-sync swaps a symlink atomically, config
+ * management may delete and recreate the directory). Every burst of events is debounced into
+ * one `onChange` call; the caller re-reads the whole directory, so the event itself carries
+ * no meaning (level-triggered). When the directory's real path changes (a symlink swap), the
+ * directory watch is re-armed on the new target.
+ */
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+
+export interface ManifestWatcherOptions {
+  /** Quiet time after the last event before `onChange` runs. */
+  debounceMs: number;
+  /** `onChange` runs at the latest this long after the first event of a burst. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_WATCH_OPTIONS: ManifestWatcherOptions = { debounceMs: 40, maxDelayMs: 300 };
+
+export class ManifestWatcher {
+  private readonly dir: string;
+  private dirWatcher: FSWatcher | undefined;
+  private parentWatcher: FSWatcher | undefined;
+  private watchedRealPath: string | undefined;
+  private cancelTimer: (() => void) | undefined;
+  private burstStartedAt: number | undefined;
+  private closed = false;
+
+  constructor(
+    dir: string,
+    private readonly onChange: () => void,
+    private readonly deps: { clock: Clock; logger: Logger },
+    private readonly options: ManifestWatcherOptions = DEFAULT_WATCH_OPTIONS,
+  ) {
+    this.dir = resolve(dir);
+  }
+
+  async start(): Promise<void> {
+    const parent = dirname(this.dir);
+    const name = basename(this.dir);
+    this.parentWatcher = watch(parent, {
+      ignoreInitial: true,
+      depth: 0,
+      ignored: (path) => path !== parent && basename(path) !== name,
+    });
+    this.parentWatcher.on('all', () => this.touched());
+    this.parentWatcher.on('error', (error) => this.deps.logger.warn({ err: error }, 'watching the manifest directory entry failed'));
+    await ready(this.parentWatcher);
+    await this.armDirectory();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cancelTimer?.();
+    await Promise.all([this.dirWatcher?.close(), this.parentWatcher?.close()]);
+  }
+
+  /** Re-arms the directory watch if the directory now resolves elsewhere; called after each read. */
+  async recheck(): Promise<void> {
+    const current = await realpath(this.dir).catch(() => undefined);
+    if (current !== this.watchedRealPath) await this.armDirectory();
+  }
+
+  private async armDirectory(): Promise<void> {
+    if (this.closed) return;
+    await this.dirWatcher?.close();
+    this.watchedRealPath = await realpath(this.dir).catch(() => undefined);
+    if (this.watchedRealPath === undefined) {
+      this.dirWatcher = undefined;
+      return;
+    }
+    const root = this.watchedRealPath;
+    const watcher = watch(root, {
+      ignoreInitial: true,
+      depth: 8,
+      ignored: (path) => path !== root && basename(path).startsWith('.'),
+    });
+    watcher.on('all', () => this.touched());
+    watcher.on('error', (error) => this.deps.logger.warn({ err: error }, 'watching the manifest directory failed'));
+    this.dirWatcher = watcher;
+    await ready(watcher);
+  }
+
+  private touched(): void {
+    if (this.closed) return;
+    const now = this.deps.clock.now();
+    this.burstStartedAt ??= now;
+    this.cancelTimer?.();
+    const wait = Math.min(this.options.debounceMs, this.burstStartedAt + this.options.maxDelayMs - now);
+    this.cancelTimer = this.deps.clock.schedule(() => {
+      this.cancelTimer = undefined;
+      this.burstStartedAt = undefined;
+      this.onChange();
+    }, Math.max(0, wait));
+  }
+}
+
+function ready(watcher: FSWatcher): Promise<void> {
+  return new Promise((resolve) => watcher.once('ready', () => resolve()));
+}

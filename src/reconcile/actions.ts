@@ -1,0 +1,70 @@
+/** The vocabulary of the planner: what it observes and what it asks the executor to do. */
+import type { App } from '../manifest/types.js';
+import type { ContainerCreateSpec, ContainerSummary } from '../runtime/types.js';
+import type { Phase } from '../state/types.js';
+
+/** The desired state of one app, as the manifest directory currently determines it. */
+export type Desired =
+  | {
+      kind: 'present';
+      app: App;
+      /** Set when the manifest is now invalid or conflicting and `app` is its last valid form. */
+      invalid?: string;
+    }
+  | {
+      kind: 'absent';
+      /** Set when removal is held back (empty or unreadable directory, unparseable file). */
+      hold?: string;
+    };
+
+export type ImageState =
+  | { kind: 'present'; id: string; repoDigests: string[] }
+  | { kind: 'missing' };
+
+/** Everything the planner needs to know about one app at one moment. */
+export interface Observation {
+  namespace: string;
+  name: string;
+  desired: Desired;
+  /** The app's managed containers, every state. */
+  containers: ContainerSummary[];
+  /** The image `<spec.image>:<spec.tag>` resolves to (present when desired is present). */
+  image?: ImageState;
+  /** The image id `<namespace>/<name>:<tag>` points at, when `spec.image` is another repository. */
+  localTagImageId?: string;
+  /** The revision that last passed its checks and took traffic, from berth's state. */
+  serving?: { revision: string; switchedAt: number };
+  /** True when a proxy fronts the apps (fixed host ports then do not force `recreate`). */
+  proxy: boolean;
+  now: number;
+}
+
+export interface ContainerRef {
+  id: string;
+  name: string;
+}
+
+export type Action =
+  | { type: 'pull'; ref: string; reason: string }
+  | { type: 'tag'; source: string; repository: string; tag: string; reason: string }
+  | { type: 'stop'; container: ContainerRef; reason: string }
+  | { type: 'remove'; container: ContainerRef; reason: string }
+  | { type: 'create'; spec: ContainerCreateSpec; reason: string }
+  | { type: 'check'; containers: string[]; reason: string }
+  | { type: 'switch'; revision: string; reason: string }
+  | { type: 'retag'; repository: string; latest: string; previous?: string; reason: string }
+  | { type: 'retire'; containers: ContainerRef[]; reason: string };
+
+export interface Plan {
+  actions: Action[];
+  /** The app's phase and message once every action has succeeded. */
+  outcome: { phase: Phase; message: string };
+  /** Reconcile again after this long even without an event (retirement due, image wait). */
+  requeueAfterMs?: number;
+  /** Present when the plan rolls out a new revision. */
+  rollout?: { revision: string; imageId: string; image: string; tag: string; strategy: 'zero-downtime' | 'recreate' };
+  /** True when the app has no manifest and its containers are (or are being) removed. */
+  gone?: boolean;
+  /** Set when the plan cannot proceed (digest mismatch, strategy conflict): the reason, reported as an error. */
+  refused?: string;
+}

@@ -1,0 +1,144 @@
+/**
+ * The executor: applies a Plan's actions in order through the Runtime. It adds no decisions of its
+ * own except compensation: when the checks fail (or the progress deadline passes) it removes the
+ * containers the rollout was checking and restarts any old container the plan had stopped, so
+ * the revision that served before keeps serving; then it rejects with DeployFailedError.
+ */
+import { CheckFailedError } from '../checks/errors.js';
+import { runChecks } from '../checks/run-checks.js';
+import type { App } from '../manifest/types.js';
+import type { Runtime } from '../runtime/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { Action, ContainerRef, Plan } from './actions.js';
+import { DeployFailedError } from './errors.js';
+
+export interface ExecuteContext {
+  runtime: Runtime;
+  clock: Clock;
+  logger: Logger;
+  /** The app being deployed (undefined when removing an app whose manifest is gone). */
+  app?: App;
+  /** The app's containers as observed when the plan was made, to resolve names to ids. */
+  observed: ContainerRef[];
+  /** Seconds between SIGTERM and SIGKILL when stopping a container. */
+  stopTimeoutSeconds: number;
+  /** Records that `revision` now takes traffic (state, and the proxy once there is one). */
+  onSwitch(revision: string): Promise<void>;
+  signal: AbortSignal;
+}
+
+const LOG_TAIL_LINES = 20;
+
+export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<void> {
+  const ids = new Map(ctx.observed.map((c) => [c.name, c.id]));
+  const started: ContainerRef[] = [];
+  const stopped: ContainerRef[] = [];
+  for (const action of plan.actions) {
+    ctx.signal.throwIfAborted();
+    const begin = ctx.clock.now();
+    await apply(action, ctx, { ids, started, stopped });
+    ctx.logger.debug({ step: action.type, reason: action.reason, durationMs: ctx.clock.now() - begin }, `${action.type} done`);
+  }
+}
+
+interface Progress {
+  ids: Map<string, string>;
+  started: ContainerRef[];
+  stopped: ContainerRef[];
+}
+
+async function apply(action: Action, ctx: ExecuteContext, progress: Progress): Promise<void> {
+  const { runtime, logger } = ctx;
+  switch (action.type) {
+    case 'pull':
+      logger.info({ step: 'pull', image: action.ref }, `Pulling ${action.ref}`);
+      await runtime.pullImage(action.ref, ctx.signal);
+      return;
+    case 'tag':
+      await runtime.tagImage(action.source, action.repository, action.tag);
+      logger.info({ step: 'tag', image: `${action.repository}:${action.tag}` }, `Tagged ${action.repository}:${action.tag}`);
+      return;
+    case 'stop':
+      logger.info({ step: 'stop', container: action.container.name }, `Stopping ${action.container.name} (${action.reason})`);
+      await runtime.stopContainer(action.container.id, ctx.stopTimeoutSeconds);
+      progress.stopped.push(action.container);
+      return;
+    case 'remove':
+      logger.info({ step: 'remove', container: action.container.name, reason: action.reason }, `Removing ${action.container.name}: ${action.reason}`);
+      await runtime.removeContainer(action.container.id);
+      return;
+    case 'create': {
+      const id = await runtime.createContainer(action.spec);
+      progress.ids.set(action.spec.name, id);
+      progress.started.push({ id, name: action.spec.name });
+      await runtime.startContainer(id).catch(async (error: unknown) => {
+        await compensate(ctx, progress);
+        throw new DeployFailedError(`container ${action.spec.name} did not start: ${(error as Error).message}`, { cause: error });
+      });
+      logger.info({ step: 'start', container: action.spec.name }, `Started ${action.spec.name}`);
+      return;
+    }
+    case 'check':
+      return check(action.containers, ctx, progress);
+    case 'switch':
+      await ctx.onSwitch(action.revision);
+      return;
+    case 'retag':
+      if (action.previous) await runtime.tagImage(action.previous, action.repository, 'previous');
+      await runtime.tagImage(action.latest, action.repository, 'latest');
+      logger.info({ step: 'retag', image: `${action.repository}:latest` }, `${action.repository}:latest now points at the deployed image`);
+      return;
+    case 'retire':
+      logger.info({ step: 'retire', containers: action.containers.map((c) => c.name) }, `Shutting down ${action.containers.length} old container(s): ${action.reason}`);
+      for (const container of action.containers) {
+        await runtime.stopContainer(container.id, ctx.stopTimeoutSeconds);
+        await runtime.removeContainer(container.id);
+      }
+      return;
+  }
+}
+
+async function check(names: string[], ctx: ExecuteContext, progress: Progress): Promise<void> {
+  const app = ctx.app;
+  if (!app) throw new Error('check action without an app');
+  const checked = names.map((name) => ({ name, id: progress.ids.get(name) ?? name }));
+  const deadline = new AbortController();
+  const cancelDeadline = ctx.clock.schedule(
+    () => deadline.abort(new CheckFailedError('', `the deploy did not pass its checks within deploy.progressDeadline (${app.spec.deploy.progressDeadline}s)`)),
+    app.spec.deploy.progressDeadline * 1000,
+  );
+  ctx.logger.info({ step: 'checks', containers: names }, 'Running pre-flight checks');
+  try {
+    await runChecks(ctx, app, checked.map((c) => c.id), AbortSignal.any([ctx.signal, deadline.signal]));
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    const reason = error instanceof CheckFailedError ? error.message : `checks could not run: ${(error as Error).message}`;
+    const failing = checked.find((c) => c.name === (error as CheckFailedError).container) ?? checked[0];
+    if (failing) await logContainerOutput(ctx, failing);
+    await compensate(ctx, { ...progress, started: uniqueRefs([...progress.started, ...checked]) });
+    throw new DeployFailedError(reason, { cause: error });
+  } finally {
+    cancelDeadline();
+  }
+}
+
+/** Undo a rollout: remove what it started or checked, start again what it stopped. */
+async function compensate(ctx: ExecuteContext, progress: Progress): Promise<void> {
+  for (const container of progress.started) {
+    await ctx.runtime.removeContainer(container.id).catch((error: unknown) => ctx.logger.warn({ err: error, container: container.name }, 'could not remove a failed container'));
+  }
+  for (const container of progress.stopped) {
+    await ctx.runtime.startContainer(container.id).catch((error: unknown) => ctx.logger.error({ err: error, container: container.name }, 'could not restart the old container'));
+  }
+  ctx.logger.warn({ step: 'rollback', removed: progress.started.map((c) => c.name), restarted: progress.stopped.map((c) => c.name) }, 'Removed the new container(s); the previous revision keeps serving');
+}
+
+async function logContainerOutput(ctx: ExecuteContext, container: ContainerRef): Promise<void> {
+  const output = await ctx.runtime.containerLogs(container.id, LOG_TAIL_LINES).catch(() => '');
+  if (output.trim() !== '') ctx.logger.warn({ step: 'checks', container: container.name, output }, `${container.name} container output (last ${LOG_TAIL_LINES} lines)`);
+}
+
+function uniqueRefs(refs: ContainerRef[]): ContainerRef[] {
+  return [...new Map(refs.map((r) => [r.id, r])).values()];
+}

@@ -1,0 +1,181 @@
+/**
+ * The planner: a pure function from what berth observes about one app to the actions that move
+ * it toward its manifest, each with a reason. No I/O; everything it needs is in the Observation.
+ *
+ * A rollout (zero-downtime): create the new revision's containers, check them, switch traffic,
+ * retag `latest`/`previous`, and retire the old containers `retireAfter` seconds after the switch.
+ * With `recreate` the old containers are stopped before the new ones start. The plan for any
+ * intermediate state (berth killed mid-deploy) continues from what is there: containers of the
+ * desired revision that never took traffic are checked again, never trusted.
+ */
+import type { App } from '../manifest/types.js';
+import type { ContainerSummary } from '../runtime/types.js';
+import type { Action, ContainerRef, Desired, ImageState, Observation, Plan } from './actions.js';
+import { containerSpecFor } from './container-spec.js';
+import { revisionKey, specHash, type Revision } from './revision.js';
+
+export function planApp(observation: Observation): Plan {
+  const { desired } = observation;
+  if (desired.kind === 'absent') return planRemoval(observation, desired);
+  const plan = planPresent(observation, desired.app);
+  if (desired.invalid !== undefined) plan.outcome = { phase: 'Invalid', message: desired.invalid };
+  return plan;
+}
+
+function planRemoval(observation: Observation, desired: Extract<Desired, { kind: 'absent' }>): Plan {
+  const { containers } = observation;
+  if (containers.length === 0) return { actions: [], outcome: { phase: 'Running', message: 'removed' }, gone: true };
+  if (desired.hold !== undefined) {
+    return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
+  }
+  return {
+    actions: [{ type: 'retire', containers: containers.map(refOf), reason: 'its manifest was removed' }],
+    outcome: { phase: 'Running', message: 'removed' },
+    gone: true,
+  };
+}
+
+function planPresent(observation: Observation, app: App): Plan {
+  const { namespace, containers } = observation;
+  const { spec } = app;
+  const ref = `${spec.image}:${spec.tag}`;
+  const localRepository = `${namespace}/${app.name}`;
+  const anyRunning = containers.some(isRunning);
+  const refused = (reason: string): Plan => ({
+    actions: [],
+    outcome: { phase: anyRunning ? 'Degraded' : 'Failed', message: reason },
+    refused: reason,
+  });
+
+  const image = observation.image;
+  if (!image || image.kind === 'missing') {
+    if (spec.image !== localRepository) {
+      return { actions: [{ type: 'pull', ref, reason: `${ref} is not on this host` }], outcome: { phase: 'Deploying', message: `pulling ${ref}` } };
+    }
+    const serving = anyRunning ? '; the running revision keeps serving' : '';
+    return { actions: [], outcome: { phase: 'Pending', message: `waiting for image ${ref} (docker load, docker tag or a pull)${serving}` } };
+  }
+  if (spec.digest !== undefined && !digestMatches(image, spec.digest)) {
+    const found = [image.id, ...image.repoDigests].join(', ');
+    return refused(`digest mismatch: the manifest pins ${spec.digest} but ${ref} is ${found}`);
+  }
+
+  const actions: Action[] = [];
+  if (spec.image !== localRepository && observation.localTagImageId !== image.id) {
+    actions.push({ type: 'tag', source: image.id, repository: localRepository, tag: spec.tag, reason: `mirror ${ref} as ${localRepository}:${spec.tag}` });
+  }
+
+  const revision: Revision = { specHash: specHash(spec), imageId: image.id };
+  const key = revisionKey(revision);
+  const verified = observation.serving?.revision === key;
+  const isCurrent = (c: ContainerSummary) => c.specHash === revision.specHash && c.imageId === revision.imageId;
+  const old = containers.filter((c) => !isCurrent(c));
+  const { kept, discarded } = sortCurrent(containers.filter(isCurrent), spec.replicas);
+
+  for (const c of discarded.filter((c) => !isRunning(c))) actions.push({ type: 'remove', container: refOf(c), reason: `container ${c.name} is ${c.state}` });
+  const surplus = discarded.filter(isRunning);
+  if (surplus.length > 0) actions.push({ type: 'retire', containers: surplus.map(refOf), reason: spec.replicas === 0 ? 'scaled to 0 replicas' : `more than ${spec.replicas} replica(s)` });
+
+  const missingSlots = range(spec.replicas).filter((slot) => !kept.has(slot));
+  const unverified = verified ? [] : [...kept.values()];
+  const runningMessage = `${spec.replicas} × ${ref} running`;
+
+  if (missingSlots.length === 0 && unverified.length === 0) {
+    return { ...planRetirement(observation, app, old, actions, verified), outcome: { phase: 'Running', message: spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage } };
+  }
+
+  const strategy = effectiveStrategy(app, observation.proxy);
+  if ('refused' in strategy) return refused(strategy.refused);
+
+  const runningOld = old.filter(isRunning);
+  if (strategy.name === 'recreate') {
+    for (const c of runningOld) actions.push({ type: 'stop', container: refOf(c), reason: 'recreate: the old container stops before the new one starts' });
+  }
+  const created = missingSlots.map((slot) => containerSpecFor(namespace, app, revision, slot));
+  for (const create of created) actions.push({ type: 'create', spec: create, reason: verified ? 'replace a missing replica' : `roll out ${ref}` });
+  actions.push({
+    type: 'check',
+    containers: [...unverified.map((c) => c.name), ...created.map((c) => c.name)],
+    reason: verified ? 'pre-flight checks of the replacement' : 'pre-flight checks before traffic moves',
+  });
+  actions.push({ type: 'switch', revision: key, reason: 'checks passed' });
+  if (!verified) {
+    const previous = previousImageId(runningOld, observation);
+    actions.push({ type: 'retag', repository: localRepository, latest: image.id, ...(previous ? { previous } : {}), reason: 'point latest at the deployed image' });
+  }
+
+  const retireNow = strategy.name === 'recreate' || spec.deploy.retireAfter === 0;
+  const retiring = retireNow ? old : old.filter((c) => !isRunning(c));
+  if (retiring.length > 0) actions.push({ type: 'retire', containers: retiring.map(refOf), reason: retireNow ? 'replaced' : 'not running' });
+  const waiting = old.length - retiring.length;
+
+  return {
+    actions,
+    outcome: { phase: 'Running', message: runningMessage + (strategy.note ?? '') },
+    ...(waiting > 0 ? { requeueAfterMs: spec.deploy.retireAfter * 1000 } : {}),
+    ...(verified ? {} : { rollout: { revision: key, imageId: image.id, image: spec.image, tag: spec.tag, strategy: strategy.name } }),
+  };
+}
+
+/** Old containers once the desired revision serves: stopped ones go now, running ones `retireAfter` after the switch. */
+function planRetirement(observation: Observation, app: App, old: ContainerSummary[], actions: Action[], verified: boolean): Omit<Plan, 'outcome'> {
+  if (old.length === 0) return { actions };
+  const retireAfterMs = app.spec.deploy.retireAfter * 1000;
+  const switchedAt = verified ? (observation.serving?.switchedAt ?? 0) : 0;
+  const dueAt = switchedAt + retireAfterMs;
+  const scaledToZero = app.spec.replicas === 0;
+  const due = scaledToZero || dueAt <= observation.now;
+  const retiring = due ? old : old.filter((c) => !isRunning(c));
+  if (retiring.length > 0) {
+    actions.push({ type: 'retire', containers: retiring.map(refOf), reason: scaledToZero ? 'scaled to 0 replicas' : due ? 'the retire delay has passed' : 'not running' });
+  }
+  return retiring.length === old.length ? { actions } : { actions, requeueAfterMs: dueAt - observation.now };
+}
+
+/** One running container per replica slot below `replicas`; everything else is discarded. Newest wins a slot. */
+function sortCurrent(current: ContainerSummary[], replicas: number): { kept: Map<number, ContainerSummary>; discarded: ContainerSummary[] } {
+  const kept = new Map<number, ContainerSummary>();
+  const discarded: ContainerSummary[] = [];
+  for (const c of [...current].sort((a, b) => b.createdAt - a.createdAt)) {
+    if (isRunning(c) && c.replica >= 0 && c.replica < replicas && !kept.has(c.replica)) kept.set(c.replica, c);
+    else discarded.push(c);
+  }
+  return { kept, discarded };
+}
+
+type EffectiveStrategy = { name: 'zero-downtime' | 'recreate'; note?: string } | { refused: string };
+
+/** Two containers cannot bind one fixed host port, so such apps roll out by `recreate`. */
+export function effectiveStrategy(app: App, proxy: boolean): EffectiveStrategy {
+  const { deploy, ports } = app.spec;
+  const fixed = ports.find((p) => p.host !== undefined);
+  if (deploy.strategy === 'recreate' || !fixed) return { name: deploy.strategy };
+  const why = `port ${fixed.container} is published on fixed host port ${fixed.host}, which two containers cannot share`;
+  if (deploy.strategyExplicit) {
+    const hint = proxy ? 'drop the host port and let the proxy route to it, or set deploy.strategy: recreate' : 'drop the host port or set deploy.strategy: recreate';
+    return { refused: `deploy.strategy zero-downtime is impossible: ${why}; ${hint}` };
+  }
+  return { name: 'recreate', note: ` (deployed by recreate: ${why})` };
+}
+
+function previousImageId(runningOld: ContainerSummary[], observation: Observation): string | undefined {
+  const servingImage = observation.serving?.revision.split('@')[1];
+  const fromServing = runningOld.find((c) => c.imageId === servingImage);
+  return (fromServing ?? runningOld[0])?.imageId;
+}
+
+function digestMatches(image: Extract<ImageState, { kind: 'present' }>, digest: string): boolean {
+  return image.id === digest || image.repoDigests.some((d) => d.endsWith(`@${digest}`));
+}
+
+function isRunning(c: ContainerSummary): boolean {
+  return c.state === 'running';
+}
+
+function refOf(c: ContainerSummary): ContainerRef {
+  return { id: c.id, name: c.name };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

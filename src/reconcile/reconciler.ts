@@ -1,0 +1,149 @@
+/**
+ * Reconciles one app: observe (manifest + Docker + state) -> plan (pure) -> execute -> record,
+ * repeated until the plan has nothing left to do now. Level-triggered: it never looks at what
+ * event caused it to run. The controller guarantees one reconcile per app at a time.
+ */
+import type { Logger } from '../util/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { Runtime } from '../runtime/types.js';
+import { PullError, RuntimeError } from '../runtime/errors.js';
+import type { StateStore } from '../state/store.js';
+import type { Phase } from '../state/types.js';
+import type { Desired, Observation, Plan } from './actions.js';
+import { DeployFailedError } from './errors.js';
+import { executePlan } from './execute.js';
+import { observeApp } from './observe.js';
+import { planApp } from './plan.js';
+
+export interface ReconcilerDeps {
+  runtime: Runtime;
+  clock: Clock;
+  logger: Logger;
+  state: StateStore;
+  /** The app's desired state as the manifest directory determines it now. */
+  desired(name: string): Desired;
+}
+
+export interface ReconcilerOptions {
+  namespace: string;
+  proxy: boolean;
+  stopTimeoutSeconds: number;
+}
+
+export interface ReconcileResult {
+  phase: Phase;
+  /** The reconcile failed and should be retried with backoff. */
+  failed: boolean;
+  /** Reconcile again after this long (retirement due). */
+  requeueAfterMs?: number;
+  /** The app has no manifest and no containers left. */
+  gone?: boolean;
+}
+
+/** Observe-plan-execute rounds per reconcile; a rollout needs two (act, then confirm). */
+const MAX_ROUNDS = 4;
+
+export class Reconciler {
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    private readonly options: ReconcilerOptions,
+  ) {}
+
+  async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const { clock, state } = this.deps;
+    const logger = this.deps.logger.child({ app: name });
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const observation = await observeApp(this.deps, this.options, name);
+      const plan = planApp(observation);
+      if (plan.refused !== undefined) {
+        logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
+        this.record(name, observation, plan.outcome.phase, plan.outcome.message, plan.refused);
+        return { phase: plan.outcome.phase, failed: true };
+      }
+      if (plan.actions.length === 0) return this.settle(name, observation, plan);
+
+      const begin = clock.now();
+      if (plan.rollout) {
+        const ref = `${plan.rollout.image}:${plan.rollout.tag}`;
+        this.record(name, observation, 'Deploying', `deploying ${ref}`);
+        logger.info({ step: 'release', revision: plan.rollout.revision, image: ref }, `Releasing ${name} (${ref})...`);
+        logger.info({ step: 'deploy', revision: plan.rollout.revision, strategy: plan.rollout.strategy }, `Deploying ${name} (${ref})...`);
+      }
+      try {
+        await executePlan(plan, {
+          runtime: this.deps.runtime,
+          clock,
+          logger,
+          ...(observation.desired.kind === 'present' ? { app: observation.desired.app } : {}),
+          observed: observation.containers,
+          stopTimeoutSeconds: this.options.stopTimeoutSeconds,
+          onSwitch: async (revision) => this.switched(name, plan, revision),
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        return this.fail(name, observation, plan, error, begin, logger);
+      }
+      if (plan.gone) {
+        state.delete(name);
+        logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);
+        return { phase: 'Running', failed: false, gone: true };
+      }
+      if (plan.rollout) {
+        const durationMs = clock.now() - begin;
+        state.appendHistory(name, { at: clock.now(), tag: plan.rollout.tag, image: plan.rollout.image, imageId: plan.rollout.imageId, revision: plan.rollout.revision, outcome: 'succeeded', durationMs });
+        state.clear(name, ['lastError']);
+        if (plan.requeueAfterMs !== undefined) logger.info({ step: 'retire', seconds: plan.requeueAfterMs / 1000 }, `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`);
+        logger.info({ step: 'deployed', revision: plan.rollout.revision, durationMs }, `Application deployed: ${name} (${plan.rollout.image}:${plan.rollout.tag})`);
+      }
+    }
+    return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
+  }
+
+  private settle(name: string, observation: Observation, plan: Plan): ReconcileResult {
+    if (plan.gone) {
+      this.deps.state.delete(name);
+      return { phase: 'Running', failed: false, gone: true };
+    }
+    const { phase, message } = plan.outcome;
+    this.record(name, observation, phase, message);
+    return { phase, failed: false, ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}) };
+  }
+
+  private async switched(name: string, plan: Plan, revision: string): Promise<void> {
+    if (this.deps.state.get(name)?.servingRevision === revision || !plan.rollout) return;
+    this.deps.state.update(name, { servingRevision: revision, servingImageId: plan.rollout.imageId, servingTag: plan.rollout.tag, switchedAt: this.deps.clock.now() }, this.deps.clock.now());
+  }
+
+  private async fail(name: string, observation: Observation, plan: Plan, error: unknown, begin: number, logger: Logger): Promise<ReconcileResult> {
+    if (!(error instanceof DeployFailedError || error instanceof RuntimeError)) throw error;
+    const { clock, state, runtime } = this.deps;
+    const serving = await runtime
+      .listContainers(this.options.namespace, name)
+      .then((containers) => containers.some((c) => c.state === 'running'))
+      .catch(() => observation.containers.some((c) => c.state === 'running'));
+    const phase: Phase = error instanceof PullError ? 'Pending' : serving ? 'Degraded' : 'Failed';
+    const message = error instanceof DeployFailedError ? `deploy failed: ${error.message}` : error.message;
+    this.record(name, observation, phase, message, message);
+    if (plan.rollout) {
+      state.appendHistory(name, { at: clock.now(), tag: plan.rollout.tag, image: plan.rollout.image, imageId: plan.rollout.imageId, revision: plan.rollout.revision, outcome: 'failed', reason: message, durationMs: clock.now() - begin });
+    }
+    logger.error({ step: plan.rollout ? 'deploy' : 'reconcile', result: 'failed', reason: message, phase }, `${name}: ${message}`);
+    return { phase, failed: true };
+  }
+
+  private record(name: string, observation: Observation, phase: Phase, message: string, lastError?: string): void {
+    const desired = observation.desired.kind === 'present' ? observation.desired.app.spec : undefined;
+    const shownPhase = observation.desired.kind === 'present' && observation.desired.invalid !== undefined ? 'Invalid' : phase;
+    this.deps.state.update(
+      name,
+      {
+        phase: shownPhase,
+        message: shownPhase === 'Invalid' && observation.desired.kind === 'present' ? (observation.desired.invalid ?? message) : message,
+        ...(desired ? { desiredTag: desired.tag, desiredImage: desired.image } : {}),
+        ...(lastError !== undefined ? { lastError } : {}),
+      },
+      this.deps.clock.now(),
+    );
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Revision identity. A revision is the pair (spec hash, image id): editing a container-relevant
+ * field, or re-pointing the tag at another image, makes a new revision; re-applying the same
+ * spec to the same image does not.
+ */
+import { createHash } from 'node:crypto';
+import type { AppSpec } from '../manifest/types.js';
+
+/**
+ * Hash of the fields that shape a container (image reference, command, env, ports, volumes,
+ * resources). Fields that do not (replicas, checks, deploy, domains) are left out so that
+ * scaling or tuning checks never restarts a running app.
+ */
+export function specHash(spec: AppSpec): string {
+  const shape = {
+    image: `${spec.image}:${spec.tag}`,
+    command: spec.command ?? null,
+    env: spec.env,
+    ports: spec.ports,
+    volumes: spec.volumes,
+    resources: spec.resources,
+  };
+  return createHash('sha256').update(canonicalJson(shape)).digest('hex').slice(0, 16);
+}
+
+export interface Revision {
+  specHash: string;
+  imageId: string;
+}
+
+/** Stable text key of a revision, as stored in state and compared by the planner. */
+export function revisionKey(revision: Revision): string {
+  return `${revision.specHash}@${revision.imageId}`;
+}
+
+/** Short digest of a revision, used in container names. */
+export function revisionDigest(revision: Revision): string {
+  return createHash('sha256').update(revisionKey(revision)).digest('hex').slice(0, 10);
+}
+
+/** `<namespace>.<app>.<revision digest>.<replica>`: unique per revision and replica slot. */
+export function containerName(namespace: string, app: string, revision: Revision, replica: number): string {
+  return `${namespace}.${app}.${revisionDigest(revision)}.${replica}`;
+}
+
+/** JSON with object keys sorted, so equal values always give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * One controller per namespace per host: `berth run` holds `<state-dir>/<namespace>/lock`, a file
+ * created exclusively (0600) holding its pid. A lock whose pid is no longer alive is stale and
+ * taken over.
+ */
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StateStore } from './store.js';
+
+export class LockHeldError extends Error {
+  constructor(
+    readonly pid: number,
+    readonly file: string,
+    readonly namespace: string,
+  ) {
+    super(`another berth (pid ${pid}) already runs for namespace "${namespace}" (lock ${file})`);
+    this.name = 'LockHeldError';
+  }
+}
+
+export interface Lock {
+  readonly file: string;
+  release(): Promise<void>;
+}
+
+export async function acquireLock(stateDir: string, namespace: string): Promise<Lock> {
+  const dir = StateStore.directory(stateDir, namespace);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return { file, release: () => unlink(file).catch(() => undefined) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) throw new LockHeldError(holder, file, namespace);
+      await unlink(file).catch(() => undefined);
+    }
+  }
+  throw new Error(`could not take the lock ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,221 @@
+import { strict as assert } from 'node:assert';
+import type { Action, Desired, Observation, Plan } from '../../../src/reconcile/actions.js';
+import { planApp } from '../../../src/reconcile/plan.js';
+import { revisionKey } from '../../../src/reconcile/revision.js';
+import type { App } from '../../../src/manifest/types.js';
+import { containerOf, revisionOf, testApp } from '../../support/apps.js';
+
+const NOW = 1_000_000;
+const OLD = 'sha256:' + 'a'.repeat(64);
+const NEW = 'sha256:' + 'b'.repeat(64);
+
+function observe(desired: Desired, partial: Partial<Observation> = {}): Observation {
+  return { namespace: 'dokku', name: 'web', desired, containers: [], proxy: false, now: NOW, ...partial };
+}
+const present = (app: App, invalid?: string): Desired => ({ kind: 'present', app, ...(invalid ? { invalid } : {}) });
+const image = (id: string, repoDigests: string[] = []) => ({ kind: 'present' as const, id, repoDigests });
+const servingOf = (app: App, id: string, switchedAt = NOW - 5_000) => ({ revision: revisionKey(revisionOf(app, id)), switchedAt });
+const steps = (plan: Plan) => plan.actions.map((a) => a.type);
+const find = <T extends Action['type']>(plan: Plan, type: T) => plan.actions.find((a): a is Extract<Action, { type: T }> => a.type === type);
+
+const v1 = testApp('web', { tag: 'v1' });
+const v2 = testApp('web', { tag: 'v2' });
+
+describe('planApp', () => {
+  const cases: { name: string; observation: Observation; steps: Action['type'][]; phase: string; requeueAfterMs?: number; rollout?: boolean }[] = [
+    { name: 'first deploy creates, checks, switches and retags', observation: observe(present(v1), { image: image(OLD) }), steps: ['create', 'check', 'switch', 'retag'], phase: 'Running', rollout: true },
+    {
+      name: 'a converged app needs nothing',
+      observation: observe(present(v1), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),
+      steps: [],
+      phase: 'Running',
+    },
+    {
+      name: 'a tag edit rolls out next to the old container and retires it later',
+      observation: observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),
+      steps: ['create', 'check', 'switch', 'retag'],
+      phase: 'Running',
+      requeueAfterMs: 60_000,
+      rollout: true,
+    },
+    {
+      name: 'old containers retire once retireAfter has passed since the switch',
+      observation: observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD), containerOf(v2, NEW)], serving: servingOf(v2, NEW, NOW - 61_000) }),
+      steps: ['retire'],
+      phase: 'Running',
+    },
+    {
+      name: 'old containers wait out the rest of retireAfter',
+      observation: observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD), containerOf(v2, NEW)], serving: servingOf(v2, NEW, NOW - 10_000) }),
+      steps: [],
+      phase: 'Running',
+      requeueAfterMs: 50_000,
+    },
+    {
+      name: 'retireAfter 0 retires in the same pass',
+      observation: observe(present(testApp('web', { tag: 'v2', deploy: { retireAfter: 0 } })), { image: image(NEW), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),
+      steps: ['create', 'check', 'switch', 'retag', 'retire'],
+      phase: 'Running',
+      rollout: true,
+    },
+    {
+      name: 'a missing local image leaves the app Pending and touches nothing',
+      observation: observe(present(v2), { image: { kind: 'missing' }, containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),
+      steps: [],
+      phase: 'Pending',
+    },
+    {
+      name: 'a missing image from another repository is pulled',
+      observation: observe(present(testApp('web', { image: '127.0.0.1:5000/team/web' })), { image: { kind: 'missing' } }),
+      steps: ['pull'],
+      phase: 'Deploying',
+    },
+    {
+      name: 'an image from another repository is mirrored as <namespace>/<app>:<tag>',
+      observation: observe(present(testApp('web', { image: '127.0.0.1:5000/team/web' })), { image: image(NEW) }),
+      steps: ['tag', 'create', 'check', 'switch', 'retag'],
+      phase: 'Running',
+      rollout: true,
+    },
+    {
+      name: 'a killed deploy resumes by checking the unverified containers again',
+      observation: observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD), containerOf(v2, NEW)], serving: servingOf(v1, OLD) }),
+      steps: ['check', 'switch', 'retag'],
+      phase: 'Running',
+      requeueAfterMs: 60_000,
+      rollout: true,
+    },
+    {
+      name: 'an exited container of the desired revision is replaced',
+      observation: observe(present(v1), { image: image(OLD), containers: [containerOf(v1, OLD, { state: 'exited' })], serving: servingOf(v1, OLD) }),
+      steps: ['remove', 'create', 'check', 'switch'],
+      phase: 'Running',
+    },
+    {
+      name: 'scaling up creates and checks only the new replicas',
+      observation: observe(present(testApp('web', { replicas: 3 })), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(testApp('web', { replicas: 3 }), OLD) }),
+      steps: ['create', 'create', 'check', 'switch'],
+      phase: 'Running',
+    },
+    {
+      name: 'scaling down retires the surplus replica',
+      observation: observe(present(v1), { image: image(OLD), containers: [containerOf(v1, OLD), containerOf(v1, OLD, { replica: 1 })], serving: servingOf(v1, OLD) }),
+      steps: ['retire'],
+      phase: 'Running',
+    },
+    {
+      name: 'replicas 0 retires everything at once',
+      observation: observe(present(testApp('web', { replicas: 0 })), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),
+      steps: ['retire'],
+      phase: 'Running',
+    },
+    {
+      name: 'a fixed host port without an explicit strategy rolls out by recreate',
+      observation: observe(present(testApp('web', { tag: 'v2', ports: [{ container: 8080, host: 18080, hostIp: '127.0.0.1', protocol: 'tcp' }] })), {
+        image: image(NEW),
+        containers: [containerOf(v1, OLD)],
+        serving: servingOf(v1, OLD),
+      }),
+      steps: ['stop', 'create', 'check', 'switch', 'retag', 'retire'],
+      phase: 'Running',
+      rollout: true,
+    },
+    {
+      name: 'an invalid manifest reports Invalid and keeps reconciling the last valid one',
+      observation: observe(present(v1, 'web.yaml:3:5: spec.tag: must be a string'), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),
+      steps: [],
+      phase: 'Invalid',
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = planApp(c.observation);
+      assert.deepEqual(steps(plan), c.steps);
+      assert.equal(plan.outcome.phase, c.phase);
+      assert.equal(plan.requeueAfterMs, c.requeueAfterMs);
+      assert.equal(plan.rollout !== undefined, c.rollout ?? false);
+      assert.equal(plan.refused, undefined);
+      for (const action of plan.actions) assert.ok(action.reason.length > 0, `${action.type} has a reason`);
+    });
+  }
+
+  it('points latest at the new image and previous at the one that served', () => {
+    const plan = planApp(observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }));
+    assert.deepEqual(find(plan, 'retag'), { type: 'retag', repository: 'dokku/web', latest: NEW, previous: OLD, reason: 'point latest at the deployed image' });
+  });
+
+  it('checks exactly the containers it creates, labelled for berth', () => {
+    const plan = planApp(observe(present(testApp('web', { replicas: 2 })), { image: image(NEW) }));
+    const created = plan.actions.filter((a): a is Extract<Action, { type: 'create' }> => a.type === 'create').map((a) => a.spec);
+    assert.deepEqual(find(plan, 'check')?.containers, created.map((c) => c.name));
+    assert.deepEqual(
+      created.map((c) => [c.labels['berth.managed'], c.labels['berth.app'], c.labels['berth.replica'], c.image]),
+      [
+        ['true', 'web', '0', NEW],
+        ['true', 'web', '1', NEW],
+      ],
+    );
+  });
+
+  it('treats the same spec on a re-pointed tag as a new revision, and the same image id as none', () => {
+    const repointed = planApp(observe(present(v1), { image: image(NEW), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }));
+    assert.ok(repointed.rollout);
+    const same = planApp(observe(present(v1), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }));
+    assert.equal(same.rollout, undefined);
+  });
+
+  it('treats an env change on the same image as a new revision', () => {
+    const withEnv = testApp('web', { env: { MODE: 'blue' } });
+    const plan = planApp(observe(present(withEnv), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }));
+    assert.ok(plan.rollout);
+  });
+
+  it('does not restart anything when only replicas-independent fields change', () => {
+    const tuned = testApp('web', { checks: { wait: 3 }, deploy: { retireAfter: 5 }, domains: ['web.example.test'] });
+    const plan = planApp(observe(present(tuned), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }));
+    assert.deepEqual(steps(plan), []);
+  });
+
+  it('refuses a digest mismatch, naming both digests, and keeps the old revision (Degraded)', () => {
+    const pinned = testApp('web', { tag: 'v2', digest: 'sha256:' + 'c'.repeat(64) });
+    const plan = planApp(observe(present(pinned), { image: image(NEW, ['dokku/web@sha256:' + 'd'.repeat(64)]), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }));
+    assert.deepEqual(steps(plan), []);
+    assert.equal(plan.outcome.phase, 'Degraded');
+    assert.match(plan.refused ?? '', /c{64}/);
+    assert.match(plan.refused ?? '', /d{64}/);
+  });
+
+  it('refuses a digest mismatch as Failed when nothing serves', () => {
+    const pinned = testApp('web', { digest: 'sha256:' + 'c'.repeat(64) });
+    assert.equal(planApp(observe(present(pinned), { image: image(NEW) })).outcome.phase, 'Failed');
+  });
+
+  it('accepts a digest that matches one of the repo digests', () => {
+    const digest = 'sha256:' + 'e'.repeat(64);
+    const pinned = testApp('web', { digest });
+    const plan = planApp(observe(present(pinned), { image: image(NEW, [`127.0.0.1:5000/web@${digest}`]) }));
+    assert.equal(plan.refused, undefined);
+    assert.ok(plan.rollout);
+  });
+
+  it('refuses an explicit zero-downtime strategy with a fixed host port, saying why', () => {
+    const app = testApp('web', { ports: [{ container: 8080, host: 18080, hostIp: '127.0.0.1', protocol: 'tcp' }], deploy: { strategy: 'zero-downtime', strategyExplicit: true } });
+    const plan = planApp(observe(present(app), { image: image(NEW) }));
+    assert.match(plan.refused ?? '', /fixed host port 18080.*recreate/);
+  });
+
+  it('removes every container of an app whose manifest is gone', () => {
+    const containers = [containerOf(v1, OLD), containerOf(v1, OLD, { replica: 1, state: 'exited' })];
+    const plan = planApp(observe({ kind: 'absent' }, { containers }));
+    assert.deepEqual(find(plan, 'retire')?.containers.map((c) => c.id), containers.map((c) => c.id));
+    assert.equal(plan.gone, true);
+  });
+
+  it('holds the removal when the directory is empty', () => {
+    const plan = planApp(observe({ kind: 'absent', hold: 'the manifest directory is empty' }, { containers: [containerOf(v1, OLD)] }));
+    assert.deepEqual(steps(plan), []);
+    assert.notEqual(plan.gone, true);
+    assert.match(plan.outcome.message, /empty/);
+  });
+});
