@@ -1,0 +1,284 @@
+/**
+ * The Runtime on a Docker engine, through dockerode (the only code in berth that imports it).
+ * The engine is the one DOCKER_HOST names, as Docker's own clients read it (see ./docker-host.ts),
+ * or `options.dockerHost`; the API version is negotiated with it (see ./engine-client.ts).
+ * Every rejection is a RuntimeError subclass with a one-line `<operation> <object>: <reason>`
+ * message that never holds an env value.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import {
+  ContainerNotFoundError,
+  EngineUnavailableError,
+  ImageNotFoundError,
+  NameConflictError,
+  NotManagedError,
+  PullError,
+} from '../errors.js';
+import {
+  LABEL_APP,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  type ContainerCreateSpec,
+  type ContainerDetail,
+  type ContainerSummary,
+  type EngineInfo,
+  type EventSubscription,
+  type ImageInfo,
+  type Runtime,
+  type RuntimeEvent,
+} from '../types.js';
+import { toCreateOptions } from './create-options.js';
+import { EngineClient, type CallContext } from './engine-client.js';
+import { runtimeEventOf } from './engine-events.js';
+import { containerDetailOf, containerSummaryOf, imageInfoOfInspect, imageInfoOfListEntry } from './engine-views.js';
+import { forEachJsonLine } from './json-lines.js';
+import { demultiplexLogFrames } from './log-frames.js';
+import { oneLine, statusCodeOf } from './map-error.js';
+import { registryCredentials } from './registry-auth.js';
+
+export interface DockerRuntimeOptions {
+  /** Overrides DOCKER_HOST: `unix:///path` or `tcp://host:port`. */
+  dockerHost?: string;
+}
+
+export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime {
+  return new DockerRuntime(new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env), process.env);
+}
+
+const NOT_MODIFIED = 304;
+const ON_CONTAINER = { 404: ContainerNotFoundError } as const;
+const ON_IMAGE = { 404: ImageNotFoundError } as const;
+
+class DockerRuntime implements Runtime {
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly env: Record<string, string | undefined>,
+  ) {}
+
+  ping(): Promise<EngineInfo> {
+    return this.engine.negotiate('ping');
+  }
+
+  listContainers(namespace: string, app?: string): Promise<ContainerSummary[]> {
+    const label = [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, ...(app === undefined ? [] : [`${LABEL_APP}=${app}`])];
+    const context = { operation: 'listContainers', object: app === undefined ? namespace : `${namespace}/${app}` };
+    return this.engine.call(context, async (docker) => {
+      const entries = await docker.listContainers({ all: true, filters: { label } });
+      return entries.map(containerSummaryOf);
+    });
+  }
+
+  inspectContainer(id: string): Promise<ContainerDetail> {
+    const context = { operation: 'inspectContainer', object: shortId(id), byStatus: ON_CONTAINER };
+    return this.engine.call(context, async (docker) => containerDetailOf(await docker.getContainer(id).inspect()));
+  }
+
+  createContainer(spec: ContainerCreateSpec): Promise<string> {
+    const context = { operation: 'createContainer', object: spec.name, byStatus: { 404: ImageNotFoundError, 409: NameConflictError }, env: spec.env };
+    return this.engine.call(context, async (docker) => (await docker.createContainer(toCreateOptions(spec))).id);
+  }
+
+  startContainer(id: string): Promise<void> {
+    const context = { operation: 'startContainer', object: shortId(id), byStatus: ON_CONTAINER };
+    return this.engine.call(context, async (docker) => {
+      await ignoringStatus(NOT_MODIFIED, docker.getContainer(id).start());
+    });
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    const operation = 'stopContainer';
+    const managedId = await this.managedContainerId(operation, id);
+    await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER }, async (docker) => {
+      await ignoringStatus(NOT_MODIFIED, docker.getContainer(managedId).stop({ t: Math.max(0, Math.round(timeoutSeconds)) }));
+    });
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    const operation = 'removeContainer';
+    try {
+      const managedId = await this.managedContainerId(operation, id);
+      // Named volumes are data: `v: false` keeps them.
+      await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER }, (docker) =>
+        docker.getContainer(managedId).remove({ force: true, v: false }));
+    } catch (error) {
+      if (!(error instanceof ContainerNotFoundError)) throw error;
+    }
+  }
+
+  containerLogs(id: string, tail: number): Promise<string> {
+    const context = { operation: 'containerLogs', object: shortId(id), byStatus: ON_CONTAINER };
+    return this.engine.call(context, async (docker) => {
+      const { Config } = await docker.getContainer(id).inspect();
+      const stream = await dialStream(docker, {
+        path: `/containers/${encodeURIComponent(id)}/logs?`,
+        options: { stdout: true, stderr: true, tail: String(Math.max(0, Math.floor(tail))) },
+      });
+      const raw = await readAll(stream);
+      return Config.Tty ? raw.toString('utf8') : demultiplexLogFrames(raw);
+    });
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    try {
+      return await this.engine.call({ operation: 'inspectImage', object: ref, byStatus: ON_IMAGE }, async (docker) =>
+        imageInfoOfInspect(await docker.getImage(ref).inspect()));
+    } catch (error) {
+      if (error instanceof ImageNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  listImages(repository: string): Promise<ImageInfo[]> {
+    return this.engine.call({ operation: 'listImages', object: repository }, async (docker) => {
+      const entries = await docker.listImages({ filters: { reference: [repository] } });
+      return entries
+        .map(imageInfoOfListEntry)
+        .filter((image) => image.repoTags.some((tag) => tag.slice(0, tag.lastIndexOf(':')) === repository));
+    });
+  }
+
+  async pullImage(ref: string, signal?: AbortSignal): Promise<void> {
+    const operation = 'pullImage';
+    const reference = withTagOrDigest(ref);
+    const aborted = (): PullError => new PullError(operation, `${operation} ${ref}: aborted`, { cause: signal?.reason });
+    if (signal?.aborted) throw aborted();
+
+    let auth: Awaited<ReturnType<typeof registryCredentials>>;
+    try {
+      auth = await registryCredentials(reference, this.env);
+    } catch (error) {
+      throw new PullError(operation, `${operation} ${ref}: ${oneLine((error as Error).message)}`);
+    }
+
+    const context: CallContext = { operation, object: ref, otherwise: PullError };
+    try {
+      await this.engine.call(context, async (docker) => {
+        const options = { fromImage: reference, ...(signal ? { abortSignal: signal } : {}) };
+        const stream = await (auth ? docker.createImage(auth, options) : docker.createImage(options));
+        let failure: string | undefined;
+        await forEachJsonLine(stream, (line) => {
+          failure ??= pullFailureOf(line);
+        });
+        // The engine reports most pull failures inside its 200 progress stream.
+        if (failure !== undefined) throw new PullError(operation, `${operation} ${ref}: ${oneLine(failure)}`);
+      });
+    } catch (error) {
+      if (signal?.aborted) throw aborted();
+      throw error;
+    }
+  }
+
+  tagImage(source: string, repository: string, tag: string): Promise<void> {
+    const context = { operation: 'tagImage', object: `${source} as ${repository}:${tag}`, byStatus: ON_IMAGE };
+    return this.engine.call(context, async (docker) => {
+      await docker.getImage(source).tag({ repo: repository, tag });
+    });
+  }
+
+  async untagImage(ref: string): Promise<void> {
+    try {
+      // noprune: the untagged image's parent layers stay; another tag of the image keeps the image itself.
+      await this.engine.call({ operation: 'untagImage', object: ref, byStatus: ON_IMAGE }, (docker) =>
+        docker.getImage(ref).remove({ noprune: true }));
+    } catch (error) {
+      if (!(error instanceof ImageNotFoundError)) throw error;
+    }
+  }
+
+  /**
+   * One stream of container and image events. Docker's events filter cannot select "containers with
+   * these labels, or any image" (filters of different keys are ANDed, and image events carry no
+   * labels), so the stream asks for both types and runtimeEventOf keeps the namespace's managed
+   * containers. One stream means one connection that lives or dies as a whole. `since` = now replays
+   * what happened between the engine's response headers and its subscription.
+   */
+  async subscribe(namespace: string, onEvent: (event: RuntimeEvent) => void, onError: (error: Error) => void): Promise<EventSubscription> {
+    const operation = 'subscribe';
+    const object = `events of ${namespace}`;
+    const stream = (await this.engine.call({ operation, object }, (docker) =>
+      docker.getEvents({ since: Math.floor(Date.now() / 1000), filters: { type: ['container', 'image'] } }))) as Readable;
+
+    let closed = false;
+    let subscriberError: unknown;
+    const deliver = (value: unknown): void => {
+      const event = closed ? undefined : runtimeEventOf(value, namespace);
+      if (event === undefined) return;
+      try {
+        onEvent(event);
+      } catch (error) {
+        subscriberError = error;
+        throw error;
+      }
+    };
+    const ended = (reason: string, cause?: unknown): void => {
+      if (closed) return;
+      closed = true;
+      stream.destroy();
+      onError(subscriberError instanceof Error
+        ? subscriberError
+        : new EngineUnavailableError(operation, `${operation} ${object}: the engine's event stream ended (${reason})`, { cause }));
+    };
+    forEachJsonLine(stream, deliver).then(
+      () => ended('closed by the engine'),
+      (error: unknown) => ended(oneLine(error instanceof Error ? error.message : String(error)), error),
+    );
+
+    return {
+      close(): void {
+        closed = true;
+        stream.destroy();
+      },
+    };
+  }
+
+  /** The full id of container `id`, after refusing it unless it carries `berth.managed=true`. */
+  private async managedContainerId(operation: string, id: string): Promise<string> {
+    const detail = await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER }, (docker) => docker.getContainer(id).inspect());
+    if (detail.Config?.Labels?.[LABEL_MANAGED] !== 'true') {
+      throw new NotManagedError(operation, `${operation} ${detail.Name.replace(/^\//, '')}: not managed by berth (no label ${LABEL_MANAGED}=true), refusing to touch it`);
+    }
+    return detail.Id;
+  }
+}
+
+/** 64-hex container ids shortened the way `docker ps` shows them; names as given. */
+function shortId(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+}
+
+/** A reference without tag or digest would make the engine pull every tag; Docker's CLI means `:latest`. */
+function withTagOrDigest(ref: string): string {
+  const lastComponent = ref.slice(ref.lastIndexOf('/') + 1);
+  return lastComponent.includes(':') || lastComponent.includes('@') ? ref : `${ref}:latest`;
+}
+
+function pullFailureOf(line: unknown): string | undefined {
+  const { error, errorDetail } = (line ?? {}) as { error?: unknown; errorDetail?: { message?: unknown } };
+  if (typeof errorDetail?.message === 'string' && errorDetail.message !== '') return errorDetail.message;
+  return typeof error === 'string' && error !== '' ? error : undefined;
+}
+
+async function ignoringStatus(statusCode: number, request: Promise<unknown>): Promise<void> {
+  try {
+    await request;
+  } catch (error) {
+    if (statusCodeOf(error) !== statusCode) throw error;
+  }
+}
+
+function dialStream(docker: Docker, request: { path: string; options: Record<string, string | boolean> }): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      { ...request, method: 'GET', isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
+      (error, response) => (error ? reject(error) : resolve(response as IncomingMessage)),
+    );
+  });
+}
+
+async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}

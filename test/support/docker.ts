@@ -1,0 +1,124 @@
+/**
+ * Docker helpers shared by every integration test. They drive the engine through the `docker`
+ * CLI, never through berth's runtime, so a test can set up and check state independently of the
+ * code under test.
+ *
+ * - `buildTestImage(repository, tag, { body?, extraFiles? })` builds `repository:tag` with
+ *   `docker build -q` and resolves to its image id (`sha256:...`). The image is `FROM scratch` with
+ *   the host's static `/bin/busybox` (Debian busybox-static), `/www/index.html` = body (default
+ *   `<repository>:<tag>`), `/www/health` = `ok` and each `extraFiles` entry as `/www/<name>`.
+ *   It runs `busybox httpd -f -p 8080 -h /www`: HTTP on container port 8080 (publish it through the
+ *   manifest's ports; the image EXPOSEs nothing). Different bodies or files give different image
+ *   ids; identical inputs may reuse the build cache.
+ * - `uniqueNamespace(prefix = 't')`: a fresh namespace, prefix + 8 random [a-z0-9], valid as a
+ *   berth namespace and as a Docker repository component.
+ * - `cleanupNamespace(namespace)`: force-removes every container labelled
+ *   `berth.namespace=<namespace>` and every image tag whose repository path starts with
+ *   `<namespace>/` (also behind a registry host, e.g. `127.0.0.1:5000/<namespace>/app`). Never
+ *   rejects for things already gone. Call it in after/afterEach hooks.
+ * - `httpGet(port, path = '/', timeoutMs = 2000)`: GET http://127.0.0.1:<port><path>, resolves
+ *   `{ status, body }` for any status; rejects on connection failure or timeout.
+ * - `dockerCli(args)`: runs `docker ...args`, resolves stdout, rejects with an Error whose message
+ *   is the CLI's stderr.
+ */
+import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, normalize } from 'node:path';
+
+const BUSYBOX = '/bin/busybox';
+const NAMESPACE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+export function dockerCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('docker', args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`docker ${args.join(' ')}: ${stderr.trim() || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export async function buildTestImage(
+  repository: string,
+  tag: string,
+  options: { body?: string; extraFiles?: Record<string, string> } = {},
+): Promise<string> {
+  const context = await mkdtemp(join(tmpdir(), 'berth-image-'));
+  try {
+    await copyFile(BUSYBOX, join(context, 'busybox'));
+    const files: Record<string, string> = {
+      'index.html': options.body ?? `${repository}:${tag}`,
+      health: 'ok',
+      ...options.extraFiles,
+    };
+    for (const [name, content] of Object.entries(files)) {
+      const path = normalize(join(context, 'www', name));
+      if (!path.startsWith(join(context, 'www') + '/')) throw new Error(`buildTestImage: extra file "${name}" leaves /www`);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, content);
+    }
+    await writeFile(join(context, 'Dockerfile'), [
+      'FROM scratch',
+      'COPY busybox /bin/busybox',
+      'COPY www /www',
+      'ENTRYPOINT ["/bin/busybox"]',
+      'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+      '',
+    ].join('\n'));
+    const output = await dockerCli(['build', '-q', '-t', `${repository}:${tag}`, context]);
+    const id = output.trim().split('\n').pop() ?? '';
+    if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`buildTestImage ${repository}:${tag}: docker build printed no image id: ${output}`);
+    return id;
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+export function uniqueNamespace(prefix = 't'): string {
+  let suffix = '';
+  for (let i = 0; i < 8; i += 1) suffix += NAMESPACE_ALPHABET[randomInt(NAMESPACE_ALPHABET.length)];
+  return `${prefix}${suffix}`;
+}
+
+export async function cleanupNamespace(namespace: string): Promise<void> {
+  const containers = lines(await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`]));
+  if (containers.length > 0) await dockerCli(['rm', '-f', ...containers]).catch(() => undefined);
+
+  const tags = lines(await dockerCli(['images', '--format', '{{.Repository}}:{{.Tag}}']))
+    .filter((ref) => repositoryPath(ref.slice(0, ref.lastIndexOf(':'))).startsWith(`${namespace}/`));
+  for (const tag of tags) await dockerCli(['rmi', tag]).catch(() => undefined);
+}
+
+/** The repository without a leading registry host (`127.0.0.1:5000/ns/app` -> `ns/app`). */
+function repositoryPath(repository: string): string {
+  const [first = '', ...rest] = repository.split('/');
+  const namesHost = rest.length > 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  return namesHost ? rest.join('/') : repository;
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+}
+
+export function httpGet(port: number, path = '/', timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('end', () => {
+        clearTimeout(deadline);
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', reject);
+    });
+    const deadline = setTimeout(() => req.destroy(new Error(`GET http://127.0.0.1:${port}${path}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
+    req.end();
+  });
+}
