@@ -162,9 +162,11 @@ export class Controller {
     for (;;) {
       const name = await queue.get();
       if (name === undefined) return;
+      const begin = this.deps.clock.now();
       try {
         const result = await reconciler.reconcile(name, this.abort.signal);
         this.results.set(name, result);
+        logger.debug({ app: name, phase: result.phase, failed: result.failed, durationMs: this.deps.clock.now() - begin }, 'reconciled');
         if (result.failed) {
           if (retry) {
             logger.info({ app: name, retryInMs: queue.nextBackoff(name) }, `${name}: retrying in ${Math.round(queue.nextBackoff(name) / 1000)}s`);

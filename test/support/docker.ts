@@ -7,7 +7,8 @@
  *   `docker build -q` and resolves to its image id (`sha256:...`). The image is `FROM scratch` with
  *   the host's static `/bin/busybox` (Debian busybox-static), `/www/index.html` = body (default
  *   `<repository>:<tag>`), `/www/health` = `ok` and each `extraFiles` entry as `/www/<name>`.
- *   It runs `busybox httpd -f -p 8080 -h /www`: HTTP on container port 8080 (publish it through the
+ *   It runs `busybox httpd -f -p 8080 -h /www` under a shell that exits on SIGTERM (so
+ *   `docker stop` is prompt, as with a well-behaved app): HTTP on container port 8080 (publish it through the
  *   manifest's ports; the image EXPOSEs nothing). Different bodies or files give different image
  *   ids; identical inputs may reuse the build cache.
  * - `uniqueNamespace(prefix = 't')`: a fresh namespace, prefix + 8 random [a-z0-9], valid as a
@@ -64,7 +65,7 @@ export async function buildTestImage(
       'COPY busybox /bin/busybox',
       'COPY www /www',
       'ENTRYPOINT ["/bin/busybox"]',
-      'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+      `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`,
       '',
     ].join('\n'));
     const output = await dockerCli(['build', '-q', '-t', `${repository}:${tag}`, context]);

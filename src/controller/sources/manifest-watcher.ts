@@ -1,11 +1,12 @@
 /**
- * Source: the manifest directory. chokidar watches the directory (recursively) and its parent
- * (depth 0, for the directory entry itself: git-sync swaps a symlink atomically, config
- * management may delete and recreate the directory). Every burst of events is debounced into
+ * Source: the manifest directory. chokidar watches the directory (recursively); a plain
+ * fs.watch on its parent sees the directory entry itself change (git-sync swaps a symlink
+ * atomically, config management may delete and recreate the directory). Every burst of events is debounced into
  * one `onChange` call; the caller re-reads the whole directory, so the event itself carries
  * no meaning (level-triggered). When the directory's real path changes (a symlink swap), the
  * directory watch is re-armed on the new target.
  */
+import { watch as fsWatch, type FSWatcher as FsWatcher } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -24,7 +25,7 @@ export const DEFAULT_WATCH_OPTIONS: ManifestWatcherOptions = { debounceMs: 40, m
 export class ManifestWatcher {
   private readonly dir: string;
   private dirWatcher: FSWatcher | undefined;
-  private parentWatcher: FSWatcher | undefined;
+  private parentWatcher: FsWatcher | undefined;
   private watchedRealPath: string | undefined;
   private cancelTimer: (() => void) | undefined;
   private burstStartedAt: number | undefined;
@@ -42,21 +43,22 @@ export class ManifestWatcher {
   async start(): Promise<void> {
     const parent = dirname(this.dir);
     const name = basename(this.dir);
-    this.parentWatcher = watch(parent, {
-      ignoreInitial: true,
-      depth: 0,
-      ignored: (path) => path !== parent && basename(path) !== name,
-    });
-    this.parentWatcher.on('all', () => this.touched());
-    this.parentWatcher.on('error', (error) => this.deps.logger.warn({ err: error }, 'watching the manifest directory entry failed'));
-    await ready(this.parentWatcher);
+    try {
+      this.parentWatcher = fsWatch(parent, { persistent: true }, (_event, filename) => {
+        if (filename === null || filename === name) this.touched();
+      });
+      this.parentWatcher.on('error', (error) => this.deps.logger.warn({ err: error }, 'watching the manifest directory entry failed'));
+    } catch (error) {
+      this.deps.logger.warn({ err: error, parent }, 'cannot watch the parent of the manifest directory; a replaced directory is noticed at the next resync');
+    }
     await this.armDirectory();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.cancelTimer?.();
-    await Promise.all([this.dirWatcher?.close(), this.parentWatcher?.close()]);
+    this.parentWatcher?.close();
+    await this.dirWatcher?.close();
   }
 
   /** Re-arms the directory watch if the directory now resolves elsewhere; called after each read. */

@@ -22,7 +22,8 @@ describe('Reconciler (in-memory runtime)', () => {
 
   const quick = (tag: string, overrides = {}): App => testApp('web', { tag, checks: { wait: 0 }, deploy: { retireAfter: 30 }, ...overrides });
   const want = (app: App) => desired.set(app.name, { kind: 'present', app });
-  const make = (store: StateStore) => new Reconciler({ runtime, clock, logger: silentLogger(), state: store, desired: (name) => desired.get(name) ?? { kind: 'absent' } }, { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1 });
+  let stores: StateStore[] = [];
+  const make = (store: StateStore) => (stores.push(store), new Reconciler({ runtime, clock, logger: silentLogger(), state: store, desired: (name) => desired.get(name) ?? { kind: 'absent' } }, { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1 }));
 
   beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'berth-state-'));
@@ -33,7 +34,8 @@ describe('Reconciler (in-memory runtime)', () => {
     reconciler = make(state);
   });
   afterEach(async () => {
-    await state.flush();
+    await Promise.all(stores.map((s) => s.flush()));
+    stores = [];
     await rm(stateDir, { recursive: true, force: true });
   });
 

@@ -1,0 +1,89 @@
+import { strict as assert } from 'node:assert';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from '../../support/berth-process.js';
+import { buildTestImage } from '../../support/docker.js';
+import { Scenario } from '../../support/scenario.js';
+
+describe('berth commands and exit codes (real engine)', function () {
+  this.timeout(90_000);
+  let world: Scenario;
+
+  beforeEach(async () => {
+    world = await Scenario.create();
+  });
+  afterEach(async () => world.cleanup());
+
+  it('validate: 0 for valid files, 1 with file:line:col per problem for invalid ones', async () => {
+    const good = await world.writeManifest('good', { tag: 'v1' });
+    assert.equal((await world.cli(['validate', good])).code, 0);
+    const bad = join(world.manifests, 'bad.yaml');
+    await writeFile(bad, 'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: bad\nspec:\n  tag: "v1;rm -rf"\n  privileged: true\n');
+    const result = await world.cli(['validate', world.manifests]);
+    assert.equal(result.code, 1);
+    const lines = result.stdout.trim().split('\n');
+    assert.ok(lines.some((l) => l.startsWith(`${bad}:6:8: spec.tag`)), result.stdout);
+    assert.ok(lines.some((l) => l.startsWith(`${bad}:7:3: spec.privileged`)), result.stdout);
+    assert.ok(!/\n\s+at /.test(result.stdout + result.stderr), 'no stack trace');
+  });
+
+  it('plan: shows what a pass would do without doing it; --exit-code gives 2 while changes are pending, 0 once converged', async () => {
+    await buildTestImage(`${world.namespace}/web`, 'v1');
+    await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 } });
+    const pending = await world.cli(['plan', '--manifests', world.manifests, '--exit-code']);
+    assert.equal(pending.code, 2, pending.stderr);
+    assert.match(pending.stdout, new RegExp(`web: deploy ${world.namespace}/web:v1`));
+    assert.match(pending.stdout, /\+ create/);
+    assert.equal((await world.containers()).length, 0, 'plan changed nothing');
+
+    const once = await world.cli(['run', '--once', '--manifests', world.manifests]);
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal((await world.running('web')).length, 1);
+    const converged = await world.cli(['plan', '--manifests', world.manifests, '--exit-code']);
+    assert.equal(converged.code, 0, converged.stdout);
+    assert.match(converged.stdout, /web: up to date/);
+  });
+
+  it('run --once: 1 when any app fails, naming it', async () => {
+    await buildTestImage(`${world.namespace}/ok`, 'v1');
+    await world.writeManifest('ok', { tag: 'v1', checks: { wait: 0 } });
+    await world.writeManifest('missing', { tag: 'nope' });
+    const result = await world.cli(['run', '--once', '--manifests', world.manifests]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /missing: Pending/);
+    assert.equal((await world.running('ok')).length, 1, 'the good app is deployed anyway');
+  });
+
+  it('status: an aligned table and --json', async () => {
+    await buildTestImage(`${world.namespace}/web`, 'v1');
+    await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 } });
+    assert.equal((await world.cli(['run', '--once', '--manifests', world.manifests])).code, 0);
+    const table = await world.cli(['status']);
+    assert.equal(table.code, 0);
+    const [header, row] = table.stdout.trim().split('\n');
+    assert.match(header ?? '', /^APP\s+DESIRED\s+RUNNING\s+PHASE\s+AGE\s+MESSAGE$/);
+    assert.match(row ?? '', /^web\s+v1\s+v1\s+Running\s+\d+s\s+1 × /);
+    const [json] = await world.status();
+    assert.equal(json?.phase, 'Running');
+    assert.equal(json?.running.tag, 'v1');
+  });
+
+  it('a second controller for the same namespace exits 1 naming the first; a stale lock is taken over', async () => {
+    const first = world.start();
+    await first.waitForLog((l) => l.msg === 'berth is running', 20_000);
+    const second = await world.cli(['run', '--manifests', world.manifests]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`pid ${first.pid}`));
+    await first.stop('SIGKILL');
+    const third = world.start();
+    await third.waitForLog((l) => l.msg === 'berth is running', 20_000);
+    assert.equal(await third.stop(), 0);
+  });
+
+  it('reports an unreachable engine in one line, exit 1', async () => {
+    const result = await runCli(['run', '--once', '--manifests', world.manifests, ...world.flags()], { DOCKER_HOST: `unix://${join(world.root, 'no.sock')}` });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot reach the Docker engine/);
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+  });
+});

@@ -1,0 +1,102 @@
+import { strict as assert } from 'node:assert';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eventually } from '../../support/berth-process.js';
+import { buildTestImage, dockerCli } from '../../support/docker.js';
+import { Scenario } from '../../support/scenario.js';
+
+describe('berth run: sources of change (real engine)', function () {
+  this.timeout(120_000);
+  let world: Scenario;
+
+  beforeEach(async () => {
+    world = await Scenario.create();
+  });
+  afterEach(async () => world.cleanup());
+
+  it('follows a symlinked directory swapped atomically, git-sync style', async () => {
+    const ids = { v1: await buildTestImage(`${world.namespace}/site`, 'v1'), v2: await buildTestImage(`${world.namespace}/site`, 'v2') };
+    const link = join(world.root, 'current');
+    const revision = async (name: string, tag: string) => {
+      const dir = join(world.root, 'worktrees', name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'site.yaml'), world.manifest('site', { tag }));
+      await symlink(dir, join(world.root, 'current.new'));
+      await rename(join(world.root, 'current.new'), link);
+    };
+    await revision('rev1', 'v1');
+    const berth = world.start(['--manifests', link]);
+    await eventually(async () => (await world.running('site'))[0]?.imageId === ids.v1, 30_000, 'v1 running');
+    await revision('rev2', 'v2');
+    await eventually(async () => (await world.containers('site')).map((c) => c.imageId).join() === ids.v2, 30_000, 'v2 alone after the swap');
+    await revision('rev3', 'v1');
+    await eventually(async () => (await world.containers('site')).map((c) => c.imageId).join() === ids.v1, 30_000, 'v1 alone after a second swap');
+    assert.equal(await berth.stop(), 0);
+  });
+
+  it('reconciles each app once for a burst of 100 rewritten files', async () => {
+    await buildTestImage(`${world.namespace}/a0`, 'v1');
+    const names = Array.from({ length: 100 }, (_, i) => `a${i}`);
+    for (const name of names) {
+      await dockerCli(['tag', `${world.namespace}/a0:v1`, `${world.namespace}/${name}:v1`]);
+      await writeFile(join(world.manifests, `${name}.yaml`), world.manifest(name, { tag: 'v1', replicas: 0 }));
+    }
+    const berth = world.start();
+    await eventually(async () => names.every((n) => berth.logs.some((l) => l.app === n && l.msg === 'reconciled')), 60_000, 'the initial pass');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const mark = berth.logs.length;
+
+    await Promise.all(names.map((name) => writeFile(join(world.manifests, `${name}.yaml`), world.manifest(name, { tag: 'v1', replicas: 0, env: { REVISION: '2' } }))));
+    await eventually(async () => names.every((n) => berth.logs.slice(mark).some((l) => l.app === n && l.msg === 'reconciled')), 30_000, 'every app reconciled after the burst');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const counts = new Map<string, number>();
+    for (const line of berth.logs.slice(mark)) if (line.msg === 'reconciled' && line.app) counts.set(line.app, (counts.get(line.app) ?? 0) + 1);
+    assert.deepEqual([...new Set(counts.values())], [1], `each app once, got ${JSON.stringify(Object.fromEntries(counts))}`);
+    const reads = berth.logs.slice(mark).filter((l) => l.source === 'manifests' && /manifests changed/.test(l.msg)).length;
+    assert.ok(reads <= 5, `the burst is read a few times, not once per file (${reads})`);
+  });
+
+  it('replaces a managed container removed behind its back, from the engine event (no resync)', async () => {
+    await buildTestImage(`${world.namespace}/svc`, 'v1');
+    await world.writeManifest('svc', { tag: 'v1', checks: { wait: 0 } });
+    world.start();
+    const [first] = await eventually(async () => {
+      const running = await world.running('svc');
+      return running.length === 1 && running;
+    }, 30_000, 'svc running');
+    await dockerCli(['rm', '-f', first!.id]);
+    const [replacement] = await eventually(async () => {
+      const running = await world.running('svc');
+      return running.length === 1 && running[0]!.id !== first!.id && running;
+    }, 15_000, 'a replacement container');
+    assert.equal(replacement!.labels['berth.app'], 'svc');
+  });
+
+  it('deploys a Pending app as soon as its image is tagged, from the engine event (no resync)', async () => {
+    await buildTestImage(`${world.namespace}/ci`, 'build');
+    await world.writeManifest('ci', { tag: 'v12', checks: { wait: 0 } });
+    world.start();
+    await eventually(async () => (await world.status()).find((s) => s.app === 'ci' && s.phase === 'Pending'), 20_000, 'Pending');
+    assert.equal((await world.containers('ci')).length, 0);
+    await dockerCli(['tag', `${world.namespace}/ci:build`, `${world.namespace}/ci:v12`]);
+    await eventually(async () => (await world.running('ci')).length === 1, 15_000, 'deployed once the tag appeared');
+  });
+
+  it('removes nothing when the directory is emptied, unless --allow-empty', async () => {
+    await buildTestImage(`${world.namespace}/keep`, 'v1');
+    await world.writeManifest('keep', { tag: 'v1', checks: { wait: 0 } });
+    const berth = world.start();
+    await eventually(async () => (await world.running('keep')).length === 1, 30_000, 'keep running');
+    await rm(join(world.manifests, 'keep.yaml'));
+    await eventually(async () => /allow-empty/.test((await world.status()).find((s) => s.app === 'keep')?.message ?? ''), 10_000, 'status explains the hold');
+    assert.equal((await world.running('keep')).length, 1);
+    await rm(world.manifests, { recursive: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal((await world.running('keep')).length, 1, 'a deleted directory removes nothing either');
+    assert.equal(await berth.stop(), 0);
+
+    await mkdir(world.manifests);
+    world.start(['--allow-empty']);
+    await eventually(async () => (await world.containers('keep')).length === 0, 20_000, 'removed with --allow-empty');
+  });
+});
