@@ -1,0 +1,66 @@
+import type { LoadOptions, ManifestProblem, SourcePosition } from './types.js';
+import { parseManifestText } from './parse.js';
+import { validateDocument, type ValidationResult } from './validate.js';
+
+/** The validation outcome of one document, and where it writes its app name. */
+export interface DocumentAnalysis {
+  result: ValidationResult;
+  /** The app the document names (valid name only), whether or not it validated. */
+  app?: string;
+  namePosition: SourcePosition;
+}
+
+/** Everything one manifest file's text yields on its own (conflicts need the other files). */
+export interface FileAnalysis {
+  /** Problems about the file as a whole (not YAML, unreadable, ...); documents is then empty. */
+  problems: ManifestProblem[];
+  documents: DocumentAnalysis[];
+  /**
+   * Apps the file may still define although no valid-named document confirms it (the file
+   * could not be parsed, or a document lost its name): they are reported invalid, keeping
+   * their last valid state, instead of looking deleted.
+   */
+  unconfirmedApps: string[];
+}
+
+/** `name: web` as a block or flow mapping entry with a valid app name, in a line without its comment. */
+const NAME_ENTRY = /(?:^|[{,\s])name:[ \t]*(["']?)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\1(?=[ \t]*(?:[,}]|$))/g;
+
+/**
+ * Parses and validates every document of a manifest file's text. `formerApps` are the apps
+ * the file defined before, if known. Pure.
+ */
+export function analyzeManifestText(text: string, file: string, options: LoadOptions, formerApps: readonly string[] = []): FileAnalysis {
+  const parsed = parseManifestText(text, file);
+  if (parsed.problems.length > 0) return failedFile(parsed.problems, [...appNamesMentioned(text), ...formerApps]);
+
+  const documents = parsed.documents.map((doc): DocumentAnalysis => {
+    const result = validateDocument(doc, file, options);
+    const app = result.ok ? result.app.name : result.app;
+    return { result, ...(app !== undefined && { app }), namePosition: { file, ...doc.locate('/metadata/name') } };
+  });
+  const named = new Set(documents.flatMap((doc) => (doc.app === undefined ? [] : [doc.app])));
+  const lostName = documents.some((doc) => !doc.result.ok && doc.app === undefined);
+  return { problems: [], documents, unconfirmedApps: lostName ? [...new Set(formerApps)].filter((app) => !named.has(app)) : [] };
+}
+
+/**
+ * A file that yields no documents. Its problems name no app even when `apps` has one: a
+ * problem without an app tells callers the file may define apps nobody can see.
+ */
+export function failedFile(problems: readonly ManifestProblem[], apps: readonly string[]): FileAnalysis {
+  return { problems: [...problems], documents: [], unconfirmedApps: [...new Set(apps)] };
+}
+
+/** Every app a file defines or may define, as far as its analysis knows. */
+export function appsOf(analysis: FileAnalysis): string[] {
+  const named = analysis.documents.flatMap((doc) => (doc.app === undefined ? [] : [doc.app]));
+  return [...new Set([...named, ...analysis.unconfirmedApps])];
+}
+
+function appNamesMentioned(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.replace(/(?:^|\s)#.*$/, ''))
+    .flatMap((code) => Array.from(code.matchAll(NAME_ENTRY), (match) => match[2] as string));
+}

@@ -1,0 +1,319 @@
+import { readFileSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import path from 'node:path';
+import type { App, DirectoryState, LoadOptions, ManifestProblem, ManifestSet } from './types.js';
+import { analyzeManifestText, appsOf, failedFile, type FileAnalysis } from './analyze.js';
+import { isManifestFileName } from './ignore.js';
+
+const MAX_FILE_BYTES = 1024 * 1024;
+const MAX_DIRECTORY_DEPTH = 8;
+const READ_BATCH = 200;
+
+/** A manifest file to read: `file` is how problems name it, `realPath` where it is. */
+interface Candidate {
+  file: string;
+  realPath: string;
+}
+
+/** What scanning one path (a directory, or a named file) found. */
+interface Scan {
+  state: DirectoryState;
+  candidates: Candidate[];
+  /** Manifest-named entries refused before reading (broken or escaping symlinks, ...). */
+  refused: ManifestProblem[];
+  /** Problems with directories themselves. */
+  problems: ManifestProblem[];
+}
+
+interface CachedAnalysis {
+  realPath: string;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  analysis: FileAnalysis;
+}
+
+/**
+ * Analyses by the file's display path, reused while the file's identity and stat are
+ * unchanged. An entry also remembers which apps the file defined, so that when the file
+ * turns unreadable or unparseable those apps are reported invalid rather than deleted.
+ */
+type AnalysisCache = Map<string, CachedAnalysis>;
+
+/**
+ * The watched manifest directory. Each read() lists it afresh (the path is resolved every
+ * time, so a symlink swapped by git-sync is followed) and re-parses only files whose
+ * (realpath, size, mtime, ctime, inode) changed since the previous read. The Apps returned
+ * are shared with later reads and must not be modified.
+ */
+export class ManifestDirectory {
+  private cache: AnalysisCache = new Map();
+
+  constructor(
+    readonly dir: string,
+    private readonly options: LoadOptions,
+  ) {}
+
+  async read(): Promise<ManifestSet> {
+    const scan = scanDirectory(this.dir);
+    const { set, cache } = await assemble([scan], this.options, this.cache);
+    this.cache = cache;
+    return set;
+  }
+}
+
+/**
+ * Reads manifest files and directories given on a command line (files are read whatever
+ * their name); apps defined more than once across all of them are conflicts.
+ */
+export async function loadPaths(paths: readonly string[], options: LoadOptions): Promise<ManifestSet> {
+  const scans = paths.map((p) => scanPath(p));
+  const { set } = await assemble(scans, options, new Map());
+  return set;
+}
+
+function scanPath(target: string): Scan {
+  let stats: Stats;
+  try {
+    stats = statSync(target);
+  } catch (error) {
+    return rootFailure(target, error);
+  }
+  if (stats.isDirectory()) return scanDirectory(target);
+  return { state: 'ok', candidates: [{ file: target, realPath: path.resolve(target) }], refused: [], problems: [] };
+}
+
+function scanDirectory(dir: string): Scan {
+  let realRoot: string;
+  let entries: Dirent[];
+  try {
+    realRoot = realpathSync(dir);
+    entries = readdirSync(realRoot, { withFileTypes: true });
+  } catch (error) {
+    return rootFailure(dir, error);
+  }
+  const scan: Scan = { state: 'ok', candidates: [], refused: [], problems: [] };
+  walk(scan, realRoot, dir, realRoot, entries, 0, new Set([realRoot]));
+  if (scan.candidates.length + scan.refused.length === 0) scan.state = 'empty';
+  return scan;
+}
+
+function rootFailure(target: string, error: unknown): Scan {
+  const missing = errorCode(error) === 'ENOENT';
+  return {
+    state: missing ? 'missing' : 'unreadable',
+    candidates: [],
+    refused: [],
+    problems: [atStart(target, missing ? 'does not exist' : `cannot be read (${osReason(error)})`)],
+  };
+}
+
+/**
+ * Adds the manifest files among `entries` (of `realDir`) and below to `scan`, skipping hidden
+ * entries and refusing symlinks that leave `realRoot`.
+ */
+function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string, entries: Dirent[], depth: number, visited: Set<string>): void {
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const file = path.join(displayDir, entry.name);
+    let realPath = path.join(realDir, entry.name);
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+
+    if (entry.isSymbolicLink()) {
+      try {
+        realPath = realpathSync(realPath);
+        const target = statSync(realPath);
+        isDirectory = target.isDirectory();
+        isFile = target.isFile();
+      } catch (error) {
+        if (isManifestFileName(entry.name)) scan.refused.push(atStart(file, `broken symlink (${osReason(error)})`));
+        continue;
+      }
+      if (!isPathWithin(realPath, realRoot) && (isDirectory || isManifestFileName(entry.name))) {
+        const refused = isDirectory ? scan.problems : scan.refused;
+        refused.push(atStart(file, 'symlink points outside the manifest directory'));
+        continue;
+      }
+    }
+
+    if (isDirectory) {
+      if (visited.has(realPath)) continue;
+      if (depth + 1 > MAX_DIRECTORY_DEPTH) {
+        scan.problems.push(atStart(file, `directory is nested more than ${MAX_DIRECTORY_DEPTH} levels deep; its manifests are not read`));
+        continue;
+      }
+      visited.add(realPath);
+      let subEntries: Dirent[];
+      try {
+        subEntries = readdirSync(realPath, { withFileTypes: true });
+      } catch (error) {
+        scan.problems.push(atStart(file, `directory cannot be read (${osReason(error)})`));
+        continue;
+      }
+      walk(scan, realRoot, file, realPath, subEntries, depth + 1, visited);
+    } else if (isManifestFileName(entry.name)) {
+      if (isFile) scan.candidates.push({ file, realPath });
+      else scan.refused.push(atStart(file, 'not a regular file'));
+    }
+  }
+}
+
+/**
+ * Reads and analyzes every candidate (reusing `cache`), then combines all files into one
+ * ManifestSet. Synchronous file access is much faster than the thread pool for many small
+ * files; the event loop gets a turn every READ_BATCH files.
+ */
+async function assemble(scans: readonly Scan[], options: LoadOptions, cache: AnalysisCache): Promise<{ set: ManifestSet; cache: AnalysisCache }> {
+  const byRealPath = new Map<string, Candidate>();
+  for (const candidate of scans.flatMap((s) => s.candidates)) {
+    if (!byRealPath.has(candidate.realPath)) byRealPath.set(candidate.realPath, candidate);
+  }
+  const candidates = [...byRealPath.values()];
+  const nextCache: AnalysisCache = new Map();
+  const files: Array<{ file: string; analysis: FileAnalysis }> = [];
+  for (const [index, candidate] of candidates.entries()) {
+    if (index > 0 && index % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+    files.push({ file: candidate.file, analysis: analyzeFile(candidate, options, cache, nextCache) });
+  }
+  for (const problem of scans.flatMap((s) => s.refused)) {
+    files.push({ file: problem.file, analysis: failedRead(problem.file, problem.message, cache, nextCache) });
+  }
+  files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+
+  return {
+    set: combine(files, scans.flatMap((s) => s.problems), directoryState(scans), files.length),
+    cache: nextCache,
+  };
+}
+
+/** Turns per-file analyses into a ManifestSet; apps named by several documents become conflicts. */
+function combine(
+  files: ReadonlyArray<{ file: string; analysis: FileAnalysis }>,
+  directoryProblems: readonly ManifestProblem[],
+  directory: DirectoryState,
+  fileCount: number,
+): ManifestSet {
+  const namings = new Map<string, string[]>();
+  for (const { analysis } of files) {
+    for (const doc of analysis.documents) {
+      if (doc.app === undefined) continue;
+      const where = `${doc.namePosition.file}:${doc.namePosition.line}:${doc.namePosition.col}`;
+      namings.set(doc.app, [...(namings.get(doc.app) ?? []), where]);
+    }
+  }
+
+  const apps = new Map<string, App>();
+  const conflicts = new Map<string, string[]>();
+  const invalid = new Set<string>();
+  const unconfirmed = new Set<string>();
+  const problems: ManifestProblem[] = [...directoryProblems];
+  for (const { file, analysis } of files) {
+    problems.push(...analysis.problems);
+    for (const app of analysis.unconfirmedApps) unconfirmed.add(app);
+    for (const doc of analysis.documents) {
+      const documentProblems = doc.result.ok ? [] : [...doc.result.problems];
+      const places = doc.app === undefined ? [] : (namings.get(doc.app) ?? []);
+      if (doc.app !== undefined && places.length > 1) {
+        const here = `${doc.namePosition.file}:${doc.namePosition.line}:${doc.namePosition.col}`;
+        const elsewhere = places.filter((p) => p !== here).join(', ');
+        documentProblems.push({ ...doc.namePosition, message: `app "${doc.app}" is also defined in ${elsewhere}`, app: doc.app });
+        conflicts.set(doc.app, [...new Set([...(conflicts.get(doc.app) ?? []), file])]);
+      }
+      if (!doc.result.ok) {
+        if (doc.app !== undefined) invalid.add(doc.app);
+      } else if (places.length === 1) {
+        apps.set(doc.result.app.name, doc.result.app);
+      }
+      problems.push(...documentProblems.sort((a, b) => a.line - b.line || a.col - b.col));
+    }
+  }
+  for (const app of unconfirmed) {
+    apps.delete(app);
+    invalid.add(app);
+  }
+  return { apps, problems, conflicts, invalid, fileCount, directory };
+}
+
+function directoryState(scans: readonly Scan[]): DirectoryState {
+  if (scans.some((s) => s.state === 'ok')) return 'ok';
+  for (const state of ['unreadable', 'missing'] as const) if (scans.some((s) => s.state === state)) return state;
+  return 'empty';
+}
+
+/** Reads one manifest file and analyzes it, or reuses its cached analysis when the file is unchanged. */
+function analyzeFile(candidate: Candidate, options: LoadOptions, previous: AnalysisCache, next: AnalysisCache): FileAnalysis {
+  const { file, realPath } = candidate;
+  let stats: Stats;
+  try {
+    stats = statSync(realPath);
+  } catch (error) {
+    return failedRead(file, `cannot read file (${osReason(error)})`, previous, next);
+  }
+  if (!stats.isFile()) return failedRead(file, 'not a regular file', previous, next);
+  if (stats.size > MAX_FILE_BYTES) return failedRead(file, 'file is larger than 1 MiB', previous, next);
+
+  const key = { realPath, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
+  const cached = previous.get(file);
+  if (
+    cached !== undefined &&
+    cached.realPath === key.realPath &&
+    cached.size === key.size &&
+    cached.mtimeMs === key.mtimeMs &&
+    cached.ctimeMs === key.ctimeMs &&
+    cached.ino === key.ino
+  ) {
+    next.set(file, cached);
+    return cached.analysis;
+  }
+
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(realPath);
+  } catch (error) {
+    return failedRead(file, `cannot read file (${osReason(error)})`, previous, next);
+  }
+  if (bytes.length > MAX_FILE_BYTES) return failedRead(file, 'file is larger than 1 MiB', previous, next);
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return failedRead(file, 'not a text file (not valid UTF-8)', previous, next);
+  }
+  if (text.includes('\u0000')) return failedRead(file, 'not a text file (contains NUL bytes)', previous, next);
+
+  const analysis = analyzeManifestText(text, file, options, cached === undefined ? [] : appsOf(cached.analysis));
+  next.set(file, { ...key, analysis });
+  return analysis;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A file whose content cannot be had: one problem, and the apps it defined before stay unconfirmed. */
+function failedRead(file: string, message: string, previous: AnalysisCache, next: AnalysisCache): FileAnalysis {
+  const cached = previous.get(file);
+  if (cached === undefined) return failedFile([atStart(file, message)], []);
+  next.set(file, cached);
+  return failedFile([atStart(file, message)], appsOf(cached.analysis));
+}
+
+function atStart(file: string, message: string): ManifestProblem {
+  return { file, line: 1, col: 1, message };
+}
+
+function isPathWithin(candidate: string, root: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+}
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error ? String(error.code) : undefined;
+}
+
+/** "EACCES: permission denied" from a Node fs error, without the path. */
+function osReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.message.replace(/, \w+ '.*'$/s, '');
+}

@@ -1,0 +1,30 @@
+import { pointerSegments } from './source-map.js';
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The dotted form of a JSON pointer into `document`, as people write it:
+ * `/spec/ports/0/host` -> `spec.ports[0].host`, `/spec/env/MY-VAR` -> `spec.env["MY-VAR"]`.
+ * The root is `document`.
+ */
+export function displayPath(pointer: string, document: unknown): string {
+  let text = '';
+  let node: unknown = document;
+  for (const segment of pointerSegments(pointer)) {
+    if (Array.isArray(node)) text += `[${segment}]`;
+    else if (IDENTIFIER.test(segment)) text += text === '' ? segment : `.${segment}`;
+    else text += `[${JSON.stringify(segment)}]`;
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
+  }
+  return text === '' ? 'document' : text;
+}
+
+/** The value at a JSON pointer, or undefined when any step is missing. */
+export function valueAt(document: unknown, pointer: string): unknown {
+  let node: unknown = document;
+  for (const segment of pointerSegments(pointer)) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment)) return undefined;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return node;
+}

@@ -1,0 +1,207 @@
+import { EVENT_ID, SCALAR_STYLE, getScalarValue, type Event, type ScalarEvent } from 'js-yaml';
+
+/** A place in a source text; line and col are 1-based, col counts UTF-16 code units. */
+export interface Position {
+  line: number;
+  col: number;
+}
+
+export type ScalarStyleName = 'plain' | 'single-quoted' | 'double-quoted' | 'literal' | 'folded';
+
+/**
+ * Source offsets of a scalar's text, end-exclusive. For quoted styles the range excludes
+ * the quotes, so replacing it keeps the quoting; for block styles it spans the content lines.
+ */
+export interface ScalarRange {
+  start: number;
+  end: number;
+  style: ScalarStyleName;
+}
+
+/** Converts source offsets to 1-based line/col; a leading byte-order mark takes no column. */
+export class LineIndex {
+  private readonly lineStarts: number[] = [0];
+  private readonly bomLength: number;
+
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
+    this.bomLength = text.startsWith('\uFEFF') ? 1 : 0;
+  }
+
+  position(offset: number): Position {
+    let low = 0;
+    let high = this.lineStarts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((this.lineStarts[mid] as number) <= offset) low = mid;
+      else high = mid - 1;
+    }
+    const lineStart = this.lineStarts[low] as number;
+    const skipped = low === 0 ? this.bomLength : 0;
+    return { line: low + 1, col: Math.max(offset - lineStart - skipped, 0) + 1 };
+  }
+}
+
+interface NodeSpan {
+  /** Offset of the mapping key naming this node, for mapping members. */
+  key?: number;
+  /** Offset where the node's value is written; absent for an empty value. */
+  value?: number;
+  scalar?: ScalarRange;
+}
+
+/**
+ * Where each node of one YAML document is written, addressed by JSON pointer
+ * (`/spec/ports/0/host`). Nodes below an alias, or below a non-scalar key, are not
+ * addressable; lookups fall back to the nearest addressable ancestor.
+ */
+export class SourceMap {
+  constructor(
+    private readonly spans: ReadonlyMap<string, NodeSpan>,
+    private readonly lines: LineIndex,
+    readonly text: string,
+  ) {}
+
+  /**
+   * Offset of the node's key (`which: 'key'`, for mapping members) or value. A missing key
+   * falls back to the value, an empty value to the key, and a missing node to its ancestors.
+   */
+  offset(pointer: string, which: 'key' | 'value' = 'value'): number {
+    for (let current: string | undefined = pointer; current !== undefined; current = parentPointer(current)) {
+      const span = this.spans.get(current);
+      if (span === undefined) continue;
+      const preferred = which === 'key' ? (span.key ?? span.value) : (span.value ?? span.key);
+      if (preferred !== undefined) return preferred;
+    }
+    return 0;
+  }
+
+  locate(pointer: string, which: 'key' | 'value' = 'value'): Position {
+    return this.lines.position(this.offset(pointer, which));
+  }
+
+  scalar(pointer: string): ScalarRange | undefined {
+    return this.spans.get(pointer)?.scalar;
+  }
+}
+
+/** JSON pointer of the parent node; undefined for the root (''). */
+export function parentPointer(pointer: string): string | undefined {
+  if (pointer === '') return undefined;
+  return pointer.slice(0, pointer.lastIndexOf('/'));
+}
+
+export function childPointer(parent: string, segment: string | number): string {
+  return `${parent}/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`;
+}
+
+export function pointerSegments(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+/** One entry per open collection (or document) while walking the event stream. */
+type Frame =
+  | { kind: 'document' }
+  /** `pointer` null: the collection is not addressable (it sits under a non-scalar key). */
+  | { kind: 'sequence'; pointer: string | null; nextIndex: number }
+  | { kind: 'mapping'; pointer: string | null; awaitingKey: boolean; key: { name: string; offset: number } | null }
+  /** A collection used as a mapping key, or nested inside one. */
+  | { kind: 'key' };
+
+const STYLE_NAMES: Record<number, ScalarStyleName> = {
+  [SCALAR_STYLE.PLAIN]: 'plain',
+  [SCALAR_STYLE.SINGLE_QUOTED]: 'single-quoted',
+  [SCALAR_STYLE.DOUBLE_QUOTED]: 'double-quoted',
+  [SCALAR_STYLE.LITERAL_BLOCK]: 'literal',
+  [SCALAR_STYLE.FOLDED_BLOCK]: 'folded',
+};
+
+/** Offset where a scalar is written: its opening quote, or its first non-blank content. */
+function scalarValueOffset(event: ScalarEvent, text: string): number | undefined {
+  if (event.valueStart < 0) {
+    if (event.tagStart >= 0) return event.tagStart;
+    return event.anchorStart >= 0 ? event.anchorStart - 1 : undefined;
+  }
+  if (event.style === SCALAR_STYLE.SINGLE_QUOTED || event.style === SCALAR_STYLE.DOUBLE_QUOTED) return event.valueStart - 1;
+  if (event.style === SCALAR_STYLE.LITERAL_BLOCK || event.style === SCALAR_STYLE.FOLDED_BLOCK) {
+    let offset = event.valueStart;
+    while (offset < event.valueEnd && text[offset] === ' ') offset++;
+    return offset;
+  }
+  return event.valueStart;
+}
+
+/**
+ * Builds one SourceMap per document of a successfully parsed event stream, in document order.
+ */
+export function buildSourceMaps(events: readonly Event[], text: string, lines: LineIndex): SourceMap[] {
+  const maps: SourceMap[] = [];
+  const stack: Frame[] = [];
+  let spans = new Map<string, NodeSpan>();
+
+  for (const event of events) {
+    if (event.type === EVENT_ID.DOCUMENT) {
+      spans = new Map();
+      stack.push({ kind: 'document' });
+      continue;
+    }
+    if (event.type === EVENT_ID.POP) {
+      const closed = stack.pop();
+      const parent = stack.at(-1);
+      if (closed?.kind === 'document') maps.push(new SourceMap(spans, lines, text));
+      else if (closed?.kind === 'key' && parent?.kind === 'mapping') {
+        parent.awaitingKey = false;
+        parent.key = null;
+      }
+      continue;
+    }
+
+    const isCollection = event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE;
+    const parent = stack.at(-1);
+    if (parent?.kind === 'key' || (parent?.kind === 'mapping' && parent.awaitingKey)) {
+      if (isCollection) stack.push({ kind: 'key' });
+      else if (parent.kind === 'mapping') {
+        parent.awaitingKey = false;
+        parent.key =
+          event.type === EVENT_ID.SCALAR && event.valueStart >= 0
+            ? { name: getScalarValue(text, event), offset: scalarValueOffset(event, text) ?? event.valueStart }
+            : null;
+      }
+      continue;
+    }
+
+    let pointer: string | null = null;
+    let keyOffset: number | undefined;
+    if (parent === undefined || parent.kind === 'document') pointer = '';
+    else if (parent.kind === 'sequence') {
+      pointer = parent.pointer === null ? null : childPointer(parent.pointer, parent.nextIndex);
+      parent.nextIndex++;
+    } else {
+      if (parent.pointer !== null && parent.key !== null) pointer = childPointer(parent.pointer, parent.key.name);
+      keyOffset = parent.key?.offset;
+      parent.awaitingKey = true;
+    }
+
+    if (pointer !== null) {
+      const span: NodeSpan = {};
+      if (keyOffset !== undefined) span.key = keyOffset;
+      if (event.type === EVENT_ID.SCALAR) {
+        const valueOffset = scalarValueOffset(event, text);
+        if (valueOffset !== undefined) span.value = valueOffset;
+        if (event.valueStart >= 0) {
+          span.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
+        }
+      } else if (event.type === EVENT_ID.ALIAS) {
+        span.value = event.anchorStart - 1;
+      } else {
+        span.value = event.start;
+      }
+      spans.set(pointer, span);
+    }
+
+    if (event.type === EVENT_ID.MAPPING) stack.push({ kind: 'mapping', pointer, awaitingKey: true, key: null });
+    else if (event.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'sequence', pointer, nextIndex: 0 });
+  }
+  return maps;
+}

@@ -1,0 +1,220 @@
+import path from 'node:path';
+import type { ErrorObject } from 'ajv';
+import type { App, LoadOptions, ManifestProblem, Protocol, Strategy } from './types.js';
+import { scalarRange, type ParsedDocument } from './parse.js';
+import { appValidator } from './schema.js';
+import { describeSchemaErrors, type NodeMessage } from './messages.js';
+import { displayPath, valueAt } from './paths.js';
+
+export type ValidationResult =
+  | { ok: true; app: App }
+  /** `app`: the document's name, when it is a valid app name, so the problems can be attributed. */
+  | { ok: false; problems: ManifestProblem[]; app?: string };
+
+const APP_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const IDENTITY_POINTERS = new Set(['/apiVersion', '/kind']);
+
+interface ValidPort {
+  container: number;
+  host?: number;
+  hostIp: string;
+  protocol: Protocol;
+}
+
+/** A document the schema accepted, with the schema's defaults filled in. */
+interface ValidDocument {
+  metadata: { name: string };
+  spec: {
+    image?: string;
+    tag: string;
+    digest?: string;
+    command?: string[];
+    env: Record<string, string>;
+    ports: ValidPort[];
+    volumes: Array<{ source: string; target: string; readOnly: boolean }>;
+    replicas: number;
+    resources: { memory?: string; cpus?: number };
+    checks: {
+      wait: number;
+      http: Array<{ path: string; content?: string; port?: number; attempts: number; wait: number; timeout: number }>;
+    };
+    deploy: { strategy: Strategy; retireAfter: number; progressDeadline: number };
+    domains: string[];
+  };
+}
+
+/**
+ * Validates one parsed document against the schema and the rules the schema cannot express,
+ * and normalizes it to an App. Pure: the document is not modified.
+ */
+export function validateDocument(doc: ParsedDocument, file: string, options: LoadOptions): ValidationResult {
+  const name = valueAt(doc.value, '/metadata/name');
+  const app = typeof name === 'string' && APP_NAME.test(name) ? name : undefined;
+  const failure = (messages: NodeMessage[]): ValidationResult => ({
+    ok: false,
+    problems: toProblems(messages, doc, file, app),
+    ...(app !== undefined && { app }),
+  });
+
+  const data = structuredClone(doc.value);
+  const validate = appValidator();
+  if (!validate(data)) {
+    const plainScalar = (pointer: string) => {
+      const range = scalarRange(doc, pointer);
+      return range?.style === 'plain' ? doc.sourceMap.text.slice(range.start, range.end) : undefined;
+    };
+    return failure(describeSchemaErrors(focusOnIdentity(validate.errors ?? []), doc.value, plainScalar));
+  }
+  const valid = data as ValidDocument;
+  const ruleViolations = checkRules(valid, options, doc.value);
+  if (ruleViolations.length > 0) return failure(ruleViolations);
+  return { ok: true, app: normalize(valid, doc, file, options) };
+}
+
+/** A document with the wrong apiVersion or kind is not a berth App: report only that. */
+function focusOnIdentity(errors: readonly ErrorObject[]): readonly ErrorObject[] {
+  const wrongIdentity = errors.some((e) => e.keyword === 'const' && IDENTITY_POINTERS.has(e.instancePath));
+  return wrongIdentity ? errors.filter((e) => IDENTITY_POINTERS.has(e.instancePath)) : errors;
+}
+
+function toProblems(messages: readonly NodeMessage[], doc: ParsedDocument, file: string, app: string | undefined): ManifestProblem[] {
+  return messages
+    .map((m) => ({ offset: doc.sourceMap.offset(m.pointer, m.which), message: m }))
+    .sort((a, b) => a.offset - b.offset)
+    .map(({ message: m }) => ({
+      file,
+      ...doc.locate(m.pointer, m.which),
+      message: m.message,
+      ...(app !== undefined && { app }),
+    }));
+}
+
+/** Rules beyond the schema: volume sources, port clashes, check ports. */
+function checkRules(valid: ValidDocument, options: LoadOptions, written: unknown): NodeMessage[] {
+  const { spec } = valid;
+  const messages: NodeMessage[] = [];
+  const report = (pointer: string, text: string) =>
+    messages.push({ pointer, which: 'value', message: `${displayPath(pointer, written)}: ${text}` });
+
+  const allowedPrefixes = options.allowHostPaths.map((p) => path.posix.normalize(p));
+  const mountedTargets = new Map<string, number>();
+  spec.volumes.forEach((volume, i) => {
+    const source = `/spec/volumes/${i}/source`;
+    if (volume.source.startsWith('/')) {
+      const resolved = path.posix.normalize(volume.source);
+      if (!allowedPrefixes.some((prefix) => isPathWithin(resolved, prefix))) {
+        const shown = resolved === volume.source ? `"${volume.source}"` : `"${volume.source}" (${resolved})`;
+        const allowed = allowedPrefixes.length === 0 ? 'none is given' : `given: ${allowedPrefixes.join(', ')}`;
+        report(source, `host path ${shown} is not under an --allow-host-path prefix (${allowed})`);
+      }
+    } else if (!VOLUME_NAME.test(volume.source)) {
+      report(
+        source,
+        `"${volume.source}" is neither an absolute host path nor a valid volume name (letters, digits, '_', '.' and '-', at least 2 characters, starting with a letter or digit)`,
+      );
+    }
+    const target = path.posix.normalize(volume.target).replace(/(.)\/+$/, '$1');
+    const earlier = mountedTargets.get(target);
+    if (earlier === undefined) mountedTargets.set(target, i);
+    else report(`/spec/volumes/${i}/target`, `"${volume.target}" is already mounted by ${displayPath(`/spec/volumes/${earlier}`, written)}`);
+  });
+
+  spec.ports.forEach((port, i) => {
+    if (port.host !== undefined && spec.replicas > 1) {
+      report(
+        `/spec/ports/${i}/host`,
+        `a fixed host port cannot be used with replicas: ${spec.replicas} (two containers cannot bind one host port); remove host or set replicas to 1`,
+      );
+    }
+    const previous = spec.ports.slice(0, i);
+    const sameContainerPort = previous.findIndex((p) => p.container === port.container && p.protocol === port.protocol);
+    if (sameContainerPort !== -1) {
+      report(
+        `/spec/ports/${i}/container`,
+        `container port ${port.container}/${port.protocol} is already declared by ${displayPath(`/spec/ports/${sameContainerPort}`, written)}`,
+      );
+    }
+    const sameBinding = previous.findIndex((p) => bindingsOverlap(p, port));
+    if (sameBinding !== -1) {
+      report(
+        `/spec/ports/${i}/host`,
+        `host port ${String(port.host)}/${port.protocol} on ${port.hostIp} is already published by ${displayPath(`/spec/ports/${sameBinding}`, written)}`,
+      );
+    }
+  });
+
+  const tcpPorts = [...new Set(spec.ports.filter((p) => p.protocol === 'tcp').map((p) => p.container))];
+  spec.checks.http.forEach((check, i) => {
+    if (check.port === undefined) {
+      if (tcpPorts.length === 0) {
+        report(`/spec/checks/http/${i}`, 'an http check needs a port, and spec.ports declares no tcp container port to default to');
+      }
+    } else if (!tcpPorts.includes(check.port)) {
+      const declared = tcpPorts.length === 0 ? 'none is declared' : `declared: ${tcpPorts.join(', ')}`;
+      report(`/spec/checks/http/${i}/port`, `${check.port} is not a declared tcp container port (${declared})`);
+    }
+  });
+  return messages;
+}
+
+function isPathWithin(candidate: string, prefix: string): boolean {
+  const base = prefix.replace(/\/+$/, '');
+  return base === '' || candidate === base || candidate.startsWith(`${base}/`);
+}
+
+/** Whether two fixed host bindings would claim the same socket (a wildcard address covers its family). */
+function bindingsOverlap(a: ValidPort, b: ValidPort): boolean {
+  if (a.host === undefined || a.host !== b.host || a.protocol !== b.protocol) return false;
+  if (a.hostIp === b.hostIp) return true;
+  const isIPv6 = (ip: string) => ip.includes(':');
+  const isWildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
+  return isIPv6(a.hostIp) === isIPv6(b.hostIp) && (isWildcard(a.hostIp) || isWildcard(b.hostIp));
+}
+
+function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, options: LoadOptions): App {
+  const { metadata, spec } = valid;
+  const firstTcpPort = spec.ports.find((p) => p.protocol === 'tcp')?.container;
+  return {
+    name: metadata.name,
+    source: { file, line: doc.start.line, col: doc.start.col },
+    spec: {
+      image: spec.image ?? `${options.namespace}/${metadata.name}`,
+      tag: spec.tag,
+      ...(spec.digest !== undefined && { digest: spec.digest }),
+      ...(spec.command !== undefined && { command: spec.command }),
+      env: spec.env,
+      ports: spec.ports.map((p) => ({
+        container: p.container,
+        ...(p.host !== undefined && { host: p.host }),
+        hostIp: p.hostIp,
+        protocol: p.protocol,
+      })),
+      volumes: spec.volumes.map((v) => ({ source: v.source, target: v.target, readOnly: v.readOnly })),
+      replicas: spec.replicas,
+      resources: {
+        ...(spec.resources.memory !== undefined && { memory: spec.resources.memory }),
+        ...(spec.resources.cpus !== undefined && { cpus: spec.resources.cpus }),
+      },
+      checks: {
+        wait: spec.checks.wait,
+        http: spec.checks.http.map((c) => ({
+          path: c.path,
+          ...(c.content !== undefined && { content: c.content }),
+          // checkRules guarantees a port when there is no tcp port to default to
+          port: c.port ?? (firstTcpPort as number),
+          attempts: c.attempts,
+          wait: c.wait,
+          timeout: c.timeout,
+        })),
+      },
+      deploy: {
+        strategy: spec.deploy.strategy,
+        strategyExplicit: valueAt(doc.value, '/spec/deploy/strategy') !== undefined,
+        retireAfter: spec.deploy.retireAfter,
+        progressDeadline: spec.deploy.progressDeadline,
+      },
+      domains: spec.domains,
+    },
+  };
+}
