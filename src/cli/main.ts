@@ -1,16 +1,15 @@
 import { describeFailure } from './errors.js';
-import { planCommand } from './commands/plan.js';
-import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
-import { validateCommand } from './commands/validate.js';
 import { USAGE, UsageError } from './usage.js';
 import type { Output } from './output.js';
 
-const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>> = {
-  run: runCommand,
-  validate: validateCommand,
-  plan: planCommand,
-  status: statusCommand,
+type Command = (args: string[], out: Output) => Promise<number>;
+
+/** Loaded on demand: `validate` never pays for the Docker client. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  validate: async () => (await import('./commands/validate.js')).validateCommand,
+  plan: async () => (await import('./commands/plan.js')).planCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
 };
 
 /** argv (without node and script) in, exit code out. */
@@ -21,13 +20,13 @@ export async function main(argv: string[], out: Output = { stdout: (s) => proces
     return name === undefined ? 1 : 0;
   }
   try {
-    const command = COMMANDS[name];
-    if (!command) throw new UsageError(`unknown command "${name}"`);
+    const load = COMMANDS[name];
+    if (!load) throw new UsageError(`unknown command "${name}"`);
     if (args.includes('--help') || args.includes('-h')) {
       out.stdout(USAGE);
       return 0;
     }
-    return await command(args, out);
+    return await (await load())(args, out);
   } catch (error) {
     const failure = describeFailure(error);
     out.stderr(`${failure.message}\n`);

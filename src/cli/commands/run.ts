@@ -31,6 +31,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const logger = createLogger({ format: shared.logFormat, level: shared.logLevel });
   const clock = systemClock;
 
+  const signalled = untilSignal();
   const lock = await acquireLock(shared.stateDir, shared.namespace);
   try {
     const runtime = createDockerRuntime();
@@ -57,7 +58,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
 
     await controller.start();
     logger.info({ step: 'ready' }, 'berth is running');
-    const signal = await untilSignal();
+    const signal = await signalled;
     logger.info({ signal }, `${signal}: stopping`);
     await controller.stop();
     logger.info('stopped');
@@ -68,6 +69,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   }
 }
 
+/** Listens from the start, so a signal that arrives while berth is starting stops it cleanly once started. */
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const handler = (signal: NodeJS.Signals) => {

@@ -1,0 +1,52 @@
+import { strict as assert } from 'node:assert';
+import { createServer } from 'node:net';
+import { eventually } from '../../support/berth-process.js';
+import { buildTestImage, httpGet } from '../../support/docker.js';
+import { Scenario } from '../../support/scenario.js';
+
+/** A free TCP port on 127.0.0.1, for a manifest's fixed host port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('berth run: deploy strategies and checks (real engine)', function () {
+  this.timeout(90_000);
+  let world: Scenario;
+
+  beforeEach(async () => {
+    world = await Scenario.create();
+  });
+  afterEach(async () => world.cleanup());
+
+  it('deploys an app with a fixed host port by recreate, serving each version on that port', async () => {
+    const ids = { v1: await buildTestImage(`${world.namespace}/fixed`, 'v1', { body: 'fixed v1' }), v2: await buildTestImage(`${world.namespace}/fixed`, 'v2', { body: 'fixed v2' }) };
+    const port = await freePort();
+    const spec = (tag: string) => ({ tag, ports: [{ container: 8080, host: port }], checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 10, timeout: 1 }] } });
+    await world.writeManifest('fixed', spec('v1'));
+    const berth = world.start();
+    await eventually(async () => (await httpGet(port)).body === 'fixed v1', 30_000, 'v1 on the fixed port');
+    await world.writeManifest('fixed', spec('v2'));
+    await eventually(async () => (await httpGet(port).catch(() => ({ body: '' }))).body === 'fixed v2', 30_000, 'v2 on the fixed port');
+    await eventually(async () => (await world.containers('fixed')).map((c) => c.imageId).join() === ids.v2, 20_000, 'only v2 left');
+    const deploy = berth.logs.find((l) => l.app === 'fixed' && l.step === 'deploy' && String(l.revision).endsWith(ids.v2));
+    assert.equal(deploy?.strategy, 'recreate');
+    assert.ok(berth.logs.some((l) => l.app === 'fixed' && l.step === 'stop'), 'the old container was stopped before the new one started');
+  });
+
+  it('passes HTTP checks through the 127.0.0.1 port of every replica', async () => {
+    await buildTestImage(`${world.namespace}/checked`, 'v1', { extraFiles: { ready: 'ready: yes' } });
+    await world.writeManifest('checked', { tag: 'v1', replicas: 2, checks: { http: [{ path: '/ready', content: 'yes', wait: 0, attempts: 5, timeout: 2 }] } });
+    const berth = world.start();
+    await eventually(async () => (await world.status()).find((s) => s.app === 'checked' && s.phase === 'Running'), 30_000, 'Running');
+    assert.equal((await world.running('checked')).length, 2);
+    const passed = berth.logs.filter((l) => l.app === 'checked' && l.step === 'checks' && l.check === '/ready' && l.result === 'passed');
+    assert.equal(passed.length, 2, 'the check ran against each replica');
+  });
+});
