@@ -2,7 +2,8 @@
  * The desired state of every app, derived from successive reads of the manifest directory.
  * Holds each app's last valid manifest so that an invalid or conflicting edit, an emptied or
  * unreadable directory, or a file that no longer parses never stops or removes a running app:
- * while any file cannot be attributed to an app (a YAML syntax error, say), no app is removed.
+ * while any file cannot be attributed to an app (a YAML syntax error, say), no app is removed,
+ * and a directory that names no app at all (no files, or only comments) counts as empty.
  */
 import { formatProblem, type App, type ManifestProblem, type ManifestSet } from '../manifest/types.js';
 import type { Desired } from '../reconcile/actions.js';
@@ -40,8 +41,9 @@ export class DesiredState {
       const problem = set.problems.find((p) => p.app === name);
       return keep(problem ? formatProblem(problem) : `the manifest of "${name}" is invalid`);
     }
-    if (set.directory !== 'ok' && !(set.directory === 'empty' && this.allowEmpty)) {
-      return keep(`the manifest directory is ${set.directory}; nothing is removed${set.directory === 'empty' ? ' without --allow-empty' : ''}`);
+    const directory = set.directory === 'ok' && set.apps.size === 0 && set.invalid.size === 0 && set.conflicts.size === 0 ? 'empty' : set.directory;
+    if (directory !== 'ok' && !(directory === 'empty' && this.allowEmpty)) {
+      return keep(`the manifest directory is ${directory}; nothing is removed${directory === 'empty' ? ' without --allow-empty' : ''}`);
     }
     const unattributed = set.problems.find((p) => p.app === undefined);
     if (unattributed) return keep(`removal held while a manifest cannot be read (it may define this app): ${formatProblem(unattributed)}`);
