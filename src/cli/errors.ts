@@ -1,7 +1,7 @@
 /** The one place typed errors become messages and exit codes. */
 import { EngineUnavailableError, RuntimeError } from '../runtime/errors.js';
 import { LockHeldError } from '../state/lock.js';
-import { UsageError, USAGE } from './usage.js';
+import { UsageError } from './usage.js';
 
 export interface Failure {
   message: string;
@@ -9,7 +9,7 @@ export interface Failure {
 }
 
 export function describeFailure(error: unknown): Failure {
-  if (error instanceof UsageError) return { message: `berth: ${error.message}\n\n${USAGE}`, exitCode: 1 };
+  if (error instanceof UsageError) return { message: `berth: ${error.message} (berth --help shows the usage)`, exitCode: 1 };
   if (error instanceof LockHeldError) return { message: `berth: ${error.message}`, exitCode: 1 };
   if (error instanceof EngineUnavailableError) {
     const where = process.env.DOCKER_HOST ? `DOCKER_HOST=${process.env.DOCKER_HOST}` : 'the local Docker socket';

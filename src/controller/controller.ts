@@ -44,6 +44,8 @@ export class Controller {
   private cancelResync: (() => void) | undefined;
   private reading: Promise<void> | undefined;
   private readAgain = false;
+  /** Problems already logged, so each is logged once when it appears, not at every read. */
+  private reportedProblems = new Set<string>();
   private idleWaiters: (() => void)[] = [];
   private engineReachable = true;
   private synced = false;
@@ -123,9 +125,15 @@ export class Controller {
     this.reading = (async () => {
       do {
         this.readAgain = false;
-        const set = await this.deps.manifests.read();
+        const set = await this.deps.manifests.read().catch((error: unknown) => {
+          this.deps.logger.error({ source: 'manifests', err: error }, 'reading the manifest directory failed; keeping the last desired state');
+          return undefined;
+        });
+        if (!set) return;
         const changed = this.deps.desired.update(set);
-        for (const problem of set.problems) this.deps.logger.debug({ source: 'manifests', problem: formatProblem(problem) }, 'manifest problem');
+        const problems = new Set(set.problems.map(formatProblem));
+        for (const problem of problems) if (!this.reportedProblems.has(problem)) this.deps.logger.warn({ source: 'manifests', problem }, problem);
+        this.reportedProblems = problems;
         if (changed.length > 0) this.deps.logger.info({ source: 'manifests', apps: changed.length === 1 ? changed[0] : changed.length }, `manifests changed: ${changed.join(', ')}`);
         for (const name of changed) this.deps.queue.retryNow(name);
         await this.watcher?.recheck();
