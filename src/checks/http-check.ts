@@ -2,6 +2,7 @@ import type { HttpCheck } from '../manifest/types.js';
 import type { ContainerDetail, Runtime } from '../runtime/types.js';
 import type { Clock } from '../util/clock.js';
 import { CheckFailedError } from './errors.js';
+import { loopbackPort } from '../runtime/loopback.js';
 
 /**
  * The CHECKS-file equivalent: GET `check.path` on the container's port as published on
@@ -17,7 +18,7 @@ export async function httpCheck(runtime: Runtime, clock: Clock, containerId: str
     if (container.state !== 'running') {
       throw new CheckFailedError(container.name, `container ${container.name} is ${container.state} (exit code ${container.exitCode})`);
     }
-    const url = `http://127.0.0.1:${loopbackPort(container, check.port)}${check.path}`;
+    const url = `http://127.0.0.1:${publishedLoopbackPort(container, check.port)}${check.path}`;
     lastProblem = await attemptOnce(url, check, signal);
     if (lastProblem === '') return { attempts: attempt };
   }
@@ -40,12 +41,9 @@ async function attemptOnce(url: string, check: HttpCheck, signal: AbortSignal): 
   }
 }
 
-function loopbackPort(container: ContainerDetail, port: number): number {
-  const published = container.ports.find((p) => p.container === port && p.protocol === 'tcp' && isLoopbackReachable(p.hostIp));
-  if (!published) throw new CheckFailedError(container.name, `port ${port}/tcp of ${container.name} is not published on 127.0.0.1`);
-  return published.hostPort;
+function publishedLoopbackPort(container: ContainerDetail, port: number): number {
+  const hostPort = loopbackPort(container.ports, port);
+  if (hostPort === undefined) throw new CheckFailedError(container.name, `port ${port}/tcp of ${container.name} is not published on 127.0.0.1`);
+  return hostPort;
 }
 
-function isLoopbackReachable(hostIp: string): boolean {
-  return hostIp === '' || hostIp === '0.0.0.0' || hostIp === '::' || hostIp.startsWith('127.');
-}

@@ -21,6 +21,14 @@ run flags:
   --concurrency N          apps reconciled in parallel (default 4)
   --allow-empty            let an emptied directory remove every app
   --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
+
+proxy flags (run):
+  --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass
+  --nginx-conf-dir DIR     where the server blocks go (default /etc/nginx/conf.d)
+  --proxy-listen ADDR:PORT what the server blocks listen on (default 80)
+  --nginx-test "CMD"       checks a candidate configuration (default "nginx -t")
+  --nginx-reload "CMD"     reloads nginx (default "nginx -s reload")
+  --domain D               serve apps without domains as <app>.D
 `;
 
 /** A command line berth cannot act on; the message says why. */

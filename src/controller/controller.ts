@@ -7,6 +7,7 @@
 import type { ManifestDirectory } from '../manifest/load.js';
 import { formatProblem } from '../manifest/types.js';
 import type { Reconciler, ReconcileResult } from '../reconcile/reconciler.js';
+import type { TrafficRouter } from '../reconcile/traffic.js';
 import type { Runtime } from '../runtime/types.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
@@ -33,6 +34,8 @@ export interface ControllerDeps {
   desired: DesiredState;
   reconciler: Reconciler;
   queue: WorkQueue;
+  /** Asked at start-up which apps have a route, so routes of vanished apps are removed. */
+  traffic: TrafficRouter;
 }
 
 export class Controller {
@@ -111,7 +114,7 @@ export class Controller {
   private async initialSync(): Promise<void> {
     await this.readManifests();
     const running = await this.deps.runtime.listContainers(this.options.namespace);
-    const names = new Set([...this.deps.desired.names(), ...running.map((c) => c.app), ...this.deps.state.names()]);
+    const names = new Set([...this.deps.desired.names(), ...running.map((c) => c.app), ...this.deps.state.names(), ...(await this.deps.traffic.routed())]);
     for (const name of [...names].sort()) this.deps.queue.add(name);
     this.synced = true;
   }

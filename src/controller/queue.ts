@@ -5,15 +5,21 @@
  *   dirty and it is queued once more after `done` (per-key serialization);
  * - `addRateLimited` re-adds after an exponential backoff, and while that backoff runs plain
  *   `add`s of the key wait for it (so the engine events a failed deploy causes cannot turn
- *   backoff into a hot loop); `retryNow` (a manifest edit) cancels the backoff.
+ *   backoff into a hot loop), and so do adds that arrived while the failing run was in
+ *   progress; `retryNow` (a manifest edit) cancels the backoff.
  */
 import type { Clock } from '../util/clock.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 
 export class WorkQueue {
   private readonly queue: string[] = [];
+  /** Keys in `queue`. */
+  private readonly queued = new Set<string>();
+  /** Keys added while being processed: queued again by `done`. */
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
+  /** Keys whose next run must not wait for a backoff (the desired state changed). */
+  private readonly urgent = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly notBefore = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; cancel: () => void }>();
@@ -27,8 +33,7 @@ export class WorkQueue {
 
   /** Queues `key` now, unless it is already queued or waiting out a backoff. */
   add(key: string): void {
-    const until = this.notBefore.get(key);
-    if (until !== undefined && until > this.clock.now()) return;
+    if (this.inBackoff(key)) return;
     this.enqueue(key);
   }
 
@@ -60,11 +65,12 @@ export class WorkQueue {
     this.notBefore.delete(key);
   }
 
-  /** Cancels `key`'s backoff and queues it now: the desired state changed. */
+  /** Cancels `key`'s backoff and queues it now (or right after its run in progress): the desired state changed. */
   retryNow(key: string): void {
     this.forget(key);
     this.delayed.get(key)?.cancel();
     this.delayed.delete(key);
+    this.urgent.add(key);
     this.enqueue(key);
   }
 
@@ -76,10 +82,13 @@ export class WorkQueue {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Marks `key` processed; queues it again if it was added meanwhile. */
+  /**
+   * Marks `key` processed. If it was added meanwhile it is queued again, unless it just failed
+   * and is backing off: then the backoff's own timer queues it (an urgent retry does not wait).
+   */
   done(key: string): void {
     this.processing.delete(key);
-    if (this.dirty.has(key)) this.push(key);
+    if (this.dirty.has(key) && (this.urgent.has(key) || !this.inBackoff(key))) this.push(key);
   }
 
   /** Keys waiting to be handed out. */
@@ -99,20 +108,30 @@ export class WorkQueue {
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 
+  private inBackoff(key: string): boolean {
+    return (this.notBefore.get(key) ?? 0) > this.clock.now();
+  }
+
   private enqueue(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
-    this.dirty.add(key);
-    if (!this.processing.has(key)) this.push(key);
+    if (this.shuttingDown) return;
+    if (this.processing.has(key)) this.dirty.add(key);
+    else if (!this.queued.has(key)) this.push(key);
   }
 
   private push(key: string): void {
+    this.dirty.delete(key);
     const waiter = this.waiters.shift();
-    if (waiter) waiter(this.take(key));
-    else this.queue.push(key);
+    if (waiter) {
+      waiter(this.take(key));
+      return;
+    }
+    this.queued.add(key);
+    this.queue.push(key);
   }
 
   private take(key: string): string {
-    this.dirty.delete(key);
+    this.queued.delete(key);
+    this.urgent.delete(key);
     this.processing.add(key);
     return key;
   }

@@ -13,6 +13,11 @@ import type { Desired, Observation, Plan } from './actions.js';
 import { DeployFailedError } from './errors.js';
 import { executePlan } from './execute.js';
 import { observeApp } from './observe.js';
+import type { TrafficRouter } from './traffic.js';
+import { ProxyError } from '../proxy/errors.js';
+import type { App } from '../manifest/types.js';
+import type { ContainerSummary } from '../runtime/types.js';
+import { loopbackPort } from '../runtime/loopback.js';
 import { planApp } from './plan.js';
 
 export interface ReconcilerDeps {
@@ -20,6 +25,7 @@ export interface ReconcilerDeps {
   clock: Clock;
   logger: Logger;
   state: StateStore;
+  traffic: TrafficRouter;
   /** The app's desired state as the manifest directory determines it now. */
   desired(name: string): Desired;
 }
@@ -60,7 +66,7 @@ export class Reconciler {
         this.record(name, observation, plan.outcome.phase, plan.outcome.message, plan.refused);
         return { phase: plan.outcome.phase, failed: true };
       }
-      if (plan.actions.length === 0) return this.settle(name, observation, plan);
+      if (plan.actions.length === 0) return this.settle(name, observation, plan, logger);
 
       const begin = clock.now();
       if (plan.rollout) {
@@ -77,7 +83,10 @@ export class Reconciler {
           ...(observation.desired.kind === 'present' ? { app: observation.desired.app } : {}),
           observed: observation.containers,
           stopTimeoutSeconds: this.options.stopTimeoutSeconds,
-          onSwitch: async (revision) => this.switched(name, plan, revision),
+          onSwitch: async (revision) => {
+            if (observation.desired.kind === 'present') await this.route(observation.desired.app, revision);
+            this.switched(name, plan, revision);
+          },
           signal,
         });
       } catch (error) {
@@ -85,6 +94,7 @@ export class Reconciler {
         return this.fail(name, observation, plan, error, begin, logger);
       }
       if (plan.gone) {
+        await this.deps.traffic.unroute(name);
         state.delete(name);
         logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);
         return { phase: 'Running', failed: false, gone: true };
@@ -100,23 +110,45 @@ export class Reconciler {
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
   }
 
-  private settle(name: string, observation: Observation, plan: Plan): ReconcileResult {
+  private async settle(name: string, observation: Observation, plan: Plan, logger: Logger): Promise<ReconcileResult> {
     if (plan.gone) {
+      await this.deps.traffic.unroute(name);
       this.deps.state.delete(name);
       return { phase: 'Running', failed: false, gone: true };
+    }
+    const serving = this.deps.state.get(name)?.servingRevision;
+    if (observation.desired.kind === 'present' && serving !== undefined) {
+      try {
+        await this.route(observation.desired.app, serving, observation.containers);
+      } catch (error) {
+        if (!(error instanceof ProxyError)) throw error;
+        return this.fail(name, observation, plan, error, this.deps.clock.now(), logger);
+      }
     }
     const { phase, message } = plan.outcome;
     this.record(name, observation, phase, message);
     return { phase, failed: false, ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}) };
   }
 
-  private async switched(name: string, plan: Plan, revision: string): Promise<void> {
+  /** Points the app's traffic at the running containers of `revision`. */
+  private async route(app: App, revision: string, known?: ContainerSummary[]): Promise<void> {
+    const containers = known ?? (await this.deps.runtime.listContainers(this.options.namespace, app.name));
+    const port = app.spec.ports.find((p) => p.protocol === 'tcp')?.container;
+    const endpoints = containers
+      .filter((c) => c.state === 'running' && `${c.specHash}@${c.imageId}` === revision)
+      .map((c) => (port === undefined ? undefined : loopbackPort(c.ports, port)))
+      .filter((hostPort) => hostPort !== undefined)
+      .map((hostPort) => `127.0.0.1:${hostPort}`);
+    await this.deps.traffic.route(app, endpoints);
+  }
+
+  private switched(name: string, plan: Plan, revision: string): void {
     if (this.deps.state.get(name)?.servingRevision === revision || !plan.rollout) return;
     this.deps.state.update(name, { servingRevision: revision, servingImageId: plan.rollout.imageId, servingTag: plan.rollout.tag, switchedAt: this.deps.clock.now() }, this.deps.clock.now());
   }
 
   private async fail(name: string, observation: Observation, plan: Plan, error: unknown, begin: number, logger: Logger): Promise<ReconcileResult> {
-    if (!(error instanceof DeployFailedError || error instanceof RuntimeError)) throw error;
+    if (!(error instanceof DeployFailedError || error instanceof RuntimeError || error instanceof ProxyError)) throw error;
     const { clock, state, runtime } = this.deps;
     const serving = await runtime
       .listContainers(this.options.namespace, name)
@@ -147,3 +179,4 @@ export class Reconciler {
     );
   }
 }
+

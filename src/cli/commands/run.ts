@@ -8,7 +8,10 @@ import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { acquireLock } from '../../state/lock.js';
 import { StateStore } from '../../state/store.js';
 import { systemClock } from '../../util/clock.js';
-import { createLogger } from '../../util/logger.js';
+import { createLogger, type Logger } from '../../util/logger.js';
+import { NginxRouter } from '../../proxy/nginx-router.js';
+import { directTraffic, type TrafficRouter } from '../../reconcile/traffic.js';
+import { UsageError } from '../usage.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -19,6 +22,12 @@ const RUN_FLAGS = {
   concurrency: { type: 'string', default: '4' },
   'allow-empty': { type: 'boolean', default: false },
   'stop-timeout': { type: 'string', default: '10' },
+  proxy: { type: 'string' },
+  'nginx-conf-dir': { type: 'string', default: '/etc/nginx/conf.d' },
+  'proxy-listen': { type: 'string', default: '80' },
+  'nginx-reload': { type: 'string', default: 'nginx -s reload' },
+  'nginx-test': { type: 'string', default: 'nginx -t' },
+  domain: { type: 'string' },
 } as const;
 
 export async function runCommand(args: string[], out: Output): Promise<number> {
@@ -29,6 +38,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const resyncSeconds = positiveInteger(values, 'resync');
   const stopTimeoutSeconds = positiveInteger(values, 'stop-timeout', 0);
   const logger = createLogger({ format: shared.logFormat, level: shared.logLevel });
+  const traffic = trafficRouter(values, shared.namespace, logger);
   const clock = systemClock;
 
   const signalled = untilSignal();
@@ -38,9 +48,9 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace);
     const desired = new DesiredState(values['allow-empty']);
-    const reconciler = new Reconciler({ runtime, clock, logger, state, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: false, stopTimeoutSeconds });
+    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds });
     const controller = new Controller(
-      { runtime, clock, logger, state, desired, reconciler, queue: new WorkQueue(clock), manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
+      { runtime, clock, logger, state, desired, reconciler, traffic, queue: new WorkQueue(clock), manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
       { namespace: shared.namespace, concurrency, resyncSeconds },
     );
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
@@ -67,6 +77,27 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   } finally {
     await lock.release();
   }
+}
+
+function trafficRouter(values: { proxy?: string | undefined; 'nginx-conf-dir': string; 'proxy-listen': string; 'nginx-reload': string; 'nginx-test': string; domain?: string | undefined }, namespace: string, logger: Logger): TrafficRouter {
+  if (values.proxy === undefined) {
+    if (values.domain !== undefined) throw new UsageError('--domain needs --proxy nginx');
+    return directTraffic;
+  }
+  if (values.proxy !== 'nginx') throw new UsageError(`--proxy supports "nginx", not "${values.proxy}"`);
+  const listen = values['proxy-listen'];
+  if (!/^(\d{1,5}|[0-9.]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/.test(listen)) throw new UsageError(`--proxy-listen "${listen}" is not PORT, ADDR:PORT or [ADDR]:PORT`);
+  return new NginxRouter(
+    {
+      namespace,
+      confDir: resolve(values['nginx-conf-dir']),
+      listen,
+      testCommand: values['nginx-test'],
+      reloadCommand: values['nginx-reload'],
+      ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}),
+    },
+    logger,
+  );
 }
 
 /** Listens from the start, so a signal that arrives while berth is starting stops it cleanly once started. */

@@ -1,20 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { createServer } from 'node:net';
 import { eventually } from '../../support/berth-process.js';
 import { buildTestImage, httpGet } from '../../support/docker.js';
+import { freePort } from '../../support/nginx.js';
 import { Scenario } from '../../support/scenario.js';
-
-/** A free TCP port on 127.0.0.1, for a manifest's fixed host port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('berth run: deploy strategies and checks (real engine)', function () {
   this.timeout(90_000);

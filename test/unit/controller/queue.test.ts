@@ -70,6 +70,26 @@ describe('WorkQueue', () => {
     assert.equal(queue.depth, 1);
   });
 
+  it('holds adds that arrived during a run that then failed, until the backoff has passed', async () => {
+    queue.add('web');
+    const key = await queue.get();
+    queue.add('web'); // an engine event caused by the failing deploy itself
+    queue.addRateLimited(key!);
+    queue.done(key!);
+    assert.equal(queue.depth, 0, 'not re-run at once');
+    await clock.advance(1_000);
+    assert.equal(queue.depth, 1);
+  });
+
+  it('runs a manifest edit made during a failing run right after it, without waiting for the backoff', async () => {
+    queue.add('web');
+    const key = await queue.get();
+    queue.retryNow('web');
+    queue.addRateLimited(key!);
+    queue.done(key!);
+    assert.equal(queue.depth, 1);
+  });
+
   it('retryNow cancels the backoff (a manifest edit retries at once)', async () => {
     queue.add('web');
     const key = await queue.get();

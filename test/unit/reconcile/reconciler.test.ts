@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { App } from '../../../src/manifest/types.js';
 import type { Desired } from '../../../src/reconcile/actions.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
+import { directTraffic } from '../../../src/reconcile/traffic.js';
 import { StateStore } from '../../../src/state/store.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { testApp } from '../../support/apps.js';
@@ -23,7 +24,7 @@ describe('Reconciler (in-memory runtime)', () => {
   const quick = (tag: string, overrides = {}): App => testApp('web', { tag, checks: { wait: 0 }, deploy: { retireAfter: 30 }, ...overrides });
   const want = (app: App) => desired.set(app.name, { kind: 'present', app });
   let stores: StateStore[] = [];
-  const make = (store: StateStore) => (stores.push(store), new Reconciler({ runtime, clock, logger: silentLogger(), state: store, desired: (name) => desired.get(name) ?? { kind: 'absent' } }, { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1 }));
+  const make = (store: StateStore) => (stores.push(store), new Reconciler({ runtime, clock, logger: silentLogger(), state: store, traffic: directTraffic, desired: (name) => desired.get(name) ?? { kind: 'absent' } }, { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1 }));
 
   beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'berth-state-'));

@@ -1,0 +1,22 @@
+import type { App } from '../manifest/types.js';
+
+/**
+ * Where an app's traffic goes. berth calls `route` when a revision has passed its checks (the
+ * switch) and after every reconcile that leaves the app running, so the proxy always matches
+ * what serves; `unroute` when the app is gone. Both are idempotent and serialized by the
+ * implementation. A proxy that refuses a config rejects with ProxyError and keeps the old one.
+ */
+export interface TrafficRouter {
+  /** `endpoints` are `127.0.0.1:<port>` addresses of the app's serving containers. */
+  route(app: App, endpoints: string[]): Promise<void>;
+  unroute(name: string): Promise<void>;
+  /** Apps that currently have a route, so a restarted berth can clean up routes of vanished apps. */
+  routed(): Promise<string[]>;
+}
+
+/** No proxy: traffic reaches containers through their published ports. */
+export const directTraffic: TrafficRouter = {
+  route: async () => undefined,
+  unroute: async () => undefined,
+  routed: async () => [],
+};

@@ -1,0 +1,104 @@
+/**
+ * A private nginx for tests and benchmarks (Debian's `nginx`, never the system instance): its own
+ * prefix under a temp dir, a default server on a free 127.0.0.1 port answering 404, and
+ * `include <confDir>/*.conf` for the server blocks berth writes. `berthFlags()` gives the proxy
+ * flags that point berth at it; `get(host, path)` sends a request through it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export class PrivateNginx {
+  private constructor(
+    readonly prefix: string,
+    readonly confDir: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(): Promise<PrivateNginx> {
+    const prefix = await mkdtemp(join(tmpdir(), 'berth-nginx-'));
+    const confDir = join(prefix, 'sites');
+    await mkdir(confDir);
+    await mkdir(join(prefix, 'logs'));
+    const port = await freePort();
+    await writeFile(
+      join(prefix, 'nginx.conf'),
+      [
+        'daemon off;',
+        'worker_processes 1;',
+        `pid ${join(prefix, 'nginx.pid')};`,
+        `error_log ${join(prefix, 'logs', 'error.log')} warn;`,
+        'events { worker_connections 1024; }',
+        'http {',
+        '  access_log off;',
+        `  client_body_temp_path ${join(prefix, 'client_body')};`,
+        `  proxy_temp_path ${join(prefix, 'proxy')};`,
+        `  fastcgi_temp_path ${join(prefix, 'fastcgi')};`,
+        `  uwsgi_temp_path ${join(prefix, 'uwsgi')};`,
+        `  scgi_temp_path ${join(prefix, 'scgi')};`,
+        `  server { listen 127.0.0.1:${port} default_server; return 404; }`,
+        `  include ${confDir}/*.conf;`,
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const nginx = new PrivateNginx(prefix, confDir, port, child);
+    const deadline = Date.now() + 10_000;
+    while ((await nginx.get('nothing.test').catch(() => undefined)) === undefined) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nginx did not start on 127.0.0.1:${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return nginx;
+  }
+
+  private command(extra: string): string {
+    return `nginx -p ${this.prefix} -c ${join(this.prefix, 'nginx.conf')} ${extra}`;
+  }
+
+  /** berth's proxy flags for this instance. */
+  berthFlags(): string[] {
+    return ['--proxy', 'nginx', '--nginx-conf-dir', this.confDir, '--proxy-listen', `127.0.0.1:${this.port}`, '--nginx-test', this.command('-t -q'), '--nginx-reload', this.command('-s reload')];
+  }
+
+  /** GET through nginx with the given Host header; resolves for any status. */
+  get(host: string, path = '/', timeoutMs = 2_000): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: this.port, path, headers: { host }, timeout: timeoutMs, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGQUIT');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    }
+    await rm(this.prefix, { recursive: true, force: true });
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
