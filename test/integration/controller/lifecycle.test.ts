@@ -81,10 +81,10 @@ describe('berth run: an app through its lifecycle (real engine)', function () {
         const containers = status && (await world.containers('web'));
         return containers && containers.length === 1 && containers[0]?.id === serving?.id && status;
       },
-      30_000,
+      90_000,
       'status Degraded with only the old container left',
     );
-    assert.match(degraded.lastError ?? '', /\/does-not-exist.*HTTP 404/);
+    assert.match(degraded.lastError ?? '', /check \/does-not-exist on .* failed after 3 attempts/);
     assert.equal((await httpGet(serving!.port!)).body, 'web v1');
     assert.equal(await world.imageId(world.image('web', 'latest')), ids.v1, 'latest untouched by the failed deploy');
   });
