@@ -46,7 +46,8 @@ describe('berth run: sources of change (real engine)', function () {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const mark = berth.logs.length;
 
-    await Promise.all(names.map((name) => writeFile(join(world.manifests, `${name}.yaml`), world.manifest(name, { tag: 'v1', replicas: 0, env: { REVISION: '2' } }))));
+    // A checkout replaces each file whole (write and rename), as git and git-sync do.
+    await Promise.all(names.map((name) => world.writeManifest(name, { tag: 'v1', replicas: 0, env: { REVISION: '2' } })));
     await eventually(async () => names.every((n) => berth.logs.slice(mark).some((l) => l.app === n && l.msg === 'reconciled')), 30_000, 'every app reconciled after the burst');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const counts = new Map<string, number>();

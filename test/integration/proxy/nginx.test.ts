@@ -73,7 +73,7 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     const load = startLoad(() => nginx.get(HOST), (body) => body === 'blue');
     try {
       await world.writeManifest('shop', spec('broken', { checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 3, timeout: 1 }] } }));
-      await eventually(async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'), 30_000, 'Degraded');
+      await eventually(async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'), 90_000, 'Degraded');
     } finally {
       await load.stop();
     }
