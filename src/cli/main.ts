@@ -10,6 +10,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate.js')).validateCommand,
   plan: async () => (await import('./commands/plan.js')).planCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
+  tags: async () => (await import('./commands/tags-list.js')).tagsListCommand,
+  'tags:create': async () => (await import('./commands/tags-create.js')).tagsCreateCommand,
+  'tags:deploy': async () => (await import('./commands/tags-deploy.js')).tagsDeployCommand,
+  'tags:destroy': async () => (await import('./commands/tags-destroy.js')).tagsDestroyCommand,
+  history: async () => (await import('./commands/history.js')).historyCommand,
 };
 
 /** argv (without node and script) in, exit code out. */

@@ -44,9 +44,23 @@ export function sharedOptions(values: Record<string, unknown>): SharedOptions {
   };
 }
 
-export function positiveInteger(values: Record<string, unknown>, flag: string, minimum = 1): number {
+export function positiveInteger(values: Record<string, unknown>, flag: string, minimum = 1, maximum = Number.MAX_SAFE_INTEGER): number {
   const raw = String(values[flag]);
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < minimum) throw new UsageError(`--${flag} must be a whole number of at least ${minimum}, not "${raw}"`);
+  if (!Number.isInteger(value) || value < minimum || value > maximum) {
+    const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `from ${minimum} to ${maximum}`;
+    throw new UsageError(`--${flag} must be a whole number ${range}, not "${raw}"`);
+  }
   return value;
+}
+
+const APP_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The `APP [TAG]` positionals of the tags and history commands, checked. */
+export function appArguments(command: string, positionals: string[], withTag: boolean): { app: string; tag: string } {
+  const expected = withTag ? 2 : 1;
+  if (positionals.length !== expected) throw new UsageError(`${command} takes ${withTag ? 'APP TAG' : 'APP'}, got ${positionals.length} argument(s)`);
+  const [app = '', tag = ''] = positionals;
+  if (!APP_NAME.test(app)) throw new UsageError(`"${app}" is not an app name (lowercase letters, digits and '-', 1-63 characters)`);
+  return { app, tag };
 }

@@ -5,6 +5,12 @@ Usage:
   berth validate PATH...                       check manifest files or directories
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
   berth status [--json]                        every managed app: desired tag, running image, phase
+  berth history APP [--json]                   the app's deploys (time, tag, image id, outcome); * marks what serves
+  berth tags APP [--json]                      image tags of <NS>/<APP>, the running one marked
+  berth tags:create APP TAG [--force]          tag the image APP runs now as <NS>/<APP>:TAG (--force moves an existing tag)
+  berth tags:deploy APP TAG [--wait]           set spec.tag in APP's manifest (comments kept); the controller deploys it
+                    [--manifests DIR] [--timeout S]   --wait: exit 0 once TAG serves, 1 if the deploy fails
+  berth tags:destroy APP TAG                   remove the tag (refuses latest and the tag that runs)
 
 Shared flags:
   --namespace NS           image namespace and controller scope (default "dokku": images <NS>/<app>:<tag>)
@@ -21,6 +27,7 @@ run flags:
   --concurrency N          apps reconciled in parallel (default 4)
   --allow-empty            let an emptied directory remove every app
   --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
+  --keep-revisions N       images berth pulled stay tagged for the last N deployed revisions (default 5, at most 50)
 
 proxy flags (run):
   --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass

@@ -68,8 +68,13 @@ export class Controller {
       {
         onApp: (app) => queue.add(app),
         onImage: (ref) => {
-          for (const app of desired.waitingFor(ref)) queue.add(app);
-          for (const app of this.deps.state.names()) if (this.deps.state.get(app)?.phase === 'Pending') queue.add(app);
+          const isPending = (app: string) => this.deps.state.get(app)?.phase === 'Pending';
+          // The very image a Pending app waits for appeared (load, tag, someone's pull): deploy now, even mid-backoff.
+          for (const app of desired.waitingFor(ref)) {
+            if (isPending(app)) queue.retryNow(app);
+            else queue.add(app);
+          }
+          for (const app of this.deps.state.names()) if (isPending(app)) queue.add(app);
         },
         onReconnect: () => {
           this.engineReachable = true;

@@ -1,6 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import { displayPath } from './paths.js';
 import { childPointer } from './source-map.js';
+import { TAG_RULE } from './tag.js';
 
 /** A problem message and the node it is about: the node's key or its value. */
 export interface NodeMessage {
@@ -37,7 +38,7 @@ const GRAMMARS: Record<string, Grammar> = {
   },
   '/spec/tag': {
     noun: 'image tag',
-    rule: "letters, digits, '_', '.' and '-', up to 128 characters, not starting with '.' or '-'",
+    rule: TAG_RULE,
   },
   '/spec/digest': { noun: 'digest', rule: '"sha256:" followed by 64 lowercase hex digits' },
   '/spec/env': { noun: 'environment variable name', rule: "letters, digits and '_', not starting with a digit" },

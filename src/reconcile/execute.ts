@@ -25,6 +25,8 @@ export interface ExecuteContext {
   stopTimeoutSeconds: number;
   /** Records that `revision` now takes traffic (state, and the proxy once there is one). */
   onSwitch(revision: string): Promise<void>;
+  /** Records an image reference the plan created (a pull, a mirror tag): berth may release it later. */
+  onTagged(ref: string): void;
   signal: AbortSignal;
 }
 
@@ -54,9 +56,11 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
     case 'pull':
       logger.info({ step: 'pull', image: action.ref }, `Pulling ${action.ref}`);
       await runtime.pullImage(action.ref, ctx.signal);
+      ctx.onTagged(action.ref);
       return;
     case 'tag':
       await runtime.tagImage(action.source, action.repository, action.tag);
+      ctx.onTagged(`${action.repository}:${action.tag}`);
       logger.info({ step: 'tag', image: `${action.repository}:${action.tag}` }, `Tagged ${action.repository}:${action.tag}`);
       return;
     case 'stop':

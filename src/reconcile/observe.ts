@@ -17,9 +17,13 @@ export async function observeApp(
   let localTagImageId: string | undefined;
   if (desired.kind === 'present') {
     const { spec } = desired.app;
+    const remote = spec.image !== `${namespace}/${name}`;
     const found = await runtime.inspectImage(`${spec.image}:${spec.tag}`);
-    image = found ? { kind: 'present', id: found.id, repoDigests: found.repoDigests } : { kind: 'missing' };
-    if (found && spec.image !== `${namespace}/${name}`) localTagImageId = (await runtime.inspectImage(`${namespace}/${name}:${spec.tag}`))?.id;
+    const mirror = remote ? await runtime.inspectImage(`${namespace}/${name}:${spec.tag}`) : undefined;
+    // A kept mirror of a pull from this very repository stands in for a pulled tag someone removed.
+    const resolved = found ?? (mirror?.repoDigests.some((d) => d.startsWith(`${spec.image}@`)) ? mirror : undefined);
+    image = resolved ? { kind: 'present', id: resolved.id, repoDigests: resolved.repoDigests } : { kind: 'missing' };
+    if (mirror) localTagImageId = mirror.id;
   }
   const record = state.get(name);
   const serving = record?.servingRevision !== undefined && record.switchedAt !== undefined ? { revision: record.servingRevision, switchedAt: record.switchedAt } : undefined;

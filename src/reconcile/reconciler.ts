@@ -19,6 +19,7 @@ import type { App } from '../manifest/types.js';
 import type { ContainerSummary } from '../runtime/types.js';
 import { loopbackPort } from '../runtime/loopback.js';
 import { planApp } from './plan.js';
+import { releasableTags } from './retention.js';
 
 export interface ReconcilerDeps {
   runtime: Runtime;
@@ -34,6 +35,8 @@ export interface ReconcilerOptions {
   namespace: string;
   proxy: boolean;
   stopTimeoutSeconds: number;
+  /** Deployed revisions whose pulled or mirrored images stay tagged, for rollbacks without a pull. */
+  keepRevisions: number;
 }
 
 export interface ReconcileResult {
@@ -87,6 +90,7 @@ export class Reconciler {
             if (observation.desired.kind === 'present') await this.route(observation.desired.app, revision);
             this.switched(name, plan, revision);
           },
+          onTagged: (ref) => this.owned(name, ref),
           signal,
         });
       } catch (error) {
@@ -103,6 +107,7 @@ export class Reconciler {
         const durationMs = clock.now() - begin;
         state.appendHistory(name, { at: clock.now(), tag: plan.rollout.tag, image: plan.rollout.image, imageId: plan.rollout.imageId, revision: plan.rollout.revision, outcome: 'succeeded', durationMs });
         state.clear(name, ['lastError']);
+        await this.releaseOldImages(name, observation, logger);
         if (plan.requeueAfterMs !== undefined) logger.info({ step: 'retire', seconds: plan.requeueAfterMs / 1000 }, `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`);
         logger.info({ step: 'deployed', revision: plan.rollout.revision, durationMs }, `Application deployed: ${name} (${plan.rollout.image}:${plan.rollout.tag})`);
       }
@@ -140,6 +145,38 @@ export class Reconciler {
       .filter((hostPort) => hostPort !== undefined)
       .map((hostPort) => `127.0.0.1:${hostPort}`);
     await this.deps.traffic.route(app, endpoints);
+  }
+
+  private owned(name: string, ref: string): void {
+    const owned = this.deps.state.get(name)?.ownedTags ?? [];
+    if (!owned.includes(ref)) this.deps.state.update(name, { ownedTags: [...owned, ref] }, this.deps.clock.now());
+  }
+
+  /** Untags what berth pulled or mirrored for revisions older than the last `keepRevisions`; a failure only warns. */
+  private async releaseOldImages(name: string, observation: Observation, logger: Logger): Promise<void> {
+    const record = this.deps.state.get(name);
+    if (!record?.ownedTags?.length) return;
+    const desired = observation.desired.kind === 'present' ? observation.desired.app.spec : undefined;
+    const releasable = releasableTags({
+      history: record.history,
+      owned: record.ownedTags,
+      keep: this.options.keepRevisions,
+      localRepository: `${this.options.namespace}/${name}`,
+      ...(desired ? { desired: { image: desired.image, tag: desired.tag } } : {}),
+    });
+    const released: string[] = [];
+    for (const ref of releasable) {
+      try {
+        await this.deps.runtime.untagImage(ref);
+        released.push(ref);
+      } catch (error) {
+        if (!(error instanceof RuntimeError)) throw error;
+        logger.warn({ step: 'release', image: ref, reason: error.message }, `Could not untag ${ref}; will try after the next deploy`);
+      }
+    }
+    if (released.length === 0) return;
+    this.deps.state.update(name, { ownedTags: record.ownedTags.filter((ref) => !released.includes(ref)) }, this.deps.clock.now());
+    logger.info({ step: 'release', images: released, keepRevisions: this.options.keepRevisions }, `Untagged ${released.join(', ')} (older than the last ${this.options.keepRevisions} deployed revisions)`);
   }
 
   private switched(name: string, plan: Plan, revision: string): void {

@@ -108,6 +108,12 @@ export interface Runtime {
   listImages(repository: string): Promise<ImageInfo[]>;
   /** Pulls `ref` (repo:tag) with the credentials of Docker's config.json when it has them. */
   pullImage(ref: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Asks the registry of `ref` (repo:tag) for its manifest without pulling it, with the same
+   * credentials as pullImage: the manifest digest, or undefined when the registry has no such tag.
+   * PullError when the registry cannot be asked.
+   */
+  inspectRemoteImage(ref: string): Promise<{ digest: string } | undefined>;
   /** Points `repository:tag` at `source` (an id or reference). */
   tagImage(source: string, repository: string, tag: string): Promise<void>;
   /** Removes one tag (never the image data while other tags hold it). Gone already is not an error. */

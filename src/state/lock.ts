@@ -43,6 +43,13 @@ export async function acquireLock(stateDir: string, namespace: string): Promise<
   throw new Error(`could not take the lock ${file}`);
 }
 
+/** The pid of the live `berth run` holding the namespace's lock, or undefined when none does. */
+export async function lockHolder(stateDir: string, namespace: string): Promise<number | undefined> {
+  const file = join(StateStore.directory(stateDir, namespace), 'lock');
+  const holder = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+  return Number.isInteger(holder) && holder > 0 && isAlive(holder) ? holder : undefined;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

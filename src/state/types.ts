@@ -29,9 +29,16 @@ export interface AppRecord {
   servingTag?: string;
   /** When traffic switched to `servingRevision`; old containers retire `retireAfter` seconds later. */
   switchedAt?: number;
+  /**
+   * Image references berth itself created for this app (a pulled `<registry>/<repo>:<tag>`, its
+   * `<namespace>/<app>:<tag>` mirror). Only these are ever untagged, once they fall outside the
+   * last `--keep-revisions` deployed revisions; tags berth did not make are never removed.
+   */
+  ownedTags?: string[];
   /** When the phase last changed. */
   since: number;
   history: DeployRecord[];
 }
 
-export const HISTORY_LIMIT = 20;
+/** Deploys kept in each app's history; also the most `--keep-revisions` can keep. */
+export const HISTORY_LIMIT = 50;

@@ -126,6 +126,14 @@ export class FakeRuntime implements Runtime {
     const id = this.registry.get(ref);
     if (!id) throw new PullError('pullImage', `pull ${ref}: manifest unknown`);
     this.addImage(ref, id);
+    const digest = `${ref.slice(0, ref.lastIndexOf(':'))}@${id}`;
+    const image = this.images.get(id)!;
+    if (!image.repoDigests.includes(digest)) image.repoDigests.push(digest);
+  }
+
+  async inspectRemoteImage(ref: string): Promise<{ digest: string } | undefined> {
+    const id = this.registry.get(ref);
+    return id ? { digest: id } : undefined;
   }
 
   async tagImage(source: string, repository: string, tag: string): Promise<void> {
@@ -134,6 +142,7 @@ export class FakeRuntime implements Runtime {
   }
 
   async untagImage(ref: string): Promise<void> {
+    this.calls.push(`untag ${ref}`);
     this.tags.delete(ref);
   }
 

@@ -7,6 +7,7 @@ import { Reconciler } from '../../reconcile/reconciler.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { acquireLock } from '../../state/lock.js';
 import { StateStore } from '../../state/store.js';
+import { HISTORY_LIMIT } from '../../state/types.js';
 import { systemClock } from '../../util/clock.js';
 import { createLogger, type Logger } from '../../util/logger.js';
 import { NginxRouter } from '../../proxy/nginx-router.js';
@@ -22,6 +23,7 @@ const RUN_FLAGS = {
   concurrency: { type: 'string', default: '4' },
   'allow-empty': { type: 'boolean', default: false },
   'stop-timeout': { type: 'string', default: '10' },
+  'keep-revisions': { type: 'string', default: '5' },
   proxy: { type: 'string' },
   'nginx-conf-dir': { type: 'string', default: '/etc/nginx/conf.d' },
   'proxy-listen': { type: 'string', default: '80' },
@@ -37,6 +39,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const concurrency = positiveInteger(values, 'concurrency');
   const resyncSeconds = positiveInteger(values, 'resync');
   const stopTimeoutSeconds = positiveInteger(values, 'stop-timeout', 0);
+  const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
   const logger = createLogger({ format: shared.logFormat, level: shared.logLevel });
   const traffic = trafficRouter(values, shared.namespace, logger);
   const clock = systemClock;
@@ -48,7 +51,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace);
     const desired = new DesiredState(values['allow-empty']);
-    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds });
+    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const controller = new Controller(
       { runtime, clock, logger, state, desired, reconciler, traffic, queue: new WorkQueue(clock), manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
       { namespace: shared.namespace, concurrency, resyncSeconds },

@@ -170,6 +170,29 @@ class DockerRuntime implements Runtime {
     }
   }
 
+  async inspectRemoteImage(ref: string): Promise<{ digest: string } | undefined> {
+    const operation = 'inspectRemoteImage';
+    const reference = withTagOrDigest(ref);
+    let auth: Awaited<ReturnType<typeof registryCredentials>>;
+    try {
+      auth = await registryCredentials(reference, this.env);
+    } catch (error) {
+      throw new PullError(operation, `${operation} ${ref}: ${oneLine((error as Error).message)}`);
+    }
+    try {
+      const context: CallContext = { operation, object: ref, byStatus: ON_IMAGE, otherwise: PullError };
+      const answer = (await this.engine.call(context, (docker) => docker.getImage(reference).distribution(auth ? { authconfig: auth } : {}))) as {
+        Descriptor?: { digest?: unknown };
+      };
+      const digest = answer.Descriptor?.digest;
+      if (typeof digest !== 'string') throw new PullError(operation, `${operation} ${ref}: the engine's answer holds no digest`);
+      return { digest };
+    } catch (error) {
+      if (error instanceof ImageNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
   tagImage(source: string, repository: string, tag: string): Promise<void> {
     const context = { operation: 'tagImage', object: `${source} as ${repository}:${tag}`, byStatus: ON_IMAGE };
     return this.engine.call(context, async (docker) => {

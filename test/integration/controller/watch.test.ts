@@ -20,7 +20,7 @@ describe('berth run: sources of change (real engine)', function () {
     const revision = async (name: string, tag: string) => {
       const dir = join(world.root, 'worktrees', name);
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'site.yaml'), world.manifest('site', { tag }));
+      await writeFile(join(dir, 'site.yaml'), world.manifest('site', { tag, checks: { wait: 0 } }));
       await symlink(dir, join(world.root, 'current.new'));
       await rename(join(world.root, 'current.new'), link);
     };
@@ -37,17 +37,15 @@ describe('berth run: sources of change (real engine)', function () {
   it('reconciles each app once for a burst of 100 rewritten files', async () => {
     await buildTestImage(`${world.namespace}/a0`, 'v1');
     const names = Array.from({ length: 100 }, (_, i) => `a${i}`);
-    for (const name of names) {
-      await dockerCli(['tag', `${world.namespace}/a0:v1`, `${world.namespace}/${name}:v1`]);
-      await writeFile(join(world.manifests, `${name}.yaml`), world.manifest(name, { tag: 'v1', replicas: 0 }));
-    }
+    const image = `${world.namespace}/a0`;
+    await Promise.all(names.map((name) => writeFile(join(world.manifests, `${name}.yaml`), world.manifest(name, { image, tag: 'v1', replicas: 0 }))));
     const berth = world.start();
     await eventually(async () => names.every((n) => berth.logs.some((l) => l.app === n && l.msg === 'reconciled')), 60_000, 'the initial pass');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const mark = berth.logs.length;
 
     // A checkout replaces each file whole (write and rename), as git and git-sync do.
-    await Promise.all(names.map((name) => world.writeManifest(name, { tag: 'v1', replicas: 0, env: { REVISION: '2' } })));
+    await Promise.all(names.map((name) => world.writeManifest(name, { image, tag: 'v1', replicas: 0, env: { REVISION: '2' } })));
     await eventually(async () => names.every((n) => berth.logs.slice(mark).some((l) => l.app === n && l.msg === 'reconciled')), 30_000, 'every app reconciled after the burst');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const counts = new Map<string, number>();
@@ -73,14 +71,31 @@ describe('berth run: sources of change (real engine)', function () {
     assert.equal(replacement!.labels['berth.app'], 'svc');
   });
 
-  it('deploys a Pending app as soon as its image is tagged, from the engine event (no resync)', async () => {
-    await buildTestImage(`${world.namespace}/ci`, 'build');
+  it('deploys Pending apps as soon as their image arrives (docker load, docker tag), from engine events (no resync)', async () => {
+    const loaded = await buildTestImage(`${world.namespace}/ci`, 'v12');
+    const archive = join(world.root, 'ci-v12.tar');
+    await dockerCli(['save', '-o', archive, `${world.namespace}/ci:v12`]);
+    await dockerCli(['rmi', `${world.namespace}/ci:v12`]);
+    const tagged = await buildTestImage(`${world.namespace}/local`, 'build');
     await world.writeManifest('ci', { tag: 'v12', checks: { wait: 0 } });
+    await world.writeManifest('local', { tag: 'v3', checks: { wait: 0 } });
     world.start();
-    await eventually(async () => (await world.status()).find((s) => s.app === 'ci' && s.phase === 'Pending'), 20_000, 'Pending');
-    assert.equal((await world.containers('ci')).length, 0);
-    await dockerCli(['tag', `${world.namespace}/ci:build`, `${world.namespace}/ci:v12`]);
-    await eventually(async () => (await world.running('ci')).length === 1, 15_000, 'deployed once the tag appeared');
+    await eventually(async () => (await world.status()).filter((s) => s.phase === 'Pending').length === 2, 20_000, 'both Pending');
+    assert.equal((await world.containers()).length, 0);
+
+    await dockerCli(['load', '-i', archive]);
+    const [fromLoad] = await eventually(async () => {
+      const running = await world.running('ci');
+      return running.length === 1 && running;
+    }, 15_000, 'ci deployed once its image was loaded');
+    assert.equal(fromLoad!.imageId, loaded);
+
+    await dockerCli(['tag', `${world.namespace}/local:build`, `${world.namespace}/local:v3`]);
+    const [fromTag] = await eventually(async () => {
+      const running = await world.running('local');
+      return running.length === 1 && running;
+    }, 15_000, 'local deployed once the tag appeared');
+    assert.equal(fromTag!.imageId, tagged);
   });
 
   it('removes nothing when the directory is emptied, unless --allow-empty', async () => {

@@ -24,7 +24,7 @@ describe('Reconciler (in-memory runtime)', () => {
   const quick = (tag: string, overrides = {}): App => testApp('web', { tag, checks: { wait: 0 }, deploy: { retireAfter: 30 }, ...overrides });
   const want = (app: App) => desired.set(app.name, { kind: 'present', app });
   let stores: StateStore[] = [];
-  const make = (store: StateStore) => (stores.push(store), new Reconciler({ runtime, clock, logger: silentLogger(), state: store, traffic: directTraffic, desired: (name) => desired.get(name) ?? { kind: 'absent' } }, { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1 }));
+  const make = (store: StateStore) => (stores.push(store), new Reconciler({ runtime, clock, logger: silentLogger(), state: store, traffic: directTraffic, desired: (name) => desired.get(name) ?? { kind: 'absent' } }, { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 }));
 
   beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'berth-state-'));
@@ -138,6 +138,45 @@ describe('Reconciler (in-memory runtime)', () => {
     runtime.registry.set('127.0.0.1:5000/team/web:v3', 'sha256:' + 'f'.repeat(64));
     assert.equal((await reconciler.reconcile('web', signal)).phase, 'Running');
     assert.equal(runtime.tags.get('dokku/web:v3'), 'sha256:' + 'f'.repeat(64));
+  });
+
+  it('keeps what it pulled tagged for the last --keep-revisions deploys, untags older pulls, never the tags it did not make', async () => {
+    const registry = '127.0.0.1:5000/team/web';
+    const ids = ['a', 'b', 'c'].map((c) => 'sha256:' + c.repeat(64));
+    ['v1', 'v2', 'v3'].forEach((tag, i) => runtime.registry.set(`${registry}:${tag}`, ids[i]!));
+    const own = runtime.addImage('dokku/web:hand-made', ids[0]);
+    const deploy = async (tag: string) => {
+      want(quick(tag, { image: registry, deploy: { retireAfter: 0 } }));
+      assert.equal((await reconciler.reconcile('web', signal)).phase, 'Running');
+    };
+    await deploy('v1');
+    await deploy('v2');
+    assert.ok(runtime.tags.has(`${registry}:v1`) && runtime.tags.has('dokku/web:v1'), 'two deploys fit in keepRevisions 2');
+
+    await deploy('v3');
+    assert.equal(runtime.tags.has(`${registry}:v1`), false, 'the pull of v1 is released');
+    assert.equal(runtime.tags.has('dokku/web:v1'), false, 'and its mirror');
+    assert.ok(runtime.tags.has(`${registry}:v2`) && runtime.tags.has('dokku/web:v2'), 'v2 is kept for a rollback');
+    assert.equal(runtime.tags.get('dokku/web:hand-made'), own, 'a tag berth did not make stays');
+    assert.deepEqual(state.get('web')?.ownedTags?.sort(), [`${registry}:v2`, `${registry}:v3`, 'dokku/web:v2', 'dokku/web:v3']);
+
+    // The registry is gone, and someone removed the pulled tag: the kept mirror still rolls back without a pull.
+    runtime.registry.clear();
+    await runtime.untagImage(`${registry}:v2`);
+    runtime.calls.length = 0;
+    await deploy('v2');
+    assert.deepEqual(runtime.running('web').map((c) => c.imageId), [ids[1]]);
+    assert.equal(runtime.calls.filter((c) => c.startsWith('pull')).length, 0, 'no pull for a kept revision');
+  });
+
+  it('does not let a mirror from another repository stand in for a missing pull', async () => {
+    runtime.registry.set('127.0.0.1:5000/team/web:v1', 'sha256:' + 'a'.repeat(64));
+    want(quick('v1', { image: '127.0.0.1:5000/team/web' }));
+    await reconciler.reconcile('web', signal);
+    want(quick('v1', { image: '127.0.0.1:5000/other/web' }));
+    const result = await reconciler.reconcile('web', signal);
+    assert.equal(result.phase, 'Pending', 'dokku/web:v1 came from team/web, not other/web: pull it');
+    assert.ok(runtime.calls.includes('pull 127.0.0.1:5000/other/web:v1'));
   });
 
   it('removes the containers of a deleted manifest and forgets the app; never touches unmanaged containers', async () => {

@@ -1,0 +1,44 @@
+import { tagProblem } from '../manifest/tag.js';
+import type { Runtime } from '../runtime/types.js';
+import type { AppRecord } from '../state/types.js';
+import { TagCommandError } from './errors.js';
+import { runningImage } from './running-image.js';
+
+/** Tags berth moves itself after every deploy; a person setting them would be overruled. */
+export const RESERVED_TAGS: readonly string[] = ['latest', 'previous'];
+
+export interface CreateTagResult {
+  ref: string;
+  imageId: string;
+  /** The tag already pointed at the running image: nothing changed. */
+  unchanged: boolean;
+}
+
+/**
+ * Points `<namespace>/<app>:<tag>` at the image the app runs now. An existing tag on another
+ * image is moved only with `force`: a moved tag is a different revision to anyone deploying it.
+ */
+export async function createTag(
+  runtime: Runtime,
+  input: { namespace: string; app: string; tag: string; record: AppRecord | undefined; force: boolean },
+): Promise<CreateTagResult> {
+  const { namespace, app, tag } = input;
+  const invalid = tagProblem(tag);
+  if (invalid !== undefined) throw new TagCommandError(invalid);
+  if (RESERVED_TAGS.includes(tag)) throw new TagCommandError(`"${tag}" is moved by berth after every deploy; pick another tag`);
+  const repository = `${namespace}/${app}`;
+  const ref = `${repository}:${tag}`;
+  const running = await runningImage(runtime, namespace, app, input.record);
+  if (!running) throw new TagCommandError(`${app} runs no container in namespace "${namespace}"; tags:create tags the image that runs now`);
+  const existing = await runtime.inspectImage(ref);
+  if (existing?.id === running.imageId) return { ref, imageId: running.imageId, unchanged: true };
+  if (existing && !input.force) {
+    throw new TagCommandError(`${ref} already exists on image ${shortId(existing.id)}, not the running ${shortId(running.imageId)}; pass --force to move it`);
+  }
+  await runtime.tagImage(running.imageId, repository, tag);
+  return { ref, imageId: running.imageId, unchanged: false };
+}
+
+export function shortId(imageId: string): string {
+  return imageId.replace(/^sha256:/, '').slice(0, 12);
+}

@@ -1,0 +1,35 @@
+import type { Runtime } from '../runtime/types.js';
+import type { AppRecord } from '../state/types.js';
+import { runningImage } from './running-image.js';
+
+export interface TagRow {
+  repository: string;
+  tag: string;
+  /** `sha256:...` */
+  imageId: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  size: number;
+  /** This tag is what the app runs now. */
+  running: boolean;
+}
+
+/**
+ * The tags of `<namespace>/<app>`, newest image first, then by tag. The tag that runs now is the
+ * one berth deployed when its state remembers it, else every tag of the running image.
+ */
+export async function listTags(runtime: Runtime, namespace: string, app: string, record: AppRecord | undefined): Promise<TagRow[]> {
+  const repository = `${namespace}/${app}`;
+  const [images, running] = await Promise.all([runtime.listImages(repository), runningImage(runtime, namespace, app, record)]);
+  const rows: TagRow[] = [];
+  for (const image of images) {
+    for (const ref of image.repoTags) {
+      const colon = ref.lastIndexOf(':');
+      if (ref.slice(0, colon) !== repository) continue;
+      const tag = ref.slice(colon + 1);
+      const runs = running !== undefined && image.id === running.imageId && (running.tag === undefined || running.tag === tag);
+      rows.push({ repository, tag, imageId: image.id, createdAt: image.createdAt, size: image.size, running: runs });
+    }
+  }
+  return rows.sort((a, b) => b.createdAt - a.createdAt || a.tag.localeCompare(b.tag));
+}
