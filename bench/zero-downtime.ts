@@ -7,7 +7,7 @@
  *   in this process send GET / (Host web.bench.test) back to back through nginx, BERTH_DEPLOYS
  *   deploys alternate the tag; each waits until the new body answers through nginx and the old
  *   container is retired before the next edit, so deploys never overlap.
- * - docker-compose (Debian's v1, installed by `.ci/setup`): the same images as one service with a
+ * - docker-compose (Debian's v1, installed by `.ci/setup --bench`): the same images as one service with a
  *   published 127.0.0.1 port, the same clients against it, and COMPOSE_CHANGES tag changes each
  *   applied by `docker-compose up -d`. Skipped, and said so, when `docker-compose` is not on PATH.
  *
@@ -28,11 +28,10 @@
  * benchmark itself could not run; 130 on SIGINT/SIGTERM. Whatever happens, nginx, berth and the
  * compose project are stopped and the namespace's containers and images removed.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dump } from 'js-yaml';
 import { BerthProcess } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
+import { PrivateNginx, freePort } from '../test/support/nginx.js';
 
 const CLIENTS = 4;
 const BERTH_DEPLOYS = 20;
@@ -248,18 +248,6 @@ async function waitUntilServing(target: Target, tag: Tag, timeoutMs: number): Pr
 // ---------------------------------------------------------------------------------------------
 // Processes, files and ports.
 
-/** A free TCP port on 127.0.0.1 (free when asked; nothing holds it afterwards). */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((settle, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => settle(port));
-    });
-  });
-}
-
 /** Runs `file ...args` to completion; resolves with stdout, rejects with stderr in the message. */
 function run(file: string, args: string[], cwd?: string): Promise<string> {
   return new Promise((settle, reject) => {
@@ -279,77 +267,6 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   const temp = join(path, '..', `.${path.split('/').pop()}.tmp`);
   await writeFile(temp, text);
   await rename(temp, path);
-}
-
-/** Sends `signal`, waits up to `graceMs` for the exit, then SIGKILL. Resolves once the child is gone. */
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = 5_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((settle) => child.once('exit', settle));
-  child.kill(signal);
-  if (await Promise.race([exited.then(() => true), sleep(graceMs, false, { ref: false })])) return;
-  child.kill('SIGKILL');
-  await exited;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The private nginx.
-
-interface Nginx {
-  prefix: string;
-  /** The empty directory berth writes its server blocks into. */
-  confDir: string;
-  port: number;
-  /** The nginx command line for this instance with `extra` appended (for berth's --nginx-test/--nginx-reload). */
-  command(extra: string): string;
-}
-
-/** Starts nginx in the foreground (`daemon off`) with everything under `prefix`; registers its stop with `teardown`. */
-async function startNginx(prefix: string, teardown: Teardown): Promise<Nginx> {
-  const confDir = join(prefix, 'conf.d');
-  await mkdir(confDir, { recursive: true });
-  const conf = join(prefix, 'nginx.conf');
-  const errorLog = join(prefix, 'error.log');
-  await writeFile(conf, nginxConf(prefix, confDir, errorLog));
-  // -e: the error log before the config is read, so not even start-up touches /var/log/nginx.
-  const args = ['-e', errorLog, '-p', prefix, '-c', conf];
-  const child = spawn('nginx', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.on('error', (error) => (stderr += `${error.message}\n`));
-  teardown.add('stop nginx', () => stopChild(child, 'SIGTERM'));
-  await waitForPidFile(join(prefix, 'nginx.pid'), child, () => stderr);
-  return {
-    prefix,
-    confDir,
-    port: await freeLoopbackPort(),
-    command: (extra) => `nginx ${args.join(' ')} ${extra}`,
-  };
-}
-
-function nginxConf(prefix: string, confDir: string, errorLog: string): string {
-  return [
-    'daemon off;',
-    'worker_processes 1;',
-    `pid ${join(prefix, 'nginx.pid')};`,
-    `error_log ${errorLog} warn;`,
-    'events {}',
-    'http {',
-    '  access_log off;',
-    // Debian compiles these in as /var/lib/nginx/*: keep this instance's temp files in its prefix.
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${join(prefix, kind)};`),
-    `  include ${confDir}/*.conf;`,
-    '}',
-    '',
-  ].join('\n');
-}
-
-async function waitForPidFile(pidFile: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!existsSync(pidFile)) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${stderr().trim()}`);
-    if (performance.now() > deadline) throw new Error(`nginx wrote no ${pidFile} within 10 s: ${stderr().trim()}`);
-    await sleep(50);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,7 +414,8 @@ async function waitUntilOneContainer(namespace: string, berth: BerthProcess): Pr
 }
 
 async function benchBerth(namespace: string, root: string, connections: Connections, teardown: Teardown): Promise<PhaseFigures> {
-  const nginx = await startNginx(join(root, 'nginx'), teardown);
+  const nginx = await PrivateNginx.start();
+  teardown.add('stop nginx', () => nginx.stop());
   const manifests = join(root, 'manifests');
   await mkdir(manifests);
   const manifest = join(manifests, `${APP}.yaml`);
@@ -507,9 +425,7 @@ async function benchBerth(namespace: string, root: string, connections: Connecti
   teardown.add('remove berth containers', () => removeContainers(namespace));
   const berth = new BerthProcess([
     'run', '--manifests', manifests, '--namespace', namespace, '--state-dir', join(root, 'state'),
-    '--proxy', 'nginx', '--nginx-conf-dir', nginx.confDir, '--proxy-listen', `127.0.0.1:${nginx.port}`,
-    '--nginx-reload', nginx.command('-s reload'), '--nginx-test', nginx.command('-t'),
-    '--log-level', 'info',
+    ...nginx.berthFlags(), '--log-level', 'info',
   ]);
   teardown.add('stop berth', () => berth.stop('SIGTERM').catch(() => berth.stop('SIGKILL')));
   const target = { port: nginx.port, host: DOMAIN };
@@ -538,7 +454,7 @@ async function benchCompose(namespace: string, root: string, connections: Connec
   const dir = join(root, 'compose');
   await mkdir(dir);
   const file = join(dir, 'docker-compose.yml');
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const compose = (...args: string[]) => run('docker-compose', ['-p', `${namespace}compose`, '-f', file, ...args], dir);
 
   await writeAtomically(file, composeYaml(namespace, 'blue', port));
