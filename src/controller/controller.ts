@@ -78,15 +78,18 @@ export class Controller {
         },
         onReconnect: () => {
           this.engineReachable = true;
-          void this.resync();
+          this.deps.state.setEngine({ reachable: true, since: clock.now() });
+          void this.resync(true);
         },
-        onOutage: () => {
+        onOutage: (error) => {
           this.engineReachable = false;
+          this.deps.state.setEngine({ reachable: false, since: clock.now(), error: error.message });
         },
       },
       { runtime, clock, logger },
     );
     await this.events.start();
+    if (this.engineReachable) this.deps.state.setEngine({ reachable: true, since: clock.now() });
     await this.initialSync();
     this.startWorkers();
     this.scheduleResync();
@@ -152,12 +155,16 @@ export class Controller {
     return this.reading;
   }
 
-  private async resync(): Promise<void> {
+  /** Queues every app; `afterOutage` also cancels backoffs, since failures while the engine was away say nothing about the apps. */
+  private async resync(afterOutage = false): Promise<void> {
     try {
       await this.readManifests();
       const running = await this.deps.runtime.listContainers(this.options.namespace);
       const names = new Set([...this.deps.desired.names(), ...running.map((c) => c.app)]);
-      for (const name of names) this.deps.queue.add(name);
+      for (const name of names) {
+        if (afterOutage) this.deps.queue.retryNow(name);
+        else this.deps.queue.add(name);
+      }
     } catch (error) {
       this.deps.logger.warn({ source: 'resync', err: error }, 'resync failed');
     }

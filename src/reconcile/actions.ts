@@ -32,6 +32,8 @@ export interface Observation {
   image?: ImageState;
   /** The image id `<namespace>/<name>:<tag>` points at, when `spec.image` is another repository. */
   localTagImageId?: string;
+  /** The image id `<namespace>/<name>:latest` points at (undefined when absent). */
+  latestImageId?: string;
   /** The revision that last passed its checks and took traffic, from berth's state. */
   serving?: { revision: string; switchedAt: number };
   /** True when a proxy fronts the apps (fixed host ports then do not force `recreate`). */

@@ -33,14 +33,18 @@ export interface ExecuteContext {
 const LOG_TAIL_LINES = 20;
 
 export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<void> {
-  const ids = new Map(ctx.observed.map((c) => [c.name, c.id]));
-  const started: ContainerRef[] = [];
-  const stopped: ContainerRef[] = [];
-  for (const action of plan.actions) {
-    ctx.signal.throwIfAborted();
-    const begin = ctx.clock.now();
-    await apply(action, ctx, { ids, started, stopped });
-    ctx.logger.debug({ step: action.type, reason: action.reason, durationMs: ctx.clock.now() - begin }, `${action.type} done`);
+  const progress: Progress = { ids: new Map(ctx.observed.map((c) => [c.name, c.id])), started: [], stopped: [], switched: false };
+  try {
+    for (const action of plan.actions) {
+      ctx.signal.throwIfAborted();
+      const begin = ctx.clock.now();
+      await apply(action, ctx, progress);
+      ctx.logger.debug({ step: action.type, reason: action.reason, durationMs: ctx.clock.now() - begin }, `${action.type} done`);
+    }
+  } catch (error) {
+    // Shutting down mid-rollout: abandon it cleanly, so that what served before keeps serving alone.
+    if (ctx.signal.aborted && !progress.switched && (progress.started.length > 0 || progress.stopped.length > 0)) await compensate(ctx, progress);
+    throw error;
   }
 }
 
@@ -48,6 +52,8 @@ interface Progress {
   ids: Map<string, string>;
   started: ContainerRef[];
   stopped: ContainerRef[];
+  /** Traffic moved to the new revision: from here on it is the one that serves. */
+  switched: boolean;
 }
 
 async function apply(action: Action, ctx: ExecuteContext, progress: Progress): Promise<void> {
@@ -87,6 +93,8 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       return check(action.containers, ctx, progress);
     case 'switch':
       await ctx.onSwitch(action.revision);
+      progress.switched = true;
+      logger.info({ step: 'switch', revision: action.revision }, 'Switched traffic to the new container(s)');
       return;
     case 'retag':
       if (action.previous) await runtime.tagImage(action.previous, action.repository, 'previous');

@@ -15,6 +15,7 @@ export async function observeApp(
   const containers = await runtime.listContainers(namespace, name);
   let image: ImageState | undefined;
   let localTagImageId: string | undefined;
+  let latestImageId: string | undefined;
   if (desired.kind === 'present') {
     const { spec } = desired.app;
     const remote = spec.image !== `${namespace}/${name}`;
@@ -24,6 +25,7 @@ export async function observeApp(
     const resolved = found ?? (mirror?.repoDigests.some((d) => d.startsWith(`${spec.image}@`)) ? mirror : undefined);
     image = resolved ? { kind: 'present', id: resolved.id, repoDigests: resolved.repoDigests } : { kind: 'missing' };
     if (mirror) localTagImageId = mirror.id;
+    latestImageId = (await runtime.inspectImage(`${namespace}/${name}:latest`))?.id;
   }
   const record = state.get(name);
   const serving = record?.servingRevision !== undefined && record.switchedAt !== undefined ? { revision: record.servingRevision, switchedAt: record.switchedAt } : undefined;
@@ -34,6 +36,7 @@ export async function observeApp(
     containers,
     ...(image ? { image } : {}),
     ...(localTagImageId ? { localTagImageId } : {}),
+    ...(latestImageId ? { latestImageId } : {}),
     ...(serving ? { serving } : {}),
     proxy: options.proxy,
     now: clock.now(),

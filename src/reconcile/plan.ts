@@ -81,6 +81,11 @@ function planPresent(observation: Observation, app: App): Plan {
   const runningMessage = `${spec.replicas} × ${ref} running`;
 
   if (missingSlots.length === 0 && unverified.length === 0) {
+    if (verified && spec.replicas > 0 && observation.latestImageId !== image.id) {
+      // Interrupted between the switch and the retag (berth killed): finish the retag now.
+      const previous = previousImageId(old.filter(isRunning), observation);
+      actions.push({ type: 'retag', repository: localRepository, latest: image.id, ...(previous ? { previous } : {}), reason: 'latest does not point at the serving image' });
+    }
     return { ...planRetirement(observation, app, old, actions, verified), outcome: { phase: 'Running', message: spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage } };
   }
 

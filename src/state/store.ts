@@ -6,15 +6,17 @@
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HISTORY_LIMIT, type AppRecord, type DeployRecord } from './types.js';
+import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord } from './types.js';
 
 interface StateFile {
   version: 1;
   apps: Record<string, AppRecord>;
+  engine?: EngineRecord;
 }
 
 export class StateStore {
   private readonly apps = new Map<string, AppRecord>();
+  private engineRecord: EngineRecord | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
 
@@ -51,6 +53,7 @@ export class StateStore {
     try {
       const parsed = JSON.parse(text) as StateFile;
       for (const [name, record] of Object.entries(parsed.apps ?? {})) this.apps.set(name, record);
+      this.engineRecord = parsed.engine;
     } catch {
       // A corrupt state file is treated as lost: history goes, correctness stays.
     }
@@ -58,6 +61,17 @@ export class StateStore {
 
   get(name: string): AppRecord | undefined {
     return this.apps.get(name);
+  }
+
+  /** Whether the running controller reaches the Docker engine, as it last recorded. */
+  engine(): EngineRecord | undefined {
+    return this.engineRecord;
+  }
+
+  setEngine(record: EngineRecord): void {
+    if (this.engineRecord?.reachable === record.reachable && this.engineRecord.error === record.error) return;
+    this.engineRecord = record;
+    this.scheduleWrite();
   }
 
   names(): string[] {
@@ -115,7 +129,11 @@ export class StateStore {
     this.writing = this.writing.then(async () => {
       await new Promise((resolve) => setImmediate(resolve));
       this.dirty = false;
-      const snapshot: StateFile = { version: 1, apps: Object.fromEntries([...this.apps].sort(([a], [b]) => a.localeCompare(b))) };
+      const snapshot: StateFile = {
+        version: 1,
+        apps: Object.fromEntries([...this.apps].sort(([a], [b]) => a.localeCompare(b))),
+        ...(this.engineRecord ? { engine: this.engineRecord } : {}),
+      };
       await writeAtomically(this.file, JSON.stringify(snapshot, null, 2) + '\n');
     });
   }

@@ -42,3 +42,12 @@ export interface AppRecord {
 
 /** Deploys kept in each app's history; also the most `--keep-revisions` can keep. */
 export const HISTORY_LIMIT = 50;
+
+/** The controller's view of the engine: an outage is reported here until the event stream is back. */
+export interface EngineRecord {
+  reachable: boolean;
+  /** When reachability last changed (milliseconds since the epoch). */
+  since: number;
+  /** Why the engine is unreachable. */
+  error?: string;
+}

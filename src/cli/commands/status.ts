@@ -32,6 +32,10 @@ export async function statusCommand(args: string[], out: Output): Promise<number
     if (!(error instanceof EngineUnavailableError)) throw error;
     out.stderr(`berth: the Docker engine is unreachable (${error.message}); showing berth's last recorded state\n`);
   }
+  const engine = state.engine();
+  if (engine && !engine.reachable) {
+    out.stderr(`berth: the controller has not reached the Docker engine since ${new Date(engine.since).toISOString()} (${engine.error ?? 'unknown error'}); it reconnects with backoff\n`);
+  }
   const names = [...new Set([...state.names(), ...containers.map((c) => c.app)])].sort();
   const statuses = names.map((name) => appStatus(name, state.get(name), containers.filter((c) => c.app === name)));
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { eventually } from '../../support/berth-process.js';
+import { eventually, type LogLine } from '../../support/berth-process.js';
 import { buildTestImage, httpGet } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
 
@@ -29,30 +29,56 @@ describe('berth run: restarts (real engine)', function () {
     assert.ok(!second.logs.some((l) => l.app === 'api' && ['release', 'start', 'stop', 'remove', 'retire'].includes(String(l.step))), 'no deploy steps after the restart');
   });
 
-  it('killed (SIGKILL) in the middle of a deploy, converges cleanly on its next start', async () => {
-    await world.writeManifest('api', { tag: 'v1', deploy: { retireAfter: 1 } });
-    const first = world.start();
+  /** Where a deploy of v2 (replacing v1) is killed: the first log line of that step. */
+  const KILL_POINTS: { step: string; at: (l: LogLine) => boolean }[] = [
+    { step: 'after the new container was created and started', at: (l) => l.step === 'start' },
+    { step: 'during the checks', at: (l) => l.step === 'checks' },
+    { step: 'right after the traffic switch', at: (l) => l.step === 'switch' },
+    { step: 'while retiring the old container', at: (l) => l.step === 'retire' && Array.isArray(l.containers) },
+  ];
+
+  for (const point of KILL_POINTS) {
+    it(`killed (SIGKILL) ${point.step}, converges on its next start to exactly v2, with latest and previous right`, async () => {
+      await world.writeManifest('api', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 1 } });
+      const first = world.start();
+      await eventually(async () => (await world.status()).find((s) => s.app === 'api' && s.phase === 'Running'), 30_000, 'v1 Running');
+
+      const mark = first.logs.length;
+      await world.writeManifest('api', { tag: 'v2', checks: { wait: 2 }, deploy: { retireAfter: 1 } });
+      await first.waitForLog((l) => l.app === 'api' && point.at(l), 30_000, mark);
+      await first.stop('SIGKILL');
+
+      world.start();
+      await eventually(
+        async () => {
+          const containers = await world.containers('api');
+          return containers.length === 1 && containers[0]?.state === 'running' && containers[0].imageId === ids.v2;
+        },
+        40_000,
+        'exactly one container, running v2',
+      );
+      const [container] = await world.running('api');
+      assert.equal((await httpGet(container!.port!)).body, 'api v2');
+      assert.equal(await world.imageId(world.image('api', 'latest')), ids.v2);
+      assert.equal(await world.imageId(world.image('api', 'previous')), ids.v1);
+      assert.equal(await world.imageId(world.image('api', 'v1')), ids.v1, 'no tag lost');
+    });
+  }
+
+  it('SIGTERM during the checks abandons the deploy cleanly: exit 0 promptly, v1 alone keeps serving', async () => {
+    await world.writeManifest('api', { tag: 'v1', checks: { wait: 0 } });
+    const berth = world.start();
     await eventually(async () => (await world.status()).find((s) => s.app === 'api' && s.phase === 'Running'), 30_000, 'v1 Running');
+    const mark = berth.logs.length;
+    await world.writeManifest('api', { tag: 'v2', checks: { wait: 60 } });
+    await berth.waitForLog((l) => l.app === 'api' && l.step === 'checks', 30_000, mark);
 
-    const mark = first.logs.length;
-    await world.writeManifest('api', { tag: 'v2', checks: { wait: 4 }, deploy: { retireAfter: 1 } });
-    await first.waitForLog((l) => l.app === 'api' && l.msg === 'Running pre-flight checks', 20_000, mark);
-    await first.stop('SIGKILL');
-    const midway = await world.running('api');
-    assert.equal(midway.length, 2, 'killed with the old and the unchecked new container both running');
-
-    world.start();
-    await eventually(
-      async () => {
-        const containers = await world.containers('api');
-        return containers.length === 1 && containers[0]?.state === 'running' && containers[0].imageId === ids.v2;
-      },
-      40_000,
-      'exactly one v2 container',
-    );
-    const [container] = await world.running('api');
-    assert.equal((await httpGet(container!.port!)).body, 'api v2');
-    assert.equal(await world.imageId(world.image('api', 'latest')), ids.v2);
-    assert.equal(await world.imageId(world.image('api', 'previous')), ids.v1);
+    const began = Date.now();
+    assert.equal(await berth.stop('SIGTERM', 20_000), 0);
+    assert.ok(Date.now() - began < 20_000);
+    const containers = await world.containers('api');
+    assert.deepEqual(containers.map((c) => `${c.imageId} ${c.state}`), [`${ids.v1} running`], 'the unchecked v2 container is removed, v1 serves alone');
+    assert.equal((await httpGet(containers[0]!.port!)).body, 'api v1');
+    assert.equal(await world.imageId(world.image('api', 'latest')), ids.v1);
   });
 });

@@ -9,8 +9,10 @@ const NOW = 1_000_000;
 const OLD = 'sha256:' + 'a'.repeat(64);
 const NEW = 'sha256:' + 'b'.repeat(64);
 
+/** `latest` points at the serving image unless the case says otherwise, as after every finished deploy. */
 function observe(desired: Desired, partial: Partial<Observation> = {}): Observation {
-  return { namespace: 'dokku', name: 'web', desired, containers: [], proxy: false, now: NOW, ...partial };
+  const latestImageId = partial.serving?.revision.split('@')[1];
+  return { namespace: 'dokku', name: 'web', desired, containers: [], proxy: false, now: NOW, ...(latestImageId ? { latestImageId } : {}), ...partial };
 }
 const present = (app: App, invalid?: string): Desired => ({ kind: 'present', app, ...(invalid ? { invalid } : {}) });
 const image = (id: string, repoDigests: string[] = []) => ({ kind: 'present' as const, id, repoDigests });
@@ -24,6 +26,12 @@ const v2 = testApp('web', { tag: 'v2' });
 describe('planApp', () => {
   const cases: { name: string; observation: Observation; steps: Action['type'][]; phase: string; requeueAfterMs?: number; rollout?: boolean }[] = [
     { name: 'first deploy creates, checks, switches and retags', observation: observe(present(v1), { image: image(OLD) }), steps: ['create', 'check', 'switch', 'retag'], phase: 'Running', rollout: true },
+    {
+      name: 'killed between the switch and the retag: the next pass retags latest and previous',
+      observation: observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD), containerOf(v2, NEW)], serving: servingOf(v2, NEW, NOW - 1_000), latestImageId: OLD }),
+      steps: ['retag'],
+      phase: 'Running',
+    },
     {
       name: 'a converged app needs nothing',
       observation: observe(present(v1), { image: image(OLD), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),

@@ -89,6 +89,22 @@ describe('Reconciler (in-memory runtime)', () => {
     assert.equal(state.get('web')?.history[0]?.outcome, 'failed');
   });
 
+  it('shutting down mid-check abandons the rollout: the new container is removed, the old one keeps serving', async () => {
+    const v1 = runtime.addImage('dokku/web:v1');
+    runtime.addImage('dokku/web:v2');
+    want(quick('v1'));
+    await reconciler.reconcile('web', signal);
+    want(quick('v2', { checks: { wait: 30 } }));
+    const shutdown = new AbortController();
+    const rollout = reconciler.reconcile('web', shutdown.signal);
+    await eventuallyTrue(() => runtime.running('web').length === 2);
+    shutdown.abort(new Error('SIGTERM'));
+    await assert.rejects(rollout);
+    assert.deepEqual(runtime.running('web').map((c) => c.imageId), [v1]);
+    assert.equal([...runtime.containers.values()].filter((c) => c.app === 'web').length, 1, 'the new container is gone, not left behind');
+    assert.equal(state.get('web')?.servingTag, 'v1');
+  });
+
   it('adopts matching containers after a restart without touching them', async () => {
     runtime.addImage('dokku/web:v1');
     want(quick('v1', { replicas: 2 }));
@@ -202,3 +218,8 @@ describe('Reconciler (in-memory runtime)', () => {
     assert.match(state.get('web')?.message ?? '', /--allow-empty/);
   });
 });
+
+async function eventuallyTrue(probe: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !probe(); i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(probe(), 'condition never became true');
+}

@@ -1,0 +1,58 @@
+import { strict as assert } from 'node:assert';
+import { BerthProcess, eventually, runCli } from '../../support/berth-process.js';
+import { buildTestImage, dockerCli } from '../../support/docker.js';
+import { PrivateEngine } from '../../support/private-engine.js';
+import { Scenario } from '../../support/scenario.js';
+
+describe('berth run: the Docker engine restarts underneath it (a private dockerd)', function () {
+  this.timeout(180_000);
+  let world: Scenario;
+  let engine: PrivateEngine;
+
+  before(async () => {
+    world = await Scenario.create();
+    engine = await PrivateEngine.start();
+  });
+  after(async () => {
+    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await engine.stop();
+    await world.cleanup();
+  });
+
+  /** The app's containers on the private engine: `imageId state` per container. */
+  const containers = async () => {
+    const ids = (await engine.cli(['ps', '-aq', '--filter', `label=berth.app=web`])).split('\n').filter(Boolean);
+    if (ids.length === 0) return [];
+    return (await engine.cli(['inspect', '--format', '{{.Image}} {{.State.Status}}', ...ids])).trim().split('\n');
+  };
+
+  it('survives the outage, reports it in status, reconnects with backoff and deploys what changed meanwhile', async () => {
+    const ids: Record<string, string> = {};
+    for (const tag of ['v1', 'v2']) {
+      ids[tag] = await buildTestImage(`${world.namespace}/web`, tag);
+      await engine.loadFrom(world.image('web', tag));
+    }
+    await dockerCli(['rmi', world.image('web', 'v1'), world.image('web', 'v2')]);
+    const env = { DOCKER_HOST: engine.host };
+    const status = async () => runCli(['status', '--json', ...world.flags()], env);
+    await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
+    const berth = new BerthProcess(['run', '--manifests', world.manifests, ...world.flags(), '--resync', '3600'], env);
+    world.processes.push(berth);
+    await eventually(async () => (await containers()).join() === `${ids.v1} running`, 30_000, 'v1 running on the private engine');
+
+    await engine.pause();
+    await berth.waitForLog((l) => l.source === 'engine-events' && /lost/.test(l.msg), 15_000);
+    await eventually(async () => /has not reached the Docker engine since .* it reconnects with backoff/.test((await status()).stderr), 10_000, 'status to report the outage');
+    await world.writeManifest('web', { tag: 'v2', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.equal(await Promise.race([berth.exit(), Promise.resolve('alive')]), 'alive', 'berth keeps running without an engine');
+
+    await engine.resume();
+    await berth.waitForLog((l) => l.source === 'engine-events' && /re-established/.test(l.msg), 30_000);
+    await eventually(async () => (await containers()).join() === `${ids.v2} running`, 40_000, 'the edit made during the outage deployed');
+    const after = await status();
+    assert.equal(after.stderr, '', 'the outage is no longer reported');
+    assert.equal((JSON.parse(after.stdout) as { phase: string }[])[0]?.phase, 'Running');
+    assert.equal(await berth.stop(), 0);
+  });
+});
