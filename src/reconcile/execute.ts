@@ -12,6 +12,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Action, ContainerRef, Plan } from './actions.js';
 import { DeployFailedError } from './errors.js';
+import { redact, secretsOf } from '../util/redact.js';
 
 export interface ExecuteContext {
   runtime: Runtime;
@@ -147,7 +148,8 @@ async function compensate(ctx: ExecuteContext, progress: Progress): Promise<void
 }
 
 async function logContainerOutput(ctx: ExecuteContext, container: ContainerRef): Promise<void> {
-  const output = await ctx.runtime.containerLogs(container.id, LOG_TAIL_LINES).catch(() => '');
+  const raw = await ctx.runtime.containerLogs(container.id, LOG_TAIL_LINES).catch(() => '');
+  const output = redact(raw, secretsOf(ctx.app?.spec.env ?? {}));
   if (output.trim() !== '') ctx.logger.warn({ step: 'checks', container: container.name, output }, `${container.name} container output (last ${LOG_TAIL_LINES} lines)`);
 }
 

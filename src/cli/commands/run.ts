@@ -3,6 +3,7 @@ import { Controller } from '../../controller/controller.js';
 import { DesiredState } from '../../controller/desired-state.js';
 import { WorkQueue } from '../../controller/queue.js';
 import { ManifestDirectory } from '../../manifest/load.js';
+import { permissionWarning } from '../../manifest/permissions.js';
 import { Reconciler } from '../../reconcile/reconciler.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { acquireLock } from '../../state/lock.js';
@@ -57,6 +58,8 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       { namespace: shared.namespace, concurrency, resyncSeconds },
     );
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
+    const exposed = await permissionWarning(dir);
+    if (exposed !== undefined) logger.warn({ manifests: dir, source: 'permissions' }, exposed);
 
     if (values.once) {
       const results = await controller.runOnce();

@@ -8,6 +8,7 @@ import {
   EngineUnavailableError,
   RuntimeError,
 } from '../errors.js';
+import { redact, secretsOf } from '../../util/redact.js';
 
 type TypedErrorClass = new (operation: string, message: string, options?: { cause?: unknown }) => RuntimeError;
 
@@ -30,9 +31,6 @@ const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNRESET', 'EACCES', 'ETIMEDOUT',
   'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOTSOCK',
 ]);
-
-/** Values shorter than this are not redacted on their own (they would mangle ids and port numbers); `KEY=value` always is. */
-const MIN_REDACTED_VALUE_LENGTH = 4;
 
 export function toRuntimeError(error: unknown, context: FailureContext): RuntimeError {
   if (error instanceof RuntimeError) return error;
@@ -77,17 +75,4 @@ function engineReason(error: unknown): string {
 
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
-}
-
-function secretsOf(env: Readonly<Record<string, string>>): string[] {
-  const entries = Object.entries(env);
-  return [
-    ...entries.map(([key, value]) => `${key}=${value}`),
-    ...entries.map(([, value]) => value).filter((value) => value.length >= MIN_REDACTED_VALUE_LENGTH),
-  ];
-}
-
-function redact(text: string, secrets: readonly string[]): string {
-  const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
-  return longestFirst.reduce((redacted, secret) => redacted.split(secret).join('<redacted>'), text);
 }

@@ -1,0 +1,82 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eventually } from '../../support/berth-process.js';
+import { buildTestImage, dockerCli } from '../../support/docker.js';
+import { Scenario } from '../../support/scenario.js';
+
+describe('berth run: safety (real engine)', function () {
+  this.timeout(120_000);
+  let world: Scenario;
+
+  beforeEach(async () => {
+    world = await Scenario.create();
+  });
+  afterEach(async () => world.cleanup());
+
+  it('warns about a manifest directory others can write, and keeps its own state and lock private', async () => {
+    await buildTestImage(`${world.namespace}/web`, 'v1');
+    await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 } });
+    await chmod(world.manifests, 0o777);
+    const berth = world.start();
+    const warning = await berth.waitForLog((l) => l.source === 'permissions', 20_000);
+    assert.match(warning.msg, /\(mode 0777\) is writable by its group and every user: anyone who can write a manifest can run containers on this host/);
+    await eventually(async () => (await world.running('web')).length === 1, 30_000, 'web running');
+    const dir = join(world.stateDir, world.namespace);
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    assert.equal((await stat(join(dir, 'state.json'))).mode & 0o777, 0o600);
+    assert.equal((await stat(join(dir, 'lock'))).mode & 0o777, 0o600);
+  });
+
+  it('never stops, removes or retags a container without berth.managed=true, whatever its other labels say', async () => {
+    const id = await buildTestImage(`${world.namespace}/web`, 'v1');
+    await buildTestImage(`${world.namespace}/keep`, 'v1');
+    const impostor = `${world.namespace}-impostor`;
+    await dockerCli(['run', '-d', '--name', impostor, '--label', `berth.namespace=${world.namespace}`, '--label', 'berth.app=web', '--label', 'berth.spec-hash=x', '--label', 'berth.managed=false', id]);
+    try {
+      await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
+      await world.writeManifest('keep', { tag: 'v1', checks: { wait: 0 } });
+      world.start();
+      await eventually(async () => (await world.containers('web')).filter((c) => c.labels['berth.managed'] === 'true').length === 1, 30_000, 'web deployed beside the impostor');
+      await rm(join(world.manifests, 'web.yaml'));
+      await eventually(async () => (await world.containers('web')).every((c) => c.labels['berth.managed'] !== 'true'), 30_000, 'web removed');
+      const state = (await dockerCli(['inspect', '--format', '{{.State.Status}} {{.Image}}', impostor])).trim();
+      assert.equal(state, `running ${id}`, 'the impostor runs on, untouched');
+    } finally {
+      await dockerCli(['rm', '-f', impostor]).catch(() => undefined);
+    }
+  });
+
+  it('env values never reach logs, status, history, plan or the state file, even when the app prints them', async () => {
+    const secret = `s3cret-${randomBytes(8).toString('hex')}`;
+    await buildTestImage(`${world.namespace}/leaky`, 'v1');
+    const spec = { tag: 'v1', env: { API_TOKEN: secret }, command: ['sh', '-c', 'echo "token is $API_TOKEN"; env; exit 3'], checks: { wait: 2 } };
+    await world.writeManifest('leaky', spec);
+    const berth = world.start();
+    await eventually(async () => (await world.status()).find((s) => s.app === 'leaky' && s.lastError), 30_000, 'the failed deploy reported');
+    await berth.waitForLog((l) => l.app === 'leaky' && /container output/.test(l.msg), 10_000);
+    const texts = [
+      JSON.stringify(berth.logs),
+      berth.stderr,
+      (await world.cli(['status', '--json'])).stdout,
+      (await world.cli(['history', 'leaky', '--json'])).stdout,
+      (await world.cli(['plan', '--manifests', world.manifests])).stdout,
+      await readFile(join(world.stateDir, world.namespace, 'state.json'), 'utf8'),
+    ];
+    for (const text of texts) assert.ok(!text.includes(secret), `the secret leaked into: ${text.slice(0, 300)}`);
+    assert.ok(texts[0]!.includes('token is <redacted>'), 'the container output is logged, redacted');
+  });
+
+  it('backs off a crash-looping deploy instead of hot-looping it, and says why', async () => {
+    await buildTestImage(`${world.namespace}/crashy`, 'v1');
+    await world.writeManifest('crashy', { tag: 'v1', command: ['sh', '-c', 'exit 3'], checks: { wait: 1 } });
+    const berth = world.start();
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const attempts = berth.logs.filter((l) => l.app === 'crashy' && l.step === 'release').length;
+    assert.ok(attempts >= 2 && attempts <= 5, `retried with growing delays (2 s, 4 s, 8 s, ...), not hot-looped: ${attempts} attempts in 20 s`);
+    const status = await eventually(async () => (await world.status()).find((s) => s.phase === 'Failed'), 20_000, 'Failed between retries');
+    assert.match(status.lastError ?? '', /exit code 3/);
+    assert.equal((await world.running('crashy')).length, 0);
+  });
+});
