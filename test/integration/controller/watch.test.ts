@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../../support/berth-process.js';
-import { buildTestImage, dockerCli } from '../../support/docker.js';
+import { buildTestImage, dockerCli, tagImages } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
 
 describe('berth run: sources of change (real engine)', function () {
@@ -34,12 +34,10 @@ describe('berth run: sources of change (real engine)', function () {
     assert.equal(await berth.stop(), 0);
   });
 
-  it('reconciles each app once for a burst of 100 rewritten files', async () => {
+  it('reconciles each app once for a burst of 200 rewritten files (one commit), with bounded concurrency and memory', async () => {
     await buildTestImage(`${world.namespace}/a0`, 'v1');
-    const names = Array.from({ length: 100 }, (_, i) => `a${i}`);
-    for (let i = 0; i < names.length; i += 10) {
-      await Promise.all(names.slice(i, i + 10).map((name) => dockerCli(['tag', `${world.namespace}/a0:v1`, `${world.namespace}/${name}:v1`])));
-    }
+    const names = Array.from({ length: 200 }, (_, i) => `a${i}`);
+    await tagImages(`${world.namespace}/a0:v1`, names.map((name) => `${world.namespace}/${name}:v1`));
     await Promise.all(names.map((name) => writeFile(join(world.manifests, `${name}.yaml`), world.manifest(name, { tag: 'v1', replicas: 0 }))));
     const berth = world.start();
     await eventually(async () => names.every((n) => berth.logs.some((l) => l.app === n && l.msg === 'reconciled')), 60_000, 'the initial pass');
@@ -57,6 +55,12 @@ describe('berth run: sources of change (real engine)', function () {
     assert.deepEqual([...new Set(counts.values())], [1], `each app once, got ${JSON.stringify(Object.fromEntries(counts))}; ${twice}'s trail:\n${trail}`);
     const reads = berth.logs.slice(mark).filter((l) => l.source === 'manifests' && /manifests changed/.test(l.msg)).length;
     assert.ok(reads <= 5, `the burst is read a few times, not once per file (${reads})`);
+
+    const spans = berth.logs.slice(mark).filter((l) => l.msg === 'reconciled').map((l) => [Number(l.time) - Number(l.durationMs), Number(l.time)] as const);
+    const overlap = Math.max(...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
+    assert.ok(overlap <= 4, `at most --concurrency (4) reconciles at once, saw ${overlap}`);
+    const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${berth.pid}/status`, 'utf8'))?.[1]);
+    assert.ok(peakKiB > 0 && peakKiB < 200 * 1024, `peak RSS ${Math.round(peakKiB / 1024)} MiB stays bounded (< 200 MiB)`);
   });
 
   it('replaces a managed container removed behind its back, from the engine event (no resync)', async () => {
@@ -113,7 +117,17 @@ describe('berth run: sources of change (real engine)', function () {
     await rm(world.manifests, { recursive: true });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.equal((await world.running('keep')).length, 1, 'a deleted directory removes nothing either');
+    // A mounted volume going away leaves the path pointing nowhere, or at something that is not a directory.
+    await symlink(join(world.root, 'unmounted-volume'), world.manifests);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal((await world.running('keep')).length, 1, 'a dangling directory symlink removes nothing');
+    await rm(world.manifests);
+    await writeFile(world.manifests, 'not a directory\n');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal((await world.running('keep')).length, 1, 'a file in place of the directory removes nothing');
+    assert.ok(berth.logs.every((l) => l.step !== 'retire' && l.step !== 'remove'), 'nothing was ever retired or removed');
     assert.equal(await berth.stop(), 0);
+    await rm(world.manifests);
 
     await mkdir(world.manifests);
     world.start(['--allow-empty']);
