@@ -1,10 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, cp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { join } from 'node:path';
 import { eventually } from '../../support/berth-process.js';
 import { buildTestImage, dockerCli } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
+
+const REFUSALS = resolve('test/fixtures/refusals');
 
 describe('berth run: safety (real engine)', function () {
   this.timeout(120_000);
@@ -66,6 +69,29 @@ describe('berth run: safety (real engine)', function () {
     ];
     for (const text of texts) assert.ok(!text.includes(secret), `the secret leaked into: ${text.slice(0, 300)}`);
     assert.ok(texts[0]!.includes('token is <redacted>'), 'the container output is logged, redacted');
+  });
+
+  it('keeps good apps running and stays up beside the whole refusal corpus, junk included', async () => {
+    const ids = { v1: await buildTestImage(`${world.namespace}/good`, 'v1'), v2: await buildTestImage(`${world.namespace}/good`, 'v2') };
+    await world.writeManifest('good', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
+    const berth = world.start();
+    await eventually(async () => (await world.running('good'))[0]?.imageId === ids.v1, 30_000, 'good running');
+
+    await cp(REFUSALS, join(world.manifests, 'refusals'), { recursive: true });
+    await writeFile(join(world.manifests, 'random-bytes.yaml'), randomBytes(64 * 1024));
+    const big = await open(join(world.manifests, 'fifty-megabytes.yaml'), 'w');
+    await big.truncate(50 * 1024 * 1024);
+    await big.close();
+    await symlink('/etc/passwd', join(world.manifests, 'escape.yaml'));
+    await berth.waitForLog((l) => l.level >= 40 && String(l.msg).includes('fifty-megabytes.yaml'), 20_000);
+
+    await world.writeManifest('good', { tag: 'v2', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
+    await eventually(async () => (await world.containers('good')).map((c) => c.imageId).join() === ids.v2, 30_000, 'good still deploys edits');
+    assert.equal(await Promise.race([berth.exit(), Promise.resolve('alive')]), 'alive');
+    assert.ok(!/\n\s+at /.test(berth.stderr + JSON.stringify(berth.logs)), 'no stack trace anywhere');
+    const validate = await world.cli(['validate', world.manifests]);
+    assert.equal(validate.code, 1);
+    assert.ok(validate.stdout.trim().split('\n').every((line) => line.startsWith(world.manifests)), 'every problem line names its file');
   });
 
   it('backs off a crash-looping deploy instead of hot-looping it, and says why', async () => {
