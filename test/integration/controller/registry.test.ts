@@ -39,6 +39,21 @@ describe('berth run: images from a registry, digest pins, kept revisions (real e
     const [status] = await world.status();
     assert.equal(status?.phase, 'Running');
     assert.equal(status?.desiredTag, 'v1');
+
+    // tags:deploy asks the registry for a tag this host has never seen, and refuses one it lacks.
+    const v2 = await buildTestImage(`${world.namespace}/build`, 'v2');
+    const v2digest = await pushTo(SHARED_REGISTRY, `${world.namespace}/build:v2`, `${world.namespace}/web`, 'v2');
+    const missing = await world.cli(['tags:deploy', 'web', 'v9', '--manifests', world.manifests]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, new RegExp(`no image ${image.replace(/[.]/g, '\\.')}:v9 on this host nor in its registry`));
+    const pinned = await world.cli(['tags:deploy', 'web', 'v2', '--manifests', world.manifests]);
+    assert.equal(pinned.code, 1, 'the digest pin still names v1');
+    assert.match(pinned.stderr, new RegExp(`is ${v2digest} in its registry, but spec\\.digest pins ${digest}`));
+    await world.writeManifest('web', { image, tag: 'v1', checks: { wait: 0 } });
+    const deployed = await world.cli(['tags:deploy', 'web', 'v2', '--manifests', world.manifests, '--wait', '--timeout', '60']);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(deployed.stdout, /in its registry; berth pulls it/);
+    assert.equal((await world.running('web'))[0]?.imageId, v2);
   });
 
   it('refuses a digest mismatch, naming both digests, and keeps the running revision', async () => {
