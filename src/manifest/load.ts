@@ -1,10 +1,13 @@
-import { readFileSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { App, DirectoryState, LoadOptions, ManifestProblem, ManifestSet } from './types.js';
 import { analyzeManifestText, appsOf, failedFile, type FileAnalysis } from './analyze.js';
 import { isManifestFileName } from './ignore.js';
+import { printable } from './printable.js';
 
+/** Larger files are refused unread: with parse's limits, this bounds the memory and time any file costs. */
 const MAX_FILE_BYTES = 1024 * 1024;
+const TOO_LARGE_MESSAGE = 'file is larger than 1 MiB';
 const MAX_DIRECTORY_DEPTH = 8;
 const READ_BATCH = 200;
 
@@ -200,7 +203,7 @@ function combine(
   for (const { analysis } of files) {
     for (const doc of analysis.documents) {
       if (doc.app === undefined) continue;
-      const where = `${doc.namePosition.file}:${doc.namePosition.line}:${doc.namePosition.col}`;
+      const where = `${printable(doc.namePosition.file)}:${doc.namePosition.line}:${doc.namePosition.col}`;
       namings.set(doc.app, [...(namings.get(doc.app) ?? []), where]);
     }
   }
@@ -217,7 +220,7 @@ function combine(
       const documentProblems = doc.result.ok ? [] : [...doc.result.problems];
       const places = doc.app === undefined ? [] : (namings.get(doc.app) ?? []);
       if (doc.app !== undefined && places.length > 1) {
-        const here = `${doc.namePosition.file}:${doc.namePosition.line}:${doc.namePosition.col}`;
+        const here = `${printable(doc.namePosition.file)}:${doc.namePosition.line}:${doc.namePosition.col}`;
         const elsewhere = places.filter((p) => p !== here).join(', ');
         documentProblems.push({ ...doc.namePosition, message: `app "${doc.app}" is also defined in ${elsewhere}`, app: doc.app });
         conflicts.set(doc.app, [...new Set([...(conflicts.get(doc.app) ?? []), file])]);
@@ -253,7 +256,7 @@ function analyzeFile(candidate: Candidate, options: LoadOptions, previous: Analy
     return failedRead(file, `cannot read file (${osReason(error)})`, previous, next);
   }
   if (!stats.isFile()) return failedRead(file, 'not a regular file', previous, next);
-  if (stats.size > MAX_FILE_BYTES) return failedRead(file, 'file is larger than 1 MiB', previous, next);
+  if (stats.size > MAX_FILE_BYTES) return failedRead(file, TOO_LARGE_MESSAGE, previous, next);
 
   const key = { realPath, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
   const cached = previous.get(file);
@@ -269,13 +272,14 @@ function analyzeFile(candidate: Candidate, options: LoadOptions, previous: Analy
     return cached.analysis;
   }
 
-  let bytes: Buffer;
+  let bytes: Buffer | 'too large' | 'not a regular file';
   try {
-    bytes = readFileSync(realPath);
+    bytes = readAtMost(realPath, stats.size, MAX_FILE_BYTES);
   } catch (error) {
     return failedRead(file, `cannot read file (${osReason(error)})`, previous, next);
   }
-  if (bytes.length > MAX_FILE_BYTES) return failedRead(file, 'file is larger than 1 MiB', previous, next);
+  if (bytes === 'too large') return failedRead(file, TOO_LARGE_MESSAGE, previous, next);
+  if (bytes === 'not a regular file') return failedRead(file, bytes, previous, next);
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -290,6 +294,31 @@ function analyzeFile(candidate: Candidate, options: LoadOptions, previous: Analy
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The content of a regular file, reading at most `limit` + 1 bytes whatever happened since it
+ * was stat'ed (`expectedSize`): a file that grew, or was swapped for a FIFO, costs no more
+ * than the limit and never blocks.
+ */
+function readAtMost(file: string, expectedSize: number, limit: number): Buffer | 'too large' | 'not a regular file' {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) return 'not a regular file';
+    let buffer = Buffer.alloc(Math.min(expectedSize, limit) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > limit) return 'too large';
+        buffer = Buffer.concat([buffer], limit + 1);
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.subarray(0, length);
+      length += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** A file whose content cannot be had: one problem, and the apps it defined before stay unconfirmed. */
 function failedRead(file: string, message: string, previous: AnalysisCache, next: AnalysisCache): FileAnalysis {

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { displayPath } from './paths.js';
+import { quote } from './printable.js';
 import { childPointer } from './source-map.js';
 import { TAG_RULE } from './tag.js';
 
@@ -87,7 +88,7 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], document: u
         if (error.propertyName !== undefined) {
           const grammar = GRAMMARS[shapeOf(pointer)];
           const rule = grammar ? `is not a valid ${grammar.noun} (${grammar.rule})` : 'is not an allowed field name';
-          messages.push({ pointer: childPointer(pointer, error.propertyName), which: 'key', message: `${label(pointer)}: "${error.propertyName}" ${rule}` });
+          messages.push({ pointer: childPointer(pointer, error.propertyName), which: 'key', message: `${label(pointer)}: ${quote(error.propertyName)} ${rule}` });
         } else {
           const current = valueErrors.get(pointer);
           if (current === undefined || rank(error) < rank(current)) valueErrors.set(pointer, error);
@@ -112,14 +113,14 @@ function describeValueError(error: ErrorObject, pointer: string, scalarSource: S
       const expected = expectation(schema);
       if (data === null) return `must be ${expected} (it is empty)`;
       const written = scalarSource(pointer);
-      if (schema.type === 'string' && written !== undefined) return `must be a string; write it in quotes: "${written}"`;
+      if (schema.type === 'string' && written !== undefined) return `must be a string; write it in quotes: ${quote(written)}`;
       if (schema.type === 'integer' && typeof data === 'number') return `must be ${expected}`;
       return `must be ${expected}, not ${kindOf(data)}`;
     }
     case 'pattern': {
       const grammar = GRAMMARS[shapeOf(pointer)];
-      if (grammar === undefined) return `${JSON.stringify(data)} must match ${String(error.params['pattern'])}`;
-      return `${JSON.stringify(data)} is not a valid ${grammar.noun} (${grammar.rule})`;
+      if (grammar === undefined) return `${shown(data)} must match ${String(error.params['pattern'])}`;
+      return `${shown(data)} is not a valid ${grammar.noun} (${grammar.rule})`;
     }
     case 'minimum':
     case 'maximum':
@@ -166,8 +167,15 @@ function kindOf(data: unknown): string {
 }
 
 function butIs(data: unknown): string {
-  if (typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean') return `, not ${JSON.stringify(data)}`;
+  if (typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean') return `, not ${shown(data)}`;
   return `, not ${kindOf(data)}`;
+}
+
+/** A scalar as YAML would write it, on one line: strings quoted (and cut when long), `.nan` and `.inf` for those numbers. */
+function shown(data: unknown): string {
+  if (typeof data === 'string') return quote(data);
+  if (typeof data === 'number' && !Number.isFinite(data)) return Number.isNaN(data) ? '.nan' : data > 0 ? '.inf' : '-.inf';
+  return JSON.stringify(data);
 }
 
 function alternatives(values: readonly unknown[]): string {
@@ -188,7 +196,12 @@ function shapeOf(pointer: string): string {
 
 function suggestion(field: string, known: readonly string[]): string {
   const tolerance = Math.max(1, Math.floor(field.length / 4));
-  const close = known.find((name) => name.toLowerCase() === field.toLowerCase() || editDistance(name, field) <= tolerance);
+  const close = known.find(
+    (name) =>
+      name.toLowerCase() === field.toLowerCase() ||
+      // the length difference bounds the distance from below: no need to compute it for a long field
+      (Math.abs(name.length - field.length) <= tolerance && editDistance(name, field) <= tolerance),
+  );
   return close === undefined ? '' : ` (did you mean "${close}"?)`;
 }
 

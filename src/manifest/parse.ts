@@ -8,6 +8,7 @@ import {
   type Event,
 } from 'js-yaml';
 import type { ManifestProblem } from './types.js';
+import { printable } from './printable.js';
 import { LineIndex, buildSourceMaps, type Position, type ScalarRange, type SourceMap } from './source-map.js';
 
 export type { Position, ScalarRange } from './source-map.js';
@@ -34,11 +35,32 @@ export interface ParseResult {
   problems: ManifestProblem[];
 }
 
-const MAX_DEPTH = 64;
-const MAX_ALIASES = 64;
-const TAB_MESSAGE = 'invalid YAML: tab character used for indentation (indent with spaces)';
+/**
+ * Limits that bound the work any file can cause, whatever it holds (the loader bounds its
+ * size). A manifest needs a few levels of nesting, few if any aliases, and some dozens of
+ * nodes per app.
+ */
+export const MAX_DEPTH = 64;
+/** Per document: an alias bomb ("billion laughs") needs many more. */
+export const MAX_ALIASES = 64;
+/** Scalars, collections and aliases (keys included) in the whole file. */
+export const MAX_NODES = 20_000;
 
-/** Parses every document of a manifest file. Pure; never throws for bad input. */
+const TAB_MESSAGE = 'invalid YAML: tab character used for indentation (indent with spaces)';
+const DEPTH_MESSAGE = `nesting deeper than ${MAX_DEPTH} levels is not allowed`;
+const ALIASES_MESSAGE = `more than ${MAX_ALIASES} aliases (*name) in one document are not allowed`;
+const NODES_MESSAGE = `more than ${MAX_NODES} YAML nodes (keys, values and list items) in one file are not allowed`;
+
+/** js-yaml's reasons for exceeding our limits, replaced by messages that say what to change. */
+const LIMIT_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^nesting exceeded maxDepth\b/, DEPTH_MESSAGE],
+  [/^aliases exceeded maxAliases\b/, ALIASES_MESSAGE],
+];
+
+/**
+ * Parses every document of a manifest file. Pure; never throws for bad input, and every
+ * problem message is one line.
+ */
 export function parseManifestText(text: string, file: string): ParseResult {
   const lines = new LineIndex(text);
   const fail = (offset: number | Position, message: string): ParseResult => {
@@ -50,15 +72,20 @@ export function parseManifestText(text: string, file: string): ParseResult {
   let values: unknown[];
   try {
     events = parseEvents(text, { maxDepth: MAX_DEPTH });
+    const nodeBeyondLimit = findNodeBeyondLimit(events);
+    if (nodeBeyondLimit !== undefined) return fail(nodeBeyondLimit, NODES_MESSAGE);
     values = constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
   } catch (error) {
     if (!(error instanceof YAMLException)) {
-      return fail(0, `invalid YAML: ${error instanceof Error ? error.message : String(error)}`);
+      return fail(0, `invalid YAML: ${printable(error instanceof Error ? error.message : String(error))}`);
     }
     const errorLine = error.mark?.line ?? 0;
+    const at = { line: errorLine + 1, col: (error.mark?.column ?? 0) + 1 };
+    const limit = LIMIT_MESSAGES.find(([reason]) => reason.test(error.reason));
+    if (limit !== undefined) return fail(at, limit[1]);
     const tab = findIndentationTabNear(text, errorLine);
     if (tab !== undefined) return fail(tab, TAB_MESSAGE);
-    return fail({ line: errorLine + 1, col: (error.mark?.column ?? 0) + 1 }, `invalid YAML: ${error.reason}`);
+    return fail(at, `invalid YAML: ${printable(error.reason)}`);
   }
 
   const indentationTab = findTabStartingPlainScalar(events, text);
@@ -86,6 +113,31 @@ export function parseManifestText(text: string, file: string): ParseResult {
  */
 export function scalarRange(doc: ParsedDocument, pointer: string): ScalarRange | undefined {
   return doc.sourceMap.scalar(pointer);
+}
+
+/** Offset of the first node beyond MAX_NODES, if the file has that many. */
+function findNodeBeyondLimit(events: readonly Event[]): number | undefined {
+  let nodes = 0;
+  for (const event of events) {
+    if (event.type === EVENT_ID.DOCUMENT || event.type === EVENT_ID.POP) continue;
+    if (++nodes > MAX_NODES) return nodeOffset(event);
+  }
+  return undefined;
+}
+
+/** Roughly where a node event is written (the line is what matters). */
+function nodeOffset(event: Event): number {
+  switch (event.type) {
+    case EVENT_ID.ALIAS:
+      return event.anchorStart - 1;
+    case EVENT_ID.SCALAR:
+      return event.valueStart >= 0 ? event.valueStart : Math.max(event.tagStart, event.anchorStart - 1, 0);
+    case EVENT_ID.MAPPING:
+    case EVENT_ID.SEQUENCE:
+      return event.start;
+    default:
+      return 0;
+  }
 }
 
 /**

@@ -42,12 +42,18 @@ export class LineIndex {
   }
 }
 
-interface NodeSpan {
+/**
+ * Where one node is written, and its addressable children by key or index. The map is a tree
+ * rather than a table keyed by JSON pointer: pointers grow with every level and repeat their
+ * ancestors' keys, so a table of them costs memory and hashing time quadratic in a long key.
+ */
+interface SpanNode {
   /** Offset of the mapping key naming this node, for mapping members. */
   key?: number;
   /** Offset where the node's value is written; absent for an empty value. */
   value?: number;
   scalar?: ScalarRange;
+  children?: Map<string, SpanNode>;
 }
 
 /**
@@ -57,7 +63,7 @@ interface NodeSpan {
  */
 export class SourceMap {
   constructor(
-    private readonly spans: ReadonlyMap<string, NodeSpan>,
+    private readonly root: SpanNode | undefined,
     private readonly lines: LineIndex,
     readonly text: string,
   ) {}
@@ -67,9 +73,9 @@ export class SourceMap {
    * falls back to the value, an empty value to the key, and a missing node to its ancestors.
    */
   offset(pointer: string, which: 'key' | 'value' = 'value'): number {
-    for (let current: string | undefined = pointer; current !== undefined; current = parentPointer(current)) {
-      const span = this.spans.get(current);
-      if (span === undefined) continue;
+    const path = this.pathTo(pointer);
+    for (let i = path.length - 1; i >= 0; i--) {
+      const span = path[i] as SpanNode;
       const preferred = which === 'key' ? (span.key ?? span.value) : (span.value ?? span.key);
       if (preferred !== undefined) return preferred;
     }
@@ -81,14 +87,21 @@ export class SourceMap {
   }
 
   scalar(pointer: string): ScalarRange | undefined {
-    return this.spans.get(pointer)?.scalar;
+    const path = this.pathTo(pointer);
+    return path.length === pointerSegments(pointer).length + 1 ? path.at(-1)?.scalar : undefined;
   }
-}
 
-/** JSON pointer of the parent node; undefined for the root (''). */
-export function parentPointer(pointer: string): string | undefined {
-  if (pointer === '') return undefined;
-  return pointer.slice(0, pointer.lastIndexOf('/'));
+  /** The recorded nodes from the root towards `pointer`, as far as they go. */
+  private pathTo(pointer: string): SpanNode[] {
+    if (this.root === undefined) return [];
+    const path = [this.root];
+    for (const segment of pointerSegments(pointer)) {
+      const child = path.at(-1)?.children?.get(segment);
+      if (child === undefined) break;
+      path.push(child);
+    }
+    return path;
+  }
 }
 
 export function childPointer(parent: string, segment: string | number): string {
@@ -103,9 +116,9 @@ export function pointerSegments(pointer: string): string[] {
 /** One entry per open collection (or document) while walking the event stream. */
 type Frame =
   | { kind: 'document' }
-  /** `pointer` null: the collection is not addressable (it sits under a non-scalar key). */
-  | { kind: 'sequence'; pointer: string | null; nextIndex: number }
-  | { kind: 'mapping'; pointer: string | null; awaitingKey: boolean; key: { name: string; offset: number } | null }
+  /** `node` null: the collection is not addressable (it sits under a non-scalar key). */
+  | { kind: 'sequence'; node: SpanNode | null; nextIndex: number }
+  | { kind: 'mapping'; node: SpanNode | null; awaitingKey: boolean; key: { name: string; offset: number } | null }
   /** A collection used as a mapping key, or nested inside one. */
   | { kind: 'key' };
 
@@ -138,18 +151,18 @@ function scalarValueOffset(event: ScalarEvent, text: string): number | undefined
 export function buildSourceMaps(events: readonly Event[], text: string, lines: LineIndex): SourceMap[] {
   const maps: SourceMap[] = [];
   const stack: Frame[] = [];
-  let spans = new Map<string, NodeSpan>();
+  let root: SpanNode | undefined;
 
   for (const event of events) {
     if (event.type === EVENT_ID.DOCUMENT) {
-      spans = new Map();
+      root = undefined;
       stack.push({ kind: 'document' });
       continue;
     }
     if (event.type === EVENT_ID.POP) {
       const closed = stack.pop();
       const parent = stack.at(-1);
-      if (closed?.kind === 'document') maps.push(new SourceMap(spans, lines, text));
+      if (closed?.kind === 'document') maps.push(new SourceMap(root, lines, text));
       else if (closed?.kind === 'key' && parent?.kind === 'mapping') {
         parent.awaitingKey = false;
         parent.key = null;
@@ -171,37 +184,46 @@ export function buildSourceMaps(events: readonly Event[], text: string, lines: L
       continue;
     }
 
-    let pointer: string | null = null;
+    // Records the node in the tree; null when it is not addressable.
+    let attach: ((node: SpanNode) => void) | null = null;
     let keyOffset: number | undefined;
-    if (parent === undefined || parent.kind === 'document') pointer = '';
-    else if (parent.kind === 'sequence') {
-      pointer = parent.pointer === null ? null : childPointer(parent.pointer, parent.nextIndex);
+    if (parent === undefined || parent.kind === 'document') {
+      attach = (node) => (root = node);
+    } else if (parent.kind === 'sequence') {
+      const { node: parentNode, nextIndex } = parent;
+      if (parentNode !== null) attach = (node) => childrenOf(parentNode).set(String(nextIndex), node);
       parent.nextIndex++;
     } else {
-      if (parent.pointer !== null && parent.key !== null) pointer = childPointer(parent.pointer, parent.key.name);
-      keyOffset = parent.key?.offset;
+      const { node: parentNode, key } = parent;
+      if (parentNode !== null && key !== null) attach = (node) => childrenOf(parentNode).set(key.name, node);
+      keyOffset = key?.offset;
       parent.awaitingKey = true;
     }
 
-    if (pointer !== null) {
-      const span: NodeSpan = {};
-      if (keyOffset !== undefined) span.key = keyOffset;
+    let node: SpanNode | null = null;
+    if (attach !== null) {
+      node = {};
+      if (keyOffset !== undefined) node.key = keyOffset;
       if (event.type === EVENT_ID.SCALAR) {
         const valueOffset = scalarValueOffset(event, text);
-        if (valueOffset !== undefined) span.value = valueOffset;
+        if (valueOffset !== undefined) node.value = valueOffset;
         if (event.valueStart >= 0) {
-          span.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
+          node.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
         }
       } else if (event.type === EVENT_ID.ALIAS) {
-        span.value = event.anchorStart - 1;
+        node.value = event.anchorStart - 1;
       } else {
-        span.value = event.start;
+        node.value = event.start;
       }
-      spans.set(pointer, span);
+      attach(node);
     }
 
-    if (event.type === EVENT_ID.MAPPING) stack.push({ kind: 'mapping', pointer, awaitingKey: true, key: null });
-    else if (event.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'sequence', pointer, nextIndex: 0 });
+    if (event.type === EVENT_ID.MAPPING) stack.push({ kind: 'mapping', node, awaitingKey: true, key: null });
+    else if (event.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'sequence', node, nextIndex: 0 });
   }
   return maps;
+}
+
+function childrenOf(node: SpanNode): Map<string, SpanNode> {
+  return (node.children ??= new Map());
 }

@@ -3,6 +3,8 @@
  * Everything downstream of the loader (planner, executor, status) sees only this shape.
  */
 
+import { printable } from './printable.js';
+
 export type Protocol = 'tcp' | 'udp';
 export type Strategy = 'zero-downtime' | 'recreate';
 
@@ -86,8 +88,9 @@ export interface ManifestProblem extends SourcePosition {
   app?: string;
 }
 
+/** One line, whatever the file is called or the message quotes (see printable). */
 export function formatProblem(p: ManifestProblem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+  return `${printable(p.file)}:${p.line}:${p.col}: ${printable(p.message)}`;
 }
 
 /** The state of the watched directory as a whole. */

@@ -5,6 +5,7 @@ import { scalarRange, type ParsedDocument } from './parse.js';
 import { appValidator } from './schema.js';
 import { describeSchemaErrors, type NodeMessage } from './messages.js';
 import { displayPath, valueAt } from './paths.js';
+import { MAX_QUOTED_LENGTH, printable, quote } from './printable.js';
 
 export type ValidationResult =
   | { ok: true; app: App }
@@ -104,22 +105,27 @@ function checkRules(valid: ValidDocument, options: LoadOptions, written: unknown
     if (volume.source.startsWith('/')) {
       const resolved = path.posix.normalize(volume.source);
       if (!allowedPrefixes.some((prefix) => isPathWithin(resolved, prefix))) {
-        const shown = resolved === volume.source ? `"${volume.source}"` : `"${volume.source}" (${resolved})`;
+        const resolvedShown = resolved.length <= MAX_QUOTED_LENGTH ? printable(resolved) : quote(resolved);
+        const shown = resolved === volume.source ? quote(volume.source) : `${quote(volume.source)} (${resolvedShown})`;
         const allowed = allowedPrefixes.length === 0 ? 'none is given' : `given: ${allowedPrefixes.join(', ')}`;
         report(source, `host path ${shown} is not under an --allow-host-path prefix (${allowed})`);
       }
     } else if (!VOLUME_NAME.test(volume.source)) {
       report(
         source,
-        `"${volume.source}" is neither an absolute host path nor a valid volume name (letters, digits, '_', '.' and '-', at least 2 characters, starting with a letter or digit)`,
+        `${quote(volume.source)} is neither an absolute host path nor a valid volume name (letters, digits, '_', '.' and '-', at least 2 characters, starting with a letter or digit)`,
       );
     }
     const target = path.posix.normalize(volume.target).replace(/(.)\/+$/, '$1');
     const earlier = mountedTargets.get(target);
     if (earlier === undefined) mountedTargets.set(target, i);
-    else report(`/spec/volumes/${i}/target`, `"${volume.target}" is already mounted by ${displayPath(`/spec/volumes/${earlier}`, written)}`);
+    else report(`/spec/volumes/${i}/target`, `${quote(volume.target)} is already mounted by ${displayPath(`/spec/volumes/${earlier}`, written)}`);
   });
 
+  // Each port is compared with the earlier ones through maps, not pairwise: a document may list
+  // thousands of ports, and the work must stay linear in its size.
+  const firstByContainerPort = new Map<string, number>();
+  const earlierBindings = new Map<string, BindingGroup>();
   spec.ports.forEach((port, i) => {
     if (port.host !== undefined && spec.replicas > 1) {
       report(
@@ -127,30 +133,38 @@ function checkRules(valid: ValidDocument, options: LoadOptions, written: unknown
         `a fixed host port cannot be used with replicas: ${spec.replicas} (two containers cannot bind one host port); remove host or set replicas to 1`,
       );
     }
-    const previous = spec.ports.slice(0, i);
-    const sameContainerPort = previous.findIndex((p) => p.container === port.container && p.protocol === port.protocol);
-    if (sameContainerPort !== -1) {
+    const containerKey = `${port.container}/${port.protocol}`;
+    const sameContainerPort = firstByContainerPort.get(containerKey);
+    if (sameContainerPort === undefined) firstByContainerPort.set(containerKey, i);
+    else {
       report(
         `/spec/ports/${i}/container`,
         `container port ${port.container}/${port.protocol} is already declared by ${displayPath(`/spec/ports/${sameContainerPort}`, written)}`,
       );
     }
-    const sameBinding = previous.findIndex((p) => bindingsOverlap(p, port));
-    if (sameBinding !== -1) {
+    if (port.host === undefined) return;
+    const groupKey = `${port.host}/${port.protocol}/${isIPv6(port.hostIp) ? 6 : 4}`;
+    const group = earlierBindings.get(groupKey) ?? { first: i, byAddress: new Map<string, number>() };
+    earlierBindings.set(groupKey, group);
+    const sameBinding = firstOverlappingBinding(group, port.hostIp, i);
+    if (sameBinding !== undefined) {
       report(
         `/spec/ports/${i}/host`,
         `host port ${String(port.host)}/${port.protocol} on ${port.hostIp} is already published by ${displayPath(`/spec/ports/${sameBinding}`, written)}`,
       );
     }
+    if (!group.byAddress.has(port.hostIp)) group.byAddress.set(port.hostIp, i);
+    if (group.wildcard === undefined && isWildcard(port.hostIp)) group.wildcard = i;
   });
 
   const tcpPorts = [...new Set(spec.ports.filter((p) => p.protocol === 'tcp').map((p) => p.container))];
+  const declaredTcpPorts = new Set(tcpPorts);
   spec.checks.http.forEach((check, i) => {
     if (check.port === undefined) {
       if (tcpPorts.length === 0) {
         report(`/spec/checks/http/${i}`, 'an http check needs a port, and spec.ports declares no tcp container port to default to');
       }
-    } else if (!tcpPorts.includes(check.port)) {
+    } else if (!declaredTcpPorts.has(check.port)) {
       const declared = tcpPorts.length === 0 ? 'none is declared' : `declared: ${tcpPorts.join(', ')}`;
       report(`/spec/checks/http/${i}/port`, `${check.port} is not a declared tcp container port (${declared})`);
     }
@@ -163,13 +177,31 @@ function isPathWithin(candidate: string, prefix: string): boolean {
   return base === '' || candidate === base || candidate.startsWith(`${base}/`);
 }
 
-/** Whether two fixed host bindings would claim the same socket (a wildcard address covers its family). */
-function bindingsOverlap(a: ValidPort, b: ValidPort): boolean {
-  if (a.host === undefined || a.host !== b.host || a.protocol !== b.protocol) return false;
-  if (a.hostIp === b.hostIp) return true;
-  const isIPv6 = (ip: string) => ip.includes(':');
-  const isWildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
-  return isIPv6(a.hostIp) === isIPv6(b.hostIp) && (isWildcard(a.hostIp) || isWildcard(b.hostIp));
+/**
+ * The fixed host bindings declared so far for one host port, protocol and address family:
+ * indices into spec.ports of the first binding, of the first binding per address, and of
+ * the first wildcard binding (0.0.0.0 or ::, which covers every address of its family).
+ */
+interface BindingGroup {
+  first: number;
+  byAddress: Map<string, number>;
+  wildcard?: number;
+}
+
+/** The earliest binding in `group` that claims the same socket as one on `hostIp`, if any. */
+function firstOverlappingBinding(group: BindingGroup, hostIp: string, index: number): number | undefined {
+  if (group.first === index) return undefined;
+  if (isWildcard(hostIp)) return group.first;
+  const candidates = [group.byAddress.get(hostIp), group.wildcard].filter((i): i is number => i !== undefined);
+  return candidates.length === 0 ? undefined : Math.min(...candidates);
+}
+
+function isIPv6(ip: string): boolean {
+  return ip.includes(':');
+}
+
+function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
 }
 
 function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, options: LoadOptions): App {

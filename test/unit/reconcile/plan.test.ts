@@ -31,6 +31,7 @@ describe('planApp', () => {
       observation: observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD), containerOf(v2, NEW)], serving: servingOf(v2, NEW, NOW - 1_000), latestImageId: OLD }),
       steps: ['retag'],
       phase: 'Running',
+      requeueAfterMs: 59_000,
     },
     {
       name: 'a converged app needs nothing',
