@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './berth-process.js';
 
 export class PrivateEngine {
   private child: ChildProcess | undefined;
@@ -51,12 +52,11 @@ export class PrivateEngine {
     const child = spawn('dockerd', ['--iptables=false', '--ip-masq=false', '--bridge', this.bridge, '-H', this.host, '--data-root', join(r, 'data'), '--exec-root', join(r, 'exec'), '--pidfile', join(r, 'docker.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.log = (this.log + chunk).slice(-20_000)));
     this.child = child;
-    const deadline = Date.now() + 60_000;
-    while (!(await this.cli(['version', '--format', '{{.Server.Version}}']).then(() => true, () => false))) {
-      if (child.exitCode !== null) throw new Error(`dockerd exited with ${child.exitCode}:\n${this.log.slice(-2_000)}`);
-      if (Date.now() > deadline) throw new Error(`dockerd did not answer within 60 s:\n${this.log.slice(-2_000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const answers = async () => {
+      if (child.exitCode !== null) throw new Error(`dockerd exited with ${child.exitCode}: ${this.log.slice(-2_000)}`);
+      return this.cli(['version', '--format', '{{.Server.Version}}']).then(() => true);
+    };
+    await eventually(answers, 60_000, `the private dockerd on ${this.host}`, 200);
   }
 
   /** Stops dockerd the way an engine restart does (SIGTERM: containers stop, restart policies apply on resume). */

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './berth-process.js';
 import { dockerCli } from './docker.js';
 import { freePort } from './nginx.js';
 
@@ -35,11 +36,7 @@ export class PrivateRegistry {
   async resume(): Promise<void> {
     const child = spawn('docker-registry', ['serve', join(this.root, 'config.yml')], { stdio: 'ignore' });
     this.child = child;
-    const deadline = Date.now() + 10_000;
-    while (!(await answers(this.address))) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`docker-registry did not start on ${this.address}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(async () => child.exitCode === null && (await answers(this.address)), 10_000, `docker-registry on ${this.address}`, 50);
   }
 
   /** Stops serving (the data stays for resume). */

@@ -7,6 +7,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
+import { main } from '../../src/cli/main.js';
 import { BerthProcess, runCli } from './berth-process.js';
 import { cleanupNamespace, dockerCli, uniqueNamespace } from './docker.js';
 
@@ -71,8 +72,16 @@ export class Scenario {
     return runCli([...args, ...this.flags()]);
   }
 
+  /**
+   * `berth status --json`, run in this process through the CLI's own entry point (the tests poll
+   * it often; a node process per poll would starve the engine of CPU). Exit codes and stderr of
+   * status are tested through the real binary in test/integration/cli.
+   */
   async status(): Promise<{ app: string; phase: string; message: string; lastError: string | null; desiredTag: string | null; running: { tag: string | null } }[]> {
-    const { stdout } = await this.cli(['status', '--json']);
+    let stdout = '';
+    let stderr = '';
+    const code = await main(['status', '--json', ...this.flags()], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+    if (code !== 0) throw new Error(`berth status exited ${code}: ${stderr}`);
     return JSON.parse(stdout);
   }
 
