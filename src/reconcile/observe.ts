@@ -2,6 +2,7 @@ import type { Runtime } from '../runtime/types.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Desired, ImageState, Observation } from './actions.js';
+import { resolveLocalImage } from './local-image.js';
 
 /** Gathers what the planner needs about one app: its desired state, its containers, its image, its serving revision. */
 export async function observeApp(
@@ -18,12 +19,8 @@ export async function observeApp(
   let latestImageId: string | undefined;
   if (desired.kind === 'present') {
     const { spec } = desired.app;
-    const remote = spec.image !== `${namespace}/${name}`;
-    const found = await runtime.inspectImage(`${spec.image}:${spec.tag}`);
-    const mirror = remote ? await runtime.inspectImage(`${namespace}/${name}:${spec.tag}`) : undefined;
-    // A kept mirror of a pull from this very repository stands in for a pulled tag someone removed.
-    const resolved = found ?? (mirror?.repoDigests.some((d) => d.startsWith(`${spec.image}@`)) ? mirror : undefined);
-    image = resolved ? { kind: 'present', id: resolved.id, repoDigests: resolved.repoDigests } : { kind: 'missing' };
+    const { found, mirror } = await resolveLocalImage(runtime, namespace, name, spec.image, spec.tag);
+    image = found ? { kind: 'present', id: found.id, repoDigests: found.repoDigests } : { kind: 'missing' };
     if (mirror) localTagImageId = mirror.id;
     latestImageId = (await runtime.inspectImage(`${namespace}/${name}:latest`))?.id;
   }

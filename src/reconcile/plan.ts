@@ -10,8 +10,9 @@
  */
 import type { App } from '../manifest/types.js';
 import type { ContainerSummary } from '../runtime/types.js';
-import type { Action, ContainerRef, Desired, ImageState, Observation, Plan } from './actions.js';
+import type { Action, ContainerRef, Desired, Observation, Plan } from './actions.js';
 import { containerSpecFor } from './container-spec.js';
+import { digestMatches } from './local-image.js';
 import { revisionKey, specHash, type Revision } from './revision.js';
 
 export function planApp(observation: Observation): Plan {
@@ -167,10 +168,6 @@ function previousImageId(runningOld: ContainerSummary[], observation: Observatio
   const servingImage = observation.serving?.revision.split('@')[1];
   const fromServing = runningOld.find((c) => c.imageId === servingImage);
   return (fromServing ?? runningOld[0])?.imageId;
-}
-
-function digestMatches(image: Extract<ImageState, { kind: 'present' }>, digest: string): boolean {
-  return image.id === digest || image.repoDigests.some((d) => d.endsWith(`@${digest}`));
 }
 
 function isRunning(c: ContainerSummary): boolean {

@@ -11,6 +11,7 @@ import { tagProblem } from '../manifest/tag.js';
 import { formatProblem, type App } from '../manifest/types.js';
 import type { Runtime } from '../runtime/types.js';
 import { TagCommandError } from './errors.js';
+import { digestMatches, resolveLocalImage } from '../reconcile/local-image.js';
 
 export interface DeployTagInput {
   namespace: string;
@@ -71,11 +72,10 @@ async function resolveTag(runtime: Runtime, namespace: string, app: App, tag: st
   const { spec } = app;
   const ref = `${spec.image}:${tag}`;
   const remote = spec.image !== `${namespace}/${app.name}`;
-  const mirror = remote ? await runtime.inspectImage(`${namespace}/${app.name}:${tag}`) : undefined;
-  const local = (await runtime.inspectImage(ref)) ?? (mirror?.repoDigests.some((d) => d.startsWith(`${spec.image}@`)) ? mirror : undefined);
+  const { found: local } = await resolveLocalImage(runtime, namespace, app.name, spec.image, tag);
   const pin = spec.digest;
   if (local) {
-    if (pin !== undefined && local.id !== pin && !local.repoDigests.some((d) => d.endsWith(`@${pin}`))) {
+    if (pin !== undefined && !digestMatches(local, pin)) {
       throw new TagCommandError(`${ref} is ${[local.id, ...local.repoDigests].join(', ')}, but spec.digest pins ${pin}; change or drop the pin in ${app.source.file}`);
     }
     return { local: local.id };

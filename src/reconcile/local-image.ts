@@ -1,0 +1,26 @@
+/** How berth finds an app's image on this host, shared by the reconciler and `tags:deploy`. */
+import type { ImageInfo, Runtime } from '../runtime/types.js';
+
+export interface LocalImage {
+  /** What `<image>:<tag>` resolves to here; undefined when berth would have to pull it. */
+  found?: ImageInfo;
+  /** `<namespace>/<app>:<tag>`, when `image` is another repository (berth's mirror of a pull). */
+  mirror?: ImageInfo;
+}
+
+/**
+ * Resolves `<image>:<tag>`. A kept mirror of a pull from this very repository (its repo digests
+ * name `image`) stands in for a pulled tag someone removed; a mirror from elsewhere never does.
+ */
+export async function resolveLocalImage(runtime: Runtime, namespace: string, app: string, image: string, tag: string): Promise<LocalImage> {
+  const remote = image !== `${namespace}/${app}`;
+  const direct = await runtime.inspectImage(`${image}:${tag}`);
+  const mirror = remote ? await runtime.inspectImage(`${namespace}/${app}:${tag}`) : undefined;
+  const found = direct ?? (mirror?.repoDigests.some((d) => d.startsWith(`${image}@`)) ? mirror : undefined);
+  return { ...(found ? { found } : {}), ...(mirror ? { mirror } : {}) };
+}
+
+/** `spec.digest` matches the image id or one of its repo digests. */
+export function digestMatches(image: { id: string; repoDigests: readonly string[] }, digest: string): boolean {
+  return image.id === digest || image.repoDigests.some((d) => d.endsWith(`@${digest}`));
+}
