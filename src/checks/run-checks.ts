@@ -13,19 +13,20 @@ import { waitCheck } from './wait-check.js';
 export async function runChecks(deps: { runtime: Runtime; clock: Clock; logger: Logger }, app: App, containerIds: string[], signal: AbortSignal): Promise<void> {
   const { runtime, clock, logger } = deps;
   const { wait, http } = app.spec.checks;
+  const begin = clock.now();
   if (http.length === 0) {
     logger.info({ step: 'checks', check: 'wait', seconds: wait }, `CHECKS not set: running simple container check; waiting for ${wait} seconds`);
     await Promise.all(containerIds.map((id) => waitCheck(runtime, clock, id, wait, signal)));
-    logger.info({ step: 'checks', check: 'wait', result: 'passed' }, 'Default container check successful!');
+    logger.info({ step: 'checks', check: 'wait', result: 'passed', durationMs: clock.now() - begin }, 'Default container check successful!');
     return;
   }
   await Promise.all(
     containerIds.map(async (id) => {
       for (const check of http) {
         const { attempts } = await httpCheck(runtime, clock, id, check, signal);
-        logger.info({ step: 'checks', check: check.path, container: id.slice(0, 12), attempts, result: 'passed' }, `CHECKS ${check.path} passed`);
+        logger.info({ step: 'checks', check: check.path, container: id.slice(0, 12), attempts, result: 'passed', durationMs: clock.now() - begin }, `CHECKS ${check.path} passed (${attempts} attempt${attempts === 1 ? '' : 's'})`);
       }
     }),
   );
-  logger.info({ step: 'checks', result: 'passed' }, 'All checks successful!');
+  logger.info({ step: 'checks', result: 'passed', durationMs: clock.now() - begin }, 'All checks successful!');
 }

@@ -4,6 +4,7 @@ import { LockHeldError } from '../state/lock.js';
 import { UsageError } from './usage.js';
 import { ManifestEditError } from '../manifest/edit.js';
 import { TagCommandError } from '../tags/errors.js';
+import { ListenError } from '../http/errors.js';
 
 export interface Failure {
   message: string;
@@ -12,7 +13,7 @@ export interface Failure {
 
 export function describeFailure(error: unknown): Failure {
   if (error instanceof UsageError) return { message: `berth: ${error.message} (berth --help shows the usage)`, exitCode: 1 };
-  if (error instanceof LockHeldError || error instanceof TagCommandError || error instanceof ManifestEditError) return { message: `berth: ${error.message}`, exitCode: 1 };
+  if (error instanceof LockHeldError || error instanceof TagCommandError || error instanceof ManifestEditError || error instanceof ListenError) return { message: `berth: ${error.message}`, exitCode: 1 };
   if (error instanceof EngineUnavailableError) {
     const where = process.env.DOCKER_HOST ? `DOCKER_HOST=${process.env.DOCKER_HOST}` : 'the local Docker socket';
     return { message: `berth: cannot reach the Docker engine at ${where}: ${error.message}`, exitCode: 1 };

@@ -28,6 +28,7 @@ run flags:
   --allow-empty            let an emptied directory remove every app
   --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
   --keep-revisions N       images berth pulled stay tagged for the last N deployed revisions (default 5, at most 50)
+  --listen HOST:PORT       serve the status page (/), /healthz, /readyz, /metrics, /api/apps[/NAME] (off by default)
 
 proxy flags (run):
   --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass

@@ -12,6 +12,7 @@ import type { Runtime } from '../runtime/types.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { noMetrics, type ControllerMetrics, type ReconcileOutcome } from '../metrics/types.js';
 import type { DesiredState } from './desired-state.js';
 import { WorkQueue } from './queue.js';
 import { EngineEvents } from './sources/engine-events.js';
@@ -36,6 +37,14 @@ export interface ControllerDeps {
   queue: WorkQueue;
   /** Asked at start-up which apps have a route, so routes of vanished apps are removed. */
   traffic: TrafficRouter;
+  metrics?: ControllerMetrics;
+}
+
+/** Why the controller is or is not ready (`/readyz`). */
+export interface Readiness {
+  ready: boolean;
+  /** Empty when ready. */
+  reasons: string[];
 }
 
 export class Controller {
@@ -114,9 +123,16 @@ export class Controller {
     await this.deps.state.flush();
   }
 
-  /** True once the first directory read and the first enqueue of every app are done. */
+  /** True once the first directory read and the first enqueue of every app are done, while the engine answers. */
   get ready(): boolean {
-    return this.synced && this.engineReachable;
+    return this.readiness().ready;
+  }
+
+  readiness(): Readiness {
+    const reasons: string[] = [];
+    if (!this.synced) reasons.push('the initial sync has not finished');
+    if (!this.engineReachable) reasons.push(`the Docker engine is unreachable: ${this.deps.state.engine()?.error ?? 'unknown error'}`);
+    return { ready: reasons.length === 0, reasons };
   }
 
   private async initialSync(): Promise<void> {
@@ -182,6 +198,8 @@ export class Controller {
 
   private async work(retry: boolean): Promise<void> {
     const { queue, reconciler, logger } = this.deps;
+    const metrics = this.deps.metrics ?? noMetrics;
+    const observe = (name: string, outcome: ReconcileOutcome, begin: number) => metrics.reconciled(name, outcome, (this.deps.clock.now() - begin) / 1000);
     for (;;) {
       const name = await queue.get();
       if (name === undefined) return;
@@ -189,6 +207,7 @@ export class Controller {
       try {
         const result = await reconciler.reconcile(name, this.abort.signal);
         this.results.set(name, result);
+        observe(name, result.failed ? 'error' : result.requeueAfterMs !== undefined ? 'requeue_after' : 'success', begin);
         logger.debug({ app: name, phase: result.phase, failed: result.failed, durationMs: this.deps.clock.now() - begin }, 'reconciled');
         if (result.failed) {
           if (retry) {
@@ -201,6 +220,7 @@ export class Controller {
         }
       } catch (error) {
         if (this.abort.signal.aborted) return;
+        observe(name, 'error', begin);
         this.results.set(name, { phase: this.deps.state.get(name)?.phase ?? 'Failed', failed: true });
         logger.error({ app: name, err: error }, `${name}: reconcile failed: ${(error as Error).message}`);
         if (retry) queue.addRateLimited(name);

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App } from '../manifest/types.js';
-import type { TrafficRouter } from '../reconcile/traffic.js';
+import { directUrls, type TrafficRouter } from '../reconcile/traffic.js';
 import type { Logger } from '../util/logger.js';
 import { ProxyError } from './errors.js';
 import { renderServerBlock } from './nginx-config.js';
@@ -36,10 +36,21 @@ export class NginxRouter implements TrafficRouter {
   ) {}
 
   route(app: App, endpoints: string[]): Promise<void> {
-    const domains = app.spec.domains.length > 0 ? app.spec.domains : this.options.defaultDomain ? [`${app.name}.${this.options.defaultDomain}`] : [];
+    const domains = this.domainsOf(app);
     if (domains.length === 0) return this.unroute(app.name);
     const text = renderServerBlock({ namespace: this.options.namespace, app: app.name, listen: this.options.listen, domains, endpoints });
     return this.serialized(() => this.write(app.name, text, endpoints));
+  }
+
+  urls(app: App, endpoints: string[]): string[] {
+    const domains = this.domainsOf(app);
+    if (domains.length === 0) return directUrls(endpoints);
+    const port = /(\d+)$/.exec(this.options.listen)?.[1];
+    return domains.map((domain) => `http://${domain}${port === undefined || port === '80' ? '' : `:${port}`}`);
+  }
+
+  private domainsOf(app: App): string[] {
+    return app.spec.domains.length > 0 ? app.spec.domains : this.options.defaultDomain ? [`${app.name}.${this.options.defaultDomain}`] : [];
   }
 
   unroute(name: string): Promise<void> {

@@ -39,8 +39,8 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<void
     for (const action of plan.actions) {
       ctx.signal.throwIfAborted();
       const begin = ctx.clock.now();
-      await apply(action, ctx, progress);
-      ctx.logger.debug({ step: action.type, reason: action.reason, durationMs: ctx.clock.now() - begin }, `${action.type} done`);
+      const done = await apply(action, ctx, progress);
+      if (done) ctx.logger.info({ step: done.step ?? action.type, ...done.fields, durationMs: ctx.clock.now() - begin }, done.message);
     }
   } catch (error) {
     // Shutting down mid-rollout: abandon it cleanly, so that what served before keeps serving alone.
@@ -57,28 +57,28 @@ interface Progress {
   switched: boolean;
 }
 
-async function apply(action: Action, ctx: ExecuteContext, progress: Progress): Promise<void> {
+/** What a finished step logs (the executor adds `step` and `durationMs`); undefined when the step logs for itself. */
+type StepDone = { message: string; fields: Record<string, unknown>; step?: string } | undefined;
+
+async function apply(action: Action, ctx: ExecuteContext, progress: Progress): Promise<StepDone> {
   const { runtime, logger } = ctx;
   switch (action.type) {
     case 'pull':
-      logger.info({ step: 'pull', image: action.ref }, `Pulling ${action.ref}`);
+      logger.info({ step: 'pull', image: action.ref }, `Pulling ${action.ref}...`);
       await runtime.pullImage(action.ref, ctx.signal);
       ctx.onTagged(action.ref);
-      return;
+      return { message: `Pulled ${action.ref}`, fields: { image: action.ref } };
     case 'tag':
       await runtime.tagImage(action.source, action.repository, action.tag);
       ctx.onTagged(`${action.repository}:${action.tag}`);
-      logger.info({ step: 'tag', image: `${action.repository}:${action.tag}` }, `Tagged ${action.repository}:${action.tag}`);
-      return;
+      return { message: `Tagged ${action.repository}:${action.tag}`, fields: { image: `${action.repository}:${action.tag}` } };
     case 'stop':
-      logger.info({ step: 'stop', container: action.container.name }, `Stopping ${action.container.name} (${action.reason})`);
       await runtime.stopContainer(action.container.id, ctx.stopTimeoutSeconds);
       progress.stopped.push(action.container);
-      return;
+      return { message: `Stopped ${action.container.name} (${action.reason})`, fields: { container: action.container.name, reason: action.reason } };
     case 'remove':
-      logger.info({ step: 'remove', container: action.container.name, reason: action.reason }, `Removing ${action.container.name}: ${action.reason}`);
       await runtime.removeContainer(action.container.id);
-      return;
+      return { message: `Removed ${action.container.name}: ${action.reason}`, fields: { container: action.container.name, reason: action.reason } };
     case 'create': {
       const id = await runtime.createContainer(action.spec);
       progress.ids.set(action.spec.name, id);
@@ -87,28 +87,26 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
         await compensate(ctx, progress);
         throw new DeployFailedError(`container ${action.spec.name} did not start: ${(error as Error).message}`, { cause: error });
       });
-      logger.info({ step: 'start', container: action.spec.name }, `Started ${action.spec.name}`);
-      return;
+      return { step: 'start', message: `Started ${action.spec.name}`, fields: { container: action.spec.name } };
     }
     case 'check':
-      return check(action.containers, ctx, progress);
+      await check(action.containers, ctx, progress);
+      return undefined;
     case 'switch':
       await ctx.onSwitch(action.revision);
       progress.switched = true;
-      logger.info({ step: 'switch', revision: action.revision }, 'Switched traffic to the new container(s)');
-      return;
+      return { message: 'Switched traffic to the new container(s)', fields: {} };
     case 'retag':
       if (action.previous) await runtime.tagImage(action.previous, action.repository, 'previous');
       await runtime.tagImage(action.latest, action.repository, 'latest');
-      logger.info({ step: 'retag', image: `${action.repository}:latest` }, `${action.repository}:latest now points at the deployed image`);
-      return;
+      return { message: `${action.repository}:latest now points at the deployed image`, fields: { image: `${action.repository}:latest` } };
     case 'retire':
       logger.info({ step: 'retire', containers: action.containers.map((c) => c.name) }, `Shutting down ${action.containers.length} old container(s): ${action.reason}`);
       for (const container of action.containers) {
         await runtime.stopContainer(container.id, ctx.stopTimeoutSeconds);
         await runtime.removeContainer(container.id);
       }
-      return;
+      return { message: `Retired ${action.containers.map((c) => c.name).join(', ')}`, fields: { containers: action.containers.map((c) => c.name) } };
   }
 }
 

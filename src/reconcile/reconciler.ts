@@ -20,6 +20,7 @@ import type { ContainerSummary } from '../runtime/types.js';
 import { loopbackPort } from '../runtime/loopback.js';
 import { planApp } from './plan.js';
 import { releasableTags } from './retention.js';
+import { noMetrics, type ControllerMetrics } from '../metrics/types.js';
 
 export interface ReconcilerDeps {
   runtime: Runtime;
@@ -29,6 +30,7 @@ export interface ReconcilerDeps {
   traffic: TrafficRouter;
   /** The app's desired state as the manifest directory determines it now. */
   desired(name: string): Desired;
+  metrics?: ControllerMetrics;
 }
 
 export interface ReconcilerOptions {
@@ -72,22 +74,25 @@ export class Reconciler {
       if (plan.actions.length === 0) return this.settle(name, observation, plan, logger);
 
       const begin = clock.now();
+      // Every line of a rollout carries its revision, as the history entry does.
+      const stepLogger = plan.rollout ? logger.child({ revision: plan.rollout.revision }) : logger;
+      let endpoints: string[] = [];
       if (plan.rollout) {
         const ref = `${plan.rollout.image}:${plan.rollout.tag}`;
         this.record(name, observation, 'Deploying', `deploying ${ref}`);
-        logger.info({ step: 'release', revision: plan.rollout.revision, image: ref }, `Releasing ${name} (${ref})...`);
-        logger.info({ step: 'deploy', revision: plan.rollout.revision, strategy: plan.rollout.strategy }, `Deploying ${name} (${ref})...`);
+        stepLogger.info({ step: 'release', image: ref }, `Releasing ${name} (${ref})...`);
+        stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy }, `Deploying ${name} (${ref})...`);
       }
       try {
         await executePlan(plan, {
           runtime: this.deps.runtime,
           clock,
-          logger,
+          logger: stepLogger,
           ...(observation.desired.kind === 'present' ? { app: observation.desired.app } : {}),
           observed: observation.containers,
           stopTimeoutSeconds: this.options.stopTimeoutSeconds,
           onSwitch: async (revision) => {
-            if (observation.desired.kind === 'present') await this.route(observation.desired.app, revision);
+            if (observation.desired.kind === 'present') endpoints = await this.route(observation.desired.app, revision);
             this.switched(name, plan, revision);
           },
           onTagged: (ref) => this.owned(name, ref),
@@ -107,9 +112,11 @@ export class Reconciler {
         const durationMs = clock.now() - begin;
         state.appendHistory(name, { at: clock.now(), tag: plan.rollout.tag, image: plan.rollout.image, imageId: plan.rollout.imageId, revision: plan.rollout.revision, outcome: 'succeeded', durationMs });
         state.clear(name, ['lastError']);
+        (this.deps.metrics ?? noMetrics).deployed(name, 'succeeded');
         await this.releaseOldImages(name, observation, logger);
-        if (plan.requeueAfterMs !== undefined) logger.info({ step: 'retire', seconds: plan.requeueAfterMs / 1000 }, `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`);
-        logger.info({ step: 'deployed', revision: plan.rollout.revision, durationMs }, `Application deployed: ${name} (${plan.rollout.image}:${plan.rollout.tag})`);
+        if (plan.requeueAfterMs !== undefined) stepLogger.info({ step: 'retire', seconds: plan.requeueAfterMs / 1000 }, `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`);
+        const urls = observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, endpoints) : [];
+        stepLogger.info({ step: 'deployed', durationMs, image: `${plan.rollout.image}:${plan.rollout.tag}`, urls }, `Application deployed: ${name} (${plan.rollout.image}:${plan.rollout.tag})${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`);
       }
     }
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
@@ -135,8 +142,8 @@ export class Reconciler {
     return { phase, failed: false, ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}) };
   }
 
-  /** Points the app's traffic at the running containers of `revision`. */
-  private async route(app: App, revision: string, known?: ContainerSummary[]): Promise<void> {
+  /** Points the app's traffic at the running containers of `revision`; resolves with their endpoints. */
+  private async route(app: App, revision: string, known?: ContainerSummary[]): Promise<string[]> {
     const containers = known ?? (await this.deps.runtime.listContainers(this.options.namespace, app.name));
     const port = app.spec.ports.find((p) => p.protocol === 'tcp')?.container;
     const endpoints = containers
@@ -145,6 +152,7 @@ export class Reconciler {
       .filter((hostPort) => hostPort !== undefined)
       .map((hostPort) => `127.0.0.1:${hostPort}`);
     await this.deps.traffic.route(app, endpoints);
+    return endpoints;
   }
 
   private owned(name: string, ref: string): void {
@@ -196,8 +204,9 @@ export class Reconciler {
     this.record(name, observation, phase, message, message);
     if (plan.rollout) {
       state.appendHistory(name, { at: clock.now(), tag: plan.rollout.tag, image: plan.rollout.image, imageId: plan.rollout.imageId, revision: plan.rollout.revision, outcome: 'failed', reason: message, durationMs: clock.now() - begin });
+      (this.deps.metrics ?? noMetrics).deployed(name, 'failed');
     }
-    logger.error({ step: plan.rollout ? 'deploy' : 'reconcile', result: 'failed', reason: message, phase }, `${name}: ${message}`);
+    logger.error({ step: plan.rollout ? 'deploy' : 'reconcile', ...(plan.rollout ? { revision: plan.rollout.revision } : {}), result: 'failed', reason: message, phase, durationMs: clock.now() - begin }, `${name}: ${message}`);
     return { phase, failed: true };
   }
 

@@ -12,6 +12,8 @@ export interface TrafficRouter {
   unroute(name: string): Promise<void>;
   /** Apps that currently have a route, so a restarted berth can clean up routes of vanished apps. */
   routed(): Promise<string[]>;
+  /** Where people reach the app once routed to `endpoints` (the deploy's "Application deployed" line). */
+  urls(app: App, endpoints: string[]): string[];
 }
 
 /** No proxy: traffic reaches containers through their published ports. */
@@ -19,4 +21,9 @@ export const directTraffic: TrafficRouter = {
   route: async () => undefined,
   unroute: async () => undefined,
   routed: async () => [],
+  urls: (_app, endpoints) => directUrls(endpoints),
 };
+
+export function directUrls(endpoints: string[]): string[] {
+  return endpoints.map((endpoint) => `http://${endpoint}`);
+}

@@ -19,6 +19,7 @@ export class StateStore {
   private engineRecord: EngineRecord | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
+  private readonly listeners = new Set<() => void>();
 
   private constructor(readonly file: string) {}
 
@@ -114,6 +115,12 @@ export class StateStore {
     if (this.apps.delete(name)) this.scheduleWrite();
   }
 
+  /** Calls `listener` synchronously after every change (several may come in one tick); returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Resolves once everything updated so far is on disk. */
   async flush(): Promise<void> {
     await this.writing;
@@ -124,6 +131,7 @@ export class StateStore {
   }
 
   private scheduleWrite(): void {
+    for (const listener of this.listeners) listener();
     if (this.dirty) return;
     this.dirty = true;
     this.writing = this.writing.then(async () => {

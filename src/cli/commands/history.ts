@@ -1,6 +1,7 @@
 import { StateStore } from '../../state/store.js';
 import { shortId } from '../../tags/create.js';
-import { age, formatTable } from '../table.js';
+import { formatTable } from '../table.js';
+import { age } from '../../util/age.js';
 import { appArguments, parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 

@@ -14,6 +14,10 @@ import { createLogger, type Logger } from '../../util/logger.js';
 import { NginxRouter } from '../../proxy/nginx-router.js';
 import { directTraffic, type TrafficRouter } from '../../reconcile/traffic.js';
 import { UsageError } from '../usage.js';
+import { parseListenAddress, StatusServer, type ListenAddress } from '../../http/server.js';
+import { createPrometheusMetrics } from '../../metrics/prometheus.js';
+import { appStatuses, engineOutage } from '../../status/app-status.js';
+import type { Runtime } from '../../runtime/types.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -31,6 +35,7 @@ const RUN_FLAGS = {
   'nginx-reload': { type: 'string', default: 'nginx -s reload' },
   'nginx-test': { type: 'string', default: 'nginx -t' },
   domain: { type: 'string' },
+  listen: { type: 'string' },
 } as const;
 
 export async function runCommand(args: string[], out: Output): Promise<number> {
@@ -44,17 +49,25 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const logger = createLogger({ format: shared.logFormat, level: shared.logLevel });
   const traffic = trafficRouter(values, shared.namespace, logger);
   const clock = systemClock;
+  const listen = listenAddress(values.listen);
 
   const signalled = untilSignal();
   const lock = await acquireLock(shared.stateDir, shared.namespace);
+  let server: StatusServer | undefined;
   try {
     const runtime = createDockerRuntime();
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace);
     const desired = new DesiredState(values['allow-empty']);
-    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
+    const queue = new WorkQueue(clock);
+    const metrics = createPrometheusMetrics({
+      phases: () => state.names().flatMap((name) => state.get(name)?.phase ?? []),
+      queueDepth: () => queue.depth,
+      manifestErrors: () => desired.problems().length,
+    });
+    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const controller = new Controller(
-      { runtime, clock, logger, state, desired, reconciler, traffic, queue: new WorkQueue(clock), manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
+      { runtime, clock, logger, state, desired, reconciler, traffic, queue, metrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
       { namespace: shared.namespace, concurrency, resyncSeconds },
     );
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
@@ -72,17 +85,48 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       return unconverged.length === 0 && problems.length === 0 ? 0 : 1;
     }
 
+    if (listen) {
+      server = new StatusServer({
+        namespace: shared.namespace,
+        readiness: () => controller.readiness(),
+        snapshot: () => statusSnapshot(runtime, state, shared.namespace),
+        onChange: (listener) => state.onChange(listener),
+        metrics: metrics.registry,
+        clock,
+        logger,
+      });
+      const bound = await server.listen(listen);
+      const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+      logger.info({ source: 'http', listen: url }, `Status page on ${url}/ (also /healthz, /readyz, /metrics, /api/apps)`);
+    }
     await controller.start();
     logger.info({ step: 'ready' }, 'berth is running');
     const signal = await signalled;
     logger.info({ signal }, `${signal}: stopping`);
+    await server?.close();
+    server = undefined;
     await controller.stop();
     logger.info('stopped');
     await flushLogger(logger);
     return 0;
   } finally {
+    await server?.close();
     await lock.release();
   }
+}
+
+function listenAddress(text: string | undefined): ListenAddress | undefined {
+  if (text === undefined) return undefined;
+  const address = parseListenAddress(text);
+  if (!address) throw new UsageError(`--listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:9090)`);
+  return address;
+}
+
+/** What the status endpoints show: state beside the containers; without an engine, state alone. */
+async function statusSnapshot(runtime: Runtime, state: StateStore, namespace: string) {
+  const containers = await runtime.listContainers(namespace).catch(() => undefined);
+  const outage = engineOutage(state.engine());
+  return { apps: appStatuses({ state, containers }), ...(outage !== undefined ? { outage } : {}) };
 }
 
 function trafficRouter(values: { proxy?: string | undefined; 'nginx-conf-dir': string; 'proxy-listen': string; 'nginx-reload': string; 'nginx-test': string; domain?: string | undefined }, namespace: string, logger: Logger): TrafficRouter {

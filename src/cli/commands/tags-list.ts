@@ -2,7 +2,8 @@ import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { StateStore } from '../../state/store.js';
 import { shortId } from '../../tags/create.js';
 import { listTags } from '../../tags/list.js';
-import { formatBytes, formatTable, timeAgo } from '../table.js';
+import { formatBytes, formatTable } from '../table.js';
+import { timeAgo } from '../../util/age.js';
 import { appArguments, parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 

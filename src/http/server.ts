@@ -1,0 +1,116 @@
+/**
+ * `run --listen HOST:PORT`: the operators' HTTP surface, read-only.
+ *   /healthz        200 while the process serves requests
+ *   /readyz         200 once the initial sync is done and the engine answers; 503 with the reasons otherwise
+ *   /metrics        Prometheus text format
+ *   /api/apps       every app as JSON (the shape of `berth status --json`); /api/apps/NAME one app, 404 when unknown
+ *   /               the status page; /events its server-sent events
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Readiness } from '../controller/controller.js';
+import type { AppStatus } from '../status/app-status.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { ListenError } from './errors.js';
+import { LiveFeed } from './live-feed.js';
+import { renderLive, renderStatusPage } from './status-page.js';
+
+export interface StatusSnapshot {
+  apps: AppStatus[];
+  /** Set while the controller cannot reach the Docker engine. */
+  outage?: string;
+}
+
+export interface StatusServerDeps {
+  namespace: string;
+  readiness(): Readiness;
+  /** Reads state and asks the engine for containers; must not reject when the engine is away. */
+  snapshot(): Promise<StatusSnapshot>;
+  /** Subscribes to state changes; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+  metrics: Registry;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export class StatusServer {
+  private readonly app: FastifyInstance;
+  private readonly feed: LiveFeed;
+
+  constructor(private readonly deps: StatusServerDeps) {
+    this.feed = new LiveFeed({
+      clock: deps.clock,
+      onChange: deps.onChange,
+      render: async () => renderLive({ namespace: deps.namespace, now: deps.clock.now(), ...(await deps.snapshot()) }),
+    });
+    // Event streams never end on their own: closing the server must cut them.
+    this.app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: true });
+    this.routes();
+  }
+
+  /** Resolves with the bound address (port 0 picks a free one); rejects with ListenError. */
+  async listen(address: ListenAddress): Promise<ListenAddress> {
+    try {
+      await this.app.listen({ host: address.host, port: address.port });
+    } catch (error) {
+      throw new ListenError(`cannot listen on ${formatAddress(address)}: ${(error as Error).message}`, { cause: error });
+    }
+    const bound = this.app.server.address();
+    const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
+    return { host: address.host, port };
+  }
+
+  async close(): Promise<void> {
+    this.feed.close();
+    await this.app.close();
+  }
+
+  private routes(): void {
+    const { deps } = this;
+    this.app.setErrorHandler((error: Error, request, reply) => {
+      deps.logger.error({ source: 'http', url: request.url, err: error }, `HTTP ${request.method} ${request.url} failed: ${error.message}`);
+      void reply.status(500).type('application/json').send({ error: error.message });
+    });
+    this.app.setNotFoundHandler((request, reply) => void reply.status(404).type('application/json').send({ error: `no route ${request.method} ${request.url}` }));
+
+    this.app.get('/healthz', async (_request, reply) => reply.type('text/plain').send('ok\n'));
+    this.app.get('/readyz', async (_request, reply) => {
+      const readiness = deps.readiness();
+      if (readiness.ready) return reply.type('text/plain').send('ok\n');
+      return reply.status(503).type('text/plain').send(`not ready:\n${readiness.reasons.map((r) => `- ${r}\n`).join('')}`);
+    });
+    this.app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+    this.app.get('/api/apps', async () => (await deps.snapshot()).apps);
+    this.app.get<{ Params: { name: string } }>('/api/apps/:name', async (request, reply) => {
+      const app = (await deps.snapshot()).apps.find((a) => a.app === request.params.name);
+      if (!app) return reply.status(404).send({ error: `no app "${request.params.name}" in namespace "${deps.namespace}"` });
+      return app;
+    });
+    this.app.get('/', async (_request, reply) => {
+      const html = renderStatusPage({ namespace: deps.namespace, now: deps.clock.now(), ...(await deps.snapshot()) });
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+    });
+    this.app.get('/events', (_request, reply) => {
+      reply.hijack();
+      this.feed.attach(reply.raw);
+    });
+  }
+}
+
+/** `HOST:PORT` or `[V6]:PORT`; undefined for anything else. */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) return undefined;
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function formatAddress(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}

@@ -1,0 +1,14 @@
+/** What the controller reports as it works; the Prometheus implementation is in ./prometheus.ts. */
+
+/** controller-runtime's reconcile results: `requeue_after` is a success that asked to run again later. */
+export type ReconcileOutcome = 'success' | 'error' | 'requeue_after';
+
+export interface ControllerMetrics {
+  reconciled(app: string, outcome: ReconcileOutcome, seconds: number): void;
+  deployed(app: string, outcome: 'succeeded' | 'failed'): void;
+}
+
+export const noMetrics: ControllerMetrics = {
+  reconciled: () => undefined,
+  deployed: () => undefined,
+};

@@ -1,0 +1,84 @@
+/**
+ * What berth reports about an app (`status --json`, `/api/apps`, the status page): berth's
+ * recorded state beside the containers Docker runs now. Pure: the caller lists the containers.
+ */
+import type { ContainerSummary } from '../runtime/types.js';
+import type { AppRecord, DeployRecord, EngineRecord } from '../state/types.js';
+
+export interface AppStatus {
+  app: string;
+  desiredImage: string | null;
+  desiredTag: string | null;
+  running: { tag: string | null; imageId: string | null; containers: { id: string; name: string; state: string }[] };
+  phase: string;
+  message: string;
+  lastError: string | null;
+  /** When the phase last changed (ISO 8601). */
+  since: string | null;
+  lastDeployAt: string | null;
+  conditions: Condition[];
+  /** Newest first. */
+  history: DeployRecord[];
+}
+
+/** Kubernetes-style conditions, derived from the phase and the containers. */
+export interface Condition {
+  type: 'Available' | 'Progressing' | 'UpToDate';
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string | null;
+}
+
+/** The state a status is made from; `containers` is undefined when the engine could not be asked. */
+export interface StatusSources {
+  state: { names(): string[]; get(name: string): AppRecord | undefined };
+  containers: ContainerSummary[] | undefined;
+}
+
+export function appStatuses(sources: StatusSources): AppStatus[] {
+  const containers = sources.containers ?? [];
+  const names = [...new Set([...sources.state.names(), ...containers.map((c) => c.app)])].sort();
+  return names.map((name) => appStatus(name, sources.state.get(name), containers.filter((c) => c.app === name), sources.containers !== undefined));
+}
+
+export function appStatus(name: string, record: AppRecord | undefined, containers: ContainerSummary[], engineKnown = true): AppStatus {
+  const running = containers.filter((c) => c.state === 'running');
+  const imageId = running[0]?.imageId ?? null;
+  const tag = imageId !== null && imageId === record?.servingImageId ? (record.servingTag ?? null) : null;
+  const lastDeploy = record?.history.find((h) => h.outcome === 'succeeded');
+  const phase = record?.phase ?? (running.length > 0 ? 'Running' : 'Failed');
+  const since = record ? new Date(record.since).toISOString() : null;
+  const desiredTag = record?.desiredTag ?? null;
+  return {
+    app: name,
+    desiredImage: record?.desiredImage ?? null,
+    desiredTag,
+    running: { tag, imageId, containers: containers.map((c) => ({ id: c.id.slice(0, 12), name: c.name, state: c.state })) },
+    phase,
+    message: record?.message ?? 'no state recorded (berth has not reconciled this app yet)',
+    lastError: record?.lastError ?? null,
+    since,
+    lastDeployAt: lastDeploy ? new Date(lastDeploy.at).toISOString() : null,
+    conditions: [
+      engineKnown
+        ? running.length > 0
+          ? { type: 'Available', status: 'True', reason: 'ContainersRunning', message: `${running.length} container(s) running`, lastTransitionTime: since }
+          : { type: 'Available', status: 'False', reason: 'NoContainerRunning', message: 'no container of the app is running', lastTransitionTime: since }
+        : { type: 'Available', status: 'Unknown', reason: 'EngineUnreachable', message: 'the Docker engine could not be asked', lastTransitionTime: null },
+      phase === 'Deploying'
+        ? { type: 'Progressing', status: 'True', reason: 'Deploying', message: record?.message ?? '', lastTransitionTime: since }
+        : { type: 'Progressing', status: 'False', reason: phase, message: '', lastTransitionTime: since },
+      phase === 'Running' && tag !== null && tag === desiredTag
+        ? { type: 'UpToDate', status: 'True', reason: 'DesiredTagServing', message: `${desiredTag} serves`, lastTransitionTime: since }
+        : { type: 'UpToDate', status: 'False', reason: phase, message: record?.lastError ?? record?.message ?? '', lastTransitionTime: since },
+    ],
+    history: record?.history ?? [],
+  };
+}
+
+/** One line about an engine outage the controller recorded, or undefined when it reaches the engine. */
+export function engineOutage(engine: EngineRecord | undefined): string | undefined {
+  if (!engine || engine.reachable) return undefined;
+  return `the controller has not reached the Docker engine since ${new Date(engine.since).toISOString()} (${engine.error ?? 'unknown error'}); it reconnects with backoff`;
+}
