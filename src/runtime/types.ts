@@ -47,6 +47,13 @@ export interface ContainerDetail extends ContainerSummary {
   exitCode: number;
   /** Engine's reason when it could not run the container (e.g. a port already allocated). */
   error: string;
+  /**
+   * The container's whole environment (`Config.Env`): the image's defaults (PATH, ...) merged
+   * with the env it was created with. Values are secrets: compare them, never log or print them.
+   */
+  env: Record<string, string>;
+  /** The ports it asked to publish (`HostConfig.PortBindings`): `host` undefined = an ephemeral port. */
+  requestedPorts: PortSpec[];
 }
 
 export interface ImageInfo {
@@ -57,6 +64,8 @@ export interface ImageInfo {
   /** Milliseconds since the epoch. */
   createdAt: number;
   size: number;
+  /** The env the image sets for its containers (`Config.Env`); only an inspect reports it. */
+  env?: Record<string, string>;
 }
 
 export interface ContainerCreateSpec {

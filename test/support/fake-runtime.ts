@@ -61,7 +61,7 @@ export class FakeRuntime implements Runtime {
     this.calls.push('listContainers');
     return [...this.containers.values()]
       .filter((c) => c.labels['berth.managed'] === 'true' && c.labels['berth.namespace'] === namespace && (app === undefined || c.app === app))
-      .map(({ spec: _spec, startedAt: _s, restartCount: _r, exitCode: _e, error: _err, ...summary }) => structuredClone(summary));
+      .map(({ spec: _spec, startedAt: _s, restartCount: _r, exitCode: _e, error: _err, env: _env, requestedPorts: _rp, ...summary }) => structuredClone(summary));
   }
 
   async inspectContainer(id: string): Promise<ContainerDetail> {
@@ -76,6 +76,9 @@ export class FakeRuntime implements Runtime {
     if (!this.images.has(imageId)) throw new ContainerNotFoundError('createContainer', `no such image ${spec.image}`);
     const id = `fake${String(this.nextId++).padStart(12, '0')}`;
     const container: FakeContainer = { ...this.blank(id, spec.name, spec.labels, imageId), spec };
+    // As the engine does: the image's env, overridden by the container's.
+    container.env = { ...this.images.get(imageId)?.env, ...spec.env };
+    container.requestedPorts = structuredClone(spec.ports);
     container.ports = spec.ports.map((p, i) => ({ container: p.container, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.host ?? 40000 + this.nextId + i }));
     this.containers.set(id, container);
     return id;
@@ -177,6 +180,8 @@ export class FakeRuntime implements Runtime {
       restartCount: 0,
       exitCode: 0,
       error: '',
+      env: {},
+      requestedPorts: [],
     };
   }
 }

@@ -2,11 +2,16 @@ import { resolve } from 'node:path';
 import { DesiredState } from '../../controller/desired-state.js';
 import { ManifestDirectory } from '../../manifest/load.js';
 import { formatProblem } from '../../manifest/types.js';
-import type { Action, Plan } from '../../reconcile/actions.js';
+import type { Action, Observation, Plan } from '../../reconcile/actions.js';
+import { diffApp, formatDiff, type AppShape } from '../../reconcile/diff.js';
 import { observeApp } from '../../reconcile/observe.js';
 import { planApp } from '../../reconcile/plan.js';
+import { revisionKey } from '../../reconcile/revision.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
+import { ContainerNotFoundError } from '../../runtime/errors.js';
+import type { ContainerDetail, ContainerSummary, Runtime } from '../../runtime/types.js';
 import { StateStore } from '../../state/store.js';
+import type { AppRecord } from '../../state/types.js';
 import { systemClock } from '../../util/clock.js';
 import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
@@ -17,7 +22,10 @@ const PLAN_FLAGS = {
   'allow-empty': { type: 'boolean', default: false },
 } as const;
 
-/** What one pass would do now, per app, with reasons. Changes nothing. */
+/**
+ * What one pass would do now, per app, with reasons. Changes nothing. Under the headline of an app
+ * with something to do, a diff of what runs against what the manifest wants (env keys only).
+ */
 export async function planCommand(args: string[], out: Output): Promise<number> {
   const { values } = parseCommand(args, PLAN_FLAGS, false);
   const shared = sharedOptions(values);
@@ -32,16 +40,19 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
 
   let pending = 0;
   for (const name of names) {
-    const plan = planApp(await observeApp({ runtime, clock: systemClock, state, desired: (n) => desired.get(n) }, { namespace, proxy: false }, name));
+    const observation = await observeApp({ runtime, clock: systemClock, state, desired: (n) => desired.get(n) }, { namespace, proxy: false }, name);
+    const plan = planApp(observation);
     if (plan.actions.length > 0) pending++;
-    out.stdout(describePlan(name, plan));
+    const changes = plan.actions.length > 0 && !plan.refused ? diffApp(await runningShape(runtime, observation.containers, state.get(name)), desiredShape(observation)) : [];
+    out.stdout(describePlan(name, plan, formatDiff(changes)));
   }
   for (const problem of desired.problems()) out.stdout(`! ${formatProblem(problem)}\n`);
   if (names.length === 0) out.stdout('no apps\n');
   return values['exit-code'] && pending > 0 ? 2 : 0;
 }
 
-export function describePlan(name: string, plan: Plan): string {
+/** The headline, then `diff` (lines already indented), then one line per action. */
+export function describePlan(name: string, plan: Plan, diff: readonly string[] = []): string {
   const headline = plan.refused
     ? `refused: ${plan.refused}`
     : plan.gone
@@ -51,9 +62,67 @@ export function describePlan(name: string, plan: Plan): string {
         : plan.actions.length > 0
           ? 'repair'
           : `up to date: ${plan.outcome.phase}, ${plan.outcome.message}`;
-  const lines = [`${name}: ${headline}`, ...plan.actions.map((a) => `  ${SYMBOL[a.type]} ${describeAction(a)}  (${a.reason})`)];
+  const lines = [`${name}: ${headline}`, ...diff, ...plan.actions.map((a) => `  ${SYMBOL[a.type]} ${describeAction(a)}  (${a.reason})`)];
   if (plan.requeueAfterMs !== undefined && plan.actions.every((a) => a.type !== 'retire')) lines.push(`  … old containers retire in ${Math.ceil(plan.requeueAfterMs / 1000)}s`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What the app runs now: the running containers of the serving revision (berth's state), else of
+ * the newest running container's revision; undefined when nothing runs. Inspects one container
+ * of that revision for its env and port bindings, and its image for the env the image sets.
+ */
+async function runningShape(runtime: Runtime, containers: readonly ContainerSummary[], record: AppRecord | undefined): Promise<AppShape | undefined> {
+  const running = containers.filter((c) => c.state === 'running').sort((a, b) => b.createdAt - a.createdAt);
+  const serving = running.filter((c) => revisionKey(c) === record?.servingRevision);
+  const newest = running[0];
+  const ofRevision = serving.length > 0 ? serving : running.filter((c) => newest !== undefined && revisionKey(c) === revisionKey(newest));
+  const detail = await inspectAny(runtime, ofRevision);
+  if (!detail) return undefined;
+  const image = await runtime.inspectImage(detail.imageId);
+  return {
+    image: { ref: deployedRef(record, revisionKey(detail), serving.length > 0, image?.repoTags ?? []), id: detail.imageId },
+    env: detail.env,
+    ...(image?.env ? { imageEnv: image.env } : {}),
+    ports: detail.requestedPorts,
+    replicas: ofRevision.length,
+  };
+}
+
+/** The first of `containers` still there to inspect (a running controller may remove one meanwhile). */
+async function inspectAny(runtime: Runtime, containers: readonly ContainerSummary[]): Promise<ContainerDetail | undefined> {
+  for (const container of containers) {
+    try {
+      return await runtime.inspectContainer(container.id);
+    } catch (error) {
+      if (!(error instanceof ContainerNotFoundError)) throw error;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `repository:tag` a revision was deployed as: from berth's history of it, else (for the serving
+ * revision) the serving tag among the image's tags; undefined when berth's state does not say.
+ */
+function deployedRef(record: AppRecord | undefined, revision: string, serving: boolean, repoTags: readonly string[]): string | undefined {
+  const deploy = record?.history.find((h) => h.revision === revision);
+  if (deploy) return `${deploy.image}:${deploy.tag}`;
+  const tag = serving ? record?.servingTag : undefined;
+  return tag === undefined ? undefined : repoTags.find((ref) => ref.endsWith(`:${tag}`));
+}
+
+/** What the manifest wants; undefined when the app has no manifest. */
+function desiredShape(observation: Observation): AppShape | undefined {
+  if (observation.desired.kind !== 'present') return undefined;
+  const { spec } = observation.desired.app;
+  const imageId = observation.image?.kind === 'present' ? observation.image.id : undefined;
+  return {
+    image: { ref: `${spec.image}:${spec.tag}`, ...(imageId ? { id: imageId } : {}) },
+    env: spec.env,
+    ports: spec.ports,
+    replicas: spec.replicas,
+  };
 }
 
 const SYMBOL: Record<Action['type'], string> = { pull: '↓', tag: '#', stop: '■', remove: '-', create: '+', check: '?', switch: '→', retag: '#', retire: '-' };

@@ -4,6 +4,7 @@
  * Times become milliseconds since the epoch (0 when the engine has none).
  */
 import type { ContainerInfo, ContainerInspectInfo, ImageInfo as EngineImageListEntry, ImageInspectInfo } from 'dockerode';
+import type { PortSpec } from '../../manifest/types.js';
 import {
   LABEL_APP,
   LABEL_REPLICA,
@@ -48,6 +49,8 @@ export function containerDetailOf(inspect: ContainerInspectInfo): ContainerDetai
     restartCount: inspect.RestartCount ?? 0,
     exitCode: inspect.State.ExitCode ?? 0,
     error: inspect.State.Error ?? '',
+    env: envOf(inspect.Config?.Env),
+    requestedPorts: requestedPortsOf(inspect.HostConfig?.PortBindings ?? {}),
   };
 }
 
@@ -58,6 +61,7 @@ export function imageInfoOfInspect(inspect: ImageInspectInfo): ImageInfo {
     repoDigests: inspect.RepoDigests ?? [],
     createdAt: millisecondsOf(inspect.Created),
     size: inspect.Size ?? 0,
+    env: envOf(inspect.Config?.Env),
   };
 }
 
@@ -96,6 +100,30 @@ function publishedPortsOf(ports: Record<string, Array<{ HostIp: string; HostPort
     return (bindings ?? [])
       .map((binding) => ({ container: Number(port), protocol: protocolOf(protocol), hostIp: binding.HostIp, hostPort: Number(binding.HostPort) }))
       .filter((published) => published.hostPort > 0);
+  });
+}
+
+/** `Config.Env` (`KEY=value` entries) as a record; an entry without `=` has the empty value. */
+function envOf(entries: string[] | null | undefined): Record<string, string> {
+  return Object.fromEntries((entries ?? []).map((entry) => {
+    const equals = entry.indexOf('=');
+    return equals < 0 ? [entry, ''] : [entry.slice(0, equals), entry.slice(equals + 1)];
+  }));
+}
+
+/** Inspect's `HostConfig.PortBindings`: `{"8080/tcp": [{HostIp, HostPort}]}`, an empty or "0" HostPort being ephemeral. */
+function requestedPortsOf(bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>): PortSpec[] {
+  return Object.entries(bindings).flatMap(([key, hostBindings]) => {
+    const [port = '', protocol = 'tcp'] = key.split('/');
+    return (hostBindings ?? []).map((binding) => {
+      const host = Number.parseInt(binding.HostPort ?? '', 10);
+      return {
+        container: Number(port),
+        ...(Number.isInteger(host) && host > 0 ? { host } : {}),
+        hostIp: binding.HostIp ?? '',
+        protocol: protocolOf(protocol),
+      };
+    });
   });
 }
 

@@ -44,6 +44,44 @@ describe('berth commands and exit codes (real engine)', function () {
     assert.match(converged.stdout, /web: up to date/);
   });
 
+  it('plan: a diff per app (image, env keys, ports, replicas) under the headline, env values never shown', async () => {
+    const [oldSecret, newSecret, oldSetting, newFlag] = ['old-secret-0xA1B2', 'new-secret-0xC3D4', 'legacy-mode-value', 'flag-value-enabled'];
+    const values = [oldSecret, newSecret, oldSetting, newFlag];
+    await buildTestImage(`${world.namespace}/web`, 'v1');
+    await buildTestImage(`${world.namespace}/web`, 'v2');
+    await world.writeManifest('web', { tag: 'v1', env: { API_KEY: oldSecret, OLD_SETTING: oldSetting }, checks: { wait: 0 } });
+    const plan = async () => {
+      const result = await world.cli(['plan', '--manifests', world.manifests]);
+      assert.equal(result.code, 0, result.stderr);
+      for (const value of values) assert.ok(!(result.stdout + result.stderr).includes(value), `an env value leaked:\n${result.stdout}${result.stderr}`);
+      return result.stdout.split('\n');
+    };
+
+    const fresh = await plan();
+    assert.deepEqual(fresh.slice(0, 6), [
+      `web: deploy ${world.namespace}/web:v1 (zero-downtime)`,
+      `  + image     ${world.namespace}/web:v1`,
+      '  + env       API_KEY',
+      '  + env       OLD_SETTING',
+      '  + ports     8080/tcp: 127.0.0.1:*',
+      '  + replicas  1',
+    ], fresh.join('\n'));
+
+    assert.equal((await world.cli(['run', '--once', '--manifests', world.manifests])).code, 0);
+    await world.writeManifest('web', { tag: 'v2', env: { API_KEY: newSecret, NEW_FLAG: newFlag }, replicas: 2, checks: { wait: 0 } });
+    const changed = await plan();
+    // The image's own env (PATH) is not the app's: no line for it. Ports are unchanged: no line.
+    assert.deepEqual(changed.slice(0, 6), [
+      `web: deploy ${world.namespace}/web:v2 (zero-downtime)`,
+      `  ~ image     ${world.namespace}/web:v1 -> ${world.namespace}/web:v2`,
+      '  ~ env       API_KEY: (value changed)',
+      '  + env       NEW_FLAG',
+      '  - env       OLD_SETTING',
+      '  ~ replicas  1 -> 2',
+    ], changed.join('\n'));
+    assert.match(changed[6] ?? '', /^ {2}\+ create /, 'the actions follow the diff');
+  });
+
   it('run --once: 1 when any app fails, naming it', async () => {
     await buildTestImage(`${world.namespace}/ok`, 'v1');
     await world.writeManifest('ok', { tag: 'v1', checks: { wait: 0 } });

@@ -153,6 +153,9 @@ describe('docker runtime against the real engine', function () {
       assert.equal(detail.exitCode, 0);
       assert.equal(detail.error, '');
       assert.deepEqual(detail.ports, summary.ports);
+      const image = await runtime.inspectImage(imageId);
+      assert.deepEqual(detail.env, { ...image?.env, SECRET_TOKEN: SECRET, GREETING: 'hello' }, 'the image env, then the container env');
+      assert.deepEqual(detail.requestedPorts, spec.ports, 'an empty HostPort is an ephemeral port');
 
       const page = await waitFor('the container to serve HTTP', async () => httpGet(port.hostPort).catch(() => undefined));
       assert.deepEqual(page, { status: 200, body: `${imageNamespace}/web:v1` });
@@ -244,6 +247,7 @@ describe('docker runtime against the real engine', function () {
       assert.deepEqual(image.repoDigests, []);
       assert.ok(Math.abs(image.createdAt - Date.now()) < 3_600_000, `createdAt ${image.createdAt} is not in milliseconds`);
       assert.ok(image.size > 1_000_000);
+      assert.ok(image.env?.PATH, 'the env the image sets (PATH)');
       assert.deepEqual(await runtime.inspectImage(`${imageNamespace}/web:v1`), image);
       assert.equal(await runtime.inspectImage(`${namespace}/absent:v0`), undefined);
     });
