@@ -79,11 +79,11 @@ export class StatusServer {
     });
     this.app.setNotFoundHandler((request, reply) => void reply.status(404).type('application/json').send({ error: `no route ${request.method} ${request.url}` }));
 
-    this.app.get('/healthz', async (_request, reply) => reply.type('text/plain').send('ok\n'));
+    this.app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
     this.app.get('/readyz', async (_request, reply) => {
       const readiness = deps.readiness();
-      if (readiness.ready) return reply.type('text/plain').send('ok\n');
-      return reply.status(503).type('text/plain').send(`not ready:\n${readiness.reasons.map((r) => `- ${r}\n`).join('')}`);
+      if (readiness.ready) return reply.type('text/plain; charset=utf-8').send('ok\n');
+      return reply.status(503).type('text/plain; charset=utf-8').send(`not ready:\n${readiness.reasons.map((r) => `- ${r}\n`).join('')}`);
     });
     this.app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
     this.app.get('/api/apps', async () => (await deps.snapshot()).apps);

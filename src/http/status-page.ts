@@ -109,6 +109,7 @@ th { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; opaci
 .app { font-weight: 600; }
 .image, .containers { font-weight: normal; font-size: 0.8rem; opacity: 0.7; }
 .desired, .running { font-family: ui-monospace, monospace; }
+.desired, .running, .age { white-space: nowrap; }
 .drift { color: #bc4c00; }
 .phase { display: inline-block; padding: 0.1rem 0.5rem; border-radius: 999px; font-size: 0.8rem; font-weight: 600; color: white; }
 .phase-Running { background: #1a7f37; }

@@ -1,0 +1,41 @@
+import { strict as assert } from 'node:assert';
+import { renderLive, renderStatusPage } from '../../../src/http/status-page.js';
+import { appStatus } from '../../../src/status/app-status.js';
+import type { AppRecord } from '../../../src/state/types.js';
+import { containerOf, testApp } from '../../support/apps.js';
+
+const now = Date.parse('2026-11-27T09:00:00Z');
+const record = (patch: Partial<AppRecord>): AppRecord => ({ phase: 'Running', message: '1 × dokku/web:v1 running', since: now - 60_000, history: [], ...patch });
+
+describe('status page (rendering)', () => {
+  it('renders one row per app with its phase as a coloured badge, desired and running tag, last deploy and history', () => {
+    const app = testApp('web');
+    const container = containerOf(app, 'sha256:aaa');
+    const web = appStatus('web', record({ desiredTag: 'v2', desiredImage: 'dokku/web', servingImageId: 'sha256:aaa', servingTag: 'v1', phase: 'Deploying', message: 'deploying dokku/web:v2', history: [{ at: now - 180_000, tag: 'v1', image: 'dokku/web', imageId: 'sha256:aaa', revision: 'r1', outcome: 'succeeded', durationMs: 4200 }] }), [container]);
+    const html = renderLive({ namespace: 'dokku', apps: [web], now });
+    assert.match(html, /<tr id="app-web" data-app="web" data-phase="Deploying">/);
+    assert.match(html, /<span class="phase phase-Deploying">Deploying<\/span>/);
+    assert.match(html, /<td class="desired">v2<\/td>/);
+    assert.match(html, /<td class="running drift">v1/, 'a running tag that differs from the desired one is marked');
+    assert.match(html, /3 minutes ago/);
+    assert.match(html, /history \(1\).*v1 succeeded in 4\.2 s/s);
+    assert.match(html, /1 app: <span class="phase phase-Deploying">1 Deploying<\/span>/);
+  });
+
+  it('escapes everything that comes from manifests, state or the engine', () => {
+    const evil = appStatus('web', record({ phase: 'Failed', message: '<script>alert(1)</script>', lastError: 'x" onmouseover="y' }), []);
+    const html = renderStatusPage({ namespace: 'a&b', apps: [evil], now, outage: '<b>down</b>' });
+    assert.ok(!html.includes('<script>alert(1)'), 'no markup from a message');
+    assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.match(html, /last error: x&quot; onmouseover=&quot;y/);
+    assert.match(html, /<p class="banner" role="alert">&lt;b&gt;down&lt;\/b&gt;<\/p>/);
+    assert.match(html, /<title>berth · a&amp;b<\/title>/);
+  });
+
+  it('says what to do when there are no apps, and refreshes itself through /events', () => {
+    const html = renderStatusPage({ namespace: 'dokku', apps: [], now });
+    assert.match(html, /No apps in namespace/);
+    assert.match(html, /new EventSource\('events'\)/);
+    assert.match(html, /<noscript><meta http-equiv="refresh" content="5"><\/noscript>/);
+  });
+});
