@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { BerthProcess, eventually, runCli } from '../../support/berth-process.js';
-import { buildTestImage, dockerCli } from '../../support/docker.js';
+import { buildTestImage, dockerCli, httpGet } from '../../support/docker.js';
+import { freePort } from '../../support/nginx.js';
 import { PrivateEngine } from '../../support/private-engine.js';
 import { Scenario } from '../../support/scenario.js';
 
@@ -26,7 +27,7 @@ describe('berth run: the Docker engine restarts underneath it (a private dockerd
     return (await engine.cli(['inspect', '--format', '{{.Image}} {{.State.Status}}', ...ids])).trim().split('\n');
   };
 
-  it('survives the outage, reports it in status, reconnects with backoff and deploys what changed meanwhile', async () => {
+  it('survives the outage, reports it in status and /readyz, reconnects with backoff and deploys what changed meanwhile', async () => {
     const ids: Record<string, string> = {};
     for (const tag of ['v1', 'v2']) {
       ids[tag] = await buildTestImage(`${world.namespace}/web`, tag);
@@ -36,13 +37,21 @@ describe('berth run: the Docker engine restarts underneath it (a private dockerd
     const env = { DOCKER_HOST: engine.host };
     const status = async () => runCli(['status', '--json', ...world.flags()], env);
     await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
-    const berth = new BerthProcess(['run', '--manifests', world.manifests, ...world.flags(), '--resync', '3600'], env);
+    const port = await freePort();
+    const readyz = () => httpGet(port, '/readyz', 5_000);
+    const berth = new BerthProcess(['run', '--manifests', world.manifests, ...world.flags(), '--resync', '3600', '--listen', `127.0.0.1:${port}`], env);
     world.processes.push(berth);
     await eventually(async () => (await containers()).join() === `${ids.v1} running`, 30_000, 'v1 running on the private engine');
+    await eventually(async () => (await readyz()).status === 200, 10_000, '/readyz 200 while the engine answers');
 
     await engine.pause();
     await berth.waitForLog((l) => l.source === 'engine-events' && /lost/.test(l.msg), 15_000);
     await eventually(async () => /has not reached the Docker engine since .* it reconnects with backoff/.test((await status()).stderr), 10_000, 'status to report the outage');
+    const notReady = await readyz();
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.body, /^not ready:\n- the Docker engine is unreachable: /);
+    const [web] = JSON.parse((await httpGet(port, '/api/apps/web', 5_000).then((r) => `[${r.body}]`))) as { phase: string; conditions: { type: string; status: string }[] }[];
+    assert.equal(web?.conditions.find((c) => c.type === 'Available')?.status, 'Unknown', 'the API still answers from state, availability unknown');
     await world.writeManifest('web', { tag: 'v2', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     assert.equal(await Promise.race([berth.exit(), Promise.resolve('alive')]), 'alive', 'berth keeps running without an engine');
@@ -50,6 +59,7 @@ describe('berth run: the Docker engine restarts underneath it (a private dockerd
     await engine.resume();
     await berth.waitForLog((l) => l.source === 'engine-events' && /re-established/.test(l.msg), 30_000);
     await eventually(async () => (await containers()).join() === `${ids.v2} running`, 40_000, 'the edit made during the outage deployed');
+    await eventually(async () => (await readyz()).status === 200, 10_000, '/readyz 200 again after the reconnect');
     const after = await status();
     assert.equal(after.stderr, '', 'the outage is no longer reported');
     assert.equal((JSON.parse(after.stdout) as { phase: string }[])[0]?.phase, 'Running');
