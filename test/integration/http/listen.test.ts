@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { eventually, type BerthProcess } from '../../support/berth-process.js';
+import { eventually, runCli, type BerthProcess } from '../../support/berth-process.js';
 import { buildTestImage, httpGet } from '../../support/docker.js';
 import { freePort } from '../../support/nginx.js';
 import { Scenario } from '../../support/scenario.js';
@@ -124,6 +124,16 @@ describe('berth run --listen: health, readiness, metrics, API and the status pag
     } finally {
       await browser?.close();
     }
+  });
+
+  it('a taken address or a malformed --listen: exit 1 with one line naming it', async () => {
+    const other = ['--manifests', world.manifests, '--namespace', `${world.namespace}x`, '--state-dir', world.stateDir];
+    const taken = await runCli(['run', ...other, '--listen', `127.0.0.1:${port}`]);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, new RegExp(`^berth: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*\n$`));
+    const malformed = await runCli(['run', ...other, '--listen', String(port)]);
+    assert.equal(malformed.code, 1);
+    assert.match(malformed.stderr, /^berth: --listen "\d+" is not HOST:PORT/);
   });
 
   it('stops serving when berth stops', async () => {
