@@ -1,16 +1,31 @@
 import { strict as assert } from 'node:assert';
 import { eventually, type LogLine } from '../../support/berth-process.js';
-import { buildTestImage, httpGet } from '../../support/docker.js';
+import { buildTestImage, cleanupNamespace, dockerCli, httpGet, tagImages, uniqueNamespace } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
+
+/** Tag -> image id of every tag of `repository` (`ns/app`), read in one docker call. */
+async function tagsOf(repository: string): Promise<Record<string, string>> {
+  const listed = await dockerCli(['images', '--no-trunc', '--format', '{{.Tag}} {{.ID}}', repository]);
+  return Object.fromEntries(listed.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+}
 
 describe('berth run: restarts (real engine)', function () {
   this.timeout(120_000);
   let world: Scenario;
+  /** The image each tag points at: five distinct images (distinct bodies), so every id assertion tells tags apart. */
   const ids: Record<string, string> = {};
+  const TAGS = ['v1', 'v2', 'v3', 'v4', 'v5'];
+  /** The images are built once, under a namespace of their own, and tagged into each test's namespace. */
+  const images = uniqueNamespace();
+
+  before(async () => {
+    for (const tag of TAGS) ids[tag] = await buildTestImage(`${images}/api`, tag, { body: `api ${tag}` });
+  });
+  after(async () => cleanupNamespace(images));
 
   beforeEach(async () => {
     world = await Scenario.create();
-    for (const tag of ['v1', 'v2']) ids[tag] = await buildTestImage(`${world.namespace}/api`, tag, { body: `api ${tag}` });
+    for (const tag of TAGS) await tagImages(ids[tag]!, [world.image('api', tag)]);
   });
   afterEach(async () => world.cleanup());
 
@@ -29,41 +44,57 @@ describe('berth run: restarts (real engine)', function () {
     assert.ok(!second.logs.some((l) => l.app === 'api' && ['release', 'start', 'stop', 'remove', 'retire'].includes(String(l.step))), 'no deploy steps after the restart');
   });
 
-  /** Where a deploy of v2 (replacing v1) is killed: the first log line of that step. */
-  const KILL_POINTS: { step: string; at: (l: LogLine) => boolean }[] = [
+  /** Where a deploy (replacing the container named `old`) is killed: the first log line of that step. */
+  const KILL_POINTS: { step: string; at: (l: LogLine, old: string) => boolean }[] = [
     { step: 'after the new container was created and started', at: (l) => l.step === 'start' },
     { step: 'during the checks', at: (l) => l.step === 'checks' },
     { step: 'right after the traffic switch', at: (l) => l.step === 'switch' },
-    { step: 'while retiring the old container', at: (l) => l.step === 'retire' && Array.isArray(l.containers) },
+    { step: 'while retiring the old container', at: (l, old) => l.step === 'retire' && Array.isArray(l.containers) && l.containers.includes(old) },
   ];
 
-  for (const point of KILL_POINTS) {
-    it(`killed (SIGKILL) ${point.step}, converges on its next start to exactly v2, with latest and previous right`, async () => {
-      await world.writeManifest('api', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 1 } });
-      const first = world.start();
-      await eventually(async () => (await world.status()).find((s) => s.app === 'api' && s.phase === 'Running'), 30_000, 'v1 Running');
+  /**
+   * One story through every kill point, each in its own deploy (v1 -> v2 killed after the start,
+   * v2 -> v3 during the checks, ...): each kill is followed by a fresh berth that must converge
+   * before the next deploy begins. One set of images and one app for all four saves a minute of CI.
+   */
+  it('killed (SIGKILL) at each step of a deploy in turn (v1 -> v2 ... v4 -> v5), converges on each next start to exactly the new tag, with latest and previous right', async function () {
+    this.timeout(300_000);
+    await world.writeManifest('api', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 1 } });
+    let berth = world.start();
+    await eventually(async () => (await world.status()).find((s) => s.app === 'api' && s.phase === 'Running'), 30_000, 'v1 Running');
 
-      const mark = first.logs.length;
-      await world.writeManifest('api', { tag: 'v2', checks: { wait: 2 }, deploy: { retireAfter: 1 } });
-      await first.waitForLog((l) => l.app === 'api' && point.at(l), 30_000, mark);
-      await first.stop('SIGKILL');
+    let [serving] = await world.running('api');
+    assert.ok(serving, 'v1 serves');
 
-      world.start();
-      await eventually(
+    for (const [i, point] of KILL_POINTS.entries()) {
+      const from = TAGS[i]!;
+      const to = TAGS[i + 1]!;
+      const killed = `killed ${point.step} (${from} -> ${to})`;
+      await eventually(async () => (await world.status()).find((s) => s.app === 'api' && s.phase === 'Running' && s.desiredTag === from), 30_000, `${from} Running`);
+
+      const mark = berth.logs.length;
+      await world.writeManifest('api', { tag: to, checks: { wait: 2 }, deploy: { retireAfter: 1 } });
+      // Anchored at the release of `to`: only a line of this deploy can stand for its kill point.
+      const release = await berth.waitForLog((l) => l.app === 'api' && l.step === 'release' && l.image === world.image('api', to), 30_000, mark);
+      await berth.waitForLog((l) => l.app === 'api' && point.at(l, serving!.name), 30_000, berth.logs.indexOf(release));
+      await berth.stop('SIGKILL');
+
+      berth = world.start();
+      serving = await eventually(
         async () => {
           const containers = await world.containers('api');
-          return containers.length === 1 && containers[0]?.state === 'running' && containers[0].imageId === ids.v2;
+          return containers.length === 1 && containers[0]?.state === 'running' && containers[0].imageId === ids[to] && containers[0];
         },
         40_000,
-        'exactly one container, running v2',
+        `${killed}: exactly one container, running ${to}`,
       );
-      const [container] = await world.running('api');
-      assert.equal((await httpGet(container!.port!)).body, 'api v2');
-      assert.equal(await world.imageId(world.image('api', 'latest')), ids.v2);
-      assert.equal(await world.imageId(world.image('api', 'previous')), ids.v1);
-      assert.equal(await world.imageId(world.image('api', 'v1')), ids.v1, 'no tag lost');
-    });
-  }
+      assert.equal((await httpGet(serving.port!)).body, `api ${to}`, killed);
+      const tags = await tagsOf(`${world.namespace}/api`);
+      assert.equal(tags.latest, ids[to], `${killed}: latest`);
+      assert.equal(tags.previous, ids[from], `${killed}: previous`);
+      for (const tag of TAGS) assert.equal(tags[tag], ids[tag], `${killed}: no tag lost (${tag})`);
+    }
+  });
 
   it('SIGTERM during the checks abandons the deploy cleanly: exit 0 promptly, v1 alone keeps serving', async () => {
     await world.writeManifest('api', { tag: 'v1', checks: { wait: 0 } });
