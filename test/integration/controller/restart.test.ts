@@ -32,13 +32,13 @@ describe('berth run: restarts (real engine)', function () {
   it('adopts running apps from their labels after a restart and restarts none of them', async () => {
     await world.writeManifest('api', { tag: 'v1', replicas: 2 });
     const first = world.start();
-    await eventually(async () => (await world.status()).find((s) => s.app === 'api' && s.phase === 'Running'), 30_000, 'Running');
+    await eventually(async () => (await world.status()).find((s) => s.app === 'api' && s.phase === 'Running'), 60_000, 'Running');
     const before = (await world.running('api')).map((c) => `${c.id} ${c.startedAt}`).sort();
     assert.equal(before.length, 2);
     assert.equal(await first.stop('SIGTERM'), 0);
 
     const second = world.start();
-    await second.waitForLog((l) => l.app === 'api' && /reconciled/.test(l.msg), 20_000);
+    await second.waitForLog((l) => l.app === 'api' && /reconciled/.test(l.msg), 40_000);
     const after = (await world.running('api')).map((c) => `${c.id} ${c.startedAt}`).sort();
     assert.deepEqual(after, before, 'same containers, never restarted');
     assert.ok(!second.logs.some((l) => l.app === 'api' && ['release', 'start', 'stop', 'remove', 'retire'].includes(String(l.step))), 'no deploy steps after the restart');
