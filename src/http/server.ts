@@ -13,6 +13,7 @@ import type { AppStatus } from '../status/app-status.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { ListenError } from './errors.js';
+import type { ListenAddress } from './listen-address.js';
 import { LiveFeed } from './live-feed.js';
 import { renderLive, renderStatusPage } from './status-page.js';
 
@@ -20,6 +21,8 @@ export interface StatusSnapshot {
   apps: AppStatus[];
   /** Set while the controller cannot reach the Docker engine. */
   outage?: string;
+  /** `file:line:col: message` per problem in the manifest directory. */
+  problems?: string[];
 }
 
 export interface StatusServerDeps {
@@ -34,10 +37,6 @@ export interface StatusServerDeps {
   logger: Logger;
 }
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
 
 export class StatusServer {
   private readonly app: FastifyInstance;
@@ -101,14 +100,6 @@ export class StatusServer {
       this.feed.attach(reply.raw);
     });
   }
-}
-
-/** `HOST:PORT` or `[V6]:PORT`; undefined for anything else. */
-export function parseListenAddress(text: string): ListenAddress | undefined {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) return undefined;
-  return { host: match[1] ?? match[2] ?? '', port };
 }
 
 function formatAddress(address: ListenAddress): string {

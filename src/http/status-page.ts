@@ -13,6 +13,8 @@ export interface PageView {
   apps: AppStatus[];
   /** Set while the controller cannot reach the Docker engine. */
   outage?: string;
+  /** `file:line:col: message` per problem in the manifest directory. */
+  problems?: string[];
   now: number;
 }
 
@@ -47,7 +49,7 @@ ${renderLive(view)}
 export function renderLive(view: PageView): string {
   const counts = PHASES.map((phase) => [phase, view.apps.filter((app) => app.phase === phase).length] as const).filter(([, n]) => n > 0);
   const summary = counts.map(([phase, n]) => `<span class="phase phase-${phase}">${n} ${phase}</span>`).join(' ');
-  const banner = view.outage === undefined ? '' : `<p class="banner" role="alert">${escapeHtml(view.outage)}</p>\n`;
+  const banner = (view.outage === undefined ? '' : `<p class="banner" role="alert">${escapeHtml(view.outage)}</p>\n`) + renderProblems(view.problems ?? []);
   if (view.apps.length === 0) return `${banner}<p class="empty">No apps in namespace “${escapeHtml(view.namespace)}” yet: add a manifest to the watched directory.</p>`;
   return `${banner}<p class="summary">${view.apps.length} app${view.apps.length === 1 ? '' : 's'}: ${summary} <span class="updated">updated ${new Date(view.now).toISOString().slice(11, 19)} UTC</span></p>
 <table>
@@ -56,6 +58,11 @@ export function renderLive(view: PageView): string {
 ${view.apps.map((app) => renderRow(app, view.now)).join('\n')}
 </tbody>
 </table>`;
+}
+
+function renderProblems(problems: string[]): string {
+  if (problems.length === 0) return '';
+  return `<details class="problems" open><summary>${problems.length} manifest problem${problems.length === 1 ? '' : 's'} (the apps they concern keep their last valid state)</summary><ul>${problems.map((p) => `<li><code>${escapeHtml(p)}</code></li>`).join('')}</ul></details>\n`;
 }
 
 function renderRow(app: AppStatus, now: number): string {
@@ -123,6 +130,8 @@ details { font-size: 0.85rem; margin-top: 0.25rem; }
 ol { margin: 0.25rem 0; padding-left: 1.25rem; }
 .outcome-failed { color: #cf222e; }
 .empty { opacity: 0.7; }
+.problems { border-left: 4px solid #9a6700; padding: 0.25rem 0.75rem; margin: 0.5rem 0; }
+.problems code { white-space: pre-wrap; }
 `;
 
 const SCRIPT = `

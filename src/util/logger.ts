@@ -1,5 +1,4 @@
 import { pino, type Logger } from 'pino';
-import { PinoPretty } from 'pino-pretty';
 import { formatPrettyLine, type Paint } from './pretty-line.js';
 
 export type { Logger };
@@ -7,16 +6,17 @@ export type LogFormat = 'json' | 'pretty';
 
 /**
  * The process logger: pino JSON lines on stdout, or, for people, the Dokku-like lines of
- * ./pretty-line.ts (pino-pretty in-process, coloured on a terminal).
+ * ./pretty-line.ts (pino-pretty in-process, coloured on a terminal; loaded only then).
  * Env values are never passed to the logger; the redact list is a second line of defence.
  */
-export function createLogger(options: { level?: string; format?: LogFormat } = {}): Logger {
+export async function createLogger(options: { level?: string; format?: LogFormat } = {}): Promise<Logger> {
   const base = {
     level: options.level ?? 'info',
     base: { name: 'berth' },
     redact: { paths: ['env', '*.env', 'spec.env', '*.spec.env'], censor: '[redacted]' },
   };
   if (options.format === 'pretty') {
+    const { PinoPretty } = await import('pino-pretty');
     const stream = PinoPretty({
       colorize: process.stdout.isTTY,
       ignore: 'pid,hostname,name,time,level',

@@ -14,10 +14,12 @@ import { createLogger, type Logger } from '../../util/logger.js';
 import { NginxRouter } from '../../proxy/nginx-router.js';
 import { directTraffic, type TrafficRouter } from '../../reconcile/traffic.js';
 import { UsageError } from '../usage.js';
-import { parseListenAddress, StatusServer, type ListenAddress } from '../../http/server.js';
-import { createPrometheusMetrics } from '../../metrics/prometheus.js';
+import { parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
+import type { StatusServer } from '../../http/server.js';
+import { noMetrics } from '../../metrics/types.js';
 import { appStatuses, engineOutage } from '../../status/app-status.js';
 import type { Runtime } from '../../runtime/types.js';
+import { formatProblem } from '../../manifest/types.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -46,7 +48,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const resyncSeconds = positiveInteger(values, 'resync');
   const stopTimeoutSeconds = positiveInteger(values, 'stop-timeout', 0);
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
-  const logger = createLogger({ format: shared.logFormat, level: shared.logLevel });
+  const logger = await createLogger({ format: shared.logFormat, level: shared.logLevel });
   const traffic = trafficRouter(values, shared.namespace, logger);
   const clock = systemClock;
   const listen = listenAddress(values.listen);
@@ -60,14 +62,17 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const state = await StateStore.open(shared.stateDir, shared.namespace);
     const desired = new DesiredState(values['allow-empty']);
     const queue = new WorkQueue(clock);
-    const metrics = createPrometheusMetrics({
-      phases: () => state.names().flatMap((name) => state.get(name)?.phase ?? []),
-      queueDepth: () => queue.depth,
-      manifestErrors: () => desired.problems().length,
-    });
-    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
+    // fastify and prom-client load only for --listen: every other start stays lean.
+    const metrics = listen
+      ? (await import('../../metrics/prometheus.js')).createPrometheusMetrics({
+          phases: () => state.names().flatMap((name) => state.get(name)?.phase ?? []),
+          queueDepth: () => queue.depth,
+          manifestErrors: () => desired.problems().length,
+        })
+      : undefined;
+    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics: metrics ?? noMetrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const controller = new Controller(
-      { runtime, clock, logger, state, desired, reconciler, traffic, queue, metrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
+      { runtime, clock, logger, state, desired, reconciler, traffic, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
       { namespace: shared.namespace, concurrency, resyncSeconds },
     );
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
@@ -85,11 +90,12 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       return unconverged.length === 0 && problems.length === 0 ? 0 : 1;
     }
 
-    if (listen) {
+    if (listen && metrics) {
+      const { StatusServer } = await import('../../http/server.js');
       server = new StatusServer({
         namespace: shared.namespace,
         readiness: () => controller.readiness(),
-        snapshot: () => statusSnapshot(runtime, state, shared.namespace),
+        snapshot: async () => ({ ...(await statusSnapshot(runtime, state, shared.namespace)), problems: desired.problems().map(formatProblem) }),
         onChange: (listener) => state.onChange(listener),
         metrics: metrics.registry,
         clock,

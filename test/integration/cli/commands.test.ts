@@ -27,37 +27,20 @@ describe('berth commands and exit codes (real engine)', function () {
     assert.ok(!/\n\s+at /.test(result.stdout + result.stderr), 'no stack trace');
   });
 
-  it('plan: shows what a pass would do without doing it; --exit-code gives 2 while changes are pending, 0 once converged', async () => {
-    await buildTestImage(`${world.namespace}/web`, 'v1');
-    await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 } });
-    const pending = await world.cli(['plan', '--manifests', world.manifests, '--exit-code']);
-    assert.equal(pending.code, 2, pending.stderr);
-    assert.match(pending.stdout, new RegExp(`web: deploy ${world.namespace}/web:v1`));
-    assert.match(pending.stdout, /\+ create/);
-    assert.equal((await world.containers()).length, 0, 'plan changed nothing');
-
-    const once = await world.cli(['run', '--once', '--manifests', world.manifests]);
-    assert.equal(once.code, 0, once.stderr);
-    assert.equal((await world.running('web')).length, 1);
-    const converged = await world.cli(['plan', '--manifests', world.manifests, '--exit-code']);
-    assert.equal(converged.code, 0, converged.stdout);
-    assert.match(converged.stdout, /web: up to date/);
-  });
-
-  it('plan: a diff per app (image, env keys, ports, replicas) under the headline, env values never shown', async () => {
+  it('plan: what a pass would do, as a diff per app (image, env keys, ports, replicas; env values never shown) and its actions; changes nothing; --exit-code 2 while changes are pending, 0 once converged', async () => {
     const [oldSecret, newSecret, oldSetting, newFlag] = ['old-secret-0xA1B2', 'new-secret-0xC3D4', 'legacy-mode-value', 'flag-value-enabled'];
     const values = [oldSecret, newSecret, oldSetting, newFlag];
     await buildTestImage(`${world.namespace}/web`, 'v1');
     await buildTestImage(`${world.namespace}/web`, 'v2');
     await world.writeManifest('web', { tag: 'v1', env: { API_KEY: oldSecret, OLD_SETTING: oldSetting }, checks: { wait: 0 } });
-    const plan = async () => {
-      const result = await world.cli(['plan', '--manifests', world.manifests]);
-      assert.equal(result.code, 0, result.stderr);
+    const plan = async (expectedCode: number) => {
+      const result = await world.cli(['plan', '--manifests', world.manifests, '--exit-code']);
+      assert.equal(result.code, expectedCode, result.stdout + result.stderr);
       for (const value of values) assert.ok(!(result.stdout + result.stderr).includes(value), `an env value leaked:\n${result.stdout}${result.stderr}`);
       return result.stdout.split('\n');
     };
 
-    const fresh = await plan();
+    const fresh = await plan(2);
     assert.deepEqual(fresh.slice(0, 6), [
       `web: deploy ${world.namespace}/web:v1 (zero-downtime)`,
       `  + image     ${world.namespace}/web:v1`,
@@ -66,10 +49,16 @@ describe('berth commands and exit codes (real engine)', function () {
       '  + ports     8080/tcp: 127.0.0.1:*',
       '  + replicas  1',
     ], fresh.join('\n'));
+    assert.match(fresh[6] ?? '', /^ {2}\+ create /, 'the actions follow the diff');
+    assert.equal((await world.containers()).length, 0, 'plan changed nothing');
 
-    assert.equal((await world.cli(['run', '--once', '--manifests', world.manifests])).code, 0);
+    const once = await world.cli(['run', '--once', '--manifests', world.manifests]);
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal((await world.running('web')).length, 1);
+    assert.match((await plan(0)).join('\n'), /web: up to date/);
+
     await world.writeManifest('web', { tag: 'v2', env: { API_KEY: newSecret, NEW_FLAG: newFlag }, replicas: 2, checks: { wait: 0 } });
-    const changed = await plan();
+    const changed = await plan(2);
     // The image's own env (PATH) is not the app's: no line for it. Ports are unchanged: no line.
     assert.deepEqual(changed.slice(0, 6), [
       `web: deploy ${world.namespace}/web:v2 (zero-downtime)`,

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { request } from 'node:http';
-import { StatusServer, parseListenAddress } from '../../../src/http/server.js';
+import { StatusServer } from '../../../src/http/server.js';
+import { parseListenAddress } from '../../../src/http/listen-address.js';
 import { createPrometheusMetrics } from '../../../src/metrics/prometheus.js';
 import type { Readiness } from '../../../src/controller/controller.js';
 import { appStatus, type AppStatus } from '../../../src/status/app-status.js';

@@ -30,6 +30,8 @@ describe('status page (rendering)', () => {
     assert.match(html, /last error: x&quot; onmouseover=&quot;y/);
     assert.match(html, /<p class="banner" role="alert">&lt;b&gt;down&lt;\/b&gt;<\/p>/);
     assert.match(html, /<title>berth · a&amp;b<\/title>/);
+    const withProblem = renderLive({ namespace: 'dokku', apps: [], now, problems: ['web.yaml:3:7: <bad> key'] });
+    assert.match(withProblem, /1 manifest problem .*<code>web\.yaml:3:7: &lt;bad&gt; key<\/code>/s);
   });
 
   it('says what to do when there are no apps, and refreshes itself through /events', () => {
