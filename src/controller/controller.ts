@@ -173,14 +173,13 @@ export class Controller {
 
   /** Queues every app; `afterOutage` also cancels backoffs, since failures while the engine was away say nothing about the apps. */
   private async resync(afterOutage = false): Promise<void> {
+    const requeue = (name: string) => (afterOutage ? this.deps.queue.retryNow(name) : this.deps.queue.add(name));
     try {
       await this.readManifests();
+      // Apps with a manifest first: an engine that is slow to list right after a restart must not keep them in backoff.
+      for (const name of this.deps.desired.names()) requeue(name);
       const running = await this.deps.runtime.listContainers(this.options.namespace);
-      const names = new Set([...this.deps.desired.names(), ...running.map((c) => c.app)]);
-      for (const name of names) {
-        if (afterOutage) this.deps.queue.retryNow(name);
-        else this.deps.queue.add(name);
-      }
+      for (const app of new Set(running.map((c) => c.app))) requeue(app);
     } catch (error) {
       this.deps.logger.warn({ source: 'resync', err: error }, 'resync failed');
     }

@@ -58,7 +58,9 @@ describe('berth run: the Docker engine restarts underneath it (a private dockerd
 
     await engine.resume();
     await berth.waitForLog((l) => l.source === 'engine-events' && /re-established/.test(l.msg), 30_000);
-    await eventually(async () => (await containers()).join() === `${ids.v2} running`, 40_000, 'the edit made during the outage deployed');
+    await eventually(async () => (await containers()).join() === `${ids.v2} running`, 60_000, 'the edit made during the outage deployed').catch((error: Error) => {
+      throw new Error(`${error.message}\nberth's last log lines:\n${berth.tail(40)}`);
+    });
     await eventually(async () => (await readyz()).status === 200, 10_000, '/readyz 200 again after the reconnect');
     const after = await status();
     assert.equal(after.stderr, '', 'the outage is no longer reported');

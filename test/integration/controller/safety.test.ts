@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, cp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { join } from 'node:path';
-import { eventually } from '../../support/berth-process.js';
+import { eventually, type LogLine } from '../../support/berth-process.js';
 import { buildTestImage, dockerCli } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
 
@@ -98,10 +98,16 @@ describe('berth run: safety (real engine)', function () {
     await buildTestImage(`${world.namespace}/crashy`, 'v1');
     await world.writeManifest('crashy', { tag: 'v1', command: ['sh', '-c', 'exit 3'], checks: { wait: 1 } });
     const berth = world.start();
-    const first = await berth.waitForLog((l) => l.app === 'crashy' && l.step === 'release', 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 16_000));
-    const attempts = berth.logs.filter((l) => l.app === 'crashy' && l.step === 'release' && Number(l.time) <= Number(first.time) + 16_000).length;
-    assert.ok(attempts >= 2 && attempts <= 5, `retried with growing delays (2 s, 4 s, 8 s, ...), not hot-looped: ${attempts} attempts in the 16 s after the first`);
+    // Three attempts; between a failure and the next attempt lies at least the backoff (2 s, then 4 s).
+    const isAttempt = (l: LogLine) => l.app === 'crashy' && l.step === 'release';
+    const isFailure = (l: LogLine) => l.app === 'crashy' && l.result === 'failed';
+    await eventually(async () => berth.logs.filter(isAttempt).length >= 3 && berth.logs.filter(isFailure).length >= 2, 60_000, 'three attempts');
+    const attempts = berth.logs.filter(isAttempt).map((l) => Number(l.time));
+    const failures = berth.logs.filter(isFailure).map((l) => Number(l.time));
+    for (const [i, backoffMs] of [2_000, 4_000].entries()) {
+      const waited = (attempts[i + 1] ?? 0) - (failures[i] ?? 0);
+      assert.ok(waited >= backoffMs - 100, `attempt ${i + 2} came ${waited} ms after failure ${i + 1}, not after the ${backoffMs} ms backoff (hot loop)`);
+    }
     const status = await eventually(async () => (await world.status()).find((s) => s.phase === 'Failed'), 20_000, 'Failed between retries');
     assert.match(status.lastError ?? '', /exit code 3/);
     assert.equal((await world.running('crashy')).length, 0);
