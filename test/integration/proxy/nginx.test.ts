@@ -8,6 +8,12 @@ import { PrivateNginx } from '../../support/nginx.js';
 import { Scenario } from '../../support/scenario.js';
 
 /** berth in front of a real nginx: routes, zero-downtime switches under load, refusals, removal. */
+/**
+ * A request counts as failed when nginx refuses, resets or answers wrongly; a slow answer is not a
+ * dropped one, and a loaded 2-core CI VM can stall for 2 s, so the client waits up to 10 s.
+ */
+const LOAD_TIMEOUT_MS = 10_000;
+
 describe('berth run --proxy nginx (real engine, real nginx)', function () {
   this.timeout(180_000);
   let world: Scenario;
@@ -51,7 +57,7 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
   });
 
   it('moves traffic between versions with zero failed requests under load, across several deploys', async () => {
-    const load = startLoad(() => nginx.get(HOST), (body) => body === 'blue' || body === 'green');
+    const load = startLoad(() => nginx.get(HOST, '/', LOAD_TIMEOUT_MS), (body) => body === 'blue' || body === 'green');
     try {
       for (const tag of ['green', 'blue', 'green', 'blue']) {
         load.result.firstSeen.clear();
@@ -70,7 +76,7 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
   it('a failing deploy never touches the upstream: the old version keeps serving', async () => {
     await served('blue');
     const before = await readFile(blockFile(), 'utf8');
-    const load = startLoad(() => nginx.get(HOST), (body) => body === 'blue');
+    const load = startLoad(() => nginx.get(HOST, '/', LOAD_TIMEOUT_MS), (body) => body === 'blue');
     try {
       await world.writeManifest('shop', spec('broken', { checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 3, timeout: 1 }] } }));
       await eventually(async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'), 90_000, 'Degraded');
