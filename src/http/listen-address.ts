@@ -11,3 +11,8 @@ export function parseListenAddress(text: string): ListenAddress | undefined {
   if (!match || port > 65535) return undefined;
   return { host: match[1] ?? match[2] ?? '', port };
 }
+
+/** `HOST:PORT`, brackets around an IPv6 host. */
+export function formatListenAddress(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}

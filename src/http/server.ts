@@ -13,7 +13,7 @@ import type { AppStatus } from '../status/app-status.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { ListenError } from './errors.js';
-import type { ListenAddress } from './listen-address.js';
+import { formatListenAddress, type ListenAddress } from './listen-address.js';
 import { LiveFeed } from './live-feed.js';
 import { renderLive, renderStatusPage } from './status-page.js';
 
@@ -58,7 +58,7 @@ export class StatusServer {
     try {
       await this.app.listen({ host: address.host, port: address.port });
     } catch (error) {
-      throw new ListenError(`cannot listen on ${formatAddress(address)}: ${(error as Error).message}`, { cause: error });
+      throw new ListenError(`cannot listen on ${formatListenAddress(address)}: ${(error as Error).message}`, { cause: error });
     }
     const bound = this.app.server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
@@ -100,8 +100,4 @@ export class StatusServer {
       this.feed.attach(reply.raw);
     });
   }
-}
-
-function formatAddress(address: ListenAddress): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }

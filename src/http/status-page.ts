@@ -4,7 +4,7 @@
  * page refreshes itself by swapping that one element; without JavaScript it reloads every 5 s.
  * Pure: everything shown comes in as arguments, and every value is escaped.
  */
-import type { AppStatus } from '../status/app-status.js';
+import { runningLabel, type AppStatus } from '../status/app-status.js';
 import { PHASES } from '../state/types.js';
 import { timeAgo } from '../util/age.js';
 
@@ -66,7 +66,7 @@ function renderProblems(problems: string[]): string {
 }
 
 function renderRow(app: AppStatus, now: number): string {
-  const running = app.running.tag ?? (app.running.imageId ? app.running.imageId.replace('sha256:', '').slice(0, 12) : '–');
+  const running = runningLabel(app, '–');
   const drift = app.desiredTag !== null && app.running.tag !== app.desiredTag;
   const lastDeploy = app.lastDeployAt === null ? '–' : `<time datetime="${app.lastDeployAt}">${timeAgo(now, Date.parse(app.lastDeployAt))}</time>`;
   const error = app.lastError !== null && app.lastError !== app.message ? `<div class="error">last error: ${escapeHtml(app.lastError)}</div>` : '';

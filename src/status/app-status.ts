@@ -77,6 +77,11 @@ export function appStatus(name: string, record: AppRecord | undefined, container
   };
 }
 
+/** What runs, for people: the serving tag, else the short image id, else `none`. */
+export function runningLabel(status: AppStatus, none: string): string {
+  return status.running.tag ?? (status.running.imageId ? status.running.imageId.replace('sha256:', '').slice(0, 12) : none);
+}
+
 /** One line about an engine outage the controller recorded, or undefined when it reaches the engine. */
 export function engineOutage(engine: EngineRecord | undefined): string | undefined {
   if (!engine || engine.reachable) return undefined;

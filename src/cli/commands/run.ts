@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../../util/logger.js';
 import { NginxRouter } from '../../proxy/nginx-router.js';
 import { directTraffic, type TrafficRouter } from '../../reconcile/traffic.js';
 import { UsageError } from '../usage.js';
-import { parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
+import { formatListenAddress, parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
 import type { StatusServer } from '../../http/server.js';
 import { noMetrics } from '../../metrics/types.js';
 import { appStatuses, engineOutage } from '../../status/app-status.js';
@@ -102,7 +102,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
         logger,
       });
       const bound = await server.listen(listen);
-      const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+      const url = `http://${formatListenAddress(bound)}`;
       logger.info({ source: 'http', listen: url }, `Status page on ${url}/ (also /healthz, /readyz, /metrics, /api/apps)`);
     }
     await controller.start();

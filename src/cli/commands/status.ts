@@ -2,7 +2,7 @@ import { EngineUnavailableError } from '../../runtime/errors.js';
 import type { ContainerSummary } from '../../runtime/types.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { StateStore } from '../../state/store.js';
-import { appStatuses, engineOutage } from '../../status/app-status.js';
+import { appStatuses, engineOutage, runningLabel } from '../../status/app-status.js';
 import { age } from '../../util/age.js';
 import { formatTable } from '../table.js';
 import { parseCommand, sharedOptions } from '../options.js';
@@ -36,7 +36,7 @@ export async function statusCommand(args: string[], out: Output): Promise<number
   const rows = statuses.map((s) => [
     s.app,
     s.desiredTag ?? '-',
-    s.running.tag ?? (s.running.imageId ? s.running.imageId.replace('sha256:', '').slice(0, 12) : '-'),
+    runningLabel(s, '-'),
     s.phase,
     age(now, toMillis(s.lastDeployAt ?? s.since)),
     s.message,
