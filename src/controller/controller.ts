@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.js';
 import { noMetrics, type ControllerMetrics, type ReconcileOutcome } from '../metrics/types.js';
 import type { DesiredState } from './desired-state.js';
 import { WorkQueue } from './queue.js';
+import { HostSnapshot } from '../reconcile/host-snapshot.js';
 import { EngineEvents } from './sources/engine-events.js';
 import { ManifestWatcher } from './sources/manifest-watcher.js';
 
@@ -171,17 +172,31 @@ export class Controller {
     return this.reading;
   }
 
-  /** Queues every app; `afterOutage` also cancels backoffs, since failures while the engine was away say nothing about the apps. */
+  /**
+   * Re-reads the directory and queues the apps that drifted: one container list and one image
+   * list for the whole host (two engine calls, whatever the number of apps), judged by the
+   * planner; apps in sync are not reconciled. After an engine outage every app is queued and
+   * its backoff cancelled instead, since failures while the engine was away say nothing about it.
+   */
   private async resync(afterOutage = false): Promise<void> {
-    const requeue = (name: string) => (afterOutage ? this.deps.queue.retryNow(name) : this.deps.queue.add(name));
+    const { desired, queue, runtime, reconciler, state, logger } = this.deps;
     try {
       await this.readManifests();
-      // Apps with a manifest first: an engine that is slow to list right after a restart must not keep them in backoff.
-      for (const name of this.deps.desired.names()) requeue(name);
-      const running = await this.deps.runtime.listContainers(this.options.namespace);
-      for (const app of new Set(running.map((c) => c.app))) requeue(app);
+      if (afterOutage) {
+        // Apps with a manifest first: an engine that is slow to list right after a restart must not keep them in backoff.
+        for (const name of desired.names()) queue.retryNow(name);
+        const running = await runtime.listContainers(this.options.namespace);
+        for (const app of new Set(running.map((c) => c.app))) queue.retryNow(app);
+        return;
+      }
+      const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
+      const names = new Set([...desired.names(), ...snapshot.apps(), ...state.names()]);
+      const drifted: string[] = [];
+      for (const name of names) if (!(await reconciler.isInSync(name, snapshot))) drifted.push(name);
+      for (const name of drifted) queue.add(name);
+      logger.debug({ source: 'resync', apps: names.size, drifted: drifted.length }, `resync: ${drifted.length} of ${names.size} apps drifted`);
     } catch (error) {
-      this.deps.logger.warn({ source: 'resync', err: error }, 'resync failed');
+      logger.warn({ source: 'resync', err: error }, 'resync failed');
     }
   }
 

@@ -1,6 +1,9 @@
 /** How berth finds an app's image on this host, shared by the reconciler and `tags:deploy`. */
 import type { ImageInfo, Runtime } from '../runtime/types.js';
 
+/** Where images are looked up: the engine (an inspect per reference) or a snapshot of one image list. */
+export type ImageSource = Pick<Runtime, 'inspectImage'>;
+
 export interface LocalImage {
   /** What `<image>:<tag>` resolves to here; undefined when berth would have to pull it. */
   found?: ImageInfo;
@@ -12,10 +15,9 @@ export interface LocalImage {
  * Resolves `<image>:<tag>`. A kept mirror of a pull from this very repository (its repo digests
  * name `image`) stands in for a pulled tag someone removed; a mirror from elsewhere never does.
  */
-export async function resolveLocalImage(runtime: Runtime, namespace: string, app: string, image: string, tag: string): Promise<LocalImage> {
+export async function resolveLocalImage(images: ImageSource, namespace: string, app: string, image: string, tag: string): Promise<LocalImage> {
   const remote = image !== `${namespace}/${app}`;
-  const direct = await runtime.inspectImage(`${image}:${tag}`);
-  const mirror = remote ? await runtime.inspectImage(`${namespace}/${app}:${tag}`) : undefined;
+  const [direct, mirror] = await Promise.all([images.inspectImage(`${image}:${tag}`), remote ? images.inspectImage(`${namespace}/${app}:${tag}`) : undefined]);
   const found = direct ?? (mirror?.repoDigests.some((d) => d.startsWith(`${image}@`)) ? mirror : undefined);
   return { ...(found ? { found } : {}), ...(mirror ? { mirror } : {}) };
 }

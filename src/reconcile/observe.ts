@@ -1,30 +1,58 @@
-import type { Runtime } from '../runtime/types.js';
+import type { ContainerSummary, Runtime } from '../runtime/types.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Desired, ImageState, Observation } from './actions.js';
-import { resolveLocalImage } from './local-image.js';
+import { resolveLocalImage, type ImageSource } from './local-image.js';
 
-/** Gathers what the planner needs about one app: its desired state, its containers, its image, its serving revision. */
-export async function observeApp(
-  deps: { runtime: Runtime; clock: Clock; state: StateStore; desired(name: string): Desired },
-  options: { namespace: string; proxy: boolean },
+export interface ObserveDeps {
+  runtime: Runtime;
+  clock: Clock;
+  state: StateStore;
+  desired(name: string): Desired;
+}
+
+export interface ObserveOptions {
+  namespace: string;
+  proxy: boolean;
+}
+
+/**
+ * Gathers what the planner needs about one app from the engine: its containers, its image, its
+ * serving revision. The engine calls (a container list, up to three image inspects) run
+ * concurrently: a reaction waits for one round trip, not four.
+ */
+export async function observeApp(deps: ObserveDeps, options: ObserveOptions, name: string): Promise<Observation> {
+  const [containers, observation] = await Promise.all([deps.runtime.listContainers(options.namespace, name), observeWith(deps, options, name, [], deps.runtime)]);
+  return { ...observation, containers };
+}
+
+/**
+ * The observation of `name` from containers and images already known (a resync's snapshot, or
+ * a fresh list with `images` the engine itself); also reads the app's desired state and record.
+ */
+export async function observeWith(
+  deps: Omit<ObserveDeps, 'runtime'>,
+  options: ObserveOptions,
   name: string,
+  containers: ContainerSummary[],
+  images: ImageSource,
 ): Promise<Observation> {
-  const { runtime, state, clock } = deps;
   const { namespace } = options;
   const desired = deps.desired(name);
-  const containers = await runtime.listContainers(namespace, name);
   let image: ImageState | undefined;
   let localTagImageId: string | undefined;
   let latestImageId: string | undefined;
   if (desired.kind === 'present') {
     const { spec } = desired.app;
-    const { found, mirror } = await resolveLocalImage(runtime, namespace, name, spec.image, spec.tag);
+    const [{ found, mirror }, latest] = await Promise.all([
+      resolveLocalImage(images, namespace, name, spec.image, spec.tag),
+      images.inspectImage(`${namespace}/${name}:latest`),
+    ]);
     image = found ? { kind: 'present', id: found.id, repoDigests: found.repoDigests } : { kind: 'missing' };
     if (mirror) localTagImageId = mirror.id;
-    latestImageId = (await runtime.inspectImage(`${namespace}/${name}:latest`))?.id;
+    latestImageId = latest?.id;
   }
-  const record = state.get(name);
+  const record = deps.state.get(name);
   const serving = record?.servingRevision !== undefined && record.switchedAt !== undefined ? { revision: record.servingRevision, switchedAt: record.switchedAt } : undefined;
   return {
     namespace,
@@ -36,6 +64,6 @@ export async function observeApp(
     ...(latestImageId ? { latestImageId } : {}),
     ...(serving ? { serving } : {}),
     proxy: options.proxy,
-    now: clock.now(),
+    now: deps.clock.now(),
   };
 }

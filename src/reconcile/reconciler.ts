@@ -12,7 +12,9 @@ import type { Phase } from '../state/types.js';
 import type { Desired, Observation, Plan } from './actions.js';
 import { DeployFailedError } from './errors.js';
 import { executePlan } from './execute.js';
-import { observeApp } from './observe.js';
+import { observeApp, observeWith } from './observe.js';
+import type { HostSnapshot } from './host-snapshot.js';
+import { isInSync } from './in-sync.js';
 import type { TrafficRouter } from './traffic.js';
 import { ProxyError } from '../proxy/errors.js';
 import type { App } from '../manifest/types.js';
@@ -120,6 +122,12 @@ export class Reconciler {
       }
     }
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
+  }
+
+  /** Whether a reconcile of `name` would change nothing, judged on `snapshot` without asking the engine. */
+  async isInSync(name: string, snapshot: HostSnapshot): Promise<boolean> {
+    const observation = await observeWith(this.deps, this.options, name, snapshot.containersOf(name), snapshot);
+    return isInSync(observation, this.deps.state.get(name));
   }
 
   private async settle(name: string, observation: Observation, plan: Plan, logger: Logger): Promise<ReconcileResult> {

@@ -113,8 +113,8 @@ export interface Runtime {
 
   /** undefined when no such image. */
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  /** Images whose tags include `repository:*`. */
-  listImages(repository: string): Promise<ImageInfo[]>;
+  /** Images whose tags include `repository:*`; every image on the host when `repository` is omitted (one call). */
+  listImages(repository?: string): Promise<ImageInfo[]>;
   /** Pulls `ref` (repo:tag) with the credentials of Docker's config.json when it has them. */
   pullImage(ref: string, signal?: AbortSignal): Promise<void>;
   /**

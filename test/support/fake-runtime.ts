@@ -65,6 +65,7 @@ export class FakeRuntime implements Runtime {
   }
 
   async inspectContainer(id: string): Promise<ContainerDetail> {
+    this.calls.push(`inspectContainer ${id}`);
     const { spec: _spec, ...detail } = this.mustGet(id);
     return structuredClone(detail);
   }
@@ -114,14 +115,20 @@ export class FakeRuntime implements Runtime {
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    this.calls.push(`inspectImage ${ref}`);
+    return this.image(ref);
+  }
+
+  private image(ref: string): ImageInfo | undefined {
     const id = this.tags.get(ref) ?? (this.images.has(ref) ? ref : undefined);
     const image = id ? this.images.get(id) : undefined;
     return image ? { ...image, repoTags: [...this.tags].filter(([, v]) => v === image.id).map(([k]) => k) } : undefined;
   }
 
-  async listImages(repository: string): Promise<ImageInfo[]> {
-    const ids = new Set([...this.tags].filter(([ref]) => ref.startsWith(`${repository}:`)).map(([, id]) => id));
-    return Promise.all([...ids].map(async (id) => (await this.inspectImage(id))!));
+  async listImages(repository?: string): Promise<ImageInfo[]> {
+    this.calls.push('listImages');
+    const ids = new Set([...this.tags].filter(([ref]) => repository === undefined || ref.startsWith(`${repository}:`)).map(([, id]) => id));
+    return [...ids].map((id) => this.image(id)!);
   }
 
   async pullImage(ref: string): Promise<void> {

@@ -4,7 +4,9 @@
  * atomically, config management may delete and recreate the directory). Every burst of events is debounced into
  * one `onChange` call; the caller re-reads the whole directory, so the event itself carries
  * no meaning (level-triggered). When the directory's real path changes (a symlink swap), the
- * directory watch is re-armed on the new target.
+ * directory watch is re-armed on the new target. A plain fs.watch on the directory itself is
+ * the fast path for its top-level files: chokidar, which stats what changed before it reports,
+ * adds up to a few hundred milliseconds on a loaded host; both only ever trigger a re-read.
  */
 import { watch as fsWatch, type FSWatcher as FsWatcher } from 'node:fs';
 import { realpath } from 'node:fs/promises';
@@ -25,6 +27,7 @@ export const DEFAULT_WATCH_OPTIONS: ManifestWatcherOptions = { debounceMs: 40, m
 export class ManifestWatcher {
   private readonly dir: string;
   private dirWatcher: FSWatcher | undefined;
+  private fastWatcher: FsWatcher | undefined;
   private parentWatcher: FsWatcher | undefined;
   private watchedRealPath: string | undefined;
   private cancelTimer: (() => void) | undefined;
@@ -58,6 +61,7 @@ export class ManifestWatcher {
     this.closed = true;
     this.cancelTimer?.();
     this.parentWatcher?.close();
+    this.fastWatcher?.close();
     await this.dirWatcher?.close();
   }
 
@@ -69,6 +73,8 @@ export class ManifestWatcher {
 
   private async armDirectory(): Promise<void> {
     if (this.closed) return;
+    this.fastWatcher?.close();
+    this.fastWatcher = undefined;
     await this.dirWatcher?.close();
     this.watchedRealPath = await realpath(this.dir).catch(() => undefined);
     if (this.watchedRealPath === undefined) {
@@ -76,6 +82,14 @@ export class ManifestWatcher {
       return;
     }
     const root = this.watchedRealPath;
+    try {
+      this.fastWatcher = fsWatch(root, { persistent: false }, (_event, filename) => {
+        if (filename === null || !filename.startsWith('.')) this.touched();
+      });
+      this.fastWatcher.on('error', () => undefined);
+    } catch {
+      // chokidar alone still sees every change.
+    }
     const watcher = watch(root, {
       ignoreInitial: true,
       depth: 8,

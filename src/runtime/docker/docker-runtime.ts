@@ -130,8 +130,9 @@ class DockerRuntime implements Runtime {
     }
   }
 
-  listImages(repository: string): Promise<ImageInfo[]> {
-    return this.engine.call({ operation: 'listImages', object: repository }, async (docker) => {
+  listImages(repository?: string): Promise<ImageInfo[]> {
+    return this.engine.call({ operation: 'listImages', object: repository ?? 'all images' }, async (docker) => {
+      if (repository === undefined) return (await docker.listImages()).map(imageInfoOfListEntry);
       const entries = await docker.listImages({ filters: { reference: [repository] } });
       return entries
         .map(imageInfoOfListEntry)

@@ -1,0 +1,102 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
+import { dump } from 'js-yaml';
+import { Controller } from '../../../src/controller/controller.js';
+import { DesiredState } from '../../../src/controller/desired-state.js';
+import { WorkQueue } from '../../../src/controller/queue.js';
+import { ManifestDirectory } from '../../../src/manifest/load.js';
+import { Reconciler } from '../../../src/reconcile/reconciler.js';
+import { directTraffic } from '../../../src/reconcile/traffic.js';
+import { StateStore } from '../../../src/state/store.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
+
+const RESYNC_SECONDS = 60;
+
+describe('Controller resync (in-memory runtime)', () => {
+  let root: string;
+  let clock: FakeClock;
+  let runtime: FakeRuntime;
+  let state: StateStore;
+  let queue: WorkQueue;
+  let controller: Controller;
+
+  async function startWith(apps: number): Promise<void> {
+    root = await mkdtemp(join(tmpdir(), 'berth-resync-'));
+    const manifests = join(root, 'manifests');
+    await import('node:fs/promises').then((fs) => fs.mkdir(manifests));
+    clock = new FakeClock();
+    runtime = new FakeRuntime(clock);
+    for (let i = 0; i < apps; i++) {
+      runtime.addImage(`dokku/app${i}:v1`);
+      const spec = { tag: 'v1', ports: [{ container: 8080 }], checks: { wait: 0 }, deploy: { retireAfter: 0 } };
+      await writeFile(join(manifests, `app${i}.yaml`), dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec }));
+    }
+    state = await StateStore.open(join(root, 'state'), 'dokku');
+    const desired = new DesiredState(false);
+    queue = new WorkQueue(clock);
+    const logger = silentLogger();
+    const reconciler = new Reconciler(
+      { runtime, clock, logger, state, traffic: directTraffic, desired: (name) => desired.get(name) },
+      { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 },
+    );
+    controller = new Controller(
+      { runtime, clock, logger, state, desired, reconciler, queue, traffic: directTraffic, manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
+      { namespace: 'dokku', concurrency: 4, resyncSeconds: RESYNC_SECONDS },
+    );
+    await controller.start();
+    await settled();
+  }
+
+  async function settled(): Promise<void> {
+    for (let i = 0; i < 10_000 && !queue.isIdle(); i++) await tick();
+    assert.ok(queue.isIdle(), 'the controller settles');
+  }
+
+  /** Engine calls one periodic resync makes, and what it reconciles. */
+  async function resync(): Promise<string[]> {
+    runtime.calls.length = 0;
+    await clock.advance(RESYNC_SECONDS * 1000);
+    // The resync reads the directory from disk first: wait (in real time) for its image list.
+    for (let i = 0; i < 200 && !runtime.calls.includes('listImages'); i++) await sleep(10);
+    await settled();
+    return [...runtime.calls];
+  }
+
+  afterEach(async () => {
+    await controller.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  for (const apps of [3, 40]) {
+    it(`with ${apps} apps in sync, a resync makes two engine calls (one container list, one image list) and reconciles nothing`, async () => {
+      await startWith(apps);
+      assert.equal(runtime.running().length, apps);
+      assert.deepEqual((await resync()).sort(), ['listContainers', 'listImages']);
+      assert.deepEqual((await resync()).sort(), ['listContainers', 'listImages'], 'every resync, not only the first');
+    });
+  }
+
+  it('reconciles only the app whose container stopped without an event reaching berth', async () => {
+    await startWith(5);
+    const [lost] = runtime.running('app3');
+    lost!.state = 'exited';
+    const calls = await resync();
+    assert.deepEqual(calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]), ['app3']);
+    assert.equal(runtime.running('app3').length, 1, 'app3 runs again');
+  });
+
+  it('reconciles the app whose tag was moved to another image while no event reached berth', async () => {
+    await startWith(3);
+    const moved = `sha256:${'e'.repeat(64)}`;
+    runtime.images.set(moved, { id: moved, repoTags: [], repoDigests: [], createdAt: clock.now(), size: 1 });
+    runtime.tags.set('dokku/app1:v1', moved);
+    const calls = await resync();
+    assert.deepEqual(calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]), ['app1']);
+    assert.deepEqual(runtime.running('app1').map((c) => c.imageId), [moved]);
+  });
+});
