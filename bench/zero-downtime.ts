@@ -37,6 +37,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dump } from 'js-yaml';
+import { median, writeAtomically } from './support/figures.js';
+import { runBenchmark, withOwnTeardown, type Teardown } from './support/teardown.js';
 import { BerthProcess } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
 import { PrivateNginx, freePort } from '../test/support/nginx.js';
@@ -59,42 +61,6 @@ const ISSUE_COMPOSE_REFERENCE = '56 failed requests, ~1.2 s hard downtime per ch
 
 type Tag = (typeof TAGS)[number];
 type Connections = 'fresh' | 'keep-alive';
-
-// ---------------------------------------------------------------------------------------------
-// Teardown: steps run in reverse order of registration, once, whatever happened.
-
-class Teardown {
-  private readonly steps: { name: string; run: () => Promise<unknown> }[] = [];
-
-  add(name: string, run: () => Promise<unknown>): void {
-    this.steps.push({ name, run });
-  }
-
-  /** Runs every registered step, last first; a failing step is reported and the rest still run. Idempotent. */
-  async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) {
-      try {
-        await step.run();
-      } catch (error) {
-        console.error(`teardown: ${step.name}: ${(error as Error).message}`);
-      }
-    }
-  }
-}
-
-/**
- * Runs `body` with a teardown of its own, run as soon as `body` settles (so one phase's processes
- * are gone before the next starts); `parent` runs it too when interrupted before that.
- */
-async function withOwnTeardown<T>(parent: Teardown, name: string, body: (teardown: Teardown) => Promise<T>): Promise<T> {
-  const own = new Teardown();
-  parent.add(name, () => own.run());
-  try {
-    return await body(own);
-  } finally {
-    await own.run();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP: one request that never rejects, and the load of CLIENTS clients.
@@ -262,13 +228,6 @@ function onPath(command: string): boolean {
   return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
 }
 
-/** Writes `text` to `path` the way editors save: a hidden temp file renamed over the target. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = join(path, '..', `.${path.split('/').pop()}.tmp`);
-  await writeFile(temp, text);
-  await rename(temp, path);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Figures.
 
@@ -299,13 +258,6 @@ interface PhaseFigures {
   requests: number;
   failedRequests: number;
   failureReasons: Record<string, number>;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** Keeps the load running, with no change, for BASELINE_MS. */
@@ -583,20 +535,4 @@ async function main(teardown: Teardown): Promise<void> {
   printReport(report);
 }
 
-const teardown = new Teardown();
-// Output piped into `head` that exits must not crash the run before the teardown.
-for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    void teardown.run().finally(() => process.exit(130));
-  });
-}
-try {
-  await main(teardown);
-} catch (error) {
-  console.error(`benchmark failed: ${(error as Error).stack ?? error}`);
-  process.exitCode = 1;
-} finally {
-  await teardown.run();
-}
+await runBenchmark(main);
