@@ -1,6 +1,6 @@
 /**
  * The controller loop, after controller-runtime: sources (manifest watcher, engine events,
- * periodic resync) put app names on a work queue; `concurrency` workers take them off and run
+ * periodic resync of what drifted) put app names on a work queue; `concurrency` workers take them off and run
  * the reconciler, one reconcile per app at a time; failures come back with backoff, requested
  * delays (old containers retiring) with `addAfter`.
  */
@@ -14,6 +14,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { noMetrics, type ControllerMetrics, type ReconcileOutcome } from '../metrics/types.js';
 import type { DesiredState } from './desired-state.js';
+import type { ExpectedEvents } from './expected-events.js';
 import { WorkQueue } from './queue.js';
 import { HostSnapshot } from '../reconcile/host-snapshot.js';
 import { EngineEvents } from './sources/engine-events.js';
@@ -23,7 +24,7 @@ export interface ControllerOptions {
   namespace: string;
   /** Apps reconciled in parallel. */
   concurrency: number;
-  /** Seconds between full resyncs (re-read the directory, enqueue every app). */
+  /** Seconds between resyncs (re-read the directory, list the host once, enqueue the apps that drifted). */
   resyncSeconds: number;
 }
 
@@ -39,6 +40,8 @@ export interface ControllerDeps {
   /** Asked at start-up which apps have a route, so routes of vanished apps are removed. */
   traffic: TrafficRouter;
   metrics?: ControllerMetrics;
+  /** Events of berth's own actions (see expecting-runtime.ts): not queued again. */
+  expected?: ExpectedEvents;
 }
 
 /** Why the controller is or is not ready (`/readyz`). */
@@ -96,7 +99,7 @@ export class Controller {
           this.deps.state.setEngine({ reachable: false, since: clock.now(), error: error.message });
         },
       },
-      { runtime, clock, logger },
+      { runtime, clock, logger, ...(this.deps.expected ? { expected: this.deps.expected } : {}) },
     );
     await this.events.start();
     if (this.engineReachable) this.deps.state.setEngine({ reachable: true, since: clock.now() });

@@ -58,7 +58,7 @@ export class FakeRuntime implements Runtime {
   }
 
   async listContainers(namespace: string, app?: string): Promise<ContainerSummary[]> {
-    this.calls.push('listContainers');
+    this.calls.push(app === undefined ? 'listContainers' : `listContainers ${app}`);
     return [...this.containers.values()]
       .filter((c) => c.labels['berth.managed'] === 'true' && c.labels['berth.namespace'] === namespace && (app === undefined || c.app === app))
       .map(({ spec: _spec, startedAt: _s, restartCount: _r, exitCode: _e, error: _err, env: _env, requestedPorts: _rp, ...summary }) => structuredClone(summary));

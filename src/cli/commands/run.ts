@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { Controller } from '../../controller/controller.js';
 import { DesiredState } from '../../controller/desired-state.js';
+import { ExpectedEvents } from '../../controller/expected-events.js';
+import { expectingRuntime } from '../../controller/expecting-runtime.js';
 import { WorkQueue } from '../../controller/queue.js';
 import { ManifestDirectory } from '../../manifest/load.js';
 import { permissionWarning } from '../../manifest/permissions.js';
@@ -57,7 +59,8 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const lock = await acquireLock(shared.stateDir, shared.namespace);
   let server: StatusServer | undefined;
   try {
-    const runtime = createDockerRuntime();
+    const expected = new ExpectedEvents(clock);
+    const runtime = expectingRuntime(createDockerRuntime(), expected);
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace);
     const desired = new DesiredState(values['allow-empty']);
@@ -72,7 +75,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       : undefined;
     const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics: metrics ?? noMetrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const controller = new Controller(
-      { runtime, clock, logger, state, desired, reconciler, traffic, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
+      { runtime, clock, logger, state, desired, reconciler, traffic, queue, expected, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
       { namespace: shared.namespace, concurrency, resyncSeconds },
     );
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);

@@ -9,6 +9,7 @@ import type { EventSubscription, Runtime, RuntimeEvent } from '../../runtime/typ
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
+import type { ExpectedEvents } from '../expected-events.js';
 
 export interface EngineEventHandlers {
   onApp(app: string): void;
@@ -20,7 +21,12 @@ export interface EngineEventHandlers {
 }
 
 const RECONNECT: BackoffPolicy = { baseMs: 500, maxMs: 15_000 };
-const IGNORED_CONTAINER_ACTIONS = new Set(['create', 'attach', 'resize', 'top', 'export', 'commit', 'copy', 'archive-path', 'extract-to-dir']);
+/**
+ * Container events that say nothing about what runs: among them the exec and health events an
+ * image's HEALTHCHECK emits every interval, which would otherwise reconcile the app each time.
+ */
+const IGNORED_CONTAINER_ACTIONS = new Set(['create', 'attach', 'detach', 'resize', 'top', 'export', 'commit', 'copy', 'archive-path', 'extract-to-dir', 'rename', 'update']);
+const IGNORED_CONTAINER_ACTION_PREFIXES = ['exec_', 'health_status'];
 
 export class EngineEvents {
   private subscription: EventSubscription | undefined;
@@ -31,7 +37,7 @@ export class EngineEvents {
   constructor(
     private readonly namespace: string,
     private readonly handlers: EngineEventHandlers,
-    private readonly deps: { runtime: Runtime; clock: Clock; logger: Logger },
+    private readonly deps: { runtime: Runtime; clock: Clock; logger: Logger; expected?: ExpectedEvents },
   ) {}
 
   /** Subscribes; when the engine is unreachable now, keeps retrying in the background. */
@@ -72,9 +78,16 @@ export class EngineEvents {
 
   private dispatch(event: RuntimeEvent): void {
     if (event.kind === 'container') {
-      if (event.app && event.namespace === this.namespace && !IGNORED_CONTAINER_ACTIONS.has(event.action)) this.handlers.onApp(event.app);
+      if (!event.app || event.namespace !== this.namespace || isIgnored(event.action)) return;
+      // berth's own start/stop/remove: the reconcile that acted confirms the outcome itself.
+      if (this.deps.expected?.consume(event.id, event.action)) return;
+      this.handlers.onApp(event.app);
       return;
     }
     if (event.ref && ['tag', 'load', 'pull', 'import'].includes(event.action)) this.handlers.onImage(event.ref);
   }
+}
+
+function isIgnored(action: string): boolean {
+  return IGNORED_CONTAINER_ACTIONS.has(action) || IGNORED_CONTAINER_ACTION_PREFIXES.some((prefix) => action.startsWith(prefix));
 }

@@ -6,6 +6,8 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { dump } from 'js-yaml';
 import { Controller } from '../../../src/controller/controller.js';
 import { DesiredState } from '../../../src/controller/desired-state.js';
+import { ExpectedEvents } from '../../../src/controller/expected-events.js';
+import { expectingRuntime } from '../../../src/controller/expecting-runtime.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
@@ -17,7 +19,7 @@ import { FakeRuntime } from '../../support/fake-runtime.js';
 
 const RESYNC_SECONDS = 60;
 
-describe('Controller resync (in-memory runtime)', () => {
+describe('Controller (in-memory runtime)', () => {
   let root: string;
   let clock: FakeClock;
   let runtime: FakeRuntime;
@@ -37,15 +39,17 @@ describe('Controller resync (in-memory runtime)', () => {
       await writeFile(join(manifests, `app${i}.yaml`), dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec }));
     }
     state = await StateStore.open(join(root, 'state'), 'dokku');
+    const expected = new ExpectedEvents(clock);
+    const acting = expectingRuntime(runtime, expected);
     const desired = new DesiredState(false);
     queue = new WorkQueue(clock);
     const logger = silentLogger();
     const reconciler = new Reconciler(
-      { runtime, clock, logger, state, traffic: directTraffic, desired: (name) => desired.get(name) },
+      { runtime: acting, clock, logger, state, traffic: directTraffic, desired: (name) => desired.get(name) },
       { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 },
     );
     controller = new Controller(
-      { runtime, clock, logger, state, desired, reconciler, queue, traffic: directTraffic, manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
+      { runtime: acting, clock, logger, state, desired, reconciler, queue, expected, traffic: directTraffic, manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
       { namespace: 'dokku', concurrency: 4, resyncSeconds: RESYNC_SECONDS },
     );
     await controller.start();
@@ -70,6 +74,23 @@ describe('Controller resync (in-memory runtime)', () => {
   afterEach(async () => {
     await controller.stop();
     await rm(root, { recursive: true, force: true });
+  });
+
+  /** Observe rounds of `app` among `calls` (each inspects the app's `latest`); a deploy's reconcile takes two: act, then confirm. */
+  const roundsOf = (calls: string[], app: string) => calls.filter((c) => c === `inspectImage dokku/${app}:latest`).length;
+
+  it("does not reconcile an app again for the engine events of berth's own start and removal; a crash does", async () => {
+    await startWith(3);
+    const calls = [...runtime.calls];
+    for (const app of ['app0', 'app1', 'app2']) assert.equal(roundsOf(calls, app), 2, `${app}: one reconcile (act, confirm), not a second for its own start event`);
+
+    runtime.calls.length = 0;
+    const [running] = runtime.running('app1');
+    runtime.crash(running!.id);
+    await settled();
+    assert.ok(roundsOf(runtime.calls, 'app1') >= 1, 'the crash reconciles app1');
+    assert.equal(runtime.running('app1').length, 1, 'app1 runs again');
+    assert.equal(roundsOf(runtime.calls, 'app0') + roundsOf(runtime.calls, 'app2'), 0, 'the other apps are left alone');
   });
 
   for (const apps of [3, 40]) {
