@@ -1,7 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { App, DirectoryState, LoadOptions, ManifestProblem, ManifestSet } from './types.js';
-import { analyzeManifestText, appsOf, failedFile, type FileAnalysis } from './analyze.js';
+import { appsOf, failedFile, type FileAnalysis } from './analyze.js';
+import { analyzeTexts, type AnalyzeJob } from './analyze-pool.js';
 import { isManifestFileName } from './ignore.js';
 import { printable } from './printable.js';
 
@@ -165,7 +166,8 @@ function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string,
 }
 
 /**
- * Reads and analyzes every candidate (reusing `cache`), then combines all files into one
+ * Reads every candidate (reusing `cache`), analyzes the new and changed ones (on worker
+ * threads too when there are many: analyze-pool.ts), then combines all files into one
  * ManifestSet. Synchronous file access is much faster than the thread pool for many small
  * files; the event loop gets a turn every READ_BATCH files.
  */
@@ -177,10 +179,19 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
   const candidates = [...byRealPath.values()];
   const nextCache: AnalysisCache = new Map();
   const files: Array<{ file: string; analysis: FileAnalysis }> = [];
+  const unread: Array<{ index: number; key: FileKey; job: AnalyzeJob }> = [];
   for (const [index, candidate] of candidates.entries()) {
     if (index > 0 && index % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
-    files.push({ file: candidate.file, analysis: analyzeFile(candidate, options, cache, nextCache) });
+    const read = readCandidate(candidate, cache, nextCache);
+    if ('analysis' in read) files.push({ file: candidate.file, analysis: read.analysis });
+    else unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, key: read.key, job: read.job });
   }
+  const analyses = await analyzeTexts(unread.map((u) => u.job), options);
+  unread.forEach(({ index, key, job }, i) => {
+    const analysis = analyses[i]!;
+    nextCache.set(job.file, { ...key, analysis });
+    files[index] = { file: job.file, analysis };
+  });
   for (const problem of scans.flatMap((s) => s.refused)) {
     files.push({ file: problem.file, analysis: failedRead(problem.file, problem.message, cache, nextCache) });
   }
@@ -246,19 +257,26 @@ function directoryState(scans: readonly Scan[]): DirectoryState {
   return 'empty';
 }
 
-/** Reads one manifest file and analyzes it, or reuses its cached analysis when the file is unchanged. */
-function analyzeFile(candidate: Candidate, options: LoadOptions, previous: AnalysisCache, next: AnalysisCache): FileAnalysis {
+/** What identifies a file's content without reading it: an analysis is reused while all of it is unchanged. */
+type FileKey = Omit<CachedAnalysis, 'analysis'>;
+
+/**
+ * Reads one manifest file: its analysis when it is cached (unchanged) or cannot be read, or
+ * else its text to analyze.
+ */
+function readCandidate(candidate: Candidate, previous: AnalysisCache, next: AnalysisCache): { analysis: FileAnalysis } | { key: FileKey; job: AnalyzeJob } {
   const { file, realPath } = candidate;
+  const failed = (message: string) => ({ analysis: failedRead(file, message, previous, next) });
   let stats: Stats;
   try {
     stats = statSync(realPath);
   } catch (error) {
-    return failedRead(file, `cannot read file (${osReason(error)})`, previous, next);
+    return failed(`cannot read file (${osReason(error)})`);
   }
-  if (!stats.isFile()) return failedRead(file, 'not a regular file', previous, next);
-  if (stats.size > MAX_FILE_BYTES) return failedRead(file, TOO_LARGE_MESSAGE, previous, next);
+  if (!stats.isFile()) return failed('not a regular file');
+  if (stats.size > MAX_FILE_BYTES) return failed(TOO_LARGE_MESSAGE);
 
-  const key = { realPath, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
+  const key: FileKey = { realPath, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
   const cached = previous.get(file);
   if (
     cached !== undefined &&
@@ -269,28 +287,25 @@ function analyzeFile(candidate: Candidate, options: LoadOptions, previous: Analy
     cached.ino === key.ino
   ) {
     next.set(file, cached);
-    return cached.analysis;
+    return { analysis: cached.analysis };
   }
 
   let bytes: Buffer | 'too large' | 'not a regular file';
   try {
     bytes = readAtMost(realPath, stats.size, MAX_FILE_BYTES);
   } catch (error) {
-    return failedRead(file, `cannot read file (${osReason(error)})`, previous, next);
+    return failed(`cannot read file (${osReason(error)})`);
   }
-  if (bytes === 'too large') return failedRead(file, TOO_LARGE_MESSAGE, previous, next);
-  if (bytes === 'not a regular file') return failedRead(file, bytes, previous, next);
+  if (bytes === 'too large') return failed(TOO_LARGE_MESSAGE);
+  if (bytes === 'not a regular file') return failed(bytes);
   let text: string;
   try {
     text = UTF8.decode(bytes);
   } catch {
-    return failedRead(file, 'not a text file (not valid UTF-8)', previous, next);
+    return failed('not a text file (not valid UTF-8)');
   }
-  if (text.includes('\u0000')) return failedRead(file, 'not a text file (contains NUL bytes)', previous, next);
-
-  const analysis = analyzeManifestText(text, file, options, cached === undefined ? [] : appsOf(cached.analysis));
-  next.set(file, { ...key, analysis });
-  return analysis;
+  if (text.includes('\u0000')) return failed('not a text file (contains NUL bytes)');
+  return { key, job: { text, file, formerApps: cached === undefined ? [] : appsOf(cached.analysis) } };
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

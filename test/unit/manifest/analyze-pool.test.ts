@@ -1,0 +1,42 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dump } from 'js-yaml';
+import { analyzeTexts, PARALLEL_THRESHOLD, type AnalyzeJob } from '../../../src/manifest/analyze-pool.js';
+import { ManifestDirectory } from '../../../src/manifest/load.js';
+
+const OPTIONS = { namespace: 'dokku', allowHostPaths: [] };
+const FILES = PARALLEL_THRESHOLD + 50;
+
+function manifest(i: number): string {
+  if (i === 7) return 'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: app7\nspec:\n  tag: [unclosed\n';
+  if (i === 300) return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'app300' }, spec: { tag: 'v1', replicas: -1 } });
+  return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec: { tag: `v${i % 5}`, env: { MODE: 'x' }, ports: [{ container: 8080 }] } });
+}
+
+describe('analyzing many manifests on worker threads', () => {
+  it('gives exactly what analyzing them one by one on this thread gives, in order', async function () {
+    this.timeout(60_000);
+    const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ text: manifest(i), file: `/m/app${i}.yaml`, formerApps: i === 7 ? ['app7'] : [] }));
+    const threaded = await analyzeTexts(jobs, OPTIONS, 1);
+    const inline = await analyzeTexts(jobs, OPTIONS, 0);
+    assert.deepEqual(threaded, inline);
+    assert.equal(threaded[300]?.documents[0]?.result.ok, false);
+    assert.deepEqual(threaded[7]?.unconfirmedApps, ['app7'], 'an unparseable file keeps the app it defined');
+  });
+
+  it('a cold read of a large directory reports every app and every problem with file:line:col', async function () {
+    this.timeout(60_000);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
+    try {
+      await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
+      const set = await new ManifestDirectory(dir, OPTIONS).read();
+      assert.equal(set.apps.size, FILES - 2);
+      assert.equal(set.apps.get('app42')?.spec.tag, 'v2');
+      assert.deepEqual(set.problems.map((p) => `${p.file.slice(dir.length + 1)}:${p.line}`).sort(), ['app300.yaml:7', 'app7.yaml:7']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
