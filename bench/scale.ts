@@ -13,9 +13,9 @@
  *    container started; then one rewrite of all APPS files to a new tag, until every new container
  *    started and every old one is gone. berth's CPU (from /proc) beside the whole machine's.
  * 4. Steady state: STEADY_SECONDS with nothing to do and a resync every RESYNC_SECONDS (half the
- *    default period, so the window holds two); the engine
- *    calls berth makes (counted by a proxy on the engine socket, by endpoint), per resync; berth's
- *    CPU over the window and its RSS at the end.
+ *    default period, so the window holds two); the engine calls berth makes (counted by a proxy
+ *    on the engine socket, by endpoint), per resync; berth's CPU over the window and its RSS at
+ *    the end.
  * 5. Restart: berth stopped (SIGTERM) and started again with APPS apps running; time until it logs
  *    ready and until every app has been reconciled once, and how many containers were restarted
  *    or replaced (compared by id and start time).
@@ -188,9 +188,10 @@ async function benchReaction(world: World, berth: BerthProcess): Promise<Reactio
     const tag = run % 2 === 0 ? 'v2' : 'v1';
     const logsBefore = berth.logs.length;
     from = world.events.events.length;
+    await writeAtomically(file, manifestYaml(world.namespace, app, tag));
+    // From the moment the edited file is in place.
     const editedAt = Date.now();
     const edited = performance.now();
-    await writeAtomically(file, manifestYaml(world.namespace, app, tag));
     const [started] = await world.events.waitUntil(from, (seen) => startsOf(seen, only).size === 1, 120_000, `the ${tag} container of the reaction app`);
     berthMs.push(started!.at - edited);
     const noticed = await berth.waitForLog((l) => l.source === 'manifests' && String(l.msg).startsWith('manifests changed'), 120_000, logsBefore);

@@ -23,8 +23,8 @@ Shared flags:
 run flags:
   --manifests DIR          the watched directory (default ./manifests)
   --once                   one reconcile pass over every app; exit 0 when all converged, 1 otherwise
-  --resync SECONDS         full resync period (default 60)
-  --concurrency N          apps reconciled in parallel (default 4)
+  --resync SECONDS         resync period: the host listed once, drifted apps reconciled (default 60)
+  --concurrency N          apps reconciled in parallel: the bound on berth's engine operations (default 4)
   --allow-empty            let an emptied directory remove every app
   --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
   --keep-revisions N       images berth pulled stay tagged for the last N deployed revisions (default 5, at most 50)

@@ -195,7 +195,9 @@ export class Controller {
       const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
       const names = new Set([...desired.names(), ...snapshot.apps(), ...state.names()]);
       const drifted: string[] = [];
-      for (const name of names) if (!(await reconciler.isInSync(name, snapshot))) drifted.push(name);
+      // An app being reconciled now is skipped: its reconcile ends by observing the engine itself,
+      // and a snapshot taken mid-rollout would only queue it once more.
+      for (const name of names) if (!queue.inFlight(name) && !(await reconciler.isInSync(name, snapshot))) drifted.push(name);
       for (const name of drifted) queue.add(name);
       logger.debug({ source: 'resync', apps: names.size, drifted: drifted.length }, `resync: ${drifted.length} of ${names.size} apps drifted`);
     } catch (error) {

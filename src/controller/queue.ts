@@ -91,6 +91,11 @@ export class WorkQueue {
     if (this.dirty.has(key) && (this.urgent.has(key) || !this.inBackoff(key))) this.push(key);
   }
 
+  /** True while `key` is being processed (handed out, not yet `done`). */
+  inFlight(key: string): boolean {
+    return this.processing.has(key);
+  }
+
   /** Keys waiting to be handed out. */
   get depth(): number {
     return this.queue.length;

@@ -27,7 +27,7 @@ describe('Controller (in-memory runtime)', () => {
   let queue: WorkQueue;
   let controller: Controller;
 
-  async function startWith(apps: number): Promise<void> {
+  async function startWith(apps: number, checksWait = 0): Promise<void> {
     root = await mkdtemp(join(tmpdir(), 'berth-resync-'));
     const manifests = join(root, 'manifests');
     await import('node:fs/promises').then((fs) => fs.mkdir(manifests));
@@ -35,7 +35,7 @@ describe('Controller (in-memory runtime)', () => {
     runtime = new FakeRuntime(clock);
     for (let i = 0; i < apps; i++) {
       runtime.addImage(`dokku/app${i}:v1`);
-      const spec = { tag: 'v1', ports: [{ container: 8080 }], checks: { wait: 0 }, deploy: { retireAfter: 0 } };
+      const spec = { tag: 'v1', ports: [{ container: 8080 }], checks: { wait: checksWait }, deploy: { retireAfter: 0 } };
       await writeFile(join(manifests, `app${i}.yaml`), dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec }));
     }
     state = await StateStore.open(join(root, 'state'), 'dokku');
@@ -53,7 +53,7 @@ describe('Controller (in-memory runtime)', () => {
       { namespace: 'dokku', concurrency: 4, resyncSeconds: RESYNC_SECONDS },
     );
     await controller.start();
-    await settled();
+    if (checksWait === 0) await settled();
   }
 
   async function settled(): Promise<void> {
@@ -91,6 +91,17 @@ describe('Controller (in-memory runtime)', () => {
     assert.ok(roundsOf(runtime.calls, 'app1') >= 1, 'the crash reconciles app1');
     assert.equal(runtime.running('app1').length, 1, 'app1 runs again');
     assert.equal(roundsOf(runtime.calls, 'app0') + roundsOf(runtime.calls, 'app2'), 0, 'the other apps are left alone');
+  });
+
+  it('a resync while an app is mid-deploy leaves it to that reconcile instead of queueing it again', async () => {
+    await startWith(1, RESYNC_SECONDS + 30);
+    for (let i = 0; i < 200 && runtime.running('app0').length === 0; i++) await sleep(5);
+    assert.equal(runtime.running('app0').length, 1, 'the new container is up, its check waiting');
+    await clock.advance(RESYNC_SECONDS * 1000);
+    for (let i = 0; i < 200 && !runtime.calls.includes('listImages'); i++) await sleep(10);
+    await clock.advance(30 * 1000);
+    await settled();
+    assert.equal(roundsOf(runtime.calls, 'app0'), 2, 'one reconcile (act, confirm)');
   });
 
   for (const apps of [3, 40]) {
