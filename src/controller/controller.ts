@@ -20,6 +20,14 @@ import { HostSnapshot } from '../reconcile/host-snapshot.js';
 import { EngineEvents } from './sources/engine-events.js';
 import { ManifestWatcher } from './sources/manifest-watcher.js';
 
+/**
+ * How long after a managed container's first event its app is reconciled. It coalesces a burst
+ * of events, and it lets an engine that is shutting down (stopping every container, still
+ * answering for a moment) be seen as an outage before berth recreates what it stops: a container
+ * created in that moment can be left unremovable by the engine once it is back.
+ */
+export const ENGINE_EVENT_DELAY_MS = 2_000;
+
 export interface ControllerOptions {
   namespace: string;
   /** Apps reconciled in parallel. */
@@ -79,7 +87,8 @@ export class Controller {
     this.events = new EngineEvents(
       this.options.namespace,
       {
-        onApp: (app) => queue.add(app),
+        // A burst of one app's container events (a `docker stop`'s kill, die, stop) is one reconcile, ENGINE_EVENT_DELAY_MS after the first.
+        onApp: (app) => queue.addAfter(app, ENGINE_EVENT_DELAY_MS),
         onImage: (ref) => {
           const isPending = (app: string) => this.deps.state.get(app)?.phase === 'Pending';
           // The very image a Pending app waits for appeared (load, tag, someone's pull): deploy now, even mid-backoff.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { dump } from 'js-yaml';
-import { Controller } from '../../../src/controller/controller.js';
+import { Controller, ENGINE_EVENT_DELAY_MS } from '../../../src/controller/controller.js';
 import { DesiredState } from '../../../src/controller/desired-state.js';
 import { ExpectedEvents } from '../../../src/controller/expected-events.js';
 import { expectingRuntime } from '../../../src/controller/expecting-runtime.js';
@@ -87,6 +87,7 @@ describe('Controller (in-memory runtime)', () => {
     runtime.calls.length = 0;
     const [running] = runtime.running('app1');
     runtime.crash(running!.id);
+    await clock.advance(ENGINE_EVENT_DELAY_MS);
     await settled();
     assert.ok(roundsOf(runtime.calls, 'app1') >= 1, 'the crash reconciles app1');
     assert.equal(runtime.running('app1').length, 1, 'app1 runs again');
