@@ -99,7 +99,8 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     await world.writeManifest('shop', spec('green'));
     const degraded = await eventually(async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'), 30_000, 'Degraded by the rejected config');
     assert.match(degraded.lastError ?? '', /nginx rejected the configuration/);
-    assert.equal(await readFile(file, 'utf8'), good, 'the previous block is back in place');
+    // berth retries with backoff, and each retry puts the new block in place while `nginx -t` runs, then takes it back out.
+    await eventually(async () => (await readFile(file, 'utf8')) === good, 10_000, 'the previous block back in place');
     assert.equal((await nginx.get(HOST)).body, 'blue');
     await rm(broken);
     await served('green');
