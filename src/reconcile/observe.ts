@@ -22,19 +22,18 @@ export interface ObserveOptions {
  * concurrently: a reaction waits for one round trip, not four.
  */
 export async function observeApp(deps: ObserveDeps, options: ObserveOptions, name: string): Promise<Observation> {
-  const [containers, observation] = await Promise.all([deps.runtime.listContainers(options.namespace, name), observeWith(deps, options, name, [], deps.runtime)]);
-  return { ...observation, containers };
+  return observeWith(deps, options, name, deps.runtime.listContainers(options.namespace, name), deps.runtime);
 }
 
 /**
- * The observation of `name` from containers and images already known (a resync's snapshot, or
- * a fresh list with `images` the engine itself); also reads the app's desired state and record.
+ * The observation of `name` from its containers (known, or still being listed) and an image
+ * source (a resync's snapshot, or the engine itself); also reads the app's desired state and record.
  */
 export async function observeWith(
   deps: Omit<ObserveDeps, 'runtime'>,
   options: ObserveOptions,
   name: string,
-  containers: ContainerSummary[],
+  listed: ContainerSummary[] | Promise<ContainerSummary[]>,
   images: ImageSource,
 ): Promise<Observation> {
   const { namespace } = options;
@@ -42,6 +41,9 @@ export async function observeWith(
   let image: ImageState | undefined;
   let localTagImageId: string | undefined;
   let latestImageId: string | undefined;
+  const containers = Promise.resolve(listed);
+  // Awaited below; if an image lookup fails first, its failure is the one reported (no unhandled rejection).
+  containers.catch(() => undefined);
   if (desired.kind === 'present') {
     const { spec } = desired.app;
     const [{ found, mirror }, latest] = await Promise.all([
@@ -58,7 +60,7 @@ export async function observeWith(
     namespace,
     name,
     desired,
-    containers,
+    containers: await containers,
     ...(image ? { image } : {}),
     ...(localTagImageId ? { localTagImageId } : {}),
     ...(latestImageId ? { latestImageId } : {}),
