@@ -36,10 +36,20 @@ export class NginxRouter implements TrafficRouter {
   ) {}
 
   route(app: App, endpoints: string[]): Promise<void> {
-    const domains = this.domainsOf(app);
-    if (domains.length === 0) return this.unroute(app.name);
-    const text = renderServerBlock({ namespace: this.options.namespace, app: app.name, listen: this.options.listen, domains, endpoints });
+    const text = this.blockOf(app, endpoints);
     return this.serialized(() => this.write(app.name, text, endpoints));
+  }
+
+  async isRouted(app: App, endpoints: string[]): Promise<boolean> {
+    const current = await readFile(this.fileOf(app.name), 'utf8').catch(() => undefined);
+    return current === this.blockOf(app, endpoints);
+  }
+
+  /** The app's server block for `endpoints`; undefined when the app has no domain (no block). */
+  private blockOf(app: App, endpoints: string[]): string | undefined {
+    const domains = this.domainsOf(app);
+    if (domains.length === 0) return undefined;
+    return renderServerBlock({ namespace: this.options.namespace, app: app.name, listen: this.options.listen, domains, endpoints });
   }
 
   urls(app: App, endpoints: string[]): string[] {

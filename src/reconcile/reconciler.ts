@@ -15,11 +15,10 @@ import { executePlan } from './execute.js';
 import { observeApp, observeWith } from './observe.js';
 import type { HostSnapshot } from './host-snapshot.js';
 import { isInSync } from './in-sync.js';
-import type { TrafficRouter } from './traffic.js';
+import { servingEndpoints, type TrafficRouter } from './traffic.js';
 import { ProxyError } from '../proxy/errors.js';
 import type { App } from '../manifest/types.js';
 import type { ContainerSummary } from '../runtime/types.js';
-import { loopbackPort } from '../runtime/loopback.js';
 import { planApp } from './plan.js';
 import { releasableTags } from './retention.js';
 import { noMetrics, type ControllerMetrics } from '../metrics/types.js';
@@ -124,10 +123,18 @@ export class Reconciler {
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
   }
 
-  /** Whether a reconcile of `name` would change nothing, judged on `snapshot` without asking the engine. */
+  /**
+   * Whether a reconcile of `name` would change nothing, judged on `snapshot` without asking the
+   * engine; a serving app's route is checked too (the proxy's own files are read).
+   */
   async isInSync(name: string, snapshot: HostSnapshot): Promise<boolean> {
     const observation = await observeWith(this.deps, this.options, name, snapshot.containersOf(name), snapshot);
-    return isInSync(observation, this.deps.state.get(name));
+    const record = this.deps.state.get(name);
+    if (!isInSync(observation, record)) return false;
+    const serving = record?.servingRevision;
+    if (observation.desired.kind !== 'present' || serving === undefined) return true;
+    const { app } = observation.desired;
+    return this.deps.traffic.isRouted(app, servingEndpoints(app, serving, observation.containers));
   }
 
   private async settle(name: string, observation: Observation, plan: Plan, logger: Logger): Promise<ReconcileResult> {
@@ -153,12 +160,7 @@ export class Reconciler {
   /** Points the app's traffic at the running containers of `revision`; resolves with their endpoints. */
   private async route(app: App, revision: string, known?: ContainerSummary[]): Promise<string[]> {
     const containers = known ?? (await this.deps.runtime.listContainers(this.options.namespace, app.name));
-    const port = app.spec.ports.find((p) => p.protocol === 'tcp')?.container;
-    const endpoints = containers
-      .filter((c) => c.state === 'running' && `${c.specHash}@${c.imageId}` === revision)
-      .map((c) => (port === undefined ? undefined : loopbackPort(c.ports, port)))
-      .filter((hostPort) => hostPort !== undefined)
-      .map((hostPort) => `127.0.0.1:${hostPort}`);
+    const endpoints = servingEndpoints(app, revision, containers);
     await this.deps.traffic.route(app, endpoints);
     return endpoints;
   }

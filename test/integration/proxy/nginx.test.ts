@@ -119,7 +119,16 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     await served('blue');
     await again.stop();
     await rm(blockFile());
-    world.start(nginx.berthFlags());
+    world.start([...nginx.berthFlags(), '--resync', '2']);
+    // nginx keeps serving the deleted block until a reload: the file is what shows berth at work.
+    await eventually(async () => (await readFile(blockFile(), 'utf8').catch(() => undefined)) !== undefined, 30_000, 'berth to write the block again');
+    await served('blue');
+  });
+
+  it('puts back a server block deleted by hand at the next resync, while berth runs', async () => {
+    const block = await readFile(blockFile(), 'utf8');
+    await rm(blockFile());
+    await eventually(async () => (await readFile(blockFile(), 'utf8').catch(() => undefined)) === block, 20_000, 'the same block to be back');
     await served('blue');
   });
 });

@@ -11,13 +11,37 @@ import { expectingRuntime } from '../../../src/controller/expecting-runtime.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
-import { directTraffic } from '../../../src/reconcile/traffic.js';
+import { directTraffic, directUrls, type TrafficRouter } from '../../../src/reconcile/traffic.js';
+import type { App } from '../../../src/manifest/types.js';
 import { StateStore } from '../../../src/state/store.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 
 const RESYNC_SECONDS = 60;
+
+/** A proxy in memory: each app's endpoints, and which apps' routes were (re)written. */
+class MemoryRouter implements TrafficRouter {
+  readonly routes = new Map<string, string>();
+  readonly written: string[] = [];
+  async route(app: App, endpoints: string[]): Promise<void> {
+    if (this.routes.get(app.name) === endpoints.join(',')) return;
+    this.routes.set(app.name, endpoints.join(','));
+    this.written.push(app.name);
+  }
+  async unroute(name: string): Promise<void> {
+    this.routes.delete(name);
+  }
+  async isRouted(app: App, endpoints: string[]): Promise<boolean> {
+    return this.routes.get(app.name) === endpoints.join(',');
+  }
+  async routed(): Promise<string[]> {
+    return [...this.routes.keys()];
+  }
+  urls(_app: App, endpoints: string[]): string[] {
+    return directUrls(endpoints);
+  }
+}
 
 describe('Controller (in-memory runtime)', () => {
   let root: string;
@@ -27,7 +51,7 @@ describe('Controller (in-memory runtime)', () => {
   let queue: WorkQueue;
   let controller: Controller;
 
-  async function startWith(apps: number, checksWait = 0): Promise<void> {
+  async function startWith(apps: number, checksWait = 0, traffic: TrafficRouter = directTraffic): Promise<void> {
     root = await mkdtemp(join(tmpdir(), 'berth-resync-'));
     const manifests = join(root, 'manifests');
     await import('node:fs/promises').then((fs) => fs.mkdir(manifests));
@@ -45,11 +69,11 @@ describe('Controller (in-memory runtime)', () => {
     queue = new WorkQueue(clock);
     const logger = silentLogger();
     const reconciler = new Reconciler(
-      { runtime: acting, clock, logger, state, traffic: directTraffic, desired: (name) => desired.get(name) },
+      { runtime: acting, clock, logger, state, traffic, desired: (name) => desired.get(name) },
       { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 },
     );
     controller = new Controller(
-      { runtime: acting, clock, logger, state, desired, reconciler, queue, expected, traffic: directTraffic, manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
+      { runtime: acting, clock, logger, state, desired, reconciler, queue, expected, traffic, manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
       { namespace: 'dokku', concurrency: 4, resyncSeconds: RESYNC_SECONDS },
     );
     await controller.start();
@@ -131,5 +155,21 @@ describe('Controller (in-memory runtime)', () => {
     const calls = await resync();
     assert.deepEqual(calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]), ['app1']);
     assert.deepEqual(runtime.running('app1').map((c) => c.imageId), [moved]);
+  });
+
+  it("restores a route someone removed from the proxy at the next resync, rewriting only that app's", async () => {
+    const router = new MemoryRouter();
+    await startWith(3, 0, router);
+    assert.deepEqual([...router.routes.keys()].sort(), ['app0', 'app1', 'app2']);
+    const endpoints = router.routes.get('app1');
+    router.routes.delete('app1');
+    router.written.length = 0;
+    const calls = await resync();
+    assert.deepEqual(router.written, ['app1']);
+    assert.equal(router.routes.get('app1'), endpoints, 'the same endpoints as before');
+    assert.deepEqual(calls.filter((c) => c.startsWith('create') || c.startsWith('stop')), [], 'no container touched');
+    router.written.length = 0;
+    await resync();
+    assert.deepEqual(router.written, [], 'in sync again: nothing rewritten');
   });
 });

@@ -65,6 +65,20 @@ describe('NginxRouter', () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  it('isRouted is true only while the block on disk is the one route() would write', async () => {
+    const r = router();
+    const app = testApp('web', { domains: ['web.example.test'] });
+    assert.equal(await r.isRouted(app, ['127.0.0.1:32768']), false);
+    await r.route(app, ['127.0.0.1:32768']);
+    assert.equal(await r.isRouted(app, ['127.0.0.1:32768']), true);
+    assert.equal(await r.isRouted(app, ['127.0.0.1:40000']), false);
+    await writeFile(join(dir, 'berth-dokku-web.conf'), '# edited by hand\n');
+    assert.equal(await r.isRouted(app, ['127.0.0.1:32768']), false);
+    await rm(join(dir, 'berth-dokku-web.conf'));
+    assert.equal(await r.isRouted(app, ['127.0.0.1:32768']), false);
+    assert.equal(await r.isRouted(testApp('api'), []), true, 'an app without domains has no block to miss');
+  });
+
   it('unroute removes the block and reloads; routed() lists what has a block', async () => {
     const r = router();
     await r.route(testApp('web', { domains: ['web.example.test'] }), []);
