@@ -73,6 +73,8 @@ export async function buildTestImage(
     const output = await dockerCli(['build', '-q', '-t', `${repository}:${tag}`, context]);
     const id = output.trim().split('\n').pop() ?? '';
     if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`buildTestImage ${repository}:${tag}: docker build printed no image id: ${output}`);
+    const namespace = repositoryPath(repository).split('/')[0] ?? repository;
+    builtImages.set(namespace, (builtImages.get(namespace) ?? new Set()).add(id));
     return id;
   } finally {
     await rm(context, { recursive: true, force: true });
@@ -85,6 +87,12 @@ export function uniqueNamespace(prefix = 't'): string {
   return `${prefix}${suffix}`;
 }
 
+/**
+ * Images buildTestImage built, by namespace: a build that re-points a tag leaves the image it
+ * replaced untagged, where cleaning up by tag cannot find it.
+ */
+const builtImages = new Map<string, Set<string>>();
+
 export async function cleanupNamespace(namespace: string): Promise<void> {
   const containers = lines(await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`]));
   if (containers.length > 0) await dockerCli(['rm', '-f', ...containers]).catch(() => undefined);
@@ -93,6 +101,10 @@ export async function cleanupNamespace(namespace: string): Promise<void> {
     .filter((ref) => repositoryPath(ref.slice(0, ref.lastIndexOf(':'))).startsWith(`${namespace}/`));
   // One call for all: `docker rmi` goes on past a tag it cannot remove.
   if (tags.length > 0) await dockerCli(['rmi', ...tags]).catch(() => undefined);
+  const built = [...(builtImages.get(namespace) ?? [])];
+  builtImages.delete(namespace);
+  // Those still tagged elsewhere (outside the namespace) are kept: rmi without -f refuses them.
+  if (built.length > 0) await dockerCli(['rmi', ...built]).catch(() => undefined);
 }
 
 /** The repository without a leading registry host (`127.0.0.1:5000/ns/app` -> `ns/app`). */
