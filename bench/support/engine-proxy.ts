@@ -9,6 +9,8 @@ import { rm } from 'node:fs/promises';
 
 export class EngineProxy {
   private readonly counts = new Map<string, number>();
+  /** When each request arrived (performance.now() of this process), by endpoint. */
+  private readonly arrivals = new Map<string, number[]>();
   private constructor(
     readonly socketPath: string,
     private readonly server: Server,
@@ -53,8 +55,14 @@ export class EngineProxy {
     return sum;
   }
 
+  /** The first `endpoint` request (as counted: `POST /containers/create`) that arrived at or after `since` (performance.now()). */
+  firstAfter(endpoint: string, since: number): number | undefined {
+    return this.arrivals.get(endpoint)?.find((at) => at >= since);
+  }
+
   reset(): void {
     this.counts.clear();
+    this.arrivals.clear();
   }
 
   async close(): Promise<void> {
@@ -67,6 +75,9 @@ export class EngineProxy {
     const key = `${method} ${endpointOf(url)}`;
     if (key === 'GET /events') return;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const arrivals = this.arrivals.get(key);
+    if (arrivals) arrivals.push(performance.now());
+    else this.arrivals.set(key, [performance.now()]);
   }
 }
 
