@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 const [period, dir, namespace] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
 if (!(period > 0) || !dir || !namespace) throw new Error('usage: idle-floor PERIOD_SECONDS DIR NAMESPACE');
-const engineSocket = process.env.ENGINE_SOCKET ?? '/var/run/docker.sock';
+const engineSocket = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 
 function get(path: string): Promise<void> {
   return new Promise((resolve, reject) => {

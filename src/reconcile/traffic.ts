@@ -1,6 +1,7 @@
 import type { App } from '../manifest/types.js';
 import type { ContainerSummary } from '../runtime/types.js';
 import { loopbackPort } from '../runtime/loopback.js';
+import { revisionKey } from './revision.js';
 
 /**
  * Where an app's traffic goes. berth calls `route` when a revision has passed its checks (the
@@ -40,7 +41,7 @@ export function directUrls(endpoints: string[]): string[] {
 export function servingEndpoints(app: App, revision: string, containers: readonly ContainerSummary[]): string[] {
   const port = app.spec.ports.find((p) => p.protocol === 'tcp')?.container;
   return containers
-    .filter((c) => c.state === 'running' && `${c.specHash}@${c.imageId}` === revision)
+    .filter((c) => c.state === 'running' && revisionKey(c) === revision)
     .map((c) => (port === undefined ? undefined : loopbackPort(c.ports, port)))
     .filter((hostPort) => hostPort !== undefined)
     .map((hostPort) => `127.0.0.1:${hostPort}`);

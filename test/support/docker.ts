@@ -15,8 +15,9 @@
  *   berth namespace and as a Docker repository component.
  * - `cleanupNamespace(namespace)`: force-removes every container labelled
  *   `berth.namespace=<namespace>` and every image tag whose repository path starts with
- *   `<namespace>/` (also behind a registry host, e.g. `127.0.0.1:5000/<namespace>/app`). Never
- *   rejects for things already gone. Call it in after/afterEach hooks.
+ *   `<namespace>/` (also behind a registry host, e.g. `127.0.0.1:5000/<namespace>/app`), then
+ *   every image buildTestImage built for the namespace, even one a later build left untagged.
+ *   Never rejects for things already gone. Call it in after/afterEach hooks.
  * - `httpGet(port, path = '/', timeoutMs = 2000)`: GET http://127.0.0.1:<port><path>, resolves
  *   `{ status, body }` for any status; rejects on connection failure or timeout.
  * - `dockerCli(args)`: runs `docker ...args`, resolves stdout, rejects with an Error whose message
