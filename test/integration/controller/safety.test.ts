@@ -94,21 +94,24 @@ describe('berth run: safety (real engine)', function () {
     assert.ok(validate.stdout.trim().split('\n').every((line) => line.startsWith(world.manifests)), 'every problem line names its file');
   });
 
-  it('backs off a crash-looping deploy instead of hot-looping it, and says why', async () => {
+  it('backs off a crash-looping deploy instead of hot-looping it, and says why', async function () {
+    // Three attempts of up to ~20 s each on a slow engine (create, start, removing a restarting container), plus 6 s of backoff.
+    this.timeout(180_000);
     await buildTestImage(`${world.namespace}/crashy`, 'v1');
     await world.writeManifest('crashy', { tag: 'v1', command: ['sh', '-c', 'exit 3'], checks: { wait: 1 } });
     const berth = world.start();
     // Three attempts; between a failure and the next attempt lies at least the backoff (2 s, then 4 s).
     const isAttempt = (l: LogLine) => l.app === 'crashy' && l.step === 'release';
     const isFailure = (l: LogLine) => l.app === 'crashy' && l.result === 'failed';
-    await eventually(async () => berth.logs.filter(isAttempt).length >= 3 && berth.logs.filter(isFailure).length >= 2, 60_000, 'three attempts');
+    await eventually(async () => berth.logs.filter(isFailure).length >= 3, 120_000, 'three failed attempts');
     const attempts = berth.logs.filter(isAttempt).map((l) => Number(l.time));
     const failures = berth.logs.filter(isFailure).map((l) => Number(l.time));
     for (const [i, backoffMs] of [2_000, 4_000].entries()) {
       const waited = (attempts[i + 1] ?? 0) - (failures[i] ?? 0);
       assert.ok(waited >= backoffMs - 100, `attempt ${i + 2} came ${waited} ms after failure ${i + 1}, not after the ${backoffMs} ms backoff (hot loop)`);
     }
-    const status = await eventually(async () => (await world.status()).find((s) => s.phase === 'Failed'), 20_000, 'Failed between retries');
+    // The third failure is followed by an 8 s backoff (then 16 s, ...), during which status shows Failed.
+    const status = await eventually(async () => (await world.status()).find((s) => s.phase === 'Failed'), 30_000, 'Failed between retries');
     assert.match(status.lastError ?? '', /exit code 3/);
     assert.equal((await world.running('crashy')).length, 0);
   });
