@@ -73,6 +73,8 @@ export class Controller {
   private idleWaiters: (() => void)[] = [];
   private engineReachable = true;
   private synced = false;
+  /** Apps whose manifest changed while the initial sync judged the host; queued when it ends. */
+  private readonly changedBeforeSync = new Set<string>();
 
   constructor(
     private readonly deps: ControllerDeps,
@@ -148,11 +150,34 @@ export class Controller {
     return { ready: reasons.length === 0, reasons };
   }
 
+  /**
+   * Reads the directory and queues every app a reconcile would change, judged like the resync on
+   * one snapshot of the host (two engine calls), so a restart over a converged host reconciles
+   * nothing (the first read's changes are not queued: every app is new to it). An app still routed without a manifest is queued: its route must go. Apps found in
+   * sync count as results with their recorded phase (`runOnce` reports every app).
+   */
   private async initialSync(): Promise<void> {
+    const { desired, state, traffic, queue, reconciler, runtime } = this.deps;
     await this.readManifests();
-    const running = await this.deps.runtime.listContainers(this.options.namespace);
-    const names = new Set([...this.deps.desired.names(), ...running.map((c) => c.app), ...this.deps.state.names(), ...(await this.deps.traffic.routed())]);
-    for (const name of [...names].sort()) this.deps.queue.add(name);
+    this.changedBeforeSync.clear();
+    const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
+    const routed = await traffic.routed();
+    const wanted = new Set(desired.names());
+    const names = new Set([...wanted, ...snapshot.apps(), ...state.names(), ...routed]);
+    const drifted: string[] = [];
+    for (const name of [...names].sort()) {
+      const staleRoute = routed.includes(name) && !wanted.has(name);
+      if (staleRoute || !(await reconciler.isInSync(name, snapshot))) {
+        drifted.push(name);
+        queue.add(name);
+      } else {
+        const phase = state.get(name)?.phase;
+        if (phase !== undefined) this.results.set(name, { phase, failed: false });
+      }
+    }
+    this.deps.logger.info({ source: 'start', apps: names.size, drifted: drifted.length }, `start: ${drifted.length} of ${names.size} apps to reconcile, the rest in sync`);
+    for (const name of this.changedBeforeSync) queue.retryNow(name);
+    this.changedBeforeSync.clear();
     this.synced = true;
   }
 
@@ -175,7 +200,8 @@ export class Controller {
         for (const problem of problems) if (!this.reportedProblems.has(problem)) this.deps.logger.warn({ source: 'manifests', problem }, problem);
         this.reportedProblems = problems;
         if (changed.length > 0) this.deps.logger.info({ source: 'manifests', apps: changed.length === 1 ? changed[0] : changed.length }, `manifests changed: ${changed.join(', ')}`);
-        for (const name of changed) this.deps.queue.retryNow(name);
+        if (this.synced) for (const name of changed) this.deps.queue.retryNow(name);
+        else for (const name of changed) this.changedBeforeSync.add(name);
         await this.watcher?.recheck();
       } while (this.readAgain);
     })().finally(() => {

@@ -3,7 +3,8 @@ import type { ExpectedEvents } from './expected-events.js';
 
 /**
  * `runtime`, except that each start, stop and remove first records the engine events it is
- * about to cause in `expected`. Every other method is `runtime`'s own (it is the prototype).
+ * about to cause in `expected`. Every other member is `runtime`'s own, called on `runtime`
+ * itself, so state it keeps stays in one place however many wrappers there are.
  */
 export function expectingRuntime(runtime: Runtime, expected: ExpectedEvents): Runtime {
   const overrides: Pick<Runtime, 'startContainer' | 'stopContainer' | 'removeContainer'> = {
@@ -20,5 +21,11 @@ export function expectingRuntime(runtime: Runtime, expected: ExpectedEvents): Ru
       return runtime.removeContainer(id);
     },
   };
-  return Object.assign(Object.create(runtime) as Runtime, overrides);
+  return new Proxy(runtime, {
+    get(target, property) {
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof typeof overrides];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -51,17 +51,30 @@ describe('Controller (in-memory runtime)', () => {
   let queue: WorkQueue;
   let controller: Controller;
 
+  let manifests: string;
+
   async function startWith(apps: number, checksWait = 0, traffic: TrafficRouter = directTraffic): Promise<void> {
     root = await mkdtemp(join(tmpdir(), 'berth-resync-'));
-    const manifests = join(root, 'manifests');
+    manifests = join(root, 'manifests');
     await import('node:fs/promises').then((fs) => fs.mkdir(manifests));
     clock = new FakeClock();
     runtime = new FakeRuntime(clock);
     for (let i = 0; i < apps; i++) {
       runtime.addImage(`dokku/app${i}:v1`);
-      const spec = { tag: 'v1', ports: [{ container: 8080 }], checks: { wait: checksWait }, deploy: { retireAfter: 0 } };
-      await writeFile(join(manifests, `app${i}.yaml`), dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec }));
+      await writeManifest(`app${i}`, { tag: 'v1', ports: [{ container: 8080 }], checks: { wait: checksWait }, deploy: { retireAfter: 0 } });
     }
+    await boot(traffic);
+    await controller.start();
+    if (checksWait === 0) await settled();
+  }
+
+  async function writeManifest(name: string, spec: object | string): Promise<void> {
+    const text = typeof spec === 'string' ? spec : dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name }, spec });
+    await writeFile(join(manifests, `${name}.yaml`), text);
+  }
+
+  /** A controller (not started) over this test's directory, runtime and state file. */
+  async function boot(traffic: TrafficRouter): Promise<void> {
     state = await StateStore.open(join(root, 'state'), 'dokku');
     const expected = new ExpectedEvents(clock);
     const acting = expectingRuntime(runtime, expected);
@@ -76,8 +89,16 @@ describe('Controller (in-memory runtime)', () => {
       { runtime: acting, clock, logger, state, desired, reconciler, queue, expected, traffic, manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
       { namespace: 'dokku', concurrency: 4, resyncSeconds: RESYNC_SECONDS },
     );
+  }
+
+  /** Stops the controller and starts a new one over the same host and state (berth restarted); returns the engine calls until it settles. */
+  async function restart(traffic: TrafficRouter = directTraffic): Promise<string[]> {
+    await controller.stop();
+    runtime.calls.length = 0;
+    await boot(traffic);
     await controller.start();
-    if (checksWait === 0) await settled();
+    await settled();
+    return [...runtime.calls];
   }
 
   async function settled(): Promise<void> {
@@ -99,6 +120,8 @@ describe('Controller (in-memory runtime)', () => {
     await controller.stop();
     await rm(root, { recursive: true, force: true });
   });
+
+  const created = (calls: string[]) => calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]);
 
   /** Observe rounds of `app` among `calls` (each inspects the app's `latest`); a deploy's reconcile takes two: act, then confirm. */
   const roundsOf = (calls: string[], app: string) => calls.filter((c) => c === `inspectImage dokku/${app}:latest`).length;
@@ -143,7 +166,7 @@ describe('Controller (in-memory runtime)', () => {
     const [lost] = runtime.running('app3');
     lost!.state = 'exited';
     const calls = await resync();
-    assert.deepEqual(calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]), ['app3']);
+    assert.deepEqual(created(calls), ['app3']);
     assert.equal(runtime.running('app3').length, 1, 'app3 runs again');
   });
 
@@ -153,7 +176,7 @@ describe('Controller (in-memory runtime)', () => {
     runtime.images.set(moved, { id: moved, repoTags: [], repoDigests: [], createdAt: clock.now(), size: 1 });
     runtime.tags.set('dokku/app1:v1', moved);
     const calls = await resync();
-    assert.deepEqual(calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]), ['app1']);
+    assert.deepEqual(created(calls), ['app1']);
     assert.deepEqual(runtime.running('app1').map((c) => c.imageId), [moved]);
   });
 
@@ -171,5 +194,68 @@ describe('Controller (in-memory runtime)', () => {
     router.written.length = 0;
     await resync();
     assert.deepEqual(router.written, [], 'in sync again: nothing rewritten');
+  });
+
+  describe('restart', () => {
+    it('over a converged host reconciles nothing: one container list and one image list', async () => {
+      await startWith(40);
+      const calls = await restart();
+      assert.deepEqual(calls.sort(), ['listContainers', 'listImages']);
+      assert.equal(runtime.running().length, 40, 'every app still runs');
+    });
+
+    it('reconciles only what changed while berth was down: a stopped container, an edited tag', async () => {
+      await startWith(5);
+      await controller.stop();
+      runtime.running('app3')[0]!.state = 'exited';
+      runtime.addImage('dokku/app1:v2');
+      await writeManifest('app1', { tag: 'v2', ports: [{ container: 8080 }], checks: { wait: 0 }, deploy: { retireAfter: 0 } });
+      const calls = await restart();
+      assert.deepEqual(created(calls).sort(), ['app1', 'app3']);
+      assert.equal(runtime.running('app3').length, 1, 'app3 runs again');
+      assert.deepEqual(runtime.running('app1').map((c) => c.name.split('.')[1]), ['app1']);
+    });
+
+    it('rewrites a route deleted while berth was down and removes the route of an app whose manifest went', async () => {
+      const router = new MemoryRouter();
+      await startWith(3, 0, router);
+      await controller.stop();
+      router.routes.delete('app0');
+      router.routes.set('vanished', '127.0.0.1:1');
+      router.written.length = 0;
+      const calls = await restart(router);
+      assert.deepEqual(router.written, ['app0']);
+      assert.deepEqual([...router.routes.keys()].sort(), ['app0', 'app1', 'app2']);
+      assert.deepEqual(created(calls), [], 'no container touched');
+    });
+
+    it('with the state file lost, reconciles every app once to rebuild its record, restarting none', async () => {
+      await startWith(3);
+      await controller.stop();
+      await rm(join(root, 'state'), { recursive: true, force: true });
+      const calls = await restart();
+      assert.deepEqual(created(calls), []);
+      assert.deepEqual(state.names().sort(), ['app0', 'app1', 'app2']);
+      assert.ok(state.names().every((name) => state.get(name)?.phase === 'Running'));
+    });
+
+    it('run --once over a converged host reports every app Running without reconciling any', async () => {
+      await startWith(3);
+      await controller.stop();
+      runtime.calls.length = 0;
+      await boot(directTraffic);
+      const results = await controller.runOnce();
+      assert.deepEqual([...results].map(([name, r]) => `${name} ${r.phase} ${r.failed}`).sort(), ['app0 Running false', 'app1 Running false', 'app2 Running false']);
+      assert.deepEqual(runtime.calls.sort(), ['listContainers', 'listImages']);
+    });
+  });
+
+  it('leaves an app whose manifest turned invalid to its last valid state: reported Invalid once, not reconciled at every resync', async () => {
+    await startWith(2);
+    await writeManifest('app1', 'apiVersion: berth/v1\nkind: App\nmetadata: { name: app1 }\nspec: { tag: [unclosed\n');
+    await resync();
+    assert.equal(state.get('app1')?.phase, 'Invalid');
+    assert.equal(runtime.running('app1').length, 1, 'app1 keeps running');
+    assert.deepEqual((await resync()).sort(), ['listContainers', 'listImages'], 'the next resync finds it in sync');
   });
 });
