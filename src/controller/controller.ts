@@ -151,34 +151,39 @@ export class Controller {
   }
 
   /**
-   * Reads the directory and queues every app a reconcile would change, judged like the resync on
-   * one snapshot of the host (two engine calls), so a restart over a converged host reconciles
-   * nothing (the first read's changes are not queued: every app is new to it). An app still routed without a manifest is queued: its route must go. Apps found in
-   * sync count as results with their recorded phase (`runOnce` reports every app).
+   * Reads the directory and queues the apps a reconcile would change, judged as the resync
+   * judges them (one snapshot, two engine calls): a start over a converged host reconciles
+   * nothing. The first read's changes are not queued (every app is new to it); a route whose
+   * manifest is gone is. Apps in sync count as results with their recorded phase, so `runOnce`
+   * reports every app.
    */
   private async initialSync(): Promise<void> {
-    const { desired, state, traffic, queue, reconciler, runtime } = this.deps;
+    const { desired, state, traffic, queue, runtime, logger } = this.deps;
     await this.readManifests();
     this.changedBeforeSync.clear();
     const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
-    const routed = await traffic.routed();
     const wanted = new Set(desired.names());
-    const names = new Set([...wanted, ...snapshot.apps(), ...state.names(), ...routed]);
-    const drifted: string[] = [];
-    for (const name of [...names].sort()) {
-      const staleRoute = routed.includes(name) && !wanted.has(name);
-      if (staleRoute || !(await reconciler.isInSync(name, snapshot))) {
-        drifted.push(name);
-        queue.add(name);
-      } else {
-        const phase = state.get(name)?.phase;
-        if (phase !== undefined) this.results.set(name, { phase, failed: false });
-      }
+    const staleRoutes = (await traffic.routed()).filter((name) => !wanted.has(name));
+    const names = new Set([...wanted, ...snapshot.apps(), ...state.names()]);
+    for (const name of staleRoutes) names.delete(name);
+    const drifted = new Set([...staleRoutes, ...(await this.outOfSync(snapshot, names))]);
+    for (const name of [...drifted].sort()) queue.add(name);
+    for (const name of names) {
+      const phase = state.get(name)?.phase;
+      if (!drifted.has(name) && phase !== undefined) this.results.set(name, { phase, failed: false });
     }
-    this.deps.logger.info({ source: 'start', apps: names.size, drifted: drifted.length }, `start: ${drifted.length} of ${names.size} apps to reconcile, the rest in sync`);
+    const judged = names.size + staleRoutes.length;
+    logger.info({ source: 'start', apps: judged, drifted: drifted.size }, `start: ${drifted.size} of ${judged} apps to reconcile, the rest in sync`);
     for (const name of this.changedBeforeSync) queue.retryNow(name);
     this.changedBeforeSync.clear();
     this.synced = true;
+  }
+
+  /** The apps among `names` a reconcile would change, judged on `snapshot`; an app being reconciled now is left to that reconcile. */
+  private async outOfSync(snapshot: HostSnapshot, names: Iterable<string>): Promise<string[]> {
+    const drifted: string[] = [];
+    for (const name of names) if (!this.deps.queue.inFlight(name) && !(await this.deps.reconciler.isInSync(name, snapshot))) drifted.push(name);
+    return drifted;
   }
 
   /** Re-reads the directory (one read at a time; a change during a read triggers another) and enqueues what changed. */
@@ -217,7 +222,7 @@ export class Controller {
    * its backoff cancelled instead, since failures while the engine was away say nothing about it.
    */
   private async resync(afterOutage = false): Promise<void> {
-    const { desired, queue, runtime, reconciler, state, logger } = this.deps;
+    const { desired, queue, runtime, state, logger } = this.deps;
     try {
       await this.readManifests();
       if (afterOutage) {
@@ -229,10 +234,9 @@ export class Controller {
       }
       const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
       const names = new Set([...desired.names(), ...snapshot.apps(), ...state.names()]);
-      const drifted: string[] = [];
       // An app being reconciled now is skipped: its reconcile ends by observing the engine itself,
       // and a snapshot taken mid-rollout would only queue it once more.
-      for (const name of names) if (!queue.inFlight(name) && !(await reconciler.isInSync(name, snapshot))) drifted.push(name);
+      const drifted = await this.outOfSync(snapshot, names);
       for (const name of drifted) queue.add(name);
       logger.debug({ source: 'resync', apps: names.size, drifted: drifted.length }, `resync: ${drifted.length} of ${names.size} apps drifted`);
     } catch (error) {
