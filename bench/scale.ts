@@ -40,7 +40,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { dump } from 'js-yaml';
-import { BerthProcess } from '../test/support/berth-process.js';
+import { BerthProcess, type LogLine } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, tagImages, uniqueNamespace } from '../test/support/docker.js';
 import { ContainerEvents, type ContainerEvent } from './support/container-events.js';
 import { EngineProxy } from './support/engine-proxy.js';
@@ -369,12 +369,9 @@ async function benchRestart(world: World, old: BerthProcess, teardown: Teardown)
   const ready = await waitForReady(berth);
   const judged = await berth.waitForLog((l) => l.source === 'start' && typeof l.drifted === 'number', 600_000);
   const drifted = Number(judged.drifted);
-  const reconciles = new Set<string>();
-  const last = await berth.waitForLog((l) => {
-    if (l.msg === 'reconciled' && typeof l.app === 'string') reconciles.add(l.app);
-    return reconciles.size >= drifted;
-  }, 600_000);
-  const convergedAt = Math.max(Number(judged.time), drifted === 0 ? 0 : Number(last.time));
+  const reconciled = new Set<string>();
+  const isLastReconcile = (l: LogLine) => l.msg === 'reconciled' && typeof l.app === 'string' && reconciled.add(l.app).size === drifted;
+  const convergedAt = Number((drifted === 0 ? judged : await berth.waitForLog(isLastReconcile, 600_000)).time);
   await quiet(world.proxy);
   const after = await containerStarts(world.namespace);
   const restarted = [...before].filter(([id, startedAt]) => after.get(id) !== startedAt).length;

@@ -164,7 +164,7 @@ export class Controller {
     const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
     const wanted = new Set(desired.names());
     const staleRoutes = (await traffic.routed()).filter((name) => !wanted.has(name));
-    const names = new Set([...wanted, ...snapshot.apps(), ...state.names()]);
+    const names = this.knownApps(snapshot);
     for (const name of staleRoutes) names.delete(name);
     const drifted = new Set([...staleRoutes, ...(await this.outOfSync(snapshot, names))]);
     for (const name of [...drifted].sort()) queue.add(name);
@@ -177,6 +177,11 @@ export class Controller {
     for (const name of this.changedBeforeSync) queue.retryNow(name);
     this.changedBeforeSync.clear();
     this.synced = true;
+  }
+
+  /** Every app berth knows of: named by a manifest, running on the host, or in its state. */
+  private knownApps(snapshot: HostSnapshot): Set<string> {
+    return new Set([...this.deps.desired.names(), ...snapshot.apps(), ...this.deps.state.names()]);
   }
 
   /** The apps among `names` a reconcile would change, judged on `snapshot`; an app being reconciled now is left to that reconcile. */
@@ -222,7 +227,7 @@ export class Controller {
    * its backoff cancelled instead, since failures while the engine was away say nothing about it.
    */
   private async resync(afterOutage = false): Promise<void> {
-    const { desired, queue, runtime, state, logger } = this.deps;
+    const { desired, queue, runtime, logger } = this.deps;
     try {
       await this.readManifests();
       if (afterOutage) {
@@ -233,7 +238,7 @@ export class Controller {
         return;
       }
       const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
-      const names = new Set([...desired.names(), ...snapshot.apps(), ...state.names()]);
+      const names = this.knownApps(snapshot);
       // An app being reconciled now is skipped: its reconcile ends by observing the engine itself,
       // and a snapshot taken mid-rollout would only queue it once more.
       const drifted = await this.outOfSync(snapshot, names);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
@@ -56,7 +56,7 @@ describe('Controller (in-memory runtime)', () => {
   async function startWith(apps: number, checksWait = 0, traffic: TrafficRouter = directTraffic): Promise<void> {
     root = await mkdtemp(join(tmpdir(), 'berth-resync-'));
     manifests = join(root, 'manifests');
-    await import('node:fs/promises').then((fs) => fs.mkdir(manifests));
+    await mkdir(manifests);
     clock = new FakeClock();
     runtime = new FakeRuntime(clock);
     for (let i = 0; i < apps; i++) {
