@@ -4,6 +4,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { httpCheck } from './http-check.js';
 import { waitCheck } from './wait-check.js';
+import { shortId } from '../util/short-id.js';
 
 /**
  * Runs the app's pre-flight checks on every given container, in parallel across containers.
@@ -24,7 +25,7 @@ export async function runChecks(deps: { runtime: Runtime; clock: Clock; logger: 
     containerIds.map(async (id) => {
       for (const check of http) {
         const { attempts } = await httpCheck(runtime, clock, id, check, signal);
-        logger.info({ step: 'checks', check: check.path, container: id.slice(0, 12), attempts, result: 'passed', durationMs: clock.now() - begin }, `CHECKS ${check.path} passed (${attempts} attempt${attempts === 1 ? '' : 's'})`);
+        logger.info({ step: 'checks', check: check.path, container: shortId(id), attempts, result: 'passed', durationMs: clock.now() - begin }, `CHECKS ${check.path} passed (${attempts} attempt${attempts === 1 ? '' : 's'})`);
       }
     }),
   );

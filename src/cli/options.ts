@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LogFormat } from '../util/logger.js';
 import { UsageError } from './usage.js';
+import { APP_NAME } from '../manifest/app-name.js';
 
 export interface SharedOptions {
   namespace: string;
@@ -53,8 +54,6 @@ export function positiveInteger(values: Record<string, unknown>, flag: string, m
   }
   return value;
 }
-
-const APP_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** The `APP [TAG]` positionals of the tags and history commands, checked. */
 export function appArguments(command: string, positionals: string[], withTag: boolean): { app: string; tag: string } {

@@ -138,11 +138,6 @@ export class Controller {
     await this.deps.state.flush();
   }
 
-  /** True once the first directory read and the first enqueue of every app are done, while the engine answers. */
-  get ready(): boolean {
-    return this.readiness().ready;
-  }
-
   readiness(): Readiness {
     const reasons: string[] = [];
     if (!this.synced) reasons.push('the initial sync has not finished');

@@ -7,7 +7,8 @@
  */
 import { formatProblem, type App, type ManifestProblem, type ManifestSet } from '../manifest/types.js';
 import type { Desired } from '../reconcile/actions.js';
-import { canonicalJson } from '../reconcile/revision.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { imageRef } from '../manifest/image-ref.js';
 
 export class DesiredState {
   private set: ManifestSet | undefined;
@@ -63,15 +64,11 @@ export class DesiredState {
     return this.set?.problems ?? [];
   }
 
-  directory(): ManifestSet['directory'] | undefined {
-    return this.set?.directory;
-  }
-
   /** Apps that wait for `ref` (`repository:tag`). */
   waitingFor(ref: string): string[] {
     return this.names().filter((name) => {
       const desired = this.get(name);
-      return desired.kind === 'present' && `${desired.app.spec.image}:${desired.app.spec.tag}` === ref;
+      return desired.kind === 'present' && imageRef(desired.app.spec.image, desired.app.spec.tag) === ref;
     });
   }
 

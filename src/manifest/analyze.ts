@@ -1,6 +1,7 @@
 import type { LoadOptions, ManifestProblem, SourcePosition } from './types.js';
 import { parseManifestText } from './parse.js';
 import { validateDocument, type ValidationResult } from './validate.js';
+import { APP_NAME_BODY } from './app-name.js';
 
 /** The validation outcome of one document, and where it writes its app name. */
 export interface DocumentAnalysis {
@@ -24,7 +25,7 @@ export interface FileAnalysis {
 }
 
 /** `name: web` as a block or flow mapping entry with a valid app name, in a line without its comment. */
-const NAME_ENTRY = /(?:^|[{,\s])name:[ \t]*(["']?)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\1(?=[ \t]*(?:[,}]|$))/g;
+const NAME_ENTRY = new RegExp(String.raw`(?:^|[{,\s])name:[ \t]*(["']?)(${APP_NAME_BODY})\1(?=[ \t]*(?:[,}]|$))`, 'g');
 
 /**
  * Parses and validates every document of a manifest file's text. `formerApps` are the apps

@@ -3,6 +3,8 @@ import type { ErrorObject } from 'ajv';
 import type { App, LoadOptions, ManifestProblem, Protocol, Strategy } from './types.js';
 import { scalarRange, type ParsedDocument } from './parse.js';
 import { appValidator } from './schema.js';
+import { APP_NAME } from './app-name.js';
+import { appRepository } from './image-ref.js';
 import { describeSchemaErrors, type NodeMessage } from './messages.js';
 import { displayPath, valueAt } from './paths.js';
 import { MAX_QUOTED_LENGTH, printable, quote } from './printable.js';
@@ -12,7 +14,6 @@ export type ValidationResult =
   /** `app`: the document's name, when it is a valid app name, so the problems can be attributed. */
   | { ok: false; problems: ManifestProblem[]; app?: string };
 
-const APP_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const IDENTITY_POINTERS = new Set(['/apiVersion', '/kind']);
 
@@ -211,7 +212,7 @@ function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, opti
     name: metadata.name,
     source: { file, line: doc.start.line, col: doc.start.col },
     spec: {
-      image: spec.image ?? `${options.namespace}/${metadata.name}`,
+      image: spec.image ?? appRepository(options.namespace, metadata.name),
       tag: spec.tag,
       ...(spec.digest !== undefined && { digest: spec.digest }),
       ...(spec.command !== undefined && { command: spec.command }),

@@ -7,6 +7,7 @@
  * no value ever reaches a line.
  */
 import type { PortSpec } from '../manifest/types.js';
+import { shortId } from '../util/short-id.js';
 
 export interface AppShape {
   /** The reference the image is known by (`repository:tag`) and its `sha256:` id; either may be unknown. */
@@ -72,16 +73,12 @@ function diffImage(running: AppShape['image'] | undefined, desired: AppShape['im
   if (!refsDiffer && !idsDiffer) return [];
   // One name, another image (the tag was moved, or no name is known): the ids tell them apart.
   const sameLabel = imageLabel(running) === imageLabel(desired);
-  const label = (image: AppShape['image']) => (sameLabel && image.ref !== undefined && image.id !== undefined ? `${image.ref} (${shortImageId(image.id)})` : imageLabel(image));
+  const label = (image: AppShape['image']) => (sameLabel && image.ref !== undefined && image.id !== undefined ? `${image.ref} (${shortId(image.id)})` : imageLabel(image));
   return [{ change: '~', field: 'image', text: `${label(running)} -> ${label(desired)}` }];
 }
 
 function imageLabel(image: AppShape['image']): string {
-  return image.ref ?? (image.id !== undefined ? shortImageId(image.id) : 'unknown image');
-}
-
-function shortImageId(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
+  return image.ref ?? (image.id !== undefined ? shortId(image.id) : 'unknown image');
 }
 
 /** Keys only: a changed value is reported as changed, never shown. */

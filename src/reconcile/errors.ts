@@ -5,11 +5,3 @@ export class DeployFailedError extends Error {
     this.name = 'DeployFailedError';
   }
 }
-
-/** The planner refused to act (digest mismatch, impossible strategy); the manifest must change. */
-export class PlanRefusedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PlanRefusedError';
-  }
-}

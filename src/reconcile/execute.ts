@@ -13,6 +13,7 @@ import type { Logger } from '../util/logger.js';
 import type { Action, ContainerRef, Plan } from './actions.js';
 import { DeployFailedError } from './errors.js';
 import { redact, secretsOf } from '../util/redact.js';
+import { imageRef } from '../manifest/image-ref.js';
 
 export interface ExecuteContext {
   runtime: Runtime;
@@ -70,8 +71,9 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       return { message: `Pulled ${action.ref}`, fields: { image: action.ref } };
     case 'tag':
       await runtime.tagImage(action.source, action.repository, action.tag);
-      ctx.onTagged(`${action.repository}:${action.tag}`);
-      return { message: `Tagged ${action.repository}:${action.tag}`, fields: { image: `${action.repository}:${action.tag}` } };
+      const ref = imageRef(action.repository, action.tag);
+      ctx.onTagged(ref);
+      return { message: `Tagged ${ref}`, fields: { image: ref } };
     case 'stop':
       await runtime.stopContainer(action.container.id, ctx.stopTimeoutSeconds);
       progress.stopped.push(action.container);

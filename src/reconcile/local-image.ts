@@ -1,5 +1,6 @@
 /** How berth finds an app's image on this host, shared by the reconciler and `tags:deploy`. */
 import type { ImageInfo, Runtime } from '../runtime/types.js';
+import { appRepository, imageRef } from '../manifest/image-ref.js';
 
 /** Where images are looked up: the engine (an inspect per reference) or a snapshot of one image list. */
 export type ImageSource = Pick<Runtime, 'inspectImage'>;
@@ -16,8 +17,8 @@ export interface LocalImage {
  * name `image`) stands in for a pulled tag someone removed; a mirror from elsewhere never does.
  */
 export async function resolveLocalImage(images: ImageSource, namespace: string, app: string, image: string, tag: string): Promise<LocalImage> {
-  const remote = image !== `${namespace}/${app}`;
-  const [direct, mirror] = await Promise.all([images.inspectImage(`${image}:${tag}`), remote ? images.inspectImage(`${namespace}/${app}:${tag}`) : undefined]);
+  const remote = image !== appRepository(namespace, app);
+  const [direct, mirror] = await Promise.all([images.inspectImage(imageRef(image, tag)), remote ? images.inspectImage(imageRef(appRepository(namespace, app), tag)) : undefined]);
   const found = direct ?? (mirror?.repoDigests.some((d) => d.startsWith(`${image}@`)) ? mirror : undefined);
   return { ...(found ? { found } : {}), ...(mirror ? { mirror } : {}) };
 }

@@ -3,6 +3,7 @@ import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Desired, ImageState, Observation } from './actions.js';
 import { resolveLocalImage, type ImageSource } from './local-image.js';
+import { appRepository, imageRef } from '../manifest/image-ref.js';
 
 export interface ObserveDeps {
   runtime: Runtime;
@@ -48,7 +49,7 @@ export async function observeWith(
     const { spec } = desired.app;
     const [{ found, mirror }, latest] = await Promise.all([
       resolveLocalImage(images, namespace, name, spec.image, spec.tag),
-      images.inspectImage(`${namespace}/${name}:latest`),
+      images.inspectImage(imageRef(appRepository(namespace, name), 'latest')),
     ]);
     image = found ? { kind: 'present', id: found.id, repoDigests: found.repoDigests } : { kind: 'missing' };
     if (mirror) localTagImageId = mirror.id;

@@ -13,7 +13,8 @@ import type { ContainerSummary } from '../runtime/types.js';
 import type { Action, ContainerRef, Desired, Observation, Plan } from './actions.js';
 import { containerSpecFor } from './container-spec.js';
 import { digestMatches } from './local-image.js';
-import { revisionKey, specHash, type Revision } from './revision.js';
+import { parseRevisionKey, revisionKey, specHash, type Revision } from './revision.js';
+import { appRepository, imageRef } from '../manifest/image-ref.js';
 
 export function planApp(observation: Observation): Plan {
   const { desired } = observation;
@@ -39,8 +40,8 @@ function planRemoval(observation: Observation, desired: Extract<Desired, { kind:
 function planPresent(observation: Observation, app: App): Plan {
   const { namespace, containers } = observation;
   const { spec } = app;
-  const ref = `${spec.image}:${spec.tag}`;
-  const localRepository = `${namespace}/${app.name}`;
+  const ref = imageRef(spec.image, spec.tag);
+  const localRepository = appRepository(namespace, app.name);
   const anyRunning = containers.some(isRunning);
   const refused = (reason: string): Plan => ({
     actions: [],
@@ -63,7 +64,7 @@ function planPresent(observation: Observation, app: App): Plan {
 
   const actions: Action[] = [];
   if (spec.image !== localRepository && observation.localTagImageId !== image.id) {
-    actions.push({ type: 'tag', source: image.id, repository: localRepository, tag: spec.tag, reason: `mirror ${ref} as ${localRepository}:${spec.tag}` });
+    actions.push({ type: 'tag', source: image.id, repository: localRepository, tag: spec.tag, reason: `mirror ${ref} as ${imageRef(localRepository, spec.tag)}` });
   }
 
   const revision: Revision = { specHash: specHash(spec), imageId: image.id };
@@ -165,7 +166,7 @@ export function effectiveStrategy(app: App, proxy: boolean): EffectiveStrategy {
 }
 
 function previousImageId(runningOld: ContainerSummary[], observation: Observation): string | undefined {
-  const servingImage = observation.serving?.revision.split('@')[1];
+  const servingImage = observation.serving ? parseRevisionKey(observation.serving.revision).imageId : undefined;
   const fromServing = runningOld.find((c) => c.imageId === servingImage);
   return (fromServing ?? runningOld[0])?.imageId;
 }

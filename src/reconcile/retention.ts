@@ -4,6 +4,7 @@
  * revisions nor to the manifest's current image. Tags berth did not create are never candidates.
  */
 import type { DeployRecord } from '../state/types.js';
+import { imageRef } from '../manifest/image-ref.js';
 
 export interface RetentionInput {
   /** Newest first, as the state keeps it. */
@@ -23,8 +24,8 @@ export function releasableTags(input: RetentionInput): string[] {
   const keptRevisions = new Set<string>();
   const keptRefs = new Set<string>();
   const keepRefsOf = (image: string, tag: string) => {
-    keptRefs.add(`${image}:${tag}`);
-    keptRefs.add(`${localRepository}:${tag}`);
+    keptRefs.add(imageRef(image, tag));
+    keptRefs.add(imageRef(localRepository, tag));
   };
   for (const deploy of history) {
     if (deploy.outcome !== 'succeeded') continue;

@@ -4,7 +4,9 @@
  * spec to the same image does not.
  */
 import { createHash } from 'node:crypto';
+import { imageRef } from '../manifest/image-ref.js';
 import type { AppSpec } from '../manifest/types.js';
+import { canonicalJson } from '../util/canonical-json.js';
 
 /**
  * Hash of the fields that shape a container (image reference, command, env, ports, volumes,
@@ -13,7 +15,7 @@ import type { AppSpec } from '../manifest/types.js';
  */
 export function specHash(spec: AppSpec): string {
   const shape = {
-    image: `${spec.image}:${spec.tag}`,
+    image: imageRef(spec.image, spec.tag),
     command: spec.command ?? null,
     env: spec.env,
     ports: spec.ports,
@@ -33,6 +35,12 @@ export function revisionKey(revision: Revision): string {
   return `${revision.specHash}@${revision.imageId}`;
 }
 
+/** The revision a key names; the inverse of `revisionKey`. */
+export function parseRevisionKey(key: string): Revision {
+  const at = key.indexOf('@');
+  return at < 0 ? { specHash: key, imageId: '' } : { specHash: key.slice(0, at), imageId: key.slice(at + 1) };
+}
+
 /** Short digest of a revision, used in container names. */
 export function revisionDigest(revision: Revision): string {
   return createHash('sha256').update(revisionKey(revision)).digest('hex').slice(0, 10);
@@ -41,14 +49,4 @@ export function revisionDigest(revision: Revision): string {
 /** `<namespace>.<app>.<revision digest>.<replica>`: unique per revision and replica slot. */
 export function containerName(namespace: string, app: string, revision: Revision, replica: number): string {
   return `${namespace}.${app}.${revisionDigest(revision)}.${replica}`;
-}
-
-/** JSON with object keys sorted, so equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return v;
-  });
 }

@@ -23,7 +23,7 @@ export class StateStore {
 
   private constructor(readonly file: string) {}
 
-  /** The namespace's state directory under `stateDir`, created 0700 when absent. */
+  /** The namespace's state directory under `stateDir` (`open` creates it 0700; `read` never creates it). */
   static directory(stateDir: string, namespace: string): string {
     return join(stateDir, namespace);
   }

@@ -4,6 +4,7 @@
  */
 import type { ContainerSummary } from '../runtime/types.js';
 import type { AppRecord, DeployRecord, EngineRecord } from '../state/types.js';
+import { shortId } from '../util/short-id.js';
 
 export interface AppStatus {
   app: string;
@@ -54,7 +55,7 @@ export function appStatus(name: string, record: AppRecord | undefined, container
     app: name,
     desiredImage: record?.desiredImage ?? null,
     desiredTag,
-    running: { tag, imageId, containers: containers.map((c) => ({ id: c.id.slice(0, 12), name: c.name, state: c.state })) },
+    running: { tag, imageId, containers: containers.map((c) => ({ id: shortId(c.id), name: c.name, state: c.state })) },
     phase,
     message: record?.message ?? 'no state recorded (berth has not reconciled this app yet)',
     lastError: record?.lastError ?? null,
@@ -79,7 +80,7 @@ export function appStatus(name: string, record: AppRecord | undefined, container
 
 /** What runs, for people: the serving tag, else the short image id, else `none`. */
 export function runningLabel(status: AppStatus, none: string): string {
-  return status.running.tag ?? (status.running.imageId ? status.running.imageId.replace('sha256:', '').slice(0, 12) : none);
+  return status.running.tag ?? (status.running.imageId ? shortId(status.running.imageId) : none);
 }
 
 /** One line about an engine outage the controller recorded, or undefined when it reaches the engine. */

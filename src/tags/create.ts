@@ -3,6 +3,8 @@ import type { Runtime } from '../runtime/types.js';
 import type { AppRecord } from '../state/types.js';
 import { TagCommandError } from './errors.js';
 import { runningImage } from './running-image.js';
+import { shortId } from '../util/short-id.js';
+import { appRepository, imageRef } from '../manifest/image-ref.js';
 
 /** Tags berth moves itself after every deploy; a person setting them would be overruled. */
 export const RESERVED_TAGS: readonly string[] = ['latest', 'previous'];
@@ -26,8 +28,8 @@ export async function createTag(
   const invalid = tagProblem(tag);
   if (invalid !== undefined) throw new TagCommandError(invalid);
   if (RESERVED_TAGS.includes(tag)) throw new TagCommandError(`"${tag}" is moved by berth after every deploy; pick another tag`);
-  const repository = `${namespace}/${app}`;
-  const ref = `${repository}:${tag}`;
+  const repository = appRepository(namespace, app);
+  const ref = imageRef(repository, tag);
   const running = await runningImage(runtime, namespace, app, input.record);
   if (!running) throw new TagCommandError(`${app} runs no container in namespace "${namespace}"; tags:create tags the image that runs now`);
   const existing = await runtime.inspectImage(ref);
@@ -37,8 +39,4 @@ export async function createTag(
   }
   await runtime.tagImage(running.imageId, repository, tag);
   return { ref, imageId: running.imageId, unchanged: false };
-}
-
-export function shortId(imageId: string): string {
-  return imageId.replace(/^sha256:/, '').slice(0, 12);
 }

@@ -12,6 +12,7 @@ import { formatProblem, type App } from '../manifest/types.js';
 import type { Runtime } from '../runtime/types.js';
 import { TagCommandError } from './errors.js';
 import { digestMatches, resolveLocalImage } from '../reconcile/local-image.js';
+import { appRepository, imageRef, tagOf } from '../manifest/image-ref.js';
 
 export interface DeployTagInput {
   namespace: string;
@@ -70,15 +71,16 @@ async function findManifest(input: DeployTagInput): Promise<App> {
  */
 async function resolveTag(runtime: Runtime, namespace: string, app: App, tag: string): Promise<{ local?: string }> {
   const { spec } = app;
-  const ref = `${spec.image}:${tag}`;
-  const remote = spec.image !== `${namespace}/${app.name}`;
-  const { found: local } = await resolveLocalImage(runtime, namespace, app.name, spec.image, tag);
+  const ref = imageRef(spec.image, tag);
+  const local = appRepository(namespace, app.name);
+  const remote = spec.image !== local;
+  const { found } = await resolveLocalImage(runtime, namespace, app.name, spec.image, tag);
   const pin = spec.digest;
-  if (local) {
-    if (pin !== undefined && !digestMatches(local, pin)) {
-      throw new TagCommandError(`${ref} is ${[local.id, ...local.repoDigests].join(', ')}, but spec.digest pins ${pin}; change or drop the pin in ${app.source.file}`);
+  if (found) {
+    if (pin !== undefined && !digestMatches(found, pin)) {
+      throw new TagCommandError(`${ref} is ${[found.id, ...found.repoDigests].join(', ')}, but spec.digest pins ${pin}; change or drop the pin in ${app.source.file}`);
     }
-    return { local: local.id };
+    return { local: found.id };
   }
   if (remote) {
     const published = await runtime.inspectRemoteImage(ref);
@@ -89,9 +91,9 @@ async function resolveTag(runtime: Runtime, namespace: string, app: App, tag: st
       return {};
     }
   }
-  const known = (await runtime.listImages(`${namespace}/${app.name}`)).flatMap((image) => image.repoTags.map((t) => t.slice(t.lastIndexOf(':') + 1)));
+  const known = (await runtime.listImages(local)).flatMap((image) => image.repoTags.map(tagOf));
   const where = remote ? 'on this host nor in its registry' : 'on this host';
-  const hint = known.length > 0 ? `; ${namespace}/${app.name} has ${[...new Set(known)].sort().join(', ')}` : '';
+  const hint = known.length > 0 ? `; ${local} has ${[...new Set(known)].sort().join(', ')}` : '';
   throw new TagCommandError(`no image ${ref} ${where}${hint}`);
 }
 

@@ -1,7 +1,7 @@
 import { tagProblem } from '../manifest/tag.js';
 import type { Runtime } from '../runtime/types.js';
 import type { AppRecord } from '../state/types.js';
-import { shortId } from './create.js';
+import { shortId } from '../util/short-id.js';
 import { TagCommandError } from './errors.js';
 import { runningImageIds } from './running-image.js';
 

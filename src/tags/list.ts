@@ -1,6 +1,7 @@
 import type { Runtime } from '../runtime/types.js';
 import type { AppRecord } from '../state/types.js';
 import { runningImage } from './running-image.js';
+import { appRepository, repositoryOf, tagOf } from '../manifest/image-ref.js';
 
 export interface TagRow {
   repository: string;
@@ -19,14 +20,13 @@ export interface TagRow {
  * one berth deployed when its state remembers it, else every tag of the running image.
  */
 export async function listTags(runtime: Runtime, namespace: string, app: string, record: AppRecord | undefined): Promise<TagRow[]> {
-  const repository = `${namespace}/${app}`;
+  const repository = appRepository(namespace, app);
   const [images, running] = await Promise.all([runtime.listImages(repository), runningImage(runtime, namespace, app, record)]);
   const rows: TagRow[] = [];
   for (const image of images) {
     for (const ref of image.repoTags) {
-      const colon = ref.lastIndexOf(':');
-      if (ref.slice(0, colon) !== repository) continue;
-      const tag = ref.slice(colon + 1);
+      if (repositoryOf(ref) !== repository) continue;
+      const tag = tagOf(ref);
       const runs = running !== undefined && image.id === running.imageId && (running.tag === undefined || running.tag === tag);
       rows.push({ repository, tag, imageId: image.id, createdAt: image.createdAt, size: image.size, running: runs });
     }

@@ -1,5 +1,5 @@
 import { StateStore } from '../../state/store.js';
-import { shortId } from '../../tags/create.js';
+import { shortId } from '../../util/short-id.js';
 import { formatTable } from '../table.js';
 import { age } from '../../util/age.js';
 import { appArguments, parseCommand, sharedOptions } from '../options.js';

@@ -6,7 +6,7 @@ import type { Action, Observation, Plan } from '../../reconcile/actions.js';
 import { diffApp, formatDiff, type AppShape } from '../../reconcile/diff.js';
 import { observeApp } from '../../reconcile/observe.js';
 import { planApp } from '../../reconcile/plan.js';
-import { revisionKey } from '../../reconcile/revision.js';
+import { parseRevisionKey, revisionKey } from '../../reconcile/revision.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { ContainerNotFoundError } from '../../runtime/errors.js';
 import type { ContainerDetail, ContainerSummary, Runtime } from '../../runtime/types.js';
@@ -145,7 +145,7 @@ function describeAction(action: Action): string {
     case 'check':
       return `check ${action.containers.join(', ')}`;
     case 'switch':
-      return `switch traffic to ${action.revision.split('@')[0]}`;
+      return `switch traffic to ${parseRevisionKey(action.revision).specHash}`;
     case 'retag':
       return `tag ${action.repository}:latest${action.previous ? ` (and :previous)` : ''}`;
     case 'retire':

@@ -1,7 +1,7 @@
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { lockHolder } from '../../state/lock.js';
 import { StateStore } from '../../state/store.js';
-import { shortId } from '../../tags/create.js';
+import { shortId } from '../../util/short-id.js';
 import { deployOutcome } from '../../tags/deploy-outcome.js';
 import { deployTag } from '../../tags/deploy.js';
 import { appArguments, parseCommand, positiveInteger, sharedOptions } from '../options.js';

@@ -1,11 +1,12 @@
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { StateStore } from '../../state/store.js';
-import { shortId } from '../../tags/create.js';
+import { shortId } from '../../util/short-id.js';
 import { listTags } from '../../tags/list.js';
 import { formatBytes, formatTable } from '../table.js';
 import { timeAgo } from '../../util/age.js';
 import { appArguments, parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { appRepository } from '../../manifest/image-ref.js';
 
 /** `berth tags APP`: the seed's listing of `<namespace>/<app>`, with the tag that runs now marked. */
 export async function tagsListCommand(args: string[], out: Output): Promise<number> {
@@ -18,7 +19,7 @@ export async function tagsListCommand(args: string[], out: Output): Promise<numb
     out.stdout(JSON.stringify(rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() })), null, 2) + '\n');
     return 0;
   }
-  const repository = `${shared.namespace}/${app}`;
+  const repository = appRepository(shared.namespace, app);
   out.stdout(`=====> Image tags for ${repository}\n`);
   if (rows.length === 0) {
     out.stdout(`no images tagged ${repository}:* on this host\n`);

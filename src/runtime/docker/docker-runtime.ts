@@ -37,6 +37,8 @@ import { forEachJsonLine } from './json-lines.js';
 import { demultiplexLogFrames } from './log-frames.js';
 import { oneLine, statusCodeOf } from './map-error.js';
 import { registryCredentials } from './registry-auth.js';
+import { shortId } from '../../util/short-id.js';
+import { repositoryOf } from '../../manifest/image-ref.js';
 
 export interface DockerRuntimeOptions {
   /** Overrides DOCKER_HOST: `unix:///path` or `tcp://host:port`. */
@@ -136,7 +138,7 @@ class DockerRuntime implements Runtime {
       const entries = await docker.listImages({ filters: { reference: [repository] } });
       return entries
         .map(imageInfoOfListEntry)
-        .filter((image) => image.repoTags.some((tag) => tag.slice(0, tag.lastIndexOf(':')) === repository));
+        .filter((image) => image.repoTags.some((ref) => repositoryOf(ref) === repository));
     });
   }
 
@@ -268,9 +270,6 @@ class DockerRuntime implements Runtime {
 }
 
 /** 64-hex container ids shortened the way `docker ps` shows them; names as given. */
-function shortId(id: string): string {
-  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
-}
 
 /** A reference without tag or digest would make the engine pull every tag; Docker's CLI means `:latest`. */
 function withTagOrDigest(ref: string): string {

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { appSchemaPath, appValidator } from '../../../src/manifest/schema.js';
+import { APP_NAME } from '../../../src/manifest/app-name.js';
 
 interface SchemaNode {
   type?: string;
@@ -37,6 +38,12 @@ describe('schemas/app.schema.json', () => {
   it('is the file appSchemaPath() finds from the compiled module', () => {
     assert.equal(appSchemaPath(), path.resolve('schemas/app.schema.json'));
     assert.ok(existsSync(appSchemaPath()));
+  });
+
+  it('spells the app-name rule exactly as berth does everywhere else (one pattern, in manifest/app-name.ts)', () => {
+    assert.equal(patternAt('metadata', 'name').source, APP_NAME.source);
+    for (const good of ['a', 'web', 'a-1', 'x'.repeat(63)]) assert.ok(APP_NAME.test(good), good);
+    for (const bad of ['', '-a', 'a-', 'Web', 'a_b', 'x'.repeat(64)]) assert.ok(!APP_NAME.test(bad), bad);
   });
 
   it('compiles in ajv strict mode, once', () => {
