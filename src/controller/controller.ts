@@ -1,23 +1,20 @@
 /**
- * The controller loop, after controller-runtime: sources (manifest watcher, engine events,
- * periodic resync of what drifted) put app names on a work queue; `concurrency` workers take them off and run
- * the reconciler, one reconcile per app at a time; failures come back with backoff, requested
- * delays (old containers retiring) with `addAfter`.
+ * The controller loop, after controller-runtime: sources (manifest watcher, host events,
+ * periodic resync of what drifted) put app names on a work queue; `concurrency` workers take
+ * them off and run the app reconciler, one reconcile per app at a time; failures come back with
+ * backoff, requested delays (old containers retiring) with `addAfter`. It knows apps by name
+ * only: what runs them (containers, services) is the reconciler's business.
  */
 import type { ManifestDirectory } from '../manifest/load.js';
 import { formatProblem } from '../manifest/types.js';
-import type { Reconciler, ReconcileResult } from '../reconcile/reconciler.js';
-import type { TrafficRouter } from '../reconcile/traffic.js';
-import type { Runtime } from '../runtime/types.js';
+import type { AppReconciler, HostView, ReconcileResult } from '../reconcile/types.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { noMetrics, type ControllerMetrics, type ReconcileOutcome } from '../metrics/types.js';
 import type { DesiredState } from './desired-state.js';
-import type { ExpectedEvents } from './expected-events.js';
 import { WorkQueue } from './queue.js';
-import { HostSnapshot } from '../reconcile/host-snapshot.js';
-import { EngineEvents } from './sources/engine-events.js';
+import type { HostEventSource } from './sources/host-events.js';
 import { ManifestWatcher } from './sources/manifest-watcher.js';
 
 /**
@@ -29,27 +26,23 @@ import { ManifestWatcher } from './sources/manifest-watcher.js';
 export const ENGINE_EVENT_DELAY_MS = 2_000;
 
 export interface ControllerOptions {
-  namespace: string;
   /** Apps reconciled in parallel. */
   concurrency: number;
-  /** Seconds between resyncs (re-read the directory, list the host once, enqueue the apps that drifted). */
+  /** Seconds between resyncs (re-read the directory, look at the host once, enqueue the apps that drifted). */
   resyncSeconds: number;
 }
 
 export interface ControllerDeps {
-  runtime: Runtime;
   clock: Clock;
   logger: Logger;
   state: StateStore;
   manifests: ManifestDirectory;
   desired: DesiredState;
-  reconciler: Reconciler;
+  reconciler: AppReconciler;
   queue: WorkQueue;
-  /** Asked at start-up which apps have a route, so routes of vanished apps are removed. */
-  traffic: TrafficRouter;
+  /** The engine's events and reachability. */
+  events: HostEventSource;
   metrics?: ControllerMetrics;
-  /** Events of berth's own actions (see expecting-runtime.ts): not queued again. */
-  expected?: ExpectedEvents;
 }
 
 /** Why the controller is or is not ready (`/readyz`). */
@@ -64,7 +57,6 @@ export class Controller {
   private readonly results = new Map<string, ReconcileResult>();
   private workers: Promise<void>[] = [];
   private watcher: ManifestWatcher | undefined;
-  private events: EngineEvents | undefined;
   private cancelResync: (() => void) | undefined;
   private reading: Promise<void> | undefined;
   private readAgain = false;
@@ -83,36 +75,31 @@ export class Controller {
 
   /** Runs until `stop`: initial sync, then every source. */
   async start(): Promise<void> {
-    const { clock, logger, runtime, queue, desired } = this.deps;
+    const { clock, logger, queue, desired, events } = this.deps;
     this.watcher = new ManifestWatcher(this.deps.manifests.dir, () => void this.readManifests(), { clock, logger });
     await this.watcher.start();
-    this.events = new EngineEvents(
-      this.options.namespace,
-      {
-        // A burst of one app's container events (a `docker stop`'s kill, die, stop) is one reconcile, ENGINE_EVENT_DELAY_MS after the first.
-        onApp: (app) => queue.addAfter(app, ENGINE_EVENT_DELAY_MS),
-        onImage: (ref) => {
-          const isPending = (app: string) => this.deps.state.get(app)?.phase === 'Pending';
-          // The very image a Pending app waits for appeared (load, tag, someone's pull): deploy now, even mid-backoff.
-          for (const app of desired.waitingFor(ref)) {
-            if (isPending(app)) queue.retryNow(app);
-            else queue.add(app);
-          }
-          for (const app of this.deps.state.names()) if (isPending(app)) queue.add(app);
-        },
-        onReconnect: () => {
-          this.engineReachable = true;
-          this.deps.state.setEngine({ reachable: true, since: clock.now() });
-          void this.resync(true);
-        },
-        onOutage: (error) => {
-          this.engineReachable = false;
-          this.deps.state.setEngine({ reachable: false, since: clock.now(), error: error.message });
-        },
+    await events.start({
+      // A burst of one app's host events (a `docker stop`'s kill, die, stop) is one reconcile, ENGINE_EVENT_DELAY_MS after the first.
+      onApp: (app) => queue.addAfter(app, ENGINE_EVENT_DELAY_MS),
+      onImage: (ref) => {
+        const isPending = (app: string) => this.deps.state.get(app)?.phase === 'Pending';
+        // The very image a Pending app waits for appeared (load, tag, someone's pull): deploy now, even mid-backoff.
+        for (const app of desired.waitingFor(ref)) {
+          if (isPending(app)) queue.retryNow(app);
+          else queue.add(app);
+        }
+        for (const app of this.deps.state.names()) if (isPending(app)) queue.add(app);
       },
-      { runtime, clock, logger, ...(this.deps.expected ? { expected: this.deps.expected } : {}) },
-    );
-    await this.events.start();
+      onReconnect: () => {
+        this.engineReachable = true;
+        this.deps.state.setEngine({ reachable: true, since: clock.now() });
+        void this.resync(true);
+      },
+      onOutage: (error) => {
+        this.engineReachable = false;
+        this.deps.state.setEngine({ reachable: false, since: clock.now(), error: error.message });
+      },
+    });
     if (this.engineReachable) this.deps.state.setEngine({ reachable: true, since: clock.now() });
     await this.initialSync();
     this.startWorkers();
@@ -130,7 +117,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.cancelResync?.();
-    this.events?.close();
+    this.deps.events.close();
     await this.watcher?.close();
     this.abort.abort(new Error('berth is shutting down'));
     this.deps.queue.shutDown();
@@ -147,42 +134,37 @@ export class Controller {
 
   /**
    * Reads the directory and queues the apps a reconcile would change, judged as the resync
-   * judges them (one snapshot, two engine calls): a start over a converged host reconciles
-   * nothing. The first read's changes are not queued (every app is new to it); a route whose
-   * manifest is gone is. Apps in sync count as results with their recorded phase, so `runOnce`
-   * reports every app.
+   * judges them (one look at the host): a start over a converged host reconciles nothing. The
+   * first read's changes are not queued (every app is new to it). Apps in sync count as results
+   * with their recorded phase, so `runOnce` reports every app.
    */
   private async initialSync(): Promise<void> {
-    const { desired, state, traffic, queue, runtime, logger } = this.deps;
+    const { state, queue, logger } = this.deps;
     await this.readManifests();
     this.changedBeforeSync.clear();
-    const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
-    const wanted = new Set(desired.names());
-    const staleRoutes = (await traffic.routed()).filter((name) => !wanted.has(name));
-    const names = this.knownApps(snapshot);
-    for (const name of staleRoutes) names.delete(name);
-    const drifted = new Set([...staleRoutes, ...(await this.outOfSync(snapshot, names))]);
+    const view = await this.deps.reconciler.observeHost();
+    const names = this.knownApps(view);
+    const drifted = new Set(await this.outOfSync(view, names));
     for (const name of [...drifted].sort()) queue.add(name);
     for (const name of names) {
       const phase = state.get(name)?.phase;
       if (!drifted.has(name) && phase !== undefined) this.results.set(name, { phase, failed: false });
     }
-    const judged = names.size + staleRoutes.length;
-    logger.info({ source: 'start', apps: judged, drifted: drifted.size }, `start: ${drifted.size} of ${judged} apps to reconcile, the rest in sync`);
+    logger.info({ source: 'start', apps: names.size, drifted: drifted.size }, `start: ${drifted.size} of ${names.size} apps to reconcile, the rest in sync`);
     for (const name of this.changedBeforeSync) queue.retryNow(name);
     this.changedBeforeSync.clear();
     this.synced = true;
   }
 
-  /** Every app berth knows of: named by a manifest, running on the host, or in its state. */
-  private knownApps(snapshot: HostSnapshot): Set<string> {
-    return new Set([...this.deps.desired.names(), ...snapshot.apps(), ...this.deps.state.names()]);
+  /** Every app berth knows of: named by a manifest, present on the host, or in its state. */
+  private knownApps(view: HostView): Set<string> {
+    return new Set([...this.deps.desired.names(), ...view.apps(), ...this.deps.state.names()]);
   }
 
-  /** The apps among `names` a reconcile would change, judged on `snapshot`; an app being reconciled now is left to that reconcile. */
-  private async outOfSync(snapshot: HostSnapshot, names: Iterable<string>): Promise<string[]> {
+  /** The apps among `names` a reconcile would change, judged on `view`; an app being reconciled now is left to that reconcile. */
+  private async outOfSync(view: HostView, names: Iterable<string>): Promise<string[]> {
     const drifted: string[] = [];
-    for (const name of names) if (!this.deps.queue.inFlight(name) && !(await this.deps.reconciler.isInSync(name, snapshot))) drifted.push(name);
+    for (const name of names) if (!this.deps.queue.inFlight(name) && !(await view.isInSync(name))) drifted.push(name);
     return drifted;
   }
 
@@ -216,27 +198,26 @@ export class Controller {
   }
 
   /**
-   * Re-reads the directory and queues the apps that drifted: one container list and one image
-   * list for the whole host (two engine calls, whatever the number of apps), judged by the
-   * planner; apps in sync are not reconciled. After an engine outage every app is queued and
-   * its backoff cancelled instead, since failures while the engine was away say nothing about it.
+   * Re-reads the directory and queues the apps that drifted, judged on one look at the host
+   * (a few engine calls, whatever the number of apps); apps in sync are not reconciled. After an
+   * engine outage every app is queued and its backoff cancelled instead, since failures while
+   * the engine was away say nothing about it.
    */
   private async resync(afterOutage = false): Promise<void> {
-    const { desired, queue, runtime, logger } = this.deps;
+    const { desired, queue, reconciler, logger } = this.deps;
     try {
       await this.readManifests();
       if (afterOutage) {
         // Apps with a manifest first: an engine that is slow to list right after a restart must not keep them in backoff.
         for (const name of desired.names()) queue.retryNow(name);
-        const running = await runtime.listContainers(this.options.namespace);
-        for (const app of new Set(running.map((c) => c.app))) queue.retryNow(app);
+        for (const app of (await reconciler.observeHost()).apps()) queue.retryNow(app);
         return;
       }
-      const snapshot = await HostSnapshot.take(runtime, this.options.namespace);
-      const names = this.knownApps(snapshot);
+      const view = await reconciler.observeHost();
+      const names = this.knownApps(view);
       // An app being reconciled now is skipped: its reconcile ends by observing the engine itself,
-      // and a snapshot taken mid-rollout would only queue it once more.
-      const drifted = await this.outOfSync(snapshot, names);
+      // and a view taken mid-rollout would only queue it once more.
+      const drifted = await this.outOfSync(view, names);
       for (const name of drifted) queue.add(name);
       logger.debug({ source: 'resync', apps: names.size, drifted: drifted.length }, `resync: ${drifted.length} of ${names.size} apps drifted`);
     } catch (error) {

@@ -34,13 +34,14 @@ export class DesiredState {
     const app = set.apps.get(name);
     if (app) return { kind: 'present', app };
     const last = this.lastValid.get(name);
-    const keep = (why: string): Desired => (last ? { kind: 'present', app: last, invalid: why } : { kind: 'absent', hold: why });
+    /** Keeps the last valid manifest; `invalid` says the app's own manifest is the problem (not the directory, not another file). */
+    const keep = (why: string, invalid = false): Desired => (last ? { kind: 'present', app: last, invalid: why } : { kind: 'absent', hold: why, ...(invalid ? { invalid: why } : {}) });
 
     const conflict = set.conflicts.get(name);
-    if (conflict) return keep(`app "${name}" is defined in more than one file (${conflict.join(', ')}); keeping its last valid manifest`);
+    if (conflict) return keep(`app "${name}" is defined in more than one file (${conflict.join(', ')}); keeping its last valid manifest`, true);
     if (set.invalid.has(name)) {
       const problem = set.problems.find((p) => p.app === name);
-      return keep(problem ? formatProblem(problem) : `the manifest of "${name}" is invalid`);
+      return keep(problem ? formatProblem(problem) : `the manifest of "${name}" is invalid`, true);
     }
     const directory = set.directory === 'ok' && set.apps.size === 0 && set.invalid.size === 0 && set.conflicts.size === 0 ? 'empty' : set.directory;
     if (directory !== 'ok' && !(directory === 'empty' && this.allowEmpty)) {

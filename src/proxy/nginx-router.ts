@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App } from '../manifest/types.js';
-import { directUrls, type TrafficRouter } from '../reconcile/traffic.js';
+import { directUrls } from './direct.js';
+import type { TrafficRouter } from './types.js';
 import type { Logger } from '../util/logger.js';
 import { ProxyError } from './errors.js';
 import { renderServerBlock } from './nginx-config.js';
@@ -65,6 +66,10 @@ export class NginxRouter implements TrafficRouter {
 
   unroute(name: string): Promise<void> {
     return this.serialized(() => this.write(name, undefined, []));
+  }
+
+  async hasRoute(name: string): Promise<boolean> {
+    return (await readFile(this.fileOf(name), 'utf8').catch(() => undefined)) !== undefined;
   }
 
   async routed(): Promise<string[]> {

@@ -1,7 +1,7 @@
 /** The vocabulary of the planner: what it observes and what it asks the executor to do. */
 import type { App } from '../manifest/types.js';
 import type { ContainerCreateSpec, ContainerSummary } from '../runtime/types.js';
-import type { Phase } from '../state/types.js';
+import type { DeployRecord, Phase } from '../state/types.js';
 
 /** The desired state of one app, as the manifest directory currently determines it. */
 export type Desired =
@@ -15,6 +15,8 @@ export type Desired =
       kind: 'absent';
       /** Set when removal is held back (empty or unreadable directory, unparseable file). */
       hold?: string;
+      /** Set when a manifest names the app but has never been valid: its problem. */
+      invalid?: string;
     };
 
 export type ImageState =
@@ -38,6 +40,13 @@ export interface Observation {
   serving?: { revision: string; switchedAt: number };
   /** True when a proxy fronts the apps (fixed host ports then do not force `recreate`). */
   proxy: boolean;
+  /**
+   * The proxy's side: `held` when it has a route of the app; `current` when that route is what
+   * berth would write now for the serving revision (always true without a proxy).
+   */
+  route: { held: boolean; current: boolean };
+  /** What image retention is judged on: berth's deploy history (newest first) and the tags it created. */
+  retention: { history: readonly DeployRecord[]; owned: readonly string[]; keep: number };
   now: number;
 }
 
@@ -55,7 +64,12 @@ export type Action =
   | { type: 'check'; containers: string[]; reason: string }
   | { type: 'switch'; revision: string; reason: string }
   | { type: 'retag'; repository: string; latest: string; previous?: string; reason: string }
-  | { type: 'retire'; containers: ContainerRef[]; reason: string };
+  | { type: 'retire'; containers: ContainerRef[]; reason: string }
+  /** Point the proxy at the serving containers (`127.0.0.1:<port>` endpoints). */
+  | { type: 'route'; endpoints: string[]; reason: string }
+  | { type: 'unroute'; reason: string }
+  /** Release image references berth created (pulls, mirrors) for revisions it no longer keeps. */
+  | { type: 'untag'; refs: string[]; reason: string };
 
 export interface Plan {
   actions: Action[];
@@ -69,4 +83,14 @@ export interface Plan {
   gone?: boolean;
   /** Set when the plan cannot proceed (digest mismatch, strategy conflict): the reason, reported as an error. */
   refused?: string;
+}
+
+/** What the executor did, for the recorder: image references created and released, where traffic went. */
+export interface Executed {
+  /** References a pull or mirror tag created: berth owns them. */
+  tagged: string[];
+  /** Owned references the untag action released. */
+  untagged: string[];
+  /** The endpoints traffic was switched or routed to. */
+  endpoints: string[];
 }

@@ -1,22 +1,29 @@
 /**
- * The executor: applies a Plan's actions in order through the Runtime. It adds no decisions of its
- * own except compensation: when the checks fail (or the progress deadline passes) it removes the
+ * The executor: applies a Plan's actions in order through the Runtime and the TrafficRouter, and
+ * reports what it did in `Executed` (even when it fails part-way). It writes no state and adds no
+ * decisions of its own except compensation: when the checks fail (or the progress deadline passes) it removes the
  * containers the rollout was checking and restarts any old container the plan had stopped, so
  * the revision that served before keeps serving; then it rejects with DeployFailedError.
  */
 import { CheckFailedError } from '../checks/errors.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { App } from '../manifest/types.js';
+import type { TrafficRouter } from '../proxy/types.js';
+import { RuntimeError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { Action, ContainerRef, Plan } from './actions.js';
+import type { Action, ContainerRef, Executed, Plan } from './actions.js';
+import { servingEndpoints } from './serving.js';
 import { DeployFailedError } from './errors.js';
 import { redact, secretsOf } from '../util/redact.js';
 import { imageRef } from '../manifest/image-ref.js';
 
 export interface ExecuteContext {
   runtime: Runtime;
+  traffic: TrafficRouter;
+  namespace: string;
+  name: string;
   clock: Clock;
   logger: Logger;
   /** The app being deployed (undefined when removing an app whose manifest is gone). */
@@ -25,17 +32,20 @@ export interface ExecuteContext {
   observed: ContainerRef[];
   /** Seconds between SIGTERM and SIGKILL when stopping a container. */
   stopTimeoutSeconds: number;
-  /** Records that `revision` now takes traffic (state, and the proxy once there is one). */
-  onSwitch(revision: string): Promise<void>;
-  /** Records an image reference the plan created (a pull, a mirror tag): berth may release it later. */
-  onTagged(ref: string): void;
+  /** Called once traffic is routed to `revision`, before the next action: the switch is recorded at once. */
+  onSwitched(revision: string): void;
   signal: AbortSignal;
+}
+
+export function nothingExecuted(): Executed {
+  return { tagged: [], untagged: [], endpoints: [] };
 }
 
 const LOG_TAIL_LINES = 20;
 
-export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<void> {
-  const progress: Progress = { ids: new Map(ctx.observed.map((c) => [c.name, c.id])), started: [], stopped: [], switched: false };
+/** Applies `plan`; what it did accumulates in `executed`, which the caller reads whether or not it throws. */
+export async function executePlan(plan: Plan, ctx: ExecuteContext, executed: Executed): Promise<void> {
+  const progress: Progress = { ids: new Map(ctx.observed.map((c) => [c.name, c.id])), started: [], stopped: [], switched: false, executed };
   try {
     for (const action of plan.actions) {
       ctx.signal.throwIfAborted();
@@ -56,6 +66,7 @@ interface Progress {
   stopped: ContainerRef[];
   /** Traffic moved to the new revision: from here on it is the one that serves. */
   switched: boolean;
+  executed: Executed;
 }
 
 /** What a finished step logs (the executor adds `step` and `durationMs`); undefined when the step logs for itself. */
@@ -67,12 +78,12 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
     case 'pull':
       logger.info({ step: 'pull', image: action.ref }, `Pulling ${action.ref}...`);
       await runtime.pullImage(action.ref, ctx.signal);
-      ctx.onTagged(action.ref);
+      progress.executed.tagged.push(action.ref);
       return { message: `Pulled ${action.ref}`, fields: { image: action.ref } };
     case 'tag':
       await runtime.tagImage(action.source, action.repository, action.tag);
       const ref = imageRef(action.repository, action.tag);
-      ctx.onTagged(ref);
+      progress.executed.tagged.push(ref);
       return { message: `Tagged ${ref}`, fields: { image: ref } };
     case 'stop':
       await runtime.stopContainer(action.container.id, ctx.stopTimeoutSeconds);
@@ -94,10 +105,25 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
     case 'check':
       await check(action.containers, ctx, progress);
       return undefined;
-    case 'switch':
-      await ctx.onSwitch(action.revision);
+    case 'switch': {
+      const app = requireApp(ctx, action);
+      const endpoints = servingEndpoints(app, action.revision, await runtime.listContainers(ctx.namespace, ctx.name));
+      await ctx.traffic.route(app, endpoints);
+      progress.executed.endpoints = endpoints;
+      ctx.onSwitched(action.revision);
       progress.switched = true;
       return { message: 'Switched traffic to the new container(s)', fields: {} };
+    }
+    case 'route':
+      await ctx.traffic.route(requireApp(ctx, action), action.endpoints);
+      progress.executed.endpoints = action.endpoints;
+      return undefined;
+    case 'unroute':
+      await ctx.traffic.unroute(ctx.name);
+      return undefined;
+    case 'untag':
+      await untag(action, ctx, progress.executed);
+      return undefined;
     case 'retag':
       if (action.previous) await runtime.tagImage(action.previous, action.repository, 'previous');
       await runtime.tagImage(action.latest, action.repository, 'latest');
@@ -112,9 +138,29 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
   }
 }
 
+/** Untags each of the action's refs; one the engine will not untag is left for the next deploy, with a warning. */
+async function untag(action: Extract<Action, { type: 'untag' }>, ctx: ExecuteContext, executed: Executed): Promise<void> {
+  const released: string[] = [];
+  for (const ref of action.refs) {
+    try {
+      await ctx.runtime.untagImage(ref);
+      released.push(ref);
+    } catch (error) {
+      if (!(error instanceof RuntimeError)) throw error;
+      ctx.logger.warn({ step: 'release', image: ref, reason: error.message }, `Could not untag ${ref}; will try after the next deploy`);
+    }
+  }
+  executed.untagged.push(...released);
+  if (released.length > 0) ctx.logger.info({ step: 'release', images: released }, `Untagged ${released.join(', ')} (${action.reason})`);
+}
+
+function requireApp(ctx: ExecuteContext, action: Action): App {
+  if (!ctx.app) throw new Error(`${action.type} action without an app`);
+  return ctx.app;
+}
+
 async function check(names: string[], ctx: ExecuteContext, progress: Progress): Promise<void> {
-  const app = ctx.app;
-  if (!app) throw new Error('check action without an app');
+  const app = requireApp(ctx, { type: 'check', containers: names, reason: '' });
   const checked = names.map((name) => ({ name, id: progress.ids.get(name) ?? name }));
   const deadline = new AbortController();
   const cancelDeadline = ctx.clock.schedule(

@@ -1,16 +1,27 @@
 /**
  * What one resync sees of the host, in two engine calls whatever the number of apps: every
- * managed container of the namespace (one list, label-filtered) and every image (one list).
- * It answers image lookups the way `inspectImage` would, so the planner can run on it.
+ * managed container of the namespace (one list, label-filtered) and every image (one list),
+ * with the apps the proxy routes. It answers image and route lookups the way the engine and
+ * the proxy would, so the planner can run on it.
  */
+import type { App } from '../manifest/types.js';
+import type { TrafficRouter } from '../proxy/types.js';
 import type { ContainerSummary, ImageInfo, Runtime } from '../runtime/types.js';
 import type { ImageSource } from './local-image.js';
+import type { RouteLookup } from './observe.js';
 
-export class HostSnapshot implements ImageSource {
+export class HostSnapshot implements ImageSource, RouteLookup {
   private readonly byApp = new Map<string, ContainerSummary[]>();
   private readonly byRef = new Map<string, ImageInfo>();
+  private readonly routed: Set<string>;
 
-  constructor(containers: readonly ContainerSummary[], images: readonly ImageInfo[]) {
+  constructor(
+    containers: readonly ContainerSummary[],
+    images: readonly ImageInfo[],
+    private readonly traffic: Pick<TrafficRouter, 'isRouted'>,
+    routed: readonly string[],
+  ) {
+    this.routed = new Set(routed);
     for (const container of containers) {
       const list = this.byApp.get(container.app);
       if (list) list.push(container);
@@ -22,14 +33,23 @@ export class HostSnapshot implements ImageSource {
     }
   }
 
-  static async take(runtime: Runtime, namespace: string): Promise<HostSnapshot> {
-    const [containers, images] = await Promise.all([runtime.listContainers(namespace), runtime.listImages()]);
-    return new HostSnapshot(containers, images);
+  static async take(runtime: Runtime, traffic: TrafficRouter, namespace: string): Promise<HostSnapshot> {
+    const [containers, images, routed] = await Promise.all([runtime.listContainers(namespace), runtime.listImages(), traffic.routed()]);
+    return new HostSnapshot(containers, images, traffic, routed);
   }
 
-  /** Apps that have at least one container. */
+  /** Apps that have at least one container or a route. */
   apps(): string[] {
-    return [...this.byApp.keys()];
+    return [...new Set([...this.byApp.keys(), ...this.routed])];
+  }
+
+  async hasRoute(name: string): Promise<boolean> {
+    return this.routed.has(name);
+  }
+
+  /** Asks the proxy itself: its own files are the only record of a hand edit. */
+  isRouted(app: App, endpoints: string[]): Promise<boolean> {
+    return this.traffic.isRouted(app, endpoints);
   }
 
   containersOf(app: string): ContainerSummary[] {

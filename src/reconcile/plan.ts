@@ -12,6 +12,8 @@ import type { App } from '../manifest/types.js';
 import type { ContainerSummary } from '../runtime/types.js';
 import type { Action, ContainerRef, Desired, Observation, Plan } from './actions.js';
 import { containerSpecFor } from './container-spec.js';
+import { releasableTags } from './retention.js';
+import { servingEndpoints } from './serving.js';
 import { digestMatches } from './local-image.js';
 import { parseRevisionKey, revisionKey, specHash, type Revision } from './revision.js';
 import { appRepository, imageRef } from '../manifest/image-ref.js';
@@ -26,12 +28,15 @@ export function planApp(observation: Observation): Plan {
 
 function planRemoval(observation: Observation, desired: Extract<Desired, { kind: 'absent' }>): Plan {
   const { containers } = observation;
-  if (containers.length === 0) return { actions: [], outcome: { phase: 'Running', message: 'removed' }, gone: true };
+  // Named only by a manifest that was never valid: nothing to remove, nothing to deploy.
+  if (containers.length === 0 && desired.invalid !== undefined) return { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } };
+  const unroute: Action[] = observation.route.held ? [{ type: 'unroute', reason: 'its manifest was removed' }] : [];
+  if (containers.length === 0) return { actions: unroute, outcome: { phase: 'Running', message: 'removed' }, gone: true };
   if (desired.hold !== undefined) {
     return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
   }
   return {
-    actions: [{ type: 'retire', containers: containers.map(refOf), reason: 'its manifest was removed' }],
+    actions: [...unroute, { type: 'retire', containers: containers.map(refOf), reason: 'its manifest was removed' }],
     outcome: { phase: 'Running', message: 'removed' },
     gone: true,
   };
@@ -55,7 +60,7 @@ function planPresent(observation: Observation, app: App): Plan {
       return { actions: [{ type: 'pull', ref, reason: `${ref} is not on this host` }], outcome: { phase: 'Deploying', message: `pulling ${ref}` } };
     }
     const serving = anyRunning ? '; the running revision keeps serving' : '';
-    return { actions: [], outcome: { phase: 'Pending', message: `waiting for image ${ref} (docker load, docker tag or a pull)${serving}` } };
+    return { actions: routeToServing(observation, app), outcome: { phase: 'Pending', message: `waiting for image ${ref} (docker load, docker tag or a pull)${serving}` } };
   }
   if (spec.digest !== undefined && !digestMatches(image, spec.digest)) {
     const found = [image.id, ...image.repoDigests].join(', ');
@@ -88,6 +93,7 @@ function planPresent(observation: Observation, app: App): Plan {
       const previous = previousImageId(old.filter(isRunning), observation);
       actions.push({ type: 'retag', repository: localRepository, latest: image.id, ...(previous ? { previous } : {}), reason: 'latest does not point at the serving image' });
     }
+    actions.push(...routeToServing(observation, app));
     return { ...planRetirement(observation, app, old, actions, verified), outcome: { phase: 'Running', message: spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage } };
   }
 
@@ -115,6 +121,7 @@ function planPresent(observation: Observation, app: App): Plan {
   const retiring = retireNow ? old : old.filter((c) => !isRunning(c));
   if (retiring.length > 0) actions.push({ type: 'retire', containers: retiring.map(refOf), reason: retireNow ? 'replaced' : 'not running' });
   const waiting = old.length - retiring.length;
+  if (!verified) actions.push(...untagReleased(observation, app, key));
 
   return {
     actions,
@@ -122,6 +129,28 @@ function planPresent(observation: Observation, app: App): Plan {
     ...(waiting > 0 ? { requeueAfterMs: spec.deploy.retireAfter * 1000 } : {}),
     ...(verified ? {} : { rollout: { revision: key, imageId: image.id, image: spec.image, tag: spec.tag, strategy: strategy.name } }),
   };
+}
+
+/** A route to the serving revision's containers, when the proxy does not hold exactly that. */
+function routeToServing(observation: Observation, app: App): Action[] {
+  const { serving, route } = observation;
+  if (serving === undefined || route.current) return [];
+  const endpoints = servingEndpoints(app, serving.revision, observation.containers);
+  return [{ type: 'route', endpoints, reason: route.held ? 'the proxy does not route to what serves' : 'the proxy has no route for the app' }];
+}
+
+/** Once `revision` is deployed: the tags berth created that fall outside the revisions it keeps. */
+function untagReleased(observation: Observation, app: App, revision: string): Action[] {
+  const { history, owned, keep } = observation.retention;
+  const { image, tag } = app.spec;
+  const refs = releasableTags({
+    history: [{ revision, image, tag, outcome: 'succeeded' }, ...history],
+    owned,
+    keep,
+    localRepository: appRepository(observation.namespace, app.name),
+    desired: { image, tag },
+  });
+  return refs.length === 0 ? [] : [{ type: 'untag', refs, reason: `older than the last ${keep} deployed revisions` }];
 }
 
 /** Old containers once the desired revision serves: stopped ones go now, running ones `retireAfter` after the switch. */

@@ -8,7 +8,7 @@ import { imageRef } from '../manifest/image-ref.js';
 
 export interface RetentionInput {
   /** Newest first, as the state keeps it. */
-  history: readonly DeployRecord[];
+  history: readonly Pick<DeployRecord, 'revision' | 'image' | 'tag' | 'outcome'>[];
   /** Refs (`repo:tag`) berth created for the app. */
   owned: readonly string[];
   /** How many deployed revisions keep their images tagged (the serving one included). */

@@ -5,6 +5,7 @@
 import type { ContainerSummary } from '../runtime/types.js';
 import type { AppRecord, DeployRecord, EngineRecord } from '../state/types.js';
 import { shortId } from '../util/short-id.js';
+import { runningRevision } from '../reconcile/serving.js';
 
 export interface AppStatus {
   app: string;
@@ -45,8 +46,9 @@ export function appStatuses(sources: StatusSources): AppStatus[] {
 
 export function appStatus(name: string, record: AppRecord | undefined, containers: ContainerSummary[], engineKnown = true): AppStatus {
   const running = containers.filter((c) => c.state === 'running');
-  const imageId = running[0]?.imageId ?? null;
-  const tag = imageId !== null && imageId === record?.servingImageId ? (record.servingTag ?? null) : null;
+  const now = runningRevision(containers, record);
+  const imageId = now?.imageId ?? null;
+  const tag = now?.tag ?? null;
   const lastDeploy = record?.history.find((h) => h.outcome === 'succeeded');
   const phase = record?.phase ?? (running.length > 0 ? 'Running' : 'Failed');
   const since = record ? new Date(record.since).toISOString() : null;

@@ -13,8 +13,9 @@ import { StateStore } from '../../state/store.js';
 import { HISTORY_LIMIT } from '../../state/types.js';
 import { systemClock } from '../../util/clock.js';
 import { createLogger, type Logger } from '../../util/logger.js';
-import { NginxRouter } from '../../proxy/nginx-router.js';
-import { directTraffic, type TrafficRouter } from '../../reconcile/traffic.js';
+import { directTraffic } from '../../proxy/direct.js';
+import { EngineEvents } from '../../controller/sources/engine-events.js';
+import { PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
 import { UsageError } from '../usage.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
 import type { StatusServer } from '../../http/server.js';
@@ -33,12 +34,7 @@ const RUN_FLAGS = {
   'allow-empty': { type: 'boolean', default: false },
   'stop-timeout': { type: 'string', default: '10' },
   'keep-revisions': { type: 'string', default: '5' },
-  proxy: { type: 'string' },
-  'nginx-conf-dir': { type: 'string', default: '/etc/nginx/conf.d' },
-  'proxy-listen': { type: 'string', default: '80' },
-  'nginx-reload': { type: 'string', default: 'nginx -s reload' },
-  'nginx-test': { type: 'string', default: 'nginx -t' },
-  domain: { type: 'string' },
+  ...PROXY_FLAGS,
   listen: { type: 'string' },
 } as const;
 
@@ -74,9 +70,10 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
         })
       : undefined;
     const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics: metrics ?? noMetrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
+    const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { runtime, clock, logger, state, desired, reconciler, traffic, queue, expected, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
-      { namespace: shared.namespace, concurrency, resyncSeconds },
+      { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
+      { concurrency, resyncSeconds },
     );
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
     const exposed = await permissionWarning(dir);
@@ -136,27 +133,6 @@ async function statusSnapshot(runtime: Runtime, state: StateStore, namespace: st
   const containers = await runtime.listContainers(namespace).catch(() => undefined);
   const outage = engineOutage(state.engine());
   return { apps: appStatuses({ state, containers }), ...(outage !== undefined ? { outage } : {}) };
-}
-
-function trafficRouter(values: { proxy?: string | undefined; 'nginx-conf-dir': string; 'proxy-listen': string; 'nginx-reload': string; 'nginx-test': string; domain?: string | undefined }, namespace: string, logger: Logger): TrafficRouter {
-  if (values.proxy === undefined) {
-    if (values.domain !== undefined) throw new UsageError('--domain needs --proxy nginx');
-    return directTraffic;
-  }
-  if (values.proxy !== 'nginx') throw new UsageError(`--proxy supports "nginx", not "${values.proxy}"`);
-  const listen = values['proxy-listen'];
-  if (!/^(\d{1,5}|[0-9.]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/.test(listen)) throw new UsageError(`--proxy-listen "${listen}" is not PORT, ADDR:PORT or [ADDR]:PORT`);
-  return new NginxRouter(
-    {
-      namespace,
-      confDir: resolve(values['nginx-conf-dir']),
-      listen,
-      testCommand: values['nginx-test'],
-      reloadCommand: values['nginx-reload'],
-      ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}),
-    },
-    logger,
-  );
 }
 
 /** Listens from the start, so a signal that arrives while berth is starting stops it cleanly once started. */

@@ -11,14 +11,7 @@ import type { Logger } from '../../util/logger.js';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import type { ExpectedEvents } from '../expected-events.js';
 
-export interface EngineEventHandlers {
-  onApp(app: string): void;
-  onImage(ref: string): void;
-  /** The stream was (re)established after an outage: resync everything. */
-  onReconnect(): void;
-  /** The stream broke; the engine is presumed unreachable until `onReconnect`. */
-  onOutage(error: Error): void;
-}
+import type { HostEventHandlers, HostEventSource } from './host-events.js';
 
 const RECONNECT: BackoffPolicy = { baseMs: 500, maxMs: 15_000 };
 /**
@@ -28,20 +21,21 @@ const RECONNECT: BackoffPolicy = { baseMs: 500, maxMs: 15_000 };
 const IGNORED_CONTAINER_ACTIONS = new Set(['create', 'attach', 'detach', 'resize', 'top', 'export', 'commit', 'copy', 'archive-path', 'extract-to-dir', 'rename', 'update']);
 const IGNORED_CONTAINER_ACTION_PREFIXES = ['exec_', 'health_status'];
 
-export class EngineEvents {
+export class EngineEvents implements HostEventSource {
   private subscription: EventSubscription | undefined;
   private cancelRetry: (() => void) | undefined;
   private failures = 0;
   private closed = false;
+  private handlers: HostEventHandlers | undefined;
 
   constructor(
     private readonly namespace: string,
-    private readonly handlers: EngineEventHandlers,
     private readonly deps: { runtime: Runtime; clock: Clock; logger: Logger; expected?: ExpectedEvents },
   ) {}
 
   /** Subscribes; when the engine is unreachable now, keeps retrying in the background. */
-  async start(): Promise<void> {
+  async start(handlers: HostEventHandlers): Promise<void> {
+    this.handlers = handlers;
     await this.connect();
   }
 
@@ -58,7 +52,7 @@ export class EngineEvents {
       if (this.failures > 0) {
         this.deps.logger.info({ source: 'engine-events' }, 'engine event stream re-established; resyncing');
         this.failures = 0;
-        this.handlers.onReconnect();
+        this.handlers?.onReconnect();
       }
     } catch (error) {
       this.broken(error as Error);
@@ -71,7 +65,7 @@ export class EngineEvents {
     this.failures++;
     if (this.failures === 1) {
       this.deps.logger.warn({ source: 'engine-events', err: error }, 'engine event stream lost; reconnecting');
-      this.handlers.onOutage(error);
+      this.handlers?.onOutage(error);
     }
     this.cancelRetry = this.deps.clock.schedule(() => void this.connect(), backoffDelay(RECONNECT, this.failures));
   }
@@ -81,10 +75,10 @@ export class EngineEvents {
       if (!event.app || event.namespace !== this.namespace || isIgnored(event.action)) return;
       // berth's own start/stop/remove: the reconcile that acted confirms the outcome itself.
       if (this.deps.expected?.consume(event.id, event.action)) return;
-      this.handlers.onApp(event.app);
+      this.handlers?.onApp(event.app);
       return;
     }
-    if (event.ref && ['tag', 'load', 'pull', 'import'].includes(event.action)) this.handlers.onImage(event.ref);
+    if (event.ref && ['tag', 'load', 'pull', 'import'].includes(event.action)) this.handlers?.onImage(event.ref);
   }
 }
 

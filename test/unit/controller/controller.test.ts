@@ -11,7 +11,9 @@ import { expectingRuntime } from '../../../src/controller/expecting-runtime.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
-import { directTraffic, directUrls, type TrafficRouter } from '../../../src/reconcile/traffic.js';
+import { directTraffic, directUrls } from '../../../src/proxy/direct.js';
+import type { TrafficRouter } from '../../../src/proxy/types.js';
+import { EngineEvents } from '../../../src/controller/sources/engine-events.js';
 import type { App } from '../../../src/manifest/types.js';
 import { StateStore } from '../../../src/state/store.js';
 import { silentLogger } from '../../../src/util/logger.js';
@@ -34,6 +36,9 @@ class MemoryRouter implements TrafficRouter {
   }
   async isRouted(app: App, endpoints: string[]): Promise<boolean> {
     return this.routes.get(app.name) === endpoints.join(',');
+  }
+  async hasRoute(name: string): Promise<boolean> {
+    return this.routes.has(name);
   }
   async routed(): Promise<string[]> {
     return [...this.routes.keys()];
@@ -86,8 +91,8 @@ describe('Controller (in-memory runtime)', () => {
       { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 },
     );
     controller = new Controller(
-      { runtime: acting, clock, logger, state, desired, reconciler, queue, expected, traffic, manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
-      { namespace: 'dokku', concurrency: 4, resyncSeconds: RESYNC_SECONDS },
+      { clock, logger, state, desired, reconciler, queue, events: new EngineEvents('dokku', { runtime: acting, clock, logger, expected }), manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
+      { concurrency: 4, resyncSeconds: RESYNC_SECONDS },
     );
   }
 

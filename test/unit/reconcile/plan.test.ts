@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { Action, Desired, Observation, Plan } from '../../../src/reconcile/actions.js';
 import { planApp } from '../../../src/reconcile/plan.js';
-import { revisionKey } from '../../../src/reconcile/revision.js';
+import { parseRevisionKey, revisionKey } from '../../../src/reconcile/revision.js';
 import type { App } from '../../../src/manifest/types.js';
 import { containerOf, revisionOf, testApp } from '../../support/apps.js';
 
@@ -11,8 +11,19 @@ const NEW = 'sha256:' + 'b'.repeat(64);
 
 /** `latest` points at the serving image unless the case says otherwise, as after every finished deploy. */
 function observe(desired: Desired, partial: Partial<Observation> = {}): Observation {
-  const latestImageId = partial.serving?.revision.split('@')[1];
-  return { namespace: 'dokku', name: 'web', desired, containers: [], proxy: false, now: NOW, ...(latestImageId ? { latestImageId } : {}), ...partial };
+  const latestImageId = partial.serving ? parseRevisionKey(partial.serving.revision).imageId : undefined;
+  return {
+    namespace: 'dokku',
+    name: 'web',
+    desired,
+    containers: [],
+    proxy: false,
+    now: NOW,
+    route: { held: false, current: true },
+    retention: { history: [], owned: [], keep: 5 },
+    ...(latestImageId ? { latestImageId } : {}),
+    ...partial,
+  };
 }
 const present = (app: App, invalid?: string): Desired => ({ kind: 'present', app, ...(invalid ? { invalid } : {}) });
 const image = (id: string, repoDigests: string[] = []) => ({ kind: 'present' as const, id, repoDigests });
@@ -226,5 +237,58 @@ describe('planApp', () => {
     assert.deepEqual(steps(plan), []);
     assert.notEqual(plan.gone, true);
     assert.match(plan.outcome.message, /empty/);
+  });
+
+  describe('every side effect is an action of the plan', () => {
+    const routed = (held: boolean) => ({ route: { held, current: false } });
+    const withPort = (app: App, id: string, port: number) => ({ ...containerOf(app, id), ports: [{ container: 8080, protocol: 'tcp' as const, hostIp: '127.0.0.1', hostPort: port }] });
+
+    it('routes the proxy to the serving containers when its route is missing or stale, and only then', () => {
+      const serving = withPort(v1, OLD, 32768);
+      const base = { image: image(OLD), containers: [serving], serving: servingOf(v1, OLD) };
+      const plan = planApp(observe(present(v1), { ...base, ...routed(false) }));
+      assert.deepEqual(steps(plan), ['route']);
+      assert.deepEqual(find(plan, 'route')?.endpoints, ['127.0.0.1:32768']);
+      assert.match(find(plan, 'route')?.reason ?? '', /no route/);
+      assert.match(find(planApp(observe(present(v1), { ...base, ...routed(true) })), 'route')?.reason ?? '', /does not route to what serves/);
+      assert.deepEqual(steps(planApp(observe(present(v1), base))), [], 'a current route is left alone');
+    });
+
+    it('keeps routing the serving revision while a new tag waits for its image', () => {
+      const plan = planApp(observe(present(v2), { image: { kind: 'missing' }, containers: [withPort(v1, OLD, 32768)], serving: servingOf(v1, OLD), ...routed(false) }));
+      assert.equal(plan.outcome.phase, 'Pending');
+      assert.deepEqual(find(plan, 'route')?.endpoints, ['127.0.0.1:32768']);
+    });
+
+    it('removes the route of a removed app first, then its containers; a route alone is removed too', () => {
+      const withContainers = planApp(observe({ kind: 'absent' }, { containers: [containerOf(v1, OLD)], route: { held: true, current: false } }));
+      assert.deepEqual(steps(withContainers), ['unroute', 'retire']);
+      const routeOnly = planApp(observe({ kind: 'absent' }, { route: { held: true, current: false } }));
+      assert.deepEqual(steps(routeOnly), ['unroute']);
+      assert.equal(routeOnly.gone, true);
+    });
+
+    it('untags what berth pulled for revisions beyond the kept ones, after a successful rollout only', () => {
+      const registry = '127.0.0.1:5000/team/web';
+      const at = (tag: string) => testApp('web', { image: registry, tag });
+      const deployed = (tag: string, id: string) => ({ at: 0, tag, image: registry, imageId: id, revision: revisionKey(revisionOf(at(tag), id)), outcome: 'succeeded' as const, durationMs: 1 });
+      const owned = [`${registry}:v1`, 'dokku/web:v1', `${registry}:v2`, 'dokku/web:v2'];
+      const retention = { history: [deployed('v2', NEW), deployed('v1', OLD)], owned, keep: 2 };
+      const v3 = at('v3');
+      const THIRD = 'sha256:' + 'c'.repeat(64);
+      const rollout = planApp(observe(present(v3), { image: image(THIRD), localTagImageId: THIRD, containers: [containerOf(at('v2'), NEW)], serving: servingOf(at('v2'), NEW), retention }));
+      assert.deepEqual(steps(rollout).slice(-1), ['untag']);
+      assert.deepEqual(find(rollout, 'untag')?.refs, [`${registry}:v1`, 'dokku/web:v1'], 'v3 and v2 are the two kept revisions');
+      const steady = planApp(observe(present(at('v2')), { image: image(NEW), localTagImageId: NEW, containers: [containerOf(at('v2'), NEW)], serving: servingOf(at('v2'), NEW), retention: { ...retention, keep: 1 } }));
+      assert.deepEqual(steps(steady), [], 'nothing is untagged outside a rollout');
+    });
+
+    it('plans nothing for an app only a never-valid manifest names, and says it is invalid', () => {
+      const problem = '/m/web.yaml:3:5: spec.tag must be a string';
+      const plan = planApp(observe({ kind: 'absent', hold: problem, invalid: problem }));
+      assert.deepEqual(steps(plan), []);
+      assert.notEqual(plan.gone, true);
+      assert.deepEqual(plan.outcome, { phase: 'Invalid', message: problem });
+    });
   });
 });

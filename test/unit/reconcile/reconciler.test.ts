@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { App } from '../../../src/manifest/types.js';
 import type { Desired } from '../../../src/reconcile/actions.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
-import { directTraffic } from '../../../src/reconcile/traffic.js';
+import { directTraffic } from '../../../src/proxy/direct.js';
 import { StateStore } from '../../../src/state/store.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { testApp } from '../../support/apps.js';

@@ -1,0 +1,17 @@
+/** A source of the host's own events: what changed on the engine, and whether it is reachable. */
+export interface HostEventHandlers {
+  /** Something of a managed app changed on the host (a container died, was removed, ...). */
+  onApp(app: string): void;
+  /** The image `ref` (`repository:tag`) appeared on the host. */
+  onImage(ref: string): void;
+  /** The stream was (re)established after an outage: resync everything. */
+  onReconnect(): void;
+  /** The stream broke; the engine is presumed unreachable until `onReconnect`. */
+  onOutage(error: Error): void;
+}
+
+export interface HostEventSource {
+  /** Subscribes; when the engine is unreachable now, keeps retrying in the background. */
+  start(handlers: HostEventHandlers): Promise<void>;
+  close(): void;
+}

@@ -1,0 +1,25 @@
+/**
+ * Where an app's traffic goes: the contract between reconcile and a proxy, as runtime/types.ts
+ * is between reconcile and an engine. Every change is idempotent and serialized by the
+ * implementation. A proxy that refuses a configuration rejects with ProxyError (errors.ts) and
+ * keeps the previous one in place.
+ */
+import type { App } from '../manifest/types.js';
+
+export interface TrafficRouter {
+  /** Points the app's traffic at `endpoints`, the `127.0.0.1:<port>` addresses of its serving containers. */
+  route(app: App, endpoints: string[]): Promise<void>;
+  /** Removes the app's route. */
+  unroute(name: string): Promise<void>;
+  /**
+   * True when `route(app, endpoints)` would change nothing: the proxy still holds what berth put
+   * there (someone may have deleted or edited it). Reads only.
+   */
+  isRouted(app: App, endpoints: string[]): Promise<boolean>;
+  /** True when the proxy holds any route of the app. Reads only. */
+  hasRoute(name: string): Promise<boolean>;
+  /** Apps that currently have a route. Reads only. */
+  routed(): Promise<string[]>;
+  /** Where people reach the app once routed to `endpoints` (the deploy's "Application deployed" line). */
+  urls(app: App, endpoints: string[]): string[];
+}

@@ -1,0 +1,95 @@
+/**
+ * The one writer of an app's record: phase, message, last error, serving revision, deploy
+ * history, owned image tags, and the deploy metrics. A reconcile records when it ends, the way
+ * Kubernetes controllers write status once; two moments of a rollout are recorded as they
+ * happen, because people and a restarted berth need them: that it began (the app shows
+ * Deploying) and that traffic switched (a berth killed after the switch knows what serves).
+ */
+import { imageRef } from '../manifest/image-ref.js';
+import { noMetrics, type ControllerMetrics } from '../metrics/types.js';
+import type { StateStore } from '../state/store.js';
+import type { Phase } from '../state/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Executed, Observation, Plan } from './actions.js';
+
+export interface RecorderDeps {
+  state: StateStore;
+  clock: Clock;
+  metrics?: ControllerMetrics;
+}
+
+/** How a reconcile round ended. */
+export type RoundEnd =
+  /** The plan had nothing to do now (or refused to act): its outcome is the app's state. */
+  | { kind: 'settled' }
+  /** Every action of the plan succeeded. */
+  | { kind: 'applied'; executed: Executed; durationMs: number }
+  /** An action failed; `executed` is what was done before it. */
+  | { kind: 'failed'; executed: Executed; phase: Phase; message: string; durationMs: number };
+
+export class Recorder {
+  constructor(private readonly deps: RecorderDeps) {}
+
+  /** A rollout begins. */
+  deploying(observation: Observation, rollout: NonNullable<Plan['rollout']>): void {
+    this.writePhase(observation, 'Deploying', `deploying ${imageRef(rollout.image, rollout.tag)}`);
+  }
+
+  /** Traffic moved to `revision`, the plan's rollout. */
+  switched(name: string, plan: Plan, revision: string): void {
+    const { state, clock } = this.deps;
+    if (state.get(name)?.servingRevision === revision || !plan.rollout) return;
+    state.update(name, { servingRevision: revision, servingImageId: plan.rollout.imageId, servingTag: plan.rollout.tag, switchedAt: clock.now() }, clock.now());
+  }
+
+  /** The end of a round: everything it changed about the app, in one place. */
+  ended(observation: Observation, plan: Plan, end: RoundEnd): void {
+    const { state, clock } = this.deps;
+    const metrics = this.deps.metrics ?? noMetrics;
+    const { name } = observation;
+    if (end.kind !== 'failed' && plan.gone) {
+      state.delete(name);
+      return;
+    }
+    if (end.kind !== 'settled') this.ownedTags(name, end.executed);
+    const { rollout } = plan;
+    if (end.kind === 'settled') {
+      this.writePhase(observation, plan.outcome.phase, plan.outcome.message, plan.refused);
+    } else if (end.kind === 'failed') {
+      this.writePhase(observation, end.phase, end.message, end.message);
+      if (rollout) {
+        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs });
+        metrics.deployed(name, 'failed');
+      }
+    } else if (rollout) {
+      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs });
+      state.clear(name, ['lastError']);
+      metrics.deployed(name, 'succeeded');
+    }
+  }
+
+  private ownedTags(name: string, executed: Executed): void {
+    const { state, clock } = this.deps;
+    if (executed.tagged.length === 0 && executed.untagged.length === 0) return;
+    const before = state.get(name)?.ownedTags ?? [];
+    const owned = [...new Set([...before, ...executed.tagged])].filter((ref) => !executed.untagged.includes(ref));
+    if (owned.length !== before.length || owned.some((ref, i) => ref !== before[i])) state.update(name, { ownedTags: owned }, clock.now());
+  }
+
+  /** The phase and message people see; an app whose manifest is invalid shows Invalid with the problem. */
+  private writePhase(observation: Observation, phase: Phase, message: string, lastError?: string): void {
+    const { desired, name } = observation;
+    const spec = desired.kind === 'present' ? desired.app.spec : undefined;
+    const invalid = desired.kind === 'present' ? desired.invalid : undefined;
+    this.deps.state.update(
+      name,
+      {
+        phase: invalid !== undefined ? 'Invalid' : phase,
+        message: invalid ?? message,
+        ...(spec ? { desiredTag: spec.tag, desiredImage: spec.image } : {}),
+        ...(lastError !== undefined ? { lastError } : {}),
+      },
+      this.deps.clock.now(),
+    );
+  }
+}
