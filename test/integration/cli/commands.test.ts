@@ -71,6 +71,23 @@ describe('berth commands and exit codes (real engine)', function () {
     assert.match(changed[6] ?? '', /^ {2}\+ create /, 'the actions follow the diff');
   });
 
+  it('plan: an invalid manifest exits 1 naming file:line:col, and a never-deployed app it names is invalid, not gone', async () => {
+    await buildTestImage(`${world.namespace}/ok`, 'v1');
+    await world.writeManifest('ok', { tag: 'v1', checks: { wait: 0 } });
+    const bad = join(world.manifests, 'web.yaml');
+    await writeFile(bad, world.manifest('web', { tag: 'v1' }).replace('tag: v1', 'tag: [v1]'));
+    for (const flags of [[], ['--exit-code']]) {
+      const result = await world.cli(['plan', '--manifests', world.manifests, ...flags]);
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      const lines = result.stdout.split('\n');
+      assert.ok(lines.some((l) => l.startsWith(`web: invalid, nothing changes for it: ${bad}:`)), result.stdout);
+      assert.ok(!lines.some((l) => /^web: gone/.test(l)), result.stdout);
+      assert.ok(lines.some((l) => l.startsWith(`! ${bad}:`)), result.stdout);
+      assert.ok(lines.some((l) => l.startsWith(`ok: deploy ${world.namespace}/ok:v1`)), 'the valid app is still planned');
+    }
+    assert.equal((await world.containers()).length, 0, 'plan changed nothing');
+  });
+
   it('run --once: 1 when any app fails, naming it', async () => {
     await buildTestImage(`${world.namespace}/ok`, 'v1');
     await world.writeManifest('ok', { tag: 'v1', checks: { wait: 0 } });

@@ -119,6 +119,10 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     await served('blue');
     await again.stop();
     await rm(blockFile());
+    const plan = await world.cli(['plan', '--manifests', world.manifests, '--exit-code', ...nginx.berthFlags()]);
+    assert.equal(plan.code, 2, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /^shop: repair\n {2}→ route the proxy to 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ {2}\(the proxy has no route for the app\)$/m, 'plan shows the route it would write');
+    assert.equal(await readFile(blockFile(), 'utf8').catch(() => undefined), undefined, 'plan wrote nothing');
     world.start([...nginx.berthFlags(), '--resync', '2']);
     // nginx keeps serving the deleted block until a reload: the file is what shows berth at work.
     await eventually(async () => (await readFile(blockFile(), 'utf8').catch(() => undefined)) !== undefined, 30_000, 'berth to write the block again');

@@ -1,0 +1,49 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+/** The folders of src/, lowest first: each may import only folders before it (README, "Layout"). */
+const LAYERS = ['util', 'manifest', 'runtime', 'state', 'checks', 'proxy', 'metrics', 'reconcile', 'tags', 'status', 'controller', 'http', 'cli'];
+
+const SRC = resolve('src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? sourceFiles(path) : entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** The src/ folder a file belongs to; '' for src/cli.ts, the entry point. */
+function folderOf(file: string): string {
+  const [first = '', ...rest] = relative(SRC, file).split('/');
+  return rest.length === 0 ? '' : first;
+}
+
+/** Every folder-crossing import of src/ as `from -> to (file)`. */
+function crossings(): { from: string; to: string; file: string }[] {
+  return sourceFiles(SRC).flatMap((file) => {
+    const from = folderOf(file);
+    const specifiers = [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1] ?? '');
+    return specifiers.map((specifier) => ({ from, to: folderOf(resolve(dirname(file), specifier)), file: relative(SRC, file) })).filter((edge) => edge.from !== edge.to);
+  });
+}
+
+describe('src/ layers', () => {
+  it('names every folder of src/ in the layer order', () => {
+    const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    assert.deepEqual(folders, [...LAYERS].sort());
+  });
+
+  it('has each folder import only folders below it, so no two folders import each other', () => {
+    const edges = crossings();
+    assert.ok(edges.some(({ from, to }) => from === 'reconcile' && to === 'proxy'), 'the import scan finds imports at all');
+    const upward = edges.filter(({ from, to }) => from !== '' && LAYERS.indexOf(to) >= LAYERS.indexOf(from));
+    assert.deepEqual(upward.map(({ from, to, file }) => `${from} -> ${to} (${file})`), []);
+  });
+
+  it('keeps the controller loop free of engine types: it knows apps by name through AppReconciler', () => {
+    const text = readFileSync(join(SRC, 'controller', 'controller.ts'), 'utf8');
+    assert.doesNotMatch(text, /runtime\/|Container|dockerode|HostSnapshot|TrafficRouter/);
+  });
+});
