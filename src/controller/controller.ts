@@ -50,6 +50,8 @@ export interface Readiness {
   ready: boolean;
   /** Empty when ready. */
   reasons: string[];
+  /** False while the engine is lost or hung: whoever reads it must not wait on the engine. */
+  engineReachable: boolean;
 }
 
 export class Controller {
@@ -125,11 +127,15 @@ export class Controller {
     await this.deps.state.flush();
   }
 
+  /** Never waits: the engine is probed in the background, and a hang shows on a later call. */
   readiness(): Readiness {
+    this.deps.events.probe();
     const reasons: string[] = [];
     if (!this.synced) reasons.push('the initial sync has not finished');
     if (!this.engineReachable) reasons.push(`the Docker engine is unreachable: ${this.deps.state.engine()?.error ?? 'unknown error'}`);
-    return { ready: reasons.length === 0, reasons };
+    const stateFailure = this.deps.state.writeFailure();
+    if (stateFailure) reasons.push(`${stateFailure.message} (since ${new Date(stateFailure.since).toISOString()}; berth goes on from memory and retries)`);
+    return { ready: reasons.length === 0, reasons, engineReachable: this.engineReachable };
   }
 
   /**
@@ -205,6 +211,7 @@ export class Controller {
    */
   private async resync(afterOutage = false): Promise<void> {
     const { desired, queue, reconciler, logger } = this.deps;
+    this.deps.events.probe();
     try {
       await this.readManifests();
       if (afterOutage) {

@@ -12,6 +12,8 @@ export interface GaugeSources {
   phases(): Phase[];
   queueDepth(): number;
   manifestErrors(): number;
+  /** False while writing the state file fails (a full disk, a read-only filesystem). */
+  stateWritable(): boolean;
 }
 
 export interface PrometheusMetrics extends ControllerMetrics {
@@ -66,6 +68,14 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
     registers: [registry],
     collect() {
       this.set(sources.manifestErrors());
+    },
+  });
+  new Gauge({
+    name: 'berth_state_writable',
+    help: '1 while the state file is written as it changes; 0 while writing it fails (berth goes on from memory and retries).',
+    registers: [registry],
+    collect() {
+      this.set(sources.stateWritable() ? 1 : 0);
     },
   });
 

@@ -87,7 +87,12 @@ export class NginxRouter implements TrafficRouter {
     const file = this.fileOf(name);
     const previous = await readFile(file, 'utf8').catch(() => undefined);
     if (previous === text) return;
-    await this.replace(file, text);
+    try {
+      await this.replace(file, text);
+    } catch (error) {
+      // A full or read-only config directory: nginx keeps what it has; the app reports why.
+      throw new ProxyError(`cannot write the nginx configuration ${file}, the previous one is kept: ${(error as Error).message}`, { cause: error });
+    }
     try {
       await run(this.options.testCommand);
     } catch (error) {
@@ -109,8 +114,13 @@ export class NginxRouter implements TrafficRouter {
       return;
     }
     const temp = join(this.options.confDir, `.berth-${process.pid}.tmp`);
-    await writeFile(temp, text, { mode: 0o644 });
-    await rename(temp, file);
+    try {
+      await writeFile(temp, text, { mode: 0o644 });
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw error;
+    }
   }
 
   private serialized<T>(task: () => Promise<T>): Promise<T> {

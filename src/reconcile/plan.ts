@@ -160,7 +160,9 @@ function planRetirement(observation: Observation, app: App, old: ContainerSummar
   const switchedAt = verified ? (observation.serving?.switchedAt ?? 0) : 0;
   const dueAt = switchedAt + retireAfterMs;
   const scaledToZero = app.spec.replicas === 0;
-  const due = scaledToZero || dueAt <= observation.now;
+  // A switch recorded in the future means the clock jumped backwards: retire now rather than wait for the clock to catch up.
+  const clockWentBack = switchedAt > observation.now;
+  const due = scaledToZero || clockWentBack || dueAt <= observation.now;
   const retiring = due ? old : old.filter((c) => !isRunning(c));
   if (retiring.length > 0) {
     actions.push({ type: 'retire', containers: retiring.map(refOf), reason: scaledToZero ? 'scaled to 0 replicas' : due ? 'the retire delay has passed' : 'not running' });

@@ -15,6 +15,9 @@ export class RuntimeError extends Error {
 /** The engine cannot be reached (socket missing, connection refused, engine restarting). */
 export class EngineUnavailableError extends RuntimeError {}
 
+/** The engine took the request and did not answer within its deadline (a hung engine): treated as unreachable. */
+export class EngineTimeoutError extends EngineUnavailableError {}
+
 export class ContainerNotFoundError extends RuntimeError {}
 
 export class ImageNotFoundError extends RuntimeError {}

@@ -30,7 +30,8 @@ export async function acquireLock(stateDir: string, namespace: string): Promise<
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
+      // A full disk may refuse the pid; the lock is the file itself, so berth runs all the same.
+      await handle.writeFile(`${process.pid}\n`).catch(() => undefined);
       await handle.close();
       return { file, release: () => unlink(file).catch(() => undefined) };
     } catch (error) {

@@ -3,10 +3,32 @@
  * history, in `<state-dir>/<namespace>/state.json`. Every write replaces the file atomically
  * (write a temp file, fsync, rename); the directory is private to its owner (0700, files 0600).
  * Losing the file loses history, never correctness: Docker's labels hold what reconcile needs.
+ *
+ * The host's faults never end the process: the record lives in memory and a write that fails
+ * (a full disk, a read-only filesystem) is logged once, reported by `writeFailure()`, and retried
+ * with backoff until the file catches up by itself. A state file that cannot be read as state is
+ * moved aside (`state.json.corrupt-<time>`), never silently replaced.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { silentLogger, type Logger } from '../util/logger.js';
 import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord } from './types.js';
+
+export interface StateStoreOptions {
+  logger?: Logger;
+}
+
+/** A write of the state file that failed, and is being retried. */
+export interface WriteFailure {
+  /** One line: the path and the reason. */
+  message: string;
+  /** Milliseconds since the epoch of the first failure in a row. */
+  since: number;
+}
+
+/** Backoff between retries of a failed write: 1 s doubling to 30 s. */
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 interface StateFile {
   version: 1;
@@ -20,44 +42,77 @@ export class StateStore {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly listeners = new Set<() => void>();
+  private failure: WriteFailure | undefined;
+  private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
 
-  private constructor(readonly file: string) {}
+  private constructor(
+    readonly file: string,
+    private readonly logger: Logger = silentLogger(),
+  ) {}
 
   /** The namespace's state directory under `stateDir` (`open` creates it 0700; `read` never creates it). */
   static directory(stateDir: string, namespace: string): string {
     return join(stateDir, namespace);
   }
 
-  static async open(stateDir: string, namespace: string): Promise<StateStore> {
+  /** The store `berth run` writes; a state file that is not state is moved aside with a warning. */
+  static async open(stateDir: string, namespace: string, options: StateStoreOptions = {}): Promise<StateStore> {
     const dir = StateStore.directory(stateDir, namespace);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const store = new StateStore(join(dir, 'state.json'));
-    await store.load();
+    const store = new StateStore(join(dir, 'state.json'), options.logger);
+    const problem = await store.load();
+    if (problem !== undefined) await store.moveAside(problem);
     return store;
   }
 
-  /** Reads the state of a namespace without creating anything (`status`, `plan`); unreadable state reads as empty. */
+  /** Reads the state of a namespace without creating or moving anything (`status`, `plan`); unreadable state reads as empty. */
   static async read(stateDir: string, namespace: string): Promise<StateStore> {
     const store = new StateStore(join(StateStore.directory(stateDir, namespace), 'state.json'));
     await store.load().catch(() => undefined);
     return store;
   }
 
-  private async load(): Promise<void> {
+  /** Loads the file; resolves with why it is not state (truncated, not JSON, wrong shape), or undefined. */
+  private async load(): Promise<string | undefined> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+    let parsed: unknown;
     try {
-      const parsed = JSON.parse(text) as StateFile;
-      for (const [name, record] of Object.entries(parsed.apps ?? {})) this.apps.set(name, record);
-      this.engineRecord = parsed.engine;
-    } catch {
-      // A corrupt state file is treated as lost: history goes, correctness stays.
+      parsed = JSON.parse(text);
+    } catch (error) {
+      return `not JSON (${(error as Error).message})`;
     }
+    const apps = (parsed as Partial<StateFile> | null)?.apps;
+    if (typeof parsed !== 'object' || parsed === null || typeof apps !== 'object' || apps === null || Array.isArray(apps)) return 'not a berth state file (no "apps" object)';
+    for (const [name, record] of Object.entries(apps)) this.apps.set(name, record);
+    this.engineRecord = (parsed as StateFile).engine;
+    return undefined;
+  }
+
+  /** Keeps an unreadable state file beside the new one, and says what was lost. */
+  private async moveAside(problem: string): Promise<void> {
+    const kept = `${this.file}.corrupt-${new Date().toISOString().replaceAll(':', '-')}`;
+    try {
+      await rename(this.file, kept);
+    } catch (error) {
+      this.logger.warn({ source: 'state', path: this.file, reason: problem, err: error }, `the state file ${this.file} is ${problem} and could not be moved aside (${(error as Error).message}); starting afresh: its deploy history is lost, running apps are re-checked from their labels`);
+      return;
+    }
+    this.logger.warn(
+      { source: 'state', path: this.file, movedTo: kept, reason: problem },
+      `the state file ${this.file} is ${problem}; moved it to ${kept} and started afresh: the deploy history it held is lost, running apps are re-checked from their labels`,
+    );
+  }
+
+  /** The write that is failing now (retried with backoff), or undefined when the file is current or being written. */
+  writeFailure(): WriteFailure | undefined {
+    return this.failure;
   }
 
   get(name: string): AppRecord | undefined {
@@ -121,17 +176,26 @@ export class StateStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves once everything updated so far is on disk. */
+  /**
+   * Resolves once everything updated so far is on disk, or once one more attempt has failed
+   * (a failing write is retried in the background; stopping never waits for the disk).
+   */
   async flush(): Promise<void> {
     await this.writing;
-    if (this.dirty) {
-      this.scheduleWrite();
+    if (this.dirty || this.failure) {
+      this.scheduleWrite(false);
       await this.writing;
     }
   }
 
-  private scheduleWrite(): void {
-    for (const listener of this.listeners) listener();
+  /** Stops retrying a failed write (the process is stopping). */
+  close(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
+  }
+
+  private scheduleWrite(changed = true): void {
+    if (changed) for (const listener of this.listeners) listener();
     if (this.dirty) return;
     this.dirty = true;
     this.writing = this.writing.then(async () => {
@@ -142,19 +206,59 @@ export class StateStore {
         apps: Object.fromEntries([...this.apps].sort(([a], [b]) => a.localeCompare(b))),
         ...(this.engineRecord ? { engine: this.engineRecord } : {}),
       };
-      await writeAtomically(this.file, JSON.stringify(snapshot, null, 2) + '\n');
+      try {
+        await writeAtomically(this.file, JSON.stringify(snapshot, null, 2) + '\n');
+        this.written();
+      } catch (error) {
+        this.failed(error as Error);
+      }
     });
+  }
+
+  private written(): void {
+    this.failures = 0;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    if (!this.failure) return;
+    this.logger.info({ source: 'state', path: this.file, failingSinceMs: this.failure.since }, `the state file ${this.file} is written again`);
+    this.failure = undefined;
+    for (const listener of this.listeners) listener();
+  }
+
+  private failed(error: Error): void {
+    this.failures++;
+    const message = `cannot write the state file ${this.file}: ${error.message}`;
+    if (!this.failure) {
+      this.failure = { message, since: Date.now() };
+      this.logger.error({ source: 'state', path: this.file, err: error }, `${message}; berth goes on from memory and retries`);
+      for (const listener of this.listeners) listener();
+    } else {
+      this.failure = { ...this.failure, message };
+    }
+    clearTimeout(this.retry);
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1));
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.scheduleWrite(false);
+    }, delay);
+    this.retry.unref();
   }
 }
 
+/** Temp file, fsync, rename; a temp file a failed write leaves is removed. */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
   try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
   }
-  await rename(temp, file);
 }

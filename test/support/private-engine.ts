@@ -68,7 +68,18 @@ export class PrivateEngine {
     await exited;
   }
 
+  /** Stops dockerd in its tracks (SIGSTOP): its sockets stay open and nothing answers, like a hung engine. */
+  freeze(): void {
+    if (this.child?.pid !== undefined && this.child.exitCode === null) process.kill(this.child.pid, 'SIGSTOP');
+  }
+
+  /** Lets a frozen dockerd go on (SIGCONT); harmless when it is not frozen. */
+  thaw(): void {
+    if (this.child?.pid !== undefined && this.child.exitCode === null) process.kill(this.child.pid, 'SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.thaw();
     if (this.child?.exitCode === null && this.child.signalCode === null) {
       const ids = (await this.cli(['ps', '-aq']).catch(() => '')).split('\n').filter(Boolean);
       if (ids.length > 0) await this.cli(['rm', '-f', ...ids]).catch(() => undefined);

@@ -11,12 +11,19 @@ import type { AddressInfo } from 'node:net';
 export class ScriptedEngine {
   readonly paths: string[] = [];
   readonly eventStreams: ServerResponse[] = [];
+  /** While true, every new request is held unanswered (a hung engine); they are dropped on close. */
+  hung = false;
+  private readonly held: ServerResponse[] = [];
   private readonly server: Server;
 
   private constructor(public apiVersion: string) {
     this.server = createServer((req, res) => {
       const path = req.url ?? '';
       this.paths.push(path);
+      if (this.hung) {
+        this.held.push(res);
+        return undefined;
+      }
       if (path === '/version') return json(res, 200, { Version: 'scripted', ApiVersion: this.apiVersion });
       if (/^\/v[\d.]+\/containers\/json/.test(path)) return json(res, 200, []);
       if (/^\/v[\d.]+\/events/.test(path)) {
@@ -44,7 +51,7 @@ export class ScriptedEngine {
   }
 
   async close(): Promise<void> {
-    for (const stream of this.eventStreams) stream.destroy();
+    for (const stream of [...this.eventStreams, ...this.held]) stream.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -25,6 +25,7 @@ import type { Runtime } from '../../runtime/types.js';
 import { formatProblem } from '../../manifest/types.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { withDeadline } from '../../util/deadline.js';
 
 const RUN_FLAGS = {
   manifests: { type: 'string', default: 'manifests' },
@@ -34,6 +35,7 @@ const RUN_FLAGS = {
   'allow-empty': { type: 'boolean', default: false },
   'stop-timeout': { type: 'string', default: '10' },
   'keep-revisions': { type: 'string', default: '5' },
+  'pull-stall-timeout': { type: 'string', default: '120' },
   ...PROXY_FLAGS,
   listen: { type: 'string' },
 } as const;
@@ -46,6 +48,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const resyncSeconds = positiveInteger(values, 'resync');
   const stopTimeoutSeconds = positiveInteger(values, 'stop-timeout', 0);
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
+  const pullStallSeconds = positiveInteger(values, 'pull-stall-timeout');
   const logger = await createLogger({ format: shared.logFormat, level: shared.logLevel });
   const traffic = trafficRouter(values, shared.namespace, logger);
   const clock = systemClock;
@@ -56,9 +59,9 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   let server: StatusServer | undefined;
   try {
     const expected = new ExpectedEvents(clock);
-    const runtime = expectingRuntime(createDockerRuntime(), expected);
+    const runtime = expectingRuntime(createDockerRuntime({ pullStallMs: pullStallSeconds * 1000 }), expected);
     const engine = await runtime.ping();
-    const state = await StateStore.open(shared.stateDir, shared.namespace);
+    const state = await StateStore.open(shared.stateDir, shared.namespace, { logger });
     const desired = new DesiredState(values['allow-empty']);
     const queue = new WorkQueue(clock);
     // fastify and prom-client load only for --listen: every other start stays lean.
@@ -67,6 +70,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           phases: () => state.names().flatMap((name) => state.get(name)?.phase ?? []),
           queueDepth: () => queue.depth,
           manifestErrors: () => desired.problems().length,
+          stateWritable: () => state.writeFailure() === undefined,
         })
       : undefined;
     const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics: metrics ?? noMetrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
@@ -95,7 +99,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       server = new StatusServer({
         namespace: shared.namespace,
         readiness: () => controller.readiness(),
-        snapshot: async () => ({ ...(await statusSnapshot(runtime, state, shared.namespace)), problems: desired.problems().map(formatProblem) }),
+        snapshot: async () => ({ ...(await statusSnapshot(runtime, state, shared.namespace, controller.readiness().engineReachable)), problems: desired.problems().map(formatProblem) }),
         onChange: (listener) => state.onChange(listener),
         metrics: metrics.registry,
         clock,
@@ -112,6 +116,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     await server?.close();
     server = undefined;
     await controller.stop();
+    state.close();
     logger.info('stopped');
     await flushLogger(logger);
     return 0;
@@ -128,11 +133,17 @@ function listenAddress(text: string | undefined): ListenAddress | undefined {
   return address;
 }
 
-/** What the status endpoints show: state beside the containers; without an engine, state alone. */
-async function statusSnapshot(runtime: Runtime, state: StateStore, namespace: string) {
-  const containers = await runtime.listContainers(namespace).catch(() => undefined);
-  const outage = engineOutage(state.engine());
-  return { apps: appStatuses({ state, containers }), ...(outage !== undefined ? { outage } : {}) };
+/** How long a status request waits for the engine's container list before answering from state alone. */
+const STATUS_ENGINE_WAIT_MS = 2_000;
+
+/**
+ * What the status endpoints show: state beside the containers. While the engine is lost or hung,
+ * or slower than STATUS_ENGINE_WAIT_MS, state alone: a status request never waits on the engine.
+ */
+async function statusSnapshot(runtime: Runtime, state: StateStore, namespace: string, engineReachable: boolean) {
+  const containers = engineReachable ? await withDeadline(runtime.listContainers(namespace), STATUS_ENGINE_WAIT_MS).catch(() => undefined) : undefined;
+  const outages = [engineOutage(state.engine()), state.writeFailure()?.message].filter((line) => line !== undefined);
+  return { apps: appStatuses({ state, containers }), ...(outages.length > 0 ? { outage: outages.join('; ') } : {}) };
 }
 
 /** Listens from the start, so a signal that arrives while berth is starting stops it cleanly once started. */

@@ -14,6 +14,9 @@ import type { ExpectedEvents } from '../expected-events.js';
 import type { HostEventHandlers, HostEventSource } from './host-events.js';
 
 const RECONNECT: BackoffPolicy = { baseMs: 500, maxMs: 15_000 };
+/** A ping unanswered this long means a hung engine; probes start at most this often. */
+export const PROBE_DEADLINE_MS = 5_000;
+const PROBE_INTERVAL_MS = 1_000;
 /**
  * Container events that say nothing about what runs: among them the exec and health events an
  * image's HEALTHCHECK emits every interval, which would otherwise reconcile the app each time.
@@ -27,6 +30,12 @@ export class EngineEvents implements HostEventSource {
   private failures = 0;
   private closed = false;
   private handlers: HostEventHandlers | undefined;
+  /** The ping in flight, if any. */
+  private probing: { startedAt: number; cancelCheck: () => void } | undefined;
+  private lastProbeAt = Number.NEGATIVE_INFINITY;
+  /** A probe found the engine not answering; cleared by the next answered probe. */
+  private hung = false;
+  private cancelReprobe: (() => void) | undefined;
 
   constructor(
     private readonly namespace: string,
@@ -42,7 +51,52 @@ export class EngineEvents implements HostEventSource {
   close(): void {
     this.closed = true;
     this.cancelRetry?.();
+    this.probing?.cancelCheck();
+    this.cancelReprobe?.();
     this.subscription?.close();
+  }
+
+  probe(): void {
+    if (this.closed) return;
+    const { clock } = this.deps;
+    if (this.probing) {
+      this.judgeProbe();
+      return;
+    }
+    if (clock.now() - this.lastProbeAt < PROBE_INTERVAL_MS) return;
+    this.lastProbeAt = clock.now();
+    const probing = { startedAt: clock.now(), cancelCheck: clock.schedule(() => this.judgeProbe(), PROBE_DEADLINE_MS + 50) };
+    this.probing = probing;
+    const settle = (answered: boolean) => {
+      probing.cancelCheck();
+      if (this.probing === probing) this.probing = undefined;
+      // A refused connection is the event stream's to report; only an answer ends a hang.
+      if (this.closed || !this.hung) return;
+      if (answered) {
+        this.hung = false;
+        this.deps.logger.info({ source: 'engine-probe' }, 'the engine answers again; resyncing');
+        this.handlers?.onReconnect();
+      } else {
+        // Only while the engine is hung does berth ask again by itself, until it answers.
+        this.cancelReprobe = clock.schedule(() => this.probe(), PROBE_INTERVAL_MS);
+      }
+    };
+    this.deps.runtime.ping().then(
+      () => settle(true),
+      () => settle(false),
+    );
+  }
+
+  /** A ping outstanding past the deadline, while the stream looks alive, is a hung engine. */
+  private judgeProbe(): void {
+    const probing = this.probing;
+    if (!probing || this.hung || this.failures > 0 || this.closed) return;
+    const waited = this.deps.clock.now() - probing.startedAt;
+    if (waited < PROBE_DEADLINE_MS) return;
+    this.hung = true;
+    const error = new Error(`the engine has not answered a ping for ${Math.round(waited / 1000)} s (hung or stopped)`);
+    this.deps.logger.warn({ source: 'engine-probe', waitedMs: waited }, error.message);
+    this.handlers?.onOutage(error);
   }
 
   private async connect(): Promise<void> {

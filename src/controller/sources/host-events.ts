@@ -13,5 +13,12 @@ export interface HostEventHandlers {
 export interface HostEventSource {
   /** Subscribes; when the engine is unreachable now, keeps retrying in the background. */
   start(handlers: HostEventHandlers): Promise<void>;
+  /**
+   * Checks, without waiting, that the engine still answers: an engine that holds its event stream
+   * open but answers nothing (hung, stopped) is reported through `onOutage`, and through
+   * `onReconnect` once it answers again. Called when someone asks (readiness, a resync), never
+   * on a timer of its own.
+   */
+  probe(): void;
   close(): void;
 }

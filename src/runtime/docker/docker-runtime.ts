@@ -30,7 +30,7 @@ import {
   type RuntimeEvent,
 } from '../types.js';
 import { toCreateOptions } from './create-options.js';
-import { EngineClient, type CallContext } from './engine-client.js';
+import { DEADLINES_MS, EngineClient, type CallContext } from './engine-client.js';
 import { runtimeEventOf } from './engine-events.js';
 import { containerDetailOf, containerSummaryOf, imageInfoOfInspect, imageInfoOfListEntry } from './engine-views.js';
 import { forEachJsonLine } from './json-lines.js';
@@ -43,10 +43,16 @@ import { repositoryOf } from '../../manifest/image-ref.js';
 export interface DockerRuntimeOptions {
   /** Overrides DOCKER_HOST: `unix:///path` or `tcp://host:port`. */
   dockerHost?: string;
+  /** A pull with no progress from the engine for this long is abandoned (PullError); default 120 s. */
+  pullStallMs?: number;
+  /** Deadlines by operation, over DEADLINES_MS (tests shorten them). */
+  deadlinesMs?: Readonly<Record<string, number>>;
 }
 
+const DEFAULT_PULL_STALL_MS = 120_000;
+
 export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime {
-  return new DockerRuntime(new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env), process.env);
+  return new DockerRuntime(new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env, options.deadlinesMs), process.env, options.pullStallMs ?? DEFAULT_PULL_STALL_MS);
 }
 
 const NOT_MODIFIED = 304;
@@ -57,6 +63,7 @@ class DockerRuntime implements Runtime {
   constructor(
     private readonly engine: EngineClient,
     private readonly env: Record<string, string | undefined>,
+    private readonly pullStallMs: number,
   ) {}
 
   ping(): Promise<EngineInfo> {
@@ -92,8 +99,10 @@ class DockerRuntime implements Runtime {
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     const operation = 'stopContainer';
     const managedId = await this.managedContainerId(operation, id);
-    await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER }, async (docker) => {
-      await ignoringStatus(NOT_MODIFIED, docker.getContainer(managedId).stop({ t: Math.max(0, Math.round(timeoutSeconds)) }));
+    const t = Math.max(0, Math.round(timeoutSeconds));
+    // The engine waits out the stop timeout before it answers: the deadline starts after it.
+    await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER, deadlineMs: t * 1000 + DEADLINES_MS.stopContainer! }, async (docker) => {
+      await ignoringStatus(NOT_MODIFIED, docker.getContainer(managedId).stop({ t }));
     });
   }
 
@@ -155,13 +164,22 @@ class DockerRuntime implements Runtime {
       throw new PullError(operation, `${operation} ${ref}: ${oneLine((error as Error).message)}`);
     }
 
-    const context: CallContext = { operation, object: ref, otherwise: PullError };
+    // A pull has no deadline (images are large, links slow); one that makes no progress is abandoned.
+    const context: CallContext = { operation, object: ref, otherwise: PullError, deadlineMs: 0 };
+    const stall = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    const progressed = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => stall.abort(), this.pullStallMs);
+    };
     try {
+      progressed();
       await this.engine.call(context, async (docker) => {
-        const options = { fromImage: reference, ...(signal ? { abortSignal: signal } : {}) };
+        const options = { fromImage: reference, abortSignal: signal ? AbortSignal.any([signal, stall.signal]) : stall.signal };
         const stream = await (auth ? docker.createImage(auth, options) : docker.createImage(options));
         let failure: string | undefined;
         await forEachJsonLine(stream, (line) => {
+          progressed();
           failure ??= pullFailureOf(line);
         });
         // The engine reports most pull failures inside its 200 progress stream.
@@ -169,7 +187,10 @@ class DockerRuntime implements Runtime {
       });
     } catch (error) {
       if (signal?.aborted) throw aborted();
+      if (stall.signal.aborted) throw new PullError(operation, `${operation} ${ref}: no progress from the engine for ${this.pullStallMs / 1000} s (the registry does not answer); abandoned, retried later`, { cause: error });
       throw error;
+    } finally {
+      clearTimeout(watchdog);
     }
   }
 

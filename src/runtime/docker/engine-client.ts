@@ -9,22 +9,52 @@
  */
 import Docker from 'dockerode';
 import type { EngineInfo } from '../types.js';
-import { EngineUnavailableError } from '../errors.js';
+import { EngineTimeoutError, EngineUnavailableError } from '../errors.js';
 import { resolveEngineEndpoint, type EngineEndpoint } from './docker-host.js';
 import { toRuntimeError, type FailureContext } from './map-error.js';
+import { withDeadline } from '../../util/deadline.js';
 
 interface Negotiated {
   docker: Docker;
   info: EngineInfo;
 }
 
-export type CallContext = Omit<FailureContext, 'endpoint'>;
+export type CallContext = Omit<FailureContext, 'endpoint'> & {
+  /** How long the engine may take to answer; default by operation (DEADLINES_MS); 0 for none. */
+  deadlineMs?: number;
+};
+
+/**
+ * How long each kind of call may wait for the engine before it is taken for hung: short for
+ * reads, longer for what makes the engine work (create, start, remove). A stop's own timeout is
+ * added to its deadline; a pull has none (its stalls are watched instead, docker-runtime.ts).
+ */
+export const DEADLINES_MS: Readonly<Record<string, number>> = {
+  ping: 10_000,
+  listContainers: 30_000,
+  inspectContainer: 30_000,
+  inspectImage: 30_000,
+  listImages: 30_000,
+  containerLogs: 30_000,
+  tagImage: 30_000,
+  untagImage: 30_000,
+  subscribe: 30_000,
+  createContainer: 60_000,
+  startContainer: 60_000,
+  stopContainer: 60_000,
+  removeContainer: 60_000,
+  inspectRemoteImage: 120_000,
+};
+const DEFAULT_DEADLINE_MS = 60_000;
 
 export class EngineClient {
   private readonly endpoint: EngineEndpoint | Error;
   private negotiated: Promise<Negotiated> | undefined;
 
-  constructor(dockerHost: string | undefined, env: Record<string, string | undefined>) {
+  private readonly deadlines: Readonly<Record<string, number>>;
+
+  constructor(dockerHost: string | undefined, env: Record<string, string | undefined>, deadlines: Readonly<Record<string, number>> = {}) {
+    this.deadlines = { ...DEADLINES_MS, ...deadlines };
     try {
       this.endpoint = resolveEngineEndpoint(dockerHost, env);
     } catch (error) {
@@ -35,7 +65,8 @@ export class EngineClient {
   /** Asks the engine for its versions now, and switches to its API version. */
   async negotiate(operation: string): Promise<EngineInfo> {
     this.negotiated = undefined;
-    return (await this.client({ operation, object: 'engine' })).info;
+    const context = { operation, object: 'engine' };
+    return this.withinDeadline(context, this.deadlines[operation] ?? DEFAULT_DEADLINE_MS, async () => (await this.client(context)).info);
   }
 
   /**
@@ -43,12 +74,29 @@ export class EngineClient {
    * `context`. An unreachable engine forgets the negotiated version.
    */
   async call<T>(context: CallContext, request: (docker: Docker) => Promise<T>): Promise<T> {
-    const { docker } = await this.client(context);
-    try {
-      return await request(docker);
-    } catch (error) {
-      throw this.fail(error, context);
-    }
+    const deadlineMs = context.deadlineMs ?? this.deadlines[context.operation] ?? DEFAULT_DEADLINE_MS;
+    return this.withinDeadline(context, deadlineMs, async () => {
+      const { docker } = await this.client(context);
+      try {
+        return await request(docker);
+      } catch (error) {
+        throw this.fail(error, context);
+      }
+    });
+  }
+
+  /**
+   * `work`, unless the engine takes longer than `deadlineMs`: then EngineTimeoutError, and the
+   * negotiated version is forgotten as for an unreachable engine. The request itself is left to
+   * finish or fail on its own; its answer is ignored.
+   */
+  private async withinDeadline<T>(context: CallContext, deadlineMs: number, work: () => Promise<T>): Promise<T> {
+    if (deadlineMs <= 0) return work();
+    return withDeadline(work(), deadlineMs, () => {
+      this.negotiated = undefined;
+      const address = this.endpoint instanceof Error ? 'DOCKER_HOST' : this.endpoint.address;
+      return new EngineTimeoutError(context.operation, `${context.operation} ${context.object}: the Docker engine at ${address} did not answer within ${deadlineMs / 1000} s`);
+    });
   }
 
   /** Maps `error` like `call` does, for failures seen outside a `call` (e.g. on a stream). */

@@ -19,14 +19,14 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
   const running = (name: string, tag: string) => appStatus(name, { phase: 'Running', message: `${tag} running`, since: 0, history: [], desiredTag: tag }, []);
 
   beforeEach(async () => {
-    readiness = { ready: false, reasons: ['the initial sync has not finished'] };
+    readiness = { ready: false, reasons: ['the initial sync has not finished'], engineReachable: true };
     apps = [running('web', 'v1')];
     server = new StatusServer({
       namespace: 'dokku',
       readiness: () => readiness,
       snapshot: async () => ({ apps }),
       onChange: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-      metrics: createPrometheusMetrics({ phases: () => [], queueDepth: () => 0, manifestErrors: () => 0 }).registry,
+      metrics: createPrometheusMetrics({ phases: () => [], queueDepth: () => 0, manifestErrors: () => 0, stateWritable: () => true }).registry,
       clock: systemClock,
       logger: silentLogger(),
     });
@@ -39,7 +39,7 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
 
   it('/readyz says why it is not ready (503), then 200', async () => {
     assert.deepEqual(await get('/readyz'), { status: 503, type: 'text/plain; charset=utf-8', body: 'not ready:\n- the initial sync has not finished\n' });
-    readiness = { ready: true, reasons: [] };
+    readiness = { ready: true, reasons: [], engineReachable: true };
     assert.equal((await get('/readyz')).status, 200);
     assert.equal((await get('/healthz')).body, 'ok\n');
   });

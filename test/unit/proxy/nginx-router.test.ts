@@ -33,6 +33,14 @@ describe('NginxRouter', () => {
     assert.deepEqual(await commands(), ['test', 'reload']);
   });
 
+  it('rejects with ProxyError naming the file when the config directory cannot be written, and reloads nothing', async () => {
+    const notADirectory = join(dir, 'conf.d');
+    await writeFile(notADirectory, '');
+    const broken = new NginxRouter({ namespace: 'dokku', confDir: notADirectory, listen: '80', testCommand: `echo test >> ${log}`, reloadCommand: `echo reload >> ${log}`, defaultDomain: 'apps.test' }, silentLogger());
+    await assert.rejects(broken.route(testApp('web'), ['127.0.0.1:32768']), (error: unknown) => error instanceof ProxyError && /cannot write the nginx configuration .*conf\.d\/berth-dokku-web\.conf, the previous one is kept: ENOTDIR/.test(error.message));
+    assert.deepEqual(await commands(), []);
+  });
+
   it('writes nothing for an app without domains and no --domain', async () => {
     await router().route(testApp('web'), ['127.0.0.1:32768']);
     assert.deepEqual(await readdir(dir), []);

@@ -72,6 +72,12 @@ describe('planApp', () => {
       requeueAfterMs: 50_000,
     },
     {
+      name: 'a clock that jumped backwards past the switch retires the old containers now, not an hour later',
+      observation: observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD), containerOf(v2, NEW)], serving: servingOf(v2, NEW, NOW + 3_600_000) }),
+      steps: ['retire'],
+      phase: 'Running',
+    },
+    {
       name: 'retireAfter 0 retires in the same pass',
       observation: observe(present(testApp('web', { tag: 'v2', deploy: { retireAfter: 0 } })), { image: image(NEW), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD) }),
       steps: ['create', 'check', 'switch', 'retag', 'retire'],

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createDockerRuntime } from '../../../../src/runtime/docker/docker-runtime.js';
-import { EngineUnavailableError } from '../../../../src/runtime/errors.js';
+import { EngineTimeoutError, EngineUnavailableError } from '../../../../src/runtime/errors.js';
 import type { ContainerCreateSpec, Runtime, RuntimeEvent } from '../../../../src/runtime/types.js';
 import { listenOnFreePort, rejectsWith, sleep, waitFor, withEnv } from '../../../support/runtime-assertions.js';
 import { ScriptedEngine } from '../../../support/scripted-engine.js';
@@ -54,6 +54,22 @@ describe('docker runtime against a scripted engine', function () {
     const second = await scriptedEngine('1.52', { socketPath });
     assert.deepEqual(await runtime.listContainers('ns'), []);
     assert.deepEqual(second.paths.map((path) => path.split('?')[0]), ['/version', '/v1.52/containers/json']);
+  });
+
+  it('gives up on a hung engine at each call\'s deadline with EngineTimeoutError, and works again once it answers', async function () {
+    const socketPath = join(dir, 'engine.sock');
+    const engine = await scriptedEngine('1.44', { socketPath });
+    const runtime = createDockerRuntime({ dockerHost: `unix://${socketPath}`, deadlinesMs: { listContainers: 300, ping: 300 } });
+    assert.deepEqual(await runtime.listContainers('ns'), []);
+    engine.hung = true;
+    const started = Date.now();
+    const error = await rejectsWith(runtime.listContainers('ns'), EngineTimeoutError, 'listContainers', `the Docker engine at unix://${socketPath} did not answer within 0.3 s`);
+    assert.ok(error instanceof EngineUnavailableError, 'a hung engine counts as an unreachable one');
+    assert.ok(Date.now() - started < 2_000, 'the call returned at its deadline');
+    await rejectsWith(runtime.ping(), EngineTimeoutError, 'ping');
+    engine.hung = false;
+    assert.deepEqual(await runtime.listContainers('ns'), []);
+    assert.ok(engine.paths.filter((p) => p === '/version').length >= 2, 'the API version is negotiated again after the hang');
   });
 
   it('honours DOCKER_HOST=tcp://127.0.0.1:<port>', async function () {
