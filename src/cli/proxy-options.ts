@@ -24,6 +24,11 @@ export interface ProxyValues {
   domain?: string | undefined;
 }
 
+/** The domain apps without `domains` are served under (`<app>.D`), when the flags ask for one. */
+export function claimOptions(values: ProxyValues): { defaultDomain?: string } {
+  return values.proxy === 'nginx' && values.domain !== undefined ? { defaultDomain: values.domain } : {};
+}
+
 /** The router the flags ask for: none (`directTraffic`) unless `--proxy nginx`. */
 export function trafficRouter(values: ProxyValues, namespace: string, logger: Logger): TrafficRouter {
   if (values.proxy === undefined) {

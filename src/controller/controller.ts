@@ -145,10 +145,12 @@ export class Controller {
    * with their recorded phase, so `runOnce` reports every app.
    */
   private async initialSync(): Promise<void> {
-    const { state, queue, logger } = this.deps;
+    const { state, queue, logger, desired } = this.deps;
+    // The host is looked at first: who holds a contested port or domain is judged on it.
+    const view = await this.deps.reconciler.observeHost();
+    desired.setHostClaims((app, claim) => view.holds(app, claim));
     await this.readManifests();
     this.changedBeforeSync.clear();
-    const view = await this.deps.reconciler.observeHost();
     const names = this.knownApps(view);
     const drifted = new Set(await this.outOfSync(view, names));
     for (const name of [...drifted].sort()) queue.add(name);
@@ -189,7 +191,7 @@ export class Controller {
         });
         if (!set) return;
         const changed = this.deps.desired.update(set);
-        const problems = new Set(set.problems.map(formatProblem));
+        const problems = new Set([...set.problems, ...set.warnings].map(formatProblem));
         for (const problem of problems) if (!this.reportedProblems.has(problem)) this.deps.logger.warn({ source: 'manifests', problem }, problem);
         this.reportedProblems = problems;
         if (changed.length > 0) this.deps.logger.info({ source: 'manifests', apps: changed.length === 1 ? changed[0] : changed.length }, `manifests changed: ${changed.join(', ')}`);

@@ -5,6 +5,7 @@ import { appsOf, failedFile, type FileAnalysis } from './analyze.js';
 import { analyzeTexts, type AnalyzeJob } from './analyze-pool.js';
 import { isManifestFileName } from './ignore.js';
 import { printable } from './printable.js';
+import { collisionProblems, findCollisions } from './claims.js';
 
 /** Larger files are refused unread: with parse's limits, this bounds the memory and time any file costs. */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -198,7 +199,7 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
   files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 
   return {
-    set: combine(files, scans.flatMap((s) => s.problems), directoryState(scans), files.length),
+    set: combine(files, scans.flatMap((s) => s.problems), directoryState(scans), files.length, options),
     cache: nextCache,
   };
 }
@@ -209,6 +210,7 @@ function combine(
   directoryProblems: readonly ManifestProblem[],
   directory: DirectoryState,
   fileCount: number,
+  options: LoadOptions,
 ): ManifestSet {
   const namings = new Map<string, string[]>();
   for (const { analysis } of files) {
@@ -248,7 +250,10 @@ function combine(
     apps.delete(app);
     invalid.add(app);
   }
-  return { apps, problems, conflicts, invalid, fileCount, directory };
+  const collisions = findCollisions(apps.values(), options.defaultDomain !== undefined ? { defaultDomain: options.defaultDomain } : {});
+  const errors = collisions.filter((c) => c.severity === 'error');
+  problems.push(...collisionProblems(errors));
+  return { apps, problems, warnings: collisionProblems(collisions.filter((c) => c.severity === 'warning')), collisions: errors, conflicts, invalid, fileCount, directory };
 }
 
 function directoryState(scans: readonly Scan[]): DirectoryState {

@@ -4,6 +4,7 @@
  */
 
 import { printable } from './printable.js';
+import type { Collision } from './claims.js';
 
 export type Protocol = 'tcp' | 'udp';
 export type Strategy = 'zero-downtime' | 'recreate';
@@ -79,6 +80,8 @@ export interface App {
   name: string;
   spec: AppSpec;
   source: SourcePosition;
+  /** Where each claim on the host is written (claims.ts): `spec.ports[i].host`, `spec.domains[i]`, `spec.volumes[i].source`. */
+  claimsAt?: { ports: SourcePosition[]; domains: SourcePosition[]; volumes: SourcePosition[] };
 }
 
 /** One problem in one manifest file, printable as `file:line:col: message`. */
@@ -102,6 +105,10 @@ export interface ManifestSet {
   apps: Map<string, App>;
   /** Every problem found, in file order. */
   problems: ManifestProblem[];
+  /** What is worth saying but refuses nothing (a named volume two apps share). */
+  warnings: ManifestProblem[];
+  /** Host ports and domains claimed by more than one app of `apps` (who gives way is decided with the host in view). */
+  collisions: Collision[];
   /** Apps named by more than one file: app -> files. Such apps are absent from `apps`. */
   conflicts: Map<string, string[]>;
   /** Apps named by a document that failed validation (absent from `apps`). */
@@ -116,4 +123,6 @@ export interface LoadOptions {
   namespace: string;
   /** Host-path volume sources must be under one of these prefixes. */
   allowHostPaths: string[];
+  /** With `--proxy nginx --domain D`: apps without domains claim `<app>.D`. */
+  defaultDomain?: string;
 }

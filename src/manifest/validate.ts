@@ -4,6 +4,7 @@ import type { App, LoadOptions, ManifestProblem, Protocol, Strategy } from './ty
 import { scalarRange, type ParsedDocument } from './parse.js';
 import { appValidator } from './schema.js';
 import { APP_NAME } from './app-name.js';
+import { isWildcard } from './claims.js';
 import { appRepository } from './image-ref.js';
 import { describeSchemaErrors, type NodeMessage } from './messages.js';
 import { displayPath, valueAt } from './paths.js';
@@ -201,16 +202,17 @@ function isIPv6(ip: string): boolean {
   return ip.includes(':');
 }
 
-function isWildcard(ip: string): boolean {
-  return ip === '0.0.0.0' || ip === '::';
-}
-
 function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, options: LoadOptions): App {
   const { metadata, spec } = valid;
   const firstTcpPort = spec.ports.find((p) => p.protocol === 'tcp')?.container;
   return {
     name: metadata.name,
     source: { file, line: doc.start.line, col: doc.start.col },
+    claimsAt: {
+      ports: spec.ports.map((_p, i) => ({ file, ...doc.locate(`/spec/ports/${i}/host`, 'value') })),
+      domains: spec.domains.map((_d, i) => ({ file, ...doc.locate(`/spec/domains/${i}`, 'value') })),
+      volumes: spec.volumes.map((_v, i) => ({ file, ...doc.locate(`/spec/volumes/${i}/source`, 'value') })),
+    },
     spec: {
       image: spec.image ?? appRepository(options.namespace, metadata.name),
       tag: spec.tag,

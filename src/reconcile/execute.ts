@@ -9,7 +9,7 @@ import { CheckFailedError } from '../checks/errors.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { App } from '../manifest/types.js';
 import type { TrafficRouter } from '../proxy/types.js';
-import { RuntimeError } from '../runtime/errors.js';
+import { PortInUseError, RuntimeError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -98,7 +98,9 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       progress.started.push({ id, name: action.spec.name });
       await runtime.startContainer(id).catch(async (error: unknown) => {
         await compensate(ctx, progress);
-        throw new DeployFailedError(`container ${action.spec.name} did not start: ${(error as Error).message}`, { cause: error });
+        // A taken port is said in berth's words: what holds it matters to the reader, not the container's name.
+        const why = error instanceof PortInUseError ? error.reason : `container ${action.spec.name} did not start: ${(error as Error).message}`;
+        throw new DeployFailedError(why, { cause: error });
       });
       return { step: 'start', message: `Started ${action.spec.name}`, fields: { container: action.spec.name } };
     }

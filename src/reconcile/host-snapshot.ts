@@ -9,11 +9,15 @@ import type { TrafficRouter } from '../proxy/types.js';
 import type { ContainerSummary, ImageInfo, Runtime } from '../runtime/types.js';
 import type { ImageSource } from './local-image.js';
 import type { RouteLookup } from './observe.js';
+import type { Claim } from '../manifest/claims.js';
+import { heldClaims } from './held-claims.js';
 
 export class HostSnapshot implements ImageSource, RouteLookup {
   private readonly byApp = new Map<string, ContainerSummary[]>();
   private readonly byRef = new Map<string, ImageInfo>();
   private readonly routed: Set<string>;
+  /** Whether an app holds a claim, as its containers and route show. */
+  readonly holds: (app: string, claim: Claim) => boolean;
 
   constructor(
     containers: readonly ContainerSummary[],
@@ -22,6 +26,7 @@ export class HostSnapshot implements ImageSource, RouteLookup {
     routed: readonly string[],
   ) {
     this.routed = new Set(routed);
+    this.holds = heldClaims(containers, routed);
     for (const container of containers) {
       const list = this.byApp.get(container.app);
       if (list) list.push(container);

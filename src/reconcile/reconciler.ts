@@ -89,6 +89,7 @@ export class Reconciler implements AppReconciler {
     const snapshot = await HostSnapshot.take(this.deps.runtime, this.deps.traffic, this.options.namespace);
     return {
       apps: () => snapshot.apps(),
+      holds: snapshot.holds,
       isInSync: async (name) => {
         const observation = await observeWith(this.deps, this.options, name, snapshot.containersOf(name), snapshot, snapshot);
         return isInSync(observation, this.deps.state.get(name));

@@ -5,6 +5,7 @@
  * which apps a reconcile would change. The Docker reconciler (reconciler.ts) is one
  * implementation; an engine that schedules services is another.
  */
+import type { Claim } from '../manifest/claims.js';
 import type { Phase } from '../state/types.js';
 
 export interface ReconcileResult {
@@ -26,6 +27,8 @@ export interface HostView {
    * engine again. An error of judgement may only ever make an app reconcile needlessly.
    */
   isInSync(name: string): Promise<boolean>;
+  /** Whether `app` holds `claim` on the host (see manifest/claims.ts): who keeps a contested port or domain. */
+  holds(app: string, claim: Claim): boolean;
 }
 
 export interface AppReconciler {

@@ -39,3 +39,14 @@ export class EngineError extends RuntimeError {
     this.statusCode = statusCode;
   }
 }
+
+/** A container could not publish a host port: something outside it (a process, another container) holds it. */
+export class PortInUseError extends EngineError {
+  /** `host port 127.0.0.1:18777 is in use by something else`: the reason, without the operation. */
+  readonly reason: string;
+  constructor(operation: string, object: string, binding: string, statusCode?: number, options?: { cause?: unknown }) {
+    const reason = `host port ${binding} is in use by something else`;
+    super(operation, `${operation} ${object}: ${reason}`, statusCode, options);
+    this.reason = reason;
+  }
+}

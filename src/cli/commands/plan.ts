@@ -14,7 +14,8 @@ import { systemClock } from '../../util/clock.js';
 import { silentLogger } from '../../util/logger.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
-import { PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
+import { claimOptions, PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
+import { heldClaims } from '../../reconcile/held-claims.js';
 
 const PLAN_FLAGS = {
   manifests: { type: 'string', default: 'manifests' },
@@ -36,13 +37,16 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const { namespace } = shared;
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
   const traffic = trafficRouter(values, namespace, silentLogger());
-  const manifests = new ManifestDirectory(resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths });
-  const desired = new DesiredState(values['allow-empty']);
-  desired.update(await manifests.read());
+  const manifests = new ManifestDirectory(resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
+  const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const runtime = createDockerRuntime();
   const state = await StateStore.read(shared.stateDir, namespace);
   const running = await runtime.listContainers(namespace);
-  const names = [...new Set([...desired.names(), ...running.map((c) => c.app), ...(await traffic.routed())])].sort();
+  const routed = await traffic.routed();
+  // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
+  desired.setHostClaims(heldClaims(running, routed));
+  desired.update(await manifests.read());
+  const names = [...new Set([...desired.names(), ...running.map((c) => c.app), ...routed])].sort();
 
   let pending = 0;
   for (const name of names) {
@@ -56,6 +60,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   }
   const problems = desired.problems();
   for (const problem of problems) out.stdout(`! ${formatProblem(problem)}\n`);
+  for (const warning of desired.warnings()) out.stdout(`! ${formatProblem(warning)}\n`);
   if (names.length === 0) out.stdout('no apps\n');
   if (problems.length > 0) return 1;
   return values['exit-code'] && pending > 0 ? 2 : 0;

@@ -15,7 +15,7 @@ import { systemClock } from '../../util/clock.js';
 import { createLogger, type Logger } from '../../util/logger.js';
 import { directTraffic } from '../../proxy/direct.js';
 import { EngineEvents } from '../../controller/sources/engine-events.js';
-import { PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
+import { claimOptions, PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
 import { UsageError } from '../usage.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
 import type { StatusServer } from '../../http/server.js';
@@ -62,7 +62,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const runtime = expectingRuntime(createDockerRuntime({ pullStallMs: pullStallSeconds * 1000 }), expected);
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace, { logger });
-    const desired = new DesiredState(values['allow-empty']);
+    const desired = new DesiredState(values['allow-empty'], claimOptions(values));
     const queue = new WorkQueue(clock);
     // fastify and prom-client load only for --listen: every other start stays lean.
     const metrics = listen
@@ -76,7 +76,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics: metrics ?? noMetrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths }) },
+      { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
       { concurrency, resyncSeconds },
     );
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);

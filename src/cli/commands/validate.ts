@@ -4,12 +4,19 @@ import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage.js';
 
+const VALIDATE_FLAGS = {
+  /** As `run --proxy nginx --domain D` would serve apps without domains, so their `<app>.D` is checked for collisions. */
+  domain: { type: 'string' },
+} as const;
+
+/** Problems (exit 1) and warnings (exit unchanged) per `file:line:col`, in file order. */
 export async function validateCommand(args: string[], out: Output): Promise<number> {
-  const { values, positionals } = parseCommand(args, {}, true);
+  const { values, positionals } = parseCommand(args, VALIDATE_FLAGS, true);
   const shared = sharedOptions(values);
   if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
-  const set = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths });
-  for (const problem of set.problems) out.stdout(`${formatProblem(problem)}\n`);
+  const set = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}) });
+  const lines = [...set.problems, ...set.warnings].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
+  for (const problem of lines) out.stdout(`${formatProblem(problem)}\n`);
   if (set.problems.length > 0) {
     out.stderr(`${set.problems.length} problem(s) in ${new Set(set.problems.map((p) => p.file)).size} file(s)\n`);
     return 1;

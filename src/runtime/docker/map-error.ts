@@ -6,6 +6,7 @@
 import {
   EngineError,
   EngineUnavailableError,
+  PortInUseError,
   RuntimeError,
 } from '../errors.js';
 import { redact, secretsOf } from '../../util/redact.js';
@@ -44,11 +45,24 @@ export function toRuntimeError(error: unknown, context: FailureContext): Runtime
   }
 
   const statusCode = statusCodeOf(error);
-  const message = `${operation} ${object}: ${redact(engineReason(error), secrets)}`;
+  const reason = engineReason(error);
+  const binding = takenBinding(reason);
+  if (binding !== undefined) return new PortInUseError(operation, object, binding, statusCode, cause);
+  const message = `${operation} ${object}: ${redact(reason, secrets)}`;
   const typed = statusCode === undefined ? undefined : context.byStatus?.[statusCode];
   if (typed) return new typed(operation, message, cause);
   if (context.otherwise) return new context.otherwise(operation, message, cause);
   return new EngineError(operation, message, statusCode, cause);
+}
+
+/**
+ * The host binding of Docker's two ways of saying a port is taken: by another container
+ * ("Bind for 127.0.0.1:18777 failed: port is already allocated") or by another process
+ * ("listen tcp4 127.0.0.1:18777: bind: address already in use").
+ */
+function takenBinding(reason: string): string | undefined {
+  const match = /Bind for (\S+):(\d+) failed: port is already allocated/.exec(reason) ?? /listen (?:tcp|udp)[46]? (\S+):(\d+): bind: address already in use/.exec(reason);
+  return match ? `${match[1]}:${match[2]}` : undefined;
 }
 
 /** The connection-level failures that mean "no engine there (right now)". */

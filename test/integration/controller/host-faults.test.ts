@@ -47,13 +47,24 @@ describe('berth run: the host’s own faults', function () {
       await eventually(async () => (await states('web')).join() === `${v1} running`, 30_000, 'v1 running');
       await eventually(async () => (await httpGet(port, '/readyz')).status === 200, 10_000, '/readyz 200');
 
-      const filler = join(stateDir, 'filler');
-      await exec('sh', ['-c', `cat /dev/zero > '${filler}' 2>/dev/null || true`]);
+      // Fill only once berth has written v1 down: a write in flight during the fill would free a page
+      // with its rename (the old file's) that every later write could reuse, so the disk never looks full.
+      const stateFile = join(stateDir, world.namespace, 'state.json');
+      await eventually(async () => (await readFile(stateFile, 'utf8').catch(() => '')).includes('"outcome": "succeeded"'), 10_000, 'v1 recorded');
+      const fillers = [join(stateDir, 'filler-1'), join(stateDir, 'filler-2')];
+      for (const filler of fillers) {
+        await exec('sh', ['-c', `cat /dev/zero > '${filler}' 2>/dev/null || true`]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      const full = await writeFile(join(stateDir, 'probe'), 'x').then(() => 'written', (error: NodeJS.ErrnoException) => error.code);
+      assert.equal(full, 'ENOSPC', `the tmpfs is full: ${(await exec('df', ['-k', stateDir])).stdout}`);
       await world.writeManifest('web', { tag: 'v2', ...quick });
       await eventually(async () => (await states('web')).join() === `${v2} running`, 60_000, 'v2 running, v1 retired, nothing left in Created').catch((error: Error) => {
         throw new Error(`${error.message}\n${berth.tail(30)}\n${berth.stderr}`);
       });
-      const failed = await berth.waitForLog((l) => l.source === 'state' && l.level === 50, 10_000);
+      const failed = await berth.waitForLog((l) => l.source === 'state' && l.level === 50, 10_000).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${(await exec('df', ['-k', stateDir])).stdout}${(await exec('ls', ['-la', join(stateDir, world.namespace)])).stdout}`);
+      });
       assert.match(failed.msg, /cannot write the state file .*state\.json: ENOSPC/);
       const notReady = await httpGet(port, '/readyz');
       assert.equal(notReady.status, 503);
@@ -63,7 +74,7 @@ describe('berth run: the host’s own faults', function () {
       assert.deepEqual([app?.phase, app?.running.tag], ['Running', 'v2'], 'the API answers from memory');
       assert.equal(await Promise.race([berth.exit(), new Promise((resolve) => setTimeout(() => resolve('alive'), 500))]), 'alive');
 
-      await rm(filler);
+      for (const filler of fillers) await rm(filler);
       await eventually(async () => (await httpGet(port, '/readyz')).status === 200, 45_000, '/readyz 200 once space returns');
       const saved = JSON.parse(await readFile(join(stateDir, world.namespace, 'state.json'), 'utf8')) as { apps: Record<string, { history: { tag: string; outcome: string }[] }> };
       assert.deepEqual(saved.apps.web?.history.map((h) => `${h.tag} ${h.outcome}`), ['v2 succeeded', 'v1 succeeded'], 'the state caught up by itself');

@@ -10,6 +10,7 @@ import {
   ImageNotFoundError,
   NameConflictError,
   NotManagedError,
+  PortInUseError,
   PullError,
   RuntimeError,
 } from '../../../src/runtime/errors.js';
@@ -218,13 +219,14 @@ describe('docker runtime against the real engine', function () {
       assert.equal(error.cause, undefined, 'the raw engine error would carry the value');
     });
 
-    it('rejects a start on a host port already taken with EngineError naming the port', async function () {
+    it('rejects a start on a host port another process holds with PortInUseError, in berth\'s words', async function () {
       const blocker = await listenOnFreePort();
       try {
         const hostPort = (blocker.address() as { port: number }).port;
         const spec = managedSpec({ ports: [{ container: 8080, host: hostPort, hostIp: '127.0.0.1', protocol: 'tcp' }] });
         const id = await runtime.createContainer(spec);
-        const error = await rejectsWith(runtime.startContainer(id), EngineError, 'startContainer', id.slice(0, 12), String(hostPort));
+        const error = await rejectsWith(runtime.startContainer(id), PortInUseError, 'startContainer', id.slice(0, 12), `host port 127.0.0.1:${hostPort} is in use by something else`);
+        assert.ok(error instanceof EngineError);
         assert.equal(error.statusCode, 500);
       } finally {
         blocker.close();

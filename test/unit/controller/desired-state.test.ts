@@ -2,9 +2,11 @@ import { strict as assert } from 'node:assert';
 import { DesiredState } from '../../../src/controller/desired-state.js';
 import type { App, ManifestProblem, ManifestSet } from '../../../src/manifest/types.js';
 import { testApp } from '../../support/apps.js';
+import { collisionProblems, findCollisions } from '../../../src/manifest/claims.js';
 
 function read(apps: App[], extra: Partial<ManifestSet> = {}): ManifestSet {
-  return { apps: new Map(apps.map((a) => [a.name, a])), problems: [], conflicts: new Map(), invalid: new Set(), fileCount: apps.length, directory: 'ok', ...extra };
+  const collisions = findCollisions(apps);
+  return { apps: new Map(apps.map((a) => [a.name, a])), problems: collisionProblems(collisions.filter((c) => c.severity === 'error')), warnings: [], collisions: collisions.filter((c) => c.severity === 'error'), conflicts: new Map(), invalid: new Set(), fileCount: apps.length, directory: 'ok', ...extra };
 }
 const problem = (file: string, message: string, app?: string): ManifestProblem => ({ file, line: 3, col: 5, message, ...(app ? { app } : {}) });
 
@@ -89,5 +91,45 @@ describe('DesiredState', () => {
     const desired = new DesiredState(false);
     desired.update(read([web, testApp('api', { tag: 'v9' })]));
     assert.deepEqual(desired.waitingFor('dokku/api:v9'), ['api']);
+  });
+
+  describe('apps that claim one host port or domain', () => {
+    const port = { container: 8080, host: 18777, hostIp: '127.0.0.1', protocol: 'tcp' as const };
+    const holder = testApp('a', { ports: [port] });
+    const newcomer = testApp('b', { ports: [port] });
+
+    it('lets the app that holds the claim keep it and refuses the newcomer, which keeps its last valid manifest', () => {
+      const desired = new DesiredState(false);
+      const bBefore = testApp('b', { ports: [{ ...port, host: 18778 }] });
+      desired.update(read([holder, bBefore]));
+      assert.deepEqual(desired.update(read([holder, newcomer])), ['b']);
+      assert.deepEqual(desired.get('a'), { kind: 'present', app: holder });
+      const b = desired.get('b');
+      assert.equal(b.kind === 'present' && b.app, bBefore, 'b keeps serving its last valid manifest');
+      assert.match(b.kind === 'present' ? (b.invalid ?? '') : '', /host port 127\.0\.0\.1:18777\/tcp is also published by app a \(.*\); a keeps it$/);
+      assert.deepEqual(desired.update(read([holder, bBefore])), ['b'], 'once the files agree, b is valid again');
+      assert.deepEqual(desired.get('b'), { kind: 'present', app: bBefore });
+    });
+
+    it('deploys neither when neither holds the claim yet, and deploys both once the files agree', () => {
+      const desired = new DesiredState(false);
+      desired.update(read([holder, newcomer]));
+      for (const name of ['a', 'b']) {
+        const got = desired.get(name);
+        assert.equal(got.kind, 'absent');
+        assert.match(got.kind === 'absent' ? (got.invalid ?? '') : '', /neither is deployed until the files agree$/);
+      }
+      desired.update(read([holder, testApp('b', { ports: [{ ...port, host: 18778 }] })]));
+      assert.equal(desired.get('a').kind, 'present');
+      assert.equal(desired.get('b').kind, 'present');
+    });
+
+    it('at start, asks the host who holds the claim (its containers publish the port)', () => {
+      const desired = new DesiredState(false);
+      desired.setHostClaims((app, claim) => app === 'a' && claim.kind === 'port' && claim.port === 18777);
+      desired.update(read([holder, newcomer]));
+      assert.deepEqual(desired.get('a'), { kind: 'present', app: holder });
+      assert.equal(desired.get('b').kind, 'absent');
+    });
   });
 });

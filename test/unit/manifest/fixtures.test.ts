@@ -81,11 +81,14 @@ describe('manifest fixtures', () => {
         {
           name: 'web',
           source: { file, line: 4, col: 1 },
+          claimsAt: { ports: [], domains: [], volumes: [] },
           spec: { image: 'dokku/web', tag: 'v12', ports: [], checks: { wait: 10, http: [] }, ...defaults },
         },
         {
           name: 'worker',
           source: { file, line: 13, col: 1 },
+          // Where each port's host binding would be claimed (these two publish ephemeral ports: their entries).
+          claimsAt: { ports: [{ file, line: 20, col: 7 }, { file, line: 22, col: 7 }], domains: [], volumes: [] },
           spec: {
             image: 'dokku/worker',
             tag: '2024.06',
@@ -108,6 +111,11 @@ describe('manifest fixtures', () => {
       assert.deepEqual(set.apps.get('node-js-app'), {
         name: 'node-js-app',
         source: { file, line: 2, col: 1 },
+        claimsAt: {
+          ports: [{ file, line: 14, col: 13 }, { file, line: 17, col: 7 }],
+          domains: [{ file, line: 39, col: 13 }, { file, line: 39, col: 39 }],
+          volumes: [{ file, line: 19, col: 15 }, { file, line: 21, col: 15 }],
+        },
         spec: {
           image: '127.0.0.1:5000/team/node-js-app',
           tag: 'v12',

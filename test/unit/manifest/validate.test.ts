@@ -39,6 +39,7 @@ describe('validateDocument', () => {
       assert.deepEqual(validApp(manifest()), {
         name: 'web',
         source: { file: 'm.yaml', line: 1, col: 1 },
+        claimsAt: { ports: [], domains: [], volumes: [] },
         spec: {
           image: 'dokku/web',
           tag: 'v1',

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { ContainerNotFoundError, EngineError, EngineUnavailableError, NameConflictError, PullError } from '../../../../src/runtime/errors.js';
+import { ContainerNotFoundError, EngineError, EngineUnavailableError, NameConflictError, PortInUseError, PullError } from '../../../../src/runtime/errors.js';
 import { toRuntimeError } from '../../../../src/runtime/docker/map-error.js';
 
 /** The shape of dockerode's errors for an engine answer. */
@@ -46,5 +46,15 @@ describe('toRuntimeError', function () {
     const error = toRuntimeError(engineAnswer(400, 'invalid environment variable: =hunter2-long (also abcdef) port 8081'), { ...context, env });
     assert.equal(error.message, 'createContainer dokku.web.abc.0: invalid environment variable: <redacted> (also <redacted>) port 8081');
     assert.equal(error.cause, undefined);
+  });
+
+  it('says a taken host port in berth\'s words, whether a container or another process holds it', function () {
+    const start = { ...context, operation: 'startContainer', object: 'ab12cd34ef56' };
+    const byContainer = toRuntimeError(engineAnswer(500, 'driver failed programming external connectivity on endpoint dokku.web.x.0 (0123): Bind for 127.0.0.1:18777 failed: port is already allocated'), start);
+    assert.ok(byContainer instanceof PortInUseError);
+    assert.equal(byContainer.message, 'startContainer ab12cd34ef56: host port 127.0.0.1:18777 is in use by something else');
+    const byProcess = toRuntimeError(engineAnswer(500, 'driver failed programming external connectivity on endpoint x: Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind: address already in use'), start);
+    assert.ok(byProcess instanceof PortInUseError && byProcess instanceof EngineError);
+    assert.equal(byProcess.reason, 'host port 0.0.0.0:8080 is in use by something else');
   });
 });
