@@ -29,8 +29,10 @@ run flags:
   --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
   --keep-revisions N       images berth pulled stay tagged for the last N deployed revisions (default 5, at most 50)
   --listen HOST:PORT       serve the status page (/), /healthz, /readyz, /metrics, /api/apps[/NAME] (off by default)
+  --pull-stall-timeout S   abandon a pull with no progress for S seconds, retry later (default 120)
+  --runtime docker|swarm   containers on this engine (default), or one Swarm service per app (DOCKER_HOST a manager)
 
-proxy flags (run):
+proxy flags (run, plan):
   --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass
   --nginx-conf-dir DIR     where the server blocks go (default /etc/nginx/conf.d)
   --proxy-listen ADDR:PORT what the server blocks listen on (default 80)

@@ -27,23 +27,27 @@ export type RoundEnd =
   /** An action failed; `executed` is what was done before it. */
   | { kind: 'failed'; executed: Executed; phase: Phase; message: string; durationMs: number };
 
+/** What the recorder reads of an observation and a plan: any engine's reconciler can give it that. */
+export type RecordedObservation = Pick<Observation, 'name' | 'desired'>;
+export type RecordedPlan = Pick<Plan, 'outcome' | 'gone' | 'refused' | 'rollout'>;
+
 export class Recorder {
   constructor(private readonly deps: RecorderDeps) {}
 
   /** A rollout begins. */
-  deploying(observation: Observation, rollout: NonNullable<Plan['rollout']>): void {
+  deploying(observation: RecordedObservation, rollout: NonNullable<Plan['rollout']>): void {
     this.writePhase(observation, 'Deploying', `deploying ${imageRef(rollout.image, rollout.tag)}`);
   }
 
   /** Traffic moved to `revision`, the plan's rollout. */
-  switched(name: string, plan: Plan, revision: string): void {
+  switched(name: string, plan: RecordedPlan, revision: string): void {
     const { state, clock } = this.deps;
     if (state.get(name)?.servingRevision === revision || !plan.rollout) return;
     state.update(name, { servingRevision: revision, servingImageId: plan.rollout.imageId, servingTag: plan.rollout.tag, switchedAt: clock.now() }, clock.now());
   }
 
   /** The end of a round: everything it changed about the app, in one place. */
-  ended(observation: Observation, plan: Plan, end: RoundEnd): void {
+  ended(observation: RecordedObservation, plan: RecordedPlan, end: RoundEnd): void {
     const { state, clock } = this.deps;
     const metrics = this.deps.metrics ?? noMetrics;
     const { name } = observation;
@@ -77,7 +81,7 @@ export class Recorder {
   }
 
   /** The phase and message people see; an app whose manifest is invalid shows Invalid with the problem. */
-  private writePhase(observation: Observation, phase: Phase, message: string, lastError?: string): void {
+  private writePhase(observation: RecordedObservation, phase: Phase, message: string, lastError?: string): void {
     const { desired, name } = observation;
     const spec = desired.kind === 'present' ? desired.app.spec : undefined;
     const invalid = desired.kind === 'present' ? desired.invalid : undefined;

@@ -22,6 +22,8 @@ export class ContainerNotFoundError extends RuntimeError {}
 
 export class ImageNotFoundError extends RuntimeError {}
 
+export class ServiceNotFoundError extends RuntimeError {}
+
 /** A container name is already in use. */
 export class NameConflictError extends RuntimeError {}
 

@@ -11,6 +11,8 @@ export const LABEL_APP = 'berth.app';
 export const LABEL_SPEC_HASH = 'berth.spec-hash';
 export const LABEL_NAMESPACE = 'berth.namespace';
 export const LABEL_REPLICA = 'berth.replica';
+/** On a Swarm service: the hash of the whole spec berth sent, so an unchanged spec is never sent again. */
+export const LABEL_SERVICE_HASH = 'berth.service-hash';
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 

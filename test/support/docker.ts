@@ -27,7 +27,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
@@ -51,7 +51,10 @@ export async function buildTestImage(
 ): Promise<string> {
   const context = await mkdtemp(join(tmpdir(), 'berth-image-'));
   try {
-    await copyFile(BUSYBOX, join(context, 'busybox'));
+    // /bin/sh too (busybox runs its applets from it), for healthchecks written as shell commands.
+    await mkdir(join(context, 'bin'));
+    await copyFile(BUSYBOX, join(context, 'bin', 'busybox'));
+    await symlink('busybox', join(context, 'bin', 'sh'));
     const files: Record<string, string> = {
       'index.html': options.body ?? `${repository}:${tag}`,
       health: 'ok',
@@ -65,7 +68,7 @@ export async function buildTestImage(
     }
     await writeFile(join(context, 'Dockerfile'), [
       'FROM scratch',
-      'COPY busybox /bin/busybox',
+      'COPY bin /bin',
       'COPY www /www',
       'ENTRYPOINT ["/bin/busybox"]',
       `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`,

@@ -26,6 +26,7 @@ import { formatProblem } from '../../manifest/types.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { withDeadline } from '../../util/deadline.js';
+import type { SwarmReconciler, SwarmReconcilerDeps, SwarmReconcilerOptions } from '../../reconcile/swarm/reconciler.js';
 
 const RUN_FLAGS = {
   manifests: { type: 'string', default: 'manifests' },
@@ -36,6 +37,7 @@ const RUN_FLAGS = {
   'stop-timeout': { type: 'string', default: '10' },
   'keep-revisions': { type: 'string', default: '5' },
   'pull-stall-timeout': { type: 'string', default: '120' },
+  runtime: { type: 'string', default: 'docker' },
   ...PROXY_FLAGS,
   listen: { type: 'string' },
 } as const;
@@ -51,6 +53,9 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const pullStallSeconds = positiveInteger(values, 'pull-stall-timeout');
   const logger = await createLogger({ format: shared.logFormat, level: shared.logLevel });
   const traffic = trafficRouter(values, shared.namespace, logger);
+  const engineKind = values.runtime;
+  if (engineKind !== 'docker' && engineKind !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${engineKind}"`);
+  if (engineKind === 'swarm' && traffic !== directTraffic) throw new UsageError('--proxy nginx does not work with --runtime swarm yet: publish the app\'s ports and put a load balancer of your own in front');
   const clock = systemClock;
   const listen = listenAddress(values.listen);
 
@@ -73,7 +78,11 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           stateWritable: () => state.writeFailure() === undefined,
         })
       : undefined;
-    const reconciler = new Reconciler({ runtime, clock, logger, state, traffic, metrics: metrics ?? noMetrics, desired: (name) => desired.get(name) }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
+    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name) };
+    const reconciler =
+      engineKind === 'swarm'
+        ? await swarmReconciler(reconcilerDeps, { namespace: shared.namespace, stopTimeoutSeconds })
+        : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
       { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
@@ -124,6 +133,14 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     await server?.close();
     await lock.release();
   }
+}
+
+/** The Swarm reconciler, loaded only for --runtime swarm; rejects when the engine is no swarm manager. */
+async function swarmReconciler(deps: Omit<SwarmReconcilerDeps, 'services'>, options: SwarmReconcilerOptions): Promise<SwarmReconciler> {
+  const [{ createSwarmRuntime }, { SwarmReconciler }] = await Promise.all([import('../../runtime/docker/swarm-runtime.js'), import('../../reconcile/swarm/reconciler.js')]);
+  const services = createSwarmRuntime();
+  await services.swarm();
+  return new SwarmReconciler({ ...deps, services }, options);
 }
 
 function listenAddress(text: string | undefined): ListenAddress | undefined {

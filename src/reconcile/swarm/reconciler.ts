@@ -1,0 +1,237 @@
+/**
+ * The Swarm reconciler: one app as one replicated service. observe (manifest, service, tasks,
+ * the tag's digest) -> plan (pure) -> the one call -> watch Swarm roll it out -> record, through
+ * the same Recorder as the Docker reconciler.
+ *
+ * Watching: a created service is done when its replicas run; an update when Swarm's
+ * UpdateStatus says `completed`. `rollback_*` or `paused` is a failed deploy, recorded as failed
+ * with Swarm's message and the failing task's error, never as a success. Swarm has no progress
+ * deadline: past `deploy.progressDeadline` berth asks Swarm to roll the service back.
+ */
+import { imageRef } from '../../manifest/image-ref.js';
+import type { App } from '../../manifest/types.js';
+import type { ControllerMetrics } from '../../metrics/types.js';
+import { RuntimeError } from '../../runtime/errors.js';
+import type { ServiceRuntime, ServiceSpec, ServiceSummary, TaskSummary } from '../../runtime/services.js';
+import { LABEL_SPEC_HASH } from '../../runtime/types.js';
+import type { StateStore } from '../../state/store.js';
+import type { Phase } from '../../state/types.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import type { Desired } from '../actions.js';
+import { nothingExecuted } from '../execute.js';
+import { Recorder } from '../recorder.js';
+import type { AppReconciler, HostView, ReconcileResult } from '../types.js';
+import { planService, runningTasks, type SwarmObservation, type SwarmPlan } from './plan.js';
+import { desiredRef, serviceSpecFor } from './service-spec.js';
+
+export interface SwarmReconcilerDeps {
+  services: ServiceRuntime;
+  clock: Clock;
+  logger: Logger;
+  state: StateStore;
+  desired(name: string): Desired;
+  metrics?: ControllerMetrics;
+}
+
+export interface SwarmReconcilerOptions {
+  namespace: string;
+  stopTimeoutSeconds: number;
+  /** How often a rollout is looked at while it runs. */
+  pollMs?: number;
+}
+
+/** Why a rollout failed, in one line. */
+class RolloutFailed extends Error {}
+
+export class SwarmReconciler implements AppReconciler {
+  private readonly recorder: Recorder;
+
+  constructor(
+    private readonly deps: SwarmReconcilerDeps,
+    private readonly options: SwarmReconcilerOptions,
+  ) {
+    this.recorder = new Recorder(deps);
+  }
+
+  async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const logger = this.deps.logger.child({ app: name });
+    const { namespace } = this.options;
+    const [services, tasks, swarm] = await Promise.all([this.deps.services.listServices(namespace, name), this.deps.services.listTasks(namespace, name), this.deps.services.swarm()]);
+    const desired = this.deps.desired(name);
+    const observation = await this.observe(name, desired, services[0], tasks, swarm.nodes, (ref) => this.deps.services.resolveDigest(ref));
+    const plan = planService(observation);
+    if (plan.refused !== undefined || (plan.actions.length === 0 && !plan.resume)) {
+      if (plan.refused !== undefined) logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
+      this.recorder.ended(observation, plan, { kind: 'settled' });
+      if (plan.refused !== undefined) return { phase: plan.outcome.phase, failed: true };
+      return plan.gone ? { phase: 'Running', failed: false, gone: true } : { phase: plan.outcome.phase, failed: false };
+    }
+    const begin = this.deps.clock.now();
+    const executed = nothingExecuted();
+    const stepLogger = plan.rollout ? logger.child({ revision: plan.rollout.revision }) : logger;
+    try {
+      if (plan.rollout) {
+        const ref = imageRef(plan.rollout.image, plan.rollout.tag);
+        this.recorder.deploying(observation, plan.rollout);
+        stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy, runtime: 'swarm' }, `Deploying ${name} (${ref}) as service ${namespace}_${name}...`);
+      }
+      if (plan.resume && observation.wanted && 'spec' in observation.wanted) {
+        stepLogger.info({ step: 'checks' }, `Swarm is rolling out ${name} already; watching it`);
+        await this.waitForUpdate(name, observation.wanted.spec, observation.service?.update.startedAt ?? 0, signal, stepLogger);
+      }
+      await this.apply(plan, observation, signal, stepLogger);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (!(error instanceof RolloutFailed || error instanceof RuntimeError)) throw error;
+      const remaining = await this.deps.services.listTasks(namespace, name).catch(() => tasks);
+      const phase: Phase = remaining.some((t) => t.state === 'running' && t.desiredState === 'running') ? 'Degraded' : 'Failed';
+      const message = error instanceof RolloutFailed ? `deploy failed: ${error.message}` : error.message;
+      this.recorder.ended(observation, plan, { kind: 'failed', executed, phase, message, durationMs: this.deps.clock.now() - begin });
+      stepLogger.error({ step: 'deploy', result: 'failed', reason: message, phase }, `${name}: ${message}`);
+      return { phase, failed: true };
+    }
+    const durationMs = this.deps.clock.now() - begin;
+    if (plan.rollout) this.recorder.switched(name, plan, plan.rollout.revision);
+    this.recorder.ended(observation, plan, { kind: 'applied', executed, durationMs });
+    if (plan.gone) {
+      logger.info({ step: 'remove' }, `Removed service ${namespace}_${name}: its manifest is gone`);
+      return { phase: 'Running', failed: false, gone: true };
+    }
+    if (plan.rollout) stepLogger.info({ step: 'deployed', durationMs, image: imageRef(plan.rollout.image, plan.rollout.tag) }, `Application deployed: ${name} (${imageRef(plan.rollout.image, plan.rollout.tag)})`);
+    // The rollout is confirmed by Swarm itself: the app's phase is the plan's outcome now.
+    this.recorder.ended(observation, { outcome: plan.outcome }, { kind: 'settled' });
+    return { phase: plan.outcome.phase, failed: false };
+  }
+
+  /** One service list and one task list for the namespace; apps are judged without resolving digests again (the service's pin stands for its tag). */
+  async observeHost(): Promise<HostView> {
+    const { namespace } = this.options;
+    const [services, tasks, swarm] = await Promise.all([this.deps.services.listServices(namespace), this.deps.services.listTasks(namespace), this.deps.services.swarm()]);
+    const byApp = new Map(services.map((s) => [s.app, s]));
+    return {
+      apps: () => [...byApp.keys()],
+      holds: () => false,
+      isInSync: async (name) => {
+        const service = byApp.get(name);
+        const observation = await this.observe(name, this.deps.desired(name), service, tasks.filter((t) => t.app === name), swarm.nodes, async (ref) =>
+          service?.image.startsWith(`${ref}@`) ? service.image : undefined,
+        );
+        const plan = planService(observation);
+        const record = this.deps.state.get(name);
+        if (plan.actions.length > 0 || plan.refused !== undefined || plan.resume) return false;
+        if (plan.gone) return record === undefined;
+        return record !== undefined && record.phase === plan.outcome.phase && record.message === plan.outcome.message;
+      },
+    };
+  }
+
+  private async observe(name: string, desired: Desired, service: ServiceSummary | undefined, tasks: TaskSummary[], nodes: number, resolve: (ref: string) => Promise<string | undefined>): Promise<SwarmObservation> {
+    const app: App | undefined = desired.kind === 'present' ? desired.app : undefined;
+    let wanted: SwarmObservation['wanted'];
+    if (app) {
+      const ref = desiredRef(this.options.namespace, app);
+      const pinned = await resolve(ref);
+      wanted = serviceSpecFor(this.options.namespace, app, { ref: pinned ?? ref, pinned: pinned !== undefined }, nodes, this.options.stopTimeoutSeconds);
+    }
+    return { name, desired, tasks, ...(service ? { service } : {}), ...(wanted ? { wanted } : {}) };
+  }
+
+  private async apply(plan: SwarmPlan, observation: SwarmObservation, signal: AbortSignal, logger: Logger): Promise<void> {
+    const { services } = this.deps;
+    for (const action of plan.actions) {
+      switch (action.type) {
+        case 'create':
+          await services.createService(action.spec);
+          logger.info({ step: 'create', service: action.spec.name }, `Created service ${action.spec.name}`);
+          await this.waitForReplicas(observation.name, action.spec, signal, logger);
+          break;
+        case 'update': {
+          const sentAt = this.deps.clock.now();
+          await services.updateService(action.id, action.version, action.spec);
+          logger.info({ step: 'update', service: action.spec.name, rolling: action.rolling }, `Updated service ${action.spec.name}${action.rolling ? `: Swarm rolls it out ${action.spec.update.order}` : ''}`);
+          if (action.rolling) await this.waitForUpdate(observation.name, action.spec, sentAt, signal, logger);
+          else await this.waitForReplicas(observation.name, action.spec, signal, logger);
+          break;
+        }
+        case 'remove':
+          await services.removeService(action.id);
+          break;
+      }
+    }
+  }
+
+  /** Until `spec.replicas` tasks of the spec run, or the progress deadline passes. */
+  private async waitForReplicas(name: string, spec: ServiceSpec, signal: AbortSignal, logger: Logger): Promise<void> {
+    const deadline = this.deps.clock.now() + this.progressDeadlineMs(name);
+    for (;;) {
+      const tasks = await this.deps.services.listTasks(this.options.namespace, name);
+      const running = runningTasks(tasks, spec.labels[LABEL_SPEC_HASH] ?? '');
+      if (running >= spec.replicas) {
+        logger.info({ step: 'checks', running, replicas: spec.replicas }, `${running} of ${spec.replicas} task(s) running${spec.healthcheck ? ' and healthy' : ''}`);
+        return;
+      }
+      if (this.deps.clock.now() > deadline) throw new RolloutFailed(`${running} of ${spec.replicas} task(s) running after deploy.progressDeadline${failingTask(tasks, spec)}`);
+      await this.deps.clock.sleep(this.options.pollMs ?? 1_000, signal);
+    }
+  }
+
+  /** Until Swarm says the update completed; a rollback or pause is a failure; past the deadline berth rolls it back. */
+  private async waitForUpdate(name: string, spec: ServiceSpec, sentAt: number, signal: AbortSignal, logger: Logger): Promise<void> {
+    const { services, clock } = this.deps;
+    const deadline = clock.now() + this.progressDeadlineMs(name);
+    for (;;) {
+      await clock.sleep(this.options.pollMs ?? 1_000, signal);
+      const [service] = await services.listServices(this.options.namespace, name);
+      if (!service) throw new RolloutFailed(`service ${spec.name} disappeared during the update`);
+      const { state, message, startedAt } = service.update;
+      const ours = startedAt === undefined || startedAt >= sentAt - 2_000;
+      if (ours && state === 'completed') {
+        logger.info({ step: 'checks', result: 'passed' }, 'Swarm completed the update: every new task passed its checks');
+        return;
+      }
+      if (ours && (state === 'rollback_started' || state === 'rollback_completed' || state === 'rollback_paused' || state === 'paused')) {
+        throw new RolloutFailed(`Swarm ${state === 'paused' ? 'paused' : 'rolled back'} the update: ${message || state}${await this.failureOf(name, spec, message, signal)}`);
+      }
+      if (clock.now() > deadline) {
+        await services.rollbackService(service.id, service.version).catch((error: unknown) => logger.warn({ err: error }, 'could not ask Swarm to roll back'));
+        const tasks = await services.listTasks(this.options.namespace, name);
+        throw new RolloutFailed(`the update did not complete within deploy.progressDeadline; berth asked Swarm to roll it back${failingTask(tasks, spec)}`);
+      }
+    }
+  }
+
+  /**
+   * The error of the task Swarm's message names (or the newest failed one): it is set a moment
+   * after Swarm decides, so it is waited for, briefly.
+   */
+  private async failureOf(name: string, spec: ServiceSpec, message: string, signal: AbortSignal): Promise<string> {
+    const named = /task ([a-z0-9]{25})/.exec(message)?.[1];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const tasks = await this.deps.services.listTasks(this.options.namespace, name);
+      const task = tasks.find((t) => t.id === named);
+      if (task && task.error !== '') return `; task ${spec.name}.${task.slot}: ${task.error}`;
+      // Stopped for being unhealthy, a task may exit 0 and report no error at all.
+      if (task && ['complete', 'shutdown', 'failed', 'rejected'].includes(task.state)) {
+        return `; task ${spec.name}.${task.slot} ended (${task.state}${task.message ? `: ${task.message}` : ''})${spec.healthcheck ? ' without passing its checks' : ''}`;
+      }
+      const any = failingTask(tasks, spec);
+      if (named === undefined && any !== '') return any;
+      await this.deps.clock.sleep(500, signal);
+    }
+    return '';
+  }
+
+  private progressDeadlineMs(name: string): number {
+    const desired = this.deps.desired(name);
+    return (desired.kind === 'present' ? desired.app.spec.deploy.progressDeadline : 600) * 1000;
+  }
+}
+
+/** `; task web.1: unhealthy container` for the newest failed task of the spec, or ''. */
+function failingTask(tasks: readonly TaskSummary[], spec: ServiceSpec): string {
+  const hash = spec.labels[LABEL_SPEC_HASH];
+  const failed = tasks.filter((t) => t.specHash === hash && (t.state === 'failed' || t.state === 'rejected' || (t.state === 'shutdown' && t.error !== ''))).sort((a, b) => b.createdAt - a.createdAt)[0];
+  if (!failed) return '';
+  return `; task ${spec.name}.${failed.slot}: ${failed.error || failed.message}`;
+}

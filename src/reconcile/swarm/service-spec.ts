@@ -1,0 +1,88 @@
+/**
+ * A manifest as a Swarm service (pure). What Swarm can honour is mapped; what it cannot is
+ * refused with the reason, never dropped silently:
+ * - `checks.http` become the service's healthcheck (wget in the container, as Dokku's checks
+ *   fetch the path): a new task counts as running only once healthy, so a start-first update stops
+ *   the old task only after the new one passed. `checks.wait` becomes the update's monitor window.
+ * - `deploy.strategy`: zero-downtime is a start-first update, recreate (or a fixed host port,
+ *   which two tasks on one node cannot share) stop-first; both roll back on failure.
+ * - Ports are published in host mode (no routing mesh): on every address of the node.
+ */
+import { createHash } from 'node:crypto';
+import { appRepository, imageRef } from '../../manifest/image-ref.js';
+import type { App } from '../../manifest/types.js';
+import type { ServiceSpec } from '../../runtime/services.js';
+import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../../runtime/types.js';
+import { canonicalJson } from '../../util/canonical-json.js';
+import { effectiveStrategy } from '../plan.js';
+import { specHash } from '../revision.js';
+
+
+/** The shortest window Swarm watches a new task for failure (its own default is 5 s). */
+const MIN_MONITOR_MS = 5_000;
+
+export type ServiceSpecResult = { spec: ServiceSpec } | { refused: string };
+
+/** `<namespace>_<app>`, as `docker stack` names services. */
+export function serviceName(namespace: string, app: string): string {
+  return `${namespace}_${app}`;
+}
+
+/**
+ * The service for `app`, running `image` (the tag pinned to its digest where a registry knows it).
+ * `nodes` is the swarm's size: an image only this host has cannot reach the others.
+ */
+export function serviceSpecFor(namespace: string, app: App, image: { ref: string; pinned: boolean }, nodes: number, stopTimeoutSeconds: number): ServiceSpecResult {
+  const { spec } = app;
+  if (!image.pinned && nodes > 1) {
+    return { refused: `${imageRef(spec.image, spec.tag)} is on this host only (no registry knows its digest), and this swarm has ${nodes} nodes: push it to a registry and name it in spec.image` };
+  }
+  const strategy = effectiveStrategy(app, false);
+  if ('refused' in strategy) return { refused: strategy.refused.replace('drop the host port or set', 'drop the host port (each task then publishes a port of its own) or set') };
+  const badCheck = spec.checks.http.find((c) => /['\\]/.test(c.path + (c.content ?? '')));
+  if (badCheck) return { refused: `checks.http path ${JSON.stringify(badCheck.path)}: quotes and backslashes cannot go into the container's probe command` };
+
+  const labels = {
+    [LABEL_MANAGED]: 'true',
+    [LABEL_NAMESPACE]: namespace,
+    [LABEL_APP]: app.name,
+    [LABEL_SPEC_HASH]: specHash(spec),
+  };
+  const http = spec.checks.http;
+  const service: ServiceSpec = {
+    name: serviceName(namespace, app.name),
+    labels,
+    image: image.ref,
+    ...(spec.command ? { command: spec.command } : {}),
+    env: spec.env,
+    ports: spec.ports.map((p) => ({ target: p.container, ...(p.host !== undefined ? { published: p.host } : {}), protocol: p.protocol })),
+    volumes: spec.volumes,
+    replicas: spec.replicas,
+    resources: spec.resources,
+    ...(http.length > 0
+      ? {
+          healthcheck: {
+            test: ['CMD-SHELL', http.map((c) => `wget -q -O- 'http://127.0.0.1:${c.port}${c.path}'${c.content !== undefined ? ` | grep -qF '${c.content}'` : ' >/dev/null'}`).join(' && ')],
+            intervalMs: Math.max(1, Math.min(...http.map((c) => c.wait))) * 1000,
+            timeoutMs: Math.max(...http.map((c) => c.timeout)) * 1000,
+            retries: Math.max(...http.map((c) => c.attempts)),
+            startPeriodMs: 0,
+          },
+        }
+      : {}),
+    update: { order: strategy.name === 'zero-downtime' ? 'start-first' : 'stop-first', monitorMs: Math.max(MIN_MONITOR_MS, spec.checks.wait * 1000) },
+    stopGracePeriodMs: stopTimeoutSeconds * 1000,
+  };
+  return { spec: { ...service, labels: { ...labels, [LABEL_SERVICE_HASH]: serviceHash(service) } } };
+}
+
+/** Hash of everything berth sends for a service (labels aside). */
+export function serviceHash(spec: ServiceSpec): string {
+  const { labels: _labels, ...rest } = spec;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex').slice(0, 16);
+}
+
+/** The reference to resolve: the manifest's image and tag (the app's own repository when none is named). */
+export function desiredRef(namespace: string, app: App): string {
+  return imageRef(app.spec.image || appRepository(namespace, app.name), app.spec.tag);
+}

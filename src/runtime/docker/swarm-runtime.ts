@@ -1,0 +1,215 @@
+/**
+ * ServiceRuntime on Docker Swarm, through the same EngineClient (negotiated API version,
+ * deadlines, typed errors) as the container runtime. Services are created and updated with the
+ * registry credentials of Docker's config.json in X-Registry-Auth, so every node can pull; an
+ * update sends its query (`version`) and its body (the spec, env values included) apart, so no
+ * value ever lands in a URL.
+ */
+import type Docker from 'dockerode';
+import { repositoryOf } from '../../manifest/image-ref.js';
+import { EngineError, ImageNotFoundError, PullError, ServiceNotFoundError } from '../errors.js';
+import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../types.js';
+import type { ServiceRuntime, ServiceSpec, ServiceSummary, TaskState, TaskSummary, UpdateState } from '../services.js';
+import { EngineClient } from './engine-client.js';
+import { parseMemorySize } from './memory-size.js';
+import { registryCredentials } from './registry-auth.js';
+
+export interface SwarmRuntimeOptions {
+  /** Overrides DOCKER_HOST. */
+  dockerHost?: string;
+}
+
+export function createSwarmRuntime(options: SwarmRuntimeOptions = {}): ServiceRuntime {
+  return new SwarmRuntime(new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env), process.env);
+}
+
+const NANOS_PER_MS = 1_000_000;
+
+class SwarmRuntime implements ServiceRuntime {
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly env: Record<string, string | undefined>,
+  ) {}
+
+  swarm(): Promise<{ nodeId: string; managers: number; nodes: number }> {
+    return this.engine.call({ operation: 'swarm', object: 'engine' }, async (docker) => {
+      const info = (await docker.info()) as { Swarm?: { NodeID?: string; ControlAvailable?: boolean; Managers?: number; Nodes?: number; LocalNodeState?: string } };
+      const swarm = info.Swarm;
+      if (!swarm?.ControlAvailable) throw new EngineError('swarm', `swarm engine: this engine is no swarm manager (swarm state: ${swarm?.LocalNodeState || 'inactive'}); run \`docker swarm init\` or point DOCKER_HOST at a manager`);
+      return { nodeId: swarm.NodeID ?? '', managers: swarm.Managers ?? 0, nodes: swarm.Nodes ?? 0 };
+    });
+  }
+
+  listServices(namespace: string, app?: string): Promise<ServiceSummary[]> {
+    return this.engine.call({ operation: 'listServices', object: app === undefined ? namespace : `${namespace}/${app}` }, async (docker) => {
+      const services = (await docker.listServices({ filters: { label: managedLabels(namespace, app) } })) as unknown as RawService[];
+      return services.map(serviceSummaryOf);
+    });
+  }
+
+  listTasks(namespace: string, app?: string): Promise<TaskSummary[]> {
+    return this.engine.call({ operation: 'listTasks', object: app === undefined ? namespace : `${namespace}/${app}` }, async (docker) => {
+      const tasks = (await docker.listTasks({ filters: { label: managedLabels(namespace, app) } })) as unknown as RawTask[];
+      return tasks.map(taskSummaryOf);
+    });
+  }
+
+  async resolveDigest(ref: string): Promise<string | undefined> {
+    const auth = await this.credentials('resolveDigest', ref);
+    const repository = repositoryOf(ref);
+    try {
+      const answer = (await this.engine.call({ operation: 'resolveDigest', object: ref, byStatus: { 404: ImageNotFoundError }, otherwise: PullError }, (docker) =>
+        docker.getImage(ref).distribution(auth ? { authconfig: auth } : {}))) as { Descriptor?: { digest?: unknown } };
+      const digest = answer.Descriptor?.digest;
+      return typeof digest === 'string' ? `${ref}@${digest}` : undefined;
+    } catch (error) {
+      // No registry has it (an image loaded or built here): the local repo digests are the only other answer.
+      if (!(error instanceof PullError || error instanceof ImageNotFoundError)) throw error;
+      const local = await this.engine
+        .call({ operation: 'inspectImage', object: ref, byStatus: { 404: ImageNotFoundError } }, (docker) => docker.getImage(ref).inspect())
+        .catch(() => undefined);
+      const pinned = local?.RepoDigests?.find((d) => d.startsWith(`${repository}@`));
+      return pinned === undefined ? undefined : `${ref}@${pinned.slice(repository.length + 1)}`;
+    }
+  }
+
+  async createService(spec: ServiceSpec): Promise<string> {
+    const auth = await this.credentials('createService', spec.image);
+    return this.engine.call({ operation: 'createService', object: spec.name, env: spec.env }, async (docker) => {
+      const modem = (docker as unknown as { modem: Modem }).modem;
+      const created = (await dial(modem, { path: '/services/create', method: 'POST', statusCodes: { 200: true, 201: true }, authconfig: auth, options: { _body: toEngineSpec(spec) } })) as { ID?: string };
+      return created.ID ?? '';
+    });
+  }
+
+  async updateService(id: string, version: number, spec: ServiceSpec): Promise<void> {
+    const auth = await this.credentials('updateService', spec.image);
+    await this.engine.call({ operation: 'updateService', object: spec.name, env: spec.env }, async (docker) => {
+      const modem = (docker as unknown as { modem: Modem }).modem;
+      await dial(modem, { path: `/services/${encodeURIComponent(id)}/update?`, method: 'POST', statusCodes: { 200: true }, authconfig: auth, options: { _query: { version }, _body: toEngineSpec(spec) } });
+    });
+  }
+
+  async rollbackService(id: string, version: number): Promise<void> {
+    await this.engine.call({ operation: 'rollbackService', object: id }, async (docker) => {
+      const current = (await docker.getService(id).inspect()) as RawService;
+      const modem = (docker as unknown as { modem: Modem }).modem;
+      await dial(modem, { path: `/services/${encodeURIComponent(id)}/update?`, method: 'POST', statusCodes: { 200: true }, options: { _query: { version, rollback: 'previous' }, _body: current.Spec } });
+    });
+  }
+
+  async removeService(id: string): Promise<void> {
+    await this.engine.call({ operation: 'removeService', object: id, byStatus: { 404: ServiceNotFoundError } }, (docker) => docker.getService(id).remove()).catch((error: unknown) => {
+      if (!(error instanceof ServiceNotFoundError)) throw error;
+    });
+  }
+
+  private async credentials(operation: string, ref: string) {
+    try {
+      return await registryCredentials(ref, this.env);
+    } catch (error) {
+      throw new PullError(operation, `${operation} ${ref}: ${(error as Error).message}`);
+    }
+  }
+}
+
+interface Modem {
+  dial(options: Record<string, unknown>, callback: (error: unknown, data: unknown) => void): void;
+}
+
+function dial(modem: Modem, options: Record<string, unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => modem.dial(options, (error, data) => (error ? reject(error) : resolve(data))));
+}
+
+function managedLabels(namespace: string, app?: string): string[] {
+  return [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, ...(app === undefined ? [] : [`${LABEL_APP}=${app}`])];
+}
+
+/** The Engine API's ServiceSpec for berth's. */
+function toEngineSpec(spec: ServiceSpec): Record<string, unknown> {
+  const health = spec.healthcheck;
+  return {
+    Name: spec.name,
+    Labels: spec.labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: spec.image,
+        Labels: spec.labels,
+        ...(spec.command ? { Args: spec.command } : {}),
+        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+        Mounts: spec.volumes.map((v) => ({ Type: v.source.startsWith('/') ? 'bind' : 'volume', Source: v.source, Target: v.target, ReadOnly: v.readOnly })),
+        StopGracePeriod: spec.stopGracePeriodMs * NANOS_PER_MS,
+        ...(health
+          ? { Healthcheck: { Test: health.test, Interval: health.intervalMs * NANOS_PER_MS, Timeout: health.timeoutMs * NANOS_PER_MS, Retries: health.retries, StartPeriod: health.startPeriodMs * NANOS_PER_MS } }
+          : {}),
+      },
+      Resources: {
+        Limits: {
+          ...(spec.resources.memory !== undefined ? { MemoryBytes: parseMemorySize(spec.resources.memory) } : {}),
+          ...(spec.resources.cpus !== undefined ? { NanoCPUs: Math.round(spec.resources.cpus * 1e9) } : {}),
+        },
+      },
+      RestartPolicy: { Condition: 'any', Delay: 1_000 * NANOS_PER_MS },
+    },
+    Mode: { Replicated: { Replicas: spec.replicas } },
+    UpdateConfig: { Parallelism: 1, Order: spec.update.order, FailureAction: 'rollback', Monitor: spec.update.monitorMs * NANOS_PER_MS, MaxFailureRatio: 0 },
+    RollbackConfig: { Parallelism: 0, Order: spec.update.order, FailureAction: 'pause', Monitor: spec.update.monitorMs * NANOS_PER_MS },
+    EndpointSpec: { Mode: 'dnsrr', Ports: spec.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, ...(p.published !== undefined ? { PublishedPort: p.published } : {}), PublishMode: 'host' })) },
+  };
+}
+
+interface RawService {
+  ID: string;
+  Version?: { Index?: number };
+  Spec: { Name?: string; Labels?: Record<string, string>; TaskTemplate?: { ContainerSpec?: { Image?: string } }; Mode?: { Replicated?: { Replicas?: number } } };
+  PreviousSpec?: { Labels?: Record<string, string> };
+  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
+}
+
+interface RawTask {
+  ID: string;
+  ServiceID: string;
+  Slot?: number;
+  NodeID?: string;
+  DesiredState?: string;
+  CreatedAt?: string;
+  Spec?: { ContainerSpec?: { Labels?: Record<string, string> } };
+  Status?: { State?: string; Message?: string; Err?: string; PortStatus?: { Ports?: { Protocol?: string; TargetPort?: number; PublishedPort?: number }[] } };
+}
+
+function serviceSummaryOf(raw: RawService): ServiceSummary {
+  const labels = raw.Spec.Labels ?? {};
+  const state = (raw.UpdateStatus?.State ?? 'none') as UpdateState;
+  const startedAt = raw.UpdateStatus?.StartedAt ? Date.parse(raw.UpdateStatus.StartedAt) : undefined;
+  const previous = raw.PreviousSpec?.Labels?.[LABEL_SPEC_HASH];
+  return {
+    id: raw.ID,
+    name: raw.Spec.Name ?? '',
+    app: labels[LABEL_APP] ?? '',
+    version: raw.Version?.Index ?? 0,
+    specHash: labels[LABEL_SPEC_HASH] ?? '',
+    serviceHash: labels[LABEL_SERVICE_HASH] ?? '',
+    image: raw.Spec.TaskTemplate?.ContainerSpec?.Image ?? '',
+    replicas: raw.Spec.Mode?.Replicated?.Replicas ?? 0,
+    update: { state, message: raw.UpdateStatus?.Message ?? '', ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}) },
+    ...(previous !== undefined ? { previousSpecHash: previous } : {}),
+  };
+}
+
+function taskSummaryOf(raw: RawTask): TaskSummary {
+  const labels = raw.Spec?.ContainerSpec?.Labels ?? {};
+  return {
+    id: raw.ID,
+    serviceId: raw.ServiceID,
+    app: labels[LABEL_APP] ?? '',
+    slot: raw.Slot ?? 0,
+    nodeId: raw.NodeID ?? '',
+    state: (raw.Status?.State ?? 'new') as TaskState,
+    desiredState: raw.DesiredState ?? '',
+    specHash: labels[LABEL_SPEC_HASH] ?? '',
+    message: raw.Status?.Message ?? '',
+    error: raw.Status?.Err ?? '',
+    ports: (raw.Status?.PortStatus?.Ports ?? []).map((p) => ({ target: p.TargetPort ?? 0, published: p.PublishedPort ?? 0, protocol: p.Protocol === 'udp' ? 'udp' : 'tcp' })),
+    createdAt: raw.CreatedAt ? Date.parse(raw.CreatedAt) : 0,
+  };
+}

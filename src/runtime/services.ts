@@ -1,0 +1,88 @@
+/**
+ * The narrow interface between berth and an engine that schedules services over many hosts
+ * (Docker Swarm): services, their tasks, and image digests. `docker/swarm-runtime.ts` implements
+ * it with dockerode. Every method rejects only with a `RuntimeError` subclass (./errors.ts).
+ */
+import type { Protocol, Resources, VolumeSpec } from '../manifest/types.js';
+
+/** What berth asks of a service; the spec hash label says which manifest revision it is. */
+export interface ServiceSpec {
+  /** `<namespace>_<app>`. */
+  name: string;
+  /** On the service and on its task containers: berth.managed, berth.namespace, berth.app, berth.spec-hash. */
+  labels: Record<string, string>;
+  /** `repository:tag@sha256:...` where the registry knows the digest, so every node runs the same bytes. */
+  image: string;
+  command?: string[];
+  /** Values are secrets: never logged, never in a URL. */
+  env: Record<string, string>;
+  /** Published in host mode (no routing mesh); `published` undefined = a port the engine picks. */
+  ports: { target: number; published?: number; protocol: Protocol }[];
+  volumes: VolumeSpec[];
+  replicas: number;
+  resources: Resources;
+  /** The check new tasks must pass before they count as running; undefined keeps the image's own HEALTHCHECK. */
+  healthcheck?: { test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number };
+  update: {
+    order: 'start-first' | 'stop-first';
+    /** How long a new task is watched after it starts; a failure in that window rolls the update back. */
+    monitorMs: number;
+  };
+  stopGracePeriodMs: number;
+}
+
+/** Swarm's word on the service's last update (`UpdateStatus.State`), or `none` when it was never updated. */
+export type UpdateState = 'none' | 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed';
+
+export interface ServiceSummary {
+  id: string;
+  name: string;
+  app: string;
+  /** `Version.Index`: an update must name the version it replaces. */
+  version: number;
+  /** The berth.spec-hash label of the current spec ('' when missing). */
+  specHash: string;
+  /** The berth.service-hash label: the whole spec berth sent ('' when missing). */
+  serviceHash: string;
+  image: string;
+  replicas: number;
+  update: { state: UpdateState; message: string; startedAt?: number };
+  /** The spec hash of the spec before the last update, when there is one. */
+  previousSpecHash?: string;
+}
+
+export type TaskState = 'new' | 'pending' | 'assigned' | 'accepted' | 'preparing' | 'ready' | 'starting' | 'running' | 'complete' | 'shutdown' | 'failed' | 'rejected' | 'remove' | 'orphaned';
+
+export interface TaskSummary {
+  id: string;
+  serviceId: string;
+  app: string;
+  slot: number;
+  nodeId: string;
+  state: TaskState;
+  desiredState: string;
+  /** The spec hash of the service spec the task runs. */
+  specHash: string;
+  /** Swarm's message and the task's error ("task: non-zero exit (1)", "unhealthy container"). */
+  message: string;
+  error: string;
+  /** Host-mode ports this task publishes on its node. */
+  ports: { target: number; published: number; protocol: Protocol }[];
+  createdAt: number;
+}
+
+export interface ServiceRuntime {
+  /** The swarm this engine manages; rejects with EngineError when it is no manager. */
+  swarm(): Promise<{ nodeId: string; managers: number; nodes: number }>;
+  listServices(namespace: string, app?: string): Promise<ServiceSummary[]>;
+  /** Tasks of the namespace's managed services (every state Swarm still reports). */
+  listTasks(namespace: string, app?: string): Promise<TaskSummary[]>;
+  /** The `repository:tag@sha256:...` the registry serves for `ref`, or undefined when only this host has the image. */
+  resolveDigest(ref: string): Promise<string | undefined>;
+  createService(spec: ServiceSpec): Promise<string>;
+  /** Replaces the spec of service `id` at `version`; registry credentials go along so every node can pull. */
+  updateService(id: string, version: number, spec: ServiceSpec): Promise<void>;
+  /** Asks Swarm to roll the service back to its previous spec. */
+  rollbackService(id: string, version: number): Promise<void>;
+  removeService(id: string): Promise<void>;
+}

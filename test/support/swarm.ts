@@ -1,0 +1,57 @@
+/**
+ * A swarm for the swarm tests, on the shared engine: `docker swarm init` when the engine is in
+ * none (left again afterwards), and the cleanup of one namespace's services. Routing mesh aside
+ * (no IPVS on this kernel), a single-node swarm runs next to the plain containers of other tests.
+ */
+import { dockerCli } from './docker.js';
+import { eventually } from './berth-process.js';
+
+export interface Swarm {
+  /** Leaves the swarm when this helper created it; otherwise leaves it as it was. */
+  release(): Promise<void>;
+}
+
+export async function ensureSwarm(advertise = '127.0.0.1'): Promise<Swarm> {
+  const state = (await dockerCli(['info', '--format', '{{.Swarm.LocalNodeState}}'])).trim();
+  if (state === 'active') return { release: async () => undefined };
+  await dockerCli(['swarm', 'init', '--advertise-addr', advertise]);
+  return {
+    release: async () => {
+      await dockerCli(['swarm', 'leave', '--force']);
+    },
+  };
+}
+
+/** Removes the namespace's services and waits for their task containers to go. */
+export async function removeServices(namespace: string): Promise<void> {
+  const ids = (await dockerCli(['service', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
+  if (ids.length > 0) await dockerCli(['service', 'rm', ...ids]).catch(() => undefined);
+  await eventually(async () => (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`])).trim() === '', 60_000, `the tasks of ${namespace} to go`, 500).catch(() => undefined);
+}
+
+export interface ServiceView {
+  id: string;
+  version: number;
+  image: string;
+  labels: Record<string, string>;
+  replicas: number;
+  updateState: string | undefined;
+}
+
+/** The service as the docker CLI reports it; undefined when there is none. */
+export async function inspectService(name: string): Promise<ServiceView | undefined> {
+  const text = await dockerCli(['service', 'inspect', name]).catch(() => undefined);
+  if (text === undefined) return undefined;
+  const [raw] = JSON.parse(text) as { ID: string; Version: { Index: number }; Spec: { Labels: Record<string, string>; TaskTemplate: { ContainerSpec: { Image: string } }; Mode: { Replicated?: { Replicas: number } } }; UpdateStatus?: { State: string } }[];
+  if (!raw) return undefined;
+  return { id: raw.ID, version: raw.Version.Index, image: raw.Spec.TaskTemplate.ContainerSpec.Image, labels: raw.Spec.Labels, replicas: raw.Spec.Mode.Replicated?.Replicas ?? 0, updateState: raw.UpdateStatus?.State };
+}
+
+/** `state image` of each task the service means to run (desired state running). */
+export async function runningTasks(name: string): Promise<{ id: string; state: string; image: string }[]> {
+  const text = await dockerCli(['service', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.ID}} {{.CurrentState}} {{.Image}}', '--no-trunc']).catch(() => '');
+  return text.split('\n').filter(Boolean).map((line) => {
+    const [id = '', state = '', ...rest] = line.split(' ');
+    return { id, state: state.toLowerCase(), image: rest.at(-1) ?? '' };
+  });
+}
