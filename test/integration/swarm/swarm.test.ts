@@ -26,6 +26,10 @@ describe('berth run --runtime swarm (a single-node swarm)', function () {
       digests[tag] = await pushTo(SHARED_REGISTRY, id, `${world.namespace}/web`, tag);
     }
   });
+  // A test that fails leaves no berth running to hold the namespace's lock for the next.
+  afterEach(async () => {
+    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+  });
   after(async () => {
     await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
     await removeServices(world.namespace);
@@ -78,9 +82,11 @@ describe('berth run --runtime swarm (a single-node swarm)', function () {
     const berth = world.start(['--runtime', 'swarm']);
     const failed = await berth.waitForLog((l) => l.app === 'web' && l.result === 'failed', 120_000);
     assert.match(failed.msg, /web: deploy failed: Swarm rolled back the update: .*; task .*_web\.\d(: .*unhealthy| ended \(.*\) without passing its checks)/);
-    const status = await web();
-    assert.equal(status?.phase, 'Degraded');
-    assert.match(status?.lastError ?? '', /rolled back/);
+    const status = await eventually(async () => {
+      const now = await web();
+      return now?.phase === 'Degraded' ? now : undefined;
+    }, 10_000, 'web Degraded');
+    assert.match(status.lastError ?? '', /rolled back/);
     const history = JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as { tag: string; outcome: string }[];
     assert.equal(`${history[0]?.tag} ${history[0]?.outcome}`, 'bad failed', 'a rollback is a failed deploy, never a success');
     await eventually(async () => (await service())?.image === `${image('v2')}:v2@${digests.v2}`, 60_000, 'the service back on v2');
@@ -88,10 +94,35 @@ describe('berth run --runtime swarm (a single-node swarm)', function () {
     assert.equal(await berth.stop(), 0);
   });
 
+  it('past deploy.progressDeadline berth has Swarm roll the update back, and records it as failed', async () => {
+    // attempts 30 × 1 s: Swarm alone would take half a minute to call the task unhealthy.
+    await world.writeManifest('web', manifest('bad', { checks: { http: [{ path: '/health', content: 'ok', attempts: 30, wait: 1, timeout: 1 }] }, deploy: { progressDeadline: 6 } }));
+    const berth = world.start(['--runtime', 'swarm']);
+    const failed = await berth.waitForLog((l) => l.app === 'web' && l.result === 'failed', 60_000);
+    assert.match(failed.msg, /web: deploy failed: the update did not complete within deploy\.progressDeadline; berth asked Swarm to roll it back/);
+    await eventually(async () => (await service())?.image === `${image('v2')}:v2@${digests.v2}`, 60_000, 'the service rolled back to v2');
+    assert.equal(await berth.stop(), 0);
+  });
+
+  it('a berth killed mid-rollout watches the rollout to its end when it starts again', async () => {
+    // A 3 s health interval makes the rollout of two replicas last several seconds.
+    await world.writeManifest('web', manifest('v1', { checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 3, timeout: 2 }] } }));
+    const first = world.start(['--runtime', 'swarm']);
+    await first.waitForLog((l) => l.step === 'update', 60_000);
+    await first.stop('SIGKILL');
+    assert.equal((await service())?.updateState, 'updating', 'Swarm is mid-rollout');
+    const second = world.start(['--runtime', 'swarm']);
+    await second.waitForLog((l) => l.app === 'web' && /already; watching it/.test(l.msg), 30_000);
+    await second.waitForLog((l) => l.step === 'deployed' && String(l.image).endsWith('/web:v1'), 90_000);
+    assert.equal((await service())?.updateState, 'completed');
+    const history = JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as { tag: string; outcome: string }[];
+    assert.equal(`${history[0]?.tag} ${history[0]?.outcome}`, 'v1 succeeded');
+    assert.equal(await second.stop(), 0);
+  });
+
   it('removes the service of a deleted manifest', async () => {
-    await world.writeManifest('web', manifest('v2'));
     const berth = world.start(['--runtime', 'swarm', '--allow-empty']);
-    await eventually(async () => (await web())?.phase === 'Running', 90_000, 'web Running on v2 again');
+    await eventually(async () => (await web())?.phase === 'Running', 90_000, 'web Running');
     await rm(join(world.manifests, 'web.yaml'));
     await eventually(async () => (await service()) === undefined, 30_000, 'the service removed');
     assert.equal(await berth.stop(), 0);

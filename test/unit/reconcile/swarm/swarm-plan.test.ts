@@ -1,0 +1,103 @@
+import { strict as assert } from 'node:assert';
+import type { Desired } from '../../../../src/reconcile/actions.js';
+import { planService, type SwarmObservation } from '../../../../src/reconcile/swarm/plan.js';
+import { serviceSpecFor } from '../../../../src/reconcile/swarm/service-spec.js';
+import type { ServiceSpec, ServiceSummary, TaskSummary } from '../../../../src/runtime/services.js';
+import type { App } from '../../../../src/manifest/types.js';
+import { testApp } from '../../../support/apps.js';
+
+const DIGEST = 'sha256:' + 'd'.repeat(64);
+const registryApp = (tag: string, overrides = {}) => testApp('web', { image: '127.0.0.1:5000/team/web', tag, replicas: 2, checks: { wait: 0, http: [{ path: '/health', content: 'ok', port: 8080, attempts: 3, wait: 1, timeout: 2 }] }, ...overrides });
+const pinned = (app: App) => ({ ref: `${app.spec.image}:${app.spec.tag}@${DIGEST}`, pinned: true });
+const specOf = (app: App): ServiceSpec => {
+  const result = serviceSpecFor('dokku', app, pinned(app), 1, 10);
+  if (!('spec' in result)) throw new Error(result.refused);
+  return result.spec;
+};
+const serviceOf = (spec: ServiceSpec, update: ServiceSummary['update'] = { state: 'completed', message: '' }): ServiceSummary => ({
+  id: 'svc1', name: spec.name, app: 'web', version: 7, specHash: spec.labels['berth.spec-hash'] ?? '', serviceHash: spec.labels['berth.service-hash'] ?? '', image: spec.image, replicas: spec.replicas, update,
+});
+const task = (spec: ServiceSpec, slot: number, state: TaskSummary['state'] = 'running'): TaskSummary => ({
+  id: `t${slot}`, serviceId: 'svc1', app: 'web', slot, nodeId: 'n1', state, desiredState: 'running', specHash: spec.labels['berth.spec-hash'] ?? '', message: '', error: '', ports: [], createdAt: slot,
+});
+const present = (app: App): Desired => ({ kind: 'present', app });
+function observe(app: App | undefined, service?: ServiceSummary, tasks: TaskSummary[] = [], desired?: Desired): SwarmObservation {
+  return { name: 'web', desired: desired ?? (app ? present(app) : { kind: 'absent' }), tasks, ...(service ? { service } : {}), ...(app ? { wanted: serviceSpecFor('dokku', app, pinned(app), 1, 10) } : {}) };
+}
+
+describe('a manifest as a Swarm service (serviceSpecFor)', () => {
+  it('names and labels the service, pins the image, and turns http checks into a healthcheck', () => {
+    const spec = specOf(registryApp('v1'));
+    assert.equal(spec.name, 'dokku_web');
+    assert.equal(spec.image, `127.0.0.1:5000/team/web:v1@${DIGEST}`);
+    assert.deepEqual([spec.labels['berth.managed'], spec.labels['berth.namespace'], spec.labels['berth.app']], ['true', 'dokku', 'web']);
+    assert.deepEqual(spec.healthcheck?.test, ['CMD-SHELL', "wget -q -O- 'http://127.0.0.1:8080/health' | grep -qF 'ok'"]);
+    assert.equal(spec.healthcheck?.retries, 3);
+    assert.equal(spec.update.order, 'start-first');
+  });
+
+  it('rolls a fixed host port out stop-first, and refuses an explicit zero-downtime with one, saying why', () => {
+    const fixed = [{ container: 8080, host: 18080, hostIp: '127.0.0.1', protocol: 'tcp' as const }];
+    assert.equal(specOf(registryApp('v1', { ports: fixed, replicas: 1 })).update.order, 'stop-first');
+    const refused = serviceSpecFor('dokku', registryApp('v1', { ports: fixed, replicas: 1, deploy: { strategy: 'zero-downtime', strategyExplicit: true } }), pinned(registryApp('v1')), 1, 10);
+    assert.match('refused' in refused ? refused.refused : '', /zero-downtime is impossible: .*fixed host port 18080/);
+  });
+
+  it('refuses an image only this host has on a swarm of several nodes, and keeps it on a single node', () => {
+    const local = { ref: 'dokku/web:v1', pinned: false };
+    assert.match(JSON.stringify(serviceSpecFor('dokku', testApp('web'), local, 3, 10)), /on this host only .* 3 nodes: push it to a registry/);
+    assert.ok('spec' in serviceSpecFor('dokku', testApp('web'), local, 1, 10));
+  });
+});
+
+describe('the Swarm planner (planService)', () => {
+  const v1 = registryApp('v1');
+  const v2 = registryApp('v2');
+
+  it('creates a missing service as a rollout', () => {
+    const plan = planService(observe(v1));
+    assert.deepEqual(plan.actions.map((a) => a.type), ['create']);
+    assert.equal(plan.rollout?.imageId, DIGEST);
+  });
+
+  it('sends nothing for a service whose spec is what berth would send (an update would reset Swarm\'s status)', () => {
+    const spec = specOf(v1);
+    const plan = planService(observe(v1, serviceOf(spec), [task(spec, 1), task(spec, 2)]));
+    assert.deepEqual(plan.actions, []);
+    assert.deepEqual(plan.outcome, { phase: 'Running', message: '2 × 127.0.0.1:5000/team/web:v1 running' });
+  });
+
+  it('rolls out a new tag as an update at the service\'s version, and a replica change as a plain update', () => {
+    const spec = specOf(v1);
+    const rolling = planService(observe(v2, serviceOf(spec)));
+    assert.equal(rolling.actions[0]?.type === 'update' && rolling.actions[0].rolling, true);
+    assert.equal(rolling.actions[0]?.type === 'update' && rolling.actions[0].version, 7);
+    assert.ok(rolling.rollout);
+    const scaled = planService(observe(registryApp('v1', { replicas: 3 }), serviceOf(spec)));
+    assert.equal(scaled.actions[0]?.type === 'update' && scaled.actions[0].rolling, false);
+    assert.equal(scaled.rollout, undefined, 'scaling is no new revision');
+  });
+
+  it('reports fewer running tasks than replicas as Degraded without acting (Swarm reschedules)', () => {
+    const spec = specOf(v1);
+    const plan = planService(observe(v1, serviceOf(spec), [task(spec, 1), task(spec, 2, 'failed')]));
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.outcome.phase, 'Degraded');
+    assert.match(plan.outcome.message, /^1 of 2 replicas/);
+  });
+
+  it('watches a rollout Swarm is running already (berth restarted mid-rollout) instead of sending it again', () => {
+    const spec = specOf(v2);
+    const plan = planService(observe(v2, serviceOf(spec, { state: 'updating', message: 'update in progress' })));
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.resume, true);
+  });
+
+  it('removes the service of a removed app, unless removal is held', () => {
+    const service = serviceOf(specOf(v1));
+    assert.deepEqual(planService(observe(undefined, service)).actions.map((a) => a.type), ['remove']);
+    const held = planService(observe(undefined, service, [], { kind: 'absent', hold: 'the manifest directory is empty' }));
+    assert.deepEqual(held.actions, []);
+    assert.notEqual(held.gone, true);
+  });
+});
