@@ -15,6 +15,8 @@ import { silentLogger } from '../../util/logger.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { claimOptions, PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
+import type { SwarmPlan } from '../../reconcile/swarm/plan.js';
+import { UsageError } from '../usage.js';
 import { heldClaims } from '../../reconcile/held-claims.js';
 
 const PLAN_FLAGS = {
@@ -22,6 +24,7 @@ const PLAN_FLAGS = {
   'exit-code': { type: 'boolean', default: false },
   'allow-empty': { type: 'boolean', default: false },
   'keep-revisions': { type: 'string', default: '5' },
+  runtime: { type: 'string', default: 'docker' },
   ...PROXY_FLAGS,
 } as const;
 
@@ -37,6 +40,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const { namespace } = shared;
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
   const traffic = trafficRouter(values, namespace, silentLogger());
+  if (values.runtime !== 'docker' && values.runtime !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
   const manifests = new ManifestDirectory(resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const runtime = createDockerRuntime();
@@ -46,6 +50,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
   desired.setHostClaims(heldClaims(running, routed));
   desired.update(await manifests.read());
+  if (values.runtime === 'swarm') return planSwarm(out, { namespace, desired, exitCode: values['exit-code'], state });
   const names = [...new Set([...desired.names(), ...running.map((c) => c.app), ...routed])].sort();
 
   let pending = 0;
@@ -58,17 +63,51 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
     if (plan.actions.length > 0) pending++;
     out.stdout(describePlan(name, plan, formatDiff(diff)));
   }
+  return finish(out, desired, names.length, pending, values['exit-code']);
+}
+
+/** The directory's problems and warnings, then the exit code: 1 with problems, 2 with `--exit-code` and changes pending. */
+function finish(out: Output, desired: DesiredState, apps: number, pending: number, exitCode: boolean): number {
   const problems = desired.problems();
   for (const problem of problems) out.stdout(`! ${formatProblem(problem)}\n`);
   for (const warning of desired.warnings()) out.stdout(`! ${formatProblem(warning)}\n`);
-  if (names.length === 0) out.stdout('no apps\n');
+  if (apps === 0) out.stdout('no apps\n');
   if (problems.length > 0) return 1;
-  return values['exit-code'] && pending > 0 ? 2 : 0;
+  return exitCode && pending > 0 ? 2 : 0;
 }
 
-/** The headline, then `diff` (lines already indented), then one line per action. */
-export function describePlan(name: string, plan: Plan, diff: readonly string[] = []): string {
-  const headline = plan.refused
+/** `plan --runtime swarm`: each app's service, what a pass would send to Swarm. */
+async function planSwarm(out: Output, context: { namespace: string; desired: DesiredState; exitCode: boolean; state: StateStore }): Promise<number> {
+  const [{ createSwarmRuntime }, { SwarmReconciler }] = await Promise.all([import('../../runtime/docker/swarm-runtime.js'), import('../../reconcile/swarm/reconciler.js')]);
+  const { namespace, desired, state } = context;
+  const services = createSwarmRuntime();
+  await services.swarm();
+  const reconciler = new SwarmReconciler({ services, clock: systemClock, logger: silentLogger(), state, desired: (n) => desired.get(n) }, { namespace, stopTimeoutSeconds: 10 });
+  const names = [...new Set([...desired.names(), ...(await reconciler.apps())])].sort();
+  let pending = 0;
+  for (const name of names) {
+    const plan = await reconciler.preview(name);
+    if (plan.actions.length > 0) pending++;
+    out.stdout(describeSwarmPlan(name, plan));
+  }
+  return finish(out, desired, names.length, pending, context.exitCode);
+}
+
+/** The headline, then one line per call berth would send to Swarm. */
+export function describeSwarmPlan(name: string, plan: SwarmPlan): string {
+  const lines = [`${name}: ${headlineOf(plan)}`];
+  for (const action of plan.actions) {
+    if (action.type === 'create') lines.push(`  + create service ${action.spec.name} (${action.spec.image}, ${action.spec.replicas} replica(s), ${action.spec.update.order})  (${action.reason})`);
+    else if (action.type === 'update') lines.push(`  ~ update service ${action.spec.name} to ${action.spec.image}${action.rolling ? `, rolled out ${action.spec.update.order}` : ''}  (${action.reason})`);
+    else lines.push(`  - remove service ${action.id.slice(0, 12)}  (${action.reason})`);
+  }
+  if (plan.resume) lines.push('  … Swarm is rolling it out now; a pass watches it to its end');
+  return lines.join('\n') + '\n';
+}
+
+/** What a plan does, in one line. */
+function headlineOf(plan: Pick<Plan, 'refused' | 'outcome' | 'gone' | 'rollout'> & { actions: readonly unknown[] }): string {
+  return plan.refused
     ? `refused: ${plan.refused}`
     : plan.outcome.phase === 'Invalid' && plan.actions.length === 0
       ? `invalid, nothing changes for it: ${plan.outcome.message}`
@@ -79,7 +118,11 @@ export function describePlan(name: string, plan: Plan, diff: readonly string[] =
           : plan.actions.length > 0
             ? 'repair'
             : `up to date: ${plan.outcome.phase}, ${plan.outcome.message}`;
-  const lines = [`${name}: ${headline}`, ...diff, ...plan.actions.map((a) => `  ${SYMBOL[a.type]} ${describeAction(a)}  (${a.reason})`)];
+}
+
+/** The headline, then `diff` (lines already indented), then one line per action. */
+export function describePlan(name: string, plan: Plan, diff: readonly string[] = []): string {
+  const lines = [`${name}: ${headlineOf(plan)}`, ...diff, ...plan.actions.map((a) => `  ${SYMBOL[a.type]} ${describeAction(a)}  (${a.reason})`)];
   if (plan.requeueAfterMs !== undefined && plan.actions.every((a) => a.type !== 'retire')) lines.push(`  … old containers retire in ${Math.ceil(plan.requeueAfterMs / 1000)}s`);
   return lines.join('\n') + '\n';
 }

@@ -54,12 +54,27 @@ export class SwarmReconciler implements AppReconciler {
     this.recorder = new Recorder(deps);
   }
 
+  /** What a reconcile of `name` would do now (`berth plan`); changes nothing. */
+  async preview(name: string): Promise<SwarmPlan> {
+    return planService((await this.observeApp(name)).observation);
+  }
+
+  /** Every app with a service in the namespace. */
+  async apps(): Promise<string[]> {
+    return (await this.deps.services.listServices(this.options.namespace)).map((s) => s.app);
+  }
+
+  private async observeApp(name: string): Promise<{ observation: SwarmObservation; tasks: TaskSummary[] }> {
+    const { namespace } = this.options;
+    const [services, tasks, swarm] = await Promise.all([this.deps.services.listServices(namespace, name), this.deps.services.listTasks(namespace, name), this.deps.services.swarm()]);
+    const observation = await this.observe(name, this.deps.desired(name), services[0], tasks, swarm.nodes, (ref) => this.deps.services.resolveDigest(ref));
+    return { observation, tasks };
+  }
+
   async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
     const logger = this.deps.logger.child({ app: name });
     const { namespace } = this.options;
-    const [services, tasks, swarm] = await Promise.all([this.deps.services.listServices(namespace, name), this.deps.services.listTasks(namespace, name), this.deps.services.swarm()]);
-    const desired = this.deps.desired(name);
-    const observation = await this.observe(name, desired, services[0], tasks, swarm.nodes, (ref) => this.deps.services.resolveDigest(ref));
+    const { observation, tasks } = await this.observeApp(name);
     const plan = planService(observation);
     if (plan.refused !== undefined || (plan.actions.length === 0 && !plan.resume)) {
       if (plan.refused !== undefined) logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);

@@ -50,6 +50,13 @@ describe('berth run --runtime swarm (a single-node swarm)', function () {
 
   it('deploys each app as one labelled service pinned by digest, rolls a tag edit out, and sends nothing while in sync', async () => {
     await world.writeManifest('web', manifest('v1'));
+    const plan = await world.cli(['plan', '--runtime', 'swarm', '--manifests', world.manifests, '--exit-code']);
+    assert.equal(plan.code, 2, plan.stdout + plan.stderr);
+    assert.equal(plan.stdout, [
+      `web: deploy ${image('v1')}:v1 (zero-downtime)`,
+      `  + create service ${world.namespace}_web (${image('v1')}:v1@${digests.v1}, 2 replica(s), start-first)  (deploy ${image('v1')}:v1)`,
+      '',
+    ].join('\n'));
     const berth = world.start(['--runtime', 'swarm', '--resync', '2']);
     await eventually(async () => (await web())?.phase === 'Running', 60_000, 'web Running').catch((error: Error) => {
       throw new Error(`${error.message}\n${berth.tail(20)}`);
@@ -64,6 +71,9 @@ describe('berth run --runtime swarm (a single-node swarm)', function () {
     // Resyncs every 2 s judge the service in sync: no update is sent (it would reset Swarm's update status).
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     assert.equal((await service())?.version, created?.version, 'no-op resyncs sent nothing');
+    const inSync = await world.cli(['plan', '--runtime', 'swarm', '--manifests', world.manifests, '--exit-code']);
+    assert.equal(inSync.code, 0, inSync.stdout);
+    assert.match(inSync.stdout, /^web: up to date: Running, 2 × .*web:v1 running\n$/);
 
     await world.writeManifest('web', manifest('v2'));
     await berth.waitForLog((l) => l.step === 'deployed' && String(l.image).endsWith('/web:v2'), 90_000);

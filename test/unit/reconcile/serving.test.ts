@@ -38,6 +38,14 @@ describe('what runs now (runningRevision), the one answer for plan, status and t
     assert.equal(runningRevision([containerOf(v1, OLD, { state: 'exited' })], undefined), undefined);
   });
 
+  it('matches a Swarm service\'s task containers by spec when the record names the image by its registry digest', () => {
+    const task = containerOf(v2, NEW);
+    const digest = 'sha256:' + 'c'.repeat(64);
+    const now = runningRevision([task], record({ servingRevision: `${task.specHash}@${digest}`, servingTag: 'v2' }));
+    assert.equal(now?.serving, true);
+    assert.equal(now?.tag, 'v2');
+  });
+
   it('routes to the loopback port of each running container of the serving revision', () => {
     const key = revisionKey(revisionOf(v1, OLD));
     const published = (state: 'running' | 'exited', port: number) => ({ ...containerOf(v1, OLD, { state }), ports: [{ container: 8080, protocol: 'tcp' as const, hostIp: '127.0.0.1', hostPort: port }] });
