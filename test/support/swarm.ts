@@ -11,10 +11,11 @@ export interface Swarm {
   release(): Promise<void>;
 }
 
+/** `advertise`: the address other nodes reach the manager at (and it listens on for them). */
 export async function ensureSwarm(advertise = '127.0.0.1'): Promise<Swarm> {
   const state = (await dockerCli(['info', '--format', '{{.Swarm.LocalNodeState}}'])).trim();
   if (state === 'active') return { release: async () => undefined };
-  await dockerCli(['swarm', 'init', '--advertise-addr', advertise]);
+  await dockerCli(['swarm', 'init', '--advertise-addr', advertise, '--listen-addr', `${advertise}:2377`]);
   return {
     release: async () => {
       await dockerCli(['swarm', 'leave', '--force']);

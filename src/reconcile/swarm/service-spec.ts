@@ -37,6 +37,11 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
   if (!image.pinned && nodes > 1) {
     return { refused: `${imageRef(spec.image, spec.tag)} is on this host only (no registry knows its digest), and this swarm has ${nodes} nodes: push it to a registry and name it in spec.image` };
   }
+  if (spec.digest !== undefined) {
+    const served = image.pinned ? image.ref.slice(image.ref.indexOf('@') + 1) : undefined;
+    if (served === undefined) return { refused: `spec.digest pins ${spec.digest}, but no registry serves ${imageRef(spec.image, spec.tag)} to check it against` };
+    if (served !== spec.digest) return { refused: `digest mismatch: the manifest pins ${spec.digest} but the registry serves ${imageRef(spec.image, spec.tag)} as ${served}` };
+  }
   const strategy = effectiveStrategy(app, false);
   if ('refused' in strategy) return { refused: strategy.refused.replace('drop the host port or set', 'drop the host port (each task then publishes a port of its own) or set') };
   const badCheck = spec.checks.http.find((c) => /['\\]/.test(c.path + (c.content ?? '')));

@@ -7,19 +7,23 @@ import { strict as assert } from 'node:assert';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../../support/berth-process.js';
-import { buildTestImage } from '../../support/docker.js';
+import { buildTestImage, dockerCli } from '../../support/docker.js';
 import { pushTo, SHARED_REGISTRY } from '../../support/registry.js';
 import { Scenario } from '../../support/scenario.js';
 import { ensureSwarm, inspectService, removeServices, runningTasks, type Swarm } from '../../support/swarm.js';
+import { SwarmNode } from '../../support/swarm-node.js';
 
-describe('berth run --runtime swarm (a single-node swarm)', function () {
+describe('berth run --runtime swarm (a real swarm: the shared engine as manager, then a second node)', function () {
   this.timeout(240_000);
   let world: Scenario;
   let swarm: Swarm;
+  let node: SwarmNode;
   const digests: Record<string, string> = {};
 
   before(async () => {
-    swarm = await ensureSwarm();
+    // The second node is started first: the manager must advertise an address it can reach.
+    node = await SwarmNode.start();
+    swarm = await ensureSwarm(node.hostAddress);
     world = await Scenario.create();
     for (const [tag, health] of [['v1', 'ok'], ['v2', 'ok'], ['bad', 'nope']] as const) {
       const id = await buildTestImage(`${world.namespace}/web`, tag, { body: tag, extraFiles: { health } });
@@ -33,6 +37,7 @@ describe('berth run --runtime swarm (a single-node swarm)', function () {
   after(async () => {
     await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
     await removeServices(world.namespace);
+    await node.stop();
     await world.cleanup();
     await swarm.release();
   });
@@ -137,5 +142,36 @@ describe('berth run --runtime swarm (a single-node swarm)', function () {
     await eventually(async () => (await service()) === undefined, 30_000, 'the service removed');
     assert.equal(await berth.stop(), 0);
   });
-});
 
+  it('a lost node: Swarm reschedules its replica on the other, and berth reports Degraded, then Running, without acting', async () => {
+    await node.join((await dockerCli(['swarm', 'join-token', '-q', 'worker'])).trim(), node.hostAddress);
+    await eventually(async () => (await dockerCli(['node', 'ls', '--format', '{{.Status}}'])).trim().split('\n').filter((s) => s === 'Ready').length === 2, 30_000, 'two Ready nodes');
+    await world.writeManifest('spread', { image: image('v1'), tag: 'v1', replicas: 2, checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] } });
+    const berth = world.start(['--runtime', 'swarm', '--resync', '1']);
+    const spread = `${world.namespace}_spread`;
+    // Node ids, not names: both engines run on this machine and share its hostname.
+    const nodesOf = async () => {
+      const ids = (await dockerCli(['service', 'ps', '-q', spread, '--filter', 'desired-state=running'])).trim().split('\n').filter(Boolean);
+      if (ids.length === 0) return [];
+      return (await dockerCli(['inspect', '--format', '{{.NodeID}} {{.Status.State}}', ...ids])).trim().split('\n').filter((l) => l.endsWith(' running')).map((l) => l.split(' ')[0]).sort();
+    };
+    await eventually(async () => new Set(await nodesOf().catch(() => [])).size === 2, 90_000, 'one replica on each node').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(10)}`);
+    });
+    await eventually(async () => (await world.status()).find((a) => a.app === 'spread')?.phase === 'Running', 30_000, 'spread Running');
+
+    const phases = new Set<string>();
+    const watching = setInterval(() => void world.status().then((apps) => phases.add(apps.find((a) => a.app === 'spread')?.phase ?? '')).catch(() => undefined), 200);
+    try {
+      await node.pause();
+      await eventually(async () => (await nodesOf()).length === 2 && new Set(await nodesOf()).size === 1, 120_000, 'both replicas on the manager');
+      await eventually(async () => phases.has('Degraded') && (await world.status()).find((a) => a.app === 'spread')?.phase === 'Running', 30_000, 'Degraded while it happened, Running after').catch((error: Error) => {
+        throw new Error(`${error.message}: phases seen ${[...phases].join(', ')}\n${berth.tail(10)}`);
+      });
+    } finally {
+      clearInterval(watching);
+    }
+    assert.equal(berth.logs.filter((l) => l.app === 'spread' && l.step === 'update').length, 0, 'berth sent no update of its own');
+    assert.equal(await berth.stop(), 0);
+  });
+});

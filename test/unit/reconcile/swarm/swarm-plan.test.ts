@@ -43,6 +43,12 @@ describe('a manifest as a Swarm service (serviceSpecFor)', () => {
     assert.match('refused' in refused ? refused.refused : '', /zero-downtime is impossible: .*fixed host port 18080/);
   });
 
+  it('checks spec.digest against the digest the registry serves', () => {
+    assert.ok('spec' in serviceSpecFor('dokku', registryApp('v1', { digest: DIGEST }), pinned(registryApp('v1')), 1, 10));
+    const other = 'sha256:' + 'e'.repeat(64);
+    assert.match(JSON.stringify(serviceSpecFor('dokku', registryApp('v1', { digest: other }), pinned(registryApp('v1')), 1, 10)), /digest mismatch: the manifest pins sha256:e+ but the registry serves .* as sha256:d+/);
+  });
+
   it('refuses an image only this host has on a swarm of several nodes, and keeps it on a single node', () => {
     const local = { ref: 'dokku/web:v1', pinned: false };
     assert.match(JSON.stringify(serviceSpecFor('dokku', testApp('web'), local, 3, 10)), /on this host only .* 3 nodes: push it to a registry/);

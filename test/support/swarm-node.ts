@@ -1,0 +1,108 @@
+/**
+ * A second Docker engine for a multi-node swarm on one machine, after
+ * shared/notes/multi-node-swarm.md: its own network namespace (a second dockerd in the host's
+ * namespace removes the main engine's docker0), a veth pair to the host (10.203.N.1 host side,
+ * 10.203.N.2 inside), its own data and exec roots, and socat forwarding 127.0.0.1:5000 inside the
+ * namespace to the host's registry, so `127.0.0.1:5000/...` means one registry on every node.
+ * Traffic stays on loopback and inside the namespace this helper creates. `stop()` undoes all of it.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { eventually } from './berth-process.js';
+
+const exec = promisify(execFile);
+
+export class SwarmNode {
+  private dockerd: ChildProcess | undefined;
+  private readonly forwarders: ChildProcess[] = [];
+  log = '';
+
+  private constructor(
+    readonly netns: string,
+    readonly hostVeth: string,
+    readonly subnet: number,
+    readonly root: string,
+  ) {}
+
+  /** The host's address on the link to this node: what the manager advertises. */
+  get hostAddress(): string {
+    return `10.203.${this.subnet}.1`;
+  }
+
+  get address(): string {
+    return `10.203.${this.subnet}.2`;
+  }
+
+  get host(): string {
+    return `unix://${join(this.root, 'docker.sock')}`;
+  }
+
+  static async start(): Promise<SwarmNode> {
+    const id = randomInt(1000, 9999);
+    const node = new SwarmNode(`berthsw${id}`, `bsw${id}h`, randomInt(1, 250), await mkdtemp(join(tmpdir(), 'berth-node-')));
+    const inNs = (...args: string[]) => exec('ip', ['netns', 'exec', node.netns, ...args]);
+    await exec('ip', ['netns', 'add', node.netns]);
+    await exec('ip', ['link', 'add', node.hostVeth, 'type', 'veth', 'peer', 'name', `bsw${id}n`]);
+    await exec('ip', ['link', 'set', `bsw${id}n`, 'netns', node.netns]);
+    await exec('ip', ['addr', 'add', `${node.hostAddress}/30`, 'dev', node.hostVeth]);
+    await exec('ip', ['link', 'set', node.hostVeth, 'up']);
+    await inNs('ip', 'addr', 'add', `${node.address}/30`, 'dev', `bsw${id}n`);
+    await inNs('ip', 'link', 'set', `bsw${id}n`, 'up');
+    await inNs('ip', 'link', 'set', 'lo', 'up');
+    await inNs('ip', 'route', 'add', 'default', 'via', node.hostAddress);
+    node.forward('socat', [`TCP-LISTEN:5000,bind=${node.hostAddress},fork,reuseaddr`, 'TCP:127.0.0.1:5000']);
+    node.forward('nsenter', [`--net=/var/run/netns/${node.netns}`, 'socat', 'TCP-LISTEN:5000,bind=127.0.0.1,fork,reuseaddr', `TCP:${node.hostAddress}:5000`]);
+    await node.resume();
+    return node;
+  }
+
+  /** Starts the node's dockerd (again) and waits until it answers. */
+  async resume(): Promise<void> {
+    const r = this.root;
+    const child = spawn('nsenter', [`--net=/var/run/netns/${this.netns}`, 'dockerd', '--iptables=false', '--data-root', join(r, 'data'), '--exec-root', join(r, 'exec'), '--pidfile', join(r, 'docker.pid'), '-H', this.host], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.log = (this.log + chunk).slice(-20_000)));
+    this.dockerd = child;
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new Error(`the node's dockerd exited with ${child.exitCode}: ${this.log.slice(-2_000)}`);
+      return this.cli(['version', '--format', '{{.Server.Version}}']).then(() => true, () => false);
+    }, 60_000, `the node's dockerd on ${this.host}`, 250);
+  }
+
+  /** Stops the node's engine as a lost node would go (its tasks stop with it). */
+  async pause(): Promise<void> {
+    const child = this.dockerd;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  cli(args: string[]): Promise<string> {
+    return exec('docker', ['-H', this.host, ...args]).then((r) => r.stdout);
+  }
+
+  async join(token: string, manager: string): Promise<void> {
+    await this.cli(['swarm', 'join', '--token', token, '--advertise-addr', this.address, `${manager}:2377`]);
+  }
+
+  async stop(): Promise<void> {
+    if (this.dockerd?.exitCode === null) {
+      await this.cli(['swarm', 'leave', '--force']).catch(() => undefined);
+      const ids = (await this.cli(['ps', '-aq']).catch(() => '')).split('\n').filter(Boolean);
+      if (ids.length > 0) await this.cli(['rm', '-f', ...ids]).catch(() => undefined);
+    }
+    await this.pause();
+    for (const forwarder of this.forwarders) forwarder.kill('SIGKILL');
+    await exec('ip', ['link', 'del', this.hostVeth]).catch(() => undefined);
+    await exec('ip', ['netns', 'del', this.netns]).catch(() => undefined);
+    await rm(this.root, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private forward(command: string, args: string[]): void {
+    this.forwarders.push(spawn(command, args, { stdio: 'ignore' }));
+  }
+}
