@@ -31,6 +31,7 @@ run flags:
   --listen HOST:PORT       serve the status page (/), /healthz, /readyz, /metrics, /api/apps[/NAME] (off by default)
   --pull-stall-timeout S   abandon a pull with no progress for S seconds, retry later (default 120)
   --runtime docker|swarm   containers on this engine (default), or one Swarm service per app (DOCKER_HOST a manager)
+  --swarm-registry HOST:PORT  swarm: push images only this host has (docker load, local builds) there, deploy by digest
 
 proxy flags (run, plan):
   --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass

@@ -71,14 +71,21 @@ export interface TaskSummary {
   createdAt: number;
 }
 
+export type ImageLocation = { where: 'registry'; pinned: string } | { where: 'local'; repoDigests: string[] } | { where: 'nowhere' };
+
 export interface ServiceRuntime {
   /** The swarm this engine manages; rejects with EngineError when it is no manager. */
   swarm(): Promise<{ nodeId: string; managers: number; nodes: number }>;
   listServices(namespace: string, app?: string): Promise<ServiceSummary[]>;
   /** Tasks of the namespace's managed services (every state Swarm still reports). */
   listTasks(namespace: string, app?: string): Promise<TaskSummary[]>;
-  /** The `repository:tag@sha256:...` the registry serves for `ref`, or undefined when only this host has the image. */
-  resolveDigest(ref: string): Promise<string | undefined>;
+  /**
+   * Where the image `ref` is: in its registry (`pinned`: `ref@sha256:...`), or only on this host
+   * (`repoDigests`: the digests it was pushed or pulled as, `repo@sha256:...`), or nowhere.
+   */
+  locateImage(ref: string): Promise<ImageLocation>;
+  /** Tags the local image `source` as `target` (`registry/repository:tag`) and pushes it; resolves with `target@sha256:...`. */
+  pushImage(source: string, target: string): Promise<string>;
   createService(spec: ServiceSpec): Promise<string>;
   /** Replaces the spec of service `id` at `version`; registry credentials go along so every node can pull. */
   updateService(id: string, version: number, spec: ServiceSpec): Promise<void>;

@@ -25,6 +25,7 @@ const PLAN_FLAGS = {
   'allow-empty': { type: 'boolean', default: false },
   'keep-revisions': { type: 'string', default: '5' },
   runtime: { type: 'string', default: 'docker' },
+  'swarm-registry': { type: 'string' },
   ...PROXY_FLAGS,
 } as const;
 
@@ -50,7 +51,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
   desired.setHostClaims(heldClaims(running, routed));
   desired.update(await manifests.read());
-  if (values.runtime === 'swarm') return planSwarm(out, { namespace, desired, exitCode: values['exit-code'], state });
+  if (values.runtime === 'swarm') return planSwarm(out, { namespace, desired, exitCode: values['exit-code'], state, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) });
   const names = [...new Set([...desired.names(), ...running.map((c) => c.app), ...routed])].sort();
 
   let pending = 0;
@@ -77,12 +78,12 @@ function finish(out: Output, desired: DesiredState, apps: number, pending: numbe
 }
 
 /** `plan --runtime swarm`: each app's service, what a pass would send to Swarm. */
-async function planSwarm(out: Output, context: { namespace: string; desired: DesiredState; exitCode: boolean; state: StateStore }): Promise<number> {
+async function planSwarm(out: Output, context: { namespace: string; desired: DesiredState; exitCode: boolean; state: StateStore; registry?: string }): Promise<number> {
   const [{ createSwarmRuntime }, { SwarmReconciler }] = await Promise.all([import('../../runtime/docker/swarm-runtime.js'), import('../../reconcile/swarm/reconciler.js')]);
   const { namespace, desired, state } = context;
   const services = createSwarmRuntime();
   await services.swarm();
-  const reconciler = new SwarmReconciler({ services, clock: systemClock, logger: silentLogger(), state, desired: (n) => desired.get(n) }, { namespace, stopTimeoutSeconds: 10 });
+  const reconciler = new SwarmReconciler({ services, clock: systemClock, logger: silentLogger(), state, desired: (n) => desired.get(n) }, { namespace, stopTimeoutSeconds: 10, ...(context.registry !== undefined ? { registry: context.registry } : {}) });
   const names = [...new Set([...desired.names(), ...(await reconciler.apps())])].sort();
   let pending = 0;
   for (const name of names) {
@@ -99,6 +100,7 @@ export function describeSwarmPlan(name: string, plan: SwarmPlan): string {
   for (const action of plan.actions) {
     if (action.type === 'create') lines.push(`  + create service ${action.spec.name} (${action.spec.image}, ${action.spec.replicas} replica(s), ${action.spec.update.order})  (${action.reason})`);
     else if (action.type === 'update') lines.push(`  ~ update service ${action.spec.name} to ${action.spec.image}${action.rolling ? `, rolled out ${action.spec.update.order}` : ''}  (${action.reason})`);
+    else if (action.type === 'push') lines.push(`  ↑ push ${action.source} as ${action.target}  (${action.reason})`);
     else lines.push(`  - remove service ${action.id.slice(0, 12)}  (${action.reason})`);
   }
   if (plan.resume) lines.push('  … Swarm is rolling it out now; a pass watches it to its end');

@@ -38,6 +38,7 @@ const RUN_FLAGS = {
   'keep-revisions': { type: 'string', default: '5' },
   'pull-stall-timeout': { type: 'string', default: '120' },
   runtime: { type: 'string', default: 'docker' },
+  'swarm-registry': { type: 'string' },
   ...PROXY_FLAGS,
   listen: { type: 'string' },
 } as const;
@@ -81,7 +82,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name) };
     const reconciler =
       engineKind === 'swarm'
-        ? await swarmReconciler(reconcilerDeps, { namespace: shared.namespace, stopTimeoutSeconds })
+        ? await swarmReconciler(reconcilerDeps, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
         : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(

@@ -18,11 +18,16 @@ export interface SwarmObservation {
   service?: ServiceSummary;
   /** The service's tasks, every state Swarm still reports. */
   tasks: TaskSummary[];
-  /** The service the manifest asks for (undefined when the app has no manifest). */
+  /** The service the manifest asks for (undefined when the app has no manifest or no image yet). */
   wanted?: ServiceSpecResult;
+  /** The manifest's image is nowhere: not in a registry, not on this host. */
+  imageMissing?: boolean;
+  /** The image is on this host only and must go to the swarm's registry first (`--swarm-registry`). */
+  publish?: { source: string; target: string };
 }
 
 export type SwarmAction =
+  | { type: 'push'; source: string; target: string; reason: string }
   | { type: 'create'; spec: ServiceSpec; reason: string }
   /** `rolling`: the task spec changes, so Swarm rolls the tasks out; otherwise only the replica count moves. */
   | { type: 'update'; id: string; version: number; spec: ServiceSpec; rolling: boolean; reason: string }
@@ -54,6 +59,14 @@ function planPresent(observation: SwarmObservation, spec: { image: string; tag: 
   const { service, wanted, tasks } = observation;
   const ref = imageRef(spec.image, spec.tag);
   const running = service ? runningTasks(tasks, service.specHash) : 0;
+  if (observation.imageMissing) {
+    const serving = running > 0 ? '; the running service keeps serving' : '';
+    return { actions: [], outcome: { phase: 'Pending', message: `waiting for image ${ref} (docker load, docker tag or a push to its registry)${serving}` } };
+  }
+  if (observation.publish) {
+    const { source, target } = observation.publish;
+    return { actions: [{ type: 'push', source, target, reason: `${source} is on this host only: every node pulls it from the swarm's registry` }], outcome: { phase: 'Deploying', message: `pushing ${target}` } };
+  }
   if (!wanted || 'refused' in wanted) {
     const reason = wanted && 'refused' in wanted ? wanted.refused : 'no service spec';
     return { actions: [], outcome: { phase: running > 0 ? 'Degraded' : 'Failed', message: reason }, refused: reason };

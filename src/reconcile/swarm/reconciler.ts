@@ -12,7 +12,8 @@ import { imageRef } from '../../manifest/image-ref.js';
 import type { App } from '../../manifest/types.js';
 import type { ControllerMetrics } from '../../metrics/types.js';
 import { RuntimeError } from '../../runtime/errors.js';
-import type { ServiceRuntime, ServiceSpec, ServiceSummary, TaskSummary } from '../../runtime/services.js';
+import type { ImageLocation, ServiceRuntime, ServiceSpec, ServiceSummary, TaskSummary } from '../../runtime/services.js';
+import { appRepository, repositoryOf } from '../../manifest/image-ref.js';
 import { LABEL_SPEC_HASH } from '../../runtime/types.js';
 import type { StateStore } from '../../state/store.js';
 import type { Phase } from '../../state/types.js';
@@ -36,6 +37,8 @@ export interface SwarmReconcilerDeps {
 
 export interface SwarmReconcilerOptions {
   namespace: string;
+  /** `--swarm-registry`: where images only this host has are pushed, so every node can pull them. */
+  registry?: string;
   stopTimeoutSeconds: number;
   /** How often a rollout is looked at while it runs. */
   pollMs?: number;
@@ -67,7 +70,7 @@ export class SwarmReconciler implements AppReconciler {
   private async observeApp(name: string): Promise<{ observation: SwarmObservation; tasks: TaskSummary[] }> {
     const { namespace } = this.options;
     const [services, tasks, swarm] = await Promise.all([this.deps.services.listServices(namespace, name), this.deps.services.listTasks(namespace, name), this.deps.services.swarm()]);
-    const observation = await this.observe(name, this.deps.desired(name), services[0], tasks, swarm.nodes, (ref) => this.deps.services.resolveDigest(ref));
+    const observation = await this.observe(name, this.deps.desired(name), services[0], tasks, swarm.nodes, (ref) => this.deps.services.locateImage(ref));
     return { observation, tasks };
   }
 
@@ -106,6 +109,8 @@ export class SwarmReconciler implements AppReconciler {
       stepLogger.error({ step: 'deploy', result: 'failed', reason: message, phase }, `${name}: ${message}`);
       return { phase, failed: true };
     }
+    // The image is in the swarm's registry now: a second round deploys it from there.
+    if (plan.actions.length > 0 && plan.actions.every((a) => a.type === 'push')) return this.reconcile(name, signal);
     const durationMs = this.deps.clock.now() - begin;
     if (plan.rollout) this.recorder.switched(name, plan, plan.rollout.revision);
     this.recorder.ended(observation, plan, { kind: 'applied', executed, durationMs });
@@ -129,9 +134,13 @@ export class SwarmReconciler implements AppReconciler {
       holds: () => false,
       isInSync: async (name) => {
         const service = byApp.get(name);
-        const observation = await this.observe(name, this.deps.desired(name), service, tasks.filter((t) => t.app === name), swarm.nodes, async (ref) =>
-          service?.image.startsWith(`${ref}@`) ? service.image : undefined,
-        );
+        // The service's pin stands for its tag: a resync resolves no digest and pushes nothing.
+        const pinnedAs = (ref: string): ImageLocation => {
+          if (service?.image.startsWith(`${ref}@`)) return { where: 'registry', pinned: service.image };
+          const at = service?.image.indexOf('@') ?? -1;
+          return { where: 'local', repoDigests: service && at > 0 ? [`${repositoryOf(service.image.slice(0, at))}${service.image.slice(at)}`] : [] };
+        };
+        const observation = await this.observe(name, this.deps.desired(name), service, tasks.filter((t) => t.app === name), swarm.nodes, async (ref) => pinnedAs(ref));
         const plan = planService(observation);
         const record = this.deps.state.get(name);
         if (plan.actions.length > 0 || plan.refused !== undefined || plan.resume) return false;
@@ -141,15 +150,28 @@ export class SwarmReconciler implements AppReconciler {
     };
   }
 
-  private async observe(name: string, desired: Desired, service: ServiceSummary | undefined, tasks: TaskSummary[], nodes: number, resolve: (ref: string) => Promise<string | undefined>): Promise<SwarmObservation> {
+  /**
+   * What the planner needs of one app. The image is located (its registry's digest, else this
+   * host's copy); with `--swarm-registry`, an image of the app's own repository that only this
+   * host has is deployed from `<registry>/<namespace>/<app>:<tag>`, pushed first unless the
+   * registry has these very bytes already.
+   */
+  private async observe(name: string, desired: Desired, service: ServiceSummary | undefined, tasks: TaskSummary[], nodes: number, locate: (ref: string) => Promise<ImageLocation>): Promise<SwarmObservation> {
+    const base = { name, desired, tasks, ...(service ? { service } : {}) };
     const app: App | undefined = desired.kind === 'present' ? desired.app : undefined;
-    let wanted: SwarmObservation['wanted'];
-    if (app) {
-      const ref = desiredRef(this.options.namespace, app);
-      const pinned = await resolve(ref);
-      wanted = serviceSpecFor(this.options.namespace, app, { ref: pinned ?? ref, pinned: pinned !== undefined }, nodes, this.options.stopTimeoutSeconds);
-    }
-    return { name, desired, tasks, ...(service ? { service } : {}), ...(wanted ? { wanted } : {}) };
+    if (!app) return base;
+    const { namespace, registry } = this.options;
+    const ref = desiredRef(namespace, app);
+    const spec = (image: { ref: string; pinned: boolean }) => ({ ...base, wanted: serviceSpecFor(namespace, app, image, nodes, this.options.stopTimeoutSeconds) });
+    const found = await locate(ref);
+    if (found.where === 'registry') return spec({ ref: found.pinned, pinned: true });
+    if (found.where === 'nowhere') return { ...base, imageMissing: true };
+    if (registry === undefined || app.spec.image !== appRepository(namespace, app.name)) return spec({ ref, pinned: false });
+    const target = `${registry}/${ref}`;
+    const published = await locate(target);
+    const digest = published.where === 'registry' ? published.pinned.slice(published.pinned.indexOf('@') + 1) : undefined;
+    if (digest !== undefined && found.repoDigests.includes(`${repositoryOf(target)}@${digest}`)) return spec({ ref: `${target}@${digest}`, pinned: true });
+    return { ...base, publish: { source: ref, target } };
   }
 
   private async apply(plan: SwarmPlan, observation: SwarmObservation, signal: AbortSignal, logger: Logger): Promise<void> {
@@ -172,6 +194,11 @@ export class SwarmReconciler implements AppReconciler {
         case 'remove':
           await services.removeService(action.id);
           break;
+        case 'push': {
+          const pushed = await services.pushImage(action.source, action.target);
+          logger.info({ step: 'push', image: pushed }, `Pushed ${action.source} as ${pushed}`);
+          break;
+        }
       }
     }
   }

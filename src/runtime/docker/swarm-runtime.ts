@@ -6,10 +6,11 @@
  * value ever lands in a URL.
  */
 import type Docker from 'dockerode';
-import { repositoryOf } from '../../manifest/image-ref.js';
+import { repositoryOf, tagOf } from '../../manifest/image-ref.js';
+import { forEachJsonLine } from './json-lines.js';
 import { EngineError, ImageNotFoundError, PullError, ServiceNotFoundError } from '../errors.js';
 import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../types.js';
-import type { ServiceRuntime, ServiceSpec, ServiceSummary, TaskState, TaskSummary, UpdateState } from '../services.js';
+import type { ImageLocation, ServiceRuntime, ServiceSpec, ServiceSummary, TaskState, TaskSummary, UpdateState } from '../services.js';
 import { EngineClient } from './engine-client.js';
 import { parseMemorySize } from './memory-size.js';
 import { registryCredentials } from './registry-auth.js';
@@ -54,23 +55,45 @@ class SwarmRuntime implements ServiceRuntime {
     });
   }
 
-  async resolveDigest(ref: string): Promise<string | undefined> {
-    const auth = await this.credentials('resolveDigest', ref);
-    const repository = repositoryOf(ref);
+  async locateImage(ref: string): Promise<ImageLocation> {
+    const auth = await this.credentials('locateImage', ref);
     try {
-      const answer = (await this.engine.call({ operation: 'resolveDigest', object: ref, byStatus: { 404: ImageNotFoundError }, otherwise: PullError }, (docker) =>
+      const answer = (await this.engine.call({ operation: 'locateImage', object: ref, byStatus: { 404: ImageNotFoundError }, otherwise: PullError }, (docker) =>
         docker.getImage(ref).distribution(auth ? { authconfig: auth } : {}))) as { Descriptor?: { digest?: unknown } };
       const digest = answer.Descriptor?.digest;
-      return typeof digest === 'string' ? `${ref}@${digest}` : undefined;
+      if (typeof digest === 'string') return { where: 'registry', pinned: `${ref}@${digest}` };
     } catch (error) {
-      // No registry has it (an image loaded or built here): the local repo digests are the only other answer.
+      // No registry has it (an image loaded or built here): this host's own copy is the other answer.
       if (!(error instanceof PullError || error instanceof ImageNotFoundError)) throw error;
-      const local = await this.engine
-        .call({ operation: 'inspectImage', object: ref, byStatus: { 404: ImageNotFoundError } }, (docker) => docker.getImage(ref).inspect())
-        .catch(() => undefined);
-      const pinned = local?.RepoDigests?.find((d) => d.startsWith(`${repository}@`));
-      return pinned === undefined ? undefined : `${ref}@${pinned.slice(repository.length + 1)}`;
     }
+    const local = await this.engine
+      .call({ operation: 'inspectImage', object: ref, byStatus: { 404: ImageNotFoundError } }, (docker) => docker.getImage(ref).inspect())
+      .catch((error: unknown) => {
+        if (error instanceof ImageNotFoundError) return undefined;
+        throw error;
+      });
+    return local ? { where: 'local', repoDigests: local.RepoDigests ?? [] } : { where: 'nowhere' };
+  }
+
+  async pushImage(source: string, target: string): Promise<string> {
+    const auth = await this.credentials('pushImage', target);
+    const repository = repositoryOf(target);
+    const tag = tagOf(target);
+    return this.engine.call({ operation: 'pushImage', object: `${source} as ${target}`, byStatus: { 404: ImageNotFoundError }, otherwise: PullError, deadlineMs: 0 }, async (docker) => {
+      await docker.getImage(source).tag({ repo: repository, tag });
+      // The engine insists on an X-Registry-Auth header, empty ({}) for a registry without credentials.
+      const stream = await docker.getImage(target).push({ authconfig: auth ?? {} });
+      let failure: string | undefined;
+      let digest: string | undefined;
+      await forEachJsonLine(stream, (line) => {
+        const { error, aux } = (line ?? {}) as { error?: unknown; aux?: { Digest?: unknown } };
+        if (typeof error === 'string' && error !== '') failure ??= error;
+        if (typeof aux?.Digest === 'string') digest = aux.Digest;
+      });
+      if (failure !== undefined) throw new PullError('pushImage', `pushImage ${target}: ${failure}`);
+      if (digest === undefined) throw new PullError('pushImage', `pushImage ${target}: the registry reported no digest`);
+      return `${target}@${digest}`;
+    });
   }
 
   async createService(spec: ServiceSpec): Promise<string> {

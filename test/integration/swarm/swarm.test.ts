@@ -143,6 +143,23 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     assert.equal(await berth.stop(), 0);
   });
 
+  it('an image only this host has (docker load) is pushed to --swarm-registry once and deployed by digest', async () => {
+    await buildTestImage(`${world.namespace}/loaded`, 'v1', { body: 'loaded' });
+    await world.writeManifest('loaded', { tag: 'v1', replicas: 1, checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] } });
+    const plan = await world.cli(['plan', '--runtime', 'swarm', '--swarm-registry', SHARED_REGISTRY, '--manifests', world.manifests]);
+    assert.match(plan.stdout, new RegExp(`^loaded: repair\\n {2}↑ push ${world.namespace}/loaded:v1 as ${SHARED_REGISTRY}/${world.namespace}/loaded:v1 `, 'm'));
+    const berth = world.start(['--runtime', 'swarm', '--swarm-registry', SHARED_REGISTRY, '--resync', '2']);
+    await eventually(async () => (await world.status()).find((a) => a.app === 'loaded')?.phase === 'Running', 90_000, 'loaded Running').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(10)}`);
+    });
+    assert.match((await inspectService(`${world.namespace}_loaded`))?.image ?? '', new RegExp(`^${SHARED_REGISTRY}/${world.namespace}/loaded:v1@sha256:[0-9a-f]{64}$`));
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    assert.equal(berth.logs.filter((l) => l.step === 'push').length, 1, 'pushed once; resyncs push nothing');
+    assert.equal(await berth.stop(), 0);
+    await rm(join(world.manifests, 'loaded.yaml'));
+    await removeServices(world.namespace);
+  });
+
   it('a lost node: Swarm reschedules its replica on the other, and berth reports Degraded, then Running, without acting', async () => {
     await node.join((await dockerCli(['swarm', 'join-token', '-q', 'worker'])).trim(), node.hostAddress);
     await eventually(async () => (await dockerCli(['node', 'ls', '--format', '{{.Status}}'])).trim().split('\n').filter((s) => s === 'Ready').length === 2, 30_000, 'two Ready nodes');

@@ -107,3 +107,19 @@ describe('the Swarm planner (planService)', () => {
     assert.notEqual(held.gone, true);
   });
 });
+
+describe('the Swarm planner and images only this host has', () => {
+  const local = testApp('web', { tag: 'v1', replicas: 1 });
+  it('waits (Pending) for an image that is nowhere yet', () => {
+    const plan = planService({ name: 'web', desired: { kind: 'present', app: local }, tasks: [], imageMissing: true });
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.outcome.phase, 'Pending');
+    assert.match(plan.outcome.message, /^waiting for image dokku\/web:v1/);
+  });
+
+  it('pushes an image only this host has to the swarm registry before anything else', () => {
+    const plan = planService({ name: 'web', desired: { kind: 'present', app: local }, tasks: [], publish: { source: 'dokku/web:v1', target: '127.0.0.1:5000/dokku/web:v1' } });
+    assert.deepEqual(plan.actions.map((a) => a.type), ['push']);
+    assert.equal(plan.outcome.phase, 'Deploying');
+  });
+});
