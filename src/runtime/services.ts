@@ -79,6 +79,8 @@ export interface ServiceRuntime {
   listServices(namespace: string, app?: string): Promise<ServiceSummary[]>;
   /** Tasks of the namespace's managed services (every state Swarm still reports). */
   listTasks(namespace: string, app?: string): Promise<TaskSummary[]>;
+  /** The swarm's nodes and the address each is reached at (where its tasks publish their ports). */
+  listNodes(): Promise<{ id: string; addr: string }[]>;
   /**
    * Where the image `ref` is: in its registry (`pinned`: `ref@sha256:...`), or only on this host
    * (`repoDigests`: the digests it was pushed or pulled as, `repo@sha256:...`), or nowhere.

@@ -101,6 +101,8 @@ export function describeSwarmPlan(name: string, plan: SwarmPlan): string {
     if (action.type === 'create') lines.push(`  + create service ${action.spec.name} (${action.spec.image}, ${action.spec.replicas} replica(s), ${action.spec.update.order})  (${action.reason})`);
     else if (action.type === 'update') lines.push(`  ~ update service ${action.spec.name} to ${action.spec.image}${action.rolling ? `, rolled out ${action.spec.update.order}` : ''}  (${action.reason})`);
     else if (action.type === 'push') lines.push(`  ↑ push ${action.source} as ${action.target}  (${action.reason})`);
+    else if (action.type === 'route') lines.push(`  → route the proxy to ${action.endpoints.join(', ') || 'nothing (503)'}  (${action.reason})`);
+    else if (action.type === 'unroute') lines.push(`  - remove the proxy route  (${action.reason})`);
     else lines.push(`  - remove service ${action.id.slice(0, 12)}  (${action.reason})`);
   }
   if (plan.resume) lines.push('  … Swarm is rolling it out now; a pass watches it to its end');

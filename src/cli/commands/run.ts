@@ -56,7 +56,6 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const traffic = trafficRouter(values, shared.namespace, logger);
   const engineKind = values.runtime;
   if (engineKind !== 'docker' && engineKind !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${engineKind}"`);
-  if (engineKind === 'swarm' && traffic !== directTraffic) throw new UsageError('--proxy nginx does not work with --runtime swarm yet: publish the app\'s ports and put a load balancer of your own in front');
   const clock = systemClock;
   const listen = listenAddress(values.listen);
 
@@ -82,7 +81,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name) };
     const reconciler =
       engineKind === 'swarm'
-        ? await swarmReconciler(reconcilerDeps, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
+        ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
         : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(

@@ -24,6 +24,8 @@ export interface SwarmObservation {
   imageMissing?: boolean;
   /** The image is on this host only and must go to the swarm's registry first (`--swarm-registry`). */
   publish?: { source: string; target: string };
+  /** With a proxy: whether it routes the app, and whether to exactly `endpoints` (the running tasks). */
+  route?: { held: boolean; current: boolean; endpoints: string[] };
 }
 
 export type SwarmAction =
@@ -31,7 +33,9 @@ export type SwarmAction =
   | { type: 'create'; spec: ServiceSpec; reason: string }
   /** `rolling`: the task spec changes, so Swarm rolls the tasks out; otherwise only the replica count moves. */
   | { type: 'update'; id: string; version: number; spec: ServiceSpec; rolling: boolean; reason: string }
-  | { type: 'remove'; id: string; reason: string };
+  | { type: 'remove'; id: string; reason: string }
+  | { type: 'route'; endpoints: string[]; reason: string }
+  | { type: 'unroute'; reason: string };
 
 export interface SwarmPlan {
   actions: SwarmAction[];
@@ -46,9 +50,10 @@ export interface SwarmPlan {
 export function planService(observation: SwarmObservation): SwarmPlan {
   const { desired, service } = observation;
   if (desired.kind === 'absent') {
-    if (!service) return desired.invalid !== undefined ? { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } } : { actions: [], outcome: { phase: 'Running', message: 'removed' }, gone: true };
+    const unroute: SwarmAction[] = observation.route?.held ? [{ type: 'unroute', reason: 'its manifest was removed' }] : [];
+    if (!service) return desired.invalid !== undefined ? { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } } : { actions: unroute, outcome: { phase: 'Running', message: 'removed' }, gone: true };
     if (desired.hold !== undefined) return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
-    return { actions: [{ type: 'remove', id: service.id, reason: 'its manifest was removed' }], outcome: { phase: 'Running', message: 'removed' }, gone: true };
+    return { actions: [...unroute, { type: 'remove', id: service.id, reason: 'its manifest was removed' }], outcome: { phase: 'Running', message: 'removed' }, gone: true };
   }
   const plan = planPresent(observation, desired.app.spec);
   if (desired.invalid !== undefined) plan.outcome = { phase: 'Invalid', message: desired.invalid };
@@ -85,8 +90,10 @@ function planPresent(observation: SwarmObservation, spec: { image: string; tag: 
     };
   }
   if (service.update.state === 'updating') return { actions: [], outcome: { phase: 'Running', message: runningMessage }, rollout, resume: true };
-  if (running < spec.replicas) return { actions: [], outcome: { phase: 'Degraded', message: `${running} of ${spec.replicas} replicas of ${ref} running (Swarm is rescheduling)` } };
-  return { actions: [], outcome: { phase: 'Running', message: runningMessage } };
+  const route = observation.route;
+  const routeActions: SwarmAction[] = route && !route.current ? [{ type: 'route', endpoints: route.endpoints, reason: route.held ? 'the proxy does not route to the running tasks' : 'the proxy has no route for the app' }] : [];
+  if (running < spec.replicas) return { actions: routeActions, outcome: { phase: 'Degraded', message: `${running} of ${spec.replicas} replicas of ${ref} running (Swarm is rescheduling)` } };
+  return { actions: routeActions, outcome: { phase: 'Running', message: runningMessage } };
 }
 
 /** Tasks of the spec `specHash` that run and are meant to. */

@@ -24,10 +24,15 @@ import { nothingExecuted } from '../execute.js';
 import { Recorder } from '../recorder.js';
 import type { AppReconciler, HostView, ReconcileResult } from '../types.js';
 import { planService, runningTasks, type SwarmObservation, type SwarmPlan } from './plan.js';
+import { taskEndpoints } from './endpoints.js';
+import { directTraffic } from '../../proxy/direct.js';
+import type { TrafficRouter } from '../../proxy/types.js';
 import { desiredRef, serviceSpecFor } from './service-spec.js';
 
 export interface SwarmReconcilerDeps {
   services: ServiceRuntime;
+  /** The proxy in front of the apps' tasks (directTraffic when none). */
+  traffic?: TrafficRouter;
   clock: Clock;
   logger: Logger;
   state: StateStore;
@@ -69,8 +74,8 @@ export class SwarmReconciler implements AppReconciler {
 
   private async observeApp(name: string): Promise<{ observation: SwarmObservation; tasks: TaskSummary[] }> {
     const { namespace } = this.options;
-    const [services, tasks, swarm] = await Promise.all([this.deps.services.listServices(namespace, name), this.deps.services.listTasks(namespace, name), this.deps.services.swarm()]);
-    const observation = await this.observe(name, this.deps.desired(name), services[0], tasks, swarm.nodes, (ref) => this.deps.services.locateImage(ref));
+    const [services, tasks, swarm, nodes] = await Promise.all([this.deps.services.listServices(namespace, name), this.deps.services.listTasks(namespace, name), this.deps.services.swarm(), this.nodes()]);
+    const observation = await this.observe(name, this.deps.desired(name), services[0], tasks, swarm.nodes, (ref) => this.deps.services.locateImage(ref), nodes);
     return { observation, tasks };
   }
 
@@ -127,7 +132,7 @@ export class SwarmReconciler implements AppReconciler {
   /** One service list and one task list for the namespace; apps are judged without resolving digests again (the service's pin stands for its tag). */
   async observeHost(): Promise<HostView> {
     const { namespace } = this.options;
-    const [services, tasks, swarm] = await Promise.all([this.deps.services.listServices(namespace), this.deps.services.listTasks(namespace), this.deps.services.swarm()]);
+    const [services, tasks, swarm, nodes] = await Promise.all([this.deps.services.listServices(namespace), this.deps.services.listTasks(namespace), this.deps.services.swarm(), this.nodes()]);
     const byApp = new Map(services.map((s) => [s.app, s]));
     return {
       apps: () => [...byApp.keys()],
@@ -140,7 +145,7 @@ export class SwarmReconciler implements AppReconciler {
           const at = service?.image.indexOf('@') ?? -1;
           return { where: 'local', repoDigests: service && at > 0 ? [`${repositoryOf(service.image.slice(0, at))}${service.image.slice(at)}`] : [] };
         };
-        const observation = await this.observe(name, this.deps.desired(name), service, tasks.filter((t) => t.app === name), swarm.nodes, async (ref) => pinnedAs(ref));
+        const observation = await this.observe(name, this.deps.desired(name), service, tasks.filter((t) => t.app === name), swarm.nodes, async (ref) => pinnedAs(ref), nodes);
         const plan = planService(observation);
         const record = this.deps.state.get(name);
         if (plan.actions.length > 0 || plan.refused !== undefined || plan.resume) return false;
@@ -156,9 +161,10 @@ export class SwarmReconciler implements AppReconciler {
    * host has is deployed from `<registry>/<namespace>/<app>:<tag>`, pushed first unless the
    * registry has these very bytes already.
    */
-  private async observe(name: string, desired: Desired, service: ServiceSummary | undefined, tasks: TaskSummary[], nodes: number, locate: (ref: string) => Promise<ImageLocation>): Promise<SwarmObservation> {
-    const base = { name, desired, tasks, ...(service ? { service } : {}) };
+  private async observe(name: string, desired: Desired, service: ServiceSummary | undefined, tasks: TaskSummary[], nodes: number, locate: (ref: string) => Promise<ImageLocation>, addresses: { id: string; addr: string }[]): Promise<SwarmObservation> {
     const app: App | undefined = desired.kind === 'present' ? desired.app : undefined;
+    const route = await this.routeOf(name, app, tasks, addresses);
+    const base = { name, desired, tasks, ...(service ? { service } : {}), ...(route ? { route } : {}) };
     if (!app) return base;
     const { namespace, registry } = this.options;
     const ref = desiredRef(namespace, app);
@@ -194,6 +200,12 @@ export class SwarmReconciler implements AppReconciler {
         case 'remove':
           await services.removeService(action.id);
           break;
+        case 'route':
+          await this.traffic.route(this.appOf(observation), action.endpoints);
+          break;
+        case 'unroute':
+          await this.traffic.unroute(observation.name);
+          break;
         case 'push': {
           const pushed = await services.pushImage(action.source, action.target);
           logger.info({ step: 'push', image: pushed }, `Pushed ${action.source} as ${pushed}`);
@@ -203,18 +215,19 @@ export class SwarmReconciler implements AppReconciler {
     }
   }
 
-  /** Until `spec.replicas` tasks of the spec run, or the progress deadline passes. */
+  /** Until `spec.replicas` tasks of the spec run, or the progress deadline passes; the proxy follows the tasks meanwhile. */
   private async waitForReplicas(name: string, spec: ServiceSpec, signal: AbortSignal, logger: Logger): Promise<void> {
     const deadline = this.deps.clock.now() + this.progressDeadlineMs(name);
     for (;;) {
       const tasks = await this.deps.services.listTasks(this.options.namespace, name);
       const running = runningTasks(tasks, spec.labels[LABEL_SPEC_HASH] ?? '');
+      await this.follow(name, tasks, { starting: running < spec.replicas });
       if (running >= spec.replicas) {
         logger.info({ step: 'checks', running, replicas: spec.replicas }, `${running} of ${spec.replicas} task(s) running${spec.healthcheck ? ' and healthy' : ''}`);
         return;
       }
       if (this.deps.clock.now() > deadline) throw new RolloutFailed(`${running} of ${spec.replicas} task(s) running after deploy.progressDeadline${failingTask(tasks, spec)}`);
-      await this.deps.clock.sleep(this.options.pollMs ?? 1_000, signal);
+      await this.deps.clock.sleep(this.pollMs, signal);
     }
   }
 
@@ -223,12 +236,14 @@ export class SwarmReconciler implements AppReconciler {
     const { services, clock } = this.deps;
     const deadline = clock.now() + this.progressDeadlineMs(name);
     for (;;) {
-      await clock.sleep(this.options.pollMs ?? 1_000, signal);
+      await clock.sleep(this.pollMs, signal);
       const [service] = await services.listServices(this.options.namespace, name);
       if (!service) throw new RolloutFailed(`service ${spec.name} disappeared during the update`);
       const { state, message, startedAt } = service.update;
       const ours = startedAt === undefined || startedAt >= sentAt - 2_000;
-      if (ours && state === 'completed') {
+      const done = ours && state === 'completed';
+      if (this.traffic !== directTraffic) await this.follow(name, await services.listTasks(this.options.namespace, name), { starting: !done });
+      if (done) {
         logger.info({ step: 'checks', result: 'passed' }, 'Swarm completed the update: every new task passed its checks');
         return;
       }
@@ -262,6 +277,42 @@ export class SwarmReconciler implements AppReconciler {
       await this.deps.clock.sleep(500, signal);
     }
     return '';
+  }
+
+  /** A proxy must learn of a new task before Swarm stops the old one: look often then. */
+  private get pollMs(): number {
+    return this.options.pollMs ?? (this.traffic === directTraffic ? 1_000 : 200);
+  }
+
+  private get traffic(): TrafficRouter {
+    return this.deps.traffic ?? directTraffic;
+  }
+
+  /** The swarm's node addresses; none are needed without a proxy. */
+  private async nodes(): Promise<{ id: string; addr: string }[]> {
+    return this.traffic === directTraffic ? [] : this.deps.services.listNodes();
+  }
+
+  /** With a proxy: whether it routes the app, and to exactly its running tasks. */
+  private async routeOf(name: string, app: App | undefined, tasks: readonly TaskSummary[], nodes: { id: string; addr: string }[]): Promise<SwarmObservation['route']> {
+    if (this.traffic === directTraffic) return undefined;
+    if (!app) return { held: await this.traffic.hasRoute(name), current: true, endpoints: [] };
+    const endpoints = taskEndpoints(app, tasks, nodes, { starting: false });
+    return { held: await this.traffic.hasRoute(name), current: await this.traffic.isRouted(app, endpoints), endpoints };
+  }
+
+  /** Points the proxy at the app's tasks as they are now (with `starting`, new tasks too: the proxy retries past one that does not answer yet). */
+  private async follow(name: string, tasks: readonly TaskSummary[], options: { starting: boolean }): Promise<void> {
+    if (this.traffic === directTraffic) return;
+    const desired = this.deps.desired(name);
+    if (desired.kind !== 'present') return;
+    const endpoints = taskEndpoints(desired.app, tasks, await this.deps.services.listNodes(), options);
+    if (endpoints.length > 0) await this.traffic.route(desired.app, endpoints);
+  }
+
+  private appOf(observation: SwarmObservation): App {
+    if (observation.desired.kind !== 'present') throw new Error(`route action for ${observation.name} without a manifest`);
+    return observation.desired.app;
   }
 
   private progressDeadlineMs(name: string): number {

@@ -55,6 +55,18 @@ class SwarmRuntime implements ServiceRuntime {
     });
   }
 
+  listNodes(): Promise<{ id: string; addr: string }[]> {
+    return this.engine.call({ operation: 'listNodes', object: 'swarm' }, async (docker) => {
+      const nodes = (await docker.listNodes()) as { ID: string; Status?: { Addr?: string }; ManagerStatus?: { Addr?: string } }[];
+      // A manager may report 0.0.0.0 as its status address; its manager address names the host it advertises.
+      return nodes.map((n) => {
+        const status = n.Status?.Addr ?? '';
+        const addr = status !== '' && status !== '0.0.0.0' ? status : (n.ManagerStatus?.Addr ?? '').replace(/:\d+$/, '');
+        return { id: n.ID, addr };
+      });
+    });
+  }
+
   async locateImage(ref: string): Promise<ImageLocation> {
     const auth = await this.credentials('locateImage', ref);
     try {

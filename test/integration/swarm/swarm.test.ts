@@ -12,6 +12,8 @@ import { pushTo, SHARED_REGISTRY } from '../../support/registry.js';
 import { Scenario } from '../../support/scenario.js';
 import { ensureSwarm, inspectService, removeServices, runningTasks, type Swarm } from '../../support/swarm.js';
 import { SwarmNode } from '../../support/swarm-node.js';
+import { startLoad } from '../../support/load.js';
+import { PrivateNginx } from '../../support/nginx.js';
 
 describe('berth run --runtime swarm (a real swarm: the shared engine as manager, then a second node)', function () {
   this.timeout(240_000);
@@ -160,6 +162,41 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     await removeServices(world.namespace);
   });
 
+  it('through berth\'s nginx, tag edits roll out start-first with zero failed requests under load', async () => {
+    const nginx = await PrivateNginx.start();
+    const host = 'shop.swarm.test';
+    const shop = (tag: string) => ({ ...manifest(tag), domains: [host], deploy: { progressDeadline: 120 } });
+    try {
+      await world.writeManifest('shop', shop('v1'));
+      const berth = world.start(['--runtime', 'swarm', ...nginx.berthFlags()]);
+      await eventually(async () => (await nginx.get(host)).body === 'v1', 90_000, 'nginx to serve v1 from the tasks').catch((error: Error) => {
+        throw new Error(`${error.message}\n${berth.tail(10)}`);
+      });
+      const load = startLoad(() => nginx.get(host, '/', 10_000), (body) => body === 'v1' || body === 'v2');
+      try {
+        let deploys = 1;
+        for (const tag of ['v2', 'v1', 'v2']) {
+          load.result.firstSeen.clear();
+          await world.writeManifest('shop', shop(tag));
+          deploys++;
+          await eventually(async () => berth.logs.filter((l) => l.app === 'shop' && l.step === 'deployed').length >= deploys, 90_000, `${tag} deployed`);
+          await eventually(async () => load.result.firstSeen.has(tag), 10_000, `${tag} through nginx`);
+        }
+      } finally {
+        await load.stop();
+      }
+      const result = load.result;
+      assert.ok(result.requests > 100, `load ran (${result.requests} requests)`);
+      assert.deepEqual(result.failures, [], `${result.failures.length} failed of ${result.requests}`);
+      assert.equal(await berth.stop(), 0);
+    } finally {
+      await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+      await rm(join(world.manifests, 'shop.yaml'), { force: true });
+      await removeServices(world.namespace);
+      await nginx.stop();
+    }
+  });
+
   it('a lost node: Swarm reschedules its replica on the other, and berth reports Degraded, then Running, without acting', async () => {
     await node.join((await dockerCli(['swarm', 'join-token', '-q', 'worker'])).trim(), node.hostAddress);
     await eventually(async () => (await dockerCli(['node', 'ls', '--format', '{{.Status}}'])).trim().split('\n').filter((s) => s === 'Ready').length === 2, 30_000, 'two Ready nodes');
@@ -189,6 +226,10 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
       clearInterval(watching);
     }
     assert.equal(berth.logs.filter((l) => l.app === 'spread' && l.step === 'update').length, 0, 'berth sent no update of its own');
-    assert.equal(await berth.stop(), 0);
+    const stopping = Date.now();
+    const code = await berth.stop('SIGTERM', 90_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(25)}`);
+    });
+    assert.equal(code, 0, `exit code after ${Date.now() - stopping} ms`);
   });
 });

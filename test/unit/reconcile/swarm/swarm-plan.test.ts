@@ -123,3 +123,27 @@ describe('the Swarm planner and images only this host has', () => {
     assert.equal(plan.outcome.phase, 'Deploying');
   });
 });
+
+describe('a Swarm app behind the proxy', () => {
+  const app = registryApp('v1');
+  const spec = specOf(app);
+  const withPort = (slot: number, state: TaskSummary['state'], node: string, published: number): TaskSummary => ({ ...task(spec, slot, state), nodeId: node, ports: [{ target: 8080, published, protocol: 'tcp' }] });
+  const nodes = [{ id: 'n1', addr: '10.203.0.1' }, { id: 'n2', addr: '10.203.0.2' }];
+
+  it('routes to each running task at its node address and published port; during a rollout to starting tasks too', async () => {
+    const { taskEndpoints } = await import('../../../../src/reconcile/swarm/endpoints.js');
+    const tasks = [withPort(1, 'running', 'n1', 30001), withPort(2, 'running', 'n2', 30002), withPort(3, 'starting', 'n1', 30003), { ...withPort(4, 'running', 'n2', 30004), desiredState: 'shutdown' }];
+    assert.deepEqual(taskEndpoints(app, tasks, nodes, { starting: false }), ['10.203.0.1:30001', '10.203.0.2:30002']);
+    assert.deepEqual(taskEndpoints(app, tasks, nodes, { starting: true }), ['10.203.0.1:30001', '10.203.0.1:30003', '10.203.0.2:30002']);
+  });
+
+  it('plans a route when the proxy does not hold the running tasks, and an unroute with the service of a removed app', () => {
+    const service = serviceOf(spec);
+    const tasks = [task(spec, 1), task(spec, 2)];
+    const stale = planService({ ...observe(app, service, tasks), route: { held: true, current: false, endpoints: ['10.203.0.1:30001'] } });
+    assert.deepEqual(stale.actions.map((a) => a.type), ['route']);
+    assert.deepEqual(planService({ ...observe(app, service, tasks), route: { held: true, current: true, endpoints: [] } }).actions, []);
+    const removed = planService({ ...observe(undefined, service), route: { held: true, current: true, endpoints: [] } });
+    assert.deepEqual(removed.actions.map((a) => a.type), ['unroute', 'remove']);
+  });
+});
