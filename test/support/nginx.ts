@@ -4,7 +4,7 @@
  * `include <confDir>/*.conf` for the server blocks berth writes. `berthFlags()` gives the proxy
  * flags that point berth at it; `get(host, path)` sends a request through it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -58,6 +58,11 @@ export class PrivateNginx {
 
   private command(extra: string): string {
     return `nginx -p ${this.prefix} -c ${join(this.prefix, 'nginx.conf')} ${extra}`;
+  }
+
+  /** Reloads this nginx (after a configuration written by hand). */
+  async reload(): Promise<void> {
+    await new Promise<void>((resolve, reject) => execFile('/bin/sh', ['-c', this.command('-s reload')], (error) => (error ? reject(error) : resolve())));
   }
 
   /** berth's proxy flags for this instance. */
