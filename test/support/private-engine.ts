@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './berth-process.js';
+import { stopChild } from './child.js';
 
 export class PrivateEngine {
   private child: ChildProcess | undefined;
@@ -61,11 +62,7 @@ export class PrivateEngine {
 
   /** Stops dockerd the way an engine restart does (SIGTERM: containers stop, restart policies apply on resume). */
   async pause(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await stopChild(this.child, 'SIGTERM');
   }
 
   /** Stops dockerd in its tracks (SIGSTOP): its sockets stay open and nothing answers, like a hung engine. */

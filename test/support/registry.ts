@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { eventually } from './berth-process.js';
 import { dockerCli } from './docker.js';
 import { freePort } from './nginx.js';
+import { stopChild } from './child.js';
 
 /** The registry `.ci/setup` starts for the whole run. */
 export const SHARED_REGISTRY = '127.0.0.1:5000';
@@ -41,11 +42,7 @@ export class PrivateRegistry {
 
   /** Stops serving (the data stays for resume). */
   async pause(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopChild(this.child, 'SIGKILL');
   }
 
   async stop(): Promise<void> {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from './berth-process.js';
+import { stopChild } from './child.js';
 
 const exec = promisify(execFile);
 
@@ -74,11 +75,7 @@ export class SwarmNode {
 
   /** Stops the node's engine as a lost node would go (its tasks stop with it). */
   async pause(): Promise<void> {
-    const child = this.dockerd;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await stopChild(this.dockerd, 'SIGTERM');
   }
 
   cli(args: string[]): Promise<string> {

@@ -12,7 +12,7 @@ import { acquireLock } from '../../state/lock.js';
 import { StateStore } from '../../state/store.js';
 import { HISTORY_LIMIT } from '../../state/types.js';
 import { systemClock } from '../../util/clock.js';
-import { createLogger, type Logger } from '../../util/logger.js';
+import { createLogger } from '../../util/logger.js';
 import { directTraffic } from '../../proxy/direct.js';
 import { EngineEvents } from '../../controller/sources/engine-events.js';
 import { claimOptions, PROXY_FLAGS, trafficRouter } from '../proxy-options.js';

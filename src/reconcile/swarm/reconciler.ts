@@ -218,10 +218,11 @@ export class SwarmReconciler implements AppReconciler {
   /** Until `spec.replicas` tasks of the spec run, or the progress deadline passes; the proxy follows the tasks meanwhile. */
   private async waitForReplicas(name: string, spec: ServiceSpec, signal: AbortSignal, logger: Logger): Promise<void> {
     const deadline = this.deps.clock.now() + this.progressDeadlineMs(name);
+    const nodes = await this.nodes();
     for (;;) {
       const tasks = await this.deps.services.listTasks(this.options.namespace, name);
       const running = runningTasks(tasks, spec.labels[LABEL_SPEC_HASH] ?? '');
-      await this.follow(name, tasks, { starting: running < spec.replicas });
+      await this.follow(name, tasks, nodes, { starting: running < spec.replicas });
       if (running >= spec.replicas) {
         logger.info({ step: 'checks', running, replicas: spec.replicas }, `${running} of ${spec.replicas} task(s) running${spec.healthcheck ? ' and healthy' : ''}`);
         return;
@@ -235,6 +236,7 @@ export class SwarmReconciler implements AppReconciler {
   private async waitForUpdate(name: string, spec: ServiceSpec, sentAt: number, signal: AbortSignal, logger: Logger): Promise<void> {
     const { services, clock } = this.deps;
     const deadline = clock.now() + this.progressDeadlineMs(name);
+    const nodes = await this.nodes();
     for (;;) {
       await clock.sleep(this.pollMs, signal);
       const [service] = await services.listServices(this.options.namespace, name);
@@ -242,7 +244,7 @@ export class SwarmReconciler implements AppReconciler {
       const { state, message, startedAt } = service.update;
       const ours = startedAt === undefined || startedAt >= sentAt - 2_000;
       const done = ours && state === 'completed';
-      if (this.traffic !== directTraffic) await this.follow(name, await services.listTasks(this.options.namespace, name), { starting: !done });
+      if (this.traffic !== directTraffic) await this.follow(name, await services.listTasks(this.options.namespace, name), nodes, { starting: !done });
       if (done) {
         logger.info({ step: 'checks', result: 'passed' }, 'Swarm completed the update: every new task passed its checks');
         return;
@@ -302,11 +304,11 @@ export class SwarmReconciler implements AppReconciler {
   }
 
   /** Points the proxy at the app's tasks as they are now (with `starting`, new tasks too: the proxy retries past one that does not answer yet). */
-  private async follow(name: string, tasks: readonly TaskSummary[], options: { starting: boolean }): Promise<void> {
+  private async follow(name: string, tasks: readonly TaskSummary[], nodes: { id: string; addr: string }[], options: { starting: boolean }): Promise<void> {
     if (this.traffic === directTraffic) return;
     const desired = this.deps.desired(name);
     if (desired.kind !== 'present') return;
-    const endpoints = taskEndpoints(desired.app, tasks, await this.deps.services.listNodes(), options);
+    const endpoints = taskEndpoints(desired.app, tasks, nodes, options);
     if (endpoints.length > 0) await this.traffic.route(desired.app, endpoints);
   }
 

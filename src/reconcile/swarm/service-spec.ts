@@ -43,7 +43,7 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
     if (served !== spec.digest) return { refused: `digest mismatch: the manifest pins ${spec.digest} but the registry serves ${imageRef(spec.image, spec.tag)} as ${served}` };
   }
   const strategy = effectiveStrategy(app, false);
-  if ('refused' in strategy) return { refused: strategy.refused.replace('drop the host port or set', 'drop the host port (each task then publishes a port of its own) or set') };
+  if ('refused' in strategy) return { refused: strategy.refused };
   const badCheck = spec.checks.http.find((c) => /['\\]/.test(c.path + (c.content ?? '')));
   if (badCheck) return { refused: `checks.http path ${JSON.stringify(badCheck.path)}: quotes and backslashes cannot go into the container's probe command` };
 
