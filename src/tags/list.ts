@@ -1,6 +1,7 @@
 import type { Runtime } from '../runtime/types.js';
 import type { AppRecord } from '../state/types.js';
-import { runningImage } from './running-image.js';
+import { runningImage, swarmServedImage } from './running-image.js';
+import type { ServiceRuntime } from '../runtime/services.js';
 import { appRepository, repositoryOf, tagOf } from '../manifest/image-ref.js';
 
 export interface TagRow {
@@ -17,11 +18,14 @@ export interface TagRow {
 
 /**
  * The tags of `<namespace>/<app>`, newest image first, then by tag. The tag that runs now is the
- * one berth deployed when its state remembers it, else every tag of the running image.
+ * one berth deployed when its state remembers it, else every tag of the running image; with
+ * `services` and no task of the app on this host, the image its Swarm service pins (when here).
  */
-export async function listTags(runtime: Runtime, namespace: string, app: string, record: AppRecord | undefined): Promise<TagRow[]> {
+export async function listTags(runtime: Runtime, namespace: string, app: string, record: AppRecord | undefined, services?: ServiceRuntime): Promise<TagRow[]> {
   const repository = appRepository(namespace, app);
-  const [images, running] = await Promise.all([runtime.listImages(repository), runningImage(runtime, namespace, app, record)]);
+  const [images, local] = await Promise.all([runtime.listImages(repository), runningImage(runtime, namespace, app, record)]);
+  const served = local === undefined && services ? await swarmServedImage(services, runtime, namespace, app) : undefined;
+  const running = local ?? (served?.imageId !== undefined ? { imageId: served.imageId, tag: undefined } : undefined);
   const rows: TagRow[] = [];
   for (const image of images) {
     for (const ref of image.repoTags) {

@@ -1,4 +1,5 @@
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
+import { createSwarmRuntime } from '../../runtime/docker/swarm-runtime.js';
 import { StateStore } from '../../state/store.js';
 import { createTag } from '../../tags/create.js';
 import { shortId } from '../../util/short-id.js';
@@ -12,7 +13,7 @@ export async function tagsCreateCommand(args: string[], out: Output): Promise<nu
   const shared = sharedOptions(values);
   const { app, tag } = appArguments('tags:create', positionals, true);
   const state = await StateStore.read(shared.stateDir, shared.namespace);
-  const result = await createTag(createDockerRuntime(), { namespace: shared.namespace, app, tag, record: state.get(app), force: values.force });
+  const result = await createTag(createDockerRuntime(), { namespace: shared.namespace, app, tag, record: state.get(app), force: values.force, services: createSwarmRuntime() });
   const repository = appRepository(shared.namespace, app);
   out.stdout(result.unchanged
     ? `=====> ${result.ref} already points at the running image ${shortId(result.imageId)}\n`

@@ -1,4 +1,5 @@
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
+import { createSwarmRuntime } from '../../runtime/docker/swarm-runtime.js';
 import { StateStore } from '../../state/store.js';
 import { shortId } from '../../util/short-id.js';
 import { listTags } from '../../tags/list.js';
@@ -14,7 +15,7 @@ export async function tagsListCommand(args: string[], out: Output): Promise<numb
   const shared = sharedOptions(values);
   const { app } = appArguments('tags', positionals, false);
   const state = await StateStore.read(shared.stateDir, shared.namespace);
-  const rows = await listTags(createDockerRuntime(), shared.namespace, app, state.get(app));
+  const rows = await listTags(createDockerRuntime(), shared.namespace, app, state.get(app), createSwarmRuntime());
   if (values.json) {
     out.stdout(JSON.stringify(rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() })), null, 2) + '\n');
     return 0;

@@ -5,6 +5,8 @@ import { createTag } from '../../../src/tags/create.js';
 import { destroyTag } from '../../../src/tags/destroy.js';
 import { TagCommandError } from '../../../src/tags/errors.js';
 import { listTags } from '../../../src/tags/list.js';
+import { EngineError } from '../../../src/runtime/errors.js';
+import type { ServiceRuntime } from '../../../src/runtime/services.js';
 import { revisionOf, testApp } from '../../support/apps.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
@@ -45,6 +47,23 @@ describe('tags commands (in-memory runtime)', () => {
     await assert.rejects(createTag(runtime, { namespace: 'dokku', app: 'web', tag: 'latest', record: undefined, force: true }), refused(/moved by berth/));
     await assert.rejects(createTag(runtime, { namespace: 'dokku', app: 'web', tag: 'v 1;', record: undefined, force: false }), refused(/not a valid Docker tag/));
     await assert.rejects(createTag(runtime, { namespace: 'dokku', app: 'api', tag: 'x', record: undefined, force: false }), refused(/api runs no container/));
+  });
+
+  it('on a swarm manager with no task of the app here, tags:create and tags go by the image the service pins', async () => {
+    const digest = 'sha256:' + 'd'.repeat(64);
+    const pinned = `127.0.0.1:5000/team/api:v3@${digest}`;
+    const service = { id: 's1', name: 'dokku_api', app: 'api', version: 1, specHash: 'h', serviceHash: 'h', image: pinned, replicas: 2, update: { state: 'completed' as const, message: '' } };
+    const manager = { swarm: async () => ({ nodeId: 'n1', managers: 1, nodes: 2 }), listServices: async (_ns: string, app?: string) => (app === 'api' ? [service] : []) } as unknown as ServiceRuntime;
+    const create = (tag: string) => createTag(runtime, { namespace: 'dokku', app: 'api', tag, record: undefined, force: false, services: manager });
+    await assert.rejects(create('release-1'), refused(new RegExp(`api runs on Swarm as ${pinned.replace(/[.]/g, '\\.')}, and this host has no copy of that image: docker pull `)));
+    const api = runtime.addImage(`127.0.0.1:5000/team/api@${digest}`);
+    await create('release-1');
+    assert.equal(runtime.tags.get('dokku/api:release-1'), api);
+    const rows = await listTags(runtime, 'dokku', 'api', record({ servingTag: 'v3' }), manager);
+    assert.deepEqual(rows.map((r) => [r.tag, r.running]), [['release-1', true]], 'no servingTag of this repository: every tag of the served image is running');
+
+    const noSwarm = { swarm: async () => { throw new EngineError('swarm', 'this engine is no swarm manager'); } } as unknown as ServiceRuntime;
+    await assert.rejects(createTag(runtime, { namespace: 'dokku', app: 'api', tag: 'x', record: undefined, force: false, services: noSwarm }), refused(/api runs no container/));
   });
 
   it('tags:destroy removes a tag; refuses latest, the pinned tag and the tag that runs', async () => {
