@@ -37,6 +37,16 @@ export interface HttpCheck {
   timeout: number;
 }
 
+/** A probe command run inside a container (exec form, no shell); exit 0 passes. */
+export interface ExecCheck {
+  command: string[];
+  attempts: number;
+  /** Seconds before each attempt. */
+  wait: number;
+  /** Seconds per attempt. */
+  timeout: number;
+}
+
 export interface Resources {
   /** Docker memory string as written (`256m`, `1g`). */
   memory?: string;
@@ -55,9 +65,10 @@ export interface AppSpec {
   replicas: number;
   resources: Resources;
   checks: {
-    /** Seconds the new container must stay running with no restart; ignored when `http` is non-empty. */
+    /** Seconds the new container must stay running with no restart; ignored when `http` or `exec` is non-empty. */
     wait: number;
     http: HttpCheck[];
+    exec: ExecCheck[];
   };
   deploy: {
     strategy: Strategy;

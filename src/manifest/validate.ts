@@ -41,6 +41,7 @@ interface ValidDocument {
     checks: {
       wait: number;
       http: Array<{ path: string; content?: string; port?: number; attempts: number; wait: number; timeout: number }>;
+      exec: Array<{ command: string[]; attempts: number; wait: number; timeout: number }>;
     };
     deploy: { strategy: Strategy; retireAfter: number; progressDeadline: number };
     domains: string[];
@@ -242,6 +243,7 @@ function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, opti
           wait: c.wait,
           timeout: c.timeout,
         })),
+        exec: spec.checks.exec.map((c) => ({ command: c.command, attempts: c.attempts, wait: c.wait, timeout: c.timeout })),
       },
       deploy: {
         strategy: spec.deploy.strategy,

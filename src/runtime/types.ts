@@ -95,6 +95,9 @@ export interface EngineInfo {
   apiVersion: string;
 }
 
+/** How a command run inside a container ended; `output` is its stdout and stderr, interleaved. */
+export type ExecResult = { outcome: 'exited'; exitCode: number; output: string } | { outcome: 'timed-out'; output: string };
+
 export interface Runtime {
   /** Checks the engine is reachable; negotiates the API version on first use. */
   ping(): Promise<EngineInfo>;
@@ -112,6 +115,13 @@ export interface Runtime {
   removeContainer(id: string): Promise<void>;
   /** The last `tail` lines of the container's stdout+stderr, as text. */
   containerLogs(id: string, tail: number): Promise<string>;
+  /**
+   * Runs `command` (exec form, no shell) inside the running container and waits for it to end,
+   * at most `timeoutMs`. A program that cannot start ends with the engine's exit code (126/127)
+   * and says why in its output. Past the timeout the answer is `timed-out`; the engine offers no
+   * way to stop an exec, so the program is left to end on its own.
+   */
+  execInContainer(id: string, command: string[], timeoutMs: number): Promise<ExecResult>;
 
   /** undefined when no such image. */
   inspectImage(ref: string): Promise<ImageInfo | undefined>;

@@ -21,7 +21,7 @@ export function testApp(name: string, overrides: SpecOverrides = {}, namespace =
       resources: {},
       domains: [],
       ...rest,
-      checks: { wait: 10, http: [], ...checks },
+      checks: { wait: 10, http: [], exec: [], ...checks },
       deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600, ...deploy },
     },
   };

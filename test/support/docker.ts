@@ -47,14 +47,16 @@ export function dockerCli(args: string[]): Promise<string> {
 export async function buildTestImage(
   repository: string,
   tag: string,
-  options: { body?: string; extraFiles?: Record<string, string> } = {},
+  options: { body?: string; extraFiles?: Record<string, string>; shell?: boolean } = {},
 ): Promise<string> {
   const context = await mkdtemp(join(tmpdir(), 'berth-image-'));
   try {
-    // /bin/sh too (busybox runs its applets from it), for healthchecks written as shell commands.
+    // /bin/sh too (busybox runs its applets from it), for healthchecks written as shell commands;
+    // `shell: false` leaves it out, as in a distroless image, and runs httpd as PID 1.
+    const shell = options.shell ?? true;
     await mkdir(join(context, 'bin'));
     await copyFile(BUSYBOX, join(context, 'bin', 'busybox'));
-    await symlink('busybox', join(context, 'bin', 'sh'));
+    if (shell) await symlink('busybox', join(context, 'bin', 'sh'));
     const files: Record<string, string> = {
       'index.html': options.body ?? `${repository}:${tag}`,
       health: 'ok',
@@ -71,7 +73,9 @@ export async function buildTestImage(
       'COPY bin /bin',
       'COPY www /www',
       'ENTRYPOINT ["/bin/busybox"]',
-      `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`,
+      shell
+        ? `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`
+        : 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
       '',
     ].join('\n'));
     const output = await dockerCli(['build', '-q', '-t', `${repository}:${tag}`, context]);

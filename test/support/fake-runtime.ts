@@ -4,7 +4,7 @@
  * It never replaces the integration tests against the real engine.
  */
 import { ContainerNotFoundError, NameConflictError, NotManagedError, PullError } from '../../src/runtime/errors.js';
-import type { ContainerCreateSpec, ContainerDetail, ContainerSummary, EngineInfo, EventSubscription, ImageInfo, Runtime, RuntimeEvent } from '../../src/runtime/types.js';
+import type { ContainerCreateSpec, ContainerDetail, ContainerSummary, EngineInfo, EventSubscription, ExecResult, ImageInfo, Runtime, RuntimeEvent } from '../../src/runtime/types.js';
 import type { Clock } from '../../src/util/clock.js';
 
 interface FakeContainer extends ContainerDetail {
@@ -112,6 +112,14 @@ export class FakeRuntime implements Runtime {
 
   async containerLogs(): Promise<string> {
     return 'fake output\n';
+  }
+
+  /** How a command run in a container ends; every command exits 0 unless a test says otherwise. */
+  execAnswer: (containerId: string, command: string[]) => ExecResult = () => ({ outcome: 'exited', exitCode: 0, output: '' });
+
+  async execInContainer(id: string, command: string[]): Promise<ExecResult> {
+    this.calls.push(`execInContainer ${id} ${command.join(' ')}`);
+    return this.execAnswer(id, command);
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {

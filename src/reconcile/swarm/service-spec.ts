@@ -1,16 +1,17 @@
 /**
  * A manifest as a Swarm service (pure). What Swarm can honour is mapped; what it cannot is
  * refused with the reason, never dropped silently:
- * - `checks.http` become the service's healthcheck (wget in the container, as Dokku's checks
- *   fetch the path): a new task counts as running only once healthy, so a start-first update stops
- *   the old task only after the new one passed. `checks.wait` becomes the update's monitor window.
+ * - `checks.http` and `checks.exec` become the service's healthcheck (http checks as wget in the
+ *   container, so they need a shell and wget there; a lone exec check needs neither): a new task
+ *   counts as running only once healthy, so a start-first update stops the old task only after the
+ *   new one passed. `checks.wait` becomes the update's monitor window.
  * - `deploy.strategy`: zero-downtime is a start-first update, recreate (or a fixed host port,
  *   which two tasks on one node cannot share) stop-first; both roll back on failure.
  * - Ports are published in host mode (no routing mesh): on every address of the node.
  */
 import { createHash } from 'node:crypto';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
-import type { App } from '../../manifest/types.js';
+import type { App, AppSpec } from '../../manifest/types.js';
 import type { ServiceSpec } from '../../runtime/services.js';
 import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../../runtime/types.js';
 import { canonicalJson } from '../../util/canonical-json.js';
@@ -44,8 +45,6 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
   }
   const strategy = effectiveStrategy(app, false);
   if ('refused' in strategy) return { refused: strategy.refused };
-  const badCheck = spec.checks.http.find((c) => /['\\]/.test(c.path + (c.content ?? '')));
-  if (badCheck) return { refused: `checks.http path ${JSON.stringify(badCheck.path)}: quotes and backslashes cannot go into the container's probe command` };
 
   const labels = {
     [LABEL_MANAGED]: 'true',
@@ -53,7 +52,6 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
     [LABEL_APP]: app.name,
     [LABEL_SPEC_HASH]: specHash(spec),
   };
-  const http = spec.checks.http;
   const service: ServiceSpec = {
     name: serviceName(namespace, app.name),
     labels,
@@ -64,21 +62,42 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
     volumes: spec.volumes,
     replicas: spec.replicas,
     resources: spec.resources,
-    ...(http.length > 0
-      ? {
-          healthcheck: {
-            test: ['CMD-SHELL', http.map((c) => `wget -q -O- 'http://127.0.0.1:${c.port}${c.path}'${c.content !== undefined ? ` | grep -qF '${c.content}'` : ' >/dev/null'}`).join(' && ')],
-            intervalMs: Math.max(1, Math.min(...http.map((c) => c.wait))) * 1000,
-            timeoutMs: Math.max(...http.map((c) => c.timeout)) * 1000,
-            retries: Math.max(...http.map((c) => c.attempts)),
-            startPeriodMs: 0,
-          },
-        }
-      : {}),
+    ...healthcheckFor(spec.checks),
     update: { order: strategy.name === 'zero-downtime' ? 'start-first' : 'stop-first', monitorMs: Math.max(MIN_MONITOR_MS, spec.checks.wait * 1000) },
     stopGracePeriodMs: stopTimeoutSeconds * 1000,
   };
   return { spec: { ...service, labels: { ...labels, [LABEL_SERVICE_HASH]: serviceHash(service) } } };
+}
+
+/**
+ * The checks as the one probe Swarm runs in each task: a lone exec check as it is (exec form, so
+ * an image needs no shell); otherwise every probe in one shell command, all of which must pass.
+ * No checks: no healthcheck, so the image's own HEALTHCHECK (if any) decides.
+ */
+function healthcheckFor(checks: AppSpec['checks']): Pick<ServiceSpec, 'healthcheck'> {
+  const { http, exec } = checks;
+  const probes = [...http, ...exec];
+  if (probes.length === 0) return {};
+  const test = http.length === 0 && exec.length === 1
+    ? ['CMD', ...exec[0]!.command]
+    : ['CMD-SHELL', [
+      ...http.map((c) => `wget -q -O- ${shellQuote(`http://127.0.0.1:${c.port}${c.path}`)}${c.content !== undefined ? ` | grep -qF -e ${shellQuote(c.content)}` : ' >/dev/null'}`),
+      ...exec.map((c) => c.command.map(shellQuote).join(' ')),
+    ].join(' && ')];
+  return {
+    healthcheck: {
+      test,
+      intervalMs: Math.max(1, Math.min(...probes.map((c) => c.wait))) * 1000,
+      timeoutMs: Math.max(...probes.map((c) => c.timeout)) * 1000,
+      retries: Math.max(...probes.map((c) => c.attempts)),
+      startPeriodMs: 0,
+    },
+  };
+}
+
+/** `word` as one POSIX shell word. */
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Hash of everything berth sends for a service (labels aside). */

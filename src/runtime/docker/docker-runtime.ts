@@ -25,6 +25,7 @@ import {
   type ContainerSummary,
   type EngineInfo,
   type EventSubscription,
+  type ExecResult,
   type ImageInfo,
   type Runtime,
   type RuntimeEvent,
@@ -128,6 +129,18 @@ class DockerRuntime implements Runtime {
       });
       const raw = await readAll(stream);
       return Config.Tty ? raw.toString('utf8') : demultiplexLogFrames(raw);
+    });
+  }
+
+  execInContainer(id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    const context = { operation: 'execInContainer', object: shortId(id), byStatus: ON_CONTAINER, deadlineMs: timeoutMs + DEADLINES_MS.execInContainer! };
+    return this.engine.call(context, async (docker) => {
+      const exec = await docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+      const stream = (await exec.start({ hijack: true, stdin: false })) as Readable;
+      const { raw, ended } = await readUntil(stream, timeoutMs);
+      const output = demultiplexLogFrames(raw);
+      if (!ended) return { outcome: 'timed-out', output };
+      return { outcome: 'exited', exitCode: await exitCodeOf(exec), output };
     });
   }
 
@@ -319,6 +332,39 @@ function dialStream(docker: Docker, request: { path: string; options: Record<str
       (error, response) => (error ? reject(error) : resolve(response as IncomingMessage)),
     );
   });
+}
+
+/** What `stream` sent until it ended or `timeoutMs` passed (then it is destroyed). */
+function readUntil(stream: Readable, timeoutMs: number): Promise<{ raw: Buffer; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const finish = (ended: boolean) => {
+      clearTimeout(timer);
+      stream.removeAllListeners('data');
+      resolve({ raw: Buffer.concat(chunks), ended });
+    };
+    const timer = setTimeout(() => {
+      finish(false);
+      stream.destroy();
+    }, timeoutMs);
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.once('end', () => finish(true));
+    stream.once('close', () => finish(true));
+    stream.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** The exit code of an exec whose output ended; the engine may take a moment to record it. */
+async function exitCodeOf(exec: Docker.Exec): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const { Running, ExitCode } = await exec.inspect();
+    if (!Running && typeof ExitCode === 'number') return ExitCode;
+    if (attempt >= 20) throw new Error(`the engine reports exec ${shortId(exec.id)} still running after its output ended`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {

@@ -36,6 +36,7 @@ export const DEADLINES_MS: Readonly<Record<string, number>> = {
   inspectImage: 30_000,
   listImages: 30_000,
   containerLogs: 30_000,
+  execInContainer: 30_000,
   tagImage: 30_000,
   untagImage: 30_000,
   subscribe: 30_000,

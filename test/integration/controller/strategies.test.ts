@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { eventually } from '../../support/berth-process.js';
-import { buildTestImage, httpGet } from '../../support/docker.js';
+import { buildTestImage, dockerCli, httpGet } from '../../support/docker.js';
 import { freePort } from '../../support/nginx.js';
 import { Scenario } from '../../support/scenario.js';
 
@@ -36,5 +36,26 @@ describe('berth run: deploy strategies and checks (real engine)', function () {
     assert.equal((await world.running('checked')).length, 2);
     const passed = berth.logs.filter((l) => l.app === 'checked' && l.step === 'checks' && l.check === '/ready' && l.result === 'passed');
     assert.equal(passed.length, 2, 'the check ran against each replica');
+  });
+
+  it('runs exec checks inside each new container of an image with no shell, and keeps the old revision when the probe fails', async () => {
+    const ids = {
+      v1: await buildTestImage(`${world.namespace}/probed`, 'v1', { shell: false, body: 'probed v1', extraFiles: { ready: 'yes' } }),
+      v2: await buildTestImage(`${world.namespace}/probed`, 'v2', { shell: false, body: 'probed v2' }),
+    };
+    const probe = { command: ['/bin/busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/ready'], wait: 0, attempts: 3, timeout: 2 };
+    await world.writeManifest('probed', { tag: 'v1', replicas: 2, checks: { exec: [probe] } });
+    const berth = world.start();
+    await eventually(async () => (await world.status()).find((s) => s.app === 'probed' && s.phase === 'Running'), 30_000, 'Running');
+    const passed = berth.logs.filter((l) => l.app === 'probed' && l.step === 'checks' && l.result === 'passed' && String(l.check).includes('/ready'));
+    assert.equal(passed.length, 2, 'the probe ran in each replica');
+    const [serving] = await world.running('probed');
+    await assert.rejects(dockerCli(['exec', serving!.id, '/bin/sh', '-c', 'true']), /sh/, 'the image has no shell');
+
+    await world.writeManifest('probed', { tag: 'v2', replicas: 2, checks: { exec: [probe] } });
+    const degraded = await eventually(async () => (await world.status()).find((s) => s.app === 'probed' && s.phase === 'Degraded'), 60_000, 'Degraded');
+    assert.match(degraded.lastError ?? '', /check \["\/bin\/busybox","wget",.*\] in .* failed after 3 attempts: exit code 1: wget: server returned error: HTTP\/1\.[01] 404/);
+    assert.equal((await httpGet(serving!.port!)).body, 'probed v1', 'v1 still serves');
+    assert.equal((await world.running('probed')).filter((c) => c.imageId === ids.v1).length, 2, 'both v1 replicas still run');
   });
 });

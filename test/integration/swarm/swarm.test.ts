@@ -145,9 +145,10 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     assert.equal(await berth.stop(), 0);
   });
 
-  it('an image only this host has (docker load) is pushed to --swarm-registry once and deployed by digest', async () => {
-    await buildTestImage(`${world.namespace}/loaded`, 'v1', { body: 'loaded' });
-    await world.writeManifest('loaded', { tag: 'v1', replicas: 1, checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] } });
+  it('an image only this host has (docker load) is pushed to --swarm-registry once and deployed by digest; its exec check needs no shell', async () => {
+    await buildTestImage(`${world.namespace}/loaded`, 'v1', { body: 'loaded', shell: false });
+    const probe = ['/bin/busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/health'];
+    await world.writeManifest('loaded', { tag: 'v1', replicas: 1, checks: { exec: [{ command: probe, attempts: 3, wait: 1, timeout: 2 }] } });
     const plan = await world.cli(['plan', '--runtime', 'swarm', '--swarm-registry', SHARED_REGISTRY, '--manifests', world.manifests]);
     assert.match(plan.stdout, new RegExp(`^loaded: repair\\n {2}↑ push ${world.namespace}/loaded:v1 as ${SHARED_REGISTRY}/${world.namespace}/loaded:v1 `, 'm'));
     const berth = world.start(['--runtime', 'swarm', '--swarm-registry', SHARED_REGISTRY, '--resync', '2']);
@@ -155,6 +156,10 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
       throw new Error(`${error.message}\n${berth.tail(10)}`);
     });
     assert.match((await inspectService(`${world.namespace}_loaded`))?.image ?? '', new RegExp(`^${SHARED_REGISTRY}/${world.namespace}/loaded:v1@sha256:[0-9a-f]{64}$`));
+    const healthcheck = JSON.parse(await dockerCli(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}', `${world.namespace}_loaded`])) as string[];
+    assert.deepEqual(healthcheck, ['CMD', ...probe], 'the probe runs as written, without a shell');
+    const [task] = (await dockerCli(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${world.namespace}_loaded`])).trim().split('\n');
+    assert.equal((await dockerCli(['inspect', '--format', '{{.State.Health.Status}}', task!])).trim(), 'healthy');
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     assert.equal(berth.logs.filter((l) => l.step === 'push').length, 1, 'pushed once; resyncs push nothing');
     assert.equal(await berth.stop(), 0);

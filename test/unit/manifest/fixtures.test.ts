@@ -82,7 +82,7 @@ describe('manifest fixtures', () => {
           name: 'web',
           source: { file, line: 4, col: 1 },
           claimsAt: { ports: [], domains: [], volumes: [] },
-          spec: { image: 'dokku/web', tag: 'v12', ports: [], checks: { wait: 10, http: [] }, ...defaults },
+          spec: { image: 'dokku/web', tag: 'v12', ports: [], checks: { wait: 10, http: [], exec: [] }, ...defaults },
         },
         {
           name: 'worker',
@@ -96,7 +96,7 @@ describe('manifest fixtures', () => {
               { container: 53, hostIp: '127.0.0.1', protocol: 'udp' },
               { container: 8080, hostIp: '127.0.0.1', protocol: 'tcp' },
             ],
-            checks: { wait: 10, http: [{ path: '/ready', port: 8080, attempts: 5, wait: 5, timeout: 5 }] },
+            checks: { wait: 10, http: [{ path: '/ready', port: 8080, attempts: 5, wait: 5, timeout: 5 }], exec: [] },
             ...defaults,
           },
         },
@@ -113,7 +113,7 @@ describe('manifest fixtures', () => {
         source: { file, line: 2, col: 1 },
         claimsAt: {
           ports: [{ file, line: 14, col: 13 }, { file, line: 17, col: 7 }],
-          domains: [{ file, line: 39, col: 13 }, { file, line: 39, col: 39 }],
+          domains: [{ file, line: 44, col: 13 }, { file, line: 44, col: 39 }],
           volumes: [{ file, line: 19, col: 15 }, { file, line: 21, col: 15 }],
         },
         spec: {
@@ -132,7 +132,7 @@ describe('manifest fixtures', () => {
           ],
           replicas: 1,
           resources: { memory: '256m', cpus: 0.5 },
-          checks: { wait: 3, http: [{ path: '/health', content: 'ok', port: 5001, attempts: 2, wait: 1, timeout: 3 }] },
+          checks: { wait: 3, http: [{ path: '/health', content: 'ok', port: 5001, attempts: 2, wait: 1, timeout: 3 }], exec: [{ command: ['/app/healthcheck', '--ready'], attempts: 4, wait: 2, timeout: 6 }] },
           deploy: { strategy: 'recreate', strategyExplicit: true, retireAfter: 0, progressDeadline: 120 },
           domains: ['node-js-app.example.test', 'www.example.test'],
         },

@@ -77,7 +77,9 @@ describe('schemas/app.schema.json', () => {
         '.spec.replicas', '.spec.resources', '.spec.resources.memory', '.spec.resources.cpus', '.spec.checks',
         '.spec.checks.wait', '.spec.checks.http', '.spec.checks.http[]', '.spec.checks.http[].path',
         '.spec.checks.http[].content', '.spec.checks.http[].port', '.spec.checks.http[].attempts',
-        '.spec.checks.http[].wait', '.spec.checks.http[].timeout', '.spec.deploy', '.spec.deploy.strategy',
+        '.spec.checks.http[].wait', '.spec.checks.http[].timeout', '.spec.checks.exec', '.spec.checks.exec[]',
+        '.spec.checks.exec[].command', '.spec.checks.exec[].command[]', '.spec.checks.exec[].attempts',
+        '.spec.checks.exec[].wait', '.spec.checks.exec[].timeout', '.spec.deploy', '.spec.deploy.strategy',
         '.spec.deploy.retireAfter', '.spec.deploy.progressDeadline', '.spec.domains', '.spec.domains[]',
       ],
     );
@@ -100,7 +102,7 @@ describe('schemas/app.schema.json', () => {
       apiVersion: 'berth/v1',
       kind: 'App',
       metadata: { name: 'web' },
-      spec: { tag: 'v1', ports: [{ container: 5000 }], volumes: [{ source: 'data', target: '/data' }], checks: { http: [{ path: '/' }] } },
+      spec: { tag: 'v1', ports: [{ container: 5000 }], volumes: [{ source: 'data', target: '/data' }], checks: { http: [{ path: '/' }], exec: [{ command: ['/probe'] }] } },
     };
     assert.equal(appValidator()(data), true);
     assert.deepEqual(data.spec, {
@@ -110,7 +112,7 @@ describe('schemas/app.schema.json', () => {
       volumes: [{ source: 'data', target: '/data', readOnly: false }],
       replicas: 1,
       resources: {},
-      checks: { wait: 10, http: [{ path: '/', attempts: 5, wait: 5, timeout: 5 }] },
+      checks: { wait: 10, http: [{ path: '/', attempts: 5, wait: 5, timeout: 5 }], exec: [{ command: ['/probe'], attempts: 5, wait: 5, timeout: 5 }] },
       deploy: { strategy: 'zero-downtime', retireAfter: 60, progressDeadline: 600 },
       domains: [],
     });

@@ -48,7 +48,7 @@ describe('validateDocument', () => {
           volumes: [],
           replicas: 1,
           resources: {},
-          checks: { wait: 10, http: [] },
+          checks: { wait: 10, http: [], exec: [] },
           deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600 },
           domains: [],
         },

@@ -31,9 +31,25 @@ describe('a manifest as a Swarm service (serviceSpecFor)', () => {
     assert.equal(spec.name, 'dokku_web');
     assert.equal(spec.image, `127.0.0.1:5000/team/web:v1@${DIGEST}`);
     assert.deepEqual([spec.labels['berth.managed'], spec.labels['berth.namespace'], spec.labels['berth.app']], ['true', 'dokku', 'web']);
-    assert.deepEqual(spec.healthcheck?.test, ['CMD-SHELL', "wget -q -O- 'http://127.0.0.1:8080/health' | grep -qF 'ok'"]);
+    assert.deepEqual(spec.healthcheck?.test, ['CMD-SHELL', "wget -q -O- 'http://127.0.0.1:8080/health' | grep -qF -e 'ok'"]);
     assert.equal(spec.healthcheck?.retries, 3);
     assert.equal(spec.update.order, 'start-first');
+  });
+
+  it('runs a lone exec check as it is, so an image needs no shell; several probes as one shell command, quoted', () => {
+    const probe = { command: ['/app/healthcheck', '--ready'], attempts: 4, wait: 2, timeout: 3 };
+    const lone = specOf(registryApp('v1', { checks: { wait: 0, http: [], exec: [probe] } }));
+    assert.deepEqual(lone.healthcheck?.test, ['CMD', '/app/healthcheck', '--ready']);
+    assert.deepEqual([lone.healthcheck?.retries, lone.healthcheck?.intervalMs, lone.healthcheck?.timeoutMs], [4, 2000, 3000]);
+
+    const http = [{ path: "/it's", content: '-ok', port: 8080, attempts: 3, wait: 1, timeout: 2 }];
+    const both = specOf(registryApp('v1', { checks: { wait: 0, http, exec: [{ ...probe, command: ['/bin/check', "a b'c"] }] } }));
+    assert.deepEqual(both.healthcheck?.test, ['CMD-SHELL', `wget -q -O- 'http://127.0.0.1:8080/it'\\''s' | grep -qF -e '-ok' && '/bin/check' 'a b'\\''c'`]);
+    assert.deepEqual([both.healthcheck?.retries, both.healthcheck?.intervalMs, both.healthcheck?.timeoutMs], [4, 1000, 3000]);
+  });
+
+  it('sets no healthcheck without checks, so the image\'s own HEALTHCHECK decides', () => {
+    assert.equal(specOf(registryApp('v1', { checks: { wait: 3, http: [], exec: [] } })).healthcheck, undefined);
   });
 
   it('rolls a fixed host port out stop-first, and refuses an explicit zero-downtime with one, saying why', () => {

@@ -1,0 +1,40 @@
+import type { ExecCheck } from '../manifest/types.js';
+import type { Runtime } from '../runtime/types.js';
+import type { Clock } from '../util/clock.js';
+import { CheckFailedError } from './errors.js';
+
+/** How much of a failing probe's output a message quotes. */
+const OUTPUT_CHARS = 200;
+
+/**
+ * Runs `check.command` inside the container up to `attempts` times, `wait` seconds before each
+ * attempt, `timeout` seconds each; passes on the first exit code 0. Fails at once when the
+ * container stops running.
+ */
+export async function execCheck(runtime: Runtime, clock: Clock, containerId: string, check: ExecCheck, signal: AbortSignal): Promise<{ attempts: number }> {
+  let lastProblem = 'no attempt made';
+  for (let attempt = 1; attempt <= check.attempts; attempt++) {
+    await clock.sleep(check.wait * 1000, signal);
+    const container = await runtime.inspectContainer(containerId);
+    if (container.state !== 'running') {
+      throw new CheckFailedError(container.name, `container ${container.name} is ${container.state} (exit code ${container.exitCode})`);
+    }
+    const result = await runtime.execInContainer(containerId, check.command, check.timeout * 1000);
+    if (signal.aborted) throw signal.reason;
+    if (result.outcome === 'exited' && result.exitCode === 0) return { attempts: attempt };
+    const said = lastLine(result.output);
+    lastProblem = (result.outcome === 'timed-out' ? `no exit within ${check.timeout}s` : `exit code ${result.exitCode}`) + (said ? `: ${said}` : '');
+  }
+  const name = (await runtime.inspectContainer(containerId)).name;
+  throw new CheckFailedError(name, `check ${describeCommand(check.command)} in ${name} failed after ${check.attempts} attempts: ${lastProblem}`);
+}
+
+/** The command as a user wrote it, for messages and logs. */
+export function describeCommand(command: string[]): string {
+  return JSON.stringify(command);
+}
+
+function lastLine(output: string): string {
+  const line = output.trim().split('\n').pop()?.trim() ?? '';
+  return line.length > OUTPUT_CHARS ? `${line.slice(0, OUTPUT_CHARS)}...` : line;
+}
