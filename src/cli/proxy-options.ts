@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { directTraffic } from '../proxy/direct.js';
 import { NginxRouter } from '../proxy/nginx-router.js';
-import type { TrafficRouter } from '../proxy/types.js';
+import type { ProxyTls, TrafficRouter } from '../proxy/types.js';
 import type { Logger } from '../util/logger.js';
 import { UsageError } from './usage.js';
 
@@ -13,6 +14,11 @@ export const PROXY_FLAGS = {
   'nginx-reload': { type: 'string', default: 'nginx -s reload' },
   'nginx-test': { type: 'string', default: 'nginx -t' },
   domain: { type: 'string' },
+  'proxy-tls-listen': { type: 'string', default: '443' },
+  'acme-directory': { type: 'string' },
+  'acme-email': { type: 'string' },
+  'acme-ca-file': { type: 'string' },
+  'tls-cert-dir': { type: 'string' },
 } as const;
 
 export interface ProxyValues {
@@ -22,6 +28,56 @@ export interface ProxyValues {
   'nginx-reload': string;
   'nginx-test': string;
   domain?: string | undefined;
+  'proxy-tls-listen': string;
+  'acme-directory'?: string | undefined;
+  'acme-email'?: string | undefined;
+  'acme-ca-file'?: string | undefined;
+  'tls-cert-dir'?: string | undefined;
+}
+
+/** HTTPS as the flags ask for it: undefined without --acme-directory or --tls-cert-dir. */
+export interface TlsSettings {
+  listen: string;
+  acme?: { directoryUrl: string; email: string; caPem?: string };
+  ownDir?: string;
+  /** Where the plain listener's `/.well-known/acme-challenge/` files live (under the nginx conf dir, which nginx can read). */
+  challengeRoot?: string;
+}
+
+export async function tlsSettings(values: ProxyValues, namespace: string): Promise<TlsSettings | undefined> {
+  const directory = values['acme-directory'];
+  const ownDir = values['tls-cert-dir'];
+  if (directory === undefined && ownDir === undefined) {
+    for (const flag of ['acme-email', 'acme-ca-file'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --acme-directory`);
+    return undefined;
+  }
+  if (values.proxy !== 'nginx') throw new UsageError(`--${directory !== undefined ? 'acme-directory' : 'tls-cert-dir'} needs --proxy nginx: certificates are served by berth's nginx`);
+  const listen = checkedListen('--proxy-tls-listen', values['proxy-tls-listen']);
+  if (listen === checkedListen('--proxy-listen', values['proxy-listen'])) throw new UsageError('--proxy-tls-listen must differ from --proxy-listen');
+  let acme: TlsSettings['acme'];
+  if (directory !== undefined) {
+    if (!/^https?:\/\/\S+$/.test(directory)) throw new UsageError(`--acme-directory "${directory}" is not an http(s) URL`);
+    const email = values['acme-email'];
+    if (email === undefined || !/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--acme-directory needs --acme-email ADDR, the contact the CA writes to about expiring certificates');
+    const caFile = values['acme-ca-file'];
+    let caPem: string | undefined;
+    if (caFile !== undefined) {
+      caPem = await readFile(caFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError(`--acme-ca-file ${caFile}: unreadable (${error.code ?? error.message})`);
+      });
+    }
+    acme = { directoryUrl: directory, email, ...(caPem !== undefined ? { caPem } : {}) };
+  }
+  return {
+    listen,
+    ...(acme ? { acme, challengeRoot: join(resolve(values['nginx-conf-dir']), `berth-${namespace}-acme`) } : {}),
+    ...(ownDir !== undefined ? { ownDir: resolve(ownDir) } : {}),
+  };
+}
+
+function checkedListen(flag: string, listen: string): string {
+  if (!/^(\d{1,5}|[0-9.]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/.test(listen)) throw new UsageError(`${flag} "${listen}" is not PORT, ADDR:PORT or [ADDR]:PORT`);
+  return listen;
 }
 
 /** The domain apps without `domains` are served under (`<app>.D`), when the flags ask for one. */
@@ -30,14 +86,13 @@ export function claimOptions(values: ProxyValues): { defaultDomain?: string } {
 }
 
 /** The router the flags ask for: none (`directTraffic`) unless `--proxy nginx`. */
-export function trafficRouter(values: ProxyValues, namespace: string, logger: Logger): TrafficRouter {
+export function trafficRouter(values: ProxyValues, namespace: string, logger: Logger, tls?: ProxyTls): TrafficRouter {
   if (values.proxy === undefined) {
     if (values.domain !== undefined) throw new UsageError('--domain needs --proxy nginx');
     return directTraffic;
   }
   if (values.proxy !== 'nginx') throw new UsageError(`--proxy supports "nginx", not "${values.proxy}"`);
-  const listen = values['proxy-listen'];
-  if (!/^(\d{1,5}|[0-9.]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/.test(listen)) throw new UsageError(`--proxy-listen "${listen}" is not PORT, ADDR:PORT or [ADDR]:PORT`);
+  const listen = checkedListen('--proxy-listen', values['proxy-listen']);
   return new NginxRouter(
     {
       namespace,
@@ -46,6 +101,7 @@ export function trafficRouter(values: ProxyValues, namespace: string, logger: Lo
       testCommand: values['nginx-test'],
       reloadCommand: values['nginx-reload'],
       ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}),
+      ...(tls ? { tls } : {}),
     },
     logger,
   );

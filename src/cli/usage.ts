@@ -40,6 +40,13 @@ proxy flags (run, plan):
   --nginx-test "CMD"       checks a candidate configuration (default "nginx -t")
   --nginx-reload "CMD"     reloads nginx (default "nginx -s reload")
   --domain D               serve apps without domains as <app>.D
+
+HTTPS flags (run, plan; need --proxy nginx):
+  --acme-directory URL     get a certificate for every domain from this ACME directory (HTTP-01 through nginx)
+  --acme-email ADDR        the account's contact (required with --acme-directory)
+  --acme-ca-file F         also trust this CA for the ACME server's own TLS (a private CA, pebble)
+  --tls-cert-dir DIR       your own <domain>.crt + <domain>.key pairs (_.example.com.* for *.example.com), used before ACME
+  --proxy-tls-listen ADDR:PORT  what the HTTPS server blocks listen on (default 443)
 `;
 
 /** A command line berth cannot act on; the message says why. */

@@ -127,6 +127,11 @@ export class Controller {
     await this.deps.state.flush();
   }
 
+  /** Queues `names` for a reconcile, as an event about them would (e.g. a certificate changed). */
+  requeue(names: Iterable<string>): void {
+    for (const name of names) this.deps.queue.add(name);
+  }
+
   /** Never waits: the engine is probed in the background, and a hang shows on a later call. */
   readiness(): Readiness {
     this.deps.events.probe();

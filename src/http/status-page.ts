@@ -76,8 +76,19 @@ function renderRow(app: AppStatus, now: number): string {
 <td class="desired">${escapeHtml(app.desiredTag ?? '–')}</td>
 <td class="running${drift ? ' drift' : ''}">${escapeHtml(running)}<div class="containers">${app.running.containers.length} container${app.running.containers.length === 1 ? '' : 's'}</div></td>
 <td class="age">${lastDeploy}</td>
-<td class="message">${escapeHtml(app.message)}${error}${renderHistory(app, now)}</td>
+<td class="message">${escapeHtml(app.message)}${error}${renderCertificates(app)}${renderHistory(app, now)}</td>
 </tr>`;
+}
+
+function renderCertificates(app: AppStatus): string {
+  if (app.certificates.length === 0) return '';
+  const items = app.certificates.map((c) => {
+    const expiry = c.notAfter === null ? '' : `, expires <time datetime="${c.notAfter}">${escapeHtml(c.notAfter.slice(0, 16).replace('T', ' '))} UTC</time>`;
+    const issuer = c.issuer === null ? '' : ` by ${escapeHtml(c.issuer)}`;
+    const error = c.error === null ? '' : `<div class="error">${escapeHtml(c.error)}</div>`;
+    return `<li class="certificate certificate-${escapeHtml(c.state)}">🔒 ${escapeHtml(c.domain)}: ${escapeHtml(c.state)}${issuer}${expiry}${error}</li>`;
+  });
+  return `<ul class="certificates">${items.join('')}</ul>`;
 }
 
 function renderHistory(app: AppStatus, now: number): string {

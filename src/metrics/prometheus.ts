@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PHASES, type Phase } from '../state/types.js';
 import type { ControllerMetrics } from './types.js';
+import type { CertificateRecord } from '../state/types.js';
 
 /** Read at each scrape. */
 export interface GaugeSources {
@@ -14,6 +15,8 @@ export interface GaugeSources {
   manifestErrors(): number;
   /** False while writing the state file fails (a full disk, a read-only filesystem). */
   stateWritable(): boolean;
+  /** The domains' certificates, when berth serves HTTPS. */
+  certificates?(): CertificateRecord[];
 }
 
 export interface PrometheusMetrics extends ControllerMetrics {
@@ -76,6 +79,26 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
     registers: [registry],
     collect() {
       this.set(sources.stateWritable() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'berth_certificate_expiry_timestamp_seconds',
+    help: 'When the certificate serving each domain expires (Unix time); absent while a domain has none.',
+    labelNames: ['domain', 'app'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of sources.certificates?.() ?? []) if (c.notAfter !== undefined) this.set({ domain: c.domain, app: c.app }, Math.floor(c.notAfter / 1000));
+    },
+  });
+  new Gauge({
+    name: 'berth_certificate_order_failing',
+    help: '1 while the last ACME order or renewal for the domain failed (it is retried with backoff), else 0.',
+    labelNames: ['domain', 'app'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of sources.certificates?.() ?? []) this.set({ domain: c.domain, app: c.app }, c.error !== undefined ? 1 : 0);
     },
   });
 

@@ -1,4 +1,10 @@
-/** Renders one app's nginx server block. Pure: same inputs, same text. */
+/**
+ * Renders one app's nginx server blocks. Pure: same inputs, same text. With TLS, a domain that has
+ * a certificate is served on the TLS listener and its plain listener redirects to HTTPS; a domain
+ * without one is served over plain HTTP as before. The plain listener always answers ACME
+ * challenges from the challenge root, redirected or not.
+ */
+import type { ProxyTls, ServedCertificate } from './types.js';
 
 export interface ServerBlock {
   namespace: string;
@@ -8,6 +14,7 @@ export interface ServerBlock {
   domains: string[];
   /** `127.0.0.1:<port>` of each serving container; none means the app answers 503. */
   endpoints: string[];
+  tls?: ProxyTls;
 }
 
 export function upstreamName(namespace: string, app: string): string {
@@ -17,14 +24,9 @@ export function upstreamName(namespace: string, app: string): string {
 export function renderServerBlock(block: ServerBlock): string {
   const upstream = upstreamName(block.namespace, block.app);
   const header = `# Written by berth for app "${block.app}" (namespace ${block.namespace}); berth rewrites this file.\n`;
-  const server = (body: string[]) =>
-    ['server {', `    listen ${block.listen};`, `    server_name ${block.domains.join(' ')};`, ...body.map((l) => `    ${l}`), '}', ''].join('\n');
-  if (block.endpoints.length === 0) return header + server(['return 503;']);
-  const upstreamBlock = [`upstream ${upstream} {`, ...[...block.endpoints].sort().map((e) => `    server ${e} max_fails=0;`), '    keepalive 16;', '}', ''].join('\n');
-  return (
-    header +
-    upstreamBlock +
-    server([
+  const served = block.endpoints.length === 0
+    ? ['return 503;']
+    : [
       'location / {',
       `    proxy_pass http://${upstream};`,
       '    proxy_http_version 1.1;',
@@ -35,6 +37,46 @@ export function renderServerBlock(block: ServerBlock): string {
       '    proxy_set_header X-Forwarded-Proto $scheme;',
       '    proxy_next_upstream error timeout http_502 http_503;',
       '}',
-    ])
+    ];
+  const upstreamBlock = block.endpoints.length === 0
+    ? ''
+    : [`upstream ${upstream} {`, ...[...block.endpoints].sort().map((e) => `    server ${e} max_fails=0;`), '    keepalive 16;', '}', ''].join('\n');
+  const { tls } = block;
+  if (!tls) return header + upstreamBlock + server(block.listen, block.domains, served);
+
+  const challenges = tls.challengeRoot === undefined ? [] : ['location /.well-known/acme-challenge/ {', `    root ${tls.challengeRoot};`, '}'];
+  const byCertificate = new Map<string, { certificate: ServedCertificate; domains: string[] }>();
+  const plain: string[] = [];
+  for (const domain of block.domains) {
+    const certificate = tls.certificates.certificateFor(domain);
+    if (!certificate) plain.push(domain);
+    else byCertificate.set(certificate.certFile, { certificate, domains: [...(byCertificate.get(certificate.certFile)?.domains ?? []), domain] });
+  }
+  const secured = [...byCertificate.values()].flatMap((g) => g.domains);
+  const httpsPort = /(\d+)$/.exec(tls.listen)?.[1];
+  const redirect = `return 301 https://$host${httpsPort === '443' ? '' : `:${httpsPort}`}$request_uri;`;
+  return (
+    header +
+    upstreamBlock +
+    (plain.length > 0 ? server(block.listen, plain, [...challenges, ...(challenges.length > 0 ? wrapRoot(served) : served)]) : '') +
+    (secured.length > 0 ? server(block.listen, secured, [...challenges, 'location / {', `    ${redirect}`, '}']) : '') +
+    [...byCertificate.values()]
+      .map(({ certificate, domains }) =>
+        server(`${tls.listen} ssl`, domains, [
+          `# certificate ${certificate.fingerprint}`,
+          `ssl_certificate ${certificate.certFile};`,
+          `ssl_certificate_key ${certificate.keyFile};`,
+          ...served,
+        ]))
+      .join('')
   );
+}
+
+function server(listen: string, domains: string[], body: string[]): string {
+  return ['server {', `    listen ${listen};`, `    server_name ${domains.join(' ')};`, ...body.map((l) => `    ${l}`), '}', ''].join('\n');
+}
+
+/** A bare `return 503;` beside another location must sit in a location of its own. */
+function wrapRoot(served: string[]): string[] {
+  return served[0] === 'return 503;' ? ['location / {', '    return 503;', '}'] : served;
 }

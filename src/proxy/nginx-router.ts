@@ -10,7 +10,7 @@ import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App } from '../manifest/types.js';
 import { directUrls } from './direct.js';
-import type { TrafficRouter } from './types.js';
+import type { ProxyTls, TrafficRouter } from './types.js';
 import type { Logger } from '../util/logger.js';
 import { ProxyError } from './errors.js';
 import { renderServerBlock } from './nginx-config.js';
@@ -26,6 +26,8 @@ export interface NginxRouterOptions {
   reloadCommand: string;
   /** With `--domain D`, apps without `domains` are served as `<app>.D`. */
   defaultDomain?: string;
+  /** HTTPS for the domains that have a certificate. */
+  tls?: ProxyTls;
 }
 
 export class NginxRouter implements TrafficRouter {
@@ -50,17 +52,19 @@ export class NginxRouter implements TrafficRouter {
   private blockOf(app: App, endpoints: string[]): string | undefined {
     const domains = this.domainsOf(app);
     if (domains.length === 0) return undefined;
-    return renderServerBlock({ namespace: this.options.namespace, app: app.name, listen: this.options.listen, domains, endpoints });
+    const { tls } = this.options;
+    return renderServerBlock({ namespace: this.options.namespace, app: app.name, listen: this.options.listen, domains, endpoints, ...(tls ? { tls } : {}) });
   }
 
   urls(app: App, endpoints: string[]): string[] {
     const domains = this.domainsOf(app);
     if (domains.length === 0) return directUrls(endpoints);
-    const port = /(\d+)$/.exec(this.options.listen)?.[1];
-    return domains.map((domain) => `http://${domain}${port === undefined || port === '80' ? '' : `:${port}`}`);
+    const { tls } = this.options;
+    return domains.map((domain) => (tls?.certificates.certificateFor(domain) ? urlOf('https', domain, tls.listen, '443') : urlOf('http', domain, this.options.listen, '80')));
   }
 
-  private domainsOf(app: App): string[] {
+  /** The domains the app is served under: its own, or `<app>.<defaultDomain>`. */
+  domainsOf(app: App): string[] {
     return app.spec.domains.length > 0 ? app.spec.domains : this.options.defaultDomain ? [`${app.name}.${this.options.defaultDomain}`] : [];
   }
 
@@ -128,6 +132,11 @@ export class NginxRouter implements TrafficRouter {
     this.queue = next.catch(() => undefined);
     return next;
   }
+}
+
+function urlOf(scheme: string, domain: string, listen: string, defaultPort: string): string {
+  const port = /(\d+)$/.exec(listen)?.[1];
+  return `${scheme}://${domain}${port === undefined || port === defaultPort ? '' : `:${port}`}`;
 }
 
 /** Runs a shell command; rejects with its last line of stderr (nginx's reason). */

@@ -23,3 +23,24 @@ export interface TrafficRouter {
   /** Where people reach the app once routed to `endpoints` (the deploy's "Application deployed" line). */
   urls(app: App, endpoints: string[]): string[];
 }
+
+/** A certificate and key nginx serves for a domain; `fingerprint` changes whenever the pair does. */
+export interface ServedCertificate {
+  certFile: string;
+  keyFile: string;
+  fingerprint: string;
+}
+
+/** Which certificate, if any, serves a domain now. Reads memory only. */
+export interface CertificateLookup {
+  certificateFor(domain: string): ServedCertificate | undefined;
+}
+
+/** HTTPS at the proxy: where it listens, where ACME challenge files are, whose certificates. */
+export interface ProxyTls {
+  /** nginx `listen` value of the TLS listener (`443`, `127.0.0.1:8443`). */
+  listen: string;
+  /** Directory holding `.well-known/acme-challenge/<token>`, served on the plain listener; none without ACME. */
+  challengeRoot?: string;
+  certificates: CertificateLookup;
+}

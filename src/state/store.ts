@@ -12,7 +12,7 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../util/logger.js';
-import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord } from './types.js';
+import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord, type CertificateRecord } from './types.js';
 
 export interface StateStoreOptions {
   logger?: Logger;
@@ -34,11 +34,13 @@ interface StateFile {
   version: 1;
   apps: Record<string, AppRecord>;
   engine?: EngineRecord;
+  certificates?: CertificateRecord[];
 }
 
 export class StateStore {
   private readonly apps = new Map<string, AppRecord>();
   private engineRecord: EngineRecord | undefined;
+  private certificateRecords: CertificateRecord[] = [];
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly listeners = new Set<() => void>();
@@ -92,6 +94,7 @@ export class StateStore {
     if (typeof parsed !== 'object' || parsed === null || typeof apps !== 'object' || apps === null || Array.isArray(apps)) return 'not a berth state file (no "apps" object)';
     for (const [name, record] of Object.entries(apps)) this.apps.set(name, record);
     this.engineRecord = (parsed as StateFile).engine;
+    this.certificateRecords = (parsed as StateFile).certificates ?? [];
     return undefined;
   }
 
@@ -127,6 +130,18 @@ export class StateStore {
   setEngine(record: EngineRecord): void {
     if (this.engineRecord?.reachable === record.reachable && this.engineRecord.error === record.error) return;
     this.engineRecord = record;
+    this.scheduleWrite();
+  }
+
+  /** The domains' certificates, as the running controller last recorded them, by domain. */
+  certificates(): CertificateRecord[] {
+    return this.certificateRecords;
+  }
+
+  setCertificates(records: CertificateRecord[]): void {
+    const sorted = [...records].sort((a, b) => a.domain.localeCompare(b.domain));
+    if (JSON.stringify(sorted) === JSON.stringify(this.certificateRecords)) return;
+    this.certificateRecords = sorted;
     this.scheduleWrite();
   }
 
@@ -205,6 +220,7 @@ export class StateStore {
         version: 1,
         apps: Object.fromEntries([...this.apps].sort(([a], [b]) => a.localeCompare(b))),
         ...(this.engineRecord ? { engine: this.engineRecord } : {}),
+        ...(this.certificateRecords.length > 0 ? { certificates: this.certificateRecords } : {}),
       };
       try {
         await writeAtomically(this.file, JSON.stringify(snapshot, null, 2) + '\n');

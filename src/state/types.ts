@@ -43,6 +43,25 @@ export interface AppRecord {
 /** Deploys kept in each app's history; also the most `--keep-revisions` can keep. */
 export const HISTORY_LIMIT = 50;
 
+/**
+ * A domain's certificate as the running controller last knew it: `issued` (by ACME), `own` (from
+ * --tls-cert-dir), `pending` (not yet ordered: its app is not served yet, or the first order is
+ * under way), `failed` (the last order failed; HTTP keeps serving, or the old certificate does).
+ */
+export interface CertificateRecord {
+  domain: string;
+  app: string;
+  state: 'issued' | 'own' | 'pending' | 'failed';
+  issuer?: string;
+  notAfter?: number;
+  /** The last failure, kept until an order succeeds. */
+  error?: string;
+  /** When the next order or renewal is due. */
+  nextAttempt?: number;
+  /** When `state` last changed. */
+  since: number;
+}
+
 /** The controller's view of the engine: an outage is reported here until the event stream is back. */
 export interface EngineRecord {
   reachable: boolean;

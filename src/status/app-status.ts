@@ -3,7 +3,7 @@
  * recorded state beside the containers Docker runs now. Pure: the caller lists the containers.
  */
 import type { ContainerSummary } from '../runtime/types.js';
-import type { AppRecord, DeployRecord, EngineRecord } from '../state/types.js';
+import type { AppRecord, CertificateRecord, DeployRecord, EngineRecord } from '../state/types.js';
 import { shortId } from '../util/short-id.js';
 import { runningRevision } from '../reconcile/serving.js';
 
@@ -21,6 +21,19 @@ export interface AppStatus {
   conditions: Condition[];
   /** Newest first. */
   history: DeployRecord[];
+  /** Each of the app's domains' certificates, when berth serves HTTPS. */
+  certificates: CertificateStatus[];
+}
+
+export interface CertificateStatus {
+  domain: string;
+  state: CertificateRecord['state'];
+  issuer: string | null;
+  /** ISO 8601. */
+  notAfter: string | null;
+  error: string | null;
+  /** When the next order or renewal is due (ISO 8601). */
+  nextAttempt: string | null;
 }
 
 /** Kubernetes-style conditions, derived from the phase and the containers. */
@@ -34,17 +47,18 @@ export interface Condition {
 
 /** The state a status is made from; `containers` is undefined when the engine could not be asked. */
 export interface StatusSources {
-  state: { names(): string[]; get(name: string): AppRecord | undefined };
+  state: { names(): string[]; get(name: string): AppRecord | undefined; certificates?(): CertificateRecord[] };
   containers: ContainerSummary[] | undefined;
 }
 
 export function appStatuses(sources: StatusSources): AppStatus[] {
   const containers = sources.containers ?? [];
   const names = [...new Set([...sources.state.names(), ...containers.map((c) => c.app)])].sort();
-  return names.map((name) => appStatus(name, sources.state.get(name), containers.filter((c) => c.app === name), sources.containers !== undefined));
+  const certificates = sources.state.certificates?.() ?? [];
+  return names.map((name) => appStatus(name, sources.state.get(name), containers.filter((c) => c.app === name), sources.containers !== undefined, certificates.filter((c) => c.app === name)));
 }
 
-export function appStatus(name: string, record: AppRecord | undefined, containers: ContainerSummary[], engineKnown = true): AppStatus {
+export function appStatus(name: string, record: AppRecord | undefined, containers: ContainerSummary[], engineKnown = true, certificates: CertificateRecord[] = []): AppStatus {
   const running = containers.filter((c) => c.state === 'running');
   const now = runningRevision(containers, record);
   const imageId = now?.imageId ?? null;
@@ -77,6 +91,14 @@ export function appStatus(name: string, record: AppRecord | undefined, container
         : { type: 'UpToDate', status: 'False', reason: phase, message: record?.lastError ?? record?.message ?? '', lastTransitionTime: since },
     ],
     history: record?.history ?? [],
+    certificates: certificates.map((c) => ({
+      domain: c.domain,
+      state: c.state,
+      issuer: c.issuer ?? null,
+      notAfter: c.notAfter !== undefined ? new Date(c.notAfter).toISOString() : null,
+      error: c.error ?? null,
+      nextAttempt: c.nextAttempt !== undefined ? new Date(c.nextAttempt).toISOString() : null,
+    })),
   };
 }
 

@@ -5,7 +5,7 @@
  * flags that point berth at it; `get(host, path)` sends a request through it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ export class PrivateNginx {
 
   static async start(): Promise<PrivateNginx> {
     const prefix = await mkdtemp(join(tmpdir(), 'berth-nginx-'));
+    // Workers run as nobody: they must reach the ACME challenge files berth writes under confDir.
+    await chmod(prefix, 0o755);
     const confDir = join(prefix, 'sites');
     await mkdir(confDir);
     await mkdir(join(prefix, 'logs'));

@@ -3,6 +3,7 @@
  * helpers to write manifests and to read the engine's state through the docker CLI (never
  * through berth's own runtime), and a cleanup that leaves nothing behind.
  */
+import type { AppStatus } from '../../src/status/app-status.js';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +78,7 @@ export class Scenario {
    * it often; a node process per poll would starve the engine of CPU). Exit codes and stderr of
    * status are tested through the real binary in test/integration/cli.
    */
-  async status(): Promise<{ app: string; phase: string; message: string; lastError: string | null; desiredTag: string | null; running: { tag: string | null } }[]> {
+  async status(): Promise<AppStatus[]> {
     let stdout = '';
     let stderr = '';
     const code = await main(['status', '--json', ...this.flags()], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });

@@ -14,7 +14,8 @@ import { systemClock } from '../../util/clock.js';
 import { silentLogger } from '../../util/logger.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
-import { claimOptions, PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
+import { claimOptions, PROXY_FLAGS, tlsSettings, trafficRouter, type TlsSettings } from '../proxy-options.js';
+import type { ProxyTls } from '../../proxy/types.js';
 import type { SwarmPlan } from '../../reconcile/swarm/plan.js';
 import { UsageError } from '../usage.js';
 import { heldClaims } from '../../reconcile/held-claims.js';
@@ -40,7 +41,8 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const shared = sharedOptions(values);
   const { namespace } = shared;
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
-  const traffic = trafficRouter(values, namespace, silentLogger());
+  const tls = await tlsSettings(values, namespace);
+  const traffic = trafficRouter(values, namespace, silentLogger(), tls ? await storedCertificates(tls, shared.stateDir, namespace) : undefined);
   if (values.runtime !== 'docker' && values.runtime !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
   const manifests = new ManifestDirectory(resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
@@ -65,6 +67,23 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
     out.stdout(describePlan(name, plan, formatDiff(diff)));
   }
   return finish(out, desired, names.length, pending, values['exit-code']);
+}
+
+/** The certificates `run` would serve now (those on disk; plan orders none), for judging routes as `run` would. */
+async function storedCertificates(tls: TlsSettings, stateDir: string, namespace: string): Promise<ProxyTls> {
+  const [{ CertificateManager }, { AcmeStore }] = await Promise.all([import('../../tls/certificate-manager.js'), import('../../tls/acme-store.js')]);
+  const certificates = new CertificateManager({
+    clock: systemClock,
+    logger: silentLogger(),
+    store: new AcmeStore(stateDir, namespace),
+    ...(tls.ownDir !== undefined ? { ownDir: tls.ownDir } : {}),
+    wanted: () => new Map(),
+    isServed: async () => false,
+    onChange: () => undefined,
+    report: () => undefined,
+  });
+  await certificates.load();
+  return { listen: tls.listen, ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}), certificates };
 }
 
 /** The directory's problems and warnings, then the exit code: 1 with problems, 2 with `--exit-code` and changes pending. */

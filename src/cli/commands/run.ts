@@ -15,7 +15,11 @@ import { systemClock } from '../../util/clock.js';
 import { createLogger } from '../../util/logger.js';
 import { directTraffic } from '../../proxy/direct.js';
 import { EngineEvents } from '../../controller/sources/engine-events.js';
-import { claimOptions, PROXY_FLAGS, trafficRouter } from '../proxy-options.js';
+import { claimOptions, PROXY_FLAGS, tlsSettings, trafficRouter, type TlsSettings } from '../proxy-options.js';
+import { NginxRouter } from '../../proxy/nginx-router.js';
+import type { TrafficRouter } from '../../proxy/types.js';
+import type { CertificateManager } from '../../tls/certificate-manager.js';
+import type { Logger } from '../../util/logger.js';
 import { UsageError } from '../usage.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
 import type { StatusServer } from '../../http/server.js';
@@ -53,7 +57,11 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
   const pullStallSeconds = positiveInteger(values, 'pull-stall-timeout');
   const logger = await createLogger({ format: shared.logFormat, level: shared.logLevel });
-  const traffic = trafficRouter(values, shared.namespace, logger);
+  const tls = await tlsSettings(values, shared.namespace);
+  // Bound once the state, the desired state and the controller exist (the manager only calls them after load()).
+  const late: { state?: StateStore; desired?: DesiredState; controller?: Controller } = {};
+  const certificates = tls ? await certificateManager(tls, shared, logger, late, () => traffic) : undefined;
+  const traffic = trafficRouter(values, shared.namespace, logger, tls && certificates ? { listen: tls.listen, ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}), certificates } : undefined);
   const engineKind = values.runtime;
   if (engineKind !== 'docker' && engineKind !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${engineKind}"`);
   const clock = systemClock;
@@ -69,6 +77,9 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const state = await StateStore.open(shared.stateDir, shared.namespace, { logger });
     const desired = new DesiredState(values['allow-empty'], claimOptions(values));
     const queue = new WorkQueue(clock);
+    late.state = state;
+    late.desired = desired;
+    await certificates?.load();
     // fastify and prom-client load only for --listen: every other start stays lean.
     const metrics = listen
       ? (await import('../../metrics/prometheus.js')).createPrometheusMetrics({
@@ -76,6 +87,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           queueDepth: () => queue.depth,
           manifestErrors: () => desired.problems().length,
           stateWritable: () => state.writeFailure() === undefined,
+          certificates: () => state.certificates(),
         })
       : undefined;
     const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name) };
@@ -88,6 +100,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
       { concurrency, resyncSeconds },
     );
+    late.controller = controller;
     logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
     const exposed = await permissionWarning(dir);
     if (exposed !== undefined) logger.warn({ manifests: dir, source: 'permissions' }, exposed);
@@ -119,11 +132,13 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       logger.info({ source: 'http', listen: url }, `Status page on ${url}/ (also /healthz, /readyz, /metrics, /api/apps)`);
     }
     await controller.start();
+    certificates?.start();
     logger.info({ step: 'ready' }, 'berth is running');
     const signal = await signalled;
     logger.info({ signal }, `${signal}: stopping`);
     await server?.close();
     server = undefined;
+    await certificates?.stop();
     await controller.stop();
     state.close();
     logger.info('stopped');
@@ -133,6 +148,47 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     await server?.close();
     await lock.release();
   }
+}
+
+/**
+ * The certificate manager for --acme-directory / --tls-cert-dir, loaded only then (acme-client is
+ * heavy). It certifies every domain the proxy serves for an app with a manifest, once the app is
+ * served, and requeues every app when a certificate changes so its server blocks are rewritten.
+ */
+async function certificateManager(
+  tls: TlsSettings,
+  shared: { stateDir: string; namespace: string },
+  logger: Logger,
+  late: { state?: StateStore; desired?: DesiredState; controller?: Controller },
+  router: () => TrafficRouter,
+): Promise<CertificateManager> {
+  const [{ CertificateManager }, { AcmeStore }, { AcmeIssuer }] = await Promise.all([
+    import('../../tls/certificate-manager.js'),
+    import('../../tls/acme-store.js'),
+    import('../../tls/acme-issuer.js'),
+  ]);
+  const store = new AcmeStore(shared.stateDir, shared.namespace);
+  const issuer = tls.acme && tls.challengeRoot !== undefined ? new AcmeIssuer({ ...tls.acme, challengeRoot: tls.challengeRoot }, store, logger.child({ source: 'acme' })) : undefined;
+  return new CertificateManager({
+    clock: systemClock,
+    logger,
+    store,
+    ...(issuer ? { issuer } : {}),
+    ...(tls.ownDir !== undefined ? { ownDir: tls.ownDir } : {}),
+    wanted: () => {
+      const traffic = router();
+      const wanted = new Map<string, string>();
+      if (!late.desired || !(traffic instanceof NginxRouter)) return wanted;
+      for (const name of late.desired.names()) {
+        const desired = late.desired.get(name);
+        if (desired.kind === 'present') for (const domain of traffic.domainsOf(desired.app)) wanted.set(domain, name);
+      }
+      return wanted;
+    },
+    isServed: (app) => router().hasRoute(app),
+    onChange: () => late.controller?.requeue(late.desired?.names() ?? []),
+    report: (records) => late.state?.setCertificates(records),
+  });
 }
 
 /** The Swarm reconciler, loaded only for --runtime swarm; rejects when the engine is no swarm manager. */

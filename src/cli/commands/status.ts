@@ -42,6 +42,8 @@ export async function statusCommand(args: string[], out: Output): Promise<number
     s.message,
   ]);
   out.stdout(formatTable(['APP', 'DESIRED', 'RUNNING', 'PHASE', 'AGE', 'MESSAGE'], rows));
+  const certificates = statuses.flatMap((s) => s.certificates.map((c) => [c.domain, s.app, c.state, c.issuer ?? '-', c.notAfter === null ? '-' : c.notAfter.slice(0, 16).replace('T', ' '), c.error ?? '']));
+  if (certificates.length > 0) out.stdout('\n' + formatTable(['DOMAIN', 'APP', 'CERTIFICATE', 'ISSUER', 'EXPIRES (UTC)', 'LAST ERROR'], certificates));
   return 0;
 }
 
