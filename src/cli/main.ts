@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'tags:deploy': async () => (await import('./commands/tags-deploy.js')).tagsDeployCommand,
   'tags:destroy': async () => (await import('./commands/tags-destroy.js')).tagsDestroyCommand,
   history: async () => (await import('./commands/history.js')).historyCommand,
+  retry: async () => (await import('./commands/retry.js')).retryCommand,
 };
 
 /** argv (without node and script) in, exit code out. */

@@ -5,6 +5,7 @@ Usage:
   berth validate PATH...                       check manifest files or directories
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
   berth status [--json]                        every managed app: desired tag, running image, phase
+  berth retry APP                              try a revision again that berth holds back (rolled back, or its release failed)
   berth history APP [--json]                   the app's deploys (time, tag, image id, outcome); * marks what serves
   berth tags APP [--json]                      image tags of <NS>/<APP>, the running one marked
   berth tags:create APP TAG [--force]          tag the image APP runs now as <NS>/<APP>:TAG (--force moves an existing tag)

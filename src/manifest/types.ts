@@ -47,6 +47,13 @@ export interface ExecCheck {
   timeout: number;
 }
 
+/** A command run by berth around a deploy (exec form, no shell), with how long it may take. */
+export interface Hook {
+  command: string[];
+  /** Seconds. */
+  timeout: number;
+}
+
 export interface Resources {
   /** Docker memory string as written (`256m`, `1g`). */
   memory?: string;
@@ -70,12 +77,18 @@ export interface AppSpec {
     http: HttpCheck[];
     exec: ExecCheck[];
   };
+  /** Run once per new revision in a one-off container, before any new container serves. */
+  release?: Hook;
+  /** Run once in one of the new containers after the switch; its failure rolls nothing back. */
+  postDeploy?: Hook;
   deploy: {
     strategy: Strategy;
     /** False when the manifest did not name a strategy (so berth may pick `recreate` for fixed host ports). */
     strategyExplicit: boolean;
     retireAfter: number;
     progressDeadline: number;
+    /** Seconds after the switch the new containers are watched, and the previous revision kept to switch back to. */
+    monitor: number;
   };
   domains: string[];
 }

@@ -43,7 +43,9 @@ interface ValidDocument {
       http: Array<{ path: string; content?: string; port?: number; attempts: number; wait: number; timeout: number }>;
       exec: Array<{ command: string[]; attempts: number; wait: number; timeout: number }>;
     };
-    deploy: { strategy: Strategy; retireAfter: number; progressDeadline: number };
+    release?: { command: string[]; timeout: number };
+    postDeploy?: { command: string[]; timeout: number };
+    deploy: { strategy: Strategy; retireAfter: number; progressDeadline: number; monitor?: number };
     domains: string[];
   };
 }
@@ -245,11 +247,14 @@ function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, opti
         })),
         exec: spec.checks.exec.map((c) => ({ command: c.command, attempts: c.attempts, wait: c.wait, timeout: c.timeout })),
       },
+      ...(spec.release !== undefined && { release: { command: spec.release.command, timeout: spec.release.timeout } }),
+      ...(spec.postDeploy !== undefined && { postDeploy: { command: spec.postDeploy.command, timeout: spec.postDeploy.timeout } }),
       deploy: {
         strategy: spec.deploy.strategy,
         strategyExplicit: valueAt(doc.value, '/spec/deploy/strategy') !== undefined,
         retireAfter: spec.deploy.retireAfter,
         progressDeadline: spec.deploy.progressDeadline,
+        monitor: spec.deploy.monitor ?? spec.deploy.retireAfter,
       },
       domains: spec.domains,
     },

@@ -5,7 +5,7 @@ export type ReconcileOutcome = 'success' | 'error' | 'requeue_after';
 
 export interface ControllerMetrics {
   reconciled(app: string, outcome: ReconcileOutcome, seconds: number): void;
-  deployed(app: string, outcome: 'succeeded' | 'failed'): void;
+  deployed(app: string, outcome: 'succeeded' | 'failed' | 'rolled_back'): void;
 }
 
 export const noMetrics: ControllerMetrics = {

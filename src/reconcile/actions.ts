@@ -1,6 +1,7 @@
 /** The vocabulary of the planner: what it observes and what it asks the executor to do. */
 import type { App } from '../manifest/types.js';
-import type { ContainerCreateSpec, ContainerSummary } from '../runtime/types.js';
+import type { Hook } from '../manifest/types.js';
+import type { ContainerCreateSpec, ContainerDetail, ContainerSummary } from '../runtime/types.js';
 import type { DeployRecord, Phase } from '../state/types.js';
 
 /** The desired state of one app, as the manifest directory currently determines it. */
@@ -47,7 +48,29 @@ export interface Observation {
   route: { held: boolean; current: boolean };
   /** What image retention is judged on: berth's deploy history (newest first) and the tags it created. */
   retention: { history: readonly DeployRecord[]; owned: readonly string[]; keep: number };
+  /** Revisions whose release step succeeded. */
+  released: readonly string[];
+  /** The revision that served before the serving one (berth may switch back to it within deploy.monitor). */
+  previousRevision?: string;
+  /** A rolled-back revision (or one whose release failed), not deployed again by itself. */
+  held?: { revision: string; reason: string };
+  /**
+   * The serving revision's containers as inspected now (restarts, exit codes, health); only a
+   * reconcile looks this close, a resync's cheap look leaves it out.
+   */
+  servingDetails?: ContainerDetail[];
   now: number;
+}
+
+/** Traffic back to `to` (the previous revision, still running), the failed revision's containers gone. */
+export interface RollbackTarget {
+  to: string;
+  from: string;
+  containers: ContainerRef[];
+  repository: string;
+  /** Image ids `latest` and `previous` point at again. */
+  latest?: string;
+  previous?: string;
 }
 
 export interface ContainerRef {
@@ -69,7 +92,14 @@ export type Action =
   | { type: 'route'; endpoints: string[]; reason: string }
   | { type: 'unroute'; reason: string }
   /** Release image references berth created (pulls, mirrors) for revisions it no longer keeps. */
-  | { type: 'untag'; refs: string[]; reason: string };
+  | { type: 'untag'; refs: string[]; reason: string }
+  /** Run the release step of `revision` in a one-off container (or wait for the one already running). */
+  | { type: 'release'; revision: string; imageId: string; hook: Hook; reason: string }
+  /** Run the post-deploy command in `container` (a new one); a failure is reported, never rolled back. */
+  | { type: 'postDeploy'; container: string; hook: Hook; reason: string }
+  /** One more look at the new containers within deploy.monitor (their checks, once); a failure rolls back. */
+  | ({ type: 'probe'; containers: string[]; reason: string } & { rollback: RollbackTarget })
+  | ({ type: 'rollback'; reason: string } & RollbackTarget);
 
 export interface Plan {
   actions: Action[];
@@ -93,4 +123,8 @@ export interface Executed {
   untagged: string[];
   /** The endpoints traffic was switched or routed to. */
   endpoints: string[];
+  /** Set when traffic went back to the previous revision. */
+  rolledBack?: { from: string; to: string; reason: string };
+  /** How the post-deploy command ended (`succeeded`, or why not). */
+  postDeploy?: string;
 }

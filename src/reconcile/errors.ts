@@ -5,3 +5,13 @@ export class DeployFailedError extends Error {
     this.name = 'DeployFailedError';
   }
 }
+
+/** The release step did not succeed; `output` is its last lines (env values redacted). */
+export class ReleaseFailedError extends DeployFailedError {
+  readonly output: string;
+  constructor(message: string, output: string) {
+    super(message);
+    this.name = 'ReleaseFailedError';
+    this.output = output;
+  }
+}

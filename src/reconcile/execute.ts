@@ -13,9 +13,15 @@ import { PortInUseError, RuntimeError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { Action, ContainerRef, Executed, Plan } from './actions.js';
+import type { Action, ContainerRef, Executed, Plan, RollbackTarget } from './actions.js';
 import { servingEndpoints } from './serving.js';
-import { DeployFailedError } from './errors.js';
+import { DeployFailedError, ReleaseFailedError } from './errors.js';
+import { createHash } from 'node:crypto';
+import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_REVISION, LABEL_ROLE, type ContainerCreateSpec } from '../runtime/types.js';
+import { silentLogger } from '../util/logger.js';
+
+/** The `berth.role` of a release container. */
+export const RELEASE_ROLE = 'release';
 import { redact, secretsOf } from '../util/redact.js';
 import { imageRef } from '../manifest/image-ref.js';
 
@@ -34,6 +40,10 @@ export interface ExecuteContext {
   stopTimeoutSeconds: number;
   /** Called once traffic is routed to `revision`, before the next action: the switch is recorded at once. */
   onSwitched(revision: string): void;
+  /** Called once the release step of `revision` succeeded: it never runs again. */
+  onReleased(revision: string): void;
+  /** Called once traffic is back on the previous revision, before the failed containers go. */
+  onRolledBack(from: string, to: string, reason: string): void;
   signal: AbortSignal;
 }
 
@@ -130,6 +140,18 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       if (action.previous) await runtime.tagImage(action.previous, action.repository, 'previous');
       await runtime.tagImage(action.latest, action.repository, 'latest');
       return { message: `${action.repository}:latest now points at the deployed image`, fields: { image: `${action.repository}:latest` } };
+    case 'release':
+      await release(action, ctx);
+      return undefined;
+    case 'postDeploy':
+      await postDeploy(action, ctx, progress);
+      return undefined;
+    case 'probe':
+      await probe(action, ctx, progress);
+      return undefined;
+    case 'rollback':
+      await rollBack(action, action.reason, ctx, progress);
+      return undefined;
     case 'retire':
       logger.info({ step: 'retire', containers: action.containers.map((c) => c.name) }, `Shutting down ${action.containers.length} old container(s): ${action.reason}`);
       for (const container of action.containers) {
@@ -137,6 +159,143 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
         await runtime.removeContainer(container.id);
       }
       return { message: `Retired ${action.containers.map((c) => c.name).join(', ')}`, fields: { containers: action.containers.map((c) => c.name) } };
+  }
+}
+
+/** How often a running release container is looked at. */
+const RELEASE_POLL_MS = 250;
+
+/**
+ * The release step, at most one at a time per app: a release container of this revision left by
+ * an earlier berth is waited for (or judged, when it has ended) instead of starting another.
+ * Release containers of other revisions are waited for, then removed. Aborting (shutdown) leaves
+ * a running release alone; the next berth finds it by its labels.
+ */
+async function release(action: Extract<Action, { type: 'release' }>, ctx: ExecuteContext): Promise<void> {
+  const app = requireApp(ctx, action);
+  const { runtime, logger, namespace, name } = ctx;
+  const command = JSON.stringify(action.hook.command);
+  const timeoutMs = action.hook.timeout * 1000;
+  const existing = await runtime.listRoleContainers(namespace, name, RELEASE_ROLE);
+  for (const stale of existing.filter((c) => c.labels[LABEL_REVISION] !== action.revision)) {
+    if (stale.state === 'running') await waitForExit(ctx, stale.id, timeoutMs).catch(() => undefined);
+    await runtime.stopContainer(stale.id, 0).catch(() => undefined);
+    await runtime.removeContainer(stale.id);
+  }
+  const left = existing.find((c) => c.labels[LABEL_REVISION] === action.revision);
+  let id = left?.id;
+  if (left?.state === 'created') await runtime.startContainer(left.id);
+  if (id === undefined) {
+    logger.info({ step: 'release', command: action.hook.command }, `Running the release step ${command}...`);
+    id = await runtime.createContainer(releaseSpecFor(namespace, app, action));
+    await runtime.startContainer(id);
+  } else {
+    logger.info({ step: 'release', command: action.hook.command }, `The release step ${command} of this revision is already under way; waiting for it`);
+  }
+  const begin = ctx.clock.now();
+  const ended = await waitForExit(ctx, id, timeoutMs);
+  const output = redact(await runtime.containerLogs(id, LOG_TAIL_LINES).catch(() => ''), secretsOf(app.spec.env)).trimEnd();
+  if (ended === undefined) await runtime.stopContainer(id, 0).catch(() => undefined);
+  await runtime.removeContainer(id);
+  if (ended === 0) {
+    ctx.onReleased(action.revision);
+    logger.info({ step: 'release', result: 'passed', durationMs: ctx.clock.now() - begin, ...(output ? { output } : {}) }, `Release step ${command} succeeded`);
+    return;
+  }
+  if (output !== '') logger.warn({ step: 'release', output }, `Release step output (last ${LOG_TAIL_LINES} lines)`);
+  throw new ReleaseFailedError(ended === undefined ? `the release step ${command} did not finish within ${action.hook.timeout}s` : `the release step ${command} exited with code ${ended}`, output);
+}
+
+/** The one-off container of a release step: the new image, the app's env and volumes, no ports, never restarted. */
+function releaseSpecFor(namespace: string, app: App, action: Extract<Action, { type: 'release' }>): ContainerCreateSpec {
+  return {
+    name: `${namespace}.${app.name}.release.${createHash('sha256').update(action.revision).digest('hex').slice(0, 10)}`,
+    image: action.imageId,
+    command: action.hook.command,
+    env: app.spec.env,
+    labels: {
+      [LABEL_MANAGED]: 'true',
+      [LABEL_NAMESPACE]: namespace,
+      [LABEL_APP]: app.name,
+      [LABEL_ROLE]: RELEASE_ROLE,
+      [LABEL_REVISION]: action.revision,
+    },
+    ports: [],
+    volumes: app.spec.volumes,
+    resources: app.spec.resources,
+    restart: false,
+  };
+}
+
+/** The container's exit code once it stopped running, or undefined when `timeoutMs` passed since it started. */
+async function waitForExit(ctx: ExecuteContext, id: string, timeoutMs: number): Promise<number | undefined> {
+  for (;;) {
+    const detail = await ctx.runtime.inspectContainer(id);
+    if (detail.state !== 'running' && detail.state !== 'created' && detail.state !== 'restarting') return detail.exitCode;
+    const started = detail.startedAt > 0 ? detail.startedAt : ctx.clock.now();
+    if (ctx.clock.now() - started >= timeoutMs) return undefined;
+    await ctx.clock.sleep(RELEASE_POLL_MS, ctx.signal);
+  }
+}
+
+/** The post-deploy command in one new container; how it ended goes to the log and the deploy's history. */
+async function postDeploy(action: Extract<Action, { type: 'postDeploy' }>, ctx: ExecuteContext, progress: Progress): Promise<void> {
+  const command = JSON.stringify(action.hook.command);
+  const id = progress.ids.get(action.container) ?? action.container;
+  const result = await ctx.runtime.execInContainer(id, action.hook.command, action.hook.timeout * 1000).catch((error: Error) => ({ outcome: 'error' as const, output: error.message }));
+  const output = redact(result.output, secretsOf(ctx.app?.spec.env ?? {})).trimEnd();
+  if (result.outcome === 'exited' && result.exitCode === 0) {
+    progress.executed.postDeploy = 'succeeded';
+    ctx.logger.info({ step: 'postDeploy', container: action.container, result: 'passed' }, `Post-deploy ${command} succeeded in ${action.container}`);
+    return;
+  }
+  const why = result.outcome === 'exited' ? `exited with code ${result.exitCode}` : result.outcome === 'timed-out' ? `did not finish within ${action.hook.timeout}s` : `could not run: ${output}`;
+  const last = output.split('\n').pop() ?? '';
+  progress.executed.postDeploy = `failed: ${why}${last && result.outcome !== 'error' ? `: ${last}` : ''}`;
+  ctx.logger.warn({ step: 'postDeploy', container: action.container, result: 'failed', ...(output ? { output } : {}) }, `Post-deploy ${command} ${why} in ${action.container}; the deploy stands`);
+}
+
+/** Probes the new containers' checks once more (a second try half a second later); a failure rolls back. */
+async function probe(action: Extract<Action, { type: 'probe' }>, ctx: ExecuteContext, progress: Progress): Promise<void> {
+  const app = requireApp(ctx, action);
+  const once: App = {
+    ...app,
+    spec: {
+      ...app.spec,
+      checks: {
+        ...app.spec.checks,
+        http: app.spec.checks.http.map((c) => ({ ...c, attempts: PROBE_ATTEMPTS, wait: 0 })),
+        exec: app.spec.checks.exec.map((c) => ({ ...c, attempts: PROBE_ATTEMPTS, wait: 0 })),
+      },
+    },
+  };
+  const ids = action.containers.map((name) => progress.ids.get(name) ?? name);
+  try {
+    await runChecks({ ...ctx, logger: silentLogger() }, once, ids, ctx.signal);
+  } catch (error) {
+    if (ctx.signal.aborted || !(error instanceof CheckFailedError)) throw error;
+    await rollBack(action.rollback, `${error.message} within deploy.monitor (${app.spec.deploy.monitor}s) after the switch`, ctx, progress);
+  }
+}
+
+const PROBE_ATTEMPTS = 2;
+
+/** Traffic back to the previous revision (still running), then the failed containers stopped and removed. */
+async function rollBack(target: RollbackTarget, reason: string, ctx: ExecuteContext, progress: Progress): Promise<void> {
+  const app = requireApp(ctx, { type: 'rollback', reason, ...target });
+  const endpoints = servingEndpoints(app, target.to, await ctx.runtime.listContainers(ctx.namespace, ctx.name));
+  await ctx.traffic.route(app, endpoints);
+  progress.executed.endpoints = endpoints;
+  progress.executed.rolledBack = { from: target.from, to: target.to, reason };
+  ctx.onRolledBack(target.from, target.to, reason);
+  ctx.logger.warn({ step: 'rollback', reason, revision: target.from, to: target.to }, `Rolled back: traffic is on the previous revision again; ${reason}`);
+  if (target.latest !== undefined) {
+    if (target.previous !== undefined) await ctx.runtime.tagImage(target.previous, target.repository, 'previous');
+    await ctx.runtime.tagImage(target.latest, target.repository, 'latest');
+  }
+  for (const container of target.containers) {
+    await ctx.runtime.stopContainer(container.id, ctx.stopTimeoutSeconds).catch(() => undefined);
+    await ctx.runtime.removeContainer(container.id);
   }
 }
 

@@ -1,5 +1,7 @@
 import type { TrafficRouter } from '../proxy/types.js';
-import type { ContainerSummary, Runtime } from '../runtime/types.js';
+import { ContainerNotFoundError } from '../runtime/errors.js';
+import type { ContainerDetail, ContainerSummary, Runtime } from '../runtime/types.js';
+import { revisionKey } from './revision.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Desired, ImageState, Observation } from './actions.js';
@@ -31,7 +33,24 @@ export interface ObserveOptions {
  * up to three image inspects) run concurrently: a reaction waits for one round trip, not four.
  */
 export async function observeApp(deps: ObserveDeps, options: ObserveOptions, name: string): Promise<Observation> {
-  return observeWith(deps, options, name, deps.runtime.listContainers(options.namespace, name), deps.runtime, deps.traffic);
+  const observation = await observeWith(deps, options, name, deps.runtime.listContainers(options.namespace, name), deps.runtime, deps.traffic);
+  const servingDetails = await inspectServing(deps.runtime, observation);
+  return servingDetails ? { ...observation, servingDetails } : observation;
+}
+
+/**
+ * The serving revision's containers, inspected (restart counts, exit codes, health): what the
+ * watch after a switch, and the report of a container that keeps restarting, are judged on.
+ */
+async function inspectServing(runtime: Runtime, observation: Observation): Promise<ContainerDetail[] | undefined> {
+  const { serving } = observation;
+  if (observation.desired.kind !== 'present' || serving === undefined) return undefined;
+  const ids = observation.containers.filter((c) => revisionKey(c) === serving.revision && c.state !== 'removing').map((c) => c.id);
+  const details = await Promise.all(ids.map((id) => runtime.inspectContainer(id).catch((error: unknown) => {
+    if (error instanceof ContainerNotFoundError) return undefined;
+    throw error;
+  })));
+  return details.filter((d): d is ContainerDetail => d !== undefined);
 }
 
 /**
@@ -75,6 +94,9 @@ export async function observeWith(
     containers: observed,
     route: await routeOf(routes, name, desired, serving?.revision, observed),
     retention: { history: record?.history ?? [], owned: record?.ownedTags ?? [], keep: options.keepRevisions },
+    released: record?.released ?? [],
+    ...(record?.previousRevision !== undefined ? { previousRevision: record.previousRevision } : {}),
+    ...(record?.held !== undefined ? { held: { revision: record.held.revision, reason: record.held.reason } } : {}),
     ...(image ? { image } : {}),
     ...(localTagImageId ? { localTagImageId } : {}),
     ...(latestImageId ? { latestImageId } : {}),

@@ -9,8 +9,8 @@
  * desired revision that never took traffic are checked again, never trusted.
  */
 import type { App } from '../manifest/types.js';
-import type { ContainerSummary } from '../runtime/types.js';
-import type { Action, ContainerRef, Desired, Observation, Plan } from './actions.js';
+import type { ContainerDetail, ContainerSummary } from '../runtime/types.js';
+import type { Action, ContainerRef, Desired, Observation, Plan, RollbackTarget } from './actions.js';
 import { containerSpecFor } from './container-spec.js';
 import { releasableTags } from './retention.js';
 import { servingEndpoints } from './serving.js';
@@ -77,6 +77,9 @@ function planPresent(observation: Observation, app: App): Plan {
   const verified = observation.serving?.revision === key;
   const isCurrent = (c: ContainerSummary) => c.specHash === revision.specHash && c.imageId === revision.imageId;
   const old = containers.filter((c) => !isCurrent(c));
+  if (!verified && observation.held?.revision === key) return planHeld(observation, app, actions, observation.held.reason);
+  const watch = verified ? watchAfterSwitch(observation, app, containers.filter(isCurrent)) : undefined;
+  if (watch?.rollback) return { actions: [...actions, watch.rollback], outcome: { phase: 'Degraded', message: `rolled back: ${watch.rollback.reason}` } };
   const { kept, discarded } = sortCurrent(containers.filter(isCurrent), spec.replicas);
 
   for (const c of discarded.filter((c) => !isRunning(c))) actions.push({ type: 'remove', container: refOf(c), reason: `container ${c.name} is ${c.state}` });
@@ -94,13 +97,24 @@ function planPresent(observation: Observation, app: App): Plan {
       actions.push({ type: 'retag', repository: localRepository, latest: image.id, ...(previous ? { previous } : {}), reason: 'latest does not point at the serving image' });
     }
     actions.push(...routeToServing(observation, app));
-    return { ...planRetirement(observation, app, old, actions, verified), outcome: { phase: 'Running', message: spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage } };
+    if (watch?.probe) actions.push(watch.probe);
+    const retirement = planRetirement(observation, app, old, actions, verified);
+    const restarting = restartsOf(observation);
+    const requeueAfterMs = Math.min(...[retirement.requeueAfterMs, watch?.requeueAfterMs, restarting?.requeueAfterMs].filter((ms): ms is number => ms !== undefined));
+    return {
+      actions: retirement.actions,
+      outcome: restarting ? { phase: 'Degraded', message: restarting.message } : { phase: 'Running', message: (spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage) + (watch ? ` (watching the new revision until ${new Date(watch.endsAt).toISOString().slice(11, 19)} UTC)` : '') },
+      ...(Number.isFinite(requeueAfterMs) ? { requeueAfterMs } : {}),
+    };
   }
 
   const strategy = effectiveStrategy(app, observation.proxy);
   if ('refused' in strategy) return refused(strategy.refused);
 
   const runningOld = old.filter(isRunning);
+  if (!verified && spec.release && !observation.released.includes(key)) {
+    actions.push({ type: 'release', revision: key, imageId: image.id, hook: spec.release, reason: 'the release step runs once per revision, before any new container serves' });
+  }
   if (strategy.name === 'recreate') {
     for (const c of runningOld) actions.push({ type: 'stop', container: refOf(c), reason: 'recreate: the old container stops before the new one starts' });
   }
@@ -115,9 +129,11 @@ function planPresent(observation: Observation, app: App): Plan {
   if (!verified) {
     const previous = previousImageId(runningOld, observation);
     actions.push({ type: 'retag', repository: localRepository, latest: image.id, ...(previous ? { previous } : {}), reason: 'point latest at the deployed image' });
+    const first = created[0]?.name ?? unverified[0]?.name;
+    if (spec.postDeploy && first !== undefined) actions.push({ type: 'postDeploy', container: first, hook: spec.postDeploy, reason: 'runs once after traffic switched' });
   }
 
-  const retireNow = strategy.name === 'recreate' || spec.deploy.retireAfter === 0;
+  const retireNow = strategy.name === 'recreate' || keepOldMs(app) === 0;
   const retiring = retireNow ? old : old.filter((c) => !isRunning(c));
   if (retiring.length > 0) actions.push({ type: 'retire', containers: retiring.map(refOf), reason: retireNow ? 'replaced' : 'not running' });
   const waiting = old.length - retiring.length;
@@ -126,9 +142,95 @@ function planPresent(observation: Observation, app: App): Plan {
   return {
     actions,
     outcome: { phase: 'Running', message: runningMessage + (strategy.note ?? '') },
-    ...(waiting > 0 ? { requeueAfterMs: spec.deploy.retireAfter * 1000 } : {}),
+    ...(waiting > 0 ? { requeueAfterMs: keepOldMs(app) } : {}),
     ...(verified ? {} : { rollout: { revision: key, imageId: image.id, image: spec.image, tag: spec.tag, strategy: strategy.name } }),
   };
+}
+
+/** How long old containers outlive a switch: `retireAfter`, or the monitor window when that is longer. */
+function keepOldMs(app: App): number {
+  return Math.max(app.spec.deploy.retireAfter, app.spec.deploy.monitor) * 1000;
+}
+
+/**
+ * A revision that was rolled back (or whose release failed): nothing rolls it out again by itself.
+ * What serves keeps serving; the old containers are not retired.
+ */
+function planHeld(observation: Observation, app: App, actions: Action[], reason: string): Plan {
+  const anyRunning = observation.containers.some(isRunning);
+  const ref = imageRef(app.spec.image, app.spec.tag);
+  const serving = anyRunning ? 'the previous revision keeps serving' : 'nothing serves';
+  return {
+    actions: [...actions, ...routeToServing(observation, app)],
+    outcome: { phase: anyRunning ? 'Degraded' : 'Failed', message: `${ref} is held after it failed (${reason}); ${serving} until the manifest changes or \`berth retry ${app.name}\`` },
+  };
+}
+
+/** How long a container's restarts keep an app Degraded after its last start. */
+const RESTART_MEMORY_MS = 5 * 60_000;
+
+/** A serving container that restarted lately (the engine's restart policy at work): the app is Degraded, with why. */
+function restartsOf(observation: Observation): { message: string; requeueAfterMs: number } | undefined {
+  const restarted = (observation.servingDetails ?? []).filter((d) => d.restartCount > 0 && observation.now - d.startedAt < RESTART_MEMORY_MS);
+  if (restarted.length === 0) return undefined;
+  const latest = Math.max(...restarted.map((d) => d.startedAt));
+  const words = restarted.map((d) => `${d.name} restarted ${d.restartCount} time${d.restartCount === 1 ? '' : 's'}${d.exitCode !== 0 ? ` (last exit code ${d.exitCode})` : ''}`);
+  return { message: `${words.join('; ')}: the engine restarts it; see its logs`, requeueAfterMs: Math.max(1_000, latest + RESTART_MEMORY_MS - observation.now) };
+}
+
+/** What watching the serving revision within deploy.monitor asks for now. */
+interface Watch {
+  endsAt: number;
+  requeueAfterMs: number;
+  rollback?: Extract<Action, { type: 'rollback' }>;
+  probe?: Extract<Action, { type: 'probe' }>;
+}
+
+/** How often the new containers are looked at within the window (besides the engine's events). */
+const WATCH_INTERVAL_MS = 1_000;
+
+/**
+ * Within deploy.monitor after a switch, while the previous revision still runs: a new container
+ * that stopped, restarted or turned unhealthy sends traffic back now; otherwise its checks are
+ * probed once more, and the app is looked at again shortly.
+ */
+function watchAfterSwitch(observation: Observation, app: App, current: ContainerSummary[]): Watch | undefined {
+  const { serving, previousRevision, servingDetails, now } = observation;
+  if (!serving || previousRevision === undefined || previousRevision === serving.revision || servingDetails === undefined) return undefined;
+  const endsAt = serving.switchedAt + app.spec.deploy.monitor * 1000;
+  const previous = observation.containers.filter((c) => isRunning(c) && revisionKey(c) === previousRevision);
+  if (now >= endsAt || previous.length === 0) return undefined;
+  const repository = appRepository(observation.namespace, app.name);
+  const target: RollbackTarget = {
+    to: previousRevision,
+    from: serving.revision,
+    containers: current.map(refOf),
+    repository,
+    latest: parseRevisionKey(previousRevision).imageId,
+    ...previousOf(observation, previousRevision, serving.revision),
+  };
+  const failure = watchFailure(servingDetails, app.spec.replicas);
+  if (failure !== undefined) return { endsAt, requeueAfterMs: 0, rollback: { type: 'rollback', ...target, reason: `${failure} within deploy.monitor (${app.spec.deploy.monitor}s) after the switch` } };
+  const { http, exec } = app.spec.checks;
+  const probe = http.length + exec.length > 0 ? { type: 'probe' as const, containers: servingDetails.map((d) => d.name), rollback: target, reason: 'watching the new revision within deploy.monitor' } : undefined;
+  // The engine's events report a container that stops, restarts or turns unhealthy; only checks need looking.
+  return { endsAt, requeueAfterMs: probe ? Math.min(WATCH_INTERVAL_MS, endsAt - now) : endsAt - now, ...(probe ? { probe } : {}) };
+}
+
+/** Why the watched containers fail, if they do: stopped, restarted, unhealthy, or fewer than the replicas. */
+function watchFailure(details: ContainerDetail[], replicas: number): string | undefined {
+  for (const d of details) {
+    if (d.state !== 'running') return `${d.name} stopped (${d.state}, exit code ${d.exitCode})`;
+    if (d.restartCount > 0) return `${d.name} restarted (exit code ${d.exitCode === 0 ? 'unknown' : d.exitCode})`;
+    if (d.health === 'unhealthy') return `${d.name} turned unhealthy`;
+  }
+  return details.length < replicas ? `${replicas - details.length} of ${replicas} new container(s) went away` : undefined;
+}
+
+/** The image `previous` should point at once `to` serves again: the deploy before it in the history. */
+function previousOf(observation: Observation, to: string, from: string): { previous?: string } {
+  const earlier = observation.retention.history.find((h) => h.outcome === 'succeeded' && h.revision !== to && h.revision !== from);
+  return earlier ? { previous: earlier.imageId } : {};
 }
 
 /** A route to the serving revision's containers, when the proxy does not hold exactly that. */
@@ -156,7 +258,7 @@ function untagReleased(observation: Observation, app: App, revision: string): Ac
 /** Old containers once the desired revision serves: stopped ones go now, running ones `retireAfter` after the switch. */
 function planRetirement(observation: Observation, app: App, old: ContainerSummary[], actions: Action[], verified: boolean): Omit<Plan, 'outcome'> {
   if (old.length === 0) return { actions };
-  const retireAfterMs = app.spec.deploy.retireAfter * 1000;
+  const retireAfterMs = keepOldMs(app);
   const switchedAt = verified ? (observation.serving?.switchedAt ?? 0) : 0;
   const dueAt = switchedAt + retireAfterMs;
   const scaledToZero = app.spec.replicas === 0;

@@ -15,7 +15,7 @@ import type { Phase } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Desired, Executed, Observation, Plan } from './actions.js';
-import { DeployFailedError } from './errors.js';
+import { DeployFailedError, ReleaseFailedError } from './errors.js';
 import { executePlan, nothingExecuted } from './execute.js';
 import { HostSnapshot } from './host-snapshot.js';
 import { isInSync } from './in-sync.js';
@@ -33,6 +33,8 @@ export interface ReconcilerDeps {
   /** The app's desired state as the manifest directory determines it now. */
   desired(name: string): Desired;
   metrics?: ControllerMetrics;
+  /** `berth retry` requests; none in tests that do not need them. */
+  retries?: { take(name: string): Promise<boolean> };
 }
 
 export interface ReconcilerOptions extends ObserveOptions {
@@ -54,6 +56,11 @@ export class Reconciler implements AppReconciler {
 
   async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
     const logger = this.deps.logger.child({ app: name });
+    if (this.deps.retries && (await this.deps.retries.take(name))) {
+      const held = this.deps.state.get(name)?.held;
+      if (held) logger.info({ step: 'retry', revision: held.revision }, `berth retry: trying ${name} again (it was held: ${held.reason})`);
+      this.recorder.release(name);
+    }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const observation = await observeApp(this.deps, this.options, name);
       const plan = planApp(observation);
@@ -120,6 +127,8 @@ export class Reconciler implements AppReconciler {
         observed: observation.containers,
         stopTimeoutSeconds: this.options.stopTimeoutSeconds,
         onSwitched: (revision) => this.recorder.switched(name, plan, revision),
+        onReleased: (revision) => this.recorder.released(name, revision),
+        onRolledBack: (from, to, reason) => this.recorder.rolledBack(name, from, to, reason),
         signal,
       },
       executed,
@@ -153,7 +162,9 @@ export class Reconciler implements AppReconciler {
     const phase: Phase = error instanceof PullError ? 'Pending' : serving ? 'Degraded' : 'Failed';
     const message = error instanceof DeployFailedError ? `deploy failed: ${error.message}` : error.message;
     const durationMs = clock.now() - begin;
-    this.recorder.ended(observation, plan, { kind: 'failed', executed, phase, message, durationMs });
+    this.recorder.ended(observation, plan, { kind: 'failed', executed, phase, message, durationMs, ...(error instanceof ReleaseFailedError ? { output: error.output } : {}) });
+    // A failed release (a migration) is not run again by itself: the revision is held.
+    if (error instanceof ReleaseFailedError && plan.rollout) this.recorder.hold(name, plan.rollout.revision, error.message);
     logger.error({ step: plan.rollout ? 'deploy' : 'reconcile', ...(plan.rollout ? { revision: plan.rollout.revision } : {}), result: 'failed', reason: message, phase, durationMs }, `${name}: ${message}`);
     return { phase, failed: true };
   }

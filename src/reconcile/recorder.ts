@@ -11,6 +11,7 @@ import type { StateStore } from '../state/store.js';
 import type { Phase } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Executed, Observation, Plan } from './actions.js';
+import { parseRevisionKey } from './revision.js';
 
 export interface RecorderDeps {
   state: StateStore;
@@ -25,11 +26,14 @@ export type RoundEnd =
   /** Every action of the plan succeeded. */
   | { kind: 'applied'; executed: Executed; durationMs: number }
   /** An action failed; `executed` is what was done before it. */
-  | { kind: 'failed'; executed: Executed; phase: Phase; message: string; durationMs: number };
+  | { kind: 'failed'; executed: Executed; phase: Phase; message: string; durationMs: number; output?: string };
 
 /** What the recorder reads of an observation and a plan: any engine's reconciler can give it that. */
 export type RecordedObservation = Pick<Observation, 'name' | 'desired'>;
 export type RecordedPlan = Pick<Plan, 'outcome' | 'gone' | 'refused' | 'rollout'>;
+
+/** Revisions whose release success is remembered. */
+const RELEASED_KEPT = 20;
 
 export class Recorder {
   constructor(private readonly deps: RecorderDeps) {}
@@ -42,8 +46,46 @@ export class Recorder {
   /** Traffic moved to `revision`, the plan's rollout. */
   switched(name: string, plan: RecordedPlan, revision: string): void {
     const { state, clock } = this.deps;
-    if (state.get(name)?.servingRevision === revision || !plan.rollout) return;
-    state.update(name, { servingRevision: revision, servingImageId: plan.rollout.imageId, servingTag: plan.rollout.tag, switchedAt: clock.now() }, clock.now());
+    const before = state.get(name)?.servingRevision;
+    if (before === revision || !plan.rollout) return;
+    state.update(name, { servingRevision: revision, servingImageId: plan.rollout.imageId, servingTag: plan.rollout.tag, switchedAt: clock.now(), ...(before !== undefined ? { previousRevision: before } : {}) }, clock.now());
+    state.clear(name, ['held', ...(before === undefined ? (['previousRevision'] as const) : [])]);
+  }
+
+  /** The release step of `revision` succeeded: it is not run again. */
+  released(name: string, revision: string): void {
+    const { state, clock } = this.deps;
+    const released = [revision, ...(state.get(name)?.released ?? []).filter((r) => r !== revision)].slice(0, RELEASED_KEPT);
+    state.update(name, { released }, clock.now());
+  }
+
+  /** Traffic went back from `from` to `to`: `to` serves again, and `from` is held. */
+  rolledBack(name: string, from: string, to: string, reason: string): void {
+    const { state, clock } = this.deps;
+    const restored = state.get(name)?.history.find((h) => h.revision === to && h.outcome === 'succeeded');
+    state.update(
+      name,
+      {
+        servingRevision: to,
+        servingImageId: parseRevisionKey(to).imageId,
+        ...(restored ? { servingTag: restored.tag } : {}),
+        switchedAt: clock.now(),
+        previousRevision: to,
+        held: { revision: from, reason, at: clock.now() },
+      },
+      clock.now(),
+    );
+  }
+
+  /** A revision that failed its release step is held: not tried again until the manifest changes or `berth retry`. */
+  hold(name: string, revision: string, reason: string): void {
+    const { state, clock } = this.deps;
+    state.update(name, { held: { revision, reason, at: clock.now() } }, clock.now());
+  }
+
+  /** `berth retry`: the held revision may be tried once more. */
+  release(name: string): void {
+    this.deps.state.clear(name, ['held']);
   }
 
   /** The end of a round: everything it changed about the app, in one place. */
@@ -62,11 +104,17 @@ export class Recorder {
     } else if (end.kind === 'failed') {
       this.writePhase(observation, end.phase, end.message, end.message);
       if (rollout) {
-        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs });
+        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}) });
         metrics.deployed(name, 'failed');
       }
+    } else if (end.executed.rolledBack) {
+      const { from, reason } = end.executed.rolledBack;
+      const failed = state.get(name)?.history.find((h) => h.revision === from);
+      this.writePhase(observation, 'Degraded', `rolled back: ${reason}`, `rolled back: ${reason}`);
+      if (failed) state.appendHistory(name, { ...failed, at: clock.now(), outcome: 'rolled back', reason, durationMs: clock.now() - failed.at });
+      metrics.deployed(name, 'rolled_back');
     } else if (rollout) {
-      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs });
+      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs, ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}) });
       state.clear(name, ['lastError']);
       metrics.deployed(name, 'succeeded');
     }

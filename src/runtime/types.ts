@@ -11,6 +11,10 @@ export const LABEL_APP = 'berth.app';
 export const LABEL_SPEC_HASH = 'berth.spec-hash';
 export const LABEL_NAMESPACE = 'berth.namespace';
 export const LABEL_REPLICA = 'berth.replica';
+/** On a one-off container (a release step): what it is for. App containers have none. */
+export const LABEL_ROLE = 'berth.role';
+/** On a release container: the revision key it releases. */
+export const LABEL_REVISION = 'berth.revision';
 /** On a Swarm service: the hash of the whole spec berth sent, so an unchanged spec is never sent again. */
 export const LABEL_SERVICE_HASH = 'berth.service-hash';
 
@@ -47,6 +51,8 @@ export interface ContainerDetail extends ContainerSummary {
   startedAt: number;
   restartCount: number;
   exitCode: number;
+  /** The image's HEALTHCHECK verdict, when it has one. */
+  health?: 'starting' | 'healthy' | 'unhealthy';
   /** Engine's reason when it could not run the container (e.g. a port already allocated). */
   error: string;
   /**
@@ -80,6 +86,8 @@ export interface ContainerCreateSpec {
   ports: PortSpec[];
   volumes: VolumeSpec[];
   resources: Resources;
+  /** False for a one-off container the engine must not restart (default: restart unless stopped). */
+  restart?: boolean;
 }
 
 export type RuntimeEvent =
@@ -102,8 +110,13 @@ export interface Runtime {
   /** Checks the engine is reachable; negotiates the API version on first use. */
   ping(): Promise<EngineInfo>;
 
-  /** Containers carrying `berth.managed=true` and `berth.namespace=<namespace>` (all states), optionally of one app. */
+  /**
+   * Containers carrying `berth.managed=true` and `berth.namespace=<namespace>` (all states), optionally
+   * of one app; one-off containers (`berth.role`, e.g. a release step) are not among them.
+   */
   listContainers(namespace: string, app?: string): Promise<ContainerSummary[]>;
+  /** The app's one-off containers of `role` (all states). */
+  listRoleContainers(namespace: string, app: string, role: string): Promise<ContainerSummary[]>;
   /** Rejects with ContainerNotFoundError when gone. */
   inspectContainer(id: string): Promise<ContainerDetail>;
   /** Creates (does not start) a container; returns its id. NameConflictError when the name is taken. */

@@ -11,9 +11,14 @@ export interface DeployRecord {
   image: string;
   imageId: string;
   revision: string;
-  outcome: 'succeeded' | 'failed';
+  /** `rolled back`: it took traffic, then failed within deploy.monitor and traffic went back. */
+  outcome: 'succeeded' | 'failed' | 'rolled back';
   reason?: string;
   durationMs: number;
+  /** The last lines of a failed release step or post-deploy command (env values redacted). */
+  output?: string;
+  /** How the post-deploy command ended, when there was one. */
+  postDeploy?: string;
 }
 
 export interface AppRecord {
@@ -38,6 +43,15 @@ export interface AppRecord {
   /** When the phase last changed. */
   since: number;
   history: DeployRecord[];
+  /** Revisions whose release step succeeded, newest first: their release never runs again. */
+  released?: string[];
+  /** The revision that served before `servingRevision`, while berth may switch back to it. */
+  previousRevision?: string;
+  /**
+   * A revision that was rolled back (or whose release failed): never deployed again by itself,
+   * only after the manifest changes or `berth retry`.
+   */
+  held?: { revision: string; reason: string; at: number };
 }
 
 /** Deploys kept in each app's history; also the most `--keep-revisions` can keep. */

@@ -22,7 +22,7 @@ export function testApp(name: string, overrides: SpecOverrides = {}, namespace =
       domains: [],
       ...rest,
       checks: { wait: 10, http: [], exec: [], ...checks },
-      deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600, ...deploy },
+      deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600, monitor: deploy?.retireAfter ?? 60, ...deploy },
     },
   };
 }

@@ -60,7 +60,14 @@ export class FakeRuntime implements Runtime {
   async listContainers(namespace: string, app?: string): Promise<ContainerSummary[]> {
     this.calls.push(app === undefined ? 'listContainers' : `listContainers ${app}`);
     return [...this.containers.values()]
-      .filter((c) => c.labels['berth.managed'] === 'true' && c.labels['berth.namespace'] === namespace && (app === undefined || c.app === app))
+      .filter((c) => c.labels['berth.managed'] === 'true' && c.labels['berth.namespace'] === namespace && (app === undefined || c.app === app) && c.labels['berth.role'] === undefined)
+      .map(({ spec: _spec, startedAt: _s, restartCount: _r, exitCode: _e, error: _err, env: _env, requestedPorts: _rp, ...summary }) => structuredClone(summary));
+  }
+
+  async listRoleContainers(namespace: string, app: string, role: string): Promise<ContainerSummary[]> {
+    this.calls.push(`listRoleContainers ${app} ${role}`);
+    return [...this.containers.values()]
+      .filter((c) => c.labels['berth.namespace'] === namespace && c.app === app && c.labels['berth.role'] === role)
       .map(({ spec: _spec, startedAt: _s, restartCount: _r, exitCode: _e, error: _err, env: _env, requestedPorts: _rp, ...summary }) => structuredClone(summary));
   }
 

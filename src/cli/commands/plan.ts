@@ -1,3 +1,4 @@
+import { shortId } from '../../util/short-id.js';
 import { resolve } from 'node:path';
 import { DesiredState } from '../../controller/desired-state.js';
 import { ManifestDirectory } from '../../manifest/load.js';
@@ -150,7 +151,7 @@ export function describePlan(name: string, plan: Plan, diff: readonly string[] =
   return lines.join('\n') + '\n';
 }
 
-const SYMBOL: Record<Action['type'], string> = { pull: '↓', tag: '#', stop: '■', remove: '-', create: '+', check: '?', switch: '→', retag: '#', retire: '-', route: '→', unroute: '-', untag: '-' };
+const SYMBOL: Record<Action['type'], string> = { pull: '↓', tag: '#', stop: '■', remove: '-', create: '+', check: '?', switch: '→', retag: '#', retire: '-', route: '→', unroute: '-', untag: '-', release: '▶', postDeploy: '▶', probe: '?', rollback: '←' };
 
 function describeAction(action: Action): string {
   switch (action.type) {
@@ -181,5 +182,13 @@ function describeAction(action: Action): string {
       return 'remove the proxy route';
     case 'untag':
       return `untag ${action.refs.join(', ')}`;
+    case 'release':
+      return `release ${JSON.stringify(action.hook.command)} in a one-off container of ${shortId(action.imageId)} (timeout ${action.hook.timeout}s)`;
+    case 'postDeploy':
+      return `post-deploy ${JSON.stringify(action.hook.command)} in ${action.container}`;
+    case 'probe':
+      return `probe ${action.containers.join(', ')}`;
+    case 'rollback':
+      return `switch traffic back to ${parseRevisionKey(action.to).specHash}, remove ${action.containers.map((c) => c.name).join(', ')}`;
   }
 }

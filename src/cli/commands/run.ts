@@ -10,6 +10,7 @@ import { Reconciler } from '../../reconcile/reconciler.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { acquireLock } from '../../state/lock.js';
 import { StateStore } from '../../state/store.js';
+import { RetryRequests } from '../../state/retry-requests.js';
 import { HISTORY_LIMIT } from '../../state/types.js';
 import { systemClock } from '../../util/clock.js';
 import { createLogger } from '../../util/logger.js';
@@ -90,7 +91,8 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           certificates: () => state.certificates(),
         })
       : undefined;
-    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name) };
+    const retries = new RetryRequests(shared.stateDir, shared.namespace);
+    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries };
     const reconciler =
       engineKind === 'swarm'
         ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
@@ -133,11 +135,15 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     }
     await controller.start();
     certificates?.start();
+    // `berth retry` wakes berth: the apps are looked at now, and each takes its retry request.
+    const onRetry = () => controller.requeue(desired.names());
+    process.on('SIGUSR2', onRetry);
     logger.info({ step: 'ready' }, 'berth is running');
     const signal = await signalled;
     logger.info({ signal }, `${signal}: stopping`);
     await server?.close();
     server = undefined;
+    process.off('SIGUSR2', onRetry);
     await certificates?.stop();
     await controller.stop();
     state.close();

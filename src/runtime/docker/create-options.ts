@@ -35,7 +35,7 @@ export function toCreateOptions(spec: ContainerCreateSpec): ContainerCreateOptio
     HostConfig: {
       PortBindings: portBindings,
       Mounts: mounts,
-      RestartPolicy: { Name: 'unless-stopped' },
+      RestartPolicy: { Name: spec.restart === false ? 'no' : 'unless-stopped' },
       ...(spec.resources.memory === undefined ? {} : { Memory: memoryBytes(spec.resources.memory) }),
       ...(spec.resources.cpus === undefined ? {} : { NanoCpus: Math.round(spec.resources.cpus * 1e9) }),
     },

@@ -20,6 +20,7 @@ import {
   LABEL_APP,
   LABEL_MANAGED,
   LABEL_NAMESPACE,
+  LABEL_ROLE,
   type ContainerCreateSpec,
   type ContainerDetail,
   type ContainerSummary,
@@ -75,6 +76,14 @@ class DockerRuntime implements Runtime {
     const label = [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, ...(app === undefined ? [] : [`${LABEL_APP}=${app}`])];
     const context = { operation: 'listContainers', object: app === undefined ? namespace : `${namespace}/${app}` };
     return this.engine.call(context, async (docker) => {
+      const entries = await docker.listContainers({ all: true, filters: { label } });
+      return entries.filter((entry) => entry.Labels?.[LABEL_ROLE] === undefined).map(containerSummaryOf);
+    });
+  }
+
+  listRoleContainers(namespace: string, app: string, role: string): Promise<ContainerSummary[]> {
+    const label = [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, `${LABEL_APP}=${app}`, `${LABEL_ROLE}=${role}`];
+    return this.engine.call({ operation: 'listContainers', object: `${namespace}/${app} ${role}` }, async (docker) => {
       const entries = await docker.listContainers({ all: true, filters: { label } });
       return entries.map(containerSummaryOf);
     });

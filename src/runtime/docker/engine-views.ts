@@ -49,6 +49,7 @@ export function containerDetailOf(inspect: ContainerInspectInfo): ContainerDetai
     restartCount: inspect.RestartCount ?? 0,
     exitCode: inspect.State.ExitCode ?? 0,
     error: inspect.State.Error ?? '',
+    ...healthOf(inspect.State.Health?.Status),
     env: envOf(inspect.Config?.Env),
     requestedPorts: requestedPortsOf(inspect.HostConfig?.PortBindings ?? {}),
   };
@@ -131,4 +132,8 @@ function requestedPortsOf(bindings: Record<string, Array<{ HostIp?: string; Host
 function millisecondsOf(time: string | undefined): number {
   const milliseconds = time === undefined ? Number.NaN : Date.parse(time);
   return Number.isFinite(milliseconds) && milliseconds > 0 ? milliseconds : 0;
+}
+
+function healthOf(status: string | undefined): Pick<ContainerDetail, 'health'> {
+  return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? { health: status } : {};
 }

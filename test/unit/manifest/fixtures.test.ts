@@ -74,7 +74,7 @@ describe('manifest fixtures', () => {
         volumes: [],
         replicas: 1,
         resources: {},
-        deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600 },
+        deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600, monitor: 60 },
         domains: [],
       };
       const expected: App[] = [
@@ -113,7 +113,7 @@ describe('manifest fixtures', () => {
         source: { file, line: 2, col: 1 },
         claimsAt: {
           ports: [{ file, line: 14, col: 13 }, { file, line: 17, col: 7 }],
-          domains: [{ file, line: 44, col: 13 }, { file, line: 44, col: 39 }],
+          domains: [{ file, line: 49, col: 13 }, { file, line: 49, col: 39 }],
           volumes: [{ file, line: 19, col: 15 }, { file, line: 21, col: 15 }],
         },
         spec: {
@@ -133,7 +133,9 @@ describe('manifest fixtures', () => {
           replicas: 1,
           resources: { memory: '256m', cpus: 0.5 },
           checks: { wait: 3, http: [{ path: '/health', content: 'ok', port: 5001, attempts: 2, wait: 1, timeout: 3 }], exec: [{ command: ['/app/healthcheck', '--ready'], attempts: 4, wait: 2, timeout: 6 }] },
-          deploy: { strategy: 'recreate', strategyExplicit: true, retireAfter: 0, progressDeadline: 120 },
+          release: { command: ['./manage.py', 'migrate'], timeout: 300 },
+          postDeploy: { command: ['./notify', 'deployed'], timeout: 60 },
+          deploy: { strategy: 'recreate', strategyExplicit: true, retireAfter: 0, progressDeadline: 120, monitor: 20 },
           domains: ['node-js-app.example.test', 'www.example.test'],
         },
       });

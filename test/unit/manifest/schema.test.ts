@@ -79,8 +79,10 @@ describe('schemas/app.schema.json', () => {
         '.spec.checks.http[].content', '.spec.checks.http[].port', '.spec.checks.http[].attempts',
         '.spec.checks.http[].wait', '.spec.checks.http[].timeout', '.spec.checks.exec', '.spec.checks.exec[]',
         '.spec.checks.exec[].command', '.spec.checks.exec[].command[]', '.spec.checks.exec[].attempts',
-        '.spec.checks.exec[].wait', '.spec.checks.exec[].timeout', '.spec.deploy', '.spec.deploy.strategy',
-        '.spec.deploy.retireAfter', '.spec.deploy.progressDeadline', '.spec.domains', '.spec.domains[]',
+        '.spec.checks.exec[].wait', '.spec.checks.exec[].timeout',
+        '.spec.release', '.spec.release.command', '.spec.release.command[]', '.spec.release.timeout',
+        '.spec.postDeploy', '.spec.postDeploy.command', '.spec.postDeploy.command[]', '.spec.postDeploy.timeout',
+        '.spec.deploy', '.spec.deploy.strategy', '.spec.deploy.retireAfter', '.spec.deploy.progressDeadline', '.spec.deploy.monitor', '.spec.domains', '.spec.domains[]',
       ],
     );
   });

@@ -49,7 +49,7 @@ describe('validateDocument', () => {
           replicas: 1,
           resources: {},
           checks: { wait: 10, http: [], exec: [] },
-          deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600 },
+          deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600, monitor: 60 },
           domains: [],
         },
       });

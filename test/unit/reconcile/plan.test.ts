@@ -21,6 +21,7 @@ function observe(desired: Desired, partial: Partial<Observation> = {}): Observat
     now: NOW,
     route: { held: false, current: true },
     retention: { history: [], owned: [], keep: 5 },
+    released: [],
     ...(latestImageId ? { latestImageId } : {}),
     ...partial,
   };
@@ -296,5 +297,85 @@ describe('planApp', () => {
       assert.notEqual(plan.gone, true);
       assert.deepEqual(plan.outcome, { phase: 'Invalid', message: problem });
     });
+  });
+});
+
+describe('planApp: release step, watch after the switch, held revisions', () => {
+  const release = { command: ['./migrate'], timeout: 60 };
+  const r1 = testApp('web', { tag: 'v1', release });
+  const r2 = testApp('web', { tag: 'v2', release });
+  const keyOf = (app: App, id: string) => revisionKey(revisionOf(app, id));
+  const detailOf = (c: ReturnType<typeof containerOf>, patch: { restartCount?: number; health?: 'unhealthy'; startedAt?: number; exitCode?: number } = {}) =>
+    ({ ...c, startedAt: NOW - 3_000, restartCount: 0, exitCode: 0, error: '', env: {}, requestedPorts: [], ...patch });
+
+  it('runs the release step first in a rollout, before any container is stopped or created, and once per revision', () => {
+    const plan = planApp(observe(present(r2), { image: image(NEW), containers: [containerOf(r1, OLD)], serving: servingOf(r1, OLD) }));
+    assert.deepEqual(steps(plan), ['release', 'create', 'check', 'switch', 'retag']);
+    assert.deepEqual(find(plan, 'release')?.hook, release);
+    const recreate = testApp('web', { tag: 'v2', release, deploy: { strategy: 'recreate' } });
+    assert.deepEqual(steps(planApp(observe(present(recreate), { image: image(NEW), containers: [containerOf(r1, OLD)], serving: servingOf(r1, OLD) }))).slice(0, 2), ['release', 'stop']);
+    const released = planApp(observe(present(r2), { image: image(NEW), containers: [containerOf(r1, OLD)], serving: servingOf(r1, OLD), released: [keyOf(r2, NEW)] }));
+    assert.deepEqual(steps(released), ['create', 'check', 'switch', 'retag'], 'a released revision (a restart, a re-creation) never releases again');
+  });
+
+  it('keeps a held revision out: what serves keeps serving, nothing retires, and the message says how to retry', () => {
+    const plan = planApp(observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD, NOW - 600_000), held: { revision: keyOf(v2, NEW), reason: 'web.1 restarted' } }));
+    assert.deepEqual(steps(plan), []);
+    assert.equal(plan.outcome.phase, 'Degraded');
+    assert.match(plan.outcome.message, /dokku\/web:v2 is held after it failed \(web\.1 restarted\); the previous revision keeps serving until the manifest changes or `berth retry web`/);
+    const v3 = testApp('web', { tag: 'v3' });
+    assert.ok(planApp(observe(present(v3), { image: image('sha256:' + 'c'.repeat(64)), containers: [containerOf(v1, OLD)], serving: servingOf(v1, OLD), held: { revision: keyOf(v2, NEW), reason: 'x' } })).rollout, 'another revision deploys');
+  });
+
+  it('within deploy.monitor, a new container that restarted sends traffic back to the previous revision, which still runs', () => {
+    const oldC = containerOf(v1, OLD);
+    const newC = containerOf(v2, NEW);
+    const observation = observe(present(v2), {
+      image: image(NEW),
+      containers: [oldC, newC],
+      serving: servingOf(v2, NEW, NOW - 5_000),
+      previousRevision: keyOf(v1, OLD),
+      servingDetails: [detailOf(newC, { restartCount: 1, exitCode: 3 })],
+      retention: { history: [], owned: [], keep: 5 },
+    });
+    const plan = planApp(observation);
+    assert.deepEqual(steps(plan), ['rollback']);
+    const rollback = find(plan, 'rollback')!;
+    assert.equal(rollback.to, keyOf(v1, OLD));
+    assert.deepEqual(rollback.containers.map((c) => c.id), [newC.id]);
+    assert.equal(rollback.latest, OLD);
+    assert.match(rollback.reason, /restarted \(exit code 3\) within deploy\.monitor \(60s\) after the switch/);
+    assert.equal(plan.outcome.phase, 'Degraded');
+
+    const healthy = planApp({ ...observation, servingDetails: [detailOf(newC)] });
+    assert.deepEqual(steps(healthy), [], 'no checks to probe: the engine\'s events wake berth');
+    assert.equal(healthy.requeueAfterMs, 55_000);
+    const late = planApp({ ...observation, serving: servingOf(v2, NEW, NOW - 61_000) });
+    assert.deepEqual(steps(late), ['retire'], 'past the window: no rollback, the old container retires');
+  });
+
+  it('probes the checks of the new containers each second within the window', () => {
+    const checked = testApp('web', { tag: 'v2', checks: { wait: 0, http: [{ path: '/health', port: 8080, attempts: 5, wait: 5, timeout: 2 }] } });
+    const old = testApp('web', { tag: 'v1', checks: checked.spec.checks });
+    const newC = containerOf(checked, NEW);
+    const plan = planApp(observe(present(checked), {
+      image: image(NEW),
+      containers: [containerOf(old, OLD), newC],
+      serving: servingOf(checked, NEW, NOW - 5_000),
+      previousRevision: keyOf(old, OLD),
+      servingDetails: [detailOf(newC)],
+    }));
+    assert.deepEqual(steps(plan), ['probe']);
+    assert.equal(find(plan, 'probe')?.rollback.to, keyOf(old, OLD));
+    assert.equal(plan.requeueAfterMs, 1_000);
+  });
+
+  it('reports a serving container that the engine keeps restarting as Degraded, with its exit code', () => {
+    const c = containerOf(v1, OLD);
+    const plan = planApp(observe(present(v1), { image: image(OLD), containers: [c], serving: servingOf(v1, OLD, NOW - 3_600_000), servingDetails: [detailOf(c, { restartCount: 4, exitCode: 1, startedAt: NOW - 10_000 })] }));
+    assert.equal(plan.outcome.phase, 'Degraded');
+    assert.match(plan.outcome.message, /restarted 4 times \(last exit code 1\)/);
+    const calm = planApp(observe(present(v1), { image: image(OLD), containers: [c], serving: servingOf(v1, OLD, NOW - 3_600_000), servingDetails: [detailOf(c, { restartCount: 4, startedAt: NOW - 3_000_000 })] }));
+    assert.equal(calm.outcome.phase, 'Running', 'restarts long ago are history');
   });
 });
