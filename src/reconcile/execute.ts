@@ -186,11 +186,11 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   let id = left?.id;
   if (left?.state === 'created') await runtime.startContainer(left.id);
   if (id === undefined) {
-    logger.info({ step: 'release', command: action.hook.command }, `Running the release step ${command}...`);
+    logger.info({ step: 'release-step', command: action.hook.command }, `Running the release step ${command}...`);
     id = await runtime.createContainer(releaseSpecFor(namespace, app, action));
     await runtime.startContainer(id);
   } else {
-    logger.info({ step: 'release', command: action.hook.command }, `The release step ${command} of this revision is already under way; waiting for it`);
+    logger.info({ step: 'release-step', command: action.hook.command }, `The release step ${command} of this revision is already under way; waiting for it`);
   }
   const begin = ctx.clock.now();
   const ended = await waitForExit(ctx, id, timeoutMs);
@@ -199,10 +199,10 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   await runtime.removeContainer(id);
   if (ended === 0) {
     ctx.onReleased(action.revision);
-    logger.info({ step: 'release', result: 'passed', durationMs: ctx.clock.now() - begin, ...(output ? { output } : {}) }, `Release step ${command} succeeded`);
+    logger.info({ step: 'release-step', result: 'passed', durationMs: ctx.clock.now() - begin, ...(output ? { output } : {}) }, `Release step ${command} succeeded`);
     return;
   }
-  if (output !== '') logger.warn({ step: 'release', output }, `Release step output (last ${LOG_TAIL_LINES} lines)`);
+  if (output !== '') logger.warn({ step: 'release-step', output }, `Release step output (last ${LOG_TAIL_LINES} lines)`);
   throw new ReleaseFailedError(ended === undefined ? `the release step ${command} did not finish within ${action.hook.timeout}s` : `the release step ${command} exited with code ${ended}`, output);
 }
 
@@ -246,13 +246,13 @@ async function postDeploy(action: Extract<Action, { type: 'postDeploy' }>, ctx: 
   const output = redact(result.output, secretsOf(ctx.app?.spec.env ?? {})).trimEnd();
   if (result.outcome === 'exited' && result.exitCode === 0) {
     progress.executed.postDeploy = 'succeeded';
-    ctx.logger.info({ step: 'postDeploy', container: action.container, result: 'passed' }, `Post-deploy ${command} succeeded in ${action.container}`);
+    ctx.logger.info({ step: 'post-deploy', container: action.container, result: 'passed' }, `Post-deploy ${command} succeeded in ${action.container}`);
     return;
   }
   const why = result.outcome === 'exited' ? `exited with code ${result.exitCode}` : result.outcome === 'timed-out' ? `did not finish within ${action.hook.timeout}s` : `could not run: ${output}`;
   const last = output.split('\n').pop() ?? '';
   progress.executed.postDeploy = `failed: ${why}${last && result.outcome !== 'error' ? `: ${last}` : ''}`;
-  ctx.logger.warn({ step: 'postDeploy', container: action.container, result: 'failed', ...(output ? { output } : {}) }, `Post-deploy ${command} ${why} in ${action.container}; the deploy stands`);
+  ctx.logger.warn({ step: 'post-deploy', container: action.container, result: 'failed', ...(output ? { output } : {}) }, `Post-deploy ${command} ${why} in ${action.container}; the deploy stands`);
 }
 
 /** Probes the new containers' checks once more (a second try half a second later); a failure rolls back. */

@@ -221,7 +221,7 @@ function watchAfterSwitch(observation: Observation, app: App, current: Container
 function watchFailure(details: ContainerDetail[], replicas: number): string | undefined {
   for (const d of details) {
     if (d.state !== 'running') return `${d.name} stopped (${d.state}, exit code ${d.exitCode})`;
-    if (d.restartCount > 0) return `${d.name} restarted (exit code ${d.exitCode === 0 ? 'unknown' : d.exitCode})`;
+    if (d.restartCount > 0) return `${d.name} exited and was restarted by the engine${d.exitCode !== 0 ? ` (exit code ${d.exitCode})` : ''}`;
     if (d.health === 'unhealthy') return `${d.name} turned unhealthy`;
   }
   return details.length < replicas ? `${replicas - details.length} of ${replicas} new container(s) went away` : undefined;

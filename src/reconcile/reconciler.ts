@@ -77,6 +77,11 @@ export class Reconciler implements AppReconciler {
         if (signal.aborted) throw error;
         return this.fail(observation, plan, executed, error, begin, logger);
       }
+      // A look at the new revision within deploy.monitor that found nothing wrong: the app is as planned until the next look.
+      if (!executed.rolledBack && plan.actions.every((a) => a.type === 'probe')) {
+        this.recorder.ended(observation, plan, { kind: 'settled' });
+        return this.resultOf(plan);
+      }
       this.recorder.ended(observation, plan, { kind: 'applied', executed, durationMs: this.deps.clock.now() - begin });
       if (plan.gone) {
         if (plan.actions.some((a) => a.type === 'retire')) logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);

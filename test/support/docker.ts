@@ -47,7 +47,7 @@ export function dockerCli(args: string[]): Promise<string> {
 export async function buildTestImage(
   repository: string,
   tag: string,
-  options: { body?: string; extraFiles?: Record<string, string>; shell?: boolean } = {},
+  options: { body?: string; extraFiles?: Record<string, string>; shell?: boolean; command?: string } = {},
 ): Promise<string> {
   const context = await mkdtemp(join(tmpdir(), 'berth-image-'));
   try {
@@ -73,7 +73,9 @@ export async function buildTestImage(
       'COPY bin /bin',
       'COPY www /www',
       'ENTRYPOINT ["/bin/busybox"]',
-      shell
+      options.command !== undefined
+        ? `CMD ${JSON.stringify(['sh', '-c', options.command])}`
+        : shell
         ? `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`
         : 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
       '',

@@ -344,7 +344,7 @@ describe('planApp: release step, watch after the switch, held revisions', () => 
     assert.equal(rollback.to, keyOf(v1, OLD));
     assert.deepEqual(rollback.containers.map((c) => c.id), [newC.id]);
     assert.equal(rollback.latest, OLD);
-    assert.match(rollback.reason, /restarted \(exit code 3\) within deploy\.monitor \(60s\) after the switch/);
+    assert.match(rollback.reason, /exited and was restarted by the engine \(exit code 3\) within deploy\.monitor \(60s\) after the switch/);
     assert.equal(plan.outcome.phase, 'Degraded');
 
     const healthy = planApp({ ...observation, servingDetails: [detailOf(newC)] });
