@@ -12,6 +12,8 @@ export interface ContainerEvent {
   id: string;
   name: string;
   app: string | undefined;
+  /** A `die` event's exit code. */
+  exitCode: string | undefined;
   at: number;
 }
 
@@ -21,8 +23,8 @@ export class ContainerEvents {
 
   private constructor(private readonly stream: ClientRequest) {}
 
-  static start(namespace: string, socketPath = '/var/run/docker.sock'): Promise<ContainerEvents> {
-    const filters = JSON.stringify({ type: ['container'], label: [`berth.namespace=${namespace}`], event: ['start', 'destroy'] });
+  static start(namespace: string, socketPath = '/var/run/docker.sock', actions: string[] = ['start', 'destroy']): Promise<ContainerEvents> {
+    const filters = JSON.stringify({ type: ['container'], label: [`berth.namespace=${namespace}`], event: actions });
     return new Promise((resolve, reject) => {
       const req = request({ socketPath, path: `/events?filters=${encodeURIComponent(filters)}` }, (res) => {
         if (res.statusCode !== 200) return reject(new Error(`engine events: HTTP ${res.statusCode}`));
@@ -65,7 +67,7 @@ export class ContainerEvents {
 
   private record(event: EngineEvent): void {
     const attributes = event.Actor?.Attributes ?? {};
-    this.events.push({ action: event.Action ?? event.status ?? '', id: event.Actor?.ID ?? event.id ?? '', name: attributes.name ?? '', app: attributes['berth.app'], at: performance.now() });
+    this.events.push({ action: event.Action ?? event.status ?? '', id: event.Actor?.ID ?? event.id ?? '', name: attributes.name ?? '', app: attributes['berth.app'], exitCode: attributes.exitCode, at: performance.now() });
     for (const wake of this.waiters.splice(0)) wake();
   }
 }

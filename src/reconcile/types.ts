@@ -35,4 +35,9 @@ export interface AppReconciler {
   /** Moves one app toward its manifest. The controller never runs two reconciles of one app at once. */
   reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult>;
   observeHost(): Promise<HostView>;
+  /**
+   * True while the app's new revision is being watched after a switch (deploy.monitor): an event
+   * about its containers is acted on at once, not after the usual coalescing delay.
+   */
+  isWatching?(name: string): boolean;
 }
