@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'tags:destroy': async () => (await import('./commands/tags-destroy.js')).tagsDestroyCommand,
   history: async () => (await import('./commands/history.js')).historyCommand,
   retry: async () => (await import('./commands/retry.js')).retryCommand,
+  sync: async () => (await import('./commands/sync.js')).syncCommand,
 };
 
 /** argv (without node and script) in, exit code out. */

@@ -5,6 +5,7 @@ Usage:
   berth validate PATH...                       check manifest files or directories
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
   berth status [--json]                        every managed app: desired tag, running image, phase
+  berth sync                                   ask the running berth (run --git) to fetch its repository now
   berth retry APP                              try a revision again that berth holds back (rolled back, or its release failed)
   berth history APP [--json]                   the app's deploys (time, tag, image id, outcome); * marks what serves
   berth tags APP [--json]                      image tags of <NS>/<APP>, the running one marked
@@ -33,6 +34,14 @@ run flags:
   --pull-stall-timeout S   abandon a pull with no progress for S seconds, retry later (default 120)
   --runtime docker|swarm   containers on this engine (default), or one Swarm service per app (DOCKER_HOST a manager)
   --swarm-registry HOST:PORT  swarm: push images only this host has (docker load, local builds) there, deploy by digest
+
+git flags (run, plan): follow a repository instead of --manifests
+  --git URL                the repository (any URL the system git takes: https, ssh, git://, file://)
+  --git-branch B           the branch to follow (default main)
+  --git-path P             the manifests' directory inside the repository (default: its root)
+  --git-interval S         seconds between looks at the remote (default 60; a look is one ls-remote)
+  --git-webhook-secret-file F  with --listen: POST /hooks/git takes GitHub, GitLab, Gitea/Forgejo push webhooks signed with it
+  --git-verify-signatures  apply only a head commit whose signature git verify-commit accepts
 
 proxy flags (run, plan):
   --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass

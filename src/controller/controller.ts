@@ -24,6 +24,8 @@ import { ManifestWatcher } from './sources/manifest-watcher.js';
  * created in that moment can be left unremovable by the engine once it is back.
  */
 export const ENGINE_EVENT_DELAY_MS = 2_000;
+/** The same for an app within its deploy.monitor window: long enough to coalesce die, stop and restart. */
+export const WATCHED_EVENT_DELAY_MS = 100;
 
 export interface ControllerOptions {
   /** Apps reconciled in parallel. */
@@ -82,7 +84,8 @@ export class Controller {
     await this.watcher.start();
     await events.start({
       // A burst of one app's host events (a `docker stop`'s kill, die, stop) is one reconcile, ENGINE_EVENT_DELAY_MS after the first.
-      onApp: (app) => queue.addAfter(app, ENGINE_EVENT_DELAY_MS),
+      // An app whose new revision is being watched is looked at at once: a crash there means switching back.
+      onApp: (app) => queue.addAfter(app, this.deps.reconciler.isWatching?.(app) ? WATCHED_EVENT_DELAY_MS : ENGINE_EVENT_DELAY_MS),
       onImage: (ref) => {
         const isPending = (app: string) => this.deps.state.get(app)?.phase === 'Pending';
         // The very image a Pending app waits for appeared (load, tag, someone's pull): deploy now, even mid-backoff.
@@ -125,6 +128,11 @@ export class Controller {
     this.deps.queue.shutDown();
     await Promise.allSettled(this.workers);
     await this.deps.state.flush();
+  }
+
+  /** Re-reads the manifests now (a git source swapped in a new tree) and queues what changed. */
+  refreshManifests(): Promise<void> {
+    return this.readManifests();
   }
 
   /** Queues `names` for a reconcile, as an event about them would (e.g. a certificate changed). */

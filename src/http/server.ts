@@ -5,6 +5,7 @@
  *   /metrics        Prometheus text format
  *   /api/apps       every app as JSON (the shape of `berth status --json`); /api/apps/NAME one app, 404 when unknown
  *   /               the status page; /events its server-sent events
+ *   POST /hooks/git with --git and --git-webhook-secret-file: a signed push webhook fetches at once
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -16,6 +17,7 @@ import { ListenError } from './errors.js';
 import { formatListenAddress, type ListenAddress } from './listen-address.js';
 import { LiveFeed } from './live-feed.js';
 import { renderLive, renderStatusPage } from './status-page.js';
+import { verifyWebhook } from '../source/git/webhook.js';
 
 export interface StatusSnapshot {
   apps: AppStatus[];
@@ -23,7 +25,20 @@ export interface StatusSnapshot {
   outage?: string;
   /** `file:line:col: message` per problem in the manifest directory. */
   problems?: string[];
+  /** The git source's condition in words, when berth follows a repository. */
+  source?: string;
 }
+
+/** `POST /hooks/git`: a push webhook that makes the git source look at once. */
+export interface GitWebhook {
+  secret: string;
+  branch: string;
+  /** Called for a verified push to the branch. */
+  onPush(): void;
+}
+
+/** A push event's body is a few KiB; anything much larger is refused before it is read whole. */
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 export interface StatusServerDeps {
   namespace: string;
@@ -35,6 +50,7 @@ export interface StatusServerDeps {
   metrics: Registry;
   clock: Clock;
   logger: Logger;
+  gitWebhook?: GitWebhook;
 }
 
 
@@ -98,6 +114,28 @@ export class StatusServer {
     this.app.get('/events', (_request, reply) => {
       reply.hijack();
       this.feed.attach(reply.raw);
+    });
+    if (deps.gitWebhook) this.webhookRoute(deps.gitWebhook);
+  }
+
+  /** Verified before anything else happens: a bad or missing signature fetches nothing. */
+  private webhookRoute(hook: GitWebhook): void {
+    void this.app.register(async (scope) => {
+      // The signature covers the exact bytes: the body stays raw, whatever its content type.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+      scope.post('/hooks/git', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const verdict = verifyWebhook(request.headers, body, hook.secret);
+        if (!verdict.ok) {
+          this.deps.logger.warn({ source: 'webhook', reason: verdict.reason }, `git webhook refused: ${verdict.reason}`);
+          return reply.status(401).send({ error: verdict.reason });
+        }
+        if (verdict.ref !== undefined && verdict.ref !== `refs/heads/${hook.branch}`) return reply.status(202).send({ ignored: `a push to ${verdict.ref}, not refs/heads/${hook.branch}` });
+        this.deps.logger.info({ source: 'webhook', provider: verdict.provider, ref: verdict.ref }, `git webhook from ${verdict.provider}: fetching now`);
+        hook.onPush();
+        return reply.status(202).send({ fetching: true });
+      });
     });
   }
 }

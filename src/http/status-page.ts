@@ -15,6 +15,8 @@ export interface PageView {
   outage?: string;
   /** `file:line:col: message` per problem in the manifest directory. */
   problems?: string[];
+  /** The git source's condition in words, when berth follows a repository. */
+  source?: string;
   now: number;
 }
 
@@ -49,7 +51,7 @@ ${renderLive(view)}
 export function renderLive(view: PageView): string {
   const counts = PHASES.map((phase) => [phase, view.apps.filter((app) => app.phase === phase).length] as const).filter(([, n]) => n > 0);
   const summary = counts.map(([phase, n]) => `<span class="phase phase-${phase}">${n} ${phase}</span>`).join(' ');
-  const banner = (view.outage === undefined ? '' : `<p class="banner" role="alert">${escapeHtml(view.outage)}</p>\n`) + renderProblems(view.problems ?? []);
+  const banner = (view.outage === undefined ? '' : `<p class="banner" role="alert">${escapeHtml(view.outage)}</p>\n`) + (view.source === undefined ? '' : `<p class="source">${escapeHtml(view.source)}</p>\n`) + renderProblems(view.problems ?? []);
   if (view.apps.length === 0) return `${banner}<p class="empty">No apps in namespace “${escapeHtml(view.namespace)}” yet: add a manifest to the watched directory.</p>`;
   return `${banner}<p class="summary">${view.apps.length} app${view.apps.length === 1 ? '' : 's'}: ${summary} <span class="updated">updated ${new Date(view.now).toISOString().slice(11, 19)} UTC</span></p>
 <table>
@@ -73,7 +75,7 @@ function renderRow(app: AppStatus, now: number): string {
   return `<tr id="app-${escapeHtml(app.app)}" data-app="${escapeHtml(app.app)}" data-phase="${escapeHtml(app.phase)}">
 <td class="app">${escapeHtml(app.app)}${app.desiredImage ? `<div class="image">${escapeHtml(app.desiredImage)}</div>` : ''}</td>
 <td><span class="phase phase-${escapeHtml(app.phase)}">${escapeHtml(app.phase)}</span></td>
-<td class="desired">${escapeHtml(app.desiredTag ?? '–')}</td>
+<td class="desired">${escapeHtml(app.desiredTag ?? '–')}${app.commit ? `<div class="commit"><code>${escapeHtml(app.commit.sha.slice(0, 7))}</code> ${escapeHtml(app.commit.subject)}</div>` : ''}</td>
 <td class="running${drift ? ' drift' : ''}">${escapeHtml(running)}<div class="containers">${app.running.containers.length} container${app.running.containers.length === 1 ? '' : 's'}</div></td>
 <td class="age">${lastDeploy}</td>
 <td class="message">${escapeHtml(app.message)}${error}${renderCertificates(app)}${renderHistory(app, now)}</td>

@@ -17,6 +17,8 @@ export interface GaugeSources {
   stateWritable(): boolean;
   /** The domains' certificates, when berth serves HTTPS. */
   certificates?(): CertificateRecord[];
+  /** Whether the git source's remote answered at its last look, when berth follows one. */
+  sourceUp?(): boolean;
 }
 
 export interface PrometheusMetrics extends ControllerMetrics {
@@ -81,6 +83,17 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
       this.set(sources.stateWritable() ? 1 : 0);
     },
   });
+  if (sources.sourceUp) {
+    const up = sources.sourceUp;
+    new Gauge({
+      name: 'berth_source_up',
+      help: '1 while the git remote answered at its last look; 0 while it fails (the last good tree stays).',
+      registers: [registry],
+      collect() {
+        this.set(up() ? 1 : 0);
+      },
+    });
+  }
   new Gauge({
     name: 'berth_certificate_expiry_timestamp_seconds',
     help: 'When the certificate serving each domain expires (Unix time); absent while a domain has none.',

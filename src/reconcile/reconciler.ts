@@ -16,6 +16,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Desired, Executed, Observation, Plan } from './actions.js';
 import { DeployFailedError, ReleaseFailedError } from './errors.js';
+import { describeCommit, type Commit } from '../source/types.js';
 import { executePlan, nothingExecuted } from './execute.js';
 import { HostSnapshot } from './host-snapshot.js';
 import { isInSync } from './in-sync.js';
@@ -35,6 +36,8 @@ export interface ReconcilerDeps {
   metrics?: ControllerMetrics;
   /** `berth retry` requests; none in tests that do not need them. */
   retries?: { take(name: string): Promise<boolean> };
+  /** The commit the manifests came from now, when berth follows a git repository. */
+  commit?: () => Commit | undefined;
 }
 
 export interface ReconcilerOptions extends ObserveOptions {
@@ -92,6 +95,13 @@ export class Reconciler implements AppReconciler {
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
   }
 
+  isWatching(name: string): boolean {
+    const record = this.deps.state.get(name);
+    const desired = this.deps.desired(name);
+    if (!record?.switchedAt || record.previousRevision === undefined || record.previousRevision === record.servingRevision || desired.kind !== 'present') return false;
+    return this.deps.clock.now() < record.switchedAt + desired.app.spec.deploy.monitor * 1000;
+  }
+
   /**
    * One look at the host: every managed container and every image (two engine calls), and the
    * proxy's routes. Its `isInSync` runs the planner on it; a serving app's route is read from the
@@ -117,7 +127,8 @@ export class Reconciler implements AppReconciler {
       const ref = imageRef(plan.rollout.image, plan.rollout.tag);
       this.recorder.deploying(observation, plan.rollout);
       stepLogger.info({ step: 'release', image: ref }, `Releasing ${name} (${ref})...`);
-      stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy }, `Deploying ${name} (${ref})...`);
+      const commit = this.deps.commit?.();
+      stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy, ...(commit ? { commit: commit.sha } : {}) }, `Deploying ${name} (${ref})${commit ? ` from ${describeCommit(commit)}` : ''}...`);
     }
     await executePlan(
       plan,
@@ -153,7 +164,9 @@ export class Reconciler implements AppReconciler {
     const ref = imageRef(rollout.image, rollout.tag);
     if (plan.requeueAfterMs !== undefined) stepLogger.info({ step: 'retire', seconds: plan.requeueAfterMs / 1000 }, `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`);
     const urls = observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
-    stepLogger.info({ step: 'deployed', durationMs, image: ref, urls }, `Application deployed: ${observation.name} (${ref})${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`);
+    const commit = this.deps.commit?.();
+    const from = commit ? ` from ${describeCommit(commit)}` : '';
+    stepLogger.info({ step: 'deployed', durationMs, image: ref, urls, ...(commit ? { commit: commit.sha } : {}) }, `Application deployed: ${observation.name} (${ref})${from}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`);
   }
 
   private async fail(observation: Observation, plan: Plan, executed: Executed, error: unknown, begin: number, logger: Logger): Promise<ReconcileResult> {

@@ -11,12 +11,15 @@ import type { StateStore } from '../state/store.js';
 import type { Phase } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Executed, Observation, Plan } from './actions.js';
+import type { Commit } from '../source/types.js';
 import { parseRevisionKey } from './revision.js';
 
 export interface RecorderDeps {
   state: StateStore;
   clock: Clock;
   metrics?: ControllerMetrics;
+  /** The commit the manifests came from now, when berth follows a git repository. */
+  commit?: () => Commit | undefined;
 }
 
 /** How a reconcile round ended. */
@@ -104,7 +107,7 @@ export class Recorder {
     } else if (end.kind === 'failed') {
       this.writePhase(observation, end.phase, end.message, end.message);
       if (rollout) {
-        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}) });
+        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...this.commitField() });
         metrics.deployed(name, 'failed');
       }
     } else if (end.executed.rolledBack) {
@@ -114,10 +117,15 @@ export class Recorder {
       if (failed) state.appendHistory(name, { ...failed, at: clock.now(), outcome: 'rolled back', reason, durationMs: clock.now() - failed.at });
       metrics.deployed(name, 'rolled_back');
     } else if (rollout) {
-      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs, ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}) });
+      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs, ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}), ...this.commitField() });
       state.clear(name, ['lastError']);
       metrics.deployed(name, 'succeeded');
     }
+  }
+
+  private commitField(): { commit?: Commit } {
+    const commit = this.deps.commit?.();
+    return commit ? { commit } : {};
   }
 
   private ownedTags(name: string, executed: Executed): void {

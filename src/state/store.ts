@@ -12,6 +12,7 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../util/logger.js';
+import type { SourceCondition } from '../source/types.js';
 import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord, type CertificateRecord } from './types.js';
 
 export interface StateStoreOptions {
@@ -35,12 +36,14 @@ interface StateFile {
   apps: Record<string, AppRecord>;
   engine?: EngineRecord;
   certificates?: CertificateRecord[];
+  source?: SourceCondition;
 }
 
 export class StateStore {
   private readonly apps = new Map<string, AppRecord>();
   private engineRecord: EngineRecord | undefined;
   private certificateRecords: CertificateRecord[] = [];
+  private sourceRecord: SourceCondition | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly listeners = new Set<() => void>();
@@ -95,6 +98,7 @@ export class StateStore {
     for (const [name, record] of Object.entries(apps)) this.apps.set(name, record);
     this.engineRecord = (parsed as StateFile).engine;
     this.certificateRecords = (parsed as StateFile).certificates ?? [];
+    this.sourceRecord = (parsed as StateFile).source;
     return undefined;
   }
 
@@ -142,6 +146,17 @@ export class StateStore {
     const sorted = [...records].sort((a, b) => a.domain.localeCompare(b.domain));
     if (JSON.stringify(sorted) === JSON.stringify(this.certificateRecords)) return;
     this.certificateRecords = sorted;
+    this.scheduleWrite();
+  }
+
+  /** The git source's condition, as the running controller last recorded it. */
+  source(): SourceCondition | undefined {
+    return this.sourceRecord;
+  }
+
+  setSource(condition: SourceCondition): void {
+    if (JSON.stringify(condition) === JSON.stringify(this.sourceRecord)) return;
+    this.sourceRecord = condition;
     this.scheduleWrite();
   }
 
@@ -221,6 +236,7 @@ export class StateStore {
         apps: Object.fromEntries([...this.apps].sort(([a], [b]) => a.localeCompare(b))),
         ...(this.engineRecord ? { engine: this.engineRecord } : {}),
         ...(this.certificateRecords.length > 0 ? { certificates: this.certificateRecords } : {}),
+        ...(this.sourceRecord ? { source: this.sourceRecord } : {}),
       };
       try {
         await writeAtomically(this.file, JSON.stringify(snapshot, null, 2) + '\n');

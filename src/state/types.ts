@@ -1,4 +1,5 @@
 /** What berth remembers about each app beyond what Docker holds. Losing it loses history, never correctness. */
+import type { Commit } from '../source/types.js';
 
 export type Phase = 'Pending' | 'Deploying' | 'Running' | 'Degraded' | 'Failed' | 'Invalid';
 
@@ -19,6 +20,8 @@ export interface DeployRecord {
   output?: string;
   /** How the post-deploy command ended, when there was one. */
   postDeploy?: string;
+  /** The commit the manifest came from, when berth follows a git repository. */
+  commit?: Commit;
 }
 
 export interface AppRecord {

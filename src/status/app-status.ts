@@ -4,6 +4,7 @@
  */
 import type { ContainerSummary } from '../runtime/types.js';
 import type { AppRecord, CertificateRecord, DeployRecord, EngineRecord } from '../state/types.js';
+import type { Commit } from '../source/types.js';
 import { shortId } from '../util/short-id.js';
 import { runningRevision } from '../reconcile/serving.js';
 
@@ -23,6 +24,8 @@ export interface AppStatus {
   history: DeployRecord[];
   /** Each of the app's domains' certificates, when berth serves HTTPS. */
   certificates: CertificateStatus[];
+  /** The commit the serving revision's manifest came from, when berth follows a git repository. */
+  commit: Commit | null;
 }
 
 export interface CertificateStatus {
@@ -91,6 +94,7 @@ export function appStatus(name: string, record: AppRecord | undefined, container
         : { type: 'UpToDate', status: 'False', reason: phase, message: record?.lastError ?? record?.message ?? '', lastTransitionTime: since },
     ],
     history: record?.history ?? [],
+    commit: record?.history.find((h) => h.outcome === 'succeeded' && h.revision === record.servingRevision)?.commit ?? null,
     certificates: certificates.map((c) => ({
       domain: c.domain,
       state: c.state,

@@ -63,8 +63,8 @@ export class Scenario {
     return ['--namespace', this.namespace, '--state-dir', this.stateDir];
   }
 
-  start(extra: string[] = []): BerthProcess {
-    const process = new BerthProcess(['run', '--manifests', this.manifests, ...this.flags(), '--resync', '3600', '--log-level', 'debug', ...extra]);
+  start(extra: string[] = [], env: NodeJS.ProcessEnv = {}): BerthProcess {
+    const process = new BerthProcess(['run', '--manifests', this.manifests, ...this.flags(), '--resync', '3600', '--log-level', 'debug', ...extra], env);
     this.processes.push(process);
     return process;
   }

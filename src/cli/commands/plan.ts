@@ -20,6 +20,9 @@ import type { ProxyTls } from '../../proxy/types.js';
 import type { SwarmPlan } from '../../reconcile/swarm/plan.js';
 import { UsageError } from '../usage.js';
 import { heldClaims } from '../../reconcile/held-claims.js';
+import { GIT_FLAGS, gitSettings, type GitSettings } from '../git-options.js';
+import { redactUrl } from '../../source/git/redact-url.js';
+import { describeCommit } from '../../source/types.js';
 
 const PLAN_FLAGS = {
   manifests: { type: 'string', default: 'manifests' },
@@ -28,6 +31,7 @@ const PLAN_FLAGS = {
   'keep-revisions': { type: 'string', default: '5' },
   runtime: { type: 'string', default: 'docker' },
   'swarm-registry': { type: 'string' },
+  ...GIT_FLAGS,
   ...PROXY_FLAGS,
 } as const;
 
@@ -45,7 +49,10 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const tls = await tlsSettings(values, namespace);
   const traffic = trafficRouter(values, namespace, silentLogger(), tls ? await storedCertificates(tls, shared.stateDir, namespace) : undefined);
   if (values.runtime !== 'docker' && values.runtime !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
-  const manifests = new ManifestDirectory(resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
+  const git = await gitSettings(values);
+  const checkout = git ? await fetchOnce(git, out) : undefined;
+  if (checkout === null) return 1;
+  const manifests = new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const runtime = createDockerRuntime();
   const state = await StateStore.read(shared.stateDir, namespace);
@@ -68,6 +75,30 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
     out.stdout(describePlan(name, plan, formatDiff(diff)));
   }
   return finish(out, desired, names.length, pending, values['exit-code']);
+}
+
+/**
+ * For `plan --git`: the branch's head fetched once into a temporary directory (removed at exit),
+ * named on the first line; null (after printing why) when the remote cannot be read.
+ */
+async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string } | null> {
+  const [{ GitSource }, { mkdtemp }, { rmSync }, { tmpdir }, { join }] = await Promise.all([import('../../source/git/git-source.js'), import('node:fs/promises'), import('node:fs'), import('node:os'), import('node:path')]);
+  const dir = await mkdtemp(join(tmpdir(), 'berth-plan-git-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  let error: string | undefined;
+  const source = new GitSource(
+    { url: git.url, branch: git.branch, path: git.path, intervalMs: 3_600_000, dir, verifySignatures: git.verifySignatures },
+    { clock: systemClock, logger: silentLogger(), onTree: () => undefined, onCondition: (condition) => (error = condition.error) },
+  );
+  await source.start();
+  await source.stop();
+  const commit = source.commit();
+  if (!commit) {
+    out.stderr(`berth: cannot read ${redactUrl(git.url)}@${git.branch}: ${error ?? 'no commit'}\n`);
+    return null;
+  }
+  out.stdout(`commit ${describeCommit(commit)} (${redactUrl(git.url)}@${git.branch}${git.path ? `:${git.path}` : ''})${error ? `; not applied: ${error}` : ''}\n`);
+  return { dir: source.manifestsDir };
 }
 
 /** The certificates `run` would serve now (those on disk; plan orders none), for judging routes as `run` would. */

@@ -1,4 +1,8 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { GIT_FLAGS, gitSettings, type GitSettings } from '../git-options.js';
+import type { GitSource } from '../../source/git/git-source.js';
+import { redactUrl } from '../../source/git/redact-url.js';
+import { sourceLine } from '../../status/source-line.js';
 import { Controller } from '../../controller/controller.js';
 import { DesiredState } from '../../controller/desired-state.js';
 import { ExpectedEvents } from '../../controller/expected-events.js';
@@ -44,6 +48,7 @@ const RUN_FLAGS = {
   'pull-stall-timeout': { type: 'string', default: '120' },
   runtime: { type: 'string', default: 'docker' },
   'swarm-registry': { type: 'string' },
+  ...GIT_FLAGS,
   ...PROXY_FLAGS,
   listen: { type: 'string' },
 } as const;
@@ -68,6 +73,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const clock = systemClock;
   const listen = listenAddress(values.listen);
 
+  const git = await gitSettings(values);
   const signalled = untilSignal();
   const lock = await acquireLock(shared.stateDir, shared.namespace);
   let server: StatusServer | undefined;
@@ -76,6 +82,10 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const runtime = expectingRuntime(createDockerRuntime({ pullStallMs: pullStallSeconds * 1000 }), expected);
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace, { logger });
+    // Bound once the controller exists: a new tree is read by it.
+    let onTree = (): void => undefined;
+    const source = git ? await gitSource(git, shared, logger, state, () => onTree()) : undefined;
+    const manifestsDir = source?.manifestsDir ?? dir;
     const desired = new DesiredState(values['allow-empty'], claimOptions(values));
     const queue = new WorkQueue(clock);
     late.state = state;
@@ -89,22 +99,27 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           manifestErrors: () => desired.problems().length,
           stateWritable: () => state.writeFailure() === undefined,
           certificates: () => state.certificates(),
+          ...(source ? { sourceUp: () => source.status().error === undefined } : {}),
         })
       : undefined;
     const retries = new RetryRequests(shared.stateDir, shared.namespace);
-    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries };
+    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries, ...(source ? { commit: () => source.commit() } : {}) };
     const reconciler =
       engineKind === 'swarm'
         ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
         : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(dir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
+      { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
       { concurrency, resyncSeconds },
     );
     late.controller = controller;
-    logger.info({ manifests: dir, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${dir} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
-    const exposed = await permissionWarning(dir);
+    onTree = () => void controller.refreshManifests();
+    const from = git ? `${redactUrl(git.url)}@${git.branch}${git.path ? `:${git.path}` : ''}` : dir;
+    logger.info({ manifests: from, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${from} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
+    // The first look at the remote before the first read: a start with a reachable remote deploys its head.
+    await source?.start();
+    const exposed = git ? undefined : await permissionWarning(dir);
     if (exposed !== undefined) logger.warn({ manifests: dir, source: 'permissions' }, exposed);
 
     if (values.once) {
@@ -123,7 +138,12 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       server = new StatusServer({
         namespace: shared.namespace,
         readiness: () => controller.readiness(),
-        snapshot: async () => ({ ...(await statusSnapshot(runtime, state, shared.namespace, controller.readiness().engineReachable)), problems: desired.problems().map(formatProblem) }),
+        snapshot: async () => ({
+          ...(await statusSnapshot(runtime, state, shared.namespace, controller.readiness().engineReachable)),
+          problems: desired.problems().map(formatProblem),
+          ...(source ? { source: sourceLine(source.status(), clock.now()) } : {}),
+        }),
+        ...(source && git?.webhookSecret !== undefined ? { gitWebhook: { secret: git.webhookSecret, branch: git.branch, onPush: () => void source.fetchNow() } } : {}),
         onChange: (listener) => state.onChange(listener),
         metrics: metrics.registry,
         clock,
@@ -138,12 +158,17 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     // `berth retry` wakes berth: the apps are looked at now, and each takes its retry request.
     const onRetry = () => controller.requeue(desired.names());
     process.on('SIGUSR2', onRetry);
+    // `berth sync`: look at the remote now.
+    const onSync = () => void source?.fetchNow();
+    process.on('SIGHUP', onSync);
     logger.info({ step: 'ready' }, 'berth is running');
     const signal = await signalled;
     logger.info({ signal }, `${signal}: stopping`);
     await server?.close();
     server = undefined;
     process.off('SIGUSR2', onRetry);
+    process.off('SIGHUP', onSync);
+    await source?.stop();
     await certificates?.stop();
     await controller.stop();
     state.close();
@@ -195,6 +220,17 @@ async function certificateManager(
     onChange: () => late.controller?.requeue(late.desired?.names() ?? []),
     report: (records) => late.state?.setCertificates(records),
   });
+}
+
+/** The git source for --git, its checkout under the namespace's state directory. */
+async function gitSource(git: GitSettings, shared: { stateDir: string; namespace: string }, logger: Logger, state: StateStore, onTree: () => void): Promise<GitSource> {
+  const { GitSource } = await import('../../source/git/git-source.js');
+  const source = new GitSource(
+    { url: git.url, branch: git.branch, path: git.path, intervalMs: git.intervalSeconds * 1000, dir: join(StateStore.directory(shared.stateDir, shared.namespace), 'git'), verifySignatures: git.verifySignatures },
+    { clock: systemClock, logger, onTree, onCondition: (condition) => state.setSource(condition) },
+  );
+  await source.load();
+  return source;
 }
 
 /** The Swarm reconciler, loaded only for --runtime swarm; rejects when the engine is no swarm manager. */

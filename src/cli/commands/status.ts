@@ -4,6 +4,7 @@ import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { StateStore } from '../../state/store.js';
 import { appStatuses, engineOutage, runningLabel } from '../../status/app-status.js';
 import { age } from '../../util/age.js';
+import { sourceLine } from '../../status/source-line.js';
 import { formatTable } from '../table.js';
 import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
@@ -23,11 +24,13 @@ export async function statusCommand(args: string[], out: Output): Promise<number
   const outage = engineOutage(state.engine());
   if (outage !== undefined) out.stderr(`berth: ${outage}\n`);
   const statuses = appStatuses({ state, containers });
+  const source = state.source();
 
   if (values.json) {
     out.stdout(JSON.stringify(statuses, null, 2) + '\n');
     return 0;
   }
+  if (source) out.stdout(`source: ${sourceLine(source, Date.now())}\n`);
   if (statuses.length === 0) {
     out.stdout(`no apps in namespace "${shared.namespace}"\n`);
     return 0;
@@ -35,7 +38,7 @@ export async function statusCommand(args: string[], out: Output): Promise<number
   const now = Date.now();
   const rows = statuses.map((s) => [
     s.app,
-    s.desiredTag ?? '-',
+    (s.desiredTag ?? '-') + (s.commit ? ` (${s.commit.sha.slice(0, 7)})` : ''),
     runningLabel(s, '-'),
     s.phase,
     age(now, toMillis(s.lastDeployAt ?? s.since)),

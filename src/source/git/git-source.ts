@@ -1,0 +1,217 @@
+/**
+ * The manifests of a branch of a git repository, kept under `<state-dir>/<namespace>/git/`: a bare
+ * repository fetched shallowly (`repo.git`), each fetched commit's tree checked out whole into
+ * `trees/<sha>`, and `current`, a symlink swapped atomically to the newest tree, so a reader never
+ * sees half a tree. `manifestsDir` (`current/<path>`) is what the controller reads.
+ *
+ * Each look first asks the remote for the branch's head alone (`git ls-remote`, a few hundred
+ * bytes); it fetches only when the head moved. A failure (remote gone, credentials refused, branch
+ * deleted, a commit without a trusted signature) changes nothing that runs: the last good tree
+ * stays, the condition says what is wrong and since when, and the look is retried with backoff.
+ */
+import { mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import { describeCommit, type Commit, type SourceCondition } from '../types.js';
+import { GitError, runGit } from './git-command.js';
+import { redactUrl } from './redact-url.js';
+
+export interface GitSourceOptions {
+  url: string;
+  branch: string;
+  /** Directory inside the repository holding the manifests ('' for its root). */
+  path: string;
+  intervalMs: number;
+  /** `<state-dir>/<namespace>/git`. */
+  dir: string;
+  verifySignatures: boolean;
+}
+
+export interface GitSourceDeps {
+  clock: Clock;
+  logger: Logger;
+  /** A new tree is in place: read it. */
+  onTree(commit: Commit): void;
+  /** The condition changed (for the state file). */
+  onCondition(condition: SourceCondition): void;
+}
+
+/** The first retry after a failure; it doubles up to the interval. */
+const FIRST_RETRY_MS = 1_000;
+
+export class GitSource {
+  private current: Commit | undefined;
+  private condition: SourceCondition;
+  private failures = 0;
+  private rejected: string | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private cancelTimer: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly options: GitSourceOptions,
+    private readonly deps: GitSourceDeps,
+  ) {
+    this.condition = { url: redactUrl(options.url), branch: options.branch, path: options.path };
+  }
+
+  get manifestsDir(): string {
+    return join(this.options.dir, 'current', this.options.path);
+  }
+
+  /** The commit whose tree is in place now. */
+  commit(): Commit | undefined {
+    return this.current;
+  }
+
+  status(): SourceCondition {
+    return this.condition;
+  }
+
+  /** Picks up the tree a previous berth left, if any (so a start with the remote down serves it). */
+  async load(): Promise<void> {
+    const saved = await readFile(join(this.options.dir, 'commit.json'), 'utf8').then((text) => JSON.parse(text) as Commit, () => undefined);
+    if (saved) {
+      this.current = saved;
+      this.update({ commit: saved });
+    }
+  }
+
+  /** The first look now, then one per interval. */
+  async start(): Promise<void> {
+    await this.look();
+  }
+
+  /** Look at the remote now (a webhook, `berth sync`); looks already under way are coalesced. */
+  fetchNow(): Promise<void> {
+    return this.look();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelTimer?.();
+    await this.running?.catch(() => undefined);
+  }
+
+  private look(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.cancelTimer?.();
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.lookOnce();
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+      this.schedule();
+    });
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const { intervalMs } = this.options;
+    const delay = this.failures === 0 ? intervalMs : Math.min(intervalMs, FIRST_RETRY_MS * 2 ** (this.failures - 1));
+    this.cancelTimer = this.deps.clock.schedule(() => void this.look(), delay);
+  }
+
+  private async lookOnce(): Promise<void> {
+    const { url, branch } = this.options;
+    try {
+      const head = await this.remoteHead();
+      if (head === this.current?.sha || head === this.rejected) {
+        this.succeeded(head === this.rejected ? this.condition.error : undefined);
+        return;
+      }
+      const commit = await this.fetch(head);
+      this.succeeded();
+      this.deps.logger.info({ source: 'git', commit: commit.sha, url: redactUrl(url), branch }, `Fetched ${redactUrl(url)}@${branch}: ${describeCommit(commit)}`);
+      this.deps.onTree(commit);
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  private async remoteHead(): Promise<string> {
+    const { url, branch } = this.options;
+    let out: string;
+    try {
+      out = await runGit(['ls-remote', '--exit-code', url, `refs/heads/${branch}`], { url });
+    } catch (error) {
+      const code = ((error as GitError).cause as { code?: number } | undefined)?.code;
+      if (code === 2) throw new GitError(`branch ${branch} is not on ${redactUrl(url)} (deleted?)`);
+      throw error;
+    }
+    const sha = out.trim().split(/\s+/)[0] ?? '';
+    if (!/^[0-9a-f]{40,64}$/.test(sha)) throw new GitError(`${redactUrl(url)} answered no commit for ${branch}`);
+    return sha;
+  }
+
+  /** Fetches `head`, checks it out into its own tree and swaps `current` to it. */
+  private async fetch(head: string): Promise<Commit> {
+    const { url, branch, dir, verifySignatures } = this.options;
+    const repo = join(dir, 'repo.git');
+    await mkdir(join(dir, 'trees'), { recursive: true, mode: 0o700 });
+    await runGit(['init', '--bare', '-q', repo]);
+    await runGit(['--git-dir', repo, 'fetch', '-q', '--depth', '1', '--no-tags', url, `+refs/heads/${branch}:refs/berth/head`], { url });
+    const sha = (await runGit(['--git-dir', repo, 'rev-parse', 'refs/berth/head'])).trim();
+    if (verifySignatures) {
+      try {
+        await runGit(['--git-dir', repo, 'verify-commit', sha]);
+      } catch (error) {
+        this.rejected = head;
+        throw new GitError(`commit ${sha.slice(0, 7)} is not applied: its signature does not verify (${(error as Error).message})`);
+      }
+    }
+    const [full = sha, subject = '', author = '', time = ''] = (await runGit(['--git-dir', repo, 'log', '-1', '--format=%H%x1f%s%x1f%an%x1f%cI', sha])).trim().split('\x1f');
+    const commit: Commit = { sha: full, subject, author, time };
+    const tree = join(dir, 'trees', sha);
+    const temp = `${tree}.tmp-${process.pid}`;
+    await rm(temp, { recursive: true, force: true });
+    await mkdir(temp, { recursive: true });
+    const index = { GIT_INDEX_FILE: `${temp}.index` };
+    await runGit(['--git-dir', repo, '--work-tree', temp, 'read-tree', sha], { env: index });
+    await runGit(['--git-dir', repo, '--work-tree', temp, 'checkout-index', '-a', '-f'], { env: index });
+    await rm(`${temp}.index`, { force: true });
+    await rm(tree, { recursive: true, force: true });
+    await rename(temp, tree);
+    const link = join(dir, `current.tmp-${process.pid}`);
+    await rm(link, { force: true });
+    await symlink(join('trees', sha), link);
+    await rename(link, join(dir, 'current'));
+    await writeFile(join(dir, 'commit.json'), JSON.stringify(commit) + '\n', { mode: 0o600 });
+    for (const other of await readdir(join(dir, 'trees'))) if (other !== sha) await rm(join(dir, 'trees', other), { recursive: true, force: true });
+    this.current = commit;
+    this.rejected = undefined;
+    this.update({ commit });
+    return commit;
+  }
+
+  private succeeded(keepError?: string): void {
+    const recovered = this.condition.error !== undefined && keepError === undefined;
+    this.failures = 0;
+    if (recovered) this.deps.logger.info({ source: 'git' }, `${redactUrl(this.options.url)}@${this.options.branch} answers again`);
+    const { error: _e, errorSince: _s, ...rest } = this.condition;
+    this.condition = { ...rest, checkedAt: this.deps.clock.now(), ...(keepError !== undefined ? { error: keepError, errorSince: this.condition.errorSince ?? this.deps.clock.now() } : {}) };
+    this.deps.onCondition(this.condition);
+  }
+
+  private failed(error: unknown): void {
+    this.failures += 1;
+    const message = error instanceof GitError ? error.message : (error as Error).message;
+    if (message !== this.condition.error) {
+      this.deps.logger.warn({ source: 'git', url: redactUrl(this.options.url), branch: this.options.branch, reason: message }, `git source: ${message}; keeping ${this.current ? describeCommit(this.current) : 'no tree yet'}, retrying with backoff`);
+    }
+    this.update({ error: message, errorSince: this.condition.errorSince ?? this.deps.clock.now() });
+  }
+
+  private update(patch: Partial<SourceCondition>): void {
+    this.condition = { ...this.condition, ...patch };
+    this.deps.onCondition(this.condition);
+  }
+}

@@ -1,0 +1,29 @@
+/** A commit a manifest tree came from, as people name it. */
+export interface Commit {
+  sha: string;
+  subject: string;
+  author: string;
+  /** ISO 8601, the committer's time. */
+  time: string;
+}
+
+/** `3f2a1c9 'bump web to v2'`: how logs, status and history name a commit. */
+export function describeCommit(commit: Commit): string {
+  return `${commit.sha.slice(0, 7)} '${commit.subject}'`;
+}
+
+/** The source's condition, for status, metrics and the status page. */
+export interface SourceCondition {
+  /** The remote, without credentials. */
+  url: string;
+  branch: string;
+  path: string;
+  /** The commit whose tree berth reconciles now. */
+  commit?: Commit;
+  /** When the remote last answered. */
+  checkedAt?: number;
+  /** The last failure, kept until the remote answers again. */
+  error?: string;
+  /** When the current failure began. */
+  errorSince?: number;
+}
