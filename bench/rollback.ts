@@ -56,7 +56,7 @@ await runBenchmark(async (teardown) => {
   }
   const accept = (body: string) => tags.includes(body);
   /** Between rounds: only the good revision's one container runs (a bad one still stopping would crash into the next round). */
-  const settled = (what: string) => eventually(async () => (await dockerCli(['ps', '-q', '--filter', `label=berth.namespace=${namespace}`])).trim().split('\n').filter(Boolean).length === 1, 60_000, what);
+  const settled = (label: string, what: string) => eventually(async () => (await dockerCli(['ps', '-q', '--filter', `label=berth.namespace=${namespace}`, '--filter', `label=${label}`])).trim().split('\n').filter(Boolean).length === 1, 60_000, what);
   const rows: Row[] = [];
 
   /** From the bad container's death to the first answer of the good revision. */
@@ -99,7 +99,7 @@ await runBenchmark(async (teardown) => {
         await write(`bad${round}`);
         back.push(await timeBack(events, from, nginx));
         await eventually(async () => berth.logs.filter((l) => l.step === 'rollback').length >= round, 30_000, `berth's rollback ${round}`);
-        await settled(`the bad container of round ${round} gone`);
+        await settled('berth.app=web', `the bad container of round ${round} gone`);
       }
       const result = await load.stop();
       return { who: 'berth (watch after the switch, old container kept)', rounds: ROUNDS, requests: result.requests, failed: result.failures.length, medianBackSeconds: median(back), worstBackSeconds: Math.max(...back), rolledBack: berth.logs.filter((l) => l.step === 'rollback').length };
@@ -134,7 +134,7 @@ await runBenchmark(async (teardown) => {
           return s === 'rollback_completed' || s === 'completed' ? s : undefined;
         }, 120_000, `swarm's rollback ${round}`, 200);
         if (state === 'rollback_completed') rolledBack++;
-        await settled(`the bad task of round ${round} gone`);
+        await settled(`com.docker.swarm.service.name=${name}`, `the bad task of round ${round} gone`);
       }
       const result = await load.stop();
       return { who: 'docker service update --update-failure-action rollback', rounds: ROUNDS, requests: result.requests, failed: result.failures.length, medianBackSeconds: median(back), worstBackSeconds: Math.max(...back), rolledBack };
