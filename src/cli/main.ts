@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   history: async () => (await import('./commands/history.js')).historyCommand,
   retry: async () => (await import('./commands/retry.js')).retryCommand,
   sync: async () => (await import('./commands/sync.js')).syncCommand,
+  events: async () => (await import('./commands/events.js')).eventsCommand,
 };
 
 /** argv (without node and script) in, exit code out. */

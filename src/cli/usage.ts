@@ -5,6 +5,7 @@ Usage:
   berth validate PATH...                       check manifest files or directories
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
   berth status [--json]                        every managed app: desired tag, running image, phase
+  berth events [APP] [--json]                  the timeline: deploys, failures, rollbacks, removals, repairs, faults
   berth sync                                   ask the running berth (run --git) to fetch its repository now
   berth retry APP                              try a revision again that berth holds back (rolled back, or its release failed)
   berth history APP [--json]                   the app's deploys (time, tag, image id, outcome); * marks what serves
@@ -34,6 +35,14 @@ run flags:
   --pull-stall-timeout S   abandon a pull with no progress for S seconds, retry later (default 120)
   --runtime docker|swarm   containers on this engine (default), or one Swarm service per app (DOCKER_HOST a manager)
   --swarm-registry HOST:PORT  swarm: push images only this host has (docker load, local builds) there, deploy by digest
+
+notification flags (run):
+  --notify URL             POST each event as JSON (repeatable); slack+URL or mattermost+URL for a chat line;
+                           a #events=deploy.failed,deploy.rolled_back&apps=web fragment filters what is sent
+  --notify-secret-file F   sign JSON webhooks: X-Berth-Signature sha256 HMAC of "<X-Berth-Timestamp>.<body>"
+  --notify-exec CMD        run CMD (sh -c) with the event as JSON on stdin (repeatable; 10 s timeout)
+  --notify-exec-events L   only these event types to --notify-exec
+  --public-url URL         where the status page is reached, for links in chat messages
 
 git flags (run, plan): follow a repository instead of --manifests
   --git URL                the repository (any URL the system git takes: https, ssh, git://, file://)

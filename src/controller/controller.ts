@@ -6,7 +6,8 @@
  * only: what runs them (containers, services) is the reconciler's business.
  */
 import type { ManifestDirectory } from '../manifest/load.js';
-import { formatProblem } from '../manifest/types.js';
+import { formatProblem, type ManifestProblem } from '../manifest/types.js';
+import type { EventSink } from '../events/types.js';
 import type { AppReconciler, HostView, ReconcileResult } from '../reconcile/types.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
@@ -45,6 +46,8 @@ export interface ControllerDeps {
   /** The engine's events and reachability. */
   events: HostEventSource;
   metrics?: ControllerMetrics;
+  /** Where what happened is said (timeline, notifications). */
+  notify?: EventSink;
 }
 
 /** Why the controller is or is not ready (`/readyz`). */
@@ -98,11 +101,13 @@ export class Controller {
       onReconnect: () => {
         this.engineReachable = true;
         this.deps.state.setEngine({ reachable: true, since: clock.now() });
+        this.deps.notify?.emit({ type: 'engine.back', message: 'the Docker engine answers again', details: {} });
         void this.resync(true);
       },
       onOutage: (error) => {
         this.engineReachable = false;
         this.deps.state.setEngine({ reachable: false, since: clock.now(), error: error.message });
+        this.deps.notify?.emit({ type: 'engine.lost', message: `the Docker engine is unreachable: ${error.message}`, details: { reason: error.message } });
       },
     });
     if (this.engineReachable) this.deps.state.setEngine({ reachable: true, since: clock.now() });
@@ -128,6 +133,22 @@ export class Controller {
     this.deps.queue.shutDown();
     await Promise.allSettled(this.workers);
     await this.deps.state.flush();
+  }
+
+  /** Files with problems, as last said: an event when a file turns invalid, and when it is valid again. */
+  private invalidFiles = new Map<string, ManifestProblem>();
+
+  private sayProblems(problems: readonly ManifestProblem[]): void {
+    const notify = this.deps.notify;
+    const now = new Map(problems.map((p) => [p.file, p]));
+    for (const [file, problem] of now) {
+      if (this.invalidFiles.has(file)) continue;
+      notify?.emit({ type: 'manifest.invalid', ...(problem.app !== undefined ? { app: problem.app } : {}), message: formatProblem(problem), details: { file, line: problem.line, col: problem.col, problem: problem.message } });
+    }
+    for (const [file, problem] of this.invalidFiles) {
+      if (!now.has(file)) notify?.emit({ type: 'manifest.valid', ...(problem.app !== undefined ? { app: problem.app } : {}), message: `${file} is valid again`, details: { file } });
+    }
+    this.invalidFiles = now;
   }
 
   /** Re-reads the manifests now (a git source swapped in a new tree) and queues what changed. */
@@ -206,6 +227,7 @@ export class Controller {
         const changed = this.deps.desired.update(set);
         const problems = new Set([...set.problems, ...set.warnings].map(formatProblem));
         for (const problem of problems) if (!this.reportedProblems.has(problem)) this.deps.logger.warn({ source: 'manifests', problem }, problem);
+        this.sayProblems(set.problems);
         this.reportedProblems = problems;
         if (changed.length > 0) this.deps.logger.info({ source: 'manifests', apps: changed.length === 1 ? changed[0] : changed.length }, `manifests changed: ${changed.join(', ')}`);
         if (this.synced) for (const name of changed) this.deps.queue.retryNow(name);

@@ -4,6 +4,7 @@
  *   /readyz         200 once the initial sync is done and the engine answers; 503 with the reasons otherwise
  *   /metrics        Prometheus text format
  *   /api/apps       every app as JSON (the shape of `berth status --json`); /api/apps/NAME one app, 404 when unknown
+ *   /api/events     the timeline as JSON, newest last (?app=NAME for one app)
  *   /               the status page; /events its server-sent events
  *   POST /hooks/git with --git and --git-webhook-secret-file: a signed push webhook fetches at once
  */
@@ -18,6 +19,7 @@ import { formatListenAddress, type ListenAddress } from './listen-address.js';
 import { LiveFeed } from './live-feed.js';
 import { renderLive, renderStatusPage } from './status-page.js';
 import { verifyWebhook } from '../source/git/webhook.js';
+import type { BerthEvent } from '../events/types.js';
 
 export interface StatusSnapshot {
   apps: AppStatus[];
@@ -27,6 +29,8 @@ export interface StatusSnapshot {
   problems?: string[];
   /** The git source's condition in words, when berth follows a repository. */
   source?: string;
+  /** The timeline, newest last. */
+  events?: BerthEvent[];
 }
 
 /** `POST /hooks/git`: a push webhook that makes the git source look at once. */
@@ -102,6 +106,10 @@ export class StatusServer {
     });
     this.app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
     this.app.get('/api/apps', async () => (await deps.snapshot()).apps);
+    this.app.get<{ Querystring: { app?: string } }>('/api/events', async (request) => {
+      const events = (await deps.snapshot()).events ?? [];
+      return request.query.app === undefined ? events : events.filter((e) => e.app === request.query.app);
+    });
     this.app.get<{ Params: { name: string } }>('/api/apps/:name', async (request, reply) => {
       const app = (await deps.snapshot()).apps.find((a) => a.app === request.params.name);
       if (!app) return reply.status(404).send({ error: `no app "${request.params.name}" in namespace "${deps.namespace}"` });

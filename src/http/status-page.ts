@@ -7,6 +7,7 @@
 import { runningLabel, type AppStatus } from '../status/app-status.js';
 import { PHASES } from '../state/types.js';
 import { timeAgo } from '../util/age.js';
+import type { BerthEvent } from '../events/types.js';
 
 export interface PageView {
   namespace: string;
@@ -17,6 +18,8 @@ export interface PageView {
   problems?: string[];
   /** The git source's condition in words, when berth follows a repository. */
   source?: string;
+  /** The timeline, newest last. */
+  events?: BerthEvent[];
   now: number;
 }
 
@@ -59,7 +62,16 @@ export function renderLive(view: PageView): string {
 <tbody>
 ${view.apps.map((app) => renderRow(app, view.now)).join('\n')}
 </tbody>
-</table>`;
+</table>${renderTimeline(view.events ?? [], view.now)}`;
+}
+
+/** The last events, newest first. */
+const TIMELINE_SHOWN = 20;
+
+function renderTimeline(events: BerthEvent[], now: number): string {
+  if (events.length === 0) return '';
+  const items = events.slice(-TIMELINE_SHOWN).reverse().map((e) => `<li class="event event-${escapeHtml(e.type.replace('.', '-'))}"><time datetime="${e.time}">${timeAgo(now, Date.parse(e.time))}</time> <code>${escapeHtml(e.type)}</code>${e.app !== undefined ? ` <strong>${escapeHtml(e.app)}</strong>` : ''}: ${escapeHtml(e.message)}</li>`);
+  return `<details class="timeline" open><summary>Recent events</summary><ol>${items.join('')}</ol></details>\n`;
 }
 
 function renderProblems(problems: string[]): string {

@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PHASES, type Phase } from '../state/types.js';
 import type { ControllerMetrics } from './types.js';
+import type { NotifyMetrics } from '../notify/notifier.js';
 import type { CertificateRecord } from '../state/types.js';
 
 /** Read at each scrape. */
@@ -23,6 +24,7 @@ export interface GaugeSources {
 
 export interface PrometheusMetrics extends ControllerMetrics {
   readonly registry: Registry;
+  readonly notify: NotifyMetrics;
 }
 
 export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetrics {
@@ -115,8 +117,25 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
     },
   });
 
+  const notifications = new Counter({
+    name: 'berth_notifications_total',
+    help: 'Notifications per sink and result: delivered, or failed after its retries.',
+    labelNames: ['sink', 'result'] as const,
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'berth_notifications_dropped_total',
+    help: 'Notifications dropped because the sink\'s queue was full.',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
+    notify: {
+      delivered: (sink, result) => notifications.inc({ sink, result }),
+      dropped: (sink) => dropped.inc({ sink }),
+    },
     reconciled(app, outcome, seconds) {
       reconcileTotal.inc({ app, result: outcome });
       reconcileDuration.observe(seconds);

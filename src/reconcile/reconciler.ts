@@ -17,6 +17,7 @@ import type { Logger } from '../util/logger.js';
 import type { Desired, Executed, Observation, Plan } from './actions.js';
 import { DeployFailedError, ReleaseFailedError } from './errors.js';
 import { describeCommit, type Commit } from '../source/types.js';
+import type { EventSink } from '../events/types.js';
 import { executePlan, nothingExecuted } from './execute.js';
 import { HostSnapshot } from './host-snapshot.js';
 import { isInSync } from './in-sync.js';
@@ -38,6 +39,8 @@ export interface ReconcilerDeps {
   retries?: { take(name: string): Promise<boolean> };
   /** The commit the manifests came from now, when berth follows a git repository. */
   commit?: () => Commit | undefined;
+  /** Where what happened is said (timeline, notifications). */
+  events?: EventSink;
 }
 
 export interface ReconcilerOptions extends ObserveOptions {
@@ -85,7 +88,9 @@ export class Reconciler implements AppReconciler {
         this.recorder.ended(observation, plan, { kind: 'settled' });
         return this.resultOf(plan);
       }
-      this.recorder.ended(observation, plan, { kind: 'applied', executed, durationMs: this.deps.clock.now() - begin });
+      const urls = plan.rollout && observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
+      const repaired = plan.rollout || plan.gone ? undefined : repairOf(plan);
+      this.recorder.ended(observation, plan, { kind: 'applied', executed, durationMs: this.deps.clock.now() - begin, urls, ...(repaired !== undefined ? { repaired } : {}) });
       if (plan.gone) {
         if (plan.actions.some((a) => a.type === 'retire')) logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);
         return { phase: 'Running', failed: false, gone: true };
@@ -186,4 +191,11 @@ export class Reconciler implements AppReconciler {
     logger.error({ step: plan.rollout ? 'deploy' : 'reconcile', ...(plan.rollout ? { revision: plan.rollout.revision } : {}), result: 'failed', reason: message, phase, durationMs }, `${name}: ${message}`);
     return { phase, failed: true };
   }
+}
+
+/** What a plan without a rollout put right that had drifted (a replica replaced, a proxy block rewritten), in words; undefined for routine work. */
+function repairOf(plan: Plan): string | undefined {
+  const repairs = plan.actions.filter((a) => a.type === 'create' || a.type === 'route' || (a.type === 'remove' && /is (exited|dead|created)/.test(a.reason)));
+  if (repairs.length === 0) return undefined;
+  return [...new Set(repairs.map((a) => (a.type === 'create' ? `created ${a.spec.name} (${a.reason})` : a.type === 'route' ? `rewrote the proxy route (${a.reason})` : `removed ${a.type === 'remove' ? a.container.name : ''} (${a.reason})`)))].join('; ');
 }

@@ -11,7 +11,8 @@ import type { StateStore } from '../state/store.js';
 import type { Phase } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Executed, Observation, Plan } from './actions.js';
-import type { Commit } from '../source/types.js';
+import { describeCommit, type Commit } from '../source/types.js';
+import type { EventSink, NewEvent } from '../events/types.js';
 import { parseRevisionKey } from './revision.js';
 
 export interface RecorderDeps {
@@ -20,6 +21,8 @@ export interface RecorderDeps {
   metrics?: ControllerMetrics;
   /** The commit the manifests came from now, when berth follows a git repository. */
   commit?: () => Commit | undefined;
+  /** Where what happened is said (timeline, notifications). */
+  events?: EventSink;
 }
 
 /** How a reconcile round ended. */
@@ -27,7 +30,7 @@ export type RoundEnd =
   /** The plan had nothing to do now (or refused to act): its outcome is the app's state. */
   | { kind: 'settled' }
   /** Every action of the plan succeeded. */
-  | { kind: 'applied'; executed: Executed; durationMs: number }
+  | { kind: 'applied'; executed: Executed; durationMs: number; urls?: string[]; repaired?: string }
   /** An action failed; `executed` is what was done before it. */
   | { kind: 'failed'; executed: Executed; phase: Phase; message: string; durationMs: number; output?: string };
 
@@ -43,7 +46,10 @@ export class Recorder {
 
   /** A rollout begins. */
   deploying(observation: RecordedObservation, rollout: NonNullable<Plan['rollout']>): void {
-    this.writePhase(observation, 'Deploying', `deploying ${imageRef(rollout.image, rollout.tag)}`);
+    const ref = imageRef(rollout.image, rollout.tag);
+    this.writePhase(observation, 'Deploying', `deploying ${ref}`);
+    const commit = this.deps.commit?.();
+    this.emit({ type: 'deploy.started', app: observation.name, message: `deploying ${ref}${commit ? ` from ${describeCommit(commit)}` : ''}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, strategy: rollout.strategy, ...(commit ? { commit } : {}) } });
   }
 
   /** Traffic moved to `revision`, the plan's rollout. */
@@ -97,6 +103,7 @@ export class Recorder {
     const metrics = this.deps.metrics ?? noMetrics;
     const { name } = observation;
     if (end.kind !== 'failed' && plan.gone) {
+      if (state.get(name) !== undefined) this.emit({ type: 'app.removed', app: name, message: 'removed: its manifest is gone', details: {} });
       state.delete(name);
       return;
     }
@@ -109,6 +116,7 @@ export class Recorder {
       if (rollout) {
         state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...this.commitField() });
         metrics.deployed(name, 'failed');
+        this.emit({ type: 'deploy.failed', app: name, message: `${imageRef(rollout.image, rollout.tag)}: ${end.message}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...this.commitField() } });
       }
     } else if (end.executed.rolledBack) {
       const { from, reason } = end.executed.rolledBack;
@@ -116,11 +124,26 @@ export class Recorder {
       this.writePhase(observation, 'Degraded', `rolled back: ${reason}`, `rolled back: ${reason}`);
       if (failed) state.appendHistory(name, { ...failed, at: clock.now(), outcome: 'rolled back', reason, durationMs: clock.now() - failed.at });
       metrics.deployed(name, 'rolled_back');
+      this.emit({ type: 'deploy.rolled_back', app: name, message: `${failed ? `${imageRef(failed.image, failed.tag)} ` : ''}rolled back: ${reason}`, details: { revision: from, to: end.executed.rolledBack.to, reason, ...(failed ? { image: failed.image, tag: failed.tag } : {}) } });
     } else if (rollout) {
       state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs, ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}), ...this.commitField() });
       state.clear(name, ['lastError']);
       metrics.deployed(name, 'succeeded');
+      const commit = this.deps.commit?.();
+      const urls = end.urls ?? [];
+      this.emit({
+        type: 'deploy.succeeded',
+        app: name,
+        message: `${imageRef(rollout.image, rollout.tag)} deployed in ${(end.durationMs / 1000).toFixed(1)} s${commit ? ` from ${describeCommit(commit)}` : ''}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`,
+        details: { image: rollout.image, tag: rollout.tag, imageId: rollout.imageId, revision: rollout.revision, durationMs: end.durationMs, urls, ...(commit ? { commit } : {}) },
+      });
+    } else if (end.repaired !== undefined) {
+      this.emit({ type: 'drift.repaired', app: name, message: `repaired: ${end.repaired}`, details: { repaired: end.repaired } });
     }
+  }
+
+  private emit(event: NewEvent): void {
+    this.deps.events?.emit(event);
   }
 
   private commitField(): { commit?: Commit } {

@@ -13,6 +13,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SourceCondition } from '../source/types.js';
+import type { BerthEvent } from '../events/types.js';
 import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord, type CertificateRecord } from './types.js';
 
 export interface StateStoreOptions {
@@ -28,6 +29,8 @@ export interface WriteFailure {
 }
 
 /** Backoff between retries of a failed write: 1 s doubling to 30 s. */
+/** Events kept in the state file's timeline. */
+const EVENTS_KEPT = 300;
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
@@ -37,6 +40,7 @@ interface StateFile {
   engine?: EngineRecord;
   certificates?: CertificateRecord[];
   source?: SourceCondition;
+  events?: BerthEvent[];
 }
 
 export class StateStore {
@@ -44,6 +48,7 @@ export class StateStore {
   private engineRecord: EngineRecord | undefined;
   private certificateRecords: CertificateRecord[] = [];
   private sourceRecord: SourceCondition | undefined;
+  private eventRecords: BerthEvent[] = [];
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly listeners = new Set<() => void>();
@@ -99,6 +104,7 @@ export class StateStore {
     this.engineRecord = (parsed as StateFile).engine;
     this.certificateRecords = (parsed as StateFile).certificates ?? [];
     this.sourceRecord = (parsed as StateFile).source;
+    this.eventRecords = (parsed as StateFile).events ?? [];
     return undefined;
   }
 
@@ -146,6 +152,16 @@ export class StateStore {
     const sorted = [...records].sort((a, b) => a.domain.localeCompare(b.domain));
     if (JSON.stringify(sorted) === JSON.stringify(this.certificateRecords)) return;
     this.certificateRecords = sorted;
+    this.scheduleWrite();
+  }
+
+  /** The timeline: what happened, newest last, the last EVENTS_KEPT. */
+  events(): BerthEvent[] {
+    return this.eventRecords;
+  }
+
+  appendEvent(event: BerthEvent): void {
+    this.eventRecords = [...this.eventRecords, event].slice(-EVENTS_KEPT);
     this.scheduleWrite();
   }
 
@@ -237,6 +253,7 @@ export class StateStore {
         ...(this.engineRecord ? { engine: this.engineRecord } : {}),
         ...(this.certificateRecords.length > 0 ? { certificates: this.certificateRecords } : {}),
         ...(this.sourceRecord ? { source: this.sourceRecord } : {}),
+        ...(this.eventRecords.length > 0 ? { events: this.eventRecords } : {}),
       };
       try {
         await writeAtomically(this.file, JSON.stringify(snapshot, null, 2) + '\n');

@@ -3,6 +3,9 @@ import { GIT_FLAGS, gitSettings, type GitSettings } from '../git-options.js';
 import type { GitSource } from '../../source/git/git-source.js';
 import { redactUrl } from '../../source/git/redact-url.js';
 import { sourceLine } from '../../status/source-line.js';
+import { NOTIFY_FLAGS, notifySinks } from '../notify-options.js';
+import { Notifier } from '../../notify/notifier.js';
+import type { EventSink } from '../../events/types.js';
 import { Controller } from '../../controller/controller.js';
 import { DesiredState } from '../../controller/desired-state.js';
 import { ExpectedEvents } from '../../controller/expected-events.js';
@@ -49,6 +52,7 @@ const RUN_FLAGS = {
   runtime: { type: 'string', default: 'docker' },
   'swarm-registry': { type: 'string' },
   ...GIT_FLAGS,
+  ...NOTIFY_FLAGS,
   ...PROXY_FLAGS,
   listen: { type: 'string' },
 } as const;
@@ -74,6 +78,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const listen = listenAddress(values.listen);
 
   const git = await gitSettings(values);
+  const sinks = await notifySinks(values, () => systemClock.now());
   const signalled = untilSignal();
   const lock = await acquireLock(shared.stateDir, shared.namespace);
   let server: StatusServer | undefined;
@@ -84,8 +89,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const state = await StateStore.open(shared.stateDir, shared.namespace, { logger });
     // Bound once the controller exists: a new tree is read by it.
     let onTree = (): void => undefined;
-    const source = git ? await gitSource(git, shared, logger, state, () => onTree()) : undefined;
-    const manifestsDir = source?.manifestsDir ?? dir;
+    let source: GitSource | undefined;
     const desired = new DesiredState(values['allow-empty'], claimOptions(values));
     const queue = new WorkQueue(clock);
     late.state = state;
@@ -99,18 +103,21 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           manifestErrors: () => desired.problems().length,
           stateWritable: () => state.writeFailure() === undefined,
           certificates: () => state.certificates(),
-          ...(source ? { sourceUp: () => source.status().error === undefined } : {}),
+          ...(git ? { sourceUp: () => source?.status().error === undefined } : {}),
         })
       : undefined;
+    const notifier = new Notifier({ namespace: shared.namespace, clock, logger, sinks, persist: (event) => state.appendEvent(event), initial: state.events(), ...(metrics ? { metrics: metrics.notify } : {}) });
+    source = git ? await gitSource(git, shared, logger, state, () => onTree(), notifier) : undefined;
+    const manifestsDir = source?.manifestsDir ?? dir;
     const retries = new RetryRequests(shared.stateDir, shared.namespace);
-    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries, ...(source ? { commit: () => source.commit() } : {}) };
+    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries, events: notifier, ...(source ? { commit: () => source?.commit() } : {}) };
     const reconciler =
       engineKind === 'swarm'
         ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
         : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
+      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
       { concurrency, resyncSeconds },
     );
     late.controller = controller;
@@ -142,6 +149,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           ...(await statusSnapshot(runtime, state, shared.namespace, controller.readiness().engineReachable)),
           problems: desired.problems().map(formatProblem),
           ...(source ? { source: sourceLine(source.status(), clock.now()) } : {}),
+          events: notifier.events(),
         }),
         ...(source && git?.webhookSecret !== undefined ? { gitWebhook: { secret: git.webhookSecret, branch: git.branch, onPush: () => void source.fetchNow() } } : {}),
         onChange: (listener) => state.onChange(listener),
@@ -169,6 +177,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     process.off('SIGUSR2', onRetry);
     process.off('SIGHUP', onSync);
     await source?.stop();
+    notifier.stop();
     await certificates?.stop();
     await controller.stop();
     state.close();
@@ -223,11 +232,22 @@ async function certificateManager(
 }
 
 /** The git source for --git, its checkout under the namespace's state directory. */
-async function gitSource(git: GitSettings, shared: { stateDir: string; namespace: string }, logger: Logger, state: StateStore, onTree: () => void): Promise<GitSource> {
+async function gitSource(git: GitSettings, shared: { stateDir: string; namespace: string }, logger: Logger, state: StateStore, onTree: () => void, events: EventSink): Promise<GitSource> {
   const { GitSource } = await import('../../source/git/git-source.js');
+  let failing = state.source()?.error;
   const source = new GitSource(
     { url: git.url, branch: git.branch, path: git.path, intervalMs: git.intervalSeconds * 1000, dir: join(StateStore.directory(shared.stateDir, shared.namespace), 'git'), verifySignatures: git.verifySignatures },
-    { clock: systemClock, logger, onTree, onCondition: (condition) => state.setSource(condition) },
+    {
+      clock: systemClock,
+      logger,
+      onTree,
+      onCondition: (condition) => {
+        state.setSource(condition);
+        if (condition.error !== undefined && failing === undefined) events.emit({ type: 'source.failed', message: `${condition.url}@${condition.branch}: ${condition.error}`, details: { url: condition.url, branch: condition.branch, reason: condition.error } });
+        if (condition.error === undefined && failing !== undefined) events.emit({ type: 'source.recovered', message: `${condition.url}@${condition.branch} answers again`, details: { url: condition.url, branch: condition.branch } });
+        failing = condition.error;
+      },
+    },
   );
   await source.load();
   return source;
