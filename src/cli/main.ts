@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   retry: async () => (await import('./commands/retry.js')).retryCommand,
   sync: async () => (await import('./commands/sync.js')).syncCommand,
   events: async () => (await import('./commands/events.js')).eventsCommand,
+  'secrets:encrypt': async () => (await import('./commands/secrets-encrypt.js')).secretsEncryptCommand,
 };
 
 /** argv (without node and script) in, exit code out. */

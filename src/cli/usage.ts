@@ -5,6 +5,7 @@ Usage:
   berth validate PATH...                       check manifest files or directories
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
   berth status [--json]                        every managed app: desired tag, running image, phase
+  berth secrets:encrypt APP NAME               encrypt stdin for the recipients in <manifests>/.age-recipients into secrets/APP/NAME.age
   berth events [APP] [--json]                  the timeline: deploys, failures, rollbacks, removals, repairs, faults
   berth sync                                   ask the running berth (run --git) to fetch its repository now
   berth retry APP                              try a revision again that berth holds back (rolled back, or its release failed)
@@ -35,6 +36,11 @@ run flags:
   --pull-stall-timeout S   abandon a pull with no progress for S seconds, retry later (default 120)
   --runtime docker|swarm   containers on this engine (default), or one Swarm service per app (DOCKER_HOST a manager)
   --swarm-registry HOST:PORT  swarm: push images only this host has (docker load, local builds) there, deploy by digest
+
+secret flags (run, plan):
+  --age-identity FILE      age identities (age-keygen) that decrypt envFrom and secrets files (repeatable;
+                           also BERTH_AGE_IDENTITY_FILE); read once, never logged
+  --secrets-dir DIR        where decrypted secret files are mounted from, on tmpfs (default /dev/shm/berth)
 
 notification flags (run):
   --notify URL             POST each event as JSON (repeatable); slack+URL or mattermost+URL for a chat line;

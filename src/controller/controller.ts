@@ -5,8 +5,7 @@
  * backoff, requested delays (old containers retiring) with `addAfter`. It knows apps by name
  * only: what runs them (containers, services) is the reconciler's business.
  */
-import type { ManifestDirectory } from '../manifest/load.js';
-import { formatProblem, type ManifestProblem } from '../manifest/types.js';
+import { formatProblem, type ManifestProblem, type ManifestSet } from '../manifest/types.js';
 import type { EventSink } from '../events/types.js';
 import type { AppReconciler, HostView, ReconcileResult } from '../reconcile/types.js';
 import type { StateStore } from '../state/store.js';
@@ -39,7 +38,8 @@ export interface ControllerDeps {
   clock: Clock;
   logger: Logger;
   state: StateStore;
-  manifests: ManifestDirectory;
+  /** The manifest directory (its apps' secrets decrypted, when they name any). */
+  manifests: { readonly dir: string; read(): Promise<ManifestSet> };
   desired: DesiredState;
   reconciler: AppReconciler;
   queue: WorkQueue;

@@ -54,6 +54,23 @@ export interface Hook {
   timeout: number;
 }
 
+/** An age-encrypted file a manifest names: `file` resolved against the manifest's directory. */
+export interface SecretRef {
+  file: string;
+  /** Where the manifest names it, for messages. */
+  at: SourcePosition;
+}
+
+/** What decrypting an app's secrets gave: never logged, never written to state. */
+export interface ResolvedSecrets {
+  env: Record<string, string>;
+  files: { target: string; content: Buffer }[];
+  /** A keyed digest of all of it: what the spec hash covers instead of the values. */
+  digest: string;
+  /** The app's directory of decrypted files on the host (tmpfs); files lie in `<root>/<digest>/<index>`. */
+  root?: string;
+}
+
 export interface Resources {
   /** Docker memory string as written (`256m`, `1g`). */
   memory?: string;
@@ -67,6 +84,12 @@ export interface AppSpec {
   digest?: string;
   command?: string[];
   env: Record<string, string>;
+  /** Encrypted dotenv files whose variables join `env`. */
+  envFrom: SecretRef[];
+  /** Encrypted files mounted read-only at `target`. */
+  secrets: (SecretRef & { target: string })[];
+  /** Set once the secrets were decrypted (by the controller, with the identities it was given). */
+  resolved?: ResolvedSecrets;
   ports: PortSpec[];
   volumes: VolumeSpec[];
   replicas: number;

@@ -1,3 +1,4 @@
+import { dirname, resolve as resolvePath } from 'node:path';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { App, LoadOptions, ManifestProblem, Protocol, Strategy } from './types.js';
@@ -34,6 +35,8 @@ interface ValidDocument {
     digest?: string;
     command?: string[];
     env: Record<string, string>;
+    envFrom: Array<{ file: string }>;
+    secrets: Array<{ file: string; target: string }>;
     ports: ValidPort[];
     volumes: Array<{ source: string; target: string; readOnly: boolean }>;
     replicas: number;
@@ -222,6 +225,8 @@ function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, opti
       ...(spec.digest !== undefined && { digest: spec.digest }),
       ...(spec.command !== undefined && { command: spec.command }),
       env: spec.env,
+      envFrom: spec.envFrom.map((e, i) => ({ file: resolvePath(dirname(file), e.file), at: { file, ...doc.locate(`/spec/envFrom/${i}/file`, 'value') } })),
+      secrets: spec.secrets.map((e, i) => ({ file: resolvePath(dirname(file), e.file), target: e.target, at: { file, ...doc.locate(`/spec/secrets/${i}/file`, 'value') } })),
       ports: spec.ports.map((p) => ({
         container: p.container,
         ...(p.host !== undefined && { host: p.host }),

@@ -1,5 +1,6 @@
-import type { App } from '../manifest/types.js';
-import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_REPLICA, LABEL_SPEC_HASH, type ContainerCreateSpec } from '../runtime/types.js';
+import type { App, AppSpec } from '../manifest/types.js';
+import { secretsOf } from '../util/redact.js';
+import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_REPLICA, LABEL_SECRETS, LABEL_SPEC_HASH, type ContainerCreateSpec } from '../runtime/types.js';
 import { containerName, type Revision } from './revision.js';
 
 /** The container berth creates for one replica slot of one revision of an app. */
@@ -9,16 +10,35 @@ export function containerSpecFor(namespace: string, app: App, revision: Revision
     name: containerName(namespace, app.name, revision, replica),
     image: revision.imageId,
     ...(spec.command ? { command: spec.command } : {}),
-    env: spec.env,
+    env: containerEnv(spec),
     labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_NAMESPACE]: namespace,
       [LABEL_APP]: app.name,
       [LABEL_SPEC_HASH]: revision.specHash,
       [LABEL_REPLICA]: String(replica),
+      ...(spec.resolved && spec.resolved.files.length > 0 ? { [LABEL_SECRETS]: spec.resolved.digest } : {}),
     },
     ports: spec.ports,
-    volumes: spec.volumes,
+    volumes: [...spec.volumes, ...secretMounts(spec)],
     resources: spec.resources,
   };
+}
+
+/** The container's env: the manifest's, and the variables of its decrypted env files. */
+export function containerEnv(spec: AppSpec): Record<string, string> {
+  return spec.resolved ? { ...spec.env, ...spec.resolved.env } : spec.env;
+}
+
+/** Where each decrypted secret file lies on the host (`<secrets root>/<digest>/<index>`), mounted read-only at its target. */
+export function secretMounts(spec: AppSpec): { source: string; target: string; readOnly: boolean }[] {
+  const resolved = spec.resolved;
+  if (!resolved || resolved.root === undefined) return [];
+  return resolved.files.map((f, i) => ({ source: `${resolved.root}/${resolved.digest}/${i}`, target: f.target, readOnly: true }));
+}
+
+/** Every value a log line or message must never show: env values, and the decrypted secrets. */
+export function secretValues(spec: AppSpec): string[] {
+  const files = (spec.resolved?.files ?? []).map((f) => f.content.toString('utf8').trim()).filter((text) => text.length >= 4 && text.length <= 4096);
+  return [...secretsOf(containerEnv(spec)), ...files];
 }

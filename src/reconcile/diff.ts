@@ -19,6 +19,8 @@ export interface AppShape {
    * the image's, not the app's, unless the manifest names that key.
    */
   imageEnv?: Readonly<Record<string, string>>;
+  /** Env keys whose values come from encrypted files: a change says `(secret changed)`. */
+  secretKeys?: readonly string[];
   /** `host` undefined = an ephemeral host port. */
   ports: readonly PortSpec[];
   replicas: number;
@@ -43,7 +45,7 @@ export function diffApp(running: AppShape | undefined, desired: AppShape | undef
   const runningEnv = running ? appEnvOf(running, desired?.env ?? {}) : {};
   return [
     ...diffImage(running?.image, desired?.image),
-    ...diffEnv(runningEnv, desired?.env ?? {}),
+    ...diffEnv(runningEnv, desired?.env ?? {}, new Set(desired?.secretKeys ?? [])),
     ...diffPorts(running?.ports ?? [], desired?.ports ?? []),
     ...diffReplicas(running?.replicas, desired?.replicas),
   ];
@@ -82,12 +84,12 @@ function imageLabel(image: AppShape['image']): string {
 }
 
 /** Keys only: a changed value is reported as changed, never shown. */
-function diffEnv(running: Readonly<Record<string, string>>, desired: Readonly<Record<string, string>>): DiffLine[] {
+function diffEnv(running: Readonly<Record<string, string>>, desired: Readonly<Record<string, string>>, secret: ReadonlySet<string>): DiffLine[] {
   const keys = [...new Set([...Object.keys(running), ...Object.keys(desired)])].sort();
   return keys.flatMap((key): DiffLine[] => {
     const inRunning = Object.hasOwn(running, key);
     const inDesired = Object.hasOwn(desired, key);
-    if (inRunning && inDesired) return running[key] === desired[key] ? [] : [{ change: '~', field: 'env', text: `${key}: (value changed)` }];
+    if (inRunning && inDesired) return running[key] === desired[key] ? [] : [{ change: '~', field: 'env', text: `${key}: (${secret.has(key) ? 'secret' : 'value'} changed)` }];
     return [{ change: inDesired ? '+' : '-', field: 'env', text: key }];
   });
 }

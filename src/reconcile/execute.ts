@@ -22,7 +22,9 @@ import { silentLogger } from '../util/logger.js';
 
 /** The `berth.role` of a release container. */
 export const RELEASE_ROLE = 'release';
-import { redact, secretsOf } from '../util/redact.js';
+import { redact } from '../util/redact.js';
+import { containerEnv, secretMounts, secretValues } from './container-spec.js';
+import { materializeSecretFiles } from '../secrets/secret-files.js';
 import { imageRef } from '../manifest/image-ref.js';
 
 export interface ExecuteContext {
@@ -103,6 +105,7 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       await runtime.removeContainer(action.container.id);
       return { message: `Removed ${action.container.name}: ${action.reason}`, fields: { container: action.container.name, reason: action.reason } };
     case 'create': {
+      if (ctx.app?.spec.resolved) await materializeSecretFiles(ctx.app.spec.resolved);
       const id = await runtime.createContainer(action.spec);
       progress.ids.set(action.spec.name, id);
       progress.started.push({ id, name: action.spec.name });
@@ -187,6 +190,7 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   if (left?.state === 'created') await runtime.startContainer(left.id);
   if (id === undefined) {
     logger.info({ step: 'release-step', command: action.hook.command }, `Running the release step ${command}...`);
+    if (app.spec.resolved) await materializeSecretFiles(app.spec.resolved);
     id = await runtime.createContainer(releaseSpecFor(namespace, app, action));
     await runtime.startContainer(id);
   } else {
@@ -194,7 +198,7 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   }
   const begin = ctx.clock.now();
   const ended = await waitForExit(ctx, id, timeoutMs);
-  const output = redact(await runtime.containerLogs(id, LOG_TAIL_LINES).catch(() => ''), secretsOf(app.spec.env)).trimEnd();
+  const output = redact(await runtime.containerLogs(id, LOG_TAIL_LINES).catch(() => ''), secretValues(app.spec)).trimEnd();
   if (ended === undefined) await runtime.stopContainer(id, 0).catch(() => undefined);
   await runtime.removeContainer(id);
   if (ended === 0) {
@@ -212,7 +216,7 @@ function releaseSpecFor(namespace: string, app: App, action: Extract<Action, { t
     name: `${namespace}.${app.name}.release.${createHash('sha256').update(action.revision).digest('hex').slice(0, 10)}`,
     image: action.imageId,
     command: action.hook.command,
-    env: app.spec.env,
+    env: containerEnv(app.spec),
     labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_NAMESPACE]: namespace,
@@ -221,7 +225,7 @@ function releaseSpecFor(namespace: string, app: App, action: Extract<Action, { t
       [LABEL_REVISION]: action.revision,
     },
     ports: [],
-    volumes: app.spec.volumes,
+    volumes: [...app.spec.volumes, ...secretMounts(app.spec)],
     resources: app.spec.resources,
     restart: false,
   };
@@ -243,7 +247,7 @@ async function postDeploy(action: Extract<Action, { type: 'postDeploy' }>, ctx: 
   const command = JSON.stringify(action.hook.command);
   const id = progress.ids.get(action.container) ?? action.container;
   const result = await ctx.runtime.execInContainer(id, action.hook.command, action.hook.timeout * 1000).catch((error: Error) => ({ outcome: 'error' as const, output: error.message }));
-  const output = redact(result.output, secretsOf(ctx.app?.spec.env ?? {})).trimEnd();
+  const output = redact(result.output, (ctx.app ? secretValues(ctx.app.spec) : [])).trimEnd();
   if (result.outcome === 'exited' && result.exitCode === 0) {
     progress.executed.postDeploy = 'succeeded';
     ctx.logger.info({ step: 'post-deploy', container: action.container, result: 'passed' }, `Post-deploy ${command} succeeded in ${action.container}`);
@@ -356,7 +360,7 @@ async function compensate(ctx: ExecuteContext, progress: Progress): Promise<void
 
 async function logContainerOutput(ctx: ExecuteContext, container: ContainerRef): Promise<void> {
   const raw = await ctx.runtime.containerLogs(container.id, LOG_TAIL_LINES).catch(() => '');
-  const output = redact(raw, secretsOf(ctx.app?.spec.env ?? {}));
+  const output = redact(raw, (ctx.app ? secretValues(ctx.app.spec) : []));
   if (output.trim() !== '') ctx.logger.warn({ step: 'checks', container: container.name, output }, `${container.name} container output (last ${LOG_TAIL_LINES} lines)`);
 }
 

@@ -16,6 +16,9 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Desired, Executed, Observation, Plan } from './actions.js';
 import { DeployFailedError, ReleaseFailedError } from './errors.js';
+import { join } from 'node:path';
+import { LABEL_SECRETS } from '../runtime/types.js';
+import { sweepSecretFiles } from '../secrets/secret-files.js';
 import { describeCommit, type Commit } from '../source/types.js';
 import type { EventSink } from '../events/types.js';
 import { executePlan, nothingExecuted } from './execute.js';
@@ -45,6 +48,8 @@ export interface ReconcilerDeps {
 
 export interface ReconcilerOptions extends ObserveOptions {
   stopTimeoutSeconds: number;
+  /** `<secrets-dir>/<namespace>`: apps' decrypted secret files, swept as their containers go. */
+  secretsRoot?: string;
 }
 
 /** Observe-plan-execute rounds per reconcile; a rollout needs two (act, then confirm). */
@@ -88,6 +93,7 @@ export class Reconciler implements AppReconciler {
         this.recorder.ended(observation, plan, { kind: 'settled' });
         return this.resultOf(plan);
       }
+      await this.sweepSecrets(name, observation.desired);
       const urls = plan.rollout && observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
       const repaired = plan.rollout || plan.gone ? undefined : repairOf(plan);
       this.recorder.ended(observation, plan, { kind: 'applied', executed, durationMs: this.deps.clock.now() - begin, urls, ...(repaired !== undefined ? { repaired } : {}) });
@@ -98,6 +104,15 @@ export class Reconciler implements AppReconciler {
       if (plan.rollout) this.logDeployed(observation, plan, executed, this.deps.clock.now() - begin, logger);
     }
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
+  }
+
+  /** Decrypted secret files no container of the app mounts any more are removed (all of them once the app is gone). */
+  private async sweepSecrets(name: string, desired: Desired): Promise<void> {
+    if (this.options.secretsRoot === undefined) return;
+    const inUse = (await this.deps.runtime.listContainers(this.options.namespace, name)).map((c) => c.labels[LABEL_SECRETS]).filter((d): d is string => d !== undefined);
+    const wanted = desired.kind === 'present' && desired.app.spec.resolved ? [desired.app.spec.resolved.digest] : [];
+    const keep = new Set([...inUse, ...(inUse.length > 0 || desired.kind === 'present' ? wanted : [])]);
+    await sweepSecretFiles(join(this.options.secretsRoot, name), keep);
   }
 
   isWatching(name: string): boolean {

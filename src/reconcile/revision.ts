@@ -21,6 +21,8 @@ export function specHash(spec: AppSpec): string {
     ports: spec.ports,
     volumes: spec.volumes,
     resources: spec.resources,
+    // Secrets count by a keyed digest of what they decrypt to, never by their values.
+    ...(spec.resolved ? { secrets: spec.resolved.digest } : {}),
   };
   return createHash('sha256').update(canonicalJson(shape)).digest('hex').slice(0, 16);
 }

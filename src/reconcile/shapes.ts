@@ -8,6 +8,7 @@ import type { AppRecord } from '../state/types.js';
 import type { Observation } from './actions.js';
 import type { AppShape } from './diff.js';
 import type { RunningRevision } from './serving.js';
+import { containerEnv } from './container-spec.js';
 
 /** What the manifest wants; undefined when the app has no manifest. */
 export function desiredShape(observation: Observation): AppShape | undefined {
@@ -16,7 +17,8 @@ export function desiredShape(observation: Observation): AppShape | undefined {
   const imageId = observation.image?.kind === 'present' ? observation.image.id : undefined;
   return {
     image: { ref: imageRef(spec.image, spec.tag), ...(imageId ? { id: imageId } : {}) },
-    env: spec.env,
+    env: containerEnv(spec),
+    ...(spec.resolved ? { secretKeys: Object.keys(spec.resolved.env) } : {}),
     ports: spec.ports,
     replicas: spec.replicas,
   };

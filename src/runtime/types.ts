@@ -13,6 +13,8 @@ export const LABEL_NAMESPACE = 'berth.namespace';
 export const LABEL_REPLICA = 'berth.replica';
 /** On a one-off container (a release step): what it is for. App containers have none. */
 export const LABEL_ROLE = 'berth.role';
+/** On a container that mounts decrypted secret files: the digest of their directory. */
+export const LABEL_SECRETS = 'berth.secrets';
 /** On a release container: the revision key it releases. */
 export const LABEL_REVISION = 'berth.revision';
 /** On a Swarm service: the hash of the whole spec berth sent, so an unchanged spec is never sent again. */

@@ -15,6 +15,8 @@ export function testApp(name: string, overrides: SpecOverrides = {}, namespace =
       image: `${namespace}/${name}`,
       tag: 'v1',
       env: {},
+      envFrom: [],
+      secrets: [],
       ports: [{ container: 8080, hostIp: '127.0.0.1', protocol: 'tcp' }],
       volumes: [],
       replicas: 1,

@@ -4,6 +4,7 @@ import type { GitSource } from '../../source/git/git-source.js';
 import { redactUrl } from '../../source/git/redact-url.js';
 import { sourceLine } from '../../status/source-line.js';
 import { NOTIFY_FLAGS, notifySinks } from '../notify-options.js';
+import { SECRET_FLAGS, secretDecrypter, secretsRoot, withSecrets } from '../secret-options.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { EventSink } from '../../events/types.js';
 import { Controller } from '../../controller/controller.js';
@@ -53,6 +54,7 @@ const RUN_FLAGS = {
   'swarm-registry': { type: 'string' },
   ...GIT_FLAGS,
   ...NOTIFY_FLAGS,
+  ...SECRET_FLAGS,
   ...PROXY_FLAGS,
   listen: { type: 'string' },
 } as const;
@@ -79,6 +81,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
 
   const git = await gitSettings(values);
   const sinks = await notifySinks(values, () => systemClock.now());
+  const decrypter = await secretDecrypter(values);
   const signalled = untilSignal();
   const lock = await acquireLock(shared.stateDir, shared.namespace);
   let server: StatusServer | undefined;
@@ -114,10 +117,10 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const reconciler =
       engineKind === 'swarm'
         ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
-        : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions });
+        : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions, secretsRoot: secretsRoot(values, shared.namespace) });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }) },
+      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: await withSecrets(new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), decrypter, values, shared) },
       { concurrency, resyncSeconds },
     );
     late.controller = controller;

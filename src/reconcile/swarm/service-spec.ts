@@ -43,6 +43,7 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
     if (served === undefined) return { refused: `spec.digest pins ${spec.digest}, but no registry serves ${imageRef(spec.image, spec.tag)} to check it against` };
     if (served !== spec.digest) return { refused: `digest mismatch: the manifest pins ${spec.digest} but the registry serves ${imageRef(spec.image, spec.tag)} as ${served}` };
   }
+  if (spec.envFrom.length > 0 || spec.secrets.length > 0) return { refused: 'spec.envFrom and spec.secrets cannot be honoured on the Swarm runtime yet (Docker secrets are not wired in); deploy with --runtime docker' };
   if (spec.release) return { refused: 'spec.release cannot be honoured on the Swarm runtime yet (a release step runs once, in a one-off container on one host); run it in CI before the tag edit, or deploy with --runtime docker' };
   if (spec.postDeploy) return { refused: 'spec.postDeploy cannot be honoured on the Swarm runtime yet; run it after the deploy from CI, or deploy with --runtime docker' };
   const strategy = effectiveStrategy(app, false);

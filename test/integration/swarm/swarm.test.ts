@@ -94,7 +94,12 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
   });
 
   it('a tag that fails its checks is rolled back by Swarm and recorded as a failed deploy; the old tasks keep serving', async () => {
-    const before = (await runningTasks(`${world.namespace}_web`)).map((t) => t.id).sort();
+    // The v2 tasks alone: a v1 task of the previous rollout may still be shutting down.
+    const v2Tasks = async () => (await runningTasks(`${world.namespace}_web`)).filter((t) => t.state === 'running' && t.image.includes(digests.v2!)).map((t) => t.id).sort();
+    const before = await eventually(async () => {
+      const ids = await v2Tasks();
+      return ids.length === 2 ? ids : undefined;
+    }, 30_000, 'two v2 tasks running');
     await world.writeManifest('web', manifest('bad'));
     const berth = world.start(['--runtime', 'swarm']);
     const failed = await berth.waitForLog((l) => l.app === 'web' && l.result === 'failed', 120_000);
@@ -107,7 +112,13 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     const history = JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as { tag: string; outcome: string }[];
     assert.equal(`${history[0]?.tag} ${history[0]?.outcome}`, 'bad failed', 'a rollback is a failed deploy, never a success');
     await eventually(async () => (await service())?.image === `${image('v2')}:v2@${digests.v2}`, 60_000, 'the service back on v2');
-    await eventually(async () => (await runningTasks(`${world.namespace}_web`)).filter((t) => t.state === 'running').map((t) => t.id).sort().join() === before.join(), 60_000, 'the same v2 tasks serving');
+    // Two v2 tasks serve; the one the bad task never replaced is still the same task (a loaded
+    // machine may make Swarm restart a v2 task whose own healthcheck timed out: that is Swarm's).
+    const after = await eventually(async () => {
+      const ids = await v2Tasks();
+      return ids.length === 2 ? ids : undefined;
+    }, 60_000, 'two v2 tasks serving');
+    assert.ok(after.some((id) => before.includes(id)), `an old v2 task kept serving: before ${before.join()}, after ${after.join()}`);
     assert.equal(await berth.stop(), 0);
   });
 

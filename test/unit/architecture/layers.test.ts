@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 /** The folders of src/, lowest first: each may import only folders before it (README, "Layout"). */
-const LAYERS = ['util', 'source', 'events', 'manifest', 'runtime', 'state', 'checks', 'proxy', 'tls', 'notify', 'metrics', 'reconcile', 'tags', 'status', 'controller', 'http', 'cli'];
+const LAYERS = ['util', 'source', 'events', 'manifest', 'secrets', 'runtime', 'state', 'checks', 'proxy', 'tls', 'notify', 'metrics', 'reconcile', 'tags', 'status', 'controller', 'http', 'cli'];
 
 const SRC = resolve('src');
 

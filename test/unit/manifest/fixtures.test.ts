@@ -69,8 +69,10 @@ describe('manifest fixtures', () => {
       const file = path.join(FIXTURES, 'good', 'multi-doc.yaml');
       const set = await loadPaths([file], OPTIONS);
       assert.deepEqual(set.problems, []);
-      const defaults: Pick<AppSpec, 'env' | 'volumes' | 'replicas' | 'resources' | 'deploy' | 'domains'> = {
+      const defaults: Pick<AppSpec, 'env' | 'envFrom' | 'secrets' | 'volumes' | 'replicas' | 'resources' | 'deploy' | 'domains'> = {
         env: {},
+        envFrom: [],
+        secrets: [],
         volumes: [],
         replicas: 1,
         resources: {},
@@ -112,15 +114,17 @@ describe('manifest fixtures', () => {
         name: 'node-js-app',
         source: { file, line: 2, col: 1 },
         claimsAt: {
-          ports: [{ file, line: 14, col: 13 }, { file, line: 17, col: 7 }],
-          domains: [{ file, line: 49, col: 13 }, { file, line: 49, col: 39 }],
-          volumes: [{ file, line: 19, col: 15 }, { file, line: 21, col: 15 }],
+          ports: [{ file, line: 16, col: 13 }, { file, line: 19, col: 7 }],
+          domains: [{ file, line: 51, col: 13 }, { file, line: 51, col: 39 }],
+          volumes: [{ file, line: 21, col: 15 }, { file, line: 23, col: 15 }],
         },
         spec: {
           image: '127.0.0.1:5000/team/node-js-app',
           tag: 'v12',
           digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
           command: ['node', 'index.js'],
+          envFrom: [{ file: path.join(FIXTURES, 'good', 'secrets', 'web.env.age'), at: { file, line: 12, col: 21 } }],
+          secrets: [{ file: path.join(FIXTURES, 'good', 'secrets', 'db-password.age'), target: '/run/secrets/db_password', at: { file, line: 13, col: 21 } }],
           env: { NODE_ENV: 'production', PORT: '5000' },
           ports: [
             { container: 5000, host: 8080, hostIp: '0.0.0.0', protocol: 'tcp' },

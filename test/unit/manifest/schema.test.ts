@@ -71,7 +71,8 @@ describe('schemas/app.schema.json', () => {
       nodes(schema).map(([where]) => where),
       [
         '.apiVersion', '.kind', '.metadata', '.metadata.name', '.spec', '.spec.image', '.spec.tag', '.spec.digest',
-        '.spec.command', '.spec.command[]', '.spec.env', '.spec.env.*', '.spec.ports', '.spec.ports[]',
+        '.spec.command', '.spec.command[]', '.spec.env', '.spec.env.*', '.spec.envFrom', '.spec.envFrom[]', '.spec.envFrom[].file',
+        '.spec.secrets', '.spec.secrets[]', '.spec.secrets[].file', '.spec.secrets[].target', '.spec.ports', '.spec.ports[]',
         '.spec.ports[].container', '.spec.ports[].host', '.spec.ports[].hostIp', '.spec.ports[].protocol',
         '.spec.volumes', '.spec.volumes[]', '.spec.volumes[].source', '.spec.volumes[].target', '.spec.volumes[].readOnly',
         '.spec.replicas', '.spec.resources', '.spec.resources.memory', '.spec.resources.cpus', '.spec.checks',
@@ -110,6 +111,8 @@ describe('schemas/app.schema.json', () => {
     assert.deepEqual(data.spec, {
       tag: 'v1',
       env: {},
+      envFrom: [],
+      secrets: [],
       ports: [{ container: 5000, hostIp: '127.0.0.1', protocol: 'tcp' }],
       volumes: [{ source: 'data', target: '/data', readOnly: false }],
       replicas: 1,

@@ -44,6 +44,8 @@ describe('validateDocument', () => {
           image: 'dokku/web',
           tag: 'v1',
           env: {},
+          envFrom: [],
+          secrets: [],
           ports: [],
           volumes: [],
           replicas: 1,

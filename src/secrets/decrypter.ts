@@ -1,0 +1,57 @@
+/**
+ * Decrypts age files (https://age-encryption.org) with the format's own JavaScript implementation
+ * and the identities of --age-identity, read once. Every failure is a SecretError naming the file
+ * and the reason in one line; no message ever carries a secret.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { Decrypter } from 'age-encryption';
+
+/** Larger encrypted files are refused: env files and secret files are small. */
+export const SECRET_FILE_LIMIT = 64 * 1024;
+
+export class SecretError extends Error {
+  constructor(readonly file: string, readonly reason: string) {
+    super(`${file}: ${reason}`);
+    this.name = 'SecretError';
+  }
+}
+
+export class SecretDecrypter {
+  private constructor(private readonly identities: string[]) {}
+
+  /** The identities (`AGE-SECRET-KEY-1...` lines) of the given files; an unreadable file or one with none is an error. */
+  static async fromIdentityFiles(files: string[]): Promise<SecretDecrypter> {
+    const identities: string[] = [];
+    for (const file of files) {
+      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new SecretError(file, `unreadable (${error.code ?? error.message})`);
+      });
+      const found = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+      if (found.length === 0) throw new SecretError(file, 'holds no age identity (AGE-SECRET-KEY-1...); make one with age-keygen');
+      identities.push(...found);
+    }
+    return new SecretDecrypter(identities);
+  }
+
+  static none(): SecretDecrypter {
+    return new SecretDecrypter([]);
+  }
+
+  async decrypt(file: string): Promise<Buffer> {
+    const size = await stat(file).then((s) => s.size, (error: NodeJS.ErrnoException) => {
+      throw new SecretError(file, error.code === 'ENOENT' ? 'no such file' : `unreadable (${error.code ?? error.message})`);
+    });
+    if (size > SECRET_FILE_LIMIT) throw new SecretError(file, `${size} bytes, over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
+    if (this.identities.length === 0) throw new SecretError(file, 'cannot decrypt: berth was given no identity (--age-identity FILE or BERTH_AGE_IDENTITY_FILE)');
+    const ciphertext = await readFile(file);
+    const decrypter = new Decrypter();
+    for (const identity of this.identities) decrypter.addIdentity(identity);
+    try {
+      return Buffer.from(await decrypter.decrypt(ciphertext));
+    } catch (error) {
+      const said = (error as Error).message;
+      if (/no identity matched/i.test(said)) throw new SecretError(file, 'cannot decrypt: it is encrypted to another key than the identities berth was given');
+      throw new SecretError(file, `cannot decrypt: not a valid age file (${said.split('\n')[0]})`);
+    }
+  }
+}

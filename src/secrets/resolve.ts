@@ -1,0 +1,101 @@
+/**
+ * Decrypts the secrets every app names and puts them on the app (`spec.resolved`). An app whose
+ * secrets cannot be had (no key, another key, a corrupt or oversized file, a dotenv line that does
+ * not parse, a name also in spec.env) leaves the set's apps for its problems, as an invalid
+ * manifest does: the running revision keeps serving, and the app shows Invalid with one line.
+ */
+import { createHmac, createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { App, ManifestProblem, ManifestSet, SecretRef } from '../manifest/types.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { SecretDecrypter, SecretError } from './decrypter.js';
+import { parseDotenv } from './dotenv.js';
+
+export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypter, digestKey: Buffer): Promise<ManifestSet> {
+  const apps = new Map(set.apps);
+  const problems = [...set.problems];
+  const invalid = new Set(set.invalid);
+  for (const [name, app] of set.apps) {
+    if (app.spec.envFrom.length === 0 && app.spec.secrets.length === 0) continue;
+    try {
+      apps.set(name, { ...app, spec: { ...app.spec, resolved: await resolveApp(app, decrypter, digestKey) } });
+    } catch (error) {
+      if (!(error instanceof SecretProblem)) throw error;
+      apps.delete(name);
+      invalid.add(name);
+      problems.push({ ...error.at, app: name, message: error.message });
+    }
+  }
+  return { ...set, apps, problems, invalid };
+}
+
+class SecretProblem extends Error {
+  constructor(readonly at: ManifestProblem, message: string) {
+    super(message);
+  }
+}
+
+async function resolveApp(app: App, decrypter: SecretDecrypter, digestKey: Buffer) {
+  const env: Record<string, string> = {};
+  const files: { target: string; content: Buffer }[] = [];
+  const decrypt = async (ref: SecretRef) => {
+    try {
+      return await decrypter.decrypt(ref.file);
+    } catch (error) {
+      if (error instanceof SecretError) throw new SecretProblem({ ...ref.at, message: '' }, error.message);
+      throw error;
+    }
+  };
+  for (const ref of app.spec.envFrom) {
+    let parsed: Record<string, string>;
+    try {
+      parsed = parseDotenv((await decrypt(ref)).toString('utf8'));
+    } catch (error) {
+      if (error instanceof SecretProblem) throw error;
+      throw new SecretProblem({ ...ref.at, message: '' }, `${ref.file}: not a dotenv file: ${(error as Error).message}`);
+    }
+    for (const name of Object.keys(parsed)) {
+      if (name in app.spec.env) throw new SecretProblem({ ...ref.at, message: '' }, `${ref.file}: ${name} is also in spec.env; name each variable in one place`);
+    }
+    Object.assign(env, parsed);
+  }
+  for (const ref of app.spec.secrets) files.push({ target: ref.target, content: await decrypt(ref) });
+  const digest = createHmac('sha256', digestKey)
+    .update(canonicalJson({ env, files: files.map((f) => ({ target: f.target, sha256: createHash('sha256').update(f.content).digest('hex') })) }))
+    .digest('hex')
+    .slice(0, 32);
+  return { env, files, digest };
+}
+
+/** A manifest directory whose apps come out with their secrets decrypted (see resolveSecrets). */
+export class SecretResolvingSource {
+  constructor(
+    private readonly inner: { readonly dir: string; read(): Promise<ManifestSet> },
+    private readonly decrypter: SecretDecrypter,
+    private readonly digestKey: Buffer,
+    /** `<secrets-dir>/<namespace>`: where each app's decrypted files go (`<root>/<app>`). */
+    private readonly secretsRoot: string,
+  ) {}
+
+  get dir(): string {
+    return this.inner.dir;
+  }
+
+  async read(): Promise<ManifestSet> {
+    const set = await resolveSecrets(await this.inner.read(), this.decrypter, this.digestKey);
+    for (const [name, app] of set.apps) {
+      if (app.spec.resolved) set.apps.set(name, { ...app, spec: { ...app.spec, resolved: { ...app.spec.resolved, root: join(this.secretsRoot, name) } } });
+    }
+    return set;
+  }
+}
+
+/** The key of the digests above, made once per namespace and kept beside berth's state (0600). */
+export async function digestKey(file: string): Promise<Buffer> {
+  const existing = await readFile(file).catch(() => undefined);
+  if (existing && existing.length >= 32) return existing;
+  const key = randomBytes(32);
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
+}
