@@ -1,7 +1,7 @@
 /**
- * Where ACME certificates live: `<state-dir>/tls/<namespace>/` (0700), the account key and one
- * `<domain>.crt` + `<domain>.key` pair per domain (0600), each written to a temporary file and
- * renamed into place, so nginx never reads half a file.
+ * Where ACME certificates live: `<state-dir>/tls/<namespace>/` (0700), the account key and
+ * `<domain>@<version>.crt` + `.key` pairs (0600), each written to a temporary file and renamed
+ * into place, so nginx never reads half a file nor a key of another pair.
  */
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,15 +15,22 @@ export class AcmeStore {
     this.dir = join(stateDir, 'tls', namespace);
   }
 
-  /** The certificates stored; a pair that no longer reads (half deleted by hand) is skipped. */
+  /**
+   * The newest readable pair of each domain. Pairs are `<domain>@<version>.crt` and `.key`: a
+   * renewal writes a new pair beside the one nginx serves, so nginx never reads a key and a
+   * certificate of two different pairs; the pair before stays until the next renewal.
+   */
   async readAll(): Promise<Map<string, StoredCertificate>> {
     const byDomain = new Map<string, StoredCertificate>();
-    const files = await readdir(this.dir).catch(() => [] as string[]);
-    for (const file of files.filter((f) => f.endsWith('.crt'))) {
-      const domain = file.slice(0, -'.crt'.length);
-      const paths = this.paths(domain);
-      const info = await readCertificatePair(paths.certFile, paths.keyFile).catch(() => undefined);
-      if (info) byDomain.set(domain, { ...info, ...paths, source: 'acme' });
+    for (const [domain, versions] of await this.versions()) {
+      for (const version of versions) {
+        const paths = this.pathsOf(domain, version);
+        const info = await readCertificatePair(paths.certFile, paths.keyFile).catch(() => undefined);
+        if (info) {
+          byDomain.set(domain, { ...info, ...paths, source: 'acme' });
+          break;
+        }
+      }
     }
     return byDomain;
   }
@@ -38,20 +45,39 @@ export class AcmeStore {
     return key;
   }
 
+  /** Writes a new pair for `domain`; pairs older than the one it replaces are removed. */
   async save(domain: string, certPem: string, keyPem: string): Promise<{ certFile: string; keyFile: string }> {
-    const paths = this.paths(domain);
+    const paths = this.pathsOf(domain, Date.now().toString(36).padStart(10, '0'));
     await this.writePrivate(paths.keyFile, keyPem);
     await this.writePrivate(paths.certFile, certPem);
+    const older = (await this.versions()).get(domain)?.slice(2) ?? [];
+    for (const version of older) await this.removePair(domain, version);
     return paths;
   }
 
   async remove(domain: string): Promise<void> {
-    const { certFile, keyFile } = this.paths(domain);
-    await Promise.all([rm(certFile, { force: true }), rm(keyFile, { force: true })]);
+    for (const version of (await this.versions()).get(domain) ?? []) await this.removePair(domain, version);
   }
 
-  paths(domain: string): { certFile: string; keyFile: string } {
-    return { certFile: join(this.dir, `${domain}.crt`), keyFile: join(this.dir, `${domain}.key`) };
+  /** Each domain's pair versions, newest first. */
+  private async versions(): Promise<Map<string, string[]>> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    const byDomain = new Map<string, string[]>();
+    for (const file of files) {
+      const match = /^(.+)@([0-9a-z]+)\.crt$/.exec(file);
+      if (match) byDomain.set(match[1]!, [...(byDomain.get(match[1]!) ?? []), match[2]!]);
+    }
+    for (const versions of byDomain.values()) versions.sort().reverse();
+    return byDomain;
+  }
+
+  private pathsOf(domain: string, version: string): { certFile: string; keyFile: string } {
+    return { certFile: join(this.dir, `${domain}@${version}.crt`), keyFile: join(this.dir, `${domain}@${version}.key`) };
+  }
+
+  private async removePair(domain: string, version: string): Promise<void> {
+    const { certFile, keyFile } = this.pathsOf(domain, version);
+    await Promise.all([rm(certFile, { force: true }), rm(keyFile, { force: true })]);
   }
 
   private async writePrivate(file: string, content: string | Buffer): Promise<void> {

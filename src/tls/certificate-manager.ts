@@ -141,7 +141,7 @@ export class CertificateManager implements CertificateLookup {
       const { certPem, keyPem } = await issuer.issue(domain);
       const paths = await store.save(domain, certPem, keyPem);
       const stored = (await store.readAll()).get(domain);
-      if (!stored) throw new AcmeError(`${domain}: the certificate issued does not read back from ${paths.certFile}`, { reachable: true });
+      if (!stored || stored.certFile !== paths.certFile) throw new AcmeError(`${domain}: the certificate issued does not read back from ${paths.certFile}`, { reachable: true });
       this.acme.set(domain, stored);
       const condition = this.condition(domain, 'issued');
       condition.failures = 0;

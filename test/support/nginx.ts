@@ -5,7 +5,7 @@
  * flags that point berth at it; `get(host, path)` sends a request through it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,12 @@ export class PrivateNginx {
     private readonly child: ChildProcess,
   ) {}
 
-  static async start(): Promise<PrivateNginx> {
+  /**
+   * With `tlsPort`, nginx also holds that port from the start (a default TLS server answering 404
+   * with a throwaway self-signed certificate), so no other process can take it before berth's
+   * server blocks listen there.
+   */
+  static async start(options: { tlsPort?: number } = {}, attempt = 1): Promise<PrivateNginx> {
     const prefix = await mkdtemp(join(tmpdir(), 'berth-nginx-'));
     // Workers run as nobody: they must reach the ACME challenge files berth writes under confDir.
     await chmod(prefix, 0o755);
@@ -43,15 +48,26 @@ export class PrivateNginx {
         `  uwsgi_temp_path ${join(prefix, 'uwsgi')};`,
         `  scgi_temp_path ${join(prefix, 'scgi')};`,
         `  server { listen 127.0.0.1:${port} default_server; return 404; }`,
+        ...(options.tlsPort !== undefined ? [`  server { listen 127.0.0.1:${options.tlsPort} ssl default_server; ssl_certificate ${join(prefix, 'default.crt')}; ssl_certificate_key ${join(prefix, 'default.key')}; return 404; }`] : []),
         `  include ${confDir}/*.conf;`,
         '}',
         '',
       ].join('\n'),
     );
+    if (options.tlsPort !== undefined) {
+      await new Promise<void>((resolve, reject) => execFile('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(prefix, 'default.key'), '-out', join(prefix, 'default.crt'), '-days', '2', '-subj', '/CN=default.invalid'], (error) => (error ? reject(error) : resolve())));
+    }
     const child = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     const nginx = new PrivateNginx(prefix, confDir, port, child);
+    // Ours, not whoever took the port between freePort and nginx's bind (tests run in parallel):
+    // nginx writes its pid file only once it holds its ports, and this child must still run.
     const deadline = Date.now() + 10_000;
-    while ((await nginx.get('nothing.test').catch(() => undefined)) === undefined) {
+    const ownPid = async () => Number((await readFile(join(prefix, 'nginx.pid'), 'utf8').catch(() => '')).trim()) === child.pid;
+    while (!(await ownPid()) || (await nginx.get('nothing.test').catch(() => undefined)) === undefined) {
+      if (child.exitCode !== null && attempt < 3) {
+        await rm(prefix, { recursive: true, force: true });
+        return PrivateNginx.start(options, attempt + 1);
+      }
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nginx did not start on 127.0.0.1:${port}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

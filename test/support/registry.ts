@@ -4,7 +4,7 @@
  * which the engine treats as an insecure (plain HTTP) registry like every loopback address.
  * `push(source, repository, tag)` pushes a local image there and removes the local push tag.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,10 +24,13 @@ export class PrivateRegistry {
     private child: ChildProcess | undefined,
   ) {}
 
-  static async start(): Promise<PrivateRegistry> {
+  /** With `credentials`, the registry demands them (basic auth, a bcrypt htpasswd made by Debian's `htpasswd -B`). */
+  static async start(credentials?: { user: string; password: string }): Promise<PrivateRegistry> {
     const root = await mkdtemp(join(tmpdir(), 'berth-registry-'));
     const address = `127.0.0.1:${await freePort()}`;
-    await writeFile(join(root, 'config.yml'), ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(root, 'data')}`, 'http:', `  addr: ${address}`, ''].join('\n'));
+    const auth = credentials ? ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${join(root, 'htpasswd')}`] : [];
+    if (credentials) await writeFile(join(root, 'htpasswd'), await htpasswd(credentials.user, credentials.password));
+    await writeFile(join(root, 'config.yml'), ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(root, 'data')}`, 'http:', `  addr: ${address}`, ...auth, ''].join('\n'));
     const registry = new PrivateRegistry(address, root, undefined);
     await registry.resume();
     return registry;
@@ -49,6 +52,10 @@ export class PrivateRegistry {
     await this.pause();
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+function htpasswd(user: string, password: string): Promise<string> {
+  return new Promise((resolve, reject) => execFile('htpasswd', ['-Bbn', user, password], (error, stdout, stderr) => (error ? reject(new Error(`htpasswd: ${stderr || error.message}`)) : resolve(stdout))));
 }
 
 /** Pushes `source` as `<registry>/<repository>:<tag>`, then drops that local tag so that berth has to pull it. */

@@ -38,7 +38,7 @@ import { containerDetailOf, containerSummaryOf, imageInfoOfInspect, imageInfoOfL
 import { forEachJsonLine } from './json-lines.js';
 import { demultiplexLogFrames } from './log-frames.js';
 import { oneLine, statusCodeOf } from './map-error.js';
-import { registryCredentials } from './registry-auth.js';
+import { authFailure, registryCredentials } from './registry-auth.js';
 import { shortId } from '../../util/short-id.js';
 import { repositoryOf } from '../../manifest/image-ref.js';
 
@@ -210,7 +210,7 @@ class DockerRuntime implements Runtime {
     } catch (error) {
       if (signal?.aborted) throw aborted();
       if (stall.signal.aborted) throw new PullError(operation, `${operation} ${ref}: no progress from the engine for ${this.pullStallMs / 1000} s (the registry does not answer); abandoned, retried later`, { cause: error });
-      throw error;
+      throw this.inBerthsWords(error, operation, reference, auth !== undefined);
     } finally {
       clearTimeout(watchdog);
     }
@@ -235,8 +235,15 @@ class DockerRuntime implements Runtime {
       return { digest };
     } catch (error) {
       if (error instanceof ImageNotFoundError) return undefined;
-      throw error;
+      throw this.inBerthsWords(error, operation, reference, auth !== undefined);
     }
+  }
+
+  /** A registry's authentication failure as berth says it (see authFailure); any other error as it is. */
+  private inBerthsWords(error: unknown, operation: string, reference: string, credentialsSent: boolean): unknown {
+    if (!(error instanceof Error)) return error;
+    const words = authFailure(error.message, reference, credentialsSent, this.env);
+    return words === undefined ? error : new PullError(operation, words, { cause: error });
   }
 
   tagImage(source: string, repository: string, tag: string): Promise<void> {

@@ -33,8 +33,29 @@ export function registryOf(reference: string): string {
 }
 
 /** `env` is the environment as Docker's CLI would see it: DOCKER_CONFIG, and PATH for the helpers. */
+/** Where `docker login` keeps credentials for this environment. */
+export function dockerConfigPath(env: Record<string, string | undefined>): string {
+  return join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+}
+
+const AUTH_FAILURE = /unauthorized|authentication required|no basic auth credentials|requested access to the resource is denied|incorrect username or password/i;
+
+/**
+ * A registry's refusal in berth's words (`127.0.0.1:5001 refused the credentials for team/web:
+ * unauthorized`), or undefined when `message` is no authentication failure. Never a credential.
+ */
+export function authFailure(message: string, reference: string, credentialsSent: boolean, env: Record<string, string | undefined>): string | undefined {
+  if (!AUTH_FAILURE.test(message)) return undefined;
+  const registry = registryOf(reference);
+  const withoutRegistry = reference.startsWith(`${registry}/`) ? reference.slice(registry.length + 1) : reference;
+  const repository = withoutRegistry.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+  return credentialsSent
+    ? `${registry} refused the credentials for ${repository}: unauthorized (fix them in ${dockerConfigPath(env)}: berth reads it again on its next retry)`
+    : `${registry} asks for credentials for ${repository}, and ${dockerConfigPath(env)} has none for ${registry} (docker login ${registry}, or a credential helper)`;
+}
+
 export async function registryCredentials(reference: string, env: Record<string, string | undefined>): Promise<AuthConfigObject | undefined> {
-  const configPath = join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+  const configPath = dockerConfigPath(env);
   const config = await readConfig(configPath);
   if (config === undefined) return undefined;
 

@@ -62,8 +62,8 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
 
   before(async () => {
     world = await Scenario.create();
-    nginx = await PrivateNginx.start();
     tlsPort = await freePort();
+    nginx = await PrivateNginx.start({ tlsPort });
     statusPort = await freePort();
     pebble = await Pebble.create({ httpPort: nginx.port, validitySeconds: 30 });
     ownDir = await mkdtemp(join(tmpdir(), 'berth-own-certs-'));
@@ -125,7 +125,9 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
     assert.equal((await nginx.get(HOST, '/.well-known/acme-challenge/unknown-token')).status, 404, 'challenges are answered, not redirected');
     const dir = join(world.stateDir, 'tls', world.namespace);
     assert.deepEqual((await readdir(dir)).filter((f) => f === 'account.key'), ['account.key']);
-    const mode = await new Promise<string>((resolve, reject) => execFile('stat', ['-c', '%a', join(dir, `${HOST}.key`)], (e, out) => (e ? reject(e) : resolve(out.trim()))));
+    const key = (await readdir(dir)).find((f) => f.startsWith(`${HOST}@`) && f.endsWith('.key'));
+    assert.ok(key, 'a key of the domain in the state directory');
+    const mode = await new Promise<string>((resolve, reject) => execFile('stat', ['-c', '%a', join(dir, key)], (e, out) => (e ? reject(e) : resolve(out.trim()))));
     assert.equal(mode, '600');
   });
 
@@ -173,10 +175,10 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
   });
 
   it('removes the certificate with the app\'s last domain', async () => {
-    const crt = join(world.stateDir, 'tls', world.namespace, `${HOST}.crt`);
-    await readFile(crt);
+    const pairs = async () => (await readdir(join(world.stateDir, 'tls', world.namespace))).filter((f) => f.startsWith(`${HOST}@`));
+    assert.ok((await pairs()).length >= 2, 'a certificate and its key');
     await world.writeManifest('shop', { ...spec('green', []), domains: undefined });
-    await eventually(async () => !(await readdir(join(world.stateDir, 'tls', world.namespace))).includes(`${HOST}.crt`), 30_000, 'the certificate removed');
+    await eventually(async () => (await pairs()).length === 0, 30_000, 'the certificate and key removed');
     await eventually(async () => (await httpsGet(HOST).then(() => 'served', () => 'gone')) === 'gone', 30_000, 'no HTTPS for the removed domain');
     assert.deepEqual(await certificates('shop'), []);
   });

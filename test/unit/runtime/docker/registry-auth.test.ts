@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registryCredentials, registryOf } from '../../../../src/runtime/docker/registry-auth.js';
+import { authFailure, registryCredentials, registryOf } from '../../../../src/runtime/docker/registry-auth.js';
 
 const HUB = 'https://index.docker.io/v1/';
 
@@ -83,5 +83,20 @@ describe('registryCredentials', function () {
   it('names a config file that is not JSON', async function () {
     await config('{ nope');
     await assert.rejects(registryCredentials('ghcr.io/x/y:v1', env()), /config\.json is not valid JSON/);
+  });
+});
+
+describe('a registry refusing a pull, in berth\'s words (authFailure)', () => {
+  const env = { DOCKER_CONFIG: '/etc/berth/docker' };
+  it('says whether credentials were sent, names the registry, the repository and the config file, never a credential', () => {
+    assert.equal(
+      authFailure('Head "http://127.0.0.1:5001/v2/team/web/manifests/v1": no basic auth credentials', '127.0.0.1:5001/team/web:v1', false, env),
+      '127.0.0.1:5001 asks for credentials for team/web, and /etc/berth/docker/config.json has none for 127.0.0.1:5001 (docker login 127.0.0.1:5001, or a credential helper)',
+    );
+    assert.equal(
+      authFailure('unauthorized: authentication required', '127.0.0.1:5001/team/web@sha256:' + 'a'.repeat(64), true, env),
+      '127.0.0.1:5001 refused the credentials for team/web: unauthorized (fix them in /etc/berth/docker/config.json: berth reads it again on its next retry)',
+    );
+    assert.equal(authFailure('manifest unknown', '127.0.0.1:5001/team/web:v1', true, env), undefined, 'other failures keep their own words');
   });
 });
