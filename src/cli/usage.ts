@@ -2,7 +2,7 @@ export const USAGE = `berth: a declarative deployment controller for a Docker ho
 
 Usage:
   berth run --manifests DIR [--once] [flags]   reconcile the host toward DIR (until SIGTERM, or one pass)
-  berth validate PATH...                       check manifest files or directories
+  berth validate PATH... [--age-identity F]    check manifest files or directories (and, with keys, that their secrets decrypt)
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
   berth status [--json]                        every managed app: desired tag, running image, phase
   berth secrets:encrypt APP NAME               encrypt stdin for the recipients in <manifests>/.age-recipients into secrets/APP/NAME.age

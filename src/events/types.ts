@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'engine.back',
   'source.failed',
   'source.recovered',
+  'certificate.issued',
+  'certificate.failed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -72,7 +72,7 @@ export class Notifier implements EventSink {
     if (retrying && (event.type === 'deploy.started' || event.type === 'deploy.failed')) return;
     if (input.app !== undefined) {
       if (event.type === 'deploy.failed' && revision !== undefined) this.failing.set(input.app, revision);
-      else if (event.type !== 'drift.repaired') this.failing.delete(input.app);
+      else if (event.type.startsWith('deploy.') || event.type === 'app.removed') this.failing.delete(input.app);
     }
     this.lastByApp.set(key, fingerprint(event));
     this.timeline.push(event);

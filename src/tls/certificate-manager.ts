@@ -8,6 +8,7 @@
  */
 import { watch, type FSWatcher } from 'chokidar';
 import type { CertificateLookup } from '../proxy/types.js';
+import type { EventSink } from '../events/types.js';
 import type { CertificateRecord } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -36,6 +37,8 @@ export interface CertificateManagerDeps {
   isServed: (app: string) => Promise<boolean>;
   onChange: () => void;
   report: (records: CertificateRecord[]) => void;
+  /** Where issued certificates and failed orders are said (timeline, notifications). */
+  events?: EventSink;
 }
 
 /** How often the wanted domains and due renewals are looked at (in memory, unless an order is due). */
@@ -148,6 +151,7 @@ export class CertificateManager implements CertificateLookup {
       condition.nextAttempt = 0;
       delete condition.error;
       logger.info({ source: 'tls', domain, app, issuer: stored.issuer, notAfter: new Date(stored.notAfter).toISOString() }, `Certificate for ${domain} issued by ${stored.issuer}, valid until ${new Date(stored.notAfter).toISOString()}`);
+      this.deps.events?.emit({ type: 'certificate.issued', app, message: `certificate for ${domain} ${renewal ? 'renewed' : 'issued'} by ${stored.issuer}, valid until ${new Date(stored.notAfter).toISOString()}`, details: { domain, issuer: stored.issuer, notAfter: new Date(stored.notAfter).toISOString(), renewal } });
       this.deps.onChange();
     } catch (error) {
       const acme = error instanceof AcmeError ? error : new AcmeError(`${domain}: ${(error as Error).message}`, { reachable: true, cause: error });
@@ -160,7 +164,10 @@ export class CertificateManager implements CertificateLookup {
       if (!this.acme.has(domain)) this.condition(domain, 'failed');
       const line = `Certificate for ${domain} not ${renewal ? 'renewed' : 'issued'}: ${acme.message}; ${renewal ? 'the current one keeps serving' : 'it stays on plain HTTP'}, retrying in ${Math.round(delay / 1000)} s`;
       if (repeated) logger.debug({ source: 'tls', domain, app }, line);
-      else logger.warn({ source: 'tls', domain, app }, line);
+      else {
+        logger.warn({ source: 'tls', domain, app }, line);
+        this.deps.events?.emit({ type: 'certificate.failed', app, message: `certificate for ${domain} not ${renewal ? 'renewed' : 'issued'}: ${acme.message}`, details: { domain, reason: acme.message, renewal } });
+      }
     }
   }
 

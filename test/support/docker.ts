@@ -60,6 +60,9 @@ export async function buildTestImage(
     const files: Record<string, string> = {
       'index.html': options.body ?? `${repository}:${tag}`,
       health: 'ok',
+      // Unique per repository: two tests building the same content would otherwise share an image
+      // id, and one's cleanup (rmi by id) could delete the image the other just tagged.
+      '.built-for': repository,
       ...options.extraFiles,
     };
     for (const [name, content] of Object.entries(files)) {

@@ -39,7 +39,7 @@ export class GitRepo {
   }
 
   /** Writes `files` (a null content deletes), commits them as `subject`, pushes; returns the sha. */
-  async commit(files: Record<string, string | null>, subject: string, options: { sign?: { key: string } } = {}): Promise<string> {
+  async commit(files: Record<string, string | null>, subject: string, options: { sign?: { key: string }; push?: boolean } = {}): Promise<string> {
     for (const [path, content] of Object.entries(files)) {
       const file = join(this.work, path);
       if (content === null) {
@@ -52,8 +52,12 @@ export class GitRepo {
     await git(['add', '-A'], this.work);
     const sign = options.sign ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${options.sign.key}`, 'commit', '-S'] : ['commit'];
     await git([...sign, '-q', '--allow-empty', '-m', subject], this.work);
-    await git(['push', '-q', 'origin', 'main'], this.work);
+    if (options.push !== false) await this.push();
     return git(['rev-parse', 'HEAD'], this.work);
+  }
+
+  async push(): Promise<void> {
+    await git(['push', '-q', 'origin', 'main'], this.work);
   }
 
   /** Moves `main` back to `sha` and force-pushes it. */

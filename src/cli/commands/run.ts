@@ -71,7 +71,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const logger = await createLogger({ format: shared.logFormat, level: shared.logLevel });
   const tls = await tlsSettings(values, shared.namespace);
   // Bound once the state, the desired state and the controller exist (the manager only calls them after load()).
-  const late: { state?: StateStore; desired?: DesiredState; controller?: Controller } = {};
+  const late: { state?: StateStore; desired?: DesiredState; controller?: Controller; notifier?: EventSink } = {};
   const certificates = tls ? await certificateManager(tls, shared, logger, late, () => traffic) : undefined;
   const traffic = trafficRouter(values, shared.namespace, logger, tls && certificates ? { listen: tls.listen, ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}), certificates } : undefined);
   const engineKind = values.runtime;
@@ -110,6 +110,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
         })
       : undefined;
     const notifier = new Notifier({ namespace: shared.namespace, clock, logger, sinks, persist: (event) => state.appendEvent(event), initial: state.events(), ...(metrics ? { metrics: metrics.notify } : {}) });
+    late.notifier = notifier;
     source = git ? await gitSource(git, shared, logger, state, () => onTree(), notifier) : undefined;
     const manifestsDir = source?.manifestsDir ?? dir;
     const retries = new RetryRequests(shared.stateDir, shared.namespace);
@@ -202,7 +203,7 @@ async function certificateManager(
   tls: TlsSettings,
   shared: { stateDir: string; namespace: string },
   logger: Logger,
-  late: { state?: StateStore; desired?: DesiredState; controller?: Controller },
+  late: { state?: StateStore; desired?: DesiredState; controller?: Controller; notifier?: EventSink },
   router: () => TrafficRouter,
 ): Promise<CertificateManager> {
   const [{ CertificateManager }, { AcmeStore }, { AcmeIssuer }] = await Promise.all([
@@ -231,6 +232,7 @@ async function certificateManager(
     isServed: (app) => router().hasRoute(app),
     onChange: () => late.controller?.requeue(late.desired?.names() ?? []),
     report: (records) => late.state?.setCertificates(records),
+    events: { emit: (event) => late.notifier?.emit(event) },
   });
 }
 

@@ -1,5 +1,5 @@
 import { loadPaths } from '../../manifest/load.js';
-import { formatProblem } from '../../manifest/types.js';
+import { formatProblem, type ManifestSet } from '../../manifest/types.js';
 import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage.js';
@@ -7,6 +7,8 @@ import { UsageError } from '../usage.js';
 const VALIDATE_FLAGS = {
   /** As `run --proxy nginx --domain D` would serve apps without domains, so their `<app>.D` is checked for collisions. */
   domain: { type: 'string' },
+  /** With it, the secrets each app names are decrypted too: "cannot decrypt" is a problem. */
+  'age-identity': { type: 'string', multiple: true, default: [] as string[] },
 } as const;
 
 /** Problems (exit 1) and warnings (exit unchanged) per `file:line:col`, in file order. */
@@ -14,7 +16,8 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
   const { values, positionals } = parseCommand(args, VALIDATE_FLAGS, true);
   const shared = sharedOptions(values);
   if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
-  const set = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}) });
+  const loaded = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}) });
+  const set = values['age-identity'].length > 0 ? await checkSecrets(loaded, values['age-identity']) : loaded;
   const lines = [...set.problems, ...set.warnings].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
   for (const problem of lines) out.stdout(`${formatProblem(problem)}\n`);
   if (set.problems.length > 0) {
@@ -27,4 +30,10 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
   }
   out.stderr(`${set.fileCount} file(s), ${set.apps.size} app(s): valid\n`);
   return 0;
+}
+
+/** Decrypts every secret the apps name with the given identities; what fails becomes a problem. Loaded only when asked. */
+async function checkSecrets(set: ManifestSet, identities: string[]): Promise<ManifestSet> {
+  const [{ randomBytes }, { resolveSecrets }, { secretDecrypter }] = await Promise.all([import('node:crypto'), import('../../secrets/resolve.js'), import('../secret-options.js')]);
+  return resolveSecrets(set, await secretDecrypter({ 'age-identity': identities, 'secrets-dir': '' }, {}), randomBytes(32));
 }

@@ -129,6 +129,11 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
     const plan = await world.cli(['plan', '--manifests', world.manifests]);
     assert.equal(plan.code, 1);
     assert.match(plan.stdout, /^! .*web\.yaml:\d+:\d+: .*secrets\/web\.env\.age: cannot decrypt: berth was given no identity \(--age-identity FILE or BERTH_AGE_IDENTITY_FILE\)$/m);
+    // validate checks manifests without keys, and decryption only when given them.
+    assert.equal((await world.cli(['validate', world.manifests])).code, 0);
+    const checked = await world.cli(['validate', world.manifests, '--age-identity', join(world.root, 'other.txt')]);
+    assert.equal(checked.code, 1);
+    assert.match(checked.stdout, /web\.yaml:\d+:\d+: .*secrets\/web\.env\.age: cannot decrypt: it is encrypted to another key/);
   });
 
   it('removes the decrypted files with the app', async () => {

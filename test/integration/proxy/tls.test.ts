@@ -108,6 +108,9 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
     const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
     assert.match(metrics, new RegExp(`^berth_certificate_expiry_timestamp_seconds\\{domain="${HOST.replace(/\./g, '\\.')}",app="shop"\\} \\d+$`, 'm'));
     assert.match(metrics, /^berth_certificate_order_failing\{domain="shop\.example\.test",app="shop"\} 0$/m);
+    const timeline = JSON.parse((await world.cli(['events', 'shop', '--json'])).stdout) as { type: string; message: string }[];
+    assert.match(timeline.find((e) => e.type === 'certificate.failed')?.message ?? '', /^certificate for shop\.example\.test not issued: cannot reach the ACME directory/);
+    assert.match(timeline.find((e) => e.type === 'certificate.issued')?.message ?? '', /^certificate for shop\.example\.test issued by Pebble Intermediate CA/);
     const page = await (await fetch(`http://127.0.0.1:${statusPort}/`)).text();
     assert.match(page, /shop\.example\.test: issued by Pebble Intermediate CA/);
   });
