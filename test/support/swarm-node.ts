@@ -55,8 +55,7 @@ export class SwarmNode {
     await inNs('ip', 'link', 'set', `bsw${id}n`, 'up');
     await inNs('ip', 'link', 'set', 'lo', 'up');
     await inNs('ip', 'route', 'add', 'default', 'via', node.hostAddress);
-    node.forward('socat', [`TCP-LISTEN:5000,bind=${node.hostAddress},fork,reuseaddr`, 'TCP:127.0.0.1:5000']);
-    node.forward('nsenter', [`--net=/var/run/netns/${node.netns}`, 'socat', 'TCP-LISTEN:5000,bind=127.0.0.1,fork,reuseaddr', `TCP:${node.hostAddress}:5000`]);
+    node.forwardPort(5000);
     await node.resume();
     return node;
   }
@@ -97,6 +96,12 @@ export class SwarmNode {
     await exec('ip', ['link', 'del', this.hostVeth]).catch(() => undefined);
     await exec('ip', ['netns', 'del', this.netns]).catch(() => undefined);
     await rm(this.root, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Makes the host's 127.0.0.1:`port` (a registry) the node's 127.0.0.1:`port` too. */
+  forwardPort(port: number): void {
+    this.forward('socat', [`TCP-LISTEN:${port},bind=${this.hostAddress},fork,reuseaddr`, `TCP:127.0.0.1:${port}`]);
+    this.forward('nsenter', [`--net=/var/run/netns/${this.netns}`, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `TCP:${this.hostAddress}:${port}`]);
   }
 
   private forward(command: string, args: string[]): void {

@@ -4,11 +4,12 @@
  * Swarm and watched by berth, a failed update rolled back and recorded as failed.
  */
 import { strict as assert } from 'node:assert';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../../support/berth-process.js';
 import { buildTestImage, dockerCli } from '../../support/docker.js';
-import { pushTo, SHARED_REGISTRY } from '../../support/registry.js';
+import { PrivateRegistry, pushTo, SHARED_REGISTRY } from '../../support/registry.js';
 import { Scenario } from '../../support/scenario.js';
 import { ensureSwarm, inspectService, removeServices, runningTasks, type Swarm } from '../../support/swarm.js';
 import { SwarmNode } from '../../support/swarm-node.js';
@@ -213,11 +214,32 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     }
   });
 
-  it('a lost node: Swarm reschedules its replica on the other, and berth reports Degraded, then Running, without acting', async () => {
+  it('a lost node: Swarm reschedules its replica on the other, and berth reports Degraded, then Running, without acting; both nodes pulled with berth\'s credentials', async () => {
+    // The image is in a registry that demands a password; neither engine has it: berth's
+    // config.json credentials go with the service, so a replica on each node proves they reach both.
+    const USER = 'swarm-deployer';
+    const PASSWORD = 'Pw-swarm-58k';
+    const secure = await PrivateRegistry.start({ user: USER, password: PASSWORD });
+    try {
+      node.forwardPort(Number(secure.address.split(':')[1]));
+      const config = await mkdtemp(join(tmpdir(), 'berth-swarm-docker-config-'));
+      await writeFile(join(config, 'config.json'), JSON.stringify({ auths: { [secure.address]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+      const privateImage = `${secure.address}/${world.namespace}/spread`;
+      await dockerCli(['tag', `${world.namespace}/web:v1`, `${privateImage}:v1`]);
+      await dockerCli(['--config', config, 'push', `${privateImage}:v1`]);
+      await dockerCli(['rmi', `${privateImage}:v1`]);
+      await lostNode(privateImage, config);
+      await rm(config, { recursive: true, force: true });
+    } finally {
+      await secure.stop();
+    }
+  });
+
+  async function lostNode(privateImage: string, dockerConfig: string): Promise<void> {
     await node.join((await dockerCli(['swarm', 'join-token', '-q', 'worker'])).trim(), node.hostAddress);
     await eventually(async () => (await dockerCli(['node', 'ls', '--format', '{{.Status}}'])).trim().split('\n').filter((s) => s === 'Ready').length === 2, 30_000, 'two Ready nodes');
-    await world.writeManifest('spread', { image: image('v1'), tag: 'v1', replicas: 2, checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] } });
-    const berth = world.start(['--runtime', 'swarm', '--resync', '1']);
+    await world.writeManifest('spread', { image: privateImage, tag: 'v1', replicas: 2, checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] } });
+    const berth = world.start(['--runtime', 'swarm', '--resync', '1'], { DOCKER_CONFIG: dockerConfig });
     const spread = `${world.namespace}_spread`;
     // Node ids, not names: both engines run on this machine and share its hostname.
     const nodesOf = async () => {
@@ -247,5 +269,5 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
       throw new Error(`${error.message}\n${berth.tail(25)}`);
     });
     assert.equal(code, 0, `exit code after ${Date.now() - stopping} ms`);
-  });
+  }
 });
