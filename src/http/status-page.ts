@@ -60,13 +60,21 @@ export function renderLive(view: PageView): string {
 <table>
 <thead><tr><th>App</th><th>Phase</th><th>Desired</th><th>Running</th><th>Last deploy</th><th>Message</th></tr></thead>
 <tbody>
-${view.apps.map((app) => renderRow(app, view.now)).join('\n')}
+${view.apps.map((app) => renderRow(app, view.now, (view.events ?? []).filter((e) => e.app === app.app))).join('\n')}
 </tbody>
 </table>${renderTimeline(view.events ?? [], view.now)}`;
 }
 
 /** The last events, newest first. */
 const TIMELINE_SHOWN = 20;
+/** Events shown under each app. */
+const APP_EVENTS_SHOWN = 10;
+
+function renderAppEvents(events: BerthEvent[], now: number): string {
+  if (events.length === 0) return '';
+  const items = events.slice(-APP_EVENTS_SHOWN).reverse().map((e) => `<li><time datetime="${e.time}">${timeAgo(now, Date.parse(e.time))}</time> <code>${escapeHtml(e.type)}</code> ${escapeHtml(e.message)}</li>`);
+  return `<details class="app-events"><summary>events (${events.length})</summary><ol>${items.join('')}</ol></details>`;
+}
 
 function renderTimeline(events: BerthEvent[], now: number): string {
   if (events.length === 0) return '';
@@ -79,7 +87,7 @@ function renderProblems(problems: string[]): string {
   return `<details class="problems" open><summary>${problems.length} manifest problem${problems.length === 1 ? '' : 's'} (the apps they concern keep their last valid state)</summary><ul>${problems.map((p) => `<li><code>${escapeHtml(p)}</code></li>`).join('')}</ul></details>\n`;
 }
 
-function renderRow(app: AppStatus, now: number): string {
+function renderRow(app: AppStatus, now: number, events: BerthEvent[] = []): string {
   const running = runningLabel(app, '–');
   const drift = app.desiredTag !== null && app.running.tag !== app.desiredTag;
   const lastDeploy = app.lastDeployAt === null ? '–' : `<time datetime="${app.lastDeployAt}">${timeAgo(now, Date.parse(app.lastDeployAt))}</time>`;
@@ -90,7 +98,7 @@ function renderRow(app: AppStatus, now: number): string {
 <td class="desired">${escapeHtml(app.desiredTag ?? '–')}${app.commit ? `<div class="commit"><code>${escapeHtml(app.commit.sha.slice(0, 7))}</code> ${escapeHtml(app.commit.subject)}</div>` : ''}</td>
 <td class="running${drift ? ' drift' : ''}">${escapeHtml(running)}<div class="containers">${app.running.containers.length} container${app.running.containers.length === 1 ? '' : 's'}</div></td>
 <td class="age">${lastDeploy}</td>
-<td class="message">${escapeHtml(app.message)}${error}${renderCertificates(app)}${renderHistory(app, now)}</td>
+<td class="message">${escapeHtml(app.message)}${error}${renderCertificates(app)}${renderHistory(app, now)}${renderAppEvents(events, now)}</td>
 </tr>`;
 }
 

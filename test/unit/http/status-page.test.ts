@@ -34,6 +34,14 @@ describe('status page (rendering)', () => {
     assert.match(withProblem, /1 manifest problem .*<code>web\.yaml:3:7: &lt;bad&gt; key<\/code>/s);
   });
 
+  it('shows the timeline, and each app\'s own events under it, escaped', () => {
+    const web = appStatus('web', record({}), []);
+    const event = (type: 'deploy.failed' | 'engine.lost', message: string, app?: string) => ({ id: message, type, time: new Date(now - 120_000).toISOString(), namespace: 'dokku', ...(app ? { app } : {}), message, details: {} });
+    const html = renderLive({ namespace: 'dokku', apps: [web], now, events: [event('engine.lost', 'the engine is <gone>'), event('deploy.failed', 'web:v2: check /health failed', 'web')] });
+    assert.match(html, /Recent events.*<code>deploy\.failed<\/code> <strong>web<\/strong>: web:v2: check \/health failed.*<code>engine\.lost<\/code>: the engine is &lt;gone&gt;/s);
+    assert.match(html, /<tr id="app-web".*events \(1\).*2 minutes ago<\/time> <code>deploy\.failed<\/code> web:v2: check \/health failed/s);
+  });
+
   it('says what to do when there are no apps, and refreshes itself through /events', () => {
     const html = renderStatusPage({ namespace: 'dokku', apps: [], now });
     assert.match(html, /No apps in namespace/);
