@@ -118,7 +118,7 @@ describe('berth run --listen: health, readiness, metrics, API and the status pag
       await page.screenshot({ path: join(ARTIFACTS, 'status-page-deploying.png'), fullPage: true });
 
       await page.locator('#app-web[data-phase="Running"] .running', { hasText: 'v2' }).waitFor({ timeout: 30_000 });
-      assert.match(await row.locator('details summary').innerText(), /history \(2\)/);
+      assert.match(await row.locator('details summary', { hasText: 'history' }).innerText(), /history \(2\)/);
       assert.equal(await page.evaluate(() => (globalThis as { berthTestMarker?: string }).berthTestMarker), 'same page', 'the page updated without reloading');
       const screenshot = join(ARTIFACTS, 'status-page-running.png');
       await page.screenshot({ path: screenshot, fullPage: true });
