@@ -1,7 +1,7 @@
 import type { ExecCheck } from '../manifest/types.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Clock } from '../util/clock.js';
-import { CheckFailedError } from './errors.js';
+import { attemptUntilPassed } from './attempts.js';
 
 /** How much of a failing probe's output a message quotes. */
 const OUTPUT_CHARS = 200;
@@ -11,22 +11,21 @@ const OUTPUT_CHARS = 200;
  * attempt, `timeout` seconds each; passes on the first exit code 0. Fails at once when the
  * container stops running.
  */
-export async function execCheck(runtime: Runtime, clock: Clock, containerId: string, check: ExecCheck, signal: AbortSignal): Promise<{ attempts: number }> {
-  let lastProblem = 'no attempt made';
-  for (let attempt = 1; attempt <= check.attempts; attempt++) {
-    await clock.sleep(check.wait * 1000, signal);
-    const container = await runtime.inspectContainer(containerId);
-    if (container.state !== 'running') {
-      throw new CheckFailedError(container.name, `container ${container.name} is ${container.state} (exit code ${container.exitCode})`);
-    }
-    const result = await runtime.execInContainer(containerId, check.command, check.timeout * 1000);
-    if (signal.aborted) throw signal.reason;
-    if (result.outcome === 'exited' && result.exitCode === 0) return { attempts: attempt };
-    const said = lastLine(result.output);
-    lastProblem = (result.outcome === 'timed-out' ? `no exit within ${check.timeout}s` : `exit code ${result.exitCode}`) + (said ? `: ${said}` : '');
-  }
-  const name = (await runtime.inspectContainer(containerId)).name;
-  throw new CheckFailedError(name, `check ${describeCommand(check.command)} in ${name} failed after ${check.attempts} attempts: ${lastProblem}`);
+export function execCheck(runtime: Runtime, clock: Clock, containerId: string, check: ExecCheck, signal: AbortSignal): Promise<{ attempts: number }> {
+  return attemptUntilPassed(
+    { runtime, clock },
+    containerId,
+    check,
+    signal,
+    async () => {
+      const result = await runtime.execInContainer(containerId, check.command, check.timeout * 1000);
+      if (signal.aborted) throw signal.reason;
+      if (result.outcome === 'exited' && result.exitCode === 0) return '';
+      const said = lastLine(result.output);
+      return (result.outcome === 'timed-out' ? `no exit within ${check.timeout}s` : `exit code ${result.exitCode}`) + (said ? `: ${said}` : '');
+    },
+    (name, lastProblem) => `check ${describeCommand(check.command)} in ${name} failed after ${check.attempts} attempts: ${lastProblem}`,
+  );
 }
 
 /** The command as a user wrote it, for messages and logs. */

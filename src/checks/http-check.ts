@@ -1,5 +1,6 @@
 import type { HttpCheck } from '../manifest/types.js';
 import type { ContainerDetail, Runtime } from '../runtime/types.js';
+import { attemptUntilPassed } from './attempts.js';
 import type { Clock } from '../util/clock.js';
 import { CheckFailedError } from './errors.js';
 import { loopbackPort } from '../runtime/loopback.js';
@@ -10,20 +11,15 @@ import { loopbackPort } from '../runtime/loopback.js';
  * Passes on a 2xx/3xx answer whose body contains `check.content` (when set).
  * Traffic goes to loopback only, never to the container's bridge address.
  */
-export async function httpCheck(runtime: Runtime, clock: Clock, containerId: string, check: HttpCheck, signal: AbortSignal): Promise<{ attempts: number }> {
-  let lastProblem = 'no attempt made';
-  for (let attempt = 1; attempt <= check.attempts; attempt++) {
-    await clock.sleep(check.wait * 1000, signal);
-    const container = await runtime.inspectContainer(containerId);
-    if (container.state !== 'running') {
-      throw new CheckFailedError(container.name, `container ${container.name} is ${container.state} (exit code ${container.exitCode})`);
-    }
-    const url = `http://127.0.0.1:${publishedLoopbackPort(container, check.port)}${check.path}`;
-    lastProblem = await attemptOnce(url, check, signal);
-    if (lastProblem === '') return { attempts: attempt };
-  }
-  const name = (await runtime.inspectContainer(containerId)).name;
-  throw new CheckFailedError(name, `check ${check.path} on ${name} failed after ${check.attempts} attempts: ${lastProblem}`);
+export function httpCheck(runtime: Runtime, clock: Clock, containerId: string, check: HttpCheck, signal: AbortSignal): Promise<{ attempts: number }> {
+  return attemptUntilPassed(
+    { runtime, clock },
+    containerId,
+    check,
+    signal,
+    (container) => attemptOnce(`http://127.0.0.1:${publishedLoopbackPort(container, check.port)}${check.path}`, check, signal),
+    (name, lastProblem) => `check ${check.path} on ${name} failed after ${check.attempts} attempts: ${lastProblem}`,
+  );
 }
 
 /** '' when the attempt passed, else why it did not. */

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ManifestSet } from '../manifest/types.js';
 import { SecretDecrypter, SecretError } from '../secrets/decrypter.js';
@@ -16,9 +17,13 @@ export interface SecretValues {
   'secrets-dir': string;
 }
 
-/** The identities, read once; none given is no error until an app names a secret. */
-export async function secretDecrypter(values: SecretValues, env: NodeJS.ProcessEnv = process.env): Promise<SecretDecrypter> {
-  const files = [...values['age-identity'], ...(env.BERTH_AGE_IDENTITY_FILE ?? '').split(':').filter(Boolean)];
+/** The identity files the flags and BERTH_AGE_IDENTITY_FILE (`:`-separated) name. */
+export function identityFiles(values: SecretValues, env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...values['age-identity'], ...(env.BERTH_AGE_IDENTITY_FILE ?? '').split(':').filter(Boolean)];
+}
+
+/** The identities of `files`, read once; none given is no error until an app names a secret. */
+export async function secretDecrypter(files: string[]): Promise<SecretDecrypter> {
   if (files.length === 0) return SecretDecrypter.none();
   try {
     return await SecretDecrypter.fromIdentityFiles(files);
@@ -36,7 +41,6 @@ export function secretsRoot(values: SecretValues, namespace: string): string {
 /** The manifest directory with each app's secrets decrypted as it is read. */
 export async function withSecrets(inner: { readonly dir: string; read(): Promise<ManifestSet> }, decrypter: SecretDecrypter, values: SecretValues, shared: { stateDir: string; namespace: string }): Promise<SecretResolvingSource> {
   const dir = StateStore.directory(shared.stateDir, shared.namespace);
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return new SecretResolvingSource(inner, decrypter, await digestKey(join(dir, 'secrets.key')), secretsRoot(values, shared.namespace));
 }

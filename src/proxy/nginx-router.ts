@@ -6,7 +6,8 @@
  * because `nginx -t` checks the whole configuration at once.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomically } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import type { App } from '../manifest/types.js';
 import { directUrls } from './direct.js';
@@ -117,14 +118,7 @@ export class NginxRouter implements TrafficRouter {
       await rm(file, { force: true });
       return;
     }
-    const temp = join(this.options.confDir, `.berth-${process.pid}.tmp`);
-    try {
-      await writeFile(temp, text, { mode: 0o644 });
-      await rename(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true }).catch(() => undefined);
-      throw error;
-    }
+    await writeFileAtomically(file, text, 0o644);
   }
 
   private serialized<T>(task: () => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@
  * secrets cannot be had (no key, another key, a corrupt or oversized file, a dotenv line that does
  * not parse, a name also in spec.env) leaves the set's apps for its problems, as an invalid
  * manifest does: the running revision keeps serving, and the app shows Invalid with one line.
+ * With `secretsRoot`, each app's decrypted files are to go in `<secretsRoot>/<app>`.
  */
 import { createHmac, createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,14 +13,15 @@ import { canonicalJson } from '../util/canonical-json.js';
 import { SecretDecrypter, SecretError } from './decrypter.js';
 import { parseDotenv } from './dotenv.js';
 
-export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypter, digestKey: Buffer): Promise<ManifestSet> {
+export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypter, digestKey: Buffer, secretsRoot?: string): Promise<ManifestSet> {
   const apps = new Map(set.apps);
   const problems = [...set.problems];
   const invalid = new Set(set.invalid);
   for (const [name, app] of set.apps) {
     if (app.spec.envFrom.length === 0 && app.spec.secrets.length === 0) continue;
     try {
-      apps.set(name, { ...app, spec: { ...app.spec, resolved: await resolveApp(app, decrypter, digestKey) } });
+      const resolved = await resolveApp(app, decrypter, digestKey);
+      apps.set(name, { ...app, spec: { ...app.spec, resolved: secretsRoot === undefined ? resolved : { ...resolved, root: join(secretsRoot, name) } } });
     } catch (error) {
       if (!(error instanceof SecretProblem)) throw error;
       apps.delete(name);
@@ -83,11 +85,7 @@ export class SecretResolvingSource {
   }
 
   async read(): Promise<ManifestSet> {
-    const set = await resolveSecrets(await this.inner.read(), this.decrypter, this.digestKey);
-    for (const [name, app] of set.apps) {
-      if (app.spec.resolved) set.apps.set(name, { ...app, spec: { ...app.spec, resolved: { ...app.spec.resolved, root: join(this.secretsRoot, name) } } });
-    }
-    return set;
+    return resolveSecrets(await this.inner.read(), this.decrypter, this.digestKey, this.secretsRoot);
   }
 }
 

@@ -3,7 +3,8 @@
  * on tmpfs, directories 0700 owned by berth), each file bind-mounted read-only into the app's
  * containers. A digest's directory goes once no container of the app uses it.
  */
-import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { writeFileAtomically } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import type { ResolvedSecrets } from '../manifest/types.js';
 
@@ -15,11 +16,8 @@ export async function materializeSecretFiles(resolved: ResolvedSecrets): Promise
   await chmod(resolved.root, 0o700);
   await chmod(dir, 0o700);
   for (const [index, file] of resolved.files.entries()) {
-    const path = join(dir, String(index));
-    const temp = `${path}.tmp-${process.pid}`;
     // Readable by any user in the container (the directory keeps host users out).
-    await writeFile(temp, file.content, { mode: 0o444 });
-    await rename(temp, path);
+    await writeFileAtomically(join(dir, String(index)), file.content, 0o444);
   }
 }
 

@@ -3,7 +3,8 @@
  * `<domain>@<version>.crt` + `.key` pairs (0600), each written to a temporary file and renamed
  * into place, so nginx never reads half a file nor a key of another pair.
  */
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomically } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import { readCertificatePair } from './certificate-file.js';
 import type { StoredCertificate } from './stored-certificate.js';
@@ -83,13 +84,6 @@ export class AcmeStore {
   private async writePrivate(file: string, content: string | Buffer): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await chmod(this.dir, 0o700);
-    const temp = `${file}.${process.pid}.tmp`;
-    try {
-      await writeFile(temp, content, { mode: 0o600 });
-      await rename(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true }).catch(() => undefined);
-      throw error;
-    }
+    await writeFileAtomically(file, content, 0o600);
   }
 }

@@ -121,8 +121,13 @@ export class Scenario {
     );
   }
 
-  async cleanup(): Promise<void> {
+  /** Kills every berth this scenario started that still runs (a failed test must not leave one holding the lock). */
+  async killProcesses(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+  }
+
+  async cleanup(): Promise<void> {
+    await this.killProcesses();
     await cleanupNamespace(this.namespace);
     await rm(this.root, { recursive: true, force: true });
   }

@@ -21,7 +21,7 @@ import type { SwarmPlan } from '../../reconcile/swarm/plan.js';
 import { UsageError } from '../usage.js';
 import { heldClaims } from '../../reconcile/held-claims.js';
 import { GIT_FLAGS, gitSettings, type GitSettings } from '../git-options.js';
-import { SECRET_FLAGS, secretDecrypter, withSecrets } from '../secret-options.js';
+import { SECRET_FLAGS, identityFiles, secretDecrypter, withSecrets } from '../secret-options.js';
 import { redactUrl } from '../../source/git/redact-url.js';
 import { describeCommit } from '../../source/types.js';
 
@@ -54,7 +54,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const git = await gitSettings(values);
   const checkout = git ? await fetchOnce(git, out) : undefined;
   if (checkout === null) return 1;
-  const manifests = await withSecrets(new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), await secretDecrypter(values), values, shared);
+  const manifests = await withSecrets(new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), await secretDecrypter(identityFiles(values)), values, shared);
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const runtime = createDockerRuntime();
   const state = await StateStore.read(shared.stateDir, namespace);

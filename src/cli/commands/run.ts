@@ -4,7 +4,7 @@ import type { GitSource } from '../../source/git/git-source.js';
 import { redactUrl } from '../../source/git/redact-url.js';
 import { sourceLine } from '../../status/source-line.js';
 import { NOTIFY_FLAGS, notifySinks } from '../notify-options.js';
-import { SECRET_FLAGS, secretDecrypter, secretsRoot, withSecrets } from '../secret-options.js';
+import { SECRET_FLAGS, identityFiles, secretDecrypter, secretsRoot, withSecrets } from '../secret-options.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { EventSink } from '../../events/types.js';
 import { Controller } from '../../controller/controller.js';
@@ -81,7 +81,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
 
   const git = await gitSettings(values);
   const sinks = await notifySinks(values, () => systemClock.now());
-  const decrypter = await secretDecrypter(values);
+  const decrypter = await secretDecrypter(identityFiles(values));
   const signalled = untilSignal();
   const lock = await acquireLock(shared.stateDir, shared.namespace);
   let server: StatusServer | undefined;

@@ -15,7 +15,7 @@ describe('berth run: the Docker engine restarts underneath it (a private dockerd
     engine = await PrivateEngine.start();
   });
   after(async () => {
-    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await world.killProcesses();
     await engine.stop();
     await world.cleanup();
   });

@@ -29,7 +29,7 @@ describe('berth run --git (real git servers on loopback)', function () {
     for (const tag of ['v1', 'v2', 'v3', 'v4']) await buildTestImage(`${world.namespace}/web`, tag, { body: `web ${tag}` });
   });
   afterEach(async () => {
-    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await world.killProcesses();
   });
   after(async () => {
     await world.cleanup();

@@ -81,7 +81,7 @@ describe('berth run: the host’s own faults', function () {
       assert.match((await httpGet(port, '/metrics')).body, /^berth_state_writable 1$/m);
       assert.equal(await berth.stop(), 0);
     } finally {
-      await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+      await world.killProcesses();
       await exec('umount', [stateDir]).catch(() => exec('umount', ['-l', stateDir]));
     }
   });
@@ -151,7 +151,7 @@ describe('berth run: the host’s own faults', function () {
       assert.equal(await berth.stop(), 0);
     } finally {
       engine.thaw();
-      await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+      await world.killProcesses();
       await engine.stop();
     }
   });

@@ -46,7 +46,7 @@ describe('a private registry that demands credentials (real docker-registry with
     }
   });
   afterEach(async () => {
-    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await world.killProcesses();
   });
   after(async () => {
     await world.cleanup();

@@ -22,7 +22,7 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
   });
   // A test that fails leaves no berth running to hold the namespace's lock for the next.
   afterEach(async () => {
-    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await world.killProcesses();
   });
   after(async () => {
     await world.cleanup();

@@ -35,10 +35,10 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
   });
   // A test that fails leaves no berth running to hold the namespace's lock for the next.
   afterEach(async () => {
-    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await world.killProcesses();
   });
   after(async () => {
-    await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await world.killProcesses();
     await removeServices(world.namespace);
     await node.stop();
     await world.cleanup();
@@ -207,7 +207,7 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
       assert.deepEqual(result.failures, [], `${result.failures.length} failed of ${result.requests}`);
       assert.equal(await berth.stop(), 0);
     } finally {
-      await Promise.all(world.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+      await world.killProcesses();
       await rm(join(world.manifests, 'shop.yaml'), { force: true });
       await removeServices(world.namespace);
       await nginx.stop();
