@@ -24,6 +24,8 @@ export class ImageNotFoundError extends RuntimeError {}
 
 export class ServiceNotFoundError extends RuntimeError {}
 
+export class SecretNotFoundError extends RuntimeError {}
+
 /** A container name is already in use. */
 export class NameConflictError extends RuntimeError {}
 

@@ -19,6 +19,8 @@ export interface ServiceSpec {
   /** Published in host mode (no routing mesh); `published` undefined = a port the engine picks. */
   ports: { target: number; published?: number; protocol: Protocol }[];
   volumes: VolumeSpec[];
+  /** Docker secrets (made beforehand with createSecret), mounted read-only at `target` in each task. */
+  secrets: { name: string; target: string }[];
   replicas: number;
   resources: Resources;
   /** The check new tasks must pass before they count as running; undefined keeps the image's own HEALTHCHECK. */
@@ -49,6 +51,22 @@ export interface ServiceSummary {
   update: { state: UpdateState; message: string; startedAt?: number };
   /** The spec hash of the spec before the last update, when there is one. */
   previousSpecHash?: string;
+  /** The Docker secrets the spec and the previous spec mount (a rollback needs the previous ones). */
+  secretNames: string[];
+}
+
+/** A Docker secret berth made for an app (its labels name the namespace and the app). */
+export interface SecretSummary {
+  id: string;
+  name: string;
+  app: string;
+}
+
+/** A Docker secret to make: the decrypted bytes go to the swarm's raft store, never to a log. */
+export interface SecretSpec {
+  name: string;
+  labels: Record<string, string>;
+  data: Buffer;
 }
 
 export type TaskState = 'new' | 'pending' | 'assigned' | 'accepted' | 'preparing' | 'ready' | 'starting' | 'running' | 'complete' | 'shutdown' | 'failed' | 'rejected' | 'remove' | 'orphaned';
@@ -94,4 +112,10 @@ export interface ServiceRuntime {
   /** Asks Swarm to roll the service back to its previous spec. */
   rollbackService(id: string, version: number): Promise<void>;
   removeService(id: string): Promise<void>;
+  /** Docker secrets berth made in the namespace (for `app` alone when given). */
+  listSecrets(namespace: string, app?: string): Promise<SecretSummary[]>;
+  /** Makes the secret; one by that name already there is taken as it (names carry a digest of the content). */
+  createSecret(secret: SecretSpec): Promise<void>;
+  /** Removes the secret; one already gone is no error, one a service still mounts is refused (EngineError). */
+  removeSecret(id: string): Promise<void>;
 }

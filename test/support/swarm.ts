@@ -23,10 +23,12 @@ export async function ensureSwarm(advertise = '127.0.0.1'): Promise<Swarm> {
   };
 }
 
-/** Removes the namespace's services and waits for their task containers to go. */
+/** Removes the namespace's services and Docker secrets, and waits for their task containers to go. */
 export async function removeServices(namespace: string): Promise<void> {
   const ids = (await dockerCli(['service', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
   if (ids.length > 0) await dockerCli(['service', 'rm', ...ids]).catch(() => undefined);
+  const secrets = (await dockerCli(['secret', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
+  if (secrets.length > 0) await dockerCli(['secret', 'rm', ...secrets]).catch(() => undefined);
   await eventually(async () => (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`])).trim() === '', 60_000, `the tasks of ${namespace} to go`, 500).catch(() => undefined);
 }
 

@@ -27,7 +27,7 @@ import { planService, runningTasks, type SwarmObservation, type SwarmPlan } from
 import { taskEndpoints } from './endpoints.js';
 import { directTraffic } from '../../proxy/direct.js';
 import type { TrafficRouter } from '../../proxy/types.js';
-import { desiredRef, serviceSpecFor } from './service-spec.js';
+import { desiredRef, serviceSpecFor, swarmSecretsFor } from './service-spec.js';
 
 export interface SwarmReconcilerDeps {
   services: ServiceRuntime;
@@ -105,6 +105,7 @@ export class SwarmReconciler implements AppReconciler {
       }
       await this.apply(plan, observation, signal, stepLogger);
     } catch (error) {
+      if (changesService(plan)) await this.sweepSecrets(name, stepLogger);
       if (signal.aborted) throw error;
       if (!(error instanceof RolloutFailed || error instanceof RuntimeError)) throw error;
       const remaining = await this.deps.services.listTasks(namespace, name).catch(() => tasks);
@@ -114,6 +115,7 @@ export class SwarmReconciler implements AppReconciler {
       stepLogger.error({ step: 'deploy', result: 'failed', reason: message, phase }, `${name}: ${message}`);
       return { phase, failed: true };
     }
+    if (changesService(plan)) await this.sweepSecrets(name, stepLogger);
     // The image is in the swarm's registry now: a second round deploys it from there.
     if (plan.actions.length > 0 && plan.actions.every((a) => a.type === 'push')) return this.reconcile(name, signal);
     const durationMs = this.deps.clock.now() - begin;
@@ -185,11 +187,13 @@ export class SwarmReconciler implements AppReconciler {
     for (const action of plan.actions) {
       switch (action.type) {
         case 'create':
+          await this.makeSecrets(observation);
           await services.createService(action.spec);
           logger.info({ step: 'create', service: action.spec.name }, `Created service ${action.spec.name}`);
           await this.waitForReplicas(observation.name, action.spec, signal, logger);
           break;
         case 'update': {
+          await this.makeSecrets(observation);
           const sentAt = this.deps.clock.now();
           await services.updateService(action.id, action.version, action.spec);
           logger.info({ step: 'update', service: action.spec.name, rolling: action.rolling }, `Updated service ${action.spec.name}${action.rolling ? `: Swarm rolls it out ${action.spec.update.order}` : ''}`);
@@ -212,6 +216,31 @@ export class SwarmReconciler implements AppReconciler {
           break;
         }
       }
+    }
+  }
+
+  /** The Docker secrets the service is to mount, made before it is sent (those there already stand: their names carry their digest). */
+  private async makeSecrets(observation: SwarmObservation): Promise<void> {
+    if (observation.desired.kind !== 'present') return;
+    for (const secret of swarmSecretsFor(this.options.namespace, observation.desired.app)) await this.deps.services.createSecret(secret);
+  }
+
+  /**
+   * Removes the app's Docker secrets that neither its service's spec nor the spec before it
+   * mounts (Swarm rolls back to the previous one), and all of them once the service is gone.
+   * A secret that cannot go now is left for the next deploy's sweep.
+   */
+  private async sweepSecrets(name: string, logger: Logger): Promise<void> {
+    const { services } = this.deps;
+    try {
+      const secrets = await services.listSecrets(this.options.namespace, name);
+      if (secrets.length === 0) return;
+      const [service] = await services.listServices(this.options.namespace, name);
+      const kept = new Set(service?.secretNames ?? []);
+      for (const secret of secrets) if (!kept.has(secret.name)) await services.removeSecret(secret.id);
+    } catch (error) {
+      if (!(error instanceof RuntimeError)) throw error;
+      logger.warn({ step: 'secrets', err: error }, `could not remove ${name}'s unused Docker secrets: ${error.message}`);
     }
   }
 
@@ -321,6 +350,11 @@ export class SwarmReconciler implements AppReconciler {
     const desired = this.deps.desired(name);
     return (desired.kind === 'present' ? desired.app.spec.deploy.progressDeadline : 600) * 1000;
   }
+}
+
+/** Whether the plan creates, updates or removes the service (and so may leave Docker secrets unused). */
+function changesService(plan: SwarmPlan): boolean {
+  return plan.actions.some((a) => a.type === 'create' || a.type === 'update' || a.type === 'remove');
 }
 
 /** `; task web.1: unhealthy container` for the newest failed task of the spec, or ''. */

@@ -8,12 +8,18 @@
  * - `deploy.strategy`: zero-downtime is a start-first update, recreate (or a fixed host port,
  *   which two tasks on one node cannot share) stop-first; both roll back on failure.
  * - Ports are published in host mode (no routing mesh): on every address of the node.
+ * - Decrypted secrets: each `spec.secrets` file becomes a Docker secret (kept encrypted in the
+ *   swarm's raft log, handed only to the nodes that run a task) named for the app and a keyed
+ *   digest of its secrets, so a rotation is a new secret and a rolling update; `spec.envFrom`
+ *   variables join the service's env, as they join a container's on one host. The service-hash
+ *   label covers that digest, never a value.
  */
 import { createHash } from 'node:crypto';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
 import type { App, AppSpec } from '../../manifest/types.js';
-import type { ServiceSpec } from '../../runtime/services.js';
-import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../../runtime/types.js';
+import type { SecretSpec, ServiceSpec } from '../../runtime/services.js';
+import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SECRETS, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../../runtime/types.js';
+import { containerEnv } from '../container-spec.js';
 import { canonicalJson } from '../../util/canonical-json.js';
 import { effectiveStrategy } from '../plan.js';
 import { specHash } from '../revision.js';
@@ -43,7 +49,7 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
     if (served === undefined) return { refused: `spec.digest pins ${spec.digest}, but no registry serves ${imageRef(spec.image, spec.tag)} to check it against` };
     if (served !== spec.digest) return { refused: `digest mismatch: the manifest pins ${spec.digest} but the registry serves ${imageRef(spec.image, spec.tag)} as ${served}` };
   }
-  if (spec.envFrom.length > 0 || spec.secrets.length > 0) return { refused: 'spec.envFrom and spec.secrets cannot be honoured on the Swarm runtime yet (Docker secrets are not wired in); deploy with --runtime docker' };
+  if ((spec.envFrom.length > 0 || spec.secrets.length > 0) && !spec.resolved) return { refused: 'spec.envFrom and spec.secrets were not decrypted (berth was given no identity)' };
   if (spec.release) return { refused: 'spec.release cannot be honoured on the Swarm runtime yet (a release step runs once, in a one-off container on one host); run it in CI before the tag edit, or deploy with --runtime docker' };
   if (spec.postDeploy) return { refused: 'spec.postDeploy cannot be honoured on the Swarm runtime yet; run it after the deploy from CI, or deploy with --runtime docker' };
   const strategy = effectiveStrategy(app, false);
@@ -60,16 +66,17 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
     labels,
     image: image.ref,
     ...(spec.command ? { command: spec.command } : {}),
-    env: spec.env,
+    env: containerEnv(spec),
     ports: spec.ports.map((p) => ({ target: p.container, ...(p.host !== undefined ? { published: p.host } : {}), protocol: p.protocol })),
     volumes: spec.volumes,
+    secrets: swarmSecretsFor(namespace, app).map(({ name, target }) => ({ name, target })),
     replicas: spec.replicas,
     resources: spec.resources,
     ...healthcheckFor(spec.checks),
     update: { order: strategy.name === 'zero-downtime' ? 'start-first' : 'stop-first', monitorMs: Math.max(MIN_MONITOR_MS, spec.checks.wait * 1000) },
     stopGracePeriodMs: stopTimeoutSeconds * 1000,
   };
-  return { spec: { ...service, labels: { ...labels, [LABEL_SERVICE_HASH]: serviceHash(service) } } };
+  return { spec: { ...service, labels: { ...labels, [LABEL_SERVICE_HASH]: serviceHash(service, spec) } } };
 }
 
 /**
@@ -103,10 +110,33 @@ function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Hash of everything berth sends for a service (labels aside). */
-export function serviceHash(spec: ServiceSpec): string {
-  const { labels: _labels, ...rest } = spec;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex').slice(0, 16);
+/** Hash of everything berth sends for a service (labels aside), decrypted env values as their keyed digest. */
+function serviceHash(service: ServiceSpec, spec: AppSpec): string {
+  const { labels: _labels, ...rest } = service;
+  const hashed = spec.resolved ? { ...rest, env: spec.env, secretsDigest: spec.resolved.digest } : rest;
+  return createHash('sha256').update(canonicalJson(hashed)).digest('hex').slice(0, 16);
+}
+
+/** Docker's limit on a secret's name. */
+const MAX_SECRET_NAME = 64;
+
+/**
+ * The Docker secrets the app's decrypted files become: `<namespace>_<app>_<digest>_<index>`
+ * (the service's name shortened when the whole is over 64 characters).
+ */
+export function swarmSecretsFor(namespace: string, app: App): (SecretSpec & { target: string })[] {
+  const resolved = app.spec.resolved;
+  if (!resolved) return [];
+  const service = serviceName(namespace, app.name);
+  return resolved.files.map((file, index) => {
+    const suffix = `_${resolved.digest.slice(0, 12)}_${index}`;
+    return {
+      name: `${service.slice(0, MAX_SECRET_NAME - suffix.length)}${suffix}`,
+      target: file.target,
+      data: file.content,
+      labels: { [LABEL_MANAGED]: 'true', [LABEL_NAMESPACE]: namespace, [LABEL_APP]: app.name, [LABEL_SECRETS]: resolved.digest },
+    };
+  });
 }
 
 /** The reference to resolve: the manifest's image and tag (the app's own repository when none is named). */

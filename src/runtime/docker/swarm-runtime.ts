@@ -8,9 +8,9 @@
 import type Docker from 'dockerode';
 import { repositoryOf, tagOf } from '../../manifest/image-ref.js';
 import { forEachJsonLine } from './json-lines.js';
-import { EngineError, ImageNotFoundError, PullError, ServiceNotFoundError } from '../errors.js';
+import { EngineError, ImageNotFoundError, NameConflictError, PullError, SecretNotFoundError, ServiceNotFoundError } from '../errors.js';
 import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../types.js';
-import type { ImageLocation, ServiceRuntime, ServiceSpec, ServiceSummary, TaskState, TaskSummary, UpdateState } from '../services.js';
+import type { ImageLocation, SecretSpec, SecretSummary, ServiceRuntime, ServiceSpec, ServiceSummary, TaskState, TaskSummary, UpdateState } from '../services.js';
 import { EngineClient } from './engine-client.js';
 import { parseMemorySize } from './memory-size.js';
 import { registryCredentials } from './registry-auth.js';
@@ -110,18 +110,20 @@ class SwarmRuntime implements ServiceRuntime {
 
   async createService(spec: ServiceSpec): Promise<string> {
     const auth = await this.credentials('createService', spec.image);
+    const secretIds = await this.secretIds('createService', spec);
     return this.engine.call({ operation: 'createService', object: spec.name, env: spec.env }, async (docker) => {
       const modem = (docker as unknown as { modem: Modem }).modem;
-      const created = (await dial(modem, { path: '/services/create', method: 'POST', statusCodes: { 200: true, 201: true }, authconfig: auth, options: { _body: toEngineSpec(spec) } })) as { ID?: string };
+      const created = (await dial(modem, { path: '/services/create', method: 'POST', statusCodes: { 200: true, 201: true }, authconfig: auth, options: { _body: toEngineSpec(spec, secretIds) } })) as { ID?: string };
       return created.ID ?? '';
     });
   }
 
   async updateService(id: string, version: number, spec: ServiceSpec): Promise<void> {
     const auth = await this.credentials('updateService', spec.image);
+    const secretIds = await this.secretIds('updateService', spec);
     await this.engine.call({ operation: 'updateService', object: spec.name, env: spec.env }, async (docker) => {
       const modem = (docker as unknown as { modem: Modem }).modem;
-      await dial(modem, { path: `/services/${encodeURIComponent(id)}/update?`, method: 'POST', statusCodes: { 200: true }, authconfig: auth, options: { _query: { version }, _body: toEngineSpec(spec) } });
+      await dial(modem, { path: `/services/${encodeURIComponent(id)}/update?`, method: 'POST', statusCodes: { 200: true }, authconfig: auth, options: { _query: { version }, _body: toEngineSpec(spec, secretIds) } });
     });
   }
 
@@ -137,6 +139,37 @@ class SwarmRuntime implements ServiceRuntime {
     await this.engine.call({ operation: 'removeService', object: id, byStatus: { 404: ServiceNotFoundError } }, (docker) => docker.getService(id).remove()).catch((error: unknown) => {
       if (!(error instanceof ServiceNotFoundError)) throw error;
     });
+  }
+
+  listSecrets(namespace: string, app?: string): Promise<SecretSummary[]> {
+    return this.engine.call({ operation: 'listSecrets', object: app === undefined ? namespace : `${namespace}/${app}` }, async (docker) => {
+      const secrets = (await docker.listSecrets({ filters: { label: managedLabels(namespace, app) } })) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
+      return secrets.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? '', app: s.Spec?.Labels?.[LABEL_APP] ?? '' }));
+    });
+  }
+
+  async createSecret(secret: SecretSpec): Promise<void> {
+    await this.engine.call({ operation: 'createSecret', object: secret.name, byStatus: { 409: NameConflictError } }, (docker) =>
+      docker.createSecret({ Name: secret.name, Labels: secret.labels, Data: secret.data.toString('base64') })).catch((error: unknown) => {
+      if (!(error instanceof NameConflictError)) throw error;
+    });
+  }
+
+  async removeSecret(id: string): Promise<void> {
+    await this.engine.call({ operation: 'removeSecret', object: id, byStatus: { 404: SecretNotFoundError } }, (docker) => docker.getSecret(id).remove()).catch((error: unknown) => {
+      if (!(error instanceof SecretNotFoundError)) throw error;
+    });
+  }
+
+  /** The id of each secret the spec mounts, by name; one that is missing is an error before the service is sent. */
+  private async secretIds(operation: string, spec: ServiceSpec): Promise<Map<string, string>> {
+    if (spec.secrets.length === 0) return new Map();
+    const app = spec.labels[LABEL_APP];
+    const namespace = spec.labels[LABEL_NAMESPACE] ?? '';
+    const ids = new Map((await this.listSecrets(namespace, app)).map((s) => [s.name, s.id]));
+    const missing = spec.secrets.find((s) => !ids.has(s.name));
+    if (missing) throw new EngineError(operation, `${operation} ${spec.name}: the Docker secret ${missing.name} is missing`);
+    return ids;
   }
 
   private async credentials(operation: string, ref: string) {
@@ -160,8 +193,8 @@ function managedLabels(namespace: string, app?: string): string[] {
   return [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, ...(app === undefined ? [] : [`${LABEL_APP}=${app}`])];
 }
 
-/** The Engine API's ServiceSpec for berth's. */
-function toEngineSpec(spec: ServiceSpec): Record<string, unknown> {
+/** The Engine API's ServiceSpec for berth's; `secretIds` maps each secret's name to its id. */
+function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>): Record<string, unknown> {
   const health = spec.healthcheck;
   return {
     Name: spec.name,
@@ -173,6 +206,8 @@ function toEngineSpec(spec: ServiceSpec): Record<string, unknown> {
         ...(spec.command ? { Args: spec.command } : {}),
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
         Mounts: spec.volumes.map((v) => ({ Type: v.source.startsWith('/') ? 'bind' : 'volume', Source: v.source, Target: v.target, ReadOnly: v.readOnly })),
+        // Readable by any user in the task, as on one host; the target may be an absolute path.
+        Secrets: spec.secrets.map((s) => ({ SecretID: secretIds.get(s.name), SecretName: s.name, File: { Name: s.target, UID: '0', GID: '0', Mode: 0o444 } })),
         StopGracePeriod: spec.stopGracePeriodMs * NANOS_PER_MS,
         ...(health
           ? { Healthcheck: { Test: health.test, Interval: health.intervalMs * NANOS_PER_MS, Timeout: health.timeoutMs * NANOS_PER_MS, Retries: health.retries, StartPeriod: health.startPeriodMs * NANOS_PER_MS } }
@@ -196,9 +231,13 @@ function toEngineSpec(spec: ServiceSpec): Record<string, unknown> {
 interface RawService {
   ID: string;
   Version?: { Index?: number };
-  Spec: { Name?: string; Labels?: Record<string, string>; TaskTemplate?: { ContainerSpec?: { Image?: string } }; Mode?: { Replicated?: { Replicas?: number } } };
-  PreviousSpec?: { Labels?: Record<string, string> };
+  Spec: { Name?: string; Labels?: Record<string, string>; TaskTemplate?: RawTaskTemplate; Mode?: { Replicated?: { Replicas?: number } } };
+  PreviousSpec?: { Labels?: Record<string, string>; TaskTemplate?: RawTaskTemplate };
   UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
+}
+
+interface RawTaskTemplate {
+  ContainerSpec?: { Image?: string; Secrets?: { SecretName?: string }[] };
 }
 
 interface RawTask {
@@ -228,6 +267,7 @@ function serviceSummaryOf(raw: RawService): ServiceSummary {
     replicas: raw.Spec.Mode?.Replicated?.Replicas ?? 0,
     update: { state, message: raw.UpdateStatus?.Message ?? '', ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}) },
     ...(previous !== undefined ? { previousSpecHash: previous } : {}),
+    secretNames: [raw.Spec.TaskTemplate, raw.PreviousSpec?.TaskTemplate].flatMap((t) => (t?.ContainerSpec?.Secrets ?? []).map((s) => s.SecretName ?? '')),
   };
 }
 

@@ -5,20 +5,13 @@
  * app Invalid with one line while the running revision serves; the tmpfs files go with the app.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, type BerthProcess } from '../../support/berth-process.js';
+import { ageEncrypt, ageKeygen } from '../../support/age.js';
 import { buildTestImage, dockerCli } from '../../support/docker.js';
 import { freePort } from '../../support/nginx.js';
 import { Scenario } from '../../support/scenario.js';
-
-function run(command: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(command, args, (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr || error.message}`)) : resolve(stdout)));
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
 
 describe('secrets: age-encrypted env files and secret files (real age, real engine)', function () {
   this.timeout(120_000);
@@ -28,11 +21,7 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
   let secretsDir: string;
   const values = { password: 'pw-Zq81-first', token: 'tok-Hh27-first', file: 'file-Xy55-first', rotated: 'pw-Zq81-second' };
 
-  const encrypt = async (name: string, text: string, identity = 'key.txt') => {
-    const recipient = (await run('age-keygen', ['-y', join(world.root, identity)])).trim();
-    await mkdir(join(world.manifests, 'secrets'), { recursive: true });
-    await run('age', ['-r', recipient, '-o', join(world.manifests, 'secrets', name)], text);
-  };
+  const encrypt = (name: string, text: string, identity = 'key.txt') => ageEncrypt(join(world.root, identity), join(world.manifests, 'secrets', name), text);
   const spec = (tag: string) => ({
     tag,
     env: { MODE: 'production' },
@@ -46,8 +35,8 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
   before(async () => {
     world = await Scenario.create();
     secretsDir = join('/dev/shm', `berth-test-${world.namespace}`);
-    await run('age-keygen', ['-o', join(world.root, 'key.txt')]);
-    await run('age-keygen', ['-o', join(world.root, 'other.txt')]);
+    await ageKeygen(join(world.root, 'key.txt'));
+    await ageKeygen(join(world.root, 'other.txt'));
     await buildTestImage(`${world.namespace}/web`, 'v1', { body: 'web v1' });
     await encrypt('web.env.age', `# app secrets\nDB_PASSWORD=${values.password}\nexport API_TOKEN="${values.token}"\n`);
     await encrypt('db.age', values.file);

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../../support/berth-process.js';
+import { ageEncrypt, ageKeygen } from '../../support/age.js';
 import { buildTestImage, dockerCli } from '../../support/docker.js';
 import { PrivateRegistry, pushTo, SHARED_REGISTRY } from '../../support/registry.js';
 import { Scenario } from '../../support/scenario.js';
@@ -154,6 +155,43 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     await eventually(async () => (await web())?.phase === 'Running', 90_000, 'web Running');
     await rm(join(world.manifests, 'web.yaml'));
     await eventually(async () => (await service()) === undefined, 30_000, 'the service removed');
+    assert.equal(await berth.stop(), 0);
+  });
+
+  it('envFrom and secrets become the tasks\' env and Docker secrets at their targets; a rotation rolls out a new secret, the unused ones go, and all go with the app', async () => {
+    const key = join(world.root, 'swarm-key.txt');
+    await ageKeygen(key);
+    const encrypt = (name: string, text: string) => ageEncrypt(key, join(world.manifests, 'secrets', name), text);
+    const values = ['swarm-pw-Kq71', 'swarm-file-Rt52', 'swarm-file-Rt53', 'swarm-file-Rt54'];
+    await encrypt('vault.env.age', `DB_PASSWORD=${values[0]}\n`);
+    await encrypt('db.age', values[1]!);
+    await world.writeManifest('vault', { ...manifest('v1', { replicas: 1 }), envFrom: [{ file: 'secrets/vault.env.age' }], secrets: [{ file: 'secrets/db.age', target: '/run/secrets/db_password' }] });
+    const secrets = async () => (await dockerCli(['secret', 'ls', '--filter', `label=berth.namespace=${world.namespace}`, '--format', '{{.Name}}'])).split('\n').filter(Boolean).sort();
+    const task = async () => (await dockerCli(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${world.namespace}_vault`])).trim().split('\n')[0]!;
+    const fileInTask = async () => dockerCli(['exec', await task(), '/bin/busybox', 'cat', '/run/secrets/db_password']).catch(() => '');
+    const berth = world.start(['--runtime', 'swarm', '--allow-empty', '--age-identity', key]);
+    await eventually(async () => (await world.status()).find((a) => a.app === 'vault')?.phase === 'Running', 90_000, 'vault Running').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(10)}`);
+    });
+    assert.match(await dockerCli(['exec', await task(), '/bin/busybox', 'env']), new RegExp(`^DB_PASSWORD=${values[0]}$`, 'm'));
+    assert.equal(await fileInTask(), values[1]);
+    const [first] = await secrets();
+    assert.match(first ?? '', new RegExp(`^${world.namespace}_vault_[0-9a-f]{12}_0$`));
+    const labels = (await inspectService(`${world.namespace}_vault`))?.labels ?? {};
+    for (const value of values) assert.ok(!JSON.stringify(labels).includes(value), 'no value in the service\'s labels');
+
+    // Each rotation (the encrypted file alone changes) rolls out a new secret; the one before stays for a rollback, older ones go.
+    for (const value of values.slice(2)) {
+      await encrypt('db.age', value);
+      await eventually(async () => (await fileInTask()) === value, 60_000, `the task reads ${value}`);
+    }
+    await eventually(async () => (await secrets()).length === 2 && !(await secrets()).includes(first!), 30_000, 'the current and previous secrets alone').catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${(await secrets()).join(', ')}`);
+    });
+    for (const value of values) assert.ok(!berth.logs.some((l) => JSON.stringify(l).includes(value)), 'no value in the logs');
+
+    await rm(join(world.manifests, 'vault.yaml'));
+    await eventually(async () => (await inspectService(`${world.namespace}_vault`)) === undefined && (await secrets()).length === 0, 30_000, 'the service and its secrets gone');
     assert.equal(await berth.stop(), 0);
   });
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { Desired } from '../../../../src/reconcile/actions.js';
 import { planService, type SwarmObservation } from '../../../../src/reconcile/swarm/plan.js';
-import { serviceSpecFor } from '../../../../src/reconcile/swarm/service-spec.js';
+import { serviceSpecFor, swarmSecretsFor } from '../../../../src/reconcile/swarm/service-spec.js';
 import type { ServiceSpec, ServiceSummary, TaskSummary } from '../../../../src/runtime/services.js';
 import type { App } from '../../../../src/manifest/types.js';
 import { testApp } from '../../../support/apps.js';
@@ -15,7 +15,7 @@ const specOf = (app: App): ServiceSpec => {
   return result.spec;
 };
 const serviceOf = (spec: ServiceSpec, update: ServiceSummary['update'] = { state: 'completed', message: '' }): ServiceSummary => ({
-  id: 'svc1', name: spec.name, app: 'web', version: 7, specHash: spec.labels['berth.spec-hash'] ?? '', serviceHash: spec.labels['berth.service-hash'] ?? '', image: spec.image, replicas: spec.replicas, update,
+  id: 'svc1', name: spec.name, app: 'web', version: 7, specHash: spec.labels['berth.spec-hash'] ?? '', serviceHash: spec.labels['berth.service-hash'] ?? '', image: spec.image, replicas: spec.replicas, update, secretNames: spec.secrets.map((x) => x.name),
 });
 const task = (spec: ServiceSpec, slot: number, state: TaskSummary['state'] = 'running'): TaskSummary => ({
   id: `t${slot}`, serviceId: 'svc1', app: 'web', slot, nodeId: 'n1', state, desiredState: 'running', specHash: spec.labels['berth.spec-hash'] ?? '', message: '', error: '', ports: [], createdAt: slot,
@@ -46,6 +46,29 @@ describe('a manifest as a Swarm service (serviceSpecFor)', () => {
     const both = specOf(registryApp('v1', { checks: { wait: 0, http, exec: [{ ...probe, command: ['/bin/check', "a b'c"] }] } }));
     assert.deepEqual(both.healthcheck?.test, ['CMD-SHELL', `wget -q -O- 'http://127.0.0.1:8080/it'\\''s' | grep -qF -e '-ok' && '/bin/check' 'a b'\\''c'`]);
     assert.deepEqual([both.healthcheck?.retries, both.healthcheck?.intervalMs, both.healthcheck?.timeoutMs], [4, 1000, 3000]);
+  });
+
+  it('mounts decrypted files as Docker secrets named by their digest, adds env files to the env, and keeps every value out of the labels', () => {
+    const resolved = (password: string) => ({ env: { DB_PASSWORD: password }, files: [{ target: '/run/secrets/db', content: Buffer.from(`file-${password}`) }], digest: password === 'first-Zq8' ? 'a'.repeat(32) : 'b'.repeat(32) });
+    const app = (password: string) => registryApp('v1', { env: { MODE: 'prod' }, envFrom: [{ file: 'web.env.age', at: { file: 'web.yaml', line: 1, col: 1 } }], resolved: resolved(password) });
+    const first = specOf(app('first-Zq8'));
+    assert.deepEqual(first.env, { MODE: 'prod', DB_PASSWORD: 'first-Zq8' });
+    assert.deepEqual(first.secrets, [{ name: `dokku_web_${'a'.repeat(12)}_0`, target: '/run/secrets/db' }]);
+    const [secret] = swarmSecretsFor('dokku', app('first-Zq8'));
+    assert.equal(secret?.data.toString(), 'file-first-Zq8');
+    assert.deepEqual([secret?.labels['berth.namespace'], secret?.labels['berth.app']], ['dokku', 'web']);
+    assert.ok(!JSON.stringify(first.labels).includes('first-Zq8'), 'no value in a label');
+
+    // A rotation is a new secret name and a rolling update.
+    const rotated = specOf(app('second-Zq8'));
+    assert.equal(rotated.secrets[0]?.name, `dokku_web_${'b'.repeat(12)}_0`);
+    const plan = planService(observe(app('second-Zq8'), serviceOf(first), [task(first, 1), task(first, 2)]));
+    assert.deepEqual(plan.actions.map((a) => a.type === 'update' && a.rolling), [true]);
+
+    // A long app name still gives a secret name Docker takes (64 characters at most), digest kept.
+    const long = 'x'.repeat(63);
+    const [named] = swarmSecretsFor('some-namespace', { ...app('first-Zq8'), name: long });
+    assert.ok(named!.name.length <= 64 && named!.name.endsWith(`_${'a'.repeat(12)}_0`), named!.name);
   });
 
   it('sets no healthcheck without checks, so the image\'s own HEALTHCHECK decides', () => {
