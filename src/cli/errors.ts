@@ -1,8 +1,8 @@
 /** The one place typed errors become messages and exit codes. */
 import { EngineUnavailableError, RuntimeError } from '../runtime/errors.js';
-import { LockHeldError } from '../state/lock.js';
+import { LockHeldError } from '../state/errors.js';
 import { UsageError } from './usage.js';
-import { ManifestEditError } from '../manifest/edit.js';
+import { ManifestEditError } from '../manifest/errors.js';
 import { TagCommandError } from '../tags/errors.js';
 import { ListenError } from '../http/errors.js';
 

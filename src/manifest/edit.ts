@@ -7,17 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import { parseManifestText, scalarRange, type ParsedDocument } from './parse.js';
 import { tagProblem } from './tag.js';
-
-/** The edit cannot be made safely; the message says where and why. */
-export class ManifestEditError extends Error {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ManifestEditError';
-  }
-}
+import { ManifestEditError } from './errors.js';
 
 /**
  * Returns `text` with `spec.tag` of the document naming `app` set to `tag`. Throws

@@ -1,12 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type AnySchemaObject, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { validate as compiledValidator } from './generated/app-validator.js';
 
 const SCHEMA_RELATIVE_PATH = path.join('schemas', 'app.schema.json');
 
 let schemaFile: string | undefined;
-let validator: ValidateFunction | undefined;
 
 /**
  * Absolute path of `schemas/app.schema.json`: the nearest one above this module,
@@ -25,13 +25,11 @@ export function appSchemaPath(): string {
 }
 
 /**
- * The one compiled validator for a `berth/v1` `App` document, built on first use.
- * It fills schema defaults into the data it validates (so callers pass a copy), and
- * reports every error with its schema node (`verbose`), for readable messages.
+ * The validator of a `berth/v1` `App` document: the schema compiled by ajv at build time
+ * (scripts/compile-schema.mjs), so starting a process compiles nothing. It fills schema defaults
+ * into the data it validates, and reports every error with its schema node (`verbose`), for
+ * readable messages.
  */
 export function appValidator(): ValidateFunction {
-  if (validator !== undefined) return validator;
-  const schema = JSON.parse(readFileSync(appSchemaPath(), 'utf8')) as AnySchemaObject;
-  const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, verbose: true });
-  return (validator = ajv.compile(schema));
+  return compiledValidator as ValidateFunction;
 }

@@ -18,7 +18,7 @@ import { servingEndpoints } from './serving.js';
 import { DeployFailedError, ReleaseFailedError } from './errors.js';
 import { createHash } from 'node:crypto';
 import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_REVISION, LABEL_ROLE, type ContainerCreateSpec } from '../runtime/types.js';
-import { silentLogger } from '../util/logger.js';
+import { silentLogger } from '../util/silent-logger.js';
 
 /** The `berth.role` of a release container. */
 export const RELEASE_ROLE = 'release';

@@ -1,10 +1,10 @@
 /**
  * Decrypts age files (https://age-encryption.org) with the format's own JavaScript implementation
  * and the identities of --age-identity, read once. Every failure is a SecretError naming the file
- * and the reason in one line; no message ever carries a secret.
+ * and the reason in one line; no message ever carries a secret. The age implementation is loaded
+ * on the first decryption: a command whose apps name no secret never loads it.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { Decrypter } from 'age-encryption';
 
 /** Larger encrypted files are refused: env files and secret files are small. */
 export const SECRET_FILE_LIMIT = 64 * 1024;
@@ -44,6 +44,7 @@ export class SecretDecrypter {
     if (size > SECRET_FILE_LIMIT) throw new SecretError(file, `${size} bytes, over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
     if (this.identities.length === 0) throw new SecretError(file, 'cannot decrypt: berth was given no identity (--age-identity FILE or BERTH_AGE_IDENTITY_FILE)');
     const ciphertext = await readFile(file);
+    const { Decrypter } = await import('age-encryption');
     const decrypter = new Decrypter();
     for (const identity of this.identities) decrypter.addIdentity(identity);
     try {

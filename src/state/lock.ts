@@ -6,17 +6,7 @@
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateStore } from './store.js';
-
-export class LockHeldError extends Error {
-  constructor(
-    readonly pid: number,
-    readonly file: string,
-    readonly namespace: string,
-  ) {
-    super(`another berth (pid ${pid}) already runs for namespace "${namespace}" (lock ${file})`);
-    this.name = 'LockHeldError';
-  }
-}
+import { LockHeldError } from './errors.js';
 
 export interface Lock {
   readonly file: string;

@@ -11,7 +11,8 @@
  */
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '../util/logger.js';
+import { type Logger } from '../util/logger.js';
+import { silentLogger } from '../util/silent-logger.js';
 import type { SourceCondition } from '../source/types.js';
 import type { BerthEvent } from '../events/types.js';
 import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord, type CertificateRecord } from './types.js';

@@ -31,8 +31,3 @@ export async function createLogger(options: { level?: string; format?: LogFormat
   }
   return pino(base);
 }
-
-/** A logger that discards everything (tests, library use). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

@@ -12,7 +12,7 @@ import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { StateStore } from '../../state/store.js';
 import { HISTORY_LIMIT } from '../../state/types.js';
 import { systemClock } from '../../util/clock.js';
-import { silentLogger } from '../../util/logger.js';
+import { silentLogger } from '../../util/silent-logger.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { claimOptions, PROXY_FLAGS, tlsSettings, trafficRouter, type TlsSettings } from '../proxy-options.js';
@@ -57,25 +57,25 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const manifests = await withSecrets(new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), await secretDecrypter(identityFiles(values)), values, shared);
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const runtime = createDockerRuntime();
-  const state = await StateStore.read(shared.stateDir, namespace);
-  const running = await runtime.listContainers(namespace);
-  const routed = await traffic.routed();
+  // Independent reads, at once: a plan's time is mostly waiting for them.
+  const [state, running, routed, read] = await Promise.all([StateStore.read(shared.stateDir, namespace), runtime.listContainers(namespace), traffic.routed(), manifests.read()]);
   // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
   desired.setHostClaims(heldClaims(running, routed));
-  desired.update(await manifests.read());
+  desired.update(read);
   if (values.runtime === 'swarm') return planSwarm(out, { namespace, desired, exitCode: values['exit-code'], state, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) });
   const names = [...new Set([...desired.names(), ...running.map((c) => c.app), ...routed])].sort();
 
+  const previews = await Promise.all(names.map((name) => previewApp(
+    { runtime, clock: systemClock, state, traffic, desired: (n) => desired.get(n) },
+    { namespace, proxy: traffic !== directTraffic, keepRevisions },
+    name,
+  )));
   let pending = 0;
-  for (const name of names) {
-    const { plan, diff } = await previewApp(
-      { runtime, clock: systemClock, state, traffic, desired: (n) => desired.get(n) },
-      { namespace, proxy: traffic !== directTraffic, keepRevisions },
-      name,
-    );
+  names.forEach((name, i) => {
+    const { plan, diff } = previews[i]!;
     if (plan.actions.length > 0) pending++;
     out.stdout(describePlan(name, plan, formatDiff(diff)));
-  }
+  });
   return finish(out, desired, names.length, pending, values['exit-code']);
 }
 

@@ -16,7 +16,7 @@ import type { TrafficRouter } from '../../../src/proxy/types.js';
 import { EngineEvents } from '../../../src/controller/sources/engine-events.js';
 import type { App } from '../../../src/manifest/types.js';
 import { StateStore } from '../../../src/state/store.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { silentLogger } from '../../../src/util/silent-logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { EngineEvents, PROBE_DEADLINE_MS } from '../../../src/controller/sources/engine-events.js';
 import type { EngineInfo } from '../../../src/runtime/types.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { silentLogger } from '../../../src/util/silent-logger.js';
 import { FakeClock, settle } from '../../support/fake-clock.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 

@@ -6,7 +6,7 @@ import { createPrometheusMetrics } from '../../../src/metrics/prometheus.js';
 import type { Readiness } from '../../../src/controller/controller.js';
 import { appStatus, type AppStatus } from '../../../src/status/app-status.js';
 import { systemClock } from '../../../src/util/clock.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { silentLogger } from '../../../src/util/silent-logger.js';
 
 /** The server on a free loopback port with hand-set readiness and apps; HTTP over loopback, no Docker. */
 describe('StatusServer (loopback HTTP, no engine)', () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { ManifestEditError, setSpecTag } from '../../../src/manifest/edit.js';
+import { setSpecTag } from '../../../src/manifest/edit.js';
+import { ManifestEditError } from '../../../src/manifest/errors.js';
 import { appSchemaPath } from '../../../src/manifest/schema.js';
 import { TAG_PATTERN } from '../../../src/manifest/tag.js';
 

@@ -3,7 +3,7 @@ import type { BerthEvent } from '../../../src/events/types.js';
 import { everyEvent, parseFilter } from '../../../src/events/filter.js';
 import { Notifier } from '../../../src/notify/notifier.js';
 import { DeliveryError, type Sink } from '../../../src/notify/sinks.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { silentLogger } from '../../../src/util/silent-logger.js';
 import { FakeClock, settle } from '../../support/fake-clock.js';
 
 /** A sink that fails its first `failures` deliveries (retryably), then takes everything. */

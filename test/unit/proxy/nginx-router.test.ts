@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProxyError } from '../../../src/proxy/errors.js';
 import { NginxRouter } from '../../../src/proxy/nginx-router.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { silentLogger } from '../../../src/util/silent-logger.js';
 import { testApp } from '../../support/apps.js';
 
 /** The router's file handling, with shell commands standing in for `nginx -t` and the reload. */

@@ -7,7 +7,7 @@ import type { Desired } from '../../../src/reconcile/actions.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
 import { directTraffic } from '../../../src/proxy/direct.js';
 import { StateStore } from '../../../src/state/store.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { silentLogger } from '../../../src/util/silent-logger.js';
 import { testApp } from '../../support/apps.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';

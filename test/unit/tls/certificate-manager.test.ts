@@ -6,7 +6,7 @@ import type { CertificateRecord } from '../../../src/state/types.js';
 import { AcmeStore } from '../../../src/tls/acme-store.js';
 import { CertificateManager } from '../../../src/tls/certificate-manager.js';
 import { AcmeError } from '../../../src/tls/errors.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { silentLogger } from '../../../src/util/silent-logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 describe('CertificateManager (a CA that fails, an in-memory clock)', () => {

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * Bundles the CLI into dist/ with esbuild: `dist/cli.js` (the `berth` command: options and the
+ * command table) and `dist/analyze-worker.js` (the manifest analysis worker, beside the code that
+ * starts it), plus chunks: each command is loaded when it runs, with the chunks it shares with
+ * others, so `berth status` never loads what `berth run` needs. One build, so every class (the
+ * typed errors the CLI maps to messages) exists once. Types are checked by `tsc`
+ * (`npm run build:test`), not here.
+ *
+ * Packages that berth imports dynamically (age-encryption, acme-client, pino-pretty, ...) are
+ * for some runs only: they stay in node_modules and load when imported.
+ *
+ * Modules that only some calls need are deferred: they load on first use instead of at start
+ * (dockerode's BuildKit session and client pull in gRPC and protobufjs, its tar support tar-fs,
+ * docker-modem's SSH transport ssh2: berth builds nothing, and uses SSH only when DOCKER_HOST is
+ * ssh://). They stay in node_modules.
+ */
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const requireHere = createRequire(join(root, 'package.json'));
+
+/** `from` requires `specifier`: both as written in the package (`dockerode/lib/docker.js` requires `./session`). */
+const DEFERRED = [
+  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session', module: 'dockerode/lib/session.js' },
+  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './buildkit', module: 'dockerode/lib/buildkit.js' },
+  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: 'tar-fs', module: 'tar-fs' },
+  { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh', module: 'docker-modem/lib/ssh.js' },
+];
+
+/**
+ * A deferred module becomes a function-shaped stand-in that requires the real module (by its
+ * package path, from node_modules at run time) on first call, construction or property read.
+ */
+const deferModules = {
+  name: 'defer-modules',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /.*/ }, (args) => {
+      const deferred = DEFERRED.find((d) => d.specifier === args.path && d.from.test(args.importer));
+      if (!deferred) return undefined;
+      requireHere.resolve(deferred.module);
+      return { path: deferred.module, namespace: 'deferred' };
+    });
+    esbuild.onLoad({ filter: /.*/, namespace: 'deferred' }, (args) => ({
+      loader: 'js',
+      contents: `let real;
+const load = () => (real ??= require(${JSON.stringify(args.path)}));
+module.exports = new Proxy(function deferred() {}, {
+  apply: (_, self, args) => Reflect.apply(load(), self, args),
+  construct: (_, args, target) => Reflect.construct(load(), args, target),
+  get: (_, key) => load()[key],
+  has: (_, key) => key in load(),
+});
+`,
+    }));
+  },
+};
+
+/** Packages imported dynamically: from node_modules, when imported. */
+const dynamicPackagesApart = {
+  name: 'dynamic-packages-apart',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
+  },
+};
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'src/cli.ts', 'analyze-worker': 'src/manifest/analyze-worker.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Bundled CommonJS modules require Node's own modules: give every chunk a real `require`.
+  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module';\nconst require = __berthCreateRequire(import.meta.url);" },
+  // The deferred modules are required at run time from node_modules, as written.
+  external: DEFERRED.map((d) => d.module),
+  plugins: [dynamicPackagesApart, deferModules],
+  sourcemap: 'linked',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
