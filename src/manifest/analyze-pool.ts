@@ -1,10 +1,12 @@
 /**
  * Analyzes many manifest texts at once. Parsing and validating is CPU-bound (js-yaml dominates),
  * so a cold read of a large directory shares it between this thread and worker threads, one
- * per further core: chunks are handed out as threads ask for them, so a thread still starting
- * up takes fewer. Workers exist only for the duration of one such read; small reads (every
- * edit, every resync: the loader re-analyzes changed files only) stay on this thread.
- * The analyses come back in the order of the jobs, equal to analyzing them one by one.
+ * per further core. The workers start as soon as the reader knows it has many files, so they
+ * start up while it reads; each chunk of texts goes to a worker as soon as it is read, and this
+ * thread takes what is left once it has read everything. Workers exist only for the duration of
+ * one such read; small reads (every edit, every resync: the loader re-analyzes changed files
+ * only) stay on this thread. The analyses come back in the order of the jobs, equal to
+ * analyzing them one by one.
  */
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -33,51 +35,122 @@ export interface ChunkResult {
 export const PARALLEL_THRESHOLD = 400;
 const CHUNK = 100;
 const MAX_WORKERS = 7;
+/** Chunks a worker holds at once: it starts the next while this thread has not yet read its last result. */
+const IN_FLIGHT = 2;
+/**
+ * A worker's young generation: parsing allocates many short-lived objects, and a worker's
+ * default nursery is smaller than the main thread's, so it would collect (and promote) more often.
+ */
+const YOUNG_GENERATION_MB = 32;
 
-export async function analyzeTexts(jobs: readonly AnalyzeJob[], options: LoadOptions, workers = Math.min(availableParallelism() - 1, MAX_WORKERS)): Promise<FileAnalysis[]> {
-  const analyses: FileAnalysis[] = new Array<FileAnalysis>(jobs.length);
-  const chunks: ChunkRequest[] = [];
-  for (let offset = 0; offset < jobs.length; offset += CHUNK) chunks.push({ offset, jobs: jobs.slice(offset, offset + CHUNK) });
-  const store = ({ offset, analyses: done }: ChunkResult) => done.forEach((analysis, i) => (analyses[offset + i] = analysis));
-
-  const helpers = jobs.length < PARALLEL_THRESHOLD ? [] : Array.from({ length: Math.max(0, workers) }, () => helper(chunks, options, store));
-  await analyzeHere(chunks, options, store);
-  await Promise.all(helpers);
-  // Chunks a failed worker gave back.
-  await analyzeHere(chunks, options, store);
-  return analyses;
-}
-
-async function analyzeHere(chunks: ChunkRequest[], options: LoadOptions, store: (result: ChunkResult) => void): Promise<void> {
-  for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
-    store({ offset: chunk.offset, analyses: chunk.jobs.map((job) => analyzeManifestText(job.text, job.file, options, job.formerApps)) });
-    // Lets workers' results in, and everything else berth does.
-    await yieldToEventLoop();
-  }
+/** One worker per further core. */
+function defaultWorkers(): number {
+  return Math.max(0, Math.min(availableParallelism() - 1, MAX_WORKERS));
 }
 
 /**
- * One worker taking chunks off `chunks` until none is left; resolves when it has stopped. A
- * worker that fails puts its chunk back for the others (this thread always finishes the rest).
+ * One read's analyses: jobs are added as their texts are read, then finish() gives every
+ * analysis. The workers start when the PARALLEL_THRESHOLD-th job is added.
  */
-function helper(chunks: ChunkRequest[], options: LoadOptions, store: (result: ChunkResult) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const worker = new Worker(new URL('./analyze-worker.js', import.meta.url), { workerData: { options } });
-    let current: ChunkRequest | undefined;
-    const next = () => {
-      current = chunks.shift();
-      if (current) worker.postMessage(current);
-      else void worker.terminate().then(() => resolve());
-    };
-    worker.on('online', next);
-    worker.on('message', (result: ChunkResult) => {
-      store(result);
-      next();
+export class AnalyzePool {
+  private readonly analyses: FileAnalysis[] = [];
+  private readonly queue: ChunkRequest[] = [];
+  private readonly helpers: Promise<void>[] = [];
+  private readonly wakers = new Set<() => void>();
+  private pending: AnalyzeJob[] = [];
+  private added = 0;
+  /** finish() was called: every job is in. */
+  private finished = false;
+
+  constructor(
+    private readonly options: LoadOptions,
+    private readonly workers = defaultWorkers(),
+  ) {}
+
+  add(job: AnalyzeJob): void {
+    this.pending.push(job);
+    this.added++;
+    if (this.added === PARALLEL_THRESHOLD) for (let i = 0; i < this.workers; i++) this.helpers.push(this.helper());
+    if (this.pending.length === CHUNK) this.enqueue();
+  }
+
+  /** Analyzes what no worker took, on this thread, and waits for the workers. */
+  async finish(): Promise<FileAnalysis[]> {
+    this.finished = true;
+    this.enqueue();
+    await this.analyzeHere();
+    for (const wake of this.wakers) wake();
+    await Promise.all(this.helpers);
+    // Chunks a failed worker gave back.
+    await this.analyzeHere();
+    this.analyses.length = this.added;
+    return this.analyses;
+  }
+
+  private enqueue(): void {
+    if (this.pending.length === 0) return;
+    this.queue.push({ offset: this.added - this.pending.length, jobs: this.pending });
+    this.pending = [];
+    for (const wake of this.wakers) wake();
+  }
+
+  private store({ offset, analyses }: ChunkResult): void {
+    analyses.forEach((analysis, i) => (this.analyses[offset + i] = analysis));
+  }
+
+  private async analyzeHere(): Promise<void> {
+    for (let chunk = this.queue.shift(); chunk !== undefined; chunk = this.queue.shift()) {
+      this.store({ offset: chunk.offset, analyses: chunk.jobs.map((job) => analyzeManifestText(job.text, job.file, this.options, job.formerApps)) });
+      // Lets workers' results in, and everything else berth does.
+      await yieldToEventLoop();
+    }
+  }
+
+  /**
+   * One worker taking chunks off the queue as they come, until finish() finds it empty; resolves
+   * when the worker has stopped. A worker that fails puts its chunks back (this thread always
+   * finishes the rest).
+   */
+  private helper(): Promise<void> {
+    return new Promise((resolve) => {
+      const worker = new Worker(new URL('./analyze-worker.js', import.meta.url), { workerData: { options: this.options }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      const held = new Map<number, ChunkRequest>();
+      let online = false;
+      const stop = (then: Promise<unknown>) => {
+        this.wakers.delete(fill);
+        void then.then(() => resolve());
+      };
+      const fill = () => {
+        if (!online) return;
+        while (held.size < IN_FLIGHT && this.queue.length > 0) {
+          const chunk = this.queue.shift()!;
+          held.set(chunk.offset, chunk);
+          worker.postMessage(chunk);
+        }
+        if (held.size === 0 && this.finished) stop(worker.terminate());
+      };
+      this.wakers.add(fill);
+      worker.on('online', () => {
+        online = true;
+        fill();
+      });
+      worker.on('message', (result: ChunkResult) => {
+        held.delete(result.offset);
+        this.store(result);
+        fill();
+      });
+      worker.on('error', () => {
+        this.queue.unshift(...held.values());
+        held.clear();
+        stop(Promise.resolve());
+      });
     });
-    worker.on('error', () => {
-      if (current) chunks.unshift(current);
-      current = undefined;
-      resolve();
-    });
-  });
+  }
+}
+
+/** Analyzes `jobs` (on up to `workers` worker threads too). */
+export async function analyzeTexts(jobs: readonly AnalyzeJob[], options: LoadOptions, workers = defaultWorkers()): Promise<FileAnalysis[]> {
+  const pool = new AnalyzePool(options, workers);
+  for (const job of jobs) pool.add(job);
+  return pool.finish();
 }

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, realp
 import path from 'node:path';
 import type { App, DirectoryState, LoadOptions, ManifestProblem, ManifestSet } from './types.js';
 import { appsOf, failedFile, type FileAnalysis } from './analyze.js';
-import { analyzeTexts, type AnalyzeJob } from './analyze-pool.js';
+import { AnalyzePool, type AnalyzeJob } from './analyze-pool.js';
 import { isManifestFileName } from './ignore.js';
 import { printable } from './printable.js';
 import { collisionProblems, findCollisions } from './claims.js';
@@ -167,8 +167,8 @@ function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string,
 }
 
 /**
- * Reads every candidate (reusing `cache`), analyzes the new and changed ones (on worker
- * threads too when there are many: analyze-pool.ts), then combines all files into one
+ * Reads every candidate (reusing `cache`), analyzes the new and changed ones as they are read
+ * (on worker threads too when there are many: analyze-pool.ts), then combines all files into one
  * ManifestSet. Synchronous file access is much faster than the thread pool for many small
  * files; the event loop gets a turn every READ_BATCH files.
  */
@@ -180,18 +180,22 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
   const candidates = [...byRealPath.values()];
   const nextCache: AnalysisCache = new Map();
   const files: Array<{ file: string; analysis: FileAnalysis }> = [];
-  const unread: Array<{ index: number; key: FileKey; job: AnalyzeJob }> = [];
+  const unread: Array<{ index: number; key: FileKey; file: string }> = [];
+  const pool = new AnalyzePool(options);
   for (const [index, candidate] of candidates.entries()) {
     if (index > 0 && index % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
     const read = readCandidate(candidate, cache, nextCache);
     if ('analysis' in read) files.push({ file: candidate.file, analysis: read.analysis });
-    else unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, key: read.key, job: read.job });
+    else {
+      unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, key: read.key, file: read.job.file });
+      pool.add(read.job);
+    }
   }
-  const analyses = await analyzeTexts(unread.map((u) => u.job), options);
-  unread.forEach(({ index, key, job }, i) => {
+  const analyses = await pool.finish();
+  unread.forEach(({ index, key, file }, i) => {
     const analysis = analyses[i]!;
-    nextCache.set(job.file, { ...key, analysis });
-    files[index] = { file: job.file, analysis };
+    nextCache.set(file, { ...key, analysis });
+    files[index] = { file, analysis };
   });
   for (const problem of scans.flatMap((s) => s.refused)) {
     files.push({ file: problem.file, analysis: failedRead(problem.file, problem.message, cache, nextCache) });

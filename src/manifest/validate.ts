@@ -2,7 +2,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { App, LoadOptions, ManifestProblem, Protocol, Strategy } from './types.js';
-import { scalarRange, type ParsedDocument } from './parse.js';
+import { parseManifestText, scalarRange, type ParsedDocument } from './parse.js';
 import { appValidator } from './schema.js';
 import { APP_NAME } from './app-name.js';
 import { isWildcard } from './claims.js';
@@ -55,7 +55,9 @@ interface ValidDocument {
 
 /**
  * Validates one parsed document against the schema and the rules the schema cannot express,
- * and normalizes it to an App. Pure: the document is not modified.
+ * and normalizes it to an App. The document is handed over: the schema's defaults are filled
+ * into `doc.value` itself (copying every document cost more than validating it); the messages
+ * about a document the schema refuses are made from its text, parsed again.
  */
 export function validateDocument(doc: ParsedDocument, file: string, options: LoadOptions): ValidationResult {
   const name = valueAt(doc.value, '/metadata/name');
@@ -66,19 +68,25 @@ export function validateDocument(doc: ParsedDocument, file: string, options: Loa
     ...(app !== undefined && { app }),
   });
 
-  const data = structuredClone(doc.value);
+  const strategyExplicit = valueAt(doc.value, '/spec/deploy/strategy') !== undefined;
   const validate = appValidator();
-  if (!validate(data)) {
+  if (!validate(doc.value)) {
+    const errors = focusOnIdentity(validate.errors ?? []);
     const plainScalar = (pointer: string) => {
       const range = scalarRange(doc, pointer);
       return range?.style === 'plain' ? doc.sourceMap.text.slice(range.start, range.end) : undefined;
     };
-    return failure(describeSchemaErrors(focusOnIdentity(validate.errors ?? []), doc.value, plainScalar));
+    return failure(describeSchemaErrors(errors, writtenValue(doc, file), plainScalar));
   }
-  const valid = data as ValidDocument;
-  const ruleViolations = checkRules(valid, options, doc.value);
+  const valid = doc.value as ValidDocument;
+  const ruleViolations = checkRules(valid, options);
   if (ruleViolations.length > 0) return failure(ruleViolations);
-  return { ok: true, app: normalize(valid, doc, file, options) };
+  return { ok: true, app: normalize(valid, doc, file, options, strategyExplicit) };
+}
+
+/** The document as written, without the defaults validation filled in. */
+function writtenValue(doc: ParsedDocument, file: string): unknown {
+  return parseManifestText(doc.sourceMap.text, file).documents.find((d) => d.index === doc.index)?.value;
 }
 
 /** A document with the wrong apiVersion or kind is not a berth App: report only that. */
@@ -100,8 +108,10 @@ function toProblems(messages: readonly NodeMessage[], doc: ParsedDocument, file:
 }
 
 /** Rules beyond the schema: volume sources, port clashes, check ports. */
-function checkRules(valid: ValidDocument, options: LoadOptions, written: unknown): NodeMessage[] {
+/** `valid`'s defaults name no node the rules report, so its paths read as the written document's. */
+function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
   const { spec } = valid;
+  const written = valid;
   const messages: NodeMessage[] = [];
   const report = (pointer: string, text: string) =>
     messages.push({ pointer, which: 'value', message: `${displayPath(pointer, written)}: ${text}` });
@@ -208,7 +218,7 @@ function isIPv6(ip: string): boolean {
   return ip.includes(':');
 }
 
-function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, options: LoadOptions): App {
+function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, options: LoadOptions, strategyExplicit: boolean): App {
   const { metadata, spec } = valid;
   const firstTcpPort = spec.ports.find((p) => p.protocol === 'tcp')?.container;
   return {
@@ -256,7 +266,7 @@ function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, opti
       ...(spec.postDeploy !== undefined && { postDeploy: { command: spec.postDeploy.command, timeout: spec.postDeploy.timeout } }),
       deploy: {
         strategy: spec.deploy.strategy,
-        strategyExplicit: valueAt(doc.value, '/spec/deploy/strategy') !== undefined,
+        strategyExplicit,
         retireAfter: spec.deploy.retireAfter,
         progressDeadline: spec.deploy.progressDeadline,
         monitor: spec.deploy.monitor ?? spec.deploy.retireAfter,

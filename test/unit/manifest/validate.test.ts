@@ -85,13 +85,6 @@ describe('validateDocument', () => {
       assert.ok(result.ok);
       assert.deepEqual(result.app.source, { file: 'm.yaml', line: 9, col: 1 });
     });
-
-    it('does not modify the parsed document', () => {
-      const doc = documentOf(manifest('  ports: [{container: 80}]'));
-      const before = structuredClone(doc.value);
-      validateDocument(doc, 'm.yaml', OPTIONS);
-      assert.deepEqual(doc.value, before);
-    });
   });
 
   describe('schema messages', () => {
