@@ -2,24 +2,24 @@
  * The performance and scale benchmark of issue 7 (`npm run bench:scale`; part of `npm run bench`):
  * figures printed, not a timed test. Everything runs on the real engine in one run:
  *
- * 1. Validation: 10,000 generated manifests loaded and validated by a fresh node process (cold:
- *    module loading and the ajv schema counted apart), VALIDATION_RUNS times.
- * 2. Reaction: one app, checks off (`checks.wait: 0`, `retireAfter: 0`); REACTION_RUNS tag edits,
+ * (Validation speed against its floor is bench/speed.ts.)
+ *
+ * 1. Reaction: one app, checks off (`checks.wait: 0`, `retireAfter: 0`); REACTION_RUNS tag edits,
  *    each from the moment the edited file is in place to the engine's `start` event of the new
  *    container; beside each, a raw `docker run -d` of the same image from the moment the CLI is
  *    spawned to its `start` event (the floor). Both are timed on one event stream read straight
  *    from the engine; berth's own share (edit -> its create request reaching the engine, seen by
  *    the proxy) is reported beside.
- * 3. Convergence: APPS manifests written at once into the watched directory, until every app's
+ * 2. Convergence: APPS manifests written at once into the watched directory, until every app's
  *    container started; then one rewrite of all APPS files to a new tag, until every new container
  *    started and every old one is gone. berth's CPU (from /proc) beside the whole machine's.
- * 4. Steady state: STEADY_SECONDS with nothing to do and a resync every RESYNC_SECONDS (half the
+ * 3. Steady state: STEADY_SECONDS with nothing to do and a resync every RESYNC_SECONDS (half the
  *    default period, so the window holds two); the engine calls berth makes (counted by a proxy
  *    on the engine socket, by endpoint), per resync; berth's CPU over the window and its RSS at
  *    the end. Beside it, the idle floor (idle-floor.ts): a bare process waking up on the same
  *    schedule for the same engine calls. On a VM each wake-up is charged far more CPU than it
  *    uses, so the target is judged on berth's CPU beyond that floor.
- * 5. Restart: berth stopped (SIGTERM) and started again with APPS apps running; time until it logs
+ * 4. Restart: berth stopped (SIGTERM) and started again with APPS apps running; time until it logs
  *    ready and until it has judged every app against the host (and reconciled what drifted), the
  *    engine calls that took, and how many containers were restarted or replaced (compared by id
  *    and start time).
@@ -48,8 +48,6 @@ import { median, writeAtomically } from './support/figures.js';
 import { CpuWindow, processRssMiB } from './support/process-stats.js';
 import { runBenchmark, withOwnTeardown, type Teardown } from './support/teardown.js';
 
-const VALIDATION_MANIFESTS = 10_000;
-const VALIDATION_RUNS = 5;
 const REACTION_RUNS = 10;
 const STEADY_SECONDS = 60;
 const RESYNC_SECONDS = 30;
@@ -62,7 +60,6 @@ const TARGETS = {
   berthCpuShareOfConvergence: 0.2,
   idleCpuPercentOfOneCore: 0.5,
   rssMiB: 120,
-  validationMs: 2_000,
   containersRestarted: 0,
 };
 
@@ -126,46 +123,7 @@ function startsOf(events: ContainerEvent[], apps: ReadonlySet<string>): Set<stri
 }
 
 // ---------------------------------------------------------------------------------------------
-// 1. Validation.
-
-interface ValidationFigures {
-  manifests: number;
-  runs: { importMs: number; readMs: number; apps: number; problems: number }[];
-  medianReadMs: number;
-  /** The fastest run: the work itself, with the least interference from the machine. */
-  bestReadMs: number;
-  medianImportMs: number;
-}
-
-async function benchValidation(root: string): Promise<ValidationFigures> {
-  const dir = join(root, 'validation');
-  await mkdir(dir);
-  for (let i = 0; i < VALIDATION_MANIFESTS; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, VALIDATION_MANIFESTS - i) }, (_, j) => {
-      const app = `app${i + j}`;
-      const spec = { tag: `v${(i + j) % 7}`, env: { MODE: 'production', WORKERS: '4' }, ports: [{ container: 8080 }], checks: { http: [{ path: '/health', content: 'ok' }] }, deploy: { retireAfter: 10 } };
-      return writeFile(join(dir, `${app}.yaml`), dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: app }, spec }));
-    }));
-  }
-  const runs: ValidationFigures['runs'] = [];
-  for (let run = 0; run < VALIDATION_RUNS; run++) {
-    const output = await new Promise<string>((resolveRun, reject) => {
-      const child = spawn(process.execPath, [resolve('.build/bench/validate-manifests.js'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let text = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      child.on('exit', (code) => (code === 0 ? resolveRun(text) : reject(new Error(`validate-manifests exited ${code}`))));
-    });
-    const figures = JSON.parse(output) as ValidationFigures['runs'][number];
-    if (figures.apps !== VALIDATION_MANIFESTS || figures.problems !== 0) throw new Error(`validation loaded ${figures.apps} apps with ${figures.problems} problems`);
-    runs.push(figures);
-    console.error(`validation run ${run + 1}: ${ms(figures.readMs)} (module load ${ms(figures.importMs)})`);
-  }
-  await rm(dir, { recursive: true, force: true });
-  return { manifests: VALIDATION_MANIFESTS, runs, medianReadMs: median(runs.map((r) => r.readMs)), bestReadMs: Math.min(...runs.map((r) => r.readMs)), medianImportMs: median(runs.map((r) => r.importMs)) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// 2. Reaction.
+// 1. Reaction.
 
 interface ReactionFigures {
   berthMs: number[];
@@ -232,7 +190,7 @@ async function benchReaction(world: World, berth: BerthProcess): Promise<Reactio
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. Convergence.
+// 2. Convergence.
 
 interface ConvergencePhase {
   seconds: number;
@@ -281,7 +239,7 @@ async function benchConvergence(world: World, berth: BerthProcess, names: string
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. Steady state.
+// 3. Steady state.
 
 interface SteadyFigures {
   seconds: number;
@@ -338,7 +296,7 @@ async function benchSteadyState(world: World, berth: BerthProcess): Promise<Stea
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. Restart.
+// 4. Restart.
 
 interface RestartFigures {
   untilReadySeconds: number;
@@ -396,7 +354,6 @@ interface Report {
   date: string;
   machine: { cores: number; cpu: string; node: string; referenceLoopMs: number };
   options: Options;
-  validation: ValidationFigures;
   reaction: ReactionFigures;
   convergence: { create: ConvergencePhase; tagChange: ConvergencePhase };
   steady: SteadyFigures;
@@ -426,7 +383,7 @@ function ms(value: number): string {
 }
 
 function targetsOf(report: Omit<Report, 'targets'>): Report['targets'] {
-  const { validation, reaction, convergence, steady, restart } = report;
+  const { reaction, convergence, steady, restart } = report;
   const over = reaction.medianBerthMs - reaction.medianFloorMs;
   const share = Math.max(convergence.create.berthShareOfBusy, convergence.tagChange.berthShareOfBusy);
   return {
@@ -439,19 +396,15 @@ function targetsOf(report: Omit<Report, 'targets'>): Report['targets'] {
       met: steady.overFloorPercentOfOneCore < TARGETS.idleCpuPercentOfOneCore,
     },
     rss: { target: `under ${TARGETS.rssMiB} MiB`, measured: `${steady.rssMiB.toFixed(0)} MiB`, met: steady.rssMiB < TARGETS.rssMiB },
-    validation: { target: `${VALIDATION_MANIFESTS} manifests under ${ms(TARGETS.validationMs)}`, measured: ms(validation.medianReadMs), met: validation.medianReadMs < TARGETS.validationMs },
     restart: { target: '0 containers restarted', measured: `${restart.containersRestarted} of ${restart.containers}`, met: restart.containersRestarted === TARGETS.containersRestarted },
   };
 }
 
 function printReport(report: Report): void {
-  const { validation, reaction, convergence, steady, restart } = report;
+  const { reaction, convergence, steady, restart } = report;
   const row = (label: string, value: string) => console.log(`  ${label.padEnd(44)} ${value}`);
   console.log(`\nberth scale benchmark, ${report.machine.cores} cores (${report.machine.cpu}), node ${report.machine.node}, ${report.options.apps} apps, medians`);
   console.log(`machine speed: 10^8 loop additions take ${ms(report.machine.referenceLoopMs)} (about 100 ms on an unthrottled modern core)\n`);
-  console.log('Validation');
-  row(`${validation.manifests} manifests loaded and validated`, `${ms(validation.medianReadMs)} (+ ${ms(validation.medianImportMs)} module load)`);
-  row(`  fastest of ${validation.runs.length} runs`, ms(validation.bestReadMs));
   console.log('Reaction (tag edit -> new container started)');
   row(`berth, median / worst of ${reaction.berthMs.length}`, `${ms(reaction.medianBerthMs)} / ${ms(reaction.worstBerthMs)}`);
   row(`docker run (the floor), median / worst`, `${ms(reaction.medianFloorMs)} / ${ms(reaction.worstFloorMs)}`);
@@ -492,7 +445,6 @@ async function main(teardown: Teardown): Promise<void> {
   await mkdir(manifests);
 
   const calibration = referenceLoopMs();
-  const validation = await benchValidation(root);
 
   console.error('building images...');
   const names = Array.from({ length: options.apps }, (_, i) => `app${i}`);
@@ -527,7 +479,7 @@ async function main(teardown: Teardown): Promise<void> {
   });
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const partial = { date: new Date().toISOString(), machine: { cores: availableParallelism(), cpu, node: process.version, referenceLoopMs: calibration }, options, validation, reaction, convergence, steady, restart };
+  const partial = { date: new Date().toISOString(), machine: { cores: availableParallelism(), cpu, node: process.version, referenceLoopMs: calibration }, options, reaction, convergence, steady, restart };
   const report: Report = { ...partial, targets: targetsOf(partial) };
   await writeFile(join(RESULTS_DIR, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
   printReport(report);

@@ -1,0 +1,153 @@
+/**
+ * The speed benchmark of issue 20 (`npm run bench:speed`; part of `npm run bench`): figures
+ * printed beside their floors, not a timed test. The built CLI (`dist/cli.js`) runs as users run it.
+ *
+ * 1. Validation: `berth validate DIR` of 10,000 generated manifests of about 20 lines (image, tag,
+ *    env, ports, resources, checks, deploy), and in turns with it the floor: a bare Node process
+ *    reading the same files and calling js-yaml's `load` on each, on one thread (yaml-floor.ts).
+ *    VALIDATION_RUNS runs of each: wall time from spawn to exit; CPU time (every thread) and peak
+ *    resident memory as each process reports them at exit (support/report-usage.ts, preloaded
+ *    into both). Targets, on medians: CPU at most 1.5 times the floor's, wall time at most the
+ *    floor's, memory at most twice the floor's.
+ * 2. Start: `node -e 0`, and `berth status` (empty state), `history`, `tags`, `validate` of one
+ *    file and `plan` of a directory of 3 manifests, START_RUNS times each, in turns; the median
+ *    wall time from spawn to exit. Target: each command at most 0.1 s over `node -e 0`.
+ *    `status`, `tags` and `plan` ask the engine (DOCKER_HOST or the local socket) as they do for
+ *    users: the engine must run.
+ *
+ * Output: tables on stdout, the figures in bench/results/speed.json. Exits 0 whether or not the
+ * targets are met; 1 when the benchmark could not run. Its files are removed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { dump } from 'js-yaml';
+import { CLI } from '../test/support/berth-process.js';
+import { dockerCli, uniqueNamespace } from '../test/support/docker.js';
+import { median, printTable, writeAtomically } from './support/figures.js';
+import { runBenchmark } from './support/teardown.js';
+
+const MANIFESTS = 10_000;
+const VALIDATION_RUNS = 7;
+const START_RUNS = 15;
+const RESULTS_FILE = resolve('bench/results/speed.json');
+const REPORT_USAGE = resolve('.build/bench/support/report-usage.js');
+const YAML_FLOOR = resolve('.build/bench/yaml-floor.js');
+
+const TARGETS = { cpuRatio: 1.5, wallRatio: 1, memoryRatio: 2, startOverFloorMs: 100 };
+
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  maxRssMiB: number;
+}
+
+/** Runs `node ...args` to its end; its CPU and memory as the preloaded reporter says, with `usage`. */
+function runNode(args: string[], options: { usage: boolean; expect?: RegExp }): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const begin = performance.now();
+    const child = spawn(process.execPath, [...(options.usage ? ['--import', REPORT_USAGE] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe', options.usage ? 'pipe' : 'ignore'] });
+    let output = '';
+    let usage = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (chunk: Buffer) => (usage += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallMs = performance.now() - begin;
+      if (options.expect && !options.expect.test(output)) return reject(new Error(`node ${args.join(' ')} exited ${code}: ${output.slice(0, 500)}`));
+      const reported = usage ? (JSON.parse(usage) as { cpuMs: number; maxRssMiB: number }) : { cpuMs: NaN, maxRssMiB: NaN };
+      resolveRun({ wallMs, ...reported });
+    });
+  });
+}
+
+/** About 20 lines: what a real app's manifest holds. */
+function manifestYaml(app: string, i: number): string {
+  const spec = {
+    image: `registry.example.com/team/${app}`,
+    tag: `v1.${i % 7}.0`,
+    env: { MODE: 'production', WORKERS: '4', LOG_LEVEL: 'info' },
+    ports: [{ container: 8080 }],
+    resources: { memory: '256m', cpus: 0.5 },
+    checks: { http: [{ path: '/health', content: 'ok', attempts: 5, wait: 1 }] },
+    deploy: { strategy: 'zero-downtime', retireAfter: 10 },
+  };
+  return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: app }, spec });
+}
+
+async function writeManifests(dir: string, count: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < count; i += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, count - i) }, (_, j) => writeFile(join(dir, `app${i + j}.yaml`), manifestYaml(`app${i + j}`, i + j))));
+  }
+}
+
+const ms = (value: number) => `${Math.round(value)} ms`;
+const times = (value: number) => `${value.toFixed(2)}x`;
+
+await runBenchmark(async (teardown) => {
+  await dockerCli(['version', '--format', '{{.Server.Version}}']).catch((error: Error) => {
+    throw new Error(`the Docker engine must run (status, tags and plan ask it): ${error.message}`);
+  });
+  const root = await mkdtemp(join(tmpdir(), 'berth-speed-bench-'));
+  teardown.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
+  const many = join(root, 'many');
+  const few = join(root, 'few');
+  const stateDir = join(root, 'state');
+  const namespace = uniqueNamespace();
+  await writeManifests(many, MANIFESTS);
+  await writeManifests(few, 3);
+
+  // 1. Validation, in turns with the floor.
+  const berthRuns: Run[] = [];
+  const floorRuns: Run[] = [];
+  for (let run = 1; run <= VALIDATION_RUNS; run++) {
+    floorRuns.push(await runNode([YAML_FLOOR, many], { usage: true, expect: new RegExp(`^${MANIFESTS} document`) }));
+    berthRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: new RegExp(`${MANIFESTS} file\\(s\\), ${MANIFESTS} app\\(s\\): valid`) }));
+    console.error(`validation ${run}/${VALIDATION_RUNS}: berth ${ms(berthRuns.at(-1)!.wallMs)} (${ms(berthRuns.at(-1)!.cpuMs)} CPU), floor ${ms(floorRuns.at(-1)!.wallMs)} (${ms(floorRuns.at(-1)!.cpuMs)} CPU)`);
+  }
+  const of = (runs: Run[], key: keyof Run) => median(runs.map((r) => r[key]));
+  const validation = {
+    manifests: MANIFESTS,
+    berth: { wallMs: of(berthRuns, 'wallMs'), cpuMs: of(berthRuns, 'cpuMs'), maxRssMiB: of(berthRuns, 'maxRssMiB') },
+    floor: { wallMs: of(floorRuns, 'wallMs'), cpuMs: of(floorRuns, 'cpuMs'), maxRssMiB: of(floorRuns, 'maxRssMiB') },
+    runs: { berth: berthRuns, floor: floorRuns },
+  };
+  const ratios = { cpu: validation.berth.cpuMs / validation.floor.cpuMs, wall: validation.berth.wallMs / validation.floor.wallMs, memory: validation.berth.maxRssMiB / validation.floor.maxRssMiB };
+
+  // 2. Start, every command in turns.
+  const commands: { name: string; args: string[] }[] = [
+    { name: 'node -e 0 (the floor)', args: ['-e', '0'] },
+    { name: 'berth status', args: [CLI, 'status', '--state-dir', stateDir, '--namespace', namespace] },
+    { name: 'berth history web', args: [CLI, 'history', 'web', '--state-dir', stateDir, '--namespace', namespace] },
+    { name: 'berth tags web', args: [CLI, 'tags', 'web', '--namespace', namespace] },
+    { name: 'berth validate one file', args: [CLI, 'validate', join(few, 'app0.yaml')] },
+    { name: 'berth plan (3 manifests)', args: [CLI, 'plan', '--manifests', few, '--state-dir', stateDir, '--namespace', namespace] },
+  ];
+  const startMs = new Map(commands.map((c) => [c.name, [] as number[]]));
+  for (let run = 0; run < START_RUNS; run++) {
+    for (const command of commands) startMs.get(command.name)!.push((await runNode(command.args, { usage: false })).wallMs);
+  }
+  const floorStart = median(startMs.get(commands[0]!.name)!);
+  const start = commands.map((c) => ({ command: c.name, medianMs: median(startMs.get(c.name)!), overFloorMs: median(startMs.get(c.name)!) - floorStart }));
+
+  printTable(`Validation of ${MANIFESTS.toLocaleString('en')} manifests (median of ${VALIDATION_RUNS}, in turns)`, ['', 'wall', 'CPU', 'peak memory'], [
+    ['berth validate DIR', ms(validation.berth.wallMs), ms(validation.berth.cpuMs), `${validation.berth.maxRssMiB.toFixed(0)} MiB`],
+    ['floor: node + js-yaml load, one thread', ms(validation.floor.wallMs), ms(validation.floor.cpuMs), `${validation.floor.maxRssMiB.toFixed(0)} MiB`],
+    ['berth / floor', times(ratios.wall), times(ratios.cpu), times(ratios.memory)],
+    ['target', `<= ${times(TARGETS.wallRatio)}`, `<= ${times(TARGETS.cpuRatio)}`, `<= ${times(TARGETS.memoryRatio)}`],
+  ]);
+  printTable(`Start to exit (median of ${START_RUNS}, in turns; target: at most ${TARGETS.startOverFloorMs} ms over node -e 0)`, ['command', 'wall', 'over node -e 0'], start.map((s, i) => [s.command, ms(s.medianMs), i === 0 ? '' : ms(s.overFloorMs)]));
+  const met = {
+    cpu: ratios.cpu <= TARGETS.cpuRatio,
+    wall: ratios.wall <= TARGETS.wallRatio,
+    memory: ratios.memory <= TARGETS.memoryRatio,
+    start: start.slice(1).every((s) => s.overFloorMs <= TARGETS.startOverFloorMs),
+  };
+  console.log(`\ntargets met: ${Object.entries(met).map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ')}`);
+  await mkdir(dirname(RESULTS_FILE), { recursive: true });
+  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), targets: TARGETS, validation, ratios, start, met }, null, 2) + '\n');
+});
