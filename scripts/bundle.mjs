@@ -11,9 +11,10 @@
  * for some runs only: they stay in node_modules and load when imported.
  *
  * Modules that only some calls need are deferred: they load on first use instead of at start
- * (dockerode's BuildKit session and client pull in gRPC and protobufjs, its tar support tar-fs,
- * docker-modem's SSH transport ssh2: berth builds nothing, and uses SSH only when DOCKER_HOST is
- * ssh://). They stay in node_modules.
+ * (dockerode's BuildKit session and client pull in gRPC and protobufjs, its build context support
+ * tar-fs and dockerignore, docker-modem's SSH transport ssh2 and its hijacked streams (exec with
+ * stdin, attach) readable-stream: berth builds nothing, uses SSH only when DOCKER_HOST is ssh://,
+ * and hijacks a stream only in `run`). They stay in node_modules.
  */
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,7 +30,9 @@ const DEFERRED = [
   { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session', module: 'dockerode/lib/session.js' },
   { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './buildkit', module: 'dockerode/lib/buildkit.js' },
   { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: 'tar-fs', module: 'tar-fs' },
+  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: '@balena/dockerignore', module: '@balena/dockerignore' },
   { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh', module: 'docker-modem/lib/ssh.js' },
+  { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './http_duplex', module: 'docker-modem/lib/http_duplex.js' },
 ];
 
 /**
@@ -47,14 +50,16 @@ const deferModules = {
     });
     esbuild.onLoad({ filter: /.*/, namespace: 'deferred' }, (args) => ({
       loader: 'js',
+      // \`new\` of the stand-in makes an instance of the real class (its prototype, not the stand-in's).
       contents: `let real;
 const load = () => (real ??= require(${JSON.stringify(args.path)}));
-module.exports = new Proxy(function deferred() {}, {
+const standIn = new Proxy(function deferred() {}, {
   apply: (_, self, args) => Reflect.apply(load(), self, args),
-  construct: (_, args, target) => Reflect.construct(load(), args, target),
+  construct: (_, args, newTarget) => Reflect.construct(load(), args, newTarget === standIn ? load() : newTarget),
   get: (_, key) => load()[key],
   has: (_, key) => key in load(),
 });
+module.exports = standIn;
 `,
     }));
   },

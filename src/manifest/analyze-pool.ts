@@ -1,9 +1,9 @@
 /**
- * Analyzes many manifest texts at once. Parsing and validating is CPU-bound (js-yaml dominates),
- * so a cold read of a large directory shares it between this thread and worker threads, one
- * per further core. The workers start as soon as the reader knows it has many files, so they
- * start up while it reads; each chunk of texts goes to a worker as soon as it is read, and this
- * thread takes what is left once it has read everything. Workers exist only for the duration of
+ * Reads and analyzes many manifest files at once. Parsing and validating is CPU-bound (js-yaml
+ * dominates), so a cold read of a large directory shares it between this thread and worker
+ * threads, one per further core. The workers start as soon as the loader has listed enough
+ * files, and each chunk goes to a worker as soon as it is listed; this thread takes what is
+ * left once it has listed everything. Each thread reads the files it analyzes. Workers exist only for the duration of
  * one such read; small reads (every edit, every resync: the loader re-analyzes changed files
  * only) stay on this thread. The analyses come back in the order of the jobs, equal to
  * analyzing them one by one.
@@ -11,15 +11,10 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { analyzeManifestText, type FileAnalysis } from './analyze.js';
+import { analyzeFile, type AnalyzedFile, type AnalyzeJob } from './analyze-file.js';
 import type { LoadOptions } from './types.js';
 
-export interface AnalyzeJob {
-  text: string;
-  file: string;
-  /** Apps the file defined at the previous read. */
-  formerApps: string[];
-}
+export type { AnalyzeJob, AnalyzedFile };
 
 export interface ChunkRequest {
   offset: number;
@@ -28,7 +23,7 @@ export interface ChunkRequest {
 
 export interface ChunkResult {
   offset: number;
-  analyses: FileAnalysis[];
+  analyses: AnalyzedFile[];
 }
 
 /** Below this many files, starting threads costs more than it saves. */
@@ -53,7 +48,7 @@ function defaultWorkers(): number {
  * analysis. The workers start when the PARALLEL_THRESHOLD-th job is added.
  */
 export class AnalyzePool {
-  private readonly analyses: FileAnalysis[] = [];
+  private readonly analyses: AnalyzedFile[] = [];
   private readonly queue: ChunkRequest[] = [];
   private readonly helpers: Promise<void>[] = [];
   private readonly wakers = new Set<() => void>();
@@ -75,7 +70,7 @@ export class AnalyzePool {
   }
 
   /** Analyzes what no worker took, on this thread, and waits for the workers. */
-  async finish(): Promise<FileAnalysis[]> {
+  async finish(): Promise<AnalyzedFile[]> {
     this.finished = true;
     this.enqueue();
     await this.analyzeHere();
@@ -100,7 +95,7 @@ export class AnalyzePool {
 
   private async analyzeHere(): Promise<void> {
     for (let chunk = this.queue.shift(); chunk !== undefined; chunk = this.queue.shift()) {
-      this.store({ offset: chunk.offset, analyses: chunk.jobs.map((job) => analyzeManifestText(job.text, job.file, this.options, job.formerApps)) });
+      this.store({ offset: chunk.offset, analyses: chunk.jobs.map((job) => analyzeFile(job, this.options)) });
       // Lets workers' results in, and everything else berth does.
       await yieldToEventLoop();
     }
@@ -149,7 +144,7 @@ export class AnalyzePool {
 }
 
 /** Analyzes `jobs` (on up to `workers` worker threads too). */
-export async function analyzeTexts(jobs: readonly AnalyzeJob[], options: LoadOptions, workers = defaultWorkers()): Promise<FileAnalysis[]> {
+export async function analyzeTexts(jobs: readonly AnalyzeJob[], options: LoadOptions, workers = defaultWorkers()): Promise<AnalyzedFile[]> {
   const pool = new AnalyzePool(options, workers);
   for (const job of jobs) pool.add(job);
   return pool.finish();

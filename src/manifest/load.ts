@@ -1,15 +1,13 @@
-import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { App, DirectoryState, LoadOptions, ManifestProblem, ManifestSet } from './types.js';
 import { appsOf, failedFile, type FileAnalysis } from './analyze.js';
-import { AnalyzePool, type AnalyzeJob } from './analyze-pool.js';
+import { AnalyzePool } from './analyze-pool.js';
+import { osReason, stampOf, type FileStamp } from './read-file.js';
 import { isManifestFileName } from './ignore.js';
 import { printable } from './printable.js';
 import { collisionProblems, findCollisions } from './claims.js';
 
-/** Larger files are refused unread: with parse's limits, this bounds the memory and time any file costs. */
-const MAX_FILE_BYTES = 1024 * 1024;
-const TOO_LARGE_MESSAGE = 'file is larger than 1 MiB';
 const MAX_DIRECTORY_DEPTH = 8;
 const READ_BATCH = 200;
 
@@ -29,12 +27,8 @@ interface Scan {
   problems: ManifestProblem[];
 }
 
-interface CachedAnalysis {
+interface CachedAnalysis extends FileStamp {
   realPath: string;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
   analysis: FileAnalysis;
 }
 
@@ -167,7 +161,7 @@ function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string,
 }
 
 /**
- * Reads every candidate (reusing `cache`), analyzes the new and changed ones as they are read
+ * Reuses the cached analysis of every unchanged candidate and reads and analyzes the others
  * (on worker threads too when there are many: analyze-pool.ts), then combines all files into one
  * ManifestSet. Synchronous file access is much faster than the thread pool for many small
  * files; the event loop gets a turn every READ_BATCH files.
@@ -180,21 +174,28 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
   const candidates = [...byRealPath.values()];
   const nextCache: AnalysisCache = new Map();
   const files: Array<{ file: string; analysis: FileAnalysis }> = [];
-  const unread: Array<{ index: number; key: FileKey; file: string }> = [];
+  const unread: Array<{ index: number; candidate: Candidate }> = [];
   const pool = new AnalyzePool(options);
   for (const [index, candidate] of candidates.entries()) {
     if (index > 0 && index % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
-    const read = readCandidate(candidate, cache, nextCache);
-    if ('analysis' in read) files.push({ file: candidate.file, analysis: read.analysis });
+    const cached = reuseCached(candidate, cache, nextCache);
+    if (cached !== undefined) files.push({ file: candidate.file, analysis: cached });
     else {
-      unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, key: read.key, file: read.job.file });
-      pool.add(read.job);
+      unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, candidate });
+      const former = cache.get(candidate.file);
+      pool.add({ file: candidate.file, realPath: candidate.realPath, formerApps: former === undefined ? [] : appsOf(former.analysis) });
     }
   }
   const analyses = await pool.finish();
-  unread.forEach(({ index, key, file }, i) => {
-    const analysis = analyses[i]!;
-    nextCache.set(file, { ...key, analysis });
+  unread.forEach(({ index, candidate }, i) => {
+    const { analysis, stamp } = analyses[i]!;
+    const { file, realPath } = candidate;
+    if (stamp !== undefined) nextCache.set(file, { realPath, ...stamp, analysis });
+    else {
+      // Unreadable: the analysis it had stays cached, for the apps it defined.
+      const former = cache.get(file);
+      if (former !== undefined) nextCache.set(file, former);
+    }
     files[index] = { file, analysis };
   });
   for (const problem of scans.flatMap((s) => s.refused)) {
@@ -216,10 +217,15 @@ function combine(
   fileCount: number,
   options: LoadOptions,
 ): ManifestSet {
+  const namedTimes = new Map<string, number>();
+  for (const { analysis } of files) {
+    for (const doc of analysis.documents) if (doc.app !== undefined) namedTimes.set(doc.app, (namedTimes.get(doc.app) ?? 0) + 1);
+  }
+  // Where each app defined more than once is named, for the conflict messages.
   const namings = new Map<string, string[]>();
   for (const { analysis } of files) {
     for (const doc of analysis.documents) {
-      if (doc.app === undefined) continue;
+      if (doc.app === undefined || namedTimes.get(doc.app) === 1) continue;
       const where = `${printable(doc.namePosition.file)}:${doc.namePosition.line}:${doc.namePosition.col}`;
       namings.set(doc.app, [...(namings.get(doc.app) ?? []), where]);
     }
@@ -244,7 +250,7 @@ function combine(
       }
       if (!doc.result.ok) {
         if (doc.app !== undefined) invalid.add(doc.app);
-      } else if (places.length === 1) {
+      } else if (namedTimes.get(doc.app ?? '') === 1) {
         apps.set(doc.result.app.name, doc.result.app);
       }
       problems.push(...documentProblems.sort((a, b) => a.line - b.line || a.col - b.col));
@@ -266,82 +272,23 @@ function directoryState(scans: readonly Scan[]): DirectoryState {
   return 'empty';
 }
 
-/** What identifies a file's content without reading it: an analysis is reused while all of it is unchanged. */
-type FileKey = Omit<CachedAnalysis, 'analysis'>;
-
 /**
- * Reads one manifest file: its analysis when it is cached (unchanged) or cannot be read, or
- * else its text to analyze.
+ * The cached analysis of a file unchanged since it was read (same real path, size, times and
+ * inode; one stat), else undefined: it is to be read again. A file never read before is not
+ * stat'ed here: its reader's fstat gives its stamp.
  */
-function readCandidate(candidate: Candidate, previous: AnalysisCache, next: AnalysisCache): { analysis: FileAnalysis } | { key: FileKey; job: AnalyzeJob } {
-  const { file, realPath } = candidate;
-  const failed = (message: string) => ({ analysis: failedRead(file, message, previous, next) });
-  let stats: Stats;
+function reuseCached(candidate: Candidate, previous: AnalysisCache, next: AnalysisCache): FileAnalysis | undefined {
+  const cached = previous.get(candidate.file);
+  if (cached === undefined || cached.realPath !== candidate.realPath) return undefined;
+  let stamp: FileStamp;
   try {
-    stats = statSync(realPath);
-  } catch (error) {
-    return failed(`cannot read file (${osReason(error)})`);
-  }
-  if (!stats.isFile()) return failed('not a regular file');
-  if (stats.size > MAX_FILE_BYTES) return failed(TOO_LARGE_MESSAGE);
-
-  const key: FileKey = { realPath, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
-  const cached = previous.get(file);
-  if (
-    cached !== undefined &&
-    cached.realPath === key.realPath &&
-    cached.size === key.size &&
-    cached.mtimeMs === key.mtimeMs &&
-    cached.ctimeMs === key.ctimeMs &&
-    cached.ino === key.ino
-  ) {
-    next.set(file, cached);
-    return { analysis: cached.analysis };
-  }
-
-  let bytes: Buffer | 'too large' | 'not a regular file';
-  try {
-    bytes = readAtMost(realPath, stats.size, MAX_FILE_BYTES);
-  } catch (error) {
-    return failed(`cannot read file (${osReason(error)})`);
-  }
-  if (bytes === 'too large') return failed(TOO_LARGE_MESSAGE);
-  if (bytes === 'not a regular file') return failed(bytes);
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
+    stamp = stampOf(statSync(candidate.realPath));
   } catch {
-    return failed('not a text file (not valid UTF-8)');
+    return undefined;
   }
-  if (text.includes('\u0000')) return failed('not a text file (contains NUL bytes)');
-  return { key, job: { text, file, formerApps: cached === undefined ? [] : appsOf(cached.analysis) } };
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * The content of a regular file, reading at most `limit` + 1 bytes whatever happened since it
- * was stat'ed (`expectedSize`): a file that grew, or was swapped for a FIFO, costs no more
- * than the limit and never blocks.
- */
-function readAtMost(file: string, expectedSize: number, limit: number): Buffer | 'too large' | 'not a regular file' {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    if (!fstatSync(fd).isFile()) return 'not a regular file';
-    let buffer = Buffer.alloc(Math.min(expectedSize, limit) + 1);
-    let length = 0;
-    for (;;) {
-      if (length === buffer.length) {
-        if (length > limit) return 'too large';
-        buffer = Buffer.concat([buffer], limit + 1);
-      }
-      const read = readSync(fd, buffer, length, buffer.length - length, null);
-      if (read === 0) return buffer.subarray(0, length);
-      length += read;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  if (cached.size !== stamp.size || cached.mtimeMs !== stamp.mtimeMs || cached.ctimeMs !== stamp.ctimeMs || cached.ino !== stamp.ino) return undefined;
+  next.set(candidate.file, cached);
+  return cached.analysis;
 }
 
 /** A file whose content cannot be had: one problem, and the apps it defined before stay unconfirmed. */
@@ -365,8 +312,3 @@ function errorCode(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error ? String(error.code) : undefined;
 }
 
-/** "EACCES: permission denied" from a Node fs error, without the path. */
-function osReason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  return error.message.replace(/, \w+ '.*'$/s, '');
-}

@@ -43,7 +43,11 @@ export interface ParseResult {
 export const MAX_DEPTH = 64;
 /** Per document: an alias bomb ("billion laughs") needs many more. */
 export const MAX_ALIASES = 64;
-/** Scalars, collections and aliases (keys included) in the whole file. */
+/**
+ * Scalars, collections and aliases (keys included) in the whole file. A node takes at least one
+ * character, or (an empty value) follows a key or indicator that does: a text shorter than half
+ * the limit cannot reach it, and only longer ones have their nodes counted.
+ */
 export const MAX_NODES = 20_000;
 
 const TAB_MESSAGE = 'invalid YAML: tab character used for indentation (indent with spaces)';
@@ -72,7 +76,7 @@ export function parseManifestText(text: string, file: string): ParseResult {
   let values: unknown[];
   try {
     events = parseEvents(text, { maxDepth: MAX_DEPTH });
-    const nodeBeyondLimit = findNodeBeyondLimit(events);
+    const nodeBeyondLimit = text.length * 2 < MAX_NODES ? undefined : findNodeBeyondLimit(events);
     if (nodeBeyondLimit !== undefined) return fail(nodeBeyondLimit, NODES_MESSAGE);
     values = constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
   } catch (error) {
@@ -88,7 +92,7 @@ export function parseManifestText(text: string, file: string): ParseResult {
     return fail(at, `invalid YAML: ${printable(error.reason)}`);
   }
 
-  const indentationTab = findTabStartingPlainScalar(events, text);
+  const indentationTab = text.includes('\t') ? findTabStartingPlainScalar(events, text) : undefined;
   if (indentationTab !== undefined) return fail(indentationTab, TAB_MESSAGE);
 
   const sourceMaps = buildSourceMaps(events, text, lines);

@@ -110,10 +110,14 @@ export async function cleanupNamespace(namespace: string): Promise<void> {
   const containers = lines(await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`]));
   if (containers.length > 0) await dockerCli(['rm', '-f', ...containers]).catch(() => undefined);
 
-  const tags = lines(await dockerCli(['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .filter((ref) => repositoryPath(ref.slice(0, ref.lastIndexOf(':'))).startsWith(`${namespace}/`));
-  // One call for all: `docker rmi` goes on past a tag it cannot remove.
-  if (tags.length > 0) await dockerCli(['rmi', ...tags]).catch(() => undefined);
+  // Tags, and the digests of images pulled by digest alone (Swarm's tasks pull `repo@sha256:...`).
+  const refs = lines(await dockerCli(['images', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}}']))
+    .map((line) => line.split(' ') as [string, string, string])
+    .filter(([repository]) => repositoryPath(repository).startsWith(`${namespace}/`))
+    .map(([repository, tag, digest]) => (tag !== '<none>' ? `${repository}:${tag}` : `${repository}@${digest}`))
+    .filter((ref) => !ref.endsWith('@<none>'));
+  // One call for all: `docker rmi` goes on past a reference it cannot remove.
+  if (refs.length > 0) await dockerCli(['rmi', ...new Set(refs)]).catch(() => undefined);
   const built = [...(builtImages.get(namespace) ?? [])];
   builtImages.delete(namespace);
   // Those still tagged elsewhere (outside the namespace) are kept: rmi without -f refuses them.

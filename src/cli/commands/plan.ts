@@ -1,7 +1,6 @@
 import { shortId } from '../../util/short-id.js';
 import { resolve } from 'node:path';
 import { DesiredState } from '../../controller/desired-state.js';
-import { ManifestDirectory } from '../../manifest/load.js';
 import { formatProblem } from '../../manifest/types.js';
 import { directTraffic } from '../../proxy/direct.js';
 import type { Action, Plan } from '../../reconcile/actions.js';
@@ -48,17 +47,20 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const shared = sharedOptions(values);
   const { namespace } = shared;
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
+  if (values.runtime !== 'docker' && values.runtime !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
+  // The engine is asked first, while the rest is set up: a plan's time is mostly waiting for it.
+  const runtime = createDockerRuntime();
+  const containers = settle(runtime.listContainers(namespace));
   const tls = await tlsSettings(values, namespace);
   const traffic = trafficRouter(values, namespace, silentLogger(), tls ? await storedCertificates(tls, shared.stateDir, namespace) : undefined);
-  if (values.runtime !== 'docker' && values.runtime !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
   const git = await gitSettings(values);
   const checkout = git ? await fetchOnce(git, out) : undefined;
   if (checkout === null) return 1;
+  // Loaded (parser, schema) while the engine answers.
+  const { ManifestDirectory } = await import('../../manifest/load.js');
   const manifests = await withSecrets(new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), await secretDecrypter(identityFiles(values)), values, shared);
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
-  const runtime = createDockerRuntime();
-  // Independent reads, at once: a plan's time is mostly waiting for them.
-  const [state, running, routed, read] = await Promise.all([StateStore.read(shared.stateDir, namespace), runtime.listContainers(namespace), traffic.routed(), manifests.read()]);
+  const [state, running, routed, read] = await Promise.all([StateStore.read(shared.stateDir, namespace), unsettle(containers), traffic.routed(), manifests.read()]);
   // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
   desired.setHostClaims(heldClaims(running, routed));
   desired.update(read);
@@ -77,6 +79,17 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
     out.stdout(describePlan(name, plan, formatDiff(diff)));
   });
   return finish(out, desired, names.length, pending, values['exit-code']);
+}
+
+/** `promise` held without an unhandled rejection until unsettle() awaits it. */
+function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+}
+
+async function unsettle<T>(settled: Promise<{ value: T } | { error: unknown }>): Promise<T> {
+  const outcome = await settled;
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 /**

@@ -16,14 +16,25 @@ function manifest(i: number): string {
 }
 
 describe('analyzing many manifests on worker threads', () => {
-  it('gives exactly what analyzing them one by one on this thread gives, in order', async function () {
+  it('gives exactly what reading and analyzing them one by one on this thread gives, in order', async function () {
     this.timeout(60_000);
-    const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ text: manifest(i), file: `/m/app${i}.yaml`, formerApps: i === 7 ? ['app7'] : [] }));
-    const threaded = await analyzeTexts(jobs, OPTIONS, 1);
-    const inline = await analyzeTexts(jobs, OPTIONS, 0);
-    assert.deepEqual(threaded, inline);
-    assert.equal(threaded[300]?.documents[0]?.result.ok, false);
-    assert.deepEqual(threaded[7]?.unconfirmedApps, ['app7'], 'an unparseable file keeps the app it defined');
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
+    try {
+      await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
+      const jobs: AnalyzeJob[] = Array.from({ length: FILES + 1 }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: i === 7 || i === FILES ? [`app${i}`] : [] }));
+      const threaded = await analyzeTexts(jobs, OPTIONS, 1);
+      const inline = await analyzeTexts(jobs, OPTIONS, 0);
+      assert.deepEqual(threaded, inline);
+      assert.equal(threaded[300]?.analysis.documents[0]?.result.ok, false);
+      assert.deepEqual(threaded[7]?.analysis.unconfirmedApps, ['app7'], 'an unparseable file keeps the app it defined');
+      assert.equal(threaded[42]?.stamp?.size, manifest(42).length, 'the stamp of what was read');
+      const missing = threaded[FILES]!;
+      assert.equal(missing.stamp, undefined);
+      assert.match(missing.analysis.problems[0]?.message ?? '', /^cannot read file \(ENOENT: no such file or directory\)$/);
+      assert.deepEqual(missing.analysis.unconfirmedApps, [`app${FILES}`], 'a file gone unreadable keeps the app it defined');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a cold read of a large directory reports every app and every problem with file:line:col', async function () {
