@@ -7,7 +7,7 @@
  *    reading the same files and calling js-yaml's `load` on each, on one thread (yaml-floor.ts).
  *    VALIDATION_RUNS runs of each: wall time from spawn to exit; CPU time (every thread) and peak
  *    resident memory as each process reports them at exit (support/report-usage.ts, preloaded
- *    into both). Targets, on medians: CPU at most 1.5 times the floor's, wall time at most the
+ *    into both). Where `taskset` is, berth also runs pinned to one core (no worker thread). Targets, on medians: CPU at most 1.5 times the floor's, wall time at most the
  *    floor's, memory at most twice the floor's.
  * 2. Start: `node -e 0`, and `berth status` (empty state), `history`, `tags`, `validate` of one
  *    file and `plan` of a directory of 3 manifests, START_RUNS times each, in turns; the median
@@ -44,11 +44,16 @@ interface Run {
   maxRssMiB: number;
 }
 
-/** Runs `node ...args` to its end; its CPU and memory as the preloaded reporter says, with `usage`. */
-function runNode(args: string[], options: { usage: boolean; expect?: RegExp }): Promise<Run> {
+/**
+ * Runs `node ...args` to its end (on the first core alone with `oneCore`: `taskset -c 0`); its
+ * CPU and memory as the preloaded reporter says, with `usage`.
+ */
+function runNode(args: string[], options: { usage: boolean; expect?: RegExp; oneCore?: boolean }): Promise<Run> {
   return new Promise((resolveRun, reject) => {
     const begin = performance.now();
-    const child = spawn(process.execPath, [...(options.usage ? ['--import', REPORT_USAGE] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe', options.usage ? 'pipe' : 'ignore'] });
+    const node = [process.execPath, ...(options.usage ? ['--import', REPORT_USAGE] : []), ...args];
+    const [command, ...rest] = options.oneCore ? ['taskset', '-c', '0', ...node] : node;
+    const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe', options.usage ? 'pipe' : 'ignore'] });
     let output = '';
     let usage = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -85,6 +90,15 @@ async function writeManifests(dir: string, count: number): Promise<void> {
   }
 }
 
+/** Whether `taskset` (util-linux) can pin a process to one core here. */
+function hasTaskset(): Promise<boolean> {
+  return new Promise((resolveCheck) => {
+    const child = spawn('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    child.on('error', () => resolveCheck(false));
+    child.on('exit', (code) => resolveCheck(code === 0));
+  });
+}
+
 const ms = (value: number) => `${Math.round(value)} ms`;
 const times = (value: number) => `${value.toFixed(2)}x`;
 
@@ -101,22 +115,29 @@ await runBenchmark(async (teardown) => {
   await writeManifests(many, MANIFESTS);
   await writeManifests(few, 3);
 
-  // 1. Validation, in turns with the floor.
+  // 1. Validation, in turns with the floor; on one core too where taskset is.
+  const oneCore = await hasTaskset();
   const berthRuns: Run[] = [];
+  const oneCoreRuns: Run[] = [];
   const floorRuns: Run[] = [];
+  const valid = new RegExp(`${MANIFESTS} file\\(s\\), ${MANIFESTS} app\\(s\\): valid`);
   for (let run = 1; run <= VALIDATION_RUNS; run++) {
     floorRuns.push(await runNode([YAML_FLOOR, many], { usage: true, expect: new RegExp(`^${MANIFESTS} document`) }));
-    berthRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: new RegExp(`${MANIFESTS} file\\(s\\), ${MANIFESTS} app\\(s\\): valid`) }));
+    berthRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: valid }));
+    if (oneCore) oneCoreRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: valid, oneCore: true }));
     console.error(`validation ${run}/${VALIDATION_RUNS}: berth ${ms(berthRuns.at(-1)!.wallMs)} (${ms(berthRuns.at(-1)!.cpuMs)} CPU), floor ${ms(floorRuns.at(-1)!.wallMs)} (${ms(floorRuns.at(-1)!.cpuMs)} CPU)`);
   }
-  const of = (runs: Run[], key: keyof Run) => median(runs.map((r) => r[key]));
+  const figures = (runs: Run[]) => ({ wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)), maxRssMiB: median(runs.map((r) => r.maxRssMiB)) });
   const validation = {
     manifests: MANIFESTS,
-    berth: { wallMs: of(berthRuns, 'wallMs'), cpuMs: of(berthRuns, 'cpuMs'), maxRssMiB: of(berthRuns, 'maxRssMiB') },
-    floor: { wallMs: of(floorRuns, 'wallMs'), cpuMs: of(floorRuns, 'cpuMs'), maxRssMiB: of(floorRuns, 'maxRssMiB') },
-    runs: { berth: berthRuns, floor: floorRuns },
+    berth: figures(berthRuns),
+    ...(oneCore ? { berthOneCore: figures(oneCoreRuns) } : {}),
+    floor: figures(floorRuns),
+    runs: { berth: berthRuns, berthOneCore: oneCoreRuns, floor: floorRuns },
   };
-  const ratios = { cpu: validation.berth.cpuMs / validation.floor.cpuMs, wall: validation.berth.wallMs / validation.floor.wallMs, memory: validation.berth.maxRssMiB / validation.floor.maxRssMiB };
+  const ratiosOf = (berth: Run) => ({ cpu: berth.cpuMs / validation.floor.cpuMs, wall: berth.wallMs / validation.floor.wallMs, memory: berth.maxRssMiB / validation.floor.maxRssMiB });
+  const ratios = ratiosOf(validation.berth);
+  const oneCoreRatios = validation.berthOneCore ? ratiosOf(validation.berthOneCore) : undefined;
 
   // 2. Start, every command in turns.
   const commands: { name: string; args: string[] }[] = [
@@ -134,10 +155,14 @@ await runBenchmark(async (teardown) => {
   const floorStart = median(startMs.get(commands[0]!.name)!);
   const start = commands.map((c) => ({ command: c.name, medianMs: median(startMs.get(c.name)!), overFloorMs: median(startMs.get(c.name)!) - floorStart }));
 
+  const row = (name: string, figures: Run) => [name, ms(figures.wallMs), ms(figures.cpuMs), `${figures.maxRssMiB.toFixed(0)} MiB`];
+  const ratioRow = (name: string, r: typeof ratios) => [name, times(r.wall), times(r.cpu), times(r.memory)];
   printTable(`Validation of ${MANIFESTS.toLocaleString('en')} manifests (median of ${VALIDATION_RUNS}, in turns)`, ['', 'wall', 'CPU', 'peak memory'], [
-    ['berth validate DIR', ms(validation.berth.wallMs), ms(validation.berth.cpuMs), `${validation.berth.maxRssMiB.toFixed(0)} MiB`],
-    ['floor: node + js-yaml load, one thread', ms(validation.floor.wallMs), ms(validation.floor.cpuMs), `${validation.floor.maxRssMiB.toFixed(0)} MiB`],
-    ['berth / floor', times(ratios.wall), times(ratios.cpu), times(ratios.memory)],
+    row('berth validate DIR', validation.berth),
+    ...(validation.berthOneCore ? [row('berth validate DIR, one core (taskset -c 0)', validation.berthOneCore)] : []),
+    row('floor: node + js-yaml load, one thread', validation.floor),
+    ratioRow('berth / floor', ratios),
+    ...(oneCoreRatios ? [ratioRow('berth on one core / floor', oneCoreRatios)] : []),
     ['target', `<= ${times(TARGETS.wallRatio)}`, `<= ${times(TARGETS.cpuRatio)}`, `<= ${times(TARGETS.memoryRatio)}`],
   ]);
   printTable(`Start to exit (median of ${START_RUNS}, in turns; target: at most ${TARGETS.startOverFloorMs} ms over node -e 0)`, ['command', 'wall', 'over node -e 0'], start.map((s, i) => [s.command, ms(s.medianMs), i === 0 ? '' : ms(s.overFloorMs)]));
@@ -149,5 +174,5 @@ await runBenchmark(async (teardown) => {
   };
   console.log(`\ntargets met: ${Object.entries(met).map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ')}`);
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
-  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), targets: TARGETS, validation, ratios, start, met }, null, 2) + '\n');
+  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), targets: TARGETS, validation, ratios, ...(oneCoreRatios ? { oneCoreRatios } : {}), start, met }, null, 2) + '\n');
 });

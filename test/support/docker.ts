@@ -87,7 +87,10 @@ export async function buildTestImage(
     const id = output.trim().split('\n').pop() ?? '';
     if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`buildTestImage ${repository}:${tag}: docker build printed no image id: ${output}`);
     const namespace = repositoryPath(repository).split('/')[0] ?? repository;
-    builtImages.set(namespace, (builtImages.get(namespace) ?? new Set()).add(id));
+    const built = builtImages.get(namespace) ?? new Set<string>();
+    // The build's intermediate images too (the builder's cache): each goes once no other build uses it.
+    for (let image = id; image !== ''; image = (await dockerCli(['image', 'inspect', '--format', '{{.Parent}}', image])).trim()) built.add(image);
+    builtImages.set(namespace, built);
     return id;
   } finally {
     await rm(context, { recursive: true, force: true });
