@@ -83,12 +83,14 @@ export async function buildTestImage(
         : 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
       '',
     ].join('\n'));
-    const output = await dockerCli(['build', '-q', '-t', `${repository}:${tag}`, context]);
+    // No cache: a build shares no intermediate image with another test's, which that test's
+    // cleanup could remove mid-build.
+    const output = await dockerCli(['build', '--no-cache', '-q', '-t', `${repository}:${tag}`, context]);
     const id = output.trim().split('\n').pop() ?? '';
     if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`buildTestImage ${repository}:${tag}: docker build printed no image id: ${output}`);
     const namespace = repositoryPath(repository).split('/')[0] ?? repository;
     const built = builtImages.get(namespace) ?? new Set<string>();
-    // The build's intermediate images too (the builder's cache): each goes once no other build uses it.
+    // Its intermediate images too (its own: no cache), which berth's untag (noprune) leaves behind.
     for (let image = id; image !== ''; image = (await dockerCli(['image', 'inspect', '--format', '{{.Parent}}', image])).trim()) built.add(image);
     builtImages.set(namespace, built);
     return id;
