@@ -67,9 +67,10 @@ export class SwarmReconciler implements AppReconciler {
     return planService((await this.observeApp(name)).observation);
   }
 
-  /** Every app with a service in the namespace. */
+  /** Every app with a service in the namespace, or Docker secrets left from one (berth stopped before it removed them). */
   async apps(): Promise<string[]> {
-    return (await this.deps.services.listServices(this.options.namespace)).map((s) => s.app);
+    const [services, secrets] = await Promise.all([this.deps.services.listServices(this.options.namespace), this.deps.services.listSecrets(this.options.namespace)]);
+    return [...new Set([...services.map((s) => s.app), ...secrets.map((s) => s.app)])];
   }
 
   private async observeApp(name: string): Promise<{ observation: SwarmObservation; tasks: TaskSummary[] }> {
@@ -88,6 +89,7 @@ export class SwarmReconciler implements AppReconciler {
       if (plan.refused !== undefined) logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
       this.recorder.ended(observation, plan, { kind: 'settled' });
       if (plan.refused !== undefined) return { phase: plan.outcome.phase, failed: true };
+      if (plan.gone && !observation.service) await this.sweepSecrets(name, logger);
       return plan.gone ? { phase: 'Running', failed: false, gone: true } : { phase: plan.outcome.phase, failed: false };
     }
     const begin = this.deps.clock.now();

@@ -193,6 +193,14 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     await rm(join(world.manifests, 'vault.yaml'));
     await eventually(async () => (await inspectService(`${world.namespace}_vault`)) === undefined && (await secrets()).length === 0, 30_000, 'the service and its secrets gone');
     assert.equal(await berth.stop(), 0);
+
+    // Secrets of a service that went while berth was down are removed when it starts.
+    const labels = ['berth.managed=true', `berth.namespace=${world.namespace}`, 'berth.app=ghost'].flatMap((l) => ['--label', l]);
+    await writeFile(join(world.root, 'ghost-secret'), 'ghost');
+    await dockerCli(['secret', 'create', ...labels, `${world.namespace}_ghost_000000000000_0`, join(world.root, 'ghost-secret')]);
+    const again = world.start(['--runtime', 'swarm', '--allow-empty', '--age-identity', key]);
+    await eventually(async () => (await secrets()).length === 0, 30_000, 'the leftover secret removed');
+    assert.equal(await again.stop(), 0);
   });
 
   it('an image only this host has (docker load) is pushed to --swarm-registry once and deployed by digest; its exec check needs no shell', async () => {
