@@ -1,7 +1,7 @@
 /**
  * A scripted stand-in for the Docker engine, for what the real one cannot be made to do on cue
  * (report another API version, end its event stream, go away and come back). It listens on a
- * unix socket or on 127.0.0.1, answers GET /version with `apiVersion`, GET /v<x>/containers/json
+ * unix socket or on 127.0.0.1, answers GET /_ping (headers) and GET /version with `apiVersion`, GET /v<x>/containers/json
  * with `[]`, holds GET /v<x>/events open in `eventStreams` for the test to write to and end, and
  * records every request path in `paths`.
  */
@@ -13,6 +13,8 @@ export class ScriptedEngine {
   readonly eventStreams: ServerResponse[] = [];
   /** While true, every new request is held unanswered (a hung engine); they are dropped on close. */
   hung = false;
+  /** While false, GET /_ping answers without the Api-Version header, as some engines and proxies do. */
+  pingSaysVersion = true;
   private readonly held: ServerResponse[] = [];
   private readonly server: Server;
 
@@ -23,6 +25,10 @@ export class ScriptedEngine {
       if (this.hung) {
         this.held.push(res);
         return undefined;
+      }
+      if (path === '/_ping') {
+        res.writeHead(200, { 'Content-Type': 'text/plain', ...(this.pingSaysVersion ? { 'Api-Version': this.apiVersion, Server: 'Docker/scripted (linux)' } : {}) });
+        return res.end('OK');
       }
       if (path === '/version') return json(res, 200, { Version: 'scripted', ApiVersion: this.apiVersion });
       if (/^\/v[\d.]+\/containers\/json/.test(path)) return json(res, 200, []);

@@ -67,10 +67,9 @@ export class SwarmReconciler implements AppReconciler {
     return planService((await this.observeApp(name)).observation);
   }
 
-  /** Every app with a service in the namespace, or Docker secrets left from one (berth stopped before it removed them). */
+  /** Every app with a service in the namespace. */
   async apps(): Promise<string[]> {
-    const [services, secrets] = await Promise.all([this.deps.services.listServices(this.options.namespace), this.deps.services.listSecrets(this.options.namespace)]);
-    return [...new Set([...services.map((s) => s.app), ...secrets.map((s) => s.app)])];
+    return (await this.deps.services.listServices(this.options.namespace)).map((s) => s.app);
   }
 
   private async observeApp(name: string): Promise<{ observation: SwarmObservation; tasks: TaskSummary[] }> {
@@ -133,15 +132,21 @@ export class SwarmReconciler implements AppReconciler {
     return { phase: plan.outcome.phase, failed: false };
   }
 
-  /** One service list and one task list for the namespace; apps are judged without resolving digests again (the service's pin stands for its tag). */
+  /**
+   * One service, task and secret list for the namespace; apps are judged without resolving digests
+   * again (the service's pin stands for its tag). An app with Docker secrets but no service and no
+   * manifest (its service went while berth was down) is out of sync: its reconcile removes them.
+   */
   async observeHost(): Promise<HostView> {
     const { namespace } = this.options;
-    const [services, tasks, swarm, nodes] = await Promise.all([this.deps.services.listServices(namespace), this.deps.services.listTasks(namespace), this.deps.services.swarm(), this.nodes()]);
+    const [services, tasks, swarm, nodes, secrets] = await Promise.all([this.deps.services.listServices(namespace), this.deps.services.listTasks(namespace), this.deps.services.swarm(), this.nodes(), this.deps.services.listSecrets(namespace)]);
     const byApp = new Map(services.map((s) => [s.app, s]));
+    const leftSecrets = new Set(secrets.map((s) => s.app).filter((app) => !byApp.has(app)));
     return {
-      apps: () => [...byApp.keys()],
+      apps: () => [...new Set([...byApp.keys(), ...leftSecrets])],
       holds: () => false,
       isInSync: async (name) => {
+        if (leftSecrets.has(name) && this.deps.desired(name).kind === 'absent') return false;
         const service = byApp.get(name);
         // The service's pin stands for its tag: a resync resolves no digest and pushes nothing.
         const pinnedAs = (ref: string): ImageLocation => {

@@ -3,10 +3,12 @@
  * error mapping every call goes through.
  *
  * The API version is negotiated, never pinned: on first use, and again after the engine was
- * unreachable (it may have been upgraded or downgraded meanwhile), GET /version (served unversioned
- * by every engine) tells the engine's `ApiVersion`, and every later request uses `/v<ApiVersion>/...`.
+ * unreachable (it may have been upgraded or downgraded meanwhile), the `Api-Version` header of
+ * GET /_ping (or, from an engine that sends none, GET /version; both served unversioned by every
+ * engine) tells the engine's API version, and every later request uses `/v<ApiVersion>/...`.
  * So berth speaks 1.41 to Docker 20 and 1.52 to Docker 29, whose minimum is 1.44.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import Docker from 'dockerode';
 import type { EngineInfo } from '../types.js';
 import { EngineTimeoutError, EngineUnavailableError } from '../errors.js';
@@ -124,13 +126,51 @@ export class EngineClient {
 }
 
 async function readVersion(endpoint: EngineEndpoint): Promise<Negotiated> {
-  const version = await new Docker(endpoint.options).version();
-  const apiVersion = String(version.ApiVersion ?? '');
+  const pinged = await pingVersions(endpoint.options);
+  const { apiVersion, engineVersion } = pinged ?? (await versionEndpoint(endpoint.options));
   if (!/^\d+\.\d+$/.test(apiVersion)) {
     throw new Error(`the engine at ${endpoint.address} reported no API version`);
   }
   return {
     docker: new Docker({ ...endpoint.options, version: `v${apiVersion}` }),
-    info: { engineVersion: String(version.Version ?? ''), apiVersion },
+    info: { engineVersion, apiVersion },
   };
+}
+
+async function versionEndpoint(options: EngineEndpoint['options']): Promise<EngineInfo> {
+  const version = await new Docker(options).version();
+  return { apiVersion: String(version.ApiVersion ?? ''), engineVersion: String(version.Version ?? '') };
+}
+
+/**
+ * The versions from GET /_ping's headers (`Api-Version`, `Server: Docker/<version> (<os>)`):
+ * one round trip the engine answers at once, where GET /version gathers every component's
+ * version first. dockerode keeps response headers to itself, so this one request is Node's own.
+ * Undefined when the engine sends no Api-Version (then /version is asked).
+ */
+async function pingVersions(options: EngineEndpoint['options']): Promise<EngineInfo | undefined> {
+  const tls = options.protocol === 'https';
+  const { request } = tls ? await import('node:https') : await import('node:http');
+  const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    const req = request(
+      {
+        ...(options.socketPath !== undefined ? { socketPath: options.socketPath } : { host: options.host, port: options.port }),
+        ...(tls ? { ca: options.ca, cert: options.cert, key: options.key } : {}),
+        path: '/_ping',
+        method: 'GET',
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        if (res.statusCode === 200) resolve(res.headers);
+        else reject(Object.assign(new Error(`GET /_ping: HTTP ${res.statusCode}`), { statusCode: res.statusCode }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  const apiVersion = headers['api-version'];
+  if (typeof apiVersion !== 'string') return undefined;
+  const server = /^Docker\/(\S+)/.exec(String(headers.server ?? ''))?.[1];
+  return { apiVersion, engineVersion: server ?? '' };
 }

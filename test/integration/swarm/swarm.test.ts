@@ -195,9 +195,9 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     assert.equal(await berth.stop(), 0);
 
     // Secrets of a service that went while berth was down are removed when it starts.
-    const labels = ['berth.managed=true', `berth.namespace=${world.namespace}`, 'berth.app=ghost'].flatMap((l) => ['--label', l]);
+    const ghostLabels = ['berth.managed=true', `berth.namespace=${world.namespace}`, 'berth.app=ghost'].flatMap((l) => ['--label', l]);
     await writeFile(join(world.root, 'ghost-secret'), 'ghost');
-    await dockerCli(['secret', 'create', ...labels, `${world.namespace}_ghost_000000000000_0`, join(world.root, 'ghost-secret')]);
+    await dockerCli(['secret', 'create', ...ghostLabels, `${world.namespace}_ghost_000000000000_0`, join(world.root, 'ghost-secret')]);
     const again = world.start(['--runtime', 'swarm', '--allow-empty', '--age-identity', key]);
     await eventually(async () => (await secrets()).length === 0, 30_000, 'the leftover secret removed');
     assert.equal(await again.stop(), 0);

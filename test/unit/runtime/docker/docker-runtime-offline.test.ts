@@ -45,7 +45,7 @@ describe('docker runtime against a scripted engine', function () {
 
     assert.deepEqual(await runtime.ping(), { engineVersion: 'scripted', apiVersion: '1.99' });
     assert.deepEqual(await runtime.listContainers('ns'), []);
-    assert.equal(first.paths[0], '/version');
+    assert.equal(first.paths[0], '/_ping');
     assert.match(first.paths[1] ?? '', /^\/v1\.99\/containers\/json\?/);
 
     await first.close();
@@ -53,7 +53,17 @@ describe('docker runtime against a scripted engine', function () {
 
     const second = await scriptedEngine('1.52', { socketPath });
     assert.deepEqual(await runtime.listContainers('ns'), []);
-    assert.deepEqual(second.paths.map((path) => path.split('?')[0]), ['/version', '/v1.52/containers/json']);
+    assert.deepEqual(second.paths.map((path) => path.split('?')[0]), ['/_ping', '/v1.52/containers/json']);
+  });
+
+  it('asks GET /version when GET /_ping does not say the API version', async function () {
+    const socketPath = join(dir, 'engine.sock');
+    const engine = await scriptedEngine('1.43', { socketPath });
+    engine.pingSaysVersion = false;
+    const runtime = createDockerRuntime({ dockerHost: `unix://${socketPath}` });
+    assert.deepEqual(await runtime.ping(), { engineVersion: 'scripted', apiVersion: '1.43' });
+    assert.deepEqual(await runtime.listContainers('ns'), []);
+    assert.deepEqual(engine.paths.map((path) => path.split('?')[0]), ['/_ping', '/version', '/v1.43/containers/json']);
   });
 
   it('gives up on a hung engine at each call\'s deadline with EngineTimeoutError, and works again once it answers', async function () {
@@ -69,7 +79,7 @@ describe('docker runtime against a scripted engine', function () {
     await rejectsWith(runtime.ping(), EngineTimeoutError, 'ping');
     engine.hung = false;
     assert.deepEqual(await runtime.listContainers('ns'), []);
-    assert.ok(engine.paths.filter((p) => p === '/version').length >= 2, 'the API version is negotiated again after the hang');
+    assert.ok(engine.paths.filter((p) => p === '/_ping').length >= 2, 'the API version is negotiated again after the hang');
   });
 
   it('honours DOCKER_HOST=tcp://127.0.0.1:<port>', async function () {
