@@ -77,7 +77,8 @@ describe('berth tags, tags:create, tags:destroy, tags:deploy, history (real engi
       '    - container: 8080',
       '  checks:',
       '    http:',
-      '      - { path: /health, content: ok, attempts: 1, wait: 0, timeout: 2 }',
+      // A second behind the start: the engine's port proxy accepts before the httpd listens.
+      '      - { path: /health, content: ok, attempts: 2, wait: 1, timeout: 2 }',
       '  deploy: { retireAfter: 0 }',
       '',
     ].join('\n');
