@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dump } from 'js-yaml';
 import { ContainerEvents } from './support/container-events.js';
-import { median, writeAtomically } from './support/figures.js';
+import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
 import { BerthProcess, eventually } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
@@ -99,9 +99,7 @@ await runBenchmark(async (teardown) => {
   }
   rows.push({ who: 'docker run -d (the floor)', rounds: ROUNDS, medianSeconds: median(floor), worstSeconds: Math.max(...floor) });
 
-  console.log(`\nFrom git push to the new container's start (${ROUNDS} rounds each)`);
-  console.log(`  ${'who'.padEnd(58)} ${'median s'.padStart(9)} ${'worst s'.padStart(8)}`);
-  for (const row of rows) console.log(`  ${row.who.padEnd(58)} ${row.medianSeconds.toFixed(2).padStart(9)} ${row.worstSeconds.toFixed(2).padStart(8)}`);
+  printTable(`From git push to the new container's start (${ROUNDS} rounds each)`, ['who', 'median s', 'worst s'], rows.map((row) => [row.who, row.medianSeconds.toFixed(2), row.worstSeconds.toFixed(2)]));
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
   await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), rows }, null, 2) + '\n');
 });

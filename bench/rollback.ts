@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dump } from 'js-yaml';
 import { ContainerEvents } from './support/container-events.js';
-import { median, writeAtomically } from './support/figures.js';
+import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
 import { BerthProcess, eventually } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
@@ -141,11 +141,11 @@ await runBenchmark(async (teardown) => {
     }),
   );
 
-  console.log(`\nA revision that crashes 5 s after it starts, ${ROUNDS} times under load (1 replica, ${CLIENTS} clients through nginx)`);
-  console.log(`  ${'who'.padEnd(56)} ${'rolled back'.padStart(11)} ${'requests'.padStart(9)} ${'failed'.padStart(7)} ${'crash to back, median s'.padStart(24)} ${'worst s'.padStart(8)}`);
-  for (const row of rows) {
-    console.log(`  ${row.who.padEnd(56)} ${`${row.rolledBack}/${row.rounds}`.padStart(11)} ${String(row.requests).padStart(9)} ${String(row.failed).padStart(7)} ${row.medianBackSeconds.toFixed(2).padStart(24)} ${row.worstBackSeconds.toFixed(2).padStart(8)}`);
-  }
+  printTable(
+    `A revision that crashes 5 s after it starts, ${ROUNDS} times under load (1 replica, ${CLIENTS} clients through nginx)`,
+    ['who', 'rolled back', 'requests', 'failed', 'crash to back, median s', 'worst s'],
+    rows.map((row) => [row.who, `${row.rolledBack}/${row.rounds}`, String(row.requests), String(row.failed), row.medianBackSeconds.toFixed(2), row.worstBackSeconds.toFixed(2)]),
+  );
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
   await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), rows }, null, 2) + '\n');
 });

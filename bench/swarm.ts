@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dump } from 'js-yaml';
-import { median, writeAtomically } from './support/figures.js';
+import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
 import { BerthProcess, eventually } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
@@ -118,11 +118,7 @@ await runBenchmark(async (teardown) => {
     }),
   );
 
-  console.log('\nSwarm rollouts under load (1 replica, 4 clients through nginx)');
-  console.log(`  ${'who'.padEnd(56)} ${'deploys'.padStart(7)} ${'requests'.padStart(9)} ${'failed'.padStart(7)} ${'median s'.padStart(9)} ${'worst s'.padStart(8)}`);
-  for (const row of rows) {
-    console.log(`  ${row.who.padEnd(56)} ${String(row.deploys).padStart(7)} ${String(row.requests).padStart(9)} ${String(row.failed).padStart(7)} ${row.medianSeconds.toFixed(1).padStart(9)} ${row.worstSeconds.toFixed(1).padStart(8)}`);
-  }
+  printTable('Swarm rollouts under load (1 replica, 4 clients through nginx)', ['who', 'deploys', 'requests', 'failed', 'median s', 'worst s'], rows.map((row) => [row.who, String(row.deploys), String(row.requests), String(row.failed), row.medianSeconds.toFixed(1), row.worstSeconds.toFixed(1)]));
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
   await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), rows }, null, 2) + '\n');
 });
