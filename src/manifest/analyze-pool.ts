@@ -142,10 +142,3 @@ export class AnalyzePool {
     });
   }
 }
-
-/** Analyzes `jobs` (on up to `workers` worker threads too). */
-export async function analyzeTexts(jobs: readonly AnalyzeJob[], options: LoadOptions, workers = defaultWorkers()): Promise<AnalyzedFile[]> {
-  const pool = new AnalyzePool(options, workers);
-  for (const job of jobs) pool.add(job);
-  return pool.finish();
-}

@@ -174,28 +174,26 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
   const candidates = [...byRealPath.values()];
   const nextCache: AnalysisCache = new Map();
   const files: Array<{ file: string; analysis: FileAnalysis }> = [];
-  const unread: Array<{ index: number; candidate: Candidate }> = [];
+  const unread: Array<{ index: number; candidate: Candidate; former: CachedAnalysis | undefined }> = [];
   const pool = new AnalyzePool(options);
   for (const [index, candidate] of candidates.entries()) {
     if (index > 0 && index % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
-    const cached = reuseCached(candidate, cache, nextCache);
-    if (cached !== undefined) files.push({ file: candidate.file, analysis: cached });
-    else {
-      unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, candidate });
-      const former = cache.get(candidate.file);
+    const former = cache.get(candidate.file);
+    if (former !== undefined && isUnchanged(candidate, former)) {
+      nextCache.set(candidate.file, former);
+      files.push({ file: candidate.file, analysis: former.analysis });
+    } else {
+      unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, candidate, former });
       pool.add({ file: candidate.file, realPath: candidate.realPath, formerApps: former === undefined ? [] : appsOf(former.analysis) });
     }
   }
   const analyses = await pool.finish();
-  unread.forEach(({ index, candidate }, i) => {
+  unread.forEach(({ index, candidate, former }, i) => {
     const { analysis, stamp } = analyses[i]!;
     const { file, realPath } = candidate;
     if (stamp !== undefined) nextCache.set(file, { realPath, ...stamp, analysis });
-    else {
-      // Unreadable: the analysis it had stays cached, for the apps it defined.
-      const former = cache.get(file);
-      if (former !== undefined) nextCache.set(file, former);
-    }
+    // Unreadable: the analysis it had stays cached, for the apps it defined.
+    else if (former !== undefined) nextCache.set(file, former);
     files[index] = { file, analysis };
   });
   for (const problem of scans.flatMap((s) => s.refused)) {
@@ -273,22 +271,18 @@ function directoryState(scans: readonly Scan[]): DirectoryState {
 }
 
 /**
- * The cached analysis of a file unchanged since it was read (same real path, size, times and
- * inode; one stat), else undefined: it is to be read again. A file never read before is not
- * stat'ed here: its reader's fstat gives its stamp.
+ * Whether the file is unchanged since `cached` was read (same real path, size, times and inode;
+ * one stat). A file never read before is not stat'ed at all: its reader's fstat gives its stamp.
  */
-function reuseCached(candidate: Candidate, previous: AnalysisCache, next: AnalysisCache): FileAnalysis | undefined {
-  const cached = previous.get(candidate.file);
-  if (cached === undefined || cached.realPath !== candidate.realPath) return undefined;
+function isUnchanged(candidate: Candidate, cached: CachedAnalysis): boolean {
+  if (cached.realPath !== candidate.realPath) return false;
   let stamp: FileStamp;
   try {
     stamp = stampOf(statSync(candidate.realPath));
   } catch {
-    return undefined;
+    return false;
   }
-  if (cached.size !== stamp.size || cached.mtimeMs !== stamp.mtimeMs || cached.ctimeMs !== stamp.ctimeMs || cached.ino !== stamp.ino) return undefined;
-  next.set(candidate.file, cached);
-  return cached.analysis;
+  return cached.size === stamp.size && cached.mtimeMs === stamp.mtimeMs && cached.ctimeMs === stamp.ctimeMs && cached.ino === stamp.ino;
 }
 
 /** A file whose content cannot be had: one problem, and the apps it defined before stay unconfirmed. */

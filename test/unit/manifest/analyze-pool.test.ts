@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
-import { analyzeTexts, PARALLEL_THRESHOLD, type AnalyzeJob } from '../../../src/manifest/analyze-pool.js';
+import { AnalyzePool, PARALLEL_THRESHOLD, type AnalyzeJob, type AnalyzedFile } from '../../../src/manifest/analyze-pool.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
 
 const OPTIONS = { namespace: 'dokku', allowHostPaths: [] };
@@ -13,6 +13,13 @@ function manifest(i: number): string {
   if (i === 7) return 'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: app7\nspec:\n  tag: [unclosed\n';
   if (i === 300) return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'app300' }, spec: { tag: 'v1', replicas: -1 } });
   return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec: { tag: `v${i % 5}`, env: { MODE: 'x' }, ports: [{ container: 8080 }] } });
+}
+
+/** Reads and analyzes `jobs` through a pool with `workers` worker threads. */
+function analyzeTexts(jobs: readonly AnalyzeJob[], options: typeof OPTIONS, workers: number): Promise<AnalyzedFile[]> {
+  const pool = new AnalyzePool(options, workers);
+  for (const job of jobs) pool.add(job);
+  return pool.finish();
 }
 
 describe('analyzing many manifests on worker threads', () => {
