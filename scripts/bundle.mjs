@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Bundles the CLI into dist/ with esbuild: `dist/cli.js` (the `berth` command: options and the
- * command table) and `dist/analyze-worker.js` (the manifest analysis worker, beside the code that
+ * command table) and `dist/tokenize-worker.js` (the manifest tokenizing worker, beside the code that
  * starts it), plus chunks: each command is loaded when it runs, with the chunks it shares with
  * others, so `berth status` never loads what `berth run` needs. One build, so every class (the
  * typed errors the CLI maps to messages) exists once. Types are checked by `tsc`
@@ -76,7 +76,7 @@ const dynamicPackagesApart = {
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli.ts', 'analyze-worker': 'src/manifest/analyze-worker.ts' },
+  entryPoints: { cli: 'src/cli.ts', 'tokenize-worker': 'src/manifest/tokenize-worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -1,5 +1,5 @@
 import type { LoadOptions, ManifestProblem, SourcePosition } from './types.js';
-import { parseManifestText } from './parse.js';
+import { parseManifestText, type Tokens } from './parse.js';
 import { validateDocument, type ValidationResult } from './validate.js';
 import { APP_NAME_BODY } from './app-name.js';
 
@@ -28,11 +28,11 @@ export interface FileAnalysis {
 const NAME_ENTRY = new RegExp(String.raw`(?:^|[{,\s])name:[ \t]*(["']?)(${APP_NAME_BODY})\1(?=[ \t]*(?:[,}]|$))`, 'g');
 
 /**
- * Parses and validates every document of a manifest file's text. `formerApps` are the apps
- * the file defined before, if known. Pure.
+ * Parses and validates every document of a manifest file's text (from its tokens when they were
+ * made elsewhere). `formerApps` are the apps the file defined before, if known. Pure.
  */
-export function analyzeManifestText(text: string, file: string, options: LoadOptions, formerApps: readonly string[] = []): FileAnalysis {
-  const parsed = parseManifestText(text, file);
+export function analyzeManifestText(text: string, file: string, options: LoadOptions, formerApps: readonly string[] = [], tokens?: Tokens): FileAnalysis {
+  const parsed = parseManifestText(text, file, tokens);
   if (parsed.problems.length > 0) return failedFile(parsed.problems, [...appNamesMentioned(text), ...formerApps]);
 
   const documents = parsed.documents.map((doc): DocumentAnalysis => {

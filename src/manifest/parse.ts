@@ -62,34 +62,63 @@ const LIMIT_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 /**
- * Parses every document of a manifest file. Pure; never throws for bad input, and every
- * problem message is one line.
+ * A text's parser events, or why it is not YAML: plain data, so that one thread can tokenize a
+ * file (the costliest step) and another construct and validate it (analyze-pool.ts).
  */
-export function parseManifestText(text: string, file: string): ParseResult {
+export type Tokens = { events: Event[] } | { failure: YamlFailure };
+
+/** Why js-yaml refused a text. */
+export interface YamlFailure {
+  /** js-yaml's reason; for an unexpected error (`yaml` false), its message. */
+  reason: string;
+  /** 0-based, where js-yaml marked the error. */
+  line: number;
+  column: number;
+  yaml: boolean;
+}
+
+export function tokenizeManifestText(text: string): Tokens {
+  try {
+    return { events: parseEvents(text, { maxDepth: MAX_DEPTH }) };
+  } catch (error) {
+    return { failure: yamlFailure(error) };
+  }
+}
+
+function yamlFailure(error: unknown): YamlFailure {
+  if (!(error instanceof YAMLException)) return { reason: error instanceof Error ? error.message : String(error), line: 0, column: 0, yaml: false };
+  return { reason: error.reason, line: error.mark?.line ?? 0, column: error.mark?.column ?? 0, yaml: true };
+}
+
+/**
+ * Parses every document of a manifest file, from its tokens when they were made elsewhere. Pure;
+ * never throws for bad input, and every problem message is one line.
+ */
+export function parseManifestText(text: string, file: string, tokens: Tokens = tokenizeManifestText(text)): ParseResult {
   const lines = new LineIndex(text);
   const fail = (offset: number | Position, message: string): ParseResult => {
     const position = typeof offset === 'number' ? lines.position(offset) : offset;
     return { documents: [], problems: [{ file, ...position, message }] };
   };
+  const refused = (failure: YamlFailure): ParseResult => {
+    if (!failure.yaml) return fail(0, `invalid YAML: ${printable(failure.reason)}`);
+    const at = { line: failure.line + 1, col: failure.column + 1 };
+    const limit = LIMIT_MESSAGES.find(([reason]) => reason.test(failure.reason));
+    if (limit !== undefined) return fail(at, limit[1]);
+    const tab = findIndentationTabNear(text, failure.line);
+    if (tab !== undefined) return fail(tab, TAB_MESSAGE);
+    return fail(at, `invalid YAML: ${printable(failure.reason)}`);
+  };
 
-  let events: Event[];
+  if ('failure' in tokens) return refused(tokens.failure);
+  const { events } = tokens;
+  const nodeBeyondLimit = text.length * 2 < MAX_NODES ? undefined : findNodeBeyondLimit(events);
+  if (nodeBeyondLimit !== undefined) return fail(nodeBeyondLimit, NODES_MESSAGE);
   let values: unknown[];
   try {
-    events = parseEvents(text, { maxDepth: MAX_DEPTH });
-    const nodeBeyondLimit = text.length * 2 < MAX_NODES ? undefined : findNodeBeyondLimit(events);
-    if (nodeBeyondLimit !== undefined) return fail(nodeBeyondLimit, NODES_MESSAGE);
     values = constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
   } catch (error) {
-    if (!(error instanceof YAMLException)) {
-      return fail(0, `invalid YAML: ${printable(error instanceof Error ? error.message : String(error))}`);
-    }
-    const errorLine = error.mark?.line ?? 0;
-    const at = { line: errorLine + 1, col: (error.mark?.column ?? 0) + 1 };
-    const limit = LIMIT_MESSAGES.find(([reason]) => reason.test(error.reason));
-    if (limit !== undefined) return fail(at, limit[1]);
-    const tab = findIndentationTabNear(text, errorLine);
-    if (tab !== undefined) return fail(tab, TAB_MESSAGE);
-    return fail(at, `invalid YAML: ${printable(error.reason)}`);
+    return refused(yamlFailure(error));
   }
 
   const indentationTab = text.includes('\t') ? findTabStartingPlainScalar(events, text) : undefined;

@@ -57,13 +57,26 @@ interface SpanNode {
 }
 
 /**
+ * A document's first lookups walk its events directly, which costs less than building the tree
+ * when an App needs a handful of positions (its start, its name, a port); past this many, the
+ * tree is built once and serves the rest.
+ */
+const DIRECT_LOOKUPS = 8;
+
+/**
  * Where each node of one YAML document is written, addressed by JSON pointer
  * (`/spec/ports/0/host`). Nodes below an alias, or below a non-scalar key, are not
  * addressable; lookups fall back to the nearest addressable ancestor.
  */
 export class SourceMap {
+  /** Built at the DIRECT_LOOKUPS+1-th lookup; null before. */
+  private tree: SpanNode | undefined | null = null;
+  private lookups = 0;
+
+  /** `documentAt`: the index of the document's DOCUMENT event in `events`. */
   constructor(
-    private readonly root: SpanNode | undefined,
+    private readonly events: readonly Event[],
+    private readonly documentAt: number,
     private readonly lines: LineIndex,
     readonly text: string,
   ) {}
@@ -93,8 +106,10 @@ export class SourceMap {
 
   /** The recorded nodes from the root towards `pointer`, as far as they go. */
   private pathTo(pointer: string): SpanNode[] {
-    if (this.root === undefined) return [];
-    const path = [this.root];
+    if (this.tree === null && ++this.lookups > DIRECT_LOOKUPS) this.tree = buildTree(this.events, this.documentAt, this.text);
+    if (this.tree === null) return walkTo(this.events, this.documentAt, this.text, pointerSegments(pointer));
+    if (this.tree === undefined) return [];
+    const path = [this.tree];
     for (const segment of pointerSegments(pointer)) {
       const child = path.at(-1)?.children?.get(segment);
       if (child === undefined) break;
@@ -147,24 +162,110 @@ function scalarValueOffset(event: ScalarEvent, text: string): number | undefined
 }
 
 /**
- * Builds one SourceMap per document of a successfully parsed event stream, in document order.
+ * One SourceMap per document of a successfully parsed event stream, in document order. Each
+ * looks positions up in `events` when asked.
  */
 export function buildSourceMaps(events: readonly Event[], text: string, lines: LineIndex): SourceMap[] {
   const maps: SourceMap[] = [];
+  events.forEach((event, i) => {
+    if (event.type === EVENT_ID.DOCUMENT) maps.push(new SourceMap(events, i, lines, text));
+  });
+  return maps;
+}
+
+/** Where the node of `event` is written; `keyOffset` where its key is, for a mapping member. */
+function spanOf(event: Event, keyOffset: number | undefined, text: string): SpanNode {
+  const node: SpanNode = {};
+  if (keyOffset !== undefined) node.key = keyOffset;
+  if (event.type === EVENT_ID.SCALAR) {
+    const valueOffset = scalarValueOffset(event, text);
+    if (valueOffset !== undefined) node.value = valueOffset;
+    if (event.valueStart >= 0) node.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
+  } else if (event.type === EVENT_ID.ALIAS) {
+    node.value = event.anchorStart - 1;
+  } else if (event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE) {
+    node.value = event.start;
+  }
+  return node;
+}
+
+/**
+ * The path towards `segments` found by walking the document's events, without building the
+ * tree: the same nodes buildTree's tree holds on that path.
+ */
+function walkTo(events: readonly Event[], documentAt: number, text: string, segments: readonly string[]): SpanNode[] {
+  let at = documentAt + 1;
+  const root = events[at];
+  if (root === undefined || root.type === EVENT_ID.POP) return [];
+  const path = [spanOf(root, undefined, text)];
+  for (const segment of segments) {
+    const parent = events[at] as Event;
+    const child =
+      parent.type === EVENT_ID.MAPPING ? memberOf(events, at, text, segment) : parent.type === EVENT_ID.SEQUENCE ? itemOf(events, at, segment) : undefined;
+    if (child === undefined) break;
+    at = child.at;
+    path.push(spanOf(events[at] as Event, child.keyOffset, text));
+  }
+  return path;
+}
+
+/** The index just past the node at `at`, its descendants included. */
+function skipNode(events: readonly Event[], at: number): number {
+  let depth = 0;
+  do {
+    const type = (events[at] as Event).type;
+    if (type === EVENT_ID.MAPPING || type === EVENT_ID.SEQUENCE) depth++;
+    else if (type === EVENT_ID.POP) depth--;
+    at++;
+  } while (depth > 0);
+  return at;
+}
+
+/** The value of the mapping's member written with a scalar key `name` (the last, as the tree keeps). */
+function memberOf(events: readonly Event[], mappingAt: number, text: string, name: string): { at: number; keyOffset: number } | undefined {
+  let found: { at: number; keyOffset: number } | undefined;
+  for (let at = mappingAt + 1; (events[at] as Event).type !== EVENT_ID.POP; ) {
+    const key = events[at] as Event;
+    const valueAt = skipNode(events, at);
+    if (key.type === EVENT_ID.SCALAR && key.valueStart >= 0 && scalarIs(key, text, name)) {
+      found = { at: valueAt, keyOffset: scalarValueOffset(key, text) ?? key.valueStart };
+    }
+    at = skipNode(events, valueAt);
+  }
+  return found;
+}
+
+/** The sequence's item at the index `segment` spells (as String(index) does). */
+function itemOf(events: readonly Event[], sequenceAt: number, segment: string): { at: number; keyOffset: undefined } | undefined {
+  if (!/^(?:0|[1-9]\d*)$/.test(segment)) return undefined;
+  let remaining = Number(segment);
+  for (let at = sequenceAt + 1; (events[at] as Event).type !== EVENT_ID.POP; at = skipNode(events, at)) {
+    if (remaining-- === 0) return { at, keyOffset: undefined };
+  }
+  return undefined;
+}
+
+function scalarIs(event: ScalarEvent, text: string, name: string): boolean {
+  if (!event.fast) return getScalarValue(text, event) === name;
+  return event.valueEnd - event.valueStart === name.length && text.startsWith(name, event.valueStart);
+}
+
+/** The tree of every addressable node of the document whose DOCUMENT event is at `documentAt`. */
+function buildTree(events: readonly Event[], documentAt: number, text: string): SpanNode | undefined {
   const stack: Frame[] = [];
   let root: SpanNode | undefined;
 
-  for (const event of events) {
+  for (let i = documentAt; i < events.length; i++) {
+    const event = events[i] as Event;
     if (event.type === EVENT_ID.DOCUMENT) {
-      root = undefined;
       stack.push({ kind: 'document' });
       continue;
     }
     if (event.type === EVENT_ID.POP) {
       const closed = stack.pop();
       const parent = stack.at(-1);
-      if (closed?.kind === 'document') maps.push(new SourceMap(root, lines, text));
-      else if (closed?.kind === 'key' && parent?.kind === 'mapping') {
+      if (closed?.kind === 'document') return root;
+      if (closed?.kind === 'key' && parent?.kind === 'mapping') {
         parent.awaitingKey = false;
         parent.key = null;
       }
@@ -185,44 +286,23 @@ export function buildSourceMaps(events: readonly Event[], text: string, lines: L
       continue;
     }
 
-    // Records the node in the tree; null when it is not addressable.
-    let attach: ((node: SpanNode) => void) | null = null;
-    let keyOffset: number | undefined;
+    // The node is recorded in the tree unless it is not addressable.
+    let node: SpanNode | null = null;
     if (parent === undefined || parent.kind === 'document') {
-      attach = (node) => (root = node);
+      root = node = spanOf(event, undefined, text);
     } else if (parent.kind === 'sequence') {
-      const { node: parentNode, nextIndex } = parent;
-      if (parentNode !== null) attach = (node) => childrenOf(parentNode).set(String(nextIndex), node);
+      if (parent.node !== null) childrenOf(parent.node).set(String(parent.nextIndex), (node = spanOf(event, undefined, text)));
       parent.nextIndex++;
     } else {
       const { node: parentNode, key } = parent;
-      if (parentNode !== null && key !== null) attach = (node) => childrenOf(parentNode).set(key.name, node);
-      keyOffset = key?.offset;
+      if (parentNode !== null && key !== null) childrenOf(parentNode).set(key.name, (node = spanOf(event, key.offset, text)));
       parent.awaitingKey = true;
-    }
-
-    let node: SpanNode | null = null;
-    if (attach !== null) {
-      node = {};
-      if (keyOffset !== undefined) node.key = keyOffset;
-      if (event.type === EVENT_ID.SCALAR) {
-        const valueOffset = scalarValueOffset(event, text);
-        if (valueOffset !== undefined) node.value = valueOffset;
-        if (event.valueStart >= 0) {
-          node.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
-        }
-      } else if (event.type === EVENT_ID.ALIAS) {
-        node.value = event.anchorStart - 1;
-      } else {
-        node.value = event.start;
-      }
-      attach(node);
     }
 
     if (event.type === EVENT_ID.MAPPING) stack.push({ kind: 'mapping', node, awaitingKey: true, key: null });
     else if (event.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'sequence', node, nextIndex: 0 });
   }
-  return maps;
+  return root;
 }
 
 function childrenOf(node: SpanNode): Map<string, SpanNode> {
