@@ -9,6 +9,8 @@ import { printable } from './printable.js';
 import { collisionProblems, findCollisions } from './claims.js';
 
 const MAX_DIRECTORY_DEPTH = 8;
+/** The place of a file in the list until its analysis comes. */
+const UNREAD = failedFile([], []);
 const READ_BATCH = 200;
 
 /** A manifest file to read: `file` is how problems name it, `realPath` where it is. */
@@ -67,7 +69,7 @@ export class ManifestDirectory {
  */
 export async function loadPaths(paths: readonly string[], options: LoadOptions): Promise<ManifestSet> {
   const scans = paths.map((p) => scanPath(p));
-  const { set } = await assemble(scans, options, new Map());
+  const { set } = await assemble(scans, options, null);
   return set;
 }
 
@@ -113,11 +115,14 @@ function rootFailure(target: string, error: unknown): Scan {
  */
 function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string, entries: Dirent[], depth: number, visited: Set<string>): void {
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // path.join(dir, name) for a name without a slash, without normalizing dir again for every entry.
+  const displayPrefix = joinPrefix(displayDir);
+  const realPrefix = joinPrefix(realDir);
 
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
-    const file = path.join(displayDir, entry.name);
-    let realPath = path.join(realDir, entry.name);
+    const file = displayPrefix + entry.name;
+    let realPath = realPrefix + entry.name;
     let isDirectory = entry.isDirectory();
     let isFile = entry.isFile();
 
@@ -166,24 +171,25 @@ function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string,
  * ManifestSet. Synchronous file access is much faster than the thread pool for many small
  * files; the event loop gets a turn every READ_BATCH files.
  */
-async function assemble(scans: readonly Scan[], options: LoadOptions, cache: AnalysisCache): Promise<{ set: ManifestSet; cache: AnalysisCache }> {
+async function assemble(scans: readonly Scan[], options: LoadOptions, cache: AnalysisCache | null): Promise<{ set: ManifestSet; cache: AnalysisCache }> {
   const byRealPath = new Map<string, Candidate>();
   for (const candidate of scans.flatMap((s) => s.candidates)) {
     if (!byRealPath.has(candidate.realPath)) byRealPath.set(candidate.realPath, candidate);
   }
   const candidates = [...byRealPath.values()];
-  const nextCache: AnalysisCache = new Map();
+  // A one-off read (cache null) keeps no cache: nothing would read it.
+  const nextCache: AnalysisCache | null = cache === null ? null : new Map();
   const files: Array<{ file: string; analysis: FileAnalysis }> = [];
   const unread: Array<{ index: number; candidate: Candidate; former: CachedAnalysis | undefined }> = [];
   const pool = new AnalyzePool(options);
   for (const [index, candidate] of candidates.entries()) {
     if (index > 0 && index % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
-    const former = cache.get(candidate.file);
+    const former = cache?.get(candidate.file);
     if (former !== undefined && isUnchanged(candidate, former)) {
-      nextCache.set(candidate.file, former);
+      nextCache?.set(candidate.file, former);
       files.push({ file: candidate.file, analysis: former.analysis });
     } else {
-      unread.push({ index: files.push({ file: candidate.file, analysis: failedFile([], []) }) - 1, candidate, former });
+      unread.push({ index: files.push({ file: candidate.file, analysis: UNREAD }) - 1, candidate, former });
       pool.add({ file: candidate.file, realPath: candidate.realPath, formerApps: former === undefined ? [] : appsOf(former.analysis) });
     }
   }
@@ -191,9 +197,9 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
   unread.forEach(({ index, candidate, former }, i) => {
     const { analysis, stamp } = analyses[i]!;
     const { file, realPath } = candidate;
-    if (stamp !== undefined) nextCache.set(file, { realPath, ...stamp, analysis });
+    if (stamp !== undefined) nextCache?.set(file, { realPath, ...stamp, analysis });
     // Unreadable: the analysis it had stays cached, for the apps it defined.
-    else if (former !== undefined) nextCache.set(file, former);
+    else if (former !== undefined) nextCache?.set(file, former);
     files[index] = { file, analysis };
   });
   for (const problem of scans.flatMap((s) => s.refused)) {
@@ -203,7 +209,7 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
 
   return {
     set: combine(files, scans.flatMap((s) => s.problems), directoryState(scans), files.length, options),
-    cache: nextCache,
+    cache: nextCache ?? new Map(),
   };
 }
 
@@ -238,6 +244,11 @@ function combine(
     problems.push(...analysis.problems);
     for (const app of analysis.unconfirmedApps) unconfirmed.add(app);
     for (const doc of analysis.documents) {
+      // Most documents: a valid app defined once.
+      if (doc.result.ok && namedTimes.get(doc.result.app.name) === 1) {
+        apps.set(doc.result.app.name, doc.result.app);
+        continue;
+      }
       const documentProblems = doc.result.ok ? [] : [...doc.result.problems];
       const places = doc.app === undefined ? [] : (namings.get(doc.app) ?? []);
       if (doc.app !== undefined && places.length > 1) {
@@ -246,11 +257,7 @@ function combine(
         documentProblems.push({ ...doc.namePosition, message: `app "${doc.app}" is also defined in ${elsewhere}`, app: doc.app });
         conflicts.set(doc.app, [...new Set([...(conflicts.get(doc.app) ?? []), file])]);
       }
-      if (!doc.result.ok) {
-        if (doc.app !== undefined) invalid.add(doc.app);
-      } else if (namedTimes.get(doc.app ?? '') === 1) {
-        apps.set(doc.result.app.name, doc.result.app);
-      }
+      if (!doc.result.ok && doc.app !== undefined) invalid.add(doc.app);
       problems.push(...documentProblems.sort((a, b) => a.line - b.line || a.col - b.col));
     }
   }
@@ -286,15 +293,20 @@ function isUnchanged(candidate: Candidate, cached: CachedAnalysis): boolean {
 }
 
 /** A file whose content cannot be had: one problem, and the apps it defined before stay unconfirmed. */
-function failedRead(file: string, message: string, previous: AnalysisCache, next: AnalysisCache): FileAnalysis {
-  const cached = previous.get(file);
+function failedRead(file: string, message: string, previous: AnalysisCache | null, next: AnalysisCache | null): FileAnalysis {
+  const cached = previous?.get(file);
   if (cached === undefined) return failedFile([atStart(file, message)], []);
-  next.set(file, cached);
+  next?.set(file, cached);
   return failedFile([atStart(file, message)], appsOf(cached.analysis));
 }
 
 function atStart(file: string, message: string): ManifestProblem {
   return { file, line: 1, col: 1, message };
+}
+
+/** What path.join(dir, name) puts before `name`, for any entry name of dir. */
+function joinPrefix(dir: string): string {
+  return path.join(dir, '_').slice(0, -1);
 }
 
 function isPathWithin(candidate: string, root: string): boolean {
