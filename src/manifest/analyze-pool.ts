@@ -45,10 +45,11 @@ const MAX_WORKERS = 7;
 /** How this thread marks a chunk it takes; workers mark theirs with their own number, from 1. */
 const THIS_THREAD = -1;
 /**
- * A worker's young generation: tokenizing allocates many short-lived objects, and a worker's
- * default nursery is smaller than the main thread's, so it would collect (and promote) more often.
+ * A worker's young generation. Nearly all a tokenizer allocates (events, until they are packed)
+ * dies young, so a small one costs no time and keeps the process's memory down (measured: 8 MB
+ * took 20 MB less resident memory than 32 MB for 10,000 files, at the same speed).
  */
-const YOUNG_GENERATION_MB = 32;
+const YOUNG_GENERATION_MB = 8;
 
 interface Chunk extends ChunkRequest {
   analyses?: AnalyzedFile[];
@@ -79,6 +80,8 @@ export class AnalyzePool {
   private pending: AnalyzeJob[] = [];
   private added = 0;
   private completed = 0;
+  /** Chunks this thread analyzed from a worker's tokens (for tests and logs). */
+  tokenizedByWorkers = 0;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -101,6 +104,7 @@ export class AnalyzePool {
       const chunk = tokenized === undefined ? (this.orphaned.pop() ?? this.claimFromBack()) : undefined;
       if (tokenized !== undefined) {
         const { jobs } = this.chunks[tokenized.index] as Chunk;
+        this.tokenizedByWorkers++;
         this.complete(tokenized.index, analyzeTokenizedFiles(jobs, tokenized.files, tokenized.events, this.options));
       } else if (chunk !== undefined) {
         this.complete(chunk.index, chunk.jobs.map((job) => analyzeFile(job, this.options)));

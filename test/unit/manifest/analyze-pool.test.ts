@@ -15,22 +15,27 @@ function manifest(i: number): string {
   return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec: { tag: `v${i % 5}`, env: { MODE: 'x' }, ports: [{ container: 8080 }] } });
 }
 
-/** Reads and analyzes `jobs` through a pool with `workers` worker threads. */
-function analyzeTexts(jobs: readonly AnalyzeJob[], options: typeof OPTIONS, workers: number): Promise<AnalyzedFile[]> {
+/**
+ * Reads and analyzes `jobs` through a pool with `workers` worker threads, which get time to
+ * tokenize the full chunks before this thread starts on what is left.
+ */
+async function analyzeTexts(jobs: readonly AnalyzeJob[], options: typeof OPTIONS, workers: number): Promise<{ analyses: AnalyzedFile[]; tokenizedByWorkers: number }> {
   const pool = new AnalyzePool(options, workers);
   for (const job of jobs) pool.add(job);
-  return pool.finish();
+  if (workers > 0) await new Promise((resolve) => setTimeout(resolve, 1500));
+  return { analyses: await pool.finish(), tokenizedByWorkers: pool.tokenizedByWorkers };
 }
 
-describe('analyzing many manifests on worker threads', () => {
+describe('analyzing many manifests with worker threads tokenizing', () => {
   it('gives exactly what reading and analyzing them one by one on this thread gives, in order', async function () {
     this.timeout(60_000);
     const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
     try {
       await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
       const jobs: AnalyzeJob[] = Array.from({ length: FILES + 1 }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: i === 7 || i === FILES ? [`app${i}`] : [] }));
-      const threaded = await analyzeTexts(jobs, OPTIONS, 1);
-      const inline = await analyzeTexts(jobs, OPTIONS, 0);
+      const { analyses: threaded, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1);
+      const { analyses: inline } = await analyzeTexts(jobs, OPTIONS, 0);
+      assert.ok(tokenizedByWorkers >= 1, 'a worker tokenized some of the files');
       assert.deepEqual(threaded, inline);
       assert.equal(threaded[300]?.analysis.documents[0]?.result.ok, false);
       assert.deepEqual(threaded[7]?.analysis.unconfirmedApps, ['app7'], 'an unparseable file keeps the app it defined');
