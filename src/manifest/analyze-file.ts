@@ -1,12 +1,12 @@
 /**
  * One manifest file read and analyzed, on whichever thread runs the job (analyze-pool.ts): in one
- * go, or in two stages on two threads: read and tokenized (the costliest part) on one, then
- * constructed and validated from the tokens on the other. Both ways give the same analysis.
+ * go, or from the tokens another thread made of it (tokenize-file.ts). Both ways give the same
+ * analysis.
  */
 import { analyzeManifestText, failedFile, type FileAnalysis } from './analyze.js';
-import { decodeEvents, type EncodedEvents, type EventWriter } from './event-codec.js';
-import { tokenizeManifestText, type YamlFailure } from './parse.js';
+import { decodeEvents, type EncodedEvents } from './event-codec.js';
 import { readManifestFile, type FileStamp } from './read-file.js';
+import type { TokenizedFile } from './tokenize-file.js';
 import type { LoadOptions } from './types.js';
 
 export interface AnalyzeJob {
@@ -24,28 +24,13 @@ export interface AnalyzedFile {
   stamp?: FileStamp;
 }
 
-/**
- * A file read and tokenized: why it could not be read, or its text with either why it is not
- * YAML or the end of its events in the chunk's EncodedEvents (they start at the previous file's end).
- */
-export type TokenizedFile = { problem: string } | { text: string; stamp: FileStamp; failure: YamlFailure } | { text: string; stamp: FileStamp; eventsEnd: number };
-
 export function analyzeFile(job: AnalyzeJob, options: LoadOptions): AnalyzedFile {
   const read = readManifestFile(job.realPath);
   if ('problem' in read) return unreadable(job, read.problem);
   return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps), stamp: read.stamp };
 }
 
-/** The first stage: reads the file and writes its events to `events`. */
-export function tokenizeFile(job: AnalyzeJob, events: EventWriter): TokenizedFile {
-  const read = readManifestFile(job.realPath);
-  if ('problem' in read) return read;
-  const tokens = tokenizeManifestText(read.text);
-  if ('failure' in tokens) return { ...read, failure: tokens.failure };
-  return { ...read, eventsEnd: events.write(tokens.events) };
-}
-
-/** The second stage, for the files of one chunk in order. */
+/** The files of one chunk, in order, from their tokens. */
 export function analyzeTokenizedFiles(jobs: readonly AnalyzeJob[], files: readonly TokenizedFile[], events: EncodedEvents, options: LoadOptions): AnalyzedFile[] {
   let eventsStart = 0;
   return files.map((file, i) => {

@@ -18,7 +18,8 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { analyzeFile, analyzeTokenizedFiles, type AnalyzedFile, type AnalyzeJob, type TokenizedFile } from './analyze-file.js';
+import { analyzeFile, analyzeTokenizedFiles, type AnalyzedFile, type AnalyzeJob } from './analyze-file.js';
+import type { TokenizedFile } from './tokenize-file.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { LoadOptions } from './types.js';
 

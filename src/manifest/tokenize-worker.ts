@@ -4,9 +4,9 @@
  * (the events in a transferred buffer).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { tokenizeFile } from './analyze-file.js';
 import type { ChunkRequest, TokenizedChunk } from './analyze-pool.js';
 import { EventWriter } from './event-codec.js';
+import { tokenizeFile } from './tokenize-file.js';
 
 /** Events a small manifest has, about. */
 const EVENTS_PER_FILE = 64;
