@@ -8,7 +8,8 @@
  * engine) tells the engine's API version, and every later request uses `/v<ApiVersion>/...`.
  * So berth speaks 1.41 to Docker 20 and 1.52 to Docker 29, whose minimum is 1.44.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, type AgentOptions, type IncomingHttpHeaders } from 'node:http';
+import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import type { EngineInfo } from '../types.js';
 import { EngineTimeoutError, EngineUnavailableError } from '../errors.js';
@@ -125,6 +126,25 @@ export class EngineClient {
   }
 }
 
+/**
+ * A unix socket has no TLS server name, but Node's agent works one out for every connection,
+ * and the first time compiles its IPv6 address pattern (about 5 ms of a command's start). An
+ * empty `servername` skips that.
+ */
+const NO_SERVER_NAME = { servername: '' } as const;
+
+/**
+ * The agent for requests over the engine's unix socket: Node's global agent's settings
+ * (keep-alive, lifo, 5 s idle timeout) and NO_SERVER_NAME. docker-modem inspects every
+ * request's options, agent included, for a debug line (whether or not DEBUG is set); the agent
+ * describes itself in one word so that costs nothing.
+ */
+function unixSocketAgent(): Agent {
+  const agent = new Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000, ...NO_SERVER_NAME } as AgentOptions);
+  Object.defineProperty(agent, inspect.custom, { value: () => 'Agent' });
+  return agent;
+}
+
 async function readVersion(endpoint: EngineEndpoint): Promise<Negotiated> {
   const pinged = await pingVersions(endpoint.options);
   const { apiVersion, engineVersion } = pinged ?? (await versionEndpoint(endpoint.options));
@@ -132,7 +152,7 @@ async function readVersion(endpoint: EngineEndpoint): Promise<Negotiated> {
     throw new Error(`the engine at ${endpoint.address} reported no API version`);
   }
   return {
-    docker: new Docker({ ...endpoint.options, version: `v${apiVersion}` }),
+    docker: new Docker({ ...endpoint.options, ...(endpoint.options.socketPath !== undefined && { agent: unixSocketAgent() }), version: `v${apiVersion}` }),
     info: { engineVersion, apiVersion },
   };
 }
@@ -156,6 +176,7 @@ async function pingVersions(options: EngineEndpoint['options']): Promise<EngineI
       {
         ...(options.socketPath !== undefined ? { socketPath: options.socketPath } : { host: options.host, port: options.port }),
         ...(tls ? { ca: options.ca, cert: options.cert, key: options.key } : {}),
+        ...(options.socketPath !== undefined && NO_SERVER_NAME),
         path: '/_ping',
         method: 'GET',
         agent: false,
