@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from '../../support/berth-process.js';
+import { promisify } from 'node:util';
+import { CLI, runCli } from '../../support/berth-process.js';
 import { buildTestImage } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
 
@@ -25,6 +27,15 @@ describe('berth commands and exit codes (real engine)', function () {
     assert.ok(lines.some((l) => l.startsWith(`${bad}:6:8: spec.tag`)), result.stdout);
     assert.ok(lines.some((l) => l.startsWith(`${bad}:7:3: spec.privileged`)), result.stdout);
     assert.ok(!/\n\s+at /.test(result.stdout + result.stderr), 'no stack trace');
+  });
+
+  it('validate | true: output to a reader that has gone ends berth quietly, with the status of a tool killed by SIGPIPE', async () => {
+    await Promise.all(['a', 'b', 'c'].map((name) => writeFile(join(world.manifests, `${name}.yaml`), `apiVersion: berth/v1\nkind: App\nmetadata:\n  name: ${name}\nspec:\n  tag: "not a tag"\n`)));
+    // `true` exits without reading, long before berth has read and checked the files.
+    const script = 'set -o pipefail; "$0" "$1" validate "$2" | true; echo "status ${PIPESTATUS[0]}"';
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', script, process.execPath, CLI, world.manifests]);
+    assert.equal(stdout.trim(), 'status 141');
+    assert.ok(!/EPIPE|\n\s+at /.test(stderr), `no EPIPE error or stack trace:\n${stderr}`);
   });
 
   it('plan: what a pass would do, as a diff per app (image, env keys, ports, replicas; env values never shown) and its actions; changes nothing; --exit-code 2 while changes are pending, 0 once converged', async () => {
