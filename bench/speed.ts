@@ -7,8 +7,11 @@
  *    reading the same files and calling js-yaml's `load` on each, on one thread (yaml-floor.ts).
  *    VALIDATION_RUNS runs of each: wall time from spawn to exit; CPU time (every thread) and peak
  *    resident memory as each process reports them at exit (support/report-usage.ts, preloaded
- *    into both). Where `taskset` is, berth also runs pinned to one core (no worker thread). Targets, on medians: CPU at most 1.5 times the floor's, wall time at most the
- *    floor's, memory at most twice the floor's.
+ *    into both). Where `taskset` is, berth also runs pinned to one core (no worker thread). Also
+ *    shown, not judged: berth under `node --single-threaded-gc --no-concurrent-recompilation`
+ *    (GC and compiling on the threads that need them instead of helper threads that compete with
+ *    them for the two cores). Targets, on medians: CPU at most 1.5 times the floor's, wall time at
+ *    most the floor's, memory at most twice the floor's.
  * 2. Start: `node -e 0`, and `berth status` (empty state), `history`, `tags`, `validate` of one
  *    file and `plan` of a directory of 3 manifests, START_RUNS times each, in turns; the median
  *    wall time from spawn to exit. Target: each command at most 0.1 s over `node -e 0`.
@@ -37,6 +40,8 @@ const REPORT_USAGE = resolve('.build/bench/support/report-usage.js');
 const YAML_FLOOR = resolve('.build/bench/yaml-floor.js');
 
 const TARGETS = { cpuRatio: 1.5, wallRatio: 1, memoryRatio: 2, startOverFloorMs: 100 };
+/** Node flags that keep V8's garbage collection and optimizing compiler on the JS threads. */
+const OWN_THREAD_FLAGS = ['--single-threaded-gc', '--no-concurrent-recompilation'];
 
 interface Run {
   wallMs: number;
@@ -119,12 +124,14 @@ await runBenchmark(async (teardown) => {
   const oneCore = await hasTaskset();
   const berthRuns: Run[] = [];
   const oneCoreRuns: Run[] = [];
+  const flaggedRuns: Run[] = [];
   const floorRuns: Run[] = [];
   const valid = new RegExp(`${MANIFESTS} file\\(s\\), ${MANIFESTS} app\\(s\\): valid`);
   for (let run = 1; run <= VALIDATION_RUNS; run++) {
     floorRuns.push(await runNode([YAML_FLOOR, many], { usage: true, expect: new RegExp(`^${MANIFESTS} document`) }));
     berthRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: valid }));
     if (oneCore) oneCoreRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: valid, oneCore: true }));
+    flaggedRuns.push(await runNode([...OWN_THREAD_FLAGS, CLI, 'validate', many], { usage: true, expect: valid }));
     console.error(`validation ${run}/${VALIDATION_RUNS}: berth ${ms(berthRuns.at(-1)!.wallMs)} (${ms(berthRuns.at(-1)!.cpuMs)} CPU), floor ${ms(floorRuns.at(-1)!.wallMs)} (${ms(floorRuns.at(-1)!.cpuMs)} CPU)`);
   }
   const figures = (runs: Run[]) => ({ wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)), maxRssMiB: median(runs.map((r) => r.maxRssMiB)) });
@@ -132,12 +139,14 @@ await runBenchmark(async (teardown) => {
     manifests: MANIFESTS,
     berth: figures(berthRuns),
     ...(oneCore ? { berthOneCore: figures(oneCoreRuns) } : {}),
+    berthOwnThreadFlags: figures(flaggedRuns),
     floor: figures(floorRuns),
-    runs: { berth: berthRuns, berthOneCore: oneCoreRuns, floor: floorRuns },
+    runs: { berth: berthRuns, berthOneCore: oneCoreRuns, berthOwnThreadFlags: flaggedRuns, floor: floorRuns },
   };
   const ratiosOf = (berth: Run) => ({ cpu: berth.cpuMs / validation.floor.cpuMs, wall: berth.wallMs / validation.floor.wallMs, memory: berth.maxRssMiB / validation.floor.maxRssMiB });
   const ratios = ratiosOf(validation.berth);
   const oneCoreRatios = validation.berthOneCore ? ratiosOf(validation.berthOneCore) : undefined;
+  const flaggedRatios = ratiosOf(validation.berthOwnThreadFlags);
 
   // 2. Start, every command in turns.
   const commands: { name: string; args: string[] }[] = [
@@ -160,9 +169,11 @@ await runBenchmark(async (teardown) => {
   printTable(`Validation of ${MANIFESTS.toLocaleString('en')} manifests (median of ${VALIDATION_RUNS}, in turns)`, ['', 'wall', 'CPU', 'peak memory'], [
     row('berth validate DIR', validation.berth),
     ...(validation.berthOneCore ? [row('berth validate DIR, one core (taskset -c 0)', validation.berthOneCore)] : []),
+    row(`berth validate DIR, node ${OWN_THREAD_FLAGS.join(' ')}`, validation.berthOwnThreadFlags),
     row('floor: node + js-yaml load, one thread', validation.floor),
     ratioRow('berth / floor', ratios),
     ...(oneCoreRatios ? [ratioRow('berth on one core / floor', oneCoreRatios)] : []),
+    ratioRow('berth with those node flags / floor', flaggedRatios),
     ['target', `<= ${times(TARGETS.wallRatio)}`, `<= ${times(TARGETS.cpuRatio)}`, `<= ${times(TARGETS.memoryRatio)}`],
   ]);
   printTable(`Start to exit (median of ${START_RUNS}, in turns; target: at most ${TARGETS.startOverFloorMs} ms over node -e 0)`, ['command', 'wall', 'over node -e 0'], start.map((s, i) => [s.command, ms(s.medianMs), i === 0 ? '' : ms(s.overFloorMs)]));
@@ -174,5 +185,5 @@ await runBenchmark(async (teardown) => {
   };
   console.log(`\ntargets met: ${Object.entries(met).map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ')}`);
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
-  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), targets: TARGETS, validation, ratios, ...(oneCoreRatios ? { oneCoreRatios } : {}), start, met }, null, 2) + '\n');
+  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), targets: TARGETS, validation, ratios, ...(oneCoreRatios ? { oneCoreRatios } : {}), ownThreadFlagsRatios: flaggedRatios, start, met }, null, 2) + '\n');
 });

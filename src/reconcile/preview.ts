@@ -19,8 +19,9 @@ export interface AppPreview {
   diff: DiffLine[];
 }
 
-export async function previewApp(deps: ObserveDeps, options: ObserveOptions, name: string): Promise<AppPreview> {
-  const observation = await observeApp(deps, options, name);
+/** `listed`: the app's containers, when the caller has listed them already. */
+export async function previewApp(deps: ObserveDeps, options: ObserveOptions, name: string, listed?: readonly ContainerSummary[]): Promise<AppPreview> {
+  const observation = await observeApp(deps, options, name, listed);
   const plan = planApp(observation);
   if (plan.actions.length === 0 || plan.refused !== undefined) return { plan, diff: [] };
   const running = await observeRunningShape(deps.runtime, observation, deps.state.get(name));

@@ -72,6 +72,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
     { runtime, clock: systemClock, state, traffic, desired: (n) => desired.get(n) },
     { namespace, proxy: traffic !== directTraffic, keepRevisions },
     name,
+    running.filter((c) => c.app === name),
   )));
   let pending = 0;
   names.forEach((name, i) => {
