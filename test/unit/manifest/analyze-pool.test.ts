@@ -19,8 +19,8 @@ function manifest(i: number): string {
  * Reads and analyzes `jobs` through a pool with `workers` worker threads, which get time to
  * tokenize the full chunks before this thread starts on what is left.
  */
-async function analyzeTexts(jobs: readonly AnalyzeJob[], options: typeof OPTIONS, workers: number): Promise<{ analyses: AnalyzedFile[]; tokenizedByWorkers: number }> {
-  const pool = new AnalyzePool(options, workers);
+async function analyzeTexts(jobs: readonly AnalyzeJob[], options: typeof OPTIONS, workers: number, workerScript?: URL): Promise<{ analyses: AnalyzedFile[]; tokenizedByWorkers: number }> {
+  const pool = new AnalyzePool(options, workers, workerScript);
   for (const job of jobs) pool.add(job);
   if (workers > 0) await new Promise((resolve) => setTimeout(resolve, 1500));
   return { analyses: await pool.finish(), tokenizedByWorkers: pool.tokenizedByWorkers };
@@ -44,6 +44,21 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
       assert.equal(missing.stamp, undefined);
       assert.match(missing.analysis.problems[0]?.message ?? '', /^cannot read file \(ENOENT: no such file or directory\)$/);
       assert.deepEqual(missing.analysis.unconfirmedApps, [`app${FILES}`], 'a file gone unreadable keeps the app it defined');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('redoes on this thread a chunk that a failing worker claimed and never delivered', async function () {
+    this.timeout(60_000);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
+    try {
+      await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
+      const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: [] }));
+      const failing = new URL('../../support/failing-tokenizer.js', import.meta.url);
+      const { analyses, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1, failing);
+      assert.equal(tokenizedByWorkers, 0);
+      assert.deepEqual(analyses, (await analyzeTexts(jobs, OPTIONS, 0)).analyses);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
