@@ -100,7 +100,7 @@ export class AnalyzePool {
     if (this.pending.length === CHUNK) this.enqueue();
   }
 
-  /** Analyzes on this thread what the workers tokenized, and what they did not take; then stops them. */
+  /** Analyzes on this thread what the workers tokenized, and what they did not take; then stops the workers. */
   async finish(): Promise<AnalyzedFile[]> {
     this.enqueue();
     while (this.completed < this.chunks.length) {
@@ -118,7 +118,8 @@ export class AnalyzePool {
       // Lets workers' chunks in, and everything else berth does.
       await yieldToEventLoop();
     }
-    await Promise.all(this.helpers.map(({ worker }) => worker.terminate()));
+    // Not awaited: a worker has nothing left to do, and its thread ends a few ms later.
+    for (const { worker } of this.helpers) void worker.terminate();
     return this.chunks.flatMap((chunk) => chunk.analyses ?? []);
   }
 
