@@ -33,8 +33,8 @@ import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark } from './support/teardown.js';
 
 const MANIFESTS = 10_000;
-const VALIDATION_RUNS = 7;
-const START_RUNS = 15;
+const VALIDATION_RUNS = 11;
+const START_RUNS = 21;
 const RESULTS_FILE = resolve('bench/results/speed.json');
 const REPORT_USAGE = resolve('.build/bench/support/report-usage.js');
 const YAML_FLOOR = resolve('.build/bench/yaml-floor.js');
