@@ -1,0 +1,52 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { parseEvents } from 'js-yaml';
+import { analyzeFile, analyzeTokenizedFiles, type AnalyzeJob } from '../../../src/manifest/analyze-file.js';
+import { EventWriter, decodeEvents } from '../../../src/manifest/event-codec.js';
+import { tokenizeFile } from '../../../src/manifest/tokenize-file.js';
+import { CORPUS, anyYaml } from '../../support/yaml-corpus.js';
+
+function roundTrip(text: string): void {
+  const events = parseEvents(text, {});
+  const writer = new EventWriter(1);
+  const end = writer.write(events);
+  assert.deepEqual(decodeEvents(writer.finish(), 0, end), events, JSON.stringify(text));
+}
+
+describe('parser events sent between threads', () => {
+  it('decode to exactly the events js-yaml made', () => {
+    for (const text of CORPUS) roundTrip(text);
+    fc.assert(fc.property(anyYaml, roundTrip), { numRuns: 200 });
+  });
+
+  it('decode per file from a buffer shared by a chunk of files', () => {
+    const writer = new EventWriter(1);
+    const ends = CORPUS.map((text) => writer.write(parseEvents(text, {})));
+    const encoded = writer.finish();
+    CORPUS.forEach((text, i) => assert.deepEqual(decodeEvents(encoded, i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number), parseEvents(text, {})));
+  });
+
+  it('analyzed on another thread than the one that tokenized give what analyzing in one go gives', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-tokenized-'));
+    try {
+      const texts = [
+        ...CORPUS,
+        'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: web\nspec:\n  tag: v1\n  replicas: -1\n',
+        'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: api\nspec:\n  tag: [unclosed\n',
+        'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: tabbed\nspec:\n\ttag: v1\n',
+        'a: &a [*a]\n',
+      ];
+      await Promise.all(texts.map((text, i) => writeFile(join(dir, `${i}.yaml`), text)));
+      const jobs: AnalyzeJob[] = [...texts.keys(), 'missing'].map((i) => ({ file: `m/${i}.yaml`, realPath: join(dir, `${i}.yaml`), formerApps: ['api'] }));
+      const options = { namespace: 'berth', allowHostPaths: [] };
+      const writer = new EventWriter(1);
+      const files = jobs.map((job) => tokenizeFile(job, writer));
+      assert.deepEqual(analyzeTokenizedFiles(jobs, files, writer.finish(), options), jobs.map((job) => analyzeFile(job, options)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
