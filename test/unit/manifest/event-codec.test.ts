@@ -38,6 +38,8 @@ describe('parser events sent between threads', () => {
         'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: api\nspec:\n  tag: [unclosed\n',
         'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: tabbed\nspec:\n\ttag: v1\n',
         'a: &a [*a]\n',
+        `a: ${'['.repeat(70)}${']'.repeat(70)}\n`,
+        `a: &x 1\n${Array.from({ length: 70 }, (_, i) => `k${i}: *x`).join('\n')}\n`,
       ];
       await Promise.all(texts.map((text, i) => writeFile(join(dir, `${i}.yaml`), text)));
       const jobs: AnalyzeJob[] = [...texts.keys(), 'missing'].map((i) => ({ file: `m/${i}.yaml`, realPath: join(dir, `${i}.yaml`), formerApps: ['api'] }));
