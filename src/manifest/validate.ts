@@ -107,14 +107,15 @@ function toProblems(messages: readonly NodeMessage[], doc: ParsedDocument, file:
     }));
 }
 
-/** Rules beyond the schema: volume sources, port clashes, check ports. */
-/** `valid`'s defaults name no node the rules report, so its paths read as the written document's. */
+/**
+ * Rules beyond the schema: volume sources, port clashes, check ports. The schema's defaults in
+ * `valid` name no node these rules report, so its paths read as the written document's.
+ */
 function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
   const { spec } = valid;
-  const written = valid;
   const messages: NodeMessage[] = [];
   const report = (pointer: string, text: string) =>
-    messages.push({ pointer, which: 'value', message: `${displayPath(pointer, written)}: ${text}` });
+    messages.push({ pointer, which: 'value', message: `${displayPath(pointer, valid)}: ${text}` });
 
   const allowedPrefixes = options.allowHostPaths.map((p) => path.posix.normalize(p));
   const mountedTargets = new Map<string, number>();
@@ -137,7 +138,7 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
     const target = path.posix.normalize(volume.target).replace(/(.)\/+$/, '$1');
     const earlier = mountedTargets.get(target);
     if (earlier === undefined) mountedTargets.set(target, i);
-    else report(`/spec/volumes/${i}/target`, `${quote(volume.target)} is already mounted by ${displayPath(`/spec/volumes/${earlier}`, written)}`);
+    else report(`/spec/volumes/${i}/target`, `${quote(volume.target)} is already mounted by ${displayPath(`/spec/volumes/${earlier}`, valid)}`);
   });
 
   // Each port is compared with the earlier ones through maps, not pairwise: a document may list
@@ -157,7 +158,7 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
     else {
       report(
         `/spec/ports/${i}/container`,
-        `container port ${port.container}/${port.protocol} is already declared by ${displayPath(`/spec/ports/${sameContainerPort}`, written)}`,
+        `container port ${port.container}/${port.protocol} is already declared by ${displayPath(`/spec/ports/${sameContainerPort}`, valid)}`,
       );
     }
     if (port.host === undefined) return;
@@ -168,7 +169,7 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
     if (sameBinding !== undefined) {
       report(
         `/spec/ports/${i}/host`,
-        `host port ${String(port.host)}/${port.protocol} on ${port.hostIp} is already published by ${displayPath(`/spec/ports/${sameBinding}`, written)}`,
+        `host port ${String(port.host)}/${port.protocol} on ${port.hostIp} is already published by ${displayPath(`/spec/ports/${sameBinding}`, valid)}`,
       );
     }
     if (!group.byAddress.has(port.hostIp)) group.byAddress.set(port.hostIp, i);
