@@ -1,4 +1,4 @@
-/** YAML texts for tests of the parser's events and source positions. */
+/** YAML texts and values for tests of the parser, its events and source positions, and the schema. */
 import fc from 'fast-check';
 import { dump } from 'js-yaml';
 
@@ -14,17 +14,19 @@ export const CORPUS = [
 ];
 
 /** Any YAML-representable value, small. */
-const anything: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+export const anything: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
-    { depthSize: 'small' },
+    { depthSize: 'small', withCrossShrink: true },
     fc.string(),
     fc.integer(),
+    fc.double(),
     fc.boolean(),
     fc.constant(null),
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string(), tie('value'), { maxKeys: 4 }),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(fc.string(), tie('value'), { maxKeys: 3 }),
   ),
 })).value;
+
 /** Such a value dumped as YAML, in block or flow style. */
 export const anyYaml = fc.tuple(anything, fc.boolean()).map(([value, flow]) => dump(value, { flowLevel: flow ? 1 : -1 }));
 

@@ -26,12 +26,21 @@ async function analyzeTexts(jobs: readonly AnalyzeJob[], options: typeof OPTIONS
   return { analyses: await pool.finish(), tokenizedByWorkers: pool.tokenizedByWorkers };
 }
 
+/** Runs `test` with a directory holding FILES manifests, app0.yaml to app{FILES-1}.yaml (manifest(i)); removes it after. */
+async function withManifests(test: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
+  try {
+    await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
+    await test(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('analyzing many manifests with worker threads tokenizing', () => {
   it('gives exactly what reading and analyzing them one by one on this thread gives, in order', async function () {
     this.timeout(60_000);
-    const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
-    try {
-      await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
+    await withManifests(async (dir) => {
       const jobs: AnalyzeJob[] = Array.from({ length: FILES + 1 }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: i === 7 || i === FILES ? [`app${i}`] : [] }));
       const { analyses: threaded, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1);
       const { analyses: inline } = await analyzeTexts(jobs, OPTIONS, 0);
@@ -44,37 +53,27 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
       assert.equal(missing.stamp, undefined);
       assert.match(missing.analysis.problems[0]?.message ?? '', /^cannot read file \(ENOENT: no such file or directory\)$/);
       assert.deepEqual(missing.analysis.unconfirmedApps, [`app${FILES}`], 'a file gone unreadable keeps the app it defined');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('redoes on this thread a chunk that a failing worker claimed and never delivered', async function () {
     this.timeout(60_000);
-    const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
-    try {
-      await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
+    await withManifests(async (dir) => {
       const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: [] }));
       const failing = new URL('../../support/failing-tokenizer.js', import.meta.url);
       const { analyses, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1, failing);
       assert.equal(tokenizedByWorkers, 0);
       assert.deepEqual(analyses, (await analyzeTexts(jobs, OPTIONS, 0)).analyses);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a cold read of a large directory reports every app and every problem with file:line:col', async function () {
     this.timeout(60_000);
-    const dir = await mkdtemp(join(tmpdir(), 'berth-pool-'));
-    try {
-      await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `app${i}.yaml`), manifest(i))));
+    await withManifests(async (dir) => {
       const set = await new ManifestDirectory(dir, OPTIONS).read();
       assert.equal(set.apps.size, FILES - 2);
       assert.equal(set.apps.get('app42')?.spec.tag, 'v2');
       assert.deepEqual(set.problems.map((p) => `${p.file.slice(dir.length + 1)}:${p.line}`).sort(), ['app300.yaml:7', 'app7.yaml:7']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -7,6 +7,7 @@ import { parseManifestText } from '../../../src/manifest/parse.js';
 import { TAG_PATTERN } from '../../../src/manifest/tag.js';
 import { formatProblem, type LoadOptions, type ManifestProblem } from '../../../src/manifest/types.js';
 import { validateDocument } from '../../../src/manifest/validate.js';
+import { anything } from '../../support/yaml-corpus.js';
 
 /**
  * Whatever text a manifest file holds, parsing and validating it returns problems or apps and
@@ -55,20 +56,6 @@ function assertWellBehaved(text: string): void {
     }
   }
 }
-
-/** Any YAML-representable value, small. */
-const anything: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.string(),
-    fc.integer(),
-    fc.double(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 3 }),
-    fc.dictionary(fc.string(), tie('value'), { maxKeys: 3 }),
-  ),
-})).value;
 
 /** The right kind of value (from `right`) most of the time, anything else otherwise. */
 const mostly = <T>(right: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 3, arbitrary: right }, { weight: 1, arbitrary: anything });
