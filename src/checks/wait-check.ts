@@ -11,22 +11,29 @@ const POLL_MS = 1000;
  */
 export async function waitCheck(runtime: Runtime, clock: Clock, containerId: string, seconds: number, signal: AbortSignal): Promise<void> {
   const first = await runtime.inspectContainer(containerId);
-  assertUp(first, first);
+  assertRunning(first);
   const passesAt = first.startedAt + seconds * 1000;
   for (;;) {
     const remaining = passesAt - clock.now();
     if (remaining <= 0) break;
     await clock.sleep(Math.min(POLL_MS, remaining), signal);
-    assertUp(await runtime.inspectContainer(containerId), first);
+    const now = await runtime.inspectContainer(containerId);
+    assertRunning(now);
+    if (now.restartCount > first.restartCount || now.startedAt !== first.startedAt) {
+      throw new CheckFailedError(now.name, `container ${now.name} restarted during the check${await exitOf(runtime, containerId, first.startedAt)}`);
+    }
   }
 }
 
-function assertUp(now: ContainerDetail, first: ContainerDetail): void {
+function assertRunning(now: ContainerDetail): void {
   if (now.state !== 'running') {
     const reason = now.error ? `: ${now.error}` : '';
     throw new CheckFailedError(now.name, `container ${now.name} is ${now.state} (exit code ${now.exitCode})${reason}`);
   }
-  if (now.restartCount > first.restartCount || now.startedAt !== first.startedAt) {
-    throw new CheckFailedError(now.name, `container ${now.name} restarted during the check`);
-  }
+}
+
+/** ` (exit code N)` of the crash behind a restart; '' when the engine cannot say, which never changes the verdict. */
+async function exitOf(runtime: Runtime, containerId: string, sinceMs: number): Promise<string> {
+  const exitCode = await runtime.lastExitCode(containerId, sinceMs).catch(() => undefined);
+  return exitCode === undefined ? '' : ` (exit code ${exitCode})`;
 }

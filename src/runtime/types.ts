@@ -121,6 +121,12 @@ export interface Runtime {
   listRoleContainers(namespace: string, app: string, role: string): Promise<ContainerSummary[]>;
   /** Rejects with ContainerNotFoundError when gone. */
   inspectContainer(id: string): Promise<ContainerDetail>;
+  /**
+   * The exit code of container `id`'s latest exit at or after `sinceMs` (ms since the epoch), from
+   * the engine's event log; undefined when it has not exited since. An inspect of a container that
+   * restarted shows only the new run, so this is where the code of the crash that caused it lives.
+   */
+  lastExitCode(id: string, sinceMs: number): Promise<number | undefined>;
   /** Creates (does not start) a container; returns its id. NameConflictError when the name is taken. */
   createContainer(spec: ContainerCreateSpec): Promise<string>;
   startContainer(id: string): Promise<void>;

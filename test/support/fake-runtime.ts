@@ -41,11 +41,15 @@ export class FakeRuntime implements Runtime {
     return id;
   }
 
+  /** Exits the engine logged: container id, time, exit code. */
+  private readonly exits: { id: string; at: number; exitCode: number }[] = [];
+
   /** Makes a running container exit, as a crash would. */
-  crash(id: string): void {
+  crash(id: string, exitCode = 1): void {
     const c = this.mustGet(id);
     c.state = 'exited';
-    c.exitCode = 1;
+    c.exitCode = exitCode;
+    this.exits.push({ id, at: this.clock.now(), exitCode });
     this.emit({ kind: 'container', action: 'die', id, namespace: c.labels['berth.namespace'], app: c.labels['berth.app'] });
   }
 
@@ -75,6 +79,21 @@ export class FakeRuntime implements Runtime {
     this.calls.push(`inspectContainer ${id}`);
     const { spec: _spec, ...detail } = this.mustGet(id);
     return structuredClone(detail);
+  }
+
+  /** Makes a container exit with `exitCode` and its restart policy start it again at once. */
+  crashAndRestart(id: string, exitCode: number): void {
+    this.crash(id, exitCode);
+    const c = this.mustGet(id);
+    c.state = 'running';
+    c.exitCode = 0;
+    c.restartCount++;
+    c.startedAt = this.clock.now();
+  }
+
+  async lastExitCode(id: string, sinceMs: number): Promise<number | undefined> {
+    this.calls.push(`lastExitCode ${id}`);
+    return this.exits.filter((exit) => exit.id === id && exit.at >= sinceMs).at(-1)?.exitCode;
   }
 
   async createContainer(spec: ContainerCreateSpec): Promise<string> {

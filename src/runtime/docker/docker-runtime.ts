@@ -263,6 +263,25 @@ class DockerRuntime implements Runtime {
     }
   }
 
+  /** Past `die` events only: with `until` set, the engine sends what it logged and ends the stream. */
+  lastExitCode(id: string, sinceMs: number): Promise<number | undefined> {
+    const context = { operation: 'lastExitCode', object: shortId(id) };
+    return this.engine.call(context, async (docker) => {
+      // dockerode's types say number; the engine also takes the CLI's exact `seconds.nanoseconds`.
+      const stream = (await docker.getEvents({
+        since: engineTimestamp(sinceMs) as unknown as number,
+        until: engineTimestamp(Date.now()) as unknown as number,
+        filters: { type: ['container'], container: [id], event: ['die'] },
+      })) as Readable;
+      let exitCode: number | undefined;
+      await forEachJsonLine(stream, (value) => {
+        const code = Number((value as { Actor?: { Attributes?: { exitCode?: unknown } } })?.Actor?.Attributes?.exitCode);
+        if (Number.isInteger(code)) exitCode = code;
+      });
+      return exitCode;
+    });
+  }
+
   /**
    * One stream of container and image events. Docker's events filter cannot select "containers with
    * these labels, or any image" (filters of different keys are ANDed, and image events carry no
@@ -320,6 +339,11 @@ class DockerRuntime implements Runtime {
 }
 
 /** 64-hex container ids shortened the way `docker ps` shows them; names as given. */
+
+/** The engine's `seconds.nanoseconds` form of a time in ms since the epoch. */
+function engineTimestamp(ms: number): string {
+  return `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
+}
 
 /** A reference without tag or digest would make the engine pull every tag; Docker's CLI means `:latest`. */
 function withTagOrDigest(ref: string): string {

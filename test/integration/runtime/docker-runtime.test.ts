@@ -177,6 +177,17 @@ describe('docker runtime against the real engine', function () {
       assert.equal((await dockerCli(['volume', 'ls', '-q', '--filter', `name=^${volume}$`])).trim(), volume, 'the named volume is kept');
     });
 
+    it('reads the exit code of a crash from the engine log after its restart policy started it again', async function () {
+      const since = Date.now();
+      const crashing = await runtime.createContainer(managedSpec({ command: ['sh', '-c', 'exit 3'] }));
+      const steady = await runtime.createContainer(managedSpec({ command: ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/www'] }));
+      await runtime.startContainer(steady);
+      await runtime.startContainer(crashing);
+      await waitFor('a restart', async () => ((await runtime.inspectContainer(crashing)).restartCount >= 1 ? true : undefined));
+      assert.equal(await runtime.lastExitCode(crashing, since), 3);
+      assert.equal(await runtime.lastExitCode(steady, since), undefined);
+    });
+
     it('refuses to stop or remove a container without berth.managed=true, and leaves it running', async function () {
       const name = `${namespace}-unmanaged`;
       const id = (await dockerCli(['run', '-d', '--name', name, '--label', `${LABEL_NAMESPACE}=${namespace}`, '--label', `${LABEL_APP}=web`, imageId])).trim();
