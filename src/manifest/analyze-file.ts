@@ -5,7 +5,7 @@
  */
 import { analyzeManifestText, failedFile, type FileAnalysis } from './analyze.js';
 import { decodeEvents, type EncodedEvents } from './event-codec.js';
-import { readManifestFile, type FileStamp } from './read-file.js';
+import { readManifestFile, type FileRead, type FileStamp } from './read-file.js';
 import type { TokenizedFile } from './tokenize-file.js';
 import type { LoadOptions } from './types.js';
 
@@ -30,14 +30,21 @@ export function analyzeFile(job: AnalyzeJob, options: LoadOptions): AnalyzedFile
   return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps), stamp: read.stamp };
 }
 
-/** The files of one chunk, in order, from their tokens. */
-export function analyzeTokenizedFiles(jobs: readonly AnalyzeJob[], files: readonly TokenizedFile[], events: EncodedEvents, options: LoadOptions): AnalyzedFile[] {
+/** The files of one chunk, in order: what was read of them, and the tokens another thread made of their texts. */
+export function analyzeTokenizedFiles(
+  jobs: readonly AnalyzeJob[],
+  reads: readonly FileRead[],
+  files: readonly TokenizedFile[],
+  events: EncodedEvents,
+  options: LoadOptions,
+): AnalyzedFile[] {
   let eventsStart = 0;
   return files.map((file, i) => {
     const job = jobs[i] as AnalyzeJob;
-    if ('problem' in file) return unreadable(job, file.problem);
-    const tokens = 'failure' in file ? { failure: file.failure } : { events: decodeEvents(events, eventsStart, (eventsStart = file.eventsEnd)) };
-    return { analysis: analyzeManifestText(file.text, job.file, options, job.formerApps, tokens), stamp: file.stamp };
+    const read = reads[i] as FileRead;
+    if ('problem' in read) return unreadable(job, read.problem);
+    const tokens = 'failure' in file ? { failure: file.failure } : 'eventsEnd' in file ? { events: decodeEvents(events, eventsStart, (eventsStart = file.eventsEnd)) } : undefined;
+    return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps, tokens), stamp: read.stamp };
   });
 }
 

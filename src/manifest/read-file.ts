@@ -4,6 +4,7 @@
  * since it was listed (grown, swapped for a FIFO, binary), a read costs no more than the size
  * limit, never blocks, and fails with a one-line reason.
  */
+import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /** Larger files are refused unread: with parse's limits, this bounds the memory and time any file costs. */
@@ -19,8 +20,6 @@ export interface FileStamp {
 }
 
 export type FileRead = { text: string; stamp: FileStamp } | { problem: string };
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function stampOf(stats: Stats): FileStamp {
   return { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
@@ -39,12 +38,8 @@ export function readManifestFile(realPath: string): FileRead {
     if (stats.size > MAX_FILE_BYTES) return { problem: TOO_LARGE_MESSAGE };
     const bytes = readAtMost(fd, stats.size, MAX_FILE_BYTES);
     if (bytes === undefined) return { problem: TOO_LARGE_MESSAGE };
-    let text: string;
-    try {
-      text = UTF8.decode(bytes);
-    } catch {
-      return { problem: 'not a text file (not valid UTF-8)' };
-    }
+    if (!isUtf8(bytes)) return { problem: 'not a text file (not valid UTF-8)' };
+    const text = bytes.toString('utf8');
     if (text.includes('\u0000')) return { problem: 'not a text file (contains NUL bytes)' };
     return { text, stamp: stampOf(stats) };
   } catch (error) {
@@ -54,7 +49,10 @@ export function readManifestFile(realPath: string): FileRead {
   }
 }
 
-/** At most `limit` + 1 bytes of `fd`, whatever its size is now; undefined past the limit. */
+/**
+ * At most `limit` + 1 bytes of regular file `fd`, whatever its size is now; undefined past the
+ * limit. A regular file reads short only at its end, so a file that did not grow takes one read.
+ */
 function readAtMost(fd: number, expectedSize: number, limit: number): Buffer | undefined {
   let buffer = Buffer.allocUnsafe(Math.min(expectedSize, limit) + 1);
   let length = 0;
@@ -63,9 +61,10 @@ function readAtMost(fd: number, expectedSize: number, limit: number): Buffer | u
       if (length > limit) return undefined;
       buffer = Buffer.concat([buffer], limit + 1);
     }
-    const read = readSync(fd, buffer, length, buffer.length - length, null);
-    if (read === 0) return buffer.subarray(0, length);
+    const wanted = buffer.length - length;
+    const read = readSync(fd, buffer, length, wanted, null);
     length += read;
+    if (read < wanted) return buffer.subarray(0, length);
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
-import { AnalyzePool, PARALLEL_THRESHOLD, type AnalyzeJob, type AnalyzedFile } from '../../../src/manifest/analyze-pool.js';
+import { AnalyzePool, CHUNK, PARALLEL_THRESHOLD, type AnalyzeJob, type AnalyzedFile } from '../../../src/manifest/analyze-pool.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
 
 const OPTIONS = { namespace: 'dokku', allowHostPaths: [] };
@@ -44,7 +44,7 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
       const jobs: AnalyzeJob[] = Array.from({ length: FILES + 1 }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: i === 7 || i === FILES ? [`app${i}`] : [] }));
       const { analyses: threaded, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1);
       const { analyses: inline } = await analyzeTexts(jobs, OPTIONS, 0);
-      assert.ok(tokenizedByWorkers >= 1, 'a worker tokenized some of the files');
+      assert.equal(tokenizedByWorkers, Math.ceil(jobs.length / CHUNK), 'the worker tokenized every chunk, this thread none');
       assert.deepEqual(threaded, inline);
       assert.equal(threaded[300]?.analysis.documents[0]?.result.ok, false);
       assert.deepEqual(threaded[7]?.analysis.unconfirmedApps, ['app7'], 'an unparseable file keeps the app it defined');

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { parseEvents } from 'js-yaml';
 import { analyzeFile, analyzeTokenizedFiles, type AnalyzeJob } from '../../../src/manifest/analyze-file.js';
 import { EventWriter, decodeEvents } from '../../../src/manifest/event-codec.js';
-import { tokenizeFile } from '../../../src/manifest/tokenize-file.js';
+import { readManifestFile } from '../../../src/manifest/read-file.js';
+import { tokenizeText } from '../../../src/manifest/tokenize-file.js';
 import { CORPUS, anyYaml } from '../../support/yaml-corpus.js';
 
 function roundTrip(text: string): void {
@@ -45,8 +46,9 @@ describe('parser events sent between threads', () => {
       const jobs: AnalyzeJob[] = [...texts.keys(), 'missing'].map((i) => ({ file: `m/${i}.yaml`, realPath: join(dir, `${i}.yaml`), formerApps: ['api'] }));
       const options = { namespace: 'berth', allowHostPaths: [] };
       const writer = new EventWriter(1);
-      const files = jobs.map((job) => tokenizeFile(job, writer));
-      assert.deepEqual(analyzeTokenizedFiles(jobs, files, writer.finish(), options), jobs.map((job) => analyzeFile(job, options)));
+      const reads = jobs.map((job) => readManifestFile(job.realPath));
+      const files = reads.map((read) => tokenizeText('text' in read ? read.text : undefined, writer));
+      assert.deepEqual(analyzeTokenizedFiles(jobs, reads, files, writer.finish(), options), jobs.map((job) => analyzeFile(job, options)));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
