@@ -146,6 +146,7 @@ export class AnalyzePool {
     const chunk = this.chunks[index] as Chunk;
     if (chunk.analyses !== undefined) return false;
     chunk.analyses = analyses;
+    delete chunk.reads;
     this.completed++;
     return true;
   }

@@ -8,6 +8,7 @@ import {
   type Event,
 } from 'js-yaml';
 import type { ManifestProblem } from './types.js';
+import { constructPlainDocuments } from './construct-plain.js';
 import { printable } from './printable.js';
 import { LineIndex, buildSourceMaps, type Position, type ScalarRange, type SourceMap } from './source-map.js';
 
@@ -116,7 +117,7 @@ export function parseManifestText(text: string, file: string, tokens: Tokens = t
   if (nodeBeyondLimit !== undefined) return fail(nodeBeyondLimit, NODES_MESSAGE);
   let values: unknown[];
   try {
-    values = constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
+    values = constructPlainDocuments(events, text) ?? constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
   } catch (error) {
     return refused(yamlFailure(error));
   }
