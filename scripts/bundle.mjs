@@ -13,8 +13,9 @@
  * Modules that only some calls need are deferred: they load on first use instead of at start
  * (dockerode's BuildKit session and client pull in gRPC and protobufjs, its build context support
  * tar-fs and dockerignore, docker-modem's SSH transport ssh2 and its hijacked streams (exec with
- * stdin, attach) readable-stream: berth builds nothing, uses SSH only when DOCKER_HOST is ssh://,
- * and hijacks a stream only in `run`). They stay in node_modules.
+ * stdin, attach) readable-stream, Node's https for an engine over TLS and zlib for build contexts:
+ * berth builds nothing, uses SSH only when DOCKER_HOST is ssh:// and TLS only when it is tcp://
+ * with DOCKER_TLS_VERIFY, and hijacks a stream only in `run`). They stay in node_modules.
  */
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,6 +34,8 @@ const DEFERRED = [
   { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: '@balena/dockerignore', module: '@balena/dockerignore' },
   { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh', module: 'docker-modem/lib/ssh.js' },
   { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './http_duplex', module: 'docker-modem/lib/http_duplex.js' },
+  { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]http\.js$/, specifier: 'https', module: 'https' },
+  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: 'zlib', module: 'zlib' },
 ];
 
 /**

@@ -20,7 +20,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { analyzeFile, analyzeTokenizedFiles, type AnalyzedFile, type AnalyzeJob } from './analyze-file.js';
 import type { TokenizedFile } from './tokenize-file.js';
 import { readManifestFile, type FileRead } from './read-file.js';
@@ -57,6 +58,8 @@ const THIS_THREAD = -1;
  */
 const YOUNG_GENERATION_MB = 8;
 const TOKENIZER = new URL('./tokenize-worker.js', import.meta.url);
+/** worker_threads loads with the first worker: most reads (every small one) start none. */
+const requireBuiltin = createRequire(import.meta.url);
 
 interface Chunk {
   index: number;
@@ -168,6 +171,7 @@ export class AnalyzePool {
 
   /** A worker that fails or exits early leaves the chunks it claimed to this thread. */
   private startHelper(claimant: number): void {
+    const { Worker } = requireBuiltin('node:worker_threads') as typeof import('node:worker_threads');
     const worker = new Worker(this.workerScript, {
       workerData: { claimant },
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },

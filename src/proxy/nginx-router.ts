@@ -5,7 +5,6 @@
  * and the change rejects with ProxyError carrying nginx's own message. Changes are serialized,
  * because `nginx -t` checks the whole configuration at once.
  */
-import { execFile } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomically } from '../util/atomic-file.js';
 import { join } from 'node:path';
@@ -133,8 +132,9 @@ function urlOf(scheme: string, domain: string, listen: string, defaultPort: stri
   return `${scheme}://${domain}${port === undefined || port === defaultPort ? '' : `:${port}`}`;
 }
 
-/** Runs a shell command; rejects with its last line of stderr (nginx's reason). */
-function run(command: string): Promise<void> {
+/** Runs a shell command; rejects with its last line of stderr (nginx's reason). child_process loads on first use (`plan` runs none). */
+async function run(command: string): Promise<void> {
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile('/bin/sh', ['-c', command], { timeout: 30_000 }, (error, _stdout, stderr) => {
       if (!error) return resolve();

@@ -8,7 +8,6 @@
  * credentials: undefined, an anonymous pull. Throws an Error naming the file or helper when the
  * file is not JSON or the helper fails.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -113,7 +112,9 @@ async function askHelper(helper: string, registry: string, env: Record<string, s
     : { username: answer.Username ?? '', password: answer.Secret, serveraddress: registry };
 }
 
-function run(program: string, args: string[], input: string, env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+/** child_process loads when a helper runs: most commands never ask one. */
+async function run(program: string, args: string[], input: string, env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
     let stdout = '';
