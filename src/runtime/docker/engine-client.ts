@@ -37,6 +37,7 @@ export const DEADLINES_MS: Readonly<Record<string, number>> = {
   listContainers: 30_000,
   inspectContainer: 30_000,
   inspectImage: 30_000,
+  lastExitCode: 10_000,
   listImages: 30_000,
   containerLogs: 30_000,
   execInContainer: 30_000,
