@@ -1,8 +1,9 @@
 /**
  * Reads and analyzes many manifest files at once. A cold read of a large directory is CPU-bound,
  * and js-yaml's tokenizer is most of it, so it runs as a pipeline: this thread reads the files in
- * chunks and offers their texts to worker threads (one per further core), which tokenize them;
- * this thread then constructs and validates each chunk from its tokens. Reading here, and
+ * chunks and offers each chunk's texts to one worker thread (there is one per further core), the
+ * one that holds the fewest, which tokenizes them; this thread then constructs and validates each
+ * chunk from its tokens. Reading here, and
  * tokenizing only there, splits the work about evenly between two threads; only when no worker
  * is left does this thread take chunks itself.
  *
@@ -30,14 +31,13 @@ import type { LoadOptions } from './types.js';
 
 export type { AnalyzeJob, AnalyzedFile };
 
-/** A chunk of texts offered to the workers (undefined: unread). `claim` (shared by every thread) is 0 until a thread takes the chunk. */
+/** A chunk of texts offered to one worker (undefined: unread). */
 export interface ChunkRequest {
   index: number;
   texts: (string | undefined)[];
-  claim: Int32Array;
 }
 
-/** What a worker made of the chunk it claimed: one TokenizedFile per job. */
+/** What a worker made of a chunk it was offered: one TokenizedFile per text. */
 export interface TokenizedChunk {
   index: number;
   files: TokenizedFile[];
@@ -49,8 +49,11 @@ export const PARALLEL_THRESHOLD = 400;
 /** Files per chunk. */
 export const CHUNK = 100;
 const MAX_WORKERS = 7;
-/** How this thread marks a chunk it takes; workers mark theirs with their own number, from 1. */
-const THIS_THREAD = -1;
+/**
+ * Chunks a worker holds (offered, not yet delivered), at most: the rest wait here, so that the
+ * next chunk goes to whichever worker delivers first, and each text is sent to one worker only.
+ */
+const HELD_PER_WORKER = 4;
 /**
  * A worker's young generation. Nearly all a tokenizer allocates (events, until they are packed)
  * dies young, so a small one costs no time and keeps the process's memory down (measured: 8 MB
@@ -64,16 +67,17 @@ const requireBuiltin = createRequire(import.meta.url);
 interface Chunk {
   index: number;
   jobs: AnalyzeJob[];
-  claim: Int32Array;
-  /** Read on this thread when the chunk is first offered to a worker. */
+  /** Read on this thread before the chunk is offered. */
   reads?: FileRead[];
+  /** The worker it was offered to, until it delivers or is lost. */
+  holder?: Helper;
   analyses?: AnalyzedFile[];
 }
 
 interface Helper {
   worker: Worker;
-  claimant: number;
   alive: boolean;
+  held: number;
 }
 
 /** One worker per further core. */
@@ -83,14 +87,14 @@ function defaultWorkers(): number {
 
 /**
  * One read's analyses: jobs are added as the loader lists them, then finish() gives every
- * analysis. The workers start when the PARALLEL_THRESHOLD-th job is added, and tokenize each
- * chunk as soon as it is full.
+ * analysis. The workers start when the PARALLEL_THRESHOLD-th job is added, and each chunk is
+ * offered as soon as it is full and a worker holds fewer than HELD_PER_WORKER.
  */
 export class AnalyzePool {
   private readonly chunks: Chunk[] = [];
+  /** Chunks no worker holds and nobody analyzed, in order. */
+  private readonly waiting: Chunk[] = [];
   private readonly tokenized: TokenizedChunk[] = [];
-  /** Chunks a lost worker had claimed and not delivered. */
-  private readonly orphaned: Chunk[] = [];
   private readonly helpers: Helper[] = [];
   private pending: AnalyzeJob[] = [];
   private added = 0;
@@ -109,23 +113,33 @@ export class AnalyzePool {
   add(job: AnalyzeJob): void {
     this.pending.push(job);
     this.added++;
-    if (this.added === PARALLEL_THRESHOLD) for (let i = 1; i <= this.workers; i++) this.startHelper(i);
+    if (this.added === PARALLEL_THRESHOLD) {
+      for (let i = 0; i < this.workers; i++) this.startHelper();
+      this.offerWaiting();
+    }
     if (this.pending.length === CHUNK) this.enqueue();
   }
 
-  /** Analyzes on this thread what the workers tokenized (all of it, unless every worker is lost); then stops the workers. */
+  /**
+   * Analyzes on this thread what the workers tokenized, reading the waiting chunks' files while it
+   * has nothing else to do; analyzes them in one go only when no worker is left. Then stops the workers.
+   */
   async finish(): Promise<AnalyzedFile[]> {
     this.enqueue();
     while (this.completed < this.chunks.length) {
       const tokenized = this.tokenized.shift();
-      const chunk = tokenized === undefined ? (this.orphaned.pop() ?? (this.helpers.some((helper) => helper.alive) ? undefined : this.claimFromBack())) : undefined;
       if (tokenized !== undefined) {
-        const { jobs, reads } = this.chunks[tokenized.index] as Chunk;
-        if (this.complete(tokenized.index, analyzeTokenizedFiles(jobs, reads ?? [], tokenized.files, tokenized.events, this.options))) this.tokenizedByWorkers++;
-      } else if (chunk !== undefined) {
-        this.complete(chunk.index, chunk.jobs.map((job) => analyzeFile(job, this.options)));
-      } else {
-        // Every chunk is claimed, and a worker still holds some.
+        const chunk = this.chunks[tokenized.index] as Chunk;
+        // A lost worker's chunk may arrive after this thread or another worker has done it.
+        if (chunk.analyses === undefined) {
+          this.complete(chunk, analyzeTokenizedFiles(chunk.jobs, chunk.reads ?? [], tokenized.files, tokenized.events, this.options));
+          this.tokenizedByWorkers++;
+        }
+      } else if (!this.helpers.some((helper) => helper.alive) && this.waiting.length > 0) {
+        const chunk = this.waiting.shift() as Chunk;
+        if (chunk.analyses === undefined) this.complete(chunk, chunk.jobs.map((job) => analyzeFile(job, this.options)));
+      } else if (!this.readAhead()) {
+        // Every waiting chunk is read, and the workers hold the rest.
         await new Promise<void>((resolve) => (this.wake = resolve));
       }
       // Lets workers' chunks in, and everything else berth does.
@@ -138,29 +152,41 @@ export class AnalyzePool {
 
   private enqueue(): void {
     if (this.pending.length === 0) return;
-    const chunk: Chunk = { index: this.chunks.length, jobs: this.pending, claim: new Int32Array(new SharedArrayBuffer(4)) };
+    const chunk: Chunk = { index: this.chunks.length, jobs: this.pending };
     this.chunks.push(chunk);
+    this.waiting.push(chunk);
     this.pending = [];
-    for (const helper of this.helpers) if (helper.alive) helper.worker.postMessage(requestOf(chunk));
+    this.offerWaiting();
   }
 
-  /** Whether the chunk took these analyses: a lost worker's chunk may arrive after this thread has redone it. */
-  private complete(index: number, analyses: AnalyzedFile[]): boolean {
-    const chunk = this.chunks[index] as Chunk;
-    if (chunk.analyses !== undefined) return false;
-    chunk.analyses = analyses;
-    delete chunk.reads;
-    this.completed++;
+  /** Offers waiting chunks, in order, each to the live worker that holds the fewest, while one holds fewer than HELD_PER_WORKER. */
+  private offerWaiting(): void {
+    while (this.waiting.length > 0) {
+      let helper: Helper | undefined;
+      for (const candidate of this.helpers) {
+        if (candidate.alive && candidate.held < HELD_PER_WORKER && (helper === undefined || candidate.held < helper.held)) helper = candidate;
+      }
+      if (helper === undefined) return;
+      const chunk = this.waiting.shift() as Chunk;
+      if (chunk.analyses !== undefined) continue;
+      chunk.holder = helper;
+      helper.held++;
+      helper.worker.postMessage(requestOf(chunk));
+    }
+  }
+
+  /** Reads the files of the first waiting chunk not read yet; false when there is none. */
+  private readAhead(): boolean {
+    const chunk = this.waiting.find((candidate) => candidate.reads === undefined);
+    if (chunk === undefined) return false;
+    readChunk(chunk);
     return true;
   }
 
-  /** The last chunk nobody has claimed, now claimed by this thread. */
-  private claimFromBack(): Chunk | undefined {
-    for (let i = this.chunks.length - 1; i >= 0; i--) {
-      const chunk = this.chunks[i] as Chunk;
-      if (Atomics.compareExchange(chunk.claim, 0, 0, THIS_THREAD) === 0) return chunk;
-    }
-    return undefined;
+  private complete(chunk: Chunk, analyses: AnalyzedFile[]): void {
+    chunk.analyses = analyses;
+    delete chunk.reads;
+    this.completed++;
   }
 
   private notify(): void {
@@ -169,33 +195,42 @@ export class AnalyzePool {
     wake?.();
   }
 
-  /** A worker that fails or exits early leaves the chunks it claimed to this thread. */
-  private startHelper(claimant: number): void {
+  /** A worker that fails or exits early gives the chunks it held back to the queue, for another worker or this thread. */
+  private startHelper(): void {
     const { Worker } = requireBuiltin('node:worker_threads') as typeof import('node:worker_threads');
-    const worker = new Worker(this.workerScript, {
-      workerData: { claimant },
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-    });
-    const helper: Helper = { worker, claimant, alive: true };
+    const worker = new Worker(this.workerScript, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    const helper: Helper = { worker, alive: true, held: 0 };
     this.helpers.push(helper);
-    worker.on('message', (chunk: TokenizedChunk) => {
-      this.tokenized.push(chunk);
+    worker.on('message', (delivered: TokenizedChunk) => {
+      const chunk = this.chunks[delivered.index] as Chunk;
+      if (chunk.holder === helper) {
+        delete chunk.holder;
+        helper.held--;
+      }
+      this.tokenized.push(delivered);
+      this.offerWaiting();
       this.notify();
     });
     const lost = () => {
       if (!helper.alive) return;
       helper.alive = false;
+      helper.held = 0;
       const delivered = new Set(this.tokenized.map((chunk) => chunk.index));
-      this.orphaned.push(...this.chunks.filter((chunk) => chunk.analyses === undefined && !delivered.has(chunk.index) && Atomics.load(chunk.claim, 0) === claimant));
+      const held = this.chunks.filter((chunk) => chunk.holder === helper && chunk.analyses === undefined && !delivered.has(chunk.index));
+      for (const chunk of held) delete chunk.holder;
+      this.waiting.unshift(...held);
+      this.offerWaiting();
       this.notify();
     };
     worker.on('error', lost);
     worker.on('exit', lost);
-    for (const chunk of this.chunks) worker.postMessage(requestOf(chunk));
   }
 }
 
+function readChunk(chunk: Chunk): FileRead[] {
+  return (chunk.reads ??= chunk.jobs.map((job) => readManifestFile(job.realPath)));
+}
+
 function requestOf(chunk: Chunk): ChunkRequest {
-  chunk.reads ??= chunk.jobs.map((job) => readManifestFile(job.realPath));
-  return { index: chunk.index, texts: chunk.reads.map((read) => ('text' in read ? read.text : undefined)), claim: chunk.claim };
+  return { index: chunk.index, texts: readChunk(chunk).map((read) => ('text' in read ? read.text : undefined)) };
 }

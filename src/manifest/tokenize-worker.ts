@@ -1,8 +1,8 @@
 /**
- * A worker thread of analyze-pool.ts: of each chunk of manifest texts it is sent, it claims those
- * no other thread has taken, tokenizes them, and posts the events back in a transferred buffer.
+ * A worker thread of analyze-pool.ts: it tokenizes each chunk of manifest texts it is offered and
+ * posts the events back in a transferred buffer.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { ChunkRequest, TokenizedChunk } from './analyze-pool.js';
 import { EventWriter } from './event-codec.js';
 import { tokenizeText } from './tokenize-file.js';
@@ -10,9 +10,7 @@ import { tokenizeText } from './tokenize-file.js';
 /** Events a small manifest has, about. */
 const EVENTS_PER_FILE = 64;
 
-const { claimant } = workerData as { claimant: number };
 parentPort?.on('message', (chunk: ChunkRequest) => {
-  if (Atomics.compareExchange(chunk.claim, 0, 0, claimant) !== 0) return;
   const writer = new EventWriter(chunk.texts.length * EVENTS_PER_FILE);
   const files = chunk.texts.map((text) => tokenizeText(text, writer));
   const events = writer.finish();

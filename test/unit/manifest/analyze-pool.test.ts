@@ -56,7 +56,17 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
     });
   });
 
-  it('redoes on this thread a chunk that a failing worker claimed and never delivered', async function () {
+  it('spreads the chunks over several workers, each chunk offered to one, with the same results', async function () {
+    this.timeout(60_000);
+    await withManifests(async (dir) => {
+      const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: [] }));
+      const { analyses, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 3);
+      assert.equal(tokenizedByWorkers, Math.ceil(jobs.length / CHUNK));
+      assert.deepEqual(analyses, (await analyzeTexts(jobs, OPTIONS, 0)).analyses);
+    });
+  });
+
+  it('redoes on this thread a chunk that a failing worker was offered and never delivered', async function () {
     this.timeout(60_000);
     await withManifests(async (dir) => {
       const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: [] }));
