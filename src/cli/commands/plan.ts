@@ -2,6 +2,7 @@ import { shortId } from '../../util/short-id.js';
 import { resolve } from 'node:path';
 import { DesiredState } from '../../controller/desired-state.js';
 import { formatProblem } from '../../manifest/types.js';
+import { ManifestDirectory } from '../../manifest/load.js';
 import { directTraffic } from '../../proxy/direct.js';
 import type { Action, Plan } from '../../reconcile/actions.js';
 import { formatDiff } from '../../reconcile/diff.js';
@@ -49,17 +50,14 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const { namespace } = shared;
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
   if (values.runtime !== 'docker' && values.runtime !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
-  // The engine is asked first, and the manifest parser loaded, while the rest is set up: a plan's
-  // time is mostly waiting for them.
+  // The engine is asked first, while the rest is set up.
   const runtime = createDockerRuntime();
   const containers = settle(runtime.listContainers(namespace));
-  const loader = settle(import('../../manifest/load.js'));
   const tls = await tlsSettings(values, namespace);
   const traffic = trafficRouter(values, namespace, silentLogger(), tls ? await storedCertificates(tls, shared.stateDir, namespace) : undefined);
   const git = await gitSettings(values);
   const checkout = git ? await fetchOnce(git, out) : undefined;
   if (checkout === null) return 1;
-  const { ManifestDirectory } = await unsettle(loader);
   const manifests = await withSecrets(new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), await secretDecrypter(identityFiles(values)), values, shared);
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const [state, running, routed, read] = await Promise.all([StateStore.read(shared.stateDir, namespace), unsettle(containers), traffic.routed(), manifests.read()]);

@@ -8,7 +8,7 @@
  * engine) tells the engine's API version, and every later request uses `/v<ApiVersion>/...`.
  * So berth speaks 1.41 to Docker 20 and 1.52 to Docker 29, whose minimum is 1.44.
  */
-import { Agent, type AgentOptions, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type AgentOptions, type IncomingHttpHeaders } from 'node:http';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import type { EngineInfo } from '../types.js';
@@ -171,7 +171,7 @@ async function versionEndpoint(options: EngineEndpoint['options']): Promise<Engi
  */
 async function pingVersions(options: EngineEndpoint['options']): Promise<EngineInfo | undefined> {
   const tls = options.protocol === 'https';
-  const { request } = tls ? await import('node:https') : await import('node:http');
+  const request = tls ? (await import('node:https')).request : httpRequest;
   const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
     const req = request(
       {
