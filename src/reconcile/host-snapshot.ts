@@ -10,10 +10,11 @@ import type { ContainerSummary, ImageInfo, Runtime } from '../runtime/types.js';
 import type { ImageSource } from './local-image.js';
 import type { RouteLookup } from './observe.js';
 import type { Claim } from '../manifest/claims.js';
+import { containersByApp } from './containers-by-app.js';
 import { heldClaims } from './held-claims.js';
 
 export class HostSnapshot implements ImageSource, RouteLookup {
-  private readonly byApp = new Map<string, ContainerSummary[]>();
+  private readonly byApp: Map<string, ContainerSummary[]>;
   private readonly byRef = new Map<string, ImageInfo>();
   private readonly routed: Set<string>;
   /** Whether an app holds a claim, as its containers and route show. */
@@ -27,11 +28,7 @@ export class HostSnapshot implements ImageSource, RouteLookup {
   ) {
     this.routed = new Set(routed);
     this.holds = heldClaims(containers, routed);
-    for (const container of containers) {
-      const list = this.byApp.get(container.app);
-      if (list) list.push(container);
-      else this.byApp.set(container.app, [container]);
-    }
+    this.byApp = containersByApp(containers);
     for (const image of images) {
       this.byRef.set(image.id, image);
       for (const tag of image.repoTags) this.byRef.set(tag, image);

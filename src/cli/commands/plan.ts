@@ -7,9 +7,9 @@ import { directTraffic } from '../../proxy/direct.js';
 import type { Action, Plan } from '../../reconcile/actions.js';
 import { formatDiff } from '../../reconcile/diff.js';
 import { previewApp } from '../../reconcile/preview.js';
+import { containersByApp } from '../../reconcile/containers-by-app.js';
 import { parseRevisionKey } from '../../reconcile/revision.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
-import type { ContainerSummary } from '../../runtime/types.js';
 import { StateStore } from '../../state/store.js';
 import { HISTORY_LIMIT } from '../../state/types.js';
 import { systemClock } from '../../util/clock.js';
@@ -67,12 +67,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   if (values.runtime === 'swarm') return planSwarm(out, { namespace, desired, exitCode: values['exit-code'], state, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) });
   const names = [...new Set([...desired.names(), ...running.map((c) => c.app), ...routed])].sort();
 
-  const containersOf = new Map<string, ContainerSummary[]>();
-  for (const container of running) {
-    const listed = containersOf.get(container.app);
-    if (listed) listed.push(container);
-    else containersOf.set(container.app, [container]);
-  }
+  const containersOf = containersByApp(running);
   const previews = await Promise.all(names.map((name) => previewApp(
     { runtime, clock: systemClock, state, traffic, desired: (n) => desired.get(n) },
     { namespace, proxy: traffic !== directTraffic, keepRevisions },
