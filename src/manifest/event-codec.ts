@@ -6,7 +6,10 @@
  */
 import { EVENT_ID, type ChompingMode, type CollectionStyle, type DocumentDirective, type Event, type ScalarStyle } from 'js-yaml';
 
-/** Slots per event. Slot 0 packs the type and the small enums and flags; the rest are offsets. */
+/**
+ * Slots per event. Slot 0 packs the type and the small enums and flags; the rest are offsets:
+ * a node's anchor and tag ranges in slots 1-4 (an alias's anchor in 1-2), then its own fields.
+ */
 const STRIDE = 8;
 const STYLE_SHIFT = 3;
 const CHOMPING_SHIFT = 6;
@@ -50,22 +53,20 @@ export class EventWriter {
           break;
         case EVENT_ID.SEQUENCE:
         case EVENT_ID.MAPPING:
-          s[at] = event.type | (event.style << STYLE_SHIFT);
-          s[at + 1] = event.start;
-          s[at + 2] = event.anchorStart;
-          s[at + 3] = event.anchorEnd;
-          s[at + 4] = event.tagStart;
-          s[at + 5] = event.tagEnd;
-          break;
         case EVENT_ID.SCALAR:
-          s[at] = event.type | (event.style << STYLE_SHIFT) | (event.chomping << CHOMPING_SHIFT) | (event.fast ? FAST : 0);
-          s[at + 1] = event.valueStart;
-          s[at + 2] = event.valueEnd;
-          s[at + 3] = event.anchorStart;
-          s[at + 4] = event.anchorEnd;
-          s[at + 5] = event.tagStart;
-          s[at + 6] = event.tagEnd;
-          s[at + 7] = event.indent;
+          s[at + 1] = event.anchorStart;
+          s[at + 2] = event.anchorEnd;
+          s[at + 3] = event.tagStart;
+          s[at + 4] = event.tagEnd;
+          if (event.type === EVENT_ID.SCALAR) {
+            s[at] = event.type | (event.style << STYLE_SHIFT) | (event.chomping << CHOMPING_SHIFT) | (event.fast ? FAST : 0);
+            s[at + 5] = event.valueStart;
+            s[at + 6] = event.valueEnd;
+            s[at + 7] = event.indent;
+          } else {
+            s[at] = event.type | (event.style << STYLE_SHIFT);
+            s[at + 5] = event.start;
+          }
           break;
         case EVENT_ID.ALIAS:
           s[at] = event.type;
@@ -111,23 +112,23 @@ export function decodeEvents(encoded: EncodedEvents, from: number, to: number): 
       case EVENT_ID.MAPPING:
         events.push({
           type: type as typeof EVENT_ID.SEQUENCE | typeof EVENT_ID.MAPPING,
-          start: s[at + 1] as number,
-          anchorStart: s[at + 2] as number,
-          anchorEnd: s[at + 3] as number,
-          tagStart: s[at + 4] as number,
-          tagEnd: s[at + 5] as number,
+          start: s[at + 5] as number,
+          anchorStart: s[at + 1] as number,
+          anchorEnd: s[at + 2] as number,
+          tagStart: s[at + 3] as number,
+          tagEnd: s[at + 4] as number,
           style: ((head >> STYLE_SHIFT) & THREE_BITS) as CollectionStyle,
         });
         break;
       case EVENT_ID.SCALAR:
         events.push({
           type: EVENT_ID.SCALAR,
-          valueStart: s[at + 1] as number,
-          valueEnd: s[at + 2] as number,
-          anchorStart: s[at + 3] as number,
-          anchorEnd: s[at + 4] as number,
-          tagStart: s[at + 5] as number,
-          tagEnd: s[at + 6] as number,
+          valueStart: s[at + 5] as number,
+          valueEnd: s[at + 6] as number,
+          anchorStart: s[at + 1] as number,
+          anchorEnd: s[at + 2] as number,
+          tagStart: s[at + 3] as number,
+          tagEnd: s[at + 4] as number,
           style: ((head >> STYLE_SHIFT) & THREE_BITS) as ScalarStyle,
           chomping: ((head >> CHOMPING_SHIFT) & 0b11) as ChompingMode,
           indent: s[at + 7] as number,
