@@ -74,7 +74,7 @@ export class BerthProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     this.child.kill(signal);
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`berth did not exit within ${timeoutMs} ms of ${signal}`)), timeoutMs).unref());
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`berth did not exit within ${timeoutMs} ms of ${signal}; last lines:\n${this.tail()}`)), timeoutMs).unref());
     return Promise.race([this.exited, timeout]);
   }
 
