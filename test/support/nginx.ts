@@ -83,6 +83,23 @@ export class PrivateNginx {
     await new Promise<void>((resolve, reject) => execFile('/bin/sh', ['-c', this.command('-s reload')], (error) => (error ? reject(error) : resolve())));
   }
 
+  /**
+   * Resolves once one worker alone serves, with the newest configuration. After a reload the old
+   * worker goes on accepting connections with the old configuration for a few milliseconds, so an
+   * answer from the new one does not mean the next request gets the same.
+   */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const master = this.child.pid;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const workers = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+      const titles = await Promise.all(workers.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
+      if (workers.length === 1 && !titles.some((t) => t.includes('shutting down'))) return;
+      if (Date.now() > deadline) throw new Error(`nginx still has ${workers.length} workers after ${timeoutMs} ms: ${titles.join('; ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** berth's proxy flags for this instance. */
   berthFlags(): string[] {
     return ['--proxy', 'nginx', '--nginx-conf-dir', this.confDir, '--proxy-listen', `127.0.0.1:${this.port}`, '--nginx-test', this.command('-t -q'), '--nginx-reload', this.command('-s reload')];
