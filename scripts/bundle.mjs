@@ -17,7 +17,8 @@
  * berth builds nothing, uses SSH only when DOCKER_HOST is ssh:// and TLS only when it is tcp://
  * with DOCKER_TLS_VERIFY, and hijacks a stream only in `run`). They stay in node_modules.
  */
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,24 +77,66 @@ const dynamicPackagesApart = {
   },
 };
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-await build({
+/**
+ * The commands of src/cli/main.ts's table, as `name: async () => (await import('./commands/<module>.js')).<export>,`
+ * lines: each gets a bundle of its own. The build fails if a table entry does not read so.
+ */
+function commandTable() {
+  const text = readFileSync(join(root, 'src/cli/main.ts'), 'utf8');
+  const entries = [...text.matchAll(/^\s+'?([\w:]+)'?: async \(\) => \(await import\('\.\/commands\/([\w-]+)\.js'\)\)\.\w+,$/gm)].map((m) => ({ name: m[1], module: m[2] }));
+  const imports = text.match(/import\('\.\/commands\//g)?.length ?? 0;
+  if (entries.length === 0 || entries.length !== imports) throw new Error(`bundle.mjs: read ${entries.length} of the ${imports} commands in src/cli/main.ts's table`);
+  return entries;
+}
+
+/** In the bundle of `module` (undefined: of no command), every other command's module is a stand-in that refuses to load. */
+const onlyCommand = (module) => ({
+  name: 'only-command',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^\.\/commands\// }, (args) => {
+      if (!/[\\/]src[\\/]cli[\\/]main\.ts$/.test(args.importer)) return undefined;
+      return args.path === `./commands/${module}.js` ? undefined : { path: args.path, namespace: 'other-command' };
+    });
+    esbuild.onLoad({ filter: /.*/, namespace: 'other-command' }, (args) => ({ loader: 'js', contents: `throw new Error(${JSON.stringify(`${args.path} is not in this bundle`)});` }));
+  },
+});
+
+/** Every bundle is CommonJS (code-cache.ts compiles it as a script); `import.meta.url` is its file's URL. */
+const common = {
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli.ts', 'tokenize-worker': 'src/manifest/tokenize-worker.ts' },
-  outdir: 'dist',
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // Bundled CommonJS modules require Node's own modules: give every chunk a real `require`.
-  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module';\nconst require = __berthCreateRequire(import.meta.url);" },
+  // A script compiled by vm.Script cannot import() without an experimental flag: a dynamic import
+  // (of a package berth keeps apart, or of Node's own module) is a require() when first reached.
+  supported: { 'dynamic-import': false },
+  define: { 'import.meta.url': '__berthModuleUrl' },
+  banner: { js: 'var __berthModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   // The deferred modules are required at run time from node_modules, as written.
   external: DEFERRED.map((d) => d.module),
-  plugins: [dynamicPackagesApart, deferModules],
   sourcemap: 'linked',
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+};
+
+const dist = join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+const commands = commandTable();
+const bundles = [...commands.map((c) => ({ name: `command-${c.module}`, module: c.module })), { name: 'no-command', module: undefined }];
+await Promise.all([
+  ...bundles.map((b) => build({ ...common, entryPoints: { [b.name]: 'src/cli/main.ts' }, outdir: 'dist', plugins: [dynamicPackagesApart, deferModules, onlyCommand(b.module)] })),
+  build({ ...common, entryPoints: { 'tokenize-worker': 'src/manifest/tokenize-worker.ts' }, outdir: 'dist', plugins: [dynamicPackagesApart, deferModules] }),
+]);
+// dist/ is CommonJS, whatever the package's type.
+writeFileSync(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
+const hashes = Object.fromEntries(bundles.map((b) => [b.name, createHash('sha256').update(readFileSync(join(dist, `${b.name}.js`))).digest('hex').slice(0, 16)]));
+await build({
+  ...common,
+  entryPoints: { cli: 'src/launch/launcher.ts' },
+  outdir: 'dist',
+  define: { ...common.define, BERTH_BUNDLES: JSON.stringify({ commands: Object.fromEntries(commands.map((c) => [c.name, `command-${c.module}`])), other: 'no-command', hashes }) },
+  banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
 });

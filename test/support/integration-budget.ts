@@ -17,7 +17,8 @@ const timesFile = join(dir, 'times.jsonl');
 const started = Date.now();
 const mocha = spawn(process.execPath, [resolve('node_modules/mocha/bin/mocha.js'), '--config', '.mocharc.integration.json', '--require', resolve('.build/test/support/file-timer.js'), ...process.argv.slice(2)], {
   stdio: 'inherit',
-  env: { ...process.env, BERTH_FILE_TIMES: timesFile },
+  // berth's code cache goes to this run's temp dir, not the user's ~/.cache: tests leave no trace.
+  env: { ...process.env, BERTH_FILE_TIMES: timesFile, BERTH_COMPILE_CACHE: join(dir, 'code-cache') },
 });
 const code: number = await new Promise((done) => mocha.on('exit', (exitCode, signal) => done(exitCode ?? (signal ? 1 : 0))));
 const wallSeconds = (Date.now() - started) / 1000;

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, runCli } from '../../support/berth-process.js';
@@ -27,6 +27,38 @@ describe('berth commands and exit codes (real engine)', function () {
     assert.ok(lines.some((l) => l.startsWith(`${bad}:6:8: spec.tag`)), result.stdout);
     assert.ok(lines.some((l) => l.startsWith(`${bad}:7:3: spec.privileged`)), result.stdout);
     assert.ok(!/\n\s+at /.test(result.stdout + result.stderr), 'no stack trace');
+  });
+
+  it('keeps each command\'s compiled code in BERTH_COMPILE_CACHE and starts from it; a corrupt cache changes nothing a user sees; off keeps none', async () => {
+    const cacheDir = join(world.root, 'code-cache');
+    const good = await world.writeManifest('good', { tag: 'v1' });
+    const validate = async (env: NodeJS.ProcessEnv) => {
+      const result = await runCli(['validate', good], env);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, '');
+      assert.equal(result.stderr, '1 file(s), 1 app(s): valid\n');
+    };
+    await validate({ BERTH_COMPILE_CACHE: cacheDir });
+    const [file, ...more] = await readdir(cacheDir);
+    assert.equal(more.length, 0);
+    assert.match(file ?? '', /^command-validate-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+-[0-9a-f]{8}\.v8cache$/);
+    const cacheFile = join(cacheDir, file!);
+    assert.equal((await stat(cacheFile)).mode & 0o777, 0o600);
+    assert.equal((await stat(cacheDir)).mode & 0o777, 0o700);
+    const written = await stat(cacheFile);
+
+    await validate({ BERTH_COMPILE_CACHE: cacheDir });
+    assert.equal((await stat(cacheFile)).ino, written.ino, 'the cache was used, not written again');
+    assert.equal((await runCli(['status', ...world.flags()], { BERTH_COMPILE_CACHE: cacheDir })).code, 0);
+    assert.deepEqual((await readdir(cacheDir)).map((f) => f.split('-').slice(0, 2).join('-')).sort(), ['command-status', 'command-validate'], 'a cache per command');
+
+    await writeFile(cacheFile, Buffer.alloc(64 * 1024, 0x5a));
+    await validate({ BERTH_COMPILE_CACHE: cacheDir });
+    assert.notDeepEqual(await readFile(cacheFile), Buffer.alloc(64 * 1024, 0x5a), 'the corrupt cache was replaced');
+
+    const elsewhere = join(world.root, 'xdg-cache');
+    await validate({ BERTH_COMPILE_CACHE: 'off', XDG_CACHE_HOME: elsewhere });
+    await assert.rejects(stat(elsewhere), /ENOENT/, 'off writes no cache');
   });
 
   it('validate | true: output to a reader that has gone ends berth quietly, with the status of a tool killed by SIGPIPE', async () => {
