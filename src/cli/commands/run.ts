@@ -186,6 +186,8 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     await controller.stop();
     state.close();
     logger.info('stopped');
+    // What could still hold the process once berth has stopped: nothing, when every part let go.
+    logger.debug({ activeResources: process.getActiveResourcesInfo() }, 'resources still held after the stop');
     await flushLogger(logger);
     return 0;
   } finally {
