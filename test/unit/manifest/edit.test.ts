@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setSpecTag } from '../../../src/manifest/edit.js';
 import { ManifestEditError } from '../../../src/manifest/errors.js';
-import { appSchemaPath } from '../../../src/manifest/schema.js';
 import { TAG_PATTERN } from '../../../src/manifest/tag.js';
 
 const FILE = 'manifests/web.yaml';
@@ -61,7 +61,7 @@ describe('setSpecTag (tags:deploy edits in place)', () => {
 
 describe('TAG_PATTERN', () => {
   it('is the pattern the schema gives spec.tag', () => {
-    const schema = JSON.parse(readFileSync(appSchemaPath(), 'utf8'));
+    const schema = JSON.parse(readFileSync(resolve('schemas/app.schema.json'), 'utf8'));
     assert.equal(TAG_PATTERN.source, schema.properties.spec.properties.tag.pattern);
   });
 });
