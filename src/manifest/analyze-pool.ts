@@ -215,8 +215,8 @@ export class AnalyzePool {
       if (!helper.alive) return;
       helper.alive = false;
       helper.held = 0;
-      const delivered = new Set(this.tokenized.map((chunk) => chunk.index));
-      const held = this.chunks.filter((chunk) => chunk.holder === helper && chunk.analyses === undefined && !delivered.has(chunk.index));
+      // A delivered chunk has no holder any more: these are the ones it never delivered.
+      const held = this.chunks.filter((chunk) => chunk.holder === helper);
       for (const chunk of held) delete chunk.holder;
       this.waiting.unshift(...held);
       this.offerWaiting();

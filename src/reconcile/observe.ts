@@ -33,9 +33,8 @@ export interface ObserveOptions {
  * up to three image inspects) run concurrently: a reaction waits for one round trip, not four.
  * `listed`: the app's containers when the caller has just listed them (no second list).
  */
-export async function observeApp(deps: ObserveDeps, options: ObserveOptions, name: string, listed?: readonly ContainerSummary[]): Promise<Observation> {
-  const containers = listed ? [...listed] : deps.runtime.listContainers(options.namespace, name);
-  const observation = await observeWith(deps, options, name, containers, deps.runtime, deps.traffic);
+export async function observeApp(deps: ObserveDeps, options: ObserveOptions, name: string, listed?: ContainerSummary[]): Promise<Observation> {
+  const observation = await observeWith(deps, options, name, listed ?? deps.runtime.listContainers(options.namespace, name), deps.runtime, deps.traffic);
   const servingDetails = await inspectServing(deps.runtime, observation);
   return servingDetails ? { ...observation, servingDetails } : observation;
 }

@@ -20,7 +20,7 @@ export interface AppPreview {
 }
 
 /** `listed`: the app's containers, when the caller has listed them already. */
-export async function previewApp(deps: ObserveDeps, options: ObserveOptions, name: string, listed?: readonly ContainerSummary[]): Promise<AppPreview> {
+export async function previewApp(deps: ObserveDeps, options: ObserveOptions, name: string, listed?: ContainerSummary[]): Promise<AppPreview> {
   const observation = await observeApp(deps, options, name, listed);
   const plan = planApp(observation);
   if (plan.actions.length === 0 || plan.refused !== undefined) return { plan, diff: [] };

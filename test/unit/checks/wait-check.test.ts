@@ -27,24 +27,25 @@ describe('a wait check (waitCheck)', () => {
     await check;
   });
 
-  it('fails with the exit code of a container that exited', async () => {
-    const { clock, runtime, id } = await started();
-    const check = assert.rejects(waitCheck(runtime, clock, id, 3, signal), (error: Error) =>
-      error instanceof CheckFailedError && error.message.endsWith('container ns.web.1 is exited (exit code 3)'));
+  /** A 3 s wait check while `meanwhile` happens to the container: it must fail with a message ending in `ending`. */
+  async function failsWith(ending: string, meanwhile: (world: { clock: FakeClock; runtime: FakeRuntime; id: string }) => Promise<void>): Promise<void> {
+    const world = await started();
+    const check = assert.rejects(waitCheck(world.runtime, world.clock, world.id, 3, signal), (error: Error) => error instanceof CheckFailedError && error.message.endsWith(ending));
     await settle();
-    runtime.crash(id, 3);
-    await clock.advance(1_000);
+    await meanwhile(world);
     await check;
-  });
+  }
 
-  it('fails with the exit code of the crash behind a restart the engine made between two looks', async () => {
-    const { clock, runtime, id } = await started();
-    const check = assert.rejects(waitCheck(runtime, clock, id, 3, signal), (error: Error) =>
-      error instanceof CheckFailedError && error.message.endsWith('container ns.web.1 restarted during the check (exit code 3)'));
-    await settle();
-    await clock.advance(500);
-    runtime.crashAndRestart(id, 3);
-    await clock.advance(500);
-    await check;
-  });
+  it('fails with the exit code of a container that exited', () =>
+    failsWith('container ns.web.1 is exited (exit code 3)', async ({ clock, runtime, id }) => {
+      runtime.crash(id, 3);
+      await clock.advance(1_000);
+    }));
+
+  it('fails with the exit code of the crash behind a restart the engine made between two looks', () =>
+    failsWith('container ns.web.1 restarted during the check (exit code 3)', async ({ clock, runtime, id }) => {
+      await clock.advance(500);
+      runtime.crashAndRestart(id, 3);
+      await clock.advance(500);
+    }));
 });
