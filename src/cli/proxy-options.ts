@@ -68,6 +68,9 @@ export async function tlsSettings(values: ProxyValues, namespace: string): Promi
     }
     acme = { directoryUrl: directory, email, ...(caPem !== undefined ? { caPem } : {}) };
   }
+  // `berth-<namespace>-acme` names one namespace only (a fixed prefix and suffix around the
+  // namespace: two namespaces never give one name), and it is a directory without `.conf`, which
+  // nginx never includes and no namespace's pass lists or removes (blocks are `berth.<ns>.<app>.conf`).
   return {
     listen,
     ...(acme ? { acme, challengeRoot: join(resolve(values['nginx-conf-dir']), `berth-${namespace}-acme`) } : {}),

@@ -5,6 +5,9 @@
  * challenges from the challenge root, redirected or not.
  */
 import type { ProxyTls, ServedCertificate } from './types.js';
+import { blockHeader, upstreamName } from './nginx-names.js';
+
+export { upstreamName };
 
 export interface ServerBlock {
   namespace: string;
@@ -17,13 +20,9 @@ export interface ServerBlock {
   tls?: ProxyTls;
 }
 
-export function upstreamName(namespace: string, app: string): string {
-  return `berth_${namespace}_${app}`.replace(/[^A-Za-z0-9_]/g, '_');
-}
-
 export function renderServerBlock(block: ServerBlock): string {
   const upstream = upstreamName(block.namespace, block.app);
-  const header = `# Written by berth for app "${block.app}" (namespace ${block.namespace}); berth rewrites this file.\n`;
+  const header = blockHeader(block.namespace, block.app);
   const served = block.endpoints.length === 0
     ? ['return 503;']
     : [

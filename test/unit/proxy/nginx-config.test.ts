@@ -6,10 +6,10 @@ describe('renderServerBlock', () => {
 
   it('balances the server block over every endpoint, in a stable order', () => {
     const text = renderServerBlock({ ...block, endpoints: ['127.0.0.1:32770', '127.0.0.1:32769'] });
-    assert.match(text, /upstream berth_dokku_web \{\n {4}server 127\.0\.0\.1:32769 max_fails=0;\n {4}server 127\.0\.0\.1:32770 max_fails=0;/);
+    assert.match(text, /upstream berth\.dokku\.web \{\n {4}server 127\.0\.0\.1:32769 max_fails=0;\n {4}server 127\.0\.0\.1:32770 max_fails=0;/);
     assert.match(text, /listen 127\.0\.0\.1:8080;/);
     assert.match(text, /server_name web\.example\.test www\.example\.test;/);
-    assert.match(text, /proxy_pass http:\/\/berth_dokku_web;/);
+    assert.match(text, /proxy_pass http:\/\/berth\.dokku\.web;/);
     assert.equal(text, renderServerBlock({ ...block, endpoints: ['127.0.0.1:32769', '127.0.0.1:32770'] }));
   });
 
@@ -19,8 +19,11 @@ describe('renderServerBlock', () => {
     assert.match(text, /return 503;/);
   });
 
-  it('names upstreams with characters nginx accepts', () => {
-    assert.equal(upstreamName('team.a-b', 'my-app'), 'berth_team_a_b_my_app');
+  it('names upstreams with characters nginx accepts, one per namespace and app', () => {
+    assert.equal(upstreamName('team.a-b', 'my-app'), 'berth.team.a-b.my-app');
+    // The previous naming gave both `berth_prod_eu_web`.
+    assert.notEqual(upstreamName('prod', 'eu-web'), upstreamName('prod-eu', 'web'));
+    assert.notEqual(upstreamName('prod_eu', 'web'), upstreamName('prod-eu', 'web'));
   });
 
   describe('with TLS', () => {
@@ -35,7 +38,7 @@ describe('renderServerBlock', () => {
       const text = renderServerBlock({ ...block, endpoints: ['127.0.0.1:32769'], tls: tls(['web.example.test']) });
       const servers = text.split(/^server \{$/m).slice(1);
       assert.equal(servers.length, 3, 'plain for www, plain redirect for web, TLS for web');
-      assert.match(servers[0]!, /server_name www\.example\.test;[\s\S]*location \/\.well-known\/acme-challenge\/ \{\n {8}root \/etc\/nginx\/conf\.d\/berth-dokku-acme;[\s\S]*proxy_pass http:\/\/berth_dokku_web;/);
+      assert.match(servers[0]!, /server_name www\.example\.test;[\s\S]*location \/\.well-known\/acme-challenge\/ \{\n {8}root \/etc\/nginx\/conf\.d\/berth-dokku-acme;[\s\S]*proxy_pass http:\/\/berth\.dokku\.web;/);
       assert.match(servers[1]!, /server_name web\.example\.test;[\s\S]*acme-challenge[\s\S]*return 301 https:\/\/\$host:8443\$request_uri;/);
       assert.match(servers[2]!, /listen 127\.0\.0\.1:8443 ssl;\n {4}server_name web\.example\.test;\n {4}# certificate AB:CD\n {4}ssl_certificate \/state\/tls\/dokku\/web\.example\.test\.crt;\n {4}ssl_certificate_key \/state\/tls\/dokku\/web\.example\.test\.key;[\s\S]*proxy_pass/);
     });
