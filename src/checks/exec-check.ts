@@ -9,16 +9,17 @@ const OUTPUT_CHARS = 200;
 /**
  * Runs `check.command` inside the container up to `attempts` times, `wait` seconds before each
  * attempt, `timeout` seconds each; passes on the first exit code 0. Fails at once when the
- * container stops running.
+ * container stops running. The failure quotes the last line the probe printed, as the runtime
+ * reads every container's output: bounded, stripped, with each of `secrets` redacted.
  */
-export function execCheck(runtime: Runtime, clock: Clock, containerId: string, check: ExecCheck, signal: AbortSignal): Promise<{ attempts: number }> {
+export function execCheck(runtime: Runtime, clock: Clock, containerId: string, check: ExecCheck, signal: AbortSignal, secrets: readonly string[]): Promise<{ attempts: number }> {
   return attemptUntilPassed(
     { runtime, clock },
     containerId,
     check,
     signal,
     async () => {
-      const result = await runtime.execInContainer(containerId, check.command, check.timeout * 1000);
+      const result = await runtime.execInContainer(containerId, check.command, check.timeout * 1000, secrets);
       if (signal.aborted) throw signal.reason;
       if (result.outcome === 'exited' && result.exitCode === 0) return '';
       const said = lastLine(result.output);

@@ -22,18 +22,43 @@ export function httpCheck(runtime: Runtime, clock: Clock, containerId: string, c
   );
 }
 
+/** How much of a body `content` is looked for in; the rest is never read. */
+export const CHECK_BODY_LIMIT_BYTES = 64 * 1024;
+
 /** '' when the attempt passed, else why it did not. */
 async function attemptOnce(url: string, check: HttpCheck, signal: AbortSignal): Promise<string> {
   try {
     const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(check.timeout * 1000)]) });
-    const body = await response.text();
-    if (response.status < 200 || response.status >= 400) return `HTTP ${response.status}`;
-    if (check.content !== undefined && !body.includes(check.content)) return `the body does not contain "${check.content}"`;
+    if (response.status < 200 || response.status >= 400 || check.content === undefined) {
+      await response.body?.cancel().catch(() => undefined);
+      return response.status < 200 || response.status >= 400 ? `HTTP ${response.status}` : '';
+    }
+    const { text, cut } = await bodyPrefix(response, CHECK_BODY_LIMIT_BYTES);
+    if (!text.includes(check.content)) return `the body does not contain "${check.content}"${cut ? ` in its first ${CHECK_BODY_LIMIT_BYTES / 1024} KiB` : ''}`;
     return '';
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     if ((error as Error).name === 'TimeoutError') return `no answer within ${check.timeout}s`;
     return (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+  }
+}
+
+/** The first `limit` bytes of the body as text (`cut` when there was more); the rest is never read. */
+export async function bodyPrefix(response: Response, limit: number): Promise<{ text: string; cut: boolean }> {
+  const reader = response.body?.getReader();
+  if (!reader) return { text: '', cut: false };
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { text: Buffer.concat(chunks).toString('utf8'), cut: false };
+      chunks.push(value.subarray(0, limit - length));
+      length += value.length;
+      if (length >= limit) return { text: Buffer.concat(chunks).toString('utf8'), cut: length > limit || !(await reader.read()).done };
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 

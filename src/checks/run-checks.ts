@@ -6,6 +6,7 @@ import { execCheck, describeCommand } from './exec-check.js';
 import { httpCheck } from './http-check.js';
 import { waitCheck } from './wait-check.js';
 import { shortId } from '../util/short-id.js';
+import { secretValues } from '../runtime/container-output.js';
 
 /**
  * Runs the app's pre-flight checks on every given container, in parallel across containers.
@@ -16,6 +17,7 @@ export async function runChecks(deps: { runtime: Runtime; clock: Clock; logger: 
   const { runtime, clock, logger } = deps;
   const { wait, http, exec } = app.spec.checks;
   const begin = clock.now();
+  const secrets = secretValues(app.spec);
   if (http.length === 0 && exec.length === 0) {
     logger.info({ step: 'checks', check: 'wait', seconds: wait }, `CHECKS not set: running simple container check; waiting for ${wait} seconds`);
     await Promise.all(containerIds.map((id) => waitCheck(runtime, clock, id, wait, signal)));
@@ -29,7 +31,7 @@ export async function runChecks(deps: { runtime: Runtime; clock: Clock; logger: 
         logger.info({ step: 'checks', check: check.path, container: shortId(id), attempts, result: 'passed', durationMs: clock.now() - begin }, `CHECKS ${check.path} passed (${attempts} attempt${plural(attempts)})`);
       }
       for (const check of exec) {
-        const { attempts } = await execCheck(runtime, clock, id, check, signal);
+        const { attempts } = await execCheck(runtime, clock, id, check, signal, secrets);
         const command = describeCommand(check.command);
         logger.info({ step: 'checks', check: command, container: shortId(id), attempts, result: 'passed', durationMs: clock.now() - begin }, `CHECKS ${command} passed (${attempts} attempt${plural(attempts)})`);
       }

@@ -105,7 +105,10 @@ export interface EngineInfo {
   apiVersion: string;
 }
 
-/** How a command run inside a container ended; `output` is its stdout and stderr, interleaved. */
+/**
+ * How a command run inside a container ended; `output` is its stdout and stderr, interleaved, as
+ * every container text reaches berth (./container-output.ts): its last 64 KiB, stripped, redacted.
+ */
 export type ExecResult = { outcome: 'exited'; exitCode: number; output: string } | { outcome: 'timed-out'; output: string };
 
 export interface Runtime {
@@ -134,15 +137,20 @@ export interface Runtime {
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** Force-removes. Refuses (NotManagedError) a container without `berth.managed=true`. Gone already is not an error. */
   removeContainer(id: string): Promise<void>;
-  /** The last `tail` lines of the container's stdout+stderr, as text. */
-  containerLogs(id: string, tail: number): Promise<string>;
+  /**
+   * The last `tail` lines of the container's stdout+stderr, as every container text reaches
+   * berth (./container-output.ts): at most its last 64 KiB, stripped of terminal control, with
+   * each of `secrets` (secretValues of the app) redacted.
+   */
+  containerLogs(id: string, tail: number, secrets: readonly string[]): Promise<string>;
   /**
    * Runs `command` (exec form, no shell) inside the running container and waits for it to end,
    * at most `timeoutMs`. A program that cannot start ends with the engine's exit code (126/127)
    * and says why in its output. Past the timeout the answer is `timed-out`; the engine offers no
-   * way to stop an exec, so the program is left to end on its own.
+   * way to stop an exec, so the program is left to end on its own. Its output is read as
+   * containerLogs' is (bounded, stripped, `secrets` redacted), however much it writes.
    */
-  execInContainer(id: string, command: string[], timeoutMs: number): Promise<ExecResult>;
+  execInContainer(id: string, command: string[], timeoutMs: number, secrets: readonly string[]): Promise<ExecResult>;
 
   /** undefined when no such image. */
   inspectImage(ref: string): Promise<ImageInfo | undefined>;

@@ -3,6 +3,9 @@
  * passed through here before berth logs or stores it.
  */
 
+/** What a hidden value reads as. */
+export const REDACTED = '<redacted>';
+
 /** Values shorter than this are not redacted on their own (they would mangle ids and port numbers); `KEY=value` always is. */
 const MIN_REDACTED_VALUE_LENGTH = 4;
 
@@ -18,5 +21,5 @@ export function secretsOf(env: Readonly<Record<string, string>>): string[] {
 /** `text` with every secret replaced by `<redacted>`, longest first. */
 export function redact(text: string, secrets: readonly string[]): string {
   const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
-  return longestFirst.reduce((redacted, secret) => redacted.split(secret).join('<redacted>'), text);
+  return longestFirst.filter((secret) => secret !== '').reduce((redacted, secret) => redacted.split(secret).join(REDACTED), text);
 }

@@ -6,6 +6,7 @@
 import { ContainerNotFoundError, NameConflictError, NotManagedError, PullError } from '../../src/runtime/errors.js';
 import type { ContainerCreateSpec, ContainerDetail, ContainerSummary, EngineInfo, EventSubscription, ExecResult, ImageInfo, Runtime, RuntimeEvent } from '../../src/runtime/types.js';
 import type { Clock } from '../../src/util/clock.js';
+import { containerText } from '../../src/runtime/container-output.js';
 
 interface FakeContainer extends ContainerDetail {
   spec: ContainerCreateSpec | undefined;
@@ -136,16 +137,20 @@ export class FakeRuntime implements Runtime {
     this.emit({ kind: 'container', action: 'destroy', id, namespace: c.labels['berth.namespace'], app: c.labels['berth.app'] });
   }
 
-  async containerLogs(): Promise<string> {
-    return 'fake output\n';
+  /** What every container logged (each answer goes through the one path real container text takes). */
+  logs = 'fake output\n';
+
+  async containerLogs(_id: string, _tail: number, secrets: readonly string[]): Promise<string> {
+    return containerText(Buffer.from(this.logs), 0, secrets);
   }
 
   /** How a command run in a container ends; every command exits 0 unless a test says otherwise. */
   execAnswer: (containerId: string, command: string[]) => ExecResult = () => ({ outcome: 'exited', exitCode: 0, output: '' });
 
-  async execInContainer(id: string, command: string[]): Promise<ExecResult> {
+  async execInContainer(id: string, command: string[], _timeoutMs: number, secrets: readonly string[]): Promise<ExecResult> {
     this.calls.push(`execInContainer ${id} ${command.join(' ')}`);
-    return this.execAnswer(id, command);
+    const answer = this.execAnswer(id, command);
+    return { ...answer, output: containerText(Buffer.from(answer.output), 0, secrets) };
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {

@@ -20,7 +20,7 @@ export function toCreateOptions(spec: ContainerCreateSpec): ContainerCreateOptio
 
   const mounts: MountSettings[] = spec.volumes.map((volume) => ({
     Type: volume.source.startsWith('/') ? 'bind' : 'volume',
-    Source: volume.source,
+    Source: volume.hostSource ?? volume.source,
     Target: volume.target,
     ReadOnly: volume.readOnly,
   }));

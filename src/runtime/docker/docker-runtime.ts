@@ -36,7 +36,8 @@ import { DEADLINES_MS, EngineClient, type CallContext } from './engine-client.js
 import { runtimeEventOf } from './engine-events.js';
 import { containerDetailOf, containerSummaryOf, imageInfoOfInspect, imageInfoOfListEntry } from './engine-views.js';
 import { forEachJsonLine } from './json-lines.js';
-import { demultiplexLogFrames } from './log-frames.js';
+import { LogFrameDemuxer } from './log-frames.js';
+import { containerText, OutputTail } from '../container-output.js';
 import { oneLine, statusCodeOf } from './map-error.js';
 import { authFailure, registryCredentials } from './registry-auth.js';
 import { shortId } from '../../util/short-id.js';
@@ -128,7 +129,7 @@ class DockerRuntime implements Runtime {
     }
   }
 
-  containerLogs(id: string, tail: number): Promise<string> {
+  containerLogs(id: string, tail: number, secrets: readonly string[]): Promise<string> {
     const context = { operation: 'containerLogs', object: shortId(id), byStatus: ON_CONTAINER };
     return this.engine.call(context, async (docker) => {
       const { Config } = await docker.getContainer(id).inspect();
@@ -136,18 +137,20 @@ class DockerRuntime implements Runtime {
         path: `/containers/${encodeURIComponent(id)}/logs?`,
         options: { stdout: true, stderr: true, tail: String(Math.max(0, Math.floor(tail))) },
       });
-      const raw = await readAll(stream);
-      return Config.Tty ? raw.toString('utf8') : demultiplexLogFrames(raw);
+      const output = new OutputTail();
+      await readBounded(stream, output, { framed: !Config.Tty });
+      return containerText(output.bytes(), output.dropped, secrets);
     });
   }
 
-  execInContainer(id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+  execInContainer(id: string, command: string[], timeoutMs: number, secrets: readonly string[]): Promise<ExecResult> {
     const context = { operation: 'execInContainer', object: shortId(id), byStatus: ON_CONTAINER, deadlineMs: timeoutMs + DEADLINES_MS.execInContainer! };
     return this.engine.call(context, async (docker) => {
       const exec = await docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
       const stream = (await exec.start({ hijack: true, stdin: false })) as Readable;
-      const { raw, ended } = await readUntil(stream, timeoutMs);
-      const output = demultiplexLogFrames(raw);
+      const tail = new OutputTail();
+      const { ended } = await readBounded(stream, tail, { framed: true, timeoutMs });
+      const output = containerText(tail.bytes(), tail.dropped, secrets);
       if (!ended) return { outcome: 'timed-out', output };
       return { outcome: 'exited', exitCode: await exitCodeOf(exec), output };
     });
@@ -374,20 +377,25 @@ function dialStream(docker: Docker, request: { path: string; options: Record<str
   });
 }
 
-/** What `stream` sent until it ended or `timeoutMs` passed (then it is destroyed). */
-function readUntil(stream: Readable, timeoutMs: number): Promise<{ raw: Buffer; ended: boolean }> {
+/**
+ * Reads `stream` to its end, or until `timeoutMs` passed (then it is destroyed), into `output`:
+ * demultiplexed from the engine's frames when `framed` (no TTY), else as it comes. Nothing but
+ * the tail's fixed buffer holds what the container sends: a flood costs time, not memory.
+ */
+function readBounded(stream: Readable, output: OutputTail, options: { framed: boolean; timeoutMs?: number }): Promise<{ ended: boolean }> {
+  const { timeoutMs } = options;
+  const demuxer = options.framed ? new LogFrameDemuxer((payload) => output.push(payload)) : undefined;
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
     const finish = (ended: boolean) => {
       clearTimeout(timer);
       stream.removeAllListeners('data');
-      resolve({ raw: Buffer.concat(chunks), ended });
+      resolve({ ended });
     };
-    const timer = setTimeout(() => {
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
       finish(false);
       stream.destroy();
     }, timeoutMs);
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('data', (chunk: Buffer) => (demuxer ? demuxer.push(chunk) : output.push(chunk)));
     stream.once('end', () => finish(true));
     stream.once('close', () => finish(true));
     stream.once('error', (error) => {
@@ -405,10 +413,4 @@ async function exitCodeOf(exec: Docker.Exec): Promise<number> {
     if (attempt >= 20) throw new Error(`the engine reports exec ${shortId(exec.id)} still running after its output ended`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-}
-
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }

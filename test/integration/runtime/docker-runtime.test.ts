@@ -158,11 +158,11 @@ describe('docker runtime against the real engine', function () {
       assert.deepEqual(page, { status: 200, body: `${imageNamespace}/web:v1` });
       assert.deepEqual(await httpGet(port.hostPort, '/extra/note.txt'), { status: 200, body: 'from the host' });
 
-      await waitFor('all log lines', async () => ((await runtime.containerLogs(id, 100)).includes('line-3') ? true : undefined));
+      await waitFor('all log lines', async () => ((await runtime.containerLogs(id, 100, [])).includes('line-3') ? true : undefined));
       // stdout and stderr are copied by separate engine goroutines: under load their order across streams may swap.
       const lines = (text: string) => text.split('\n').filter(Boolean).sort();
-      assert.deepEqual(lines(await runtime.containerLogs(id, 100)), ['line-1', 'line-2', 'line-3'], 'both streams, demultiplexed');
-      const tail = lines(await runtime.containerLogs(id, 2));
+      assert.deepEqual(lines(await runtime.containerLogs(id, 100, [])), ['line-1', 'line-2', 'line-3'], 'both streams, demultiplexed');
+      const tail = lines(await runtime.containerLogs(id, 2, []));
       assert.equal(tail.length, 2, 'only the last two lines');
       assert.ok(!tail.includes('line-1'), `the last two lines, not the first: ${tail.join()}`);
 
@@ -212,7 +212,7 @@ describe('docker runtime against the real engine', function () {
       await rejectsWith(runtime.inspectContainer(name), ContainerNotFoundError, 'inspectContainer', name);
       await rejectsWith(runtime.startContainer(name), ContainerNotFoundError, 'startContainer', name);
       await rejectsWith(runtime.stopContainer(name, 1), ContainerNotFoundError, 'stopContainer', name);
-      await rejectsWith(runtime.containerLogs(name, 10), ContainerNotFoundError, 'containerLogs', name);
+      await rejectsWith(runtime.containerLogs(name, 10, []), ContainerNotFoundError, 'containerLogs', name);
       await runtime.removeContainer(name);
     });
 

@@ -112,7 +112,7 @@ describe('validateDocument', () => {
       ['a relative check path', manifest('  ports: [{container: 80}]', '  checks: {http: [{path: health}]}'), [`m.yaml:8:26: spec.checks.http[0].path: "health" is not a valid check path (a request path starting with '/')`]],
       ['a relative mount target', manifest('  volumes: [{source: data, target: data}]'), [`m.yaml:7:36: spec.volumes[0].target: "data" is not a valid mount target (an absolute path inside the container, starting with '/')`]],
       ['an unknown strategy', manifest('  deploy: {strategy: blue-green}'), ['m.yaml:7:22: spec.deploy.strategy: must be "zero-downtime" or "recreate", not "blue-green"']],
-      ['a negative retireAfter', manifest('  deploy: {retireAfter: -1}'), ['m.yaml:7:25: spec.deploy.retireAfter: must be an integer of at least 0']],
+      ['a negative retireAfter', manifest('  deploy: {retireAfter: -1}'), ['m.yaml:7:25: spec.deploy.retireAfter: must be an integer from 0 to 3600']],
       ['a document that is not a mapping', '- apiVersion: berth/v1\n', ['m.yaml:1:1: document: must be a mapping, not a list']],
       ['another kind of document, by its identity only', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {a: b}\n', [
         'm.yaml:1:13: apiVersion: must be "berth/v1", not "v1"',

@@ -171,7 +171,7 @@ describe('docker runtime without an engine', function () {
       ['startContainer', () => runtime.startContainer('x')],
       ['stopContainer', () => runtime.stopContainer('x', 1)],
       ['removeContainer', () => runtime.removeContainer('x')],
-      ['containerLogs', () => runtime.containerLogs('x', 10)],
+      ['containerLogs', () => runtime.containerLogs('x', 10, [])],
       ['inspectImage', () => runtime.inspectImage('ns/web:v1')],
       ['listImages', () => runtime.listImages('ns/web')],
       ['pullImage', () => runtime.pullImage('ns/web:v1')],
