@@ -5,6 +5,8 @@ import { UsageError } from './usage.js';
 import { ManifestEditError } from '../manifest/errors.js';
 import { TagCommandError } from '../tags/errors.js';
 import { ListenError } from '../http/errors.js';
+import { UnsafeDirectoryError } from '../util/private-dir.js';
+import { ProxyError } from '../proxy/errors.js';
 
 export interface Failure {
   message: string;
@@ -14,6 +16,8 @@ export interface Failure {
 export function describeFailure(error: unknown): Failure {
   if (error instanceof UsageError) return { message: `berth: ${error.message} (berth --help shows the usage)`, exitCode: 1 };
   if (error instanceof LockHeldError || error instanceof TagCommandError || error instanceof ManifestEditError || error instanceof ListenError) return { message: `berth: ${error.message}`, exitCode: 1 };
+  if (error instanceof ProxyError) return { message: `berth: ${error.message}`, exitCode: 1 };
+  if (error instanceof UnsafeDirectoryError) return { message: `berth: refusing the directory ${error.message}`, exitCode: 1 };
   if (error instanceof EngineUnavailableError) {
     const where = process.env.DOCKER_HOST ? `DOCKER_HOST=${process.env.DOCKER_HOST}` : 'the local Docker socket';
     return { message: `berth: cannot reach the Docker engine at ${where}: ${error.message}`, exitCode: 1 };

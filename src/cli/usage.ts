@@ -40,7 +40,10 @@ run flags:
 secret flags (run, plan):
   --age-identity FILE      age identities (age-keygen) that decrypt envFrom and secrets files (repeatable;
                            also BERTH_AGE_IDENTITY_FILE); read once, never logged
-  --secrets-dir DIR        where decrypted secret files are mounted from, on tmpfs (default /dev/shm/berth)
+  --secrets-dir DIR        where decrypted secret files are mounted from: DIR/<namespace>, a directory only
+                           berth's user may enter, on tmpfs (default: /dev/shm/berth-<namespace>-<random>,
+                           a name berth makes and records in its state directory)
+  --allow-secrets-on-disk  accept a --secrets-dir that is not on a tmpfs (decrypted secrets reach a disk)
 
 notification flags (run):
   --notify URL             POST each event as JSON (repeatable); slack+URL or mattermost+URL for a chat line;
@@ -62,7 +65,8 @@ proxy flags (run, plan):
   --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass
   --nginx-conf-dir DIR     where the server blocks go (default /etc/nginx/conf.d)
   --proxy-listen ADDR:PORT what the server blocks listen on (default 80)
-  --nginx-test "CMD"       checks a candidate configuration (default "nginx -t")
+  --nginx-test "CMD"       checks a candidate configuration (default "nginx -t"); its "conflicting server
+                           name" warnings refuse a domain another server block already serves
   --nginx-reload "CMD"     reloads nginx (default "nginx -s reload")
   --domain D               serve apps without domains as <app>.D
 

@@ -1,5 +1,4 @@
 import type { App, AppSpec } from '../manifest/types.js';
-import { secretsOf } from '../util/redact.js';
 import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_REPLICA, LABEL_SECRETS, LABEL_SPEC_HASH, type ContainerCreateSpec } from '../runtime/types.js';
 import { containerName, type Revision } from './revision.js';
 
@@ -37,8 +36,5 @@ export function secretMounts(spec: AppSpec): { source: string; target: string; r
   return resolved.files.map((f, i) => ({ source: `${resolved.root}/${resolved.digest}/${i}`, target: f.target, readOnly: true }));
 }
 
-/** Every value a log line or message must never show: env values, and the decrypted secrets. */
-export function secretValues(spec: AppSpec): string[] {
-  const files = (spec.resolved?.files ?? []).map((f) => f.content.toString('utf8').trim()).filter((text) => text.length >= 4 && text.length <= 4096);
-  return [...secretsOf(containerEnv(spec)), ...files];
-}
+/** Every value a log line or message must never show: env values, and the decrypted secrets (one list, made where container output is read). */
+export { secretValues } from '../runtime/container-output.js';

@@ -7,7 +7,7 @@
  */
 import { CheckFailedError } from '../checks/errors.js';
 import { runChecks } from '../checks/run-checks.js';
-import type { App } from '../manifest/types.js';
+import type { App, ResolvedSecrets } from '../manifest/types.js';
 import type { TrafficRouter } from '../proxy/types.js';
 import { PortInUseError, RuntimeError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/types.js';
@@ -22,9 +22,10 @@ import { silentLogger } from '../util/silent-logger.js';
 
 /** The `berth.role` of a release container. */
 export const RELEASE_ROLE = 'release';
-import { redact } from '../util/redact.js';
-import { containerEnv, secretMounts, secretValues } from './container-spec.js';
+import { lastLinesOf, secretValues } from '../runtime/container-output.js';
+import { containerEnv, secretMounts } from './container-spec.js';
 import { materializeSecretFiles } from '../secrets/secret-files.js';
+import { UnsafeDirectoryError } from '../util/private-dir.js';
 import { imageRef } from '../manifest/image-ref.js';
 
 export interface ExecuteContext {
@@ -105,7 +106,7 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       await runtime.removeContainer(action.container.id);
       return { message: `Removed ${action.container.name}: ${action.reason}`, fields: { container: action.container.name, reason: action.reason } };
     case 'create': {
-      if (ctx.app?.spec.resolved) await materializeSecretFiles(ctx.app.spec.resolved);
+      if (ctx.app?.spec.resolved) await secretFilesFor(ctx.app.spec.resolved);
       const id = await runtime.createContainer(action.spec);
       progress.ids.set(action.spec.name, id);
       progress.started.push({ id, name: action.spec.name });
@@ -190,7 +191,7 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   if (left?.state === 'created') await runtime.startContainer(left.id);
   if (id === undefined) {
     logger.info({ step: 'release-step', command: action.hook.command }, `Running the release step ${command}...`);
-    if (app.spec.resolved) await materializeSecretFiles(app.spec.resolved);
+    if (app.spec.resolved) await secretFilesFor(app.spec.resolved);
     id = await runtime.createContainer(releaseSpecFor(namespace, app, action));
     await runtime.startContainer(id);
   } else {
@@ -198,7 +199,7 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   }
   const begin = ctx.clock.now();
   const ended = await waitForExit(ctx, id, timeoutMs);
-  const output = redact(await runtime.containerLogs(id, LOG_TAIL_LINES).catch(() => ''), secretValues(app.spec)).trimEnd();
+  const output = lastLinesOf(await runtime.containerLogs(id, LOG_TAIL_LINES, secretValues(app.spec)).catch(() => ''), LOG_TAIL_LINES).trimEnd();
   if (ended === undefined) await runtime.stopContainer(id, 0).catch(() => undefined);
   await runtime.removeContainer(id);
   if (ended === 0) {
@@ -246,17 +247,26 @@ async function waitForExit(ctx: ExecuteContext, id: string, timeoutMs: number): 
 async function postDeploy(action: Extract<Action, { type: 'postDeploy' }>, ctx: ExecuteContext, progress: Progress): Promise<void> {
   const command = JSON.stringify(action.hook.command);
   const id = progress.ids.get(action.container) ?? action.container;
-  const result = await ctx.runtime.execInContainer(id, action.hook.command, action.hook.timeout * 1000).catch((error: Error) => ({ outcome: 'error' as const, output: error.message }));
-  const output = redact(result.output, (ctx.app ? secretValues(ctx.app.spec) : [])).trimEnd();
+  const result = await ctx.runtime.execInContainer(id, action.hook.command, action.hook.timeout * 1000, ctx.app ? secretValues(ctx.app.spec) : [])
+    .catch((error: Error) => ({ outcome: 'error' as const, output: error.message }));
+  const output = lastLinesOf(result.output, LOG_TAIL_LINES).trimEnd();
   if (result.outcome === 'exited' && result.exitCode === 0) {
     progress.executed.postDeploy = 'succeeded';
     ctx.logger.info({ step: 'post-deploy', container: action.container, result: 'passed' }, `Post-deploy ${command} succeeded in ${action.container}`);
     return;
   }
   const why = result.outcome === 'exited' ? `exited with code ${result.exitCode}` : result.outcome === 'timed-out' ? `did not finish within ${action.hook.timeout}s` : `could not run: ${output}`;
-  const last = output.split('\n').pop() ?? '';
+  const last = lastLine(output);
   progress.executed.postDeploy = `failed: ${why}${last && result.outcome !== 'error' ? `: ${last}` : ''}`;
   ctx.logger.warn({ step: 'post-deploy', container: action.container, result: 'failed', ...(output ? { output } : {}) }, `Post-deploy ${command} ${why} in ${action.container}; the deploy stands`);
+}
+
+/** How much of a post-deploy command's last line its result quotes. */
+const LAST_LINE_CHARS = 200;
+
+function lastLine(output: string): string {
+  const line = output.split('\n').pop()?.trim() ?? '';
+  return line.length > LAST_LINE_CHARS ? `${line.slice(0, LAST_LINE_CHARS)}...` : line;
 }
 
 /** Probes the new containers' checks once more (a second try half a second later); a failure rolls back. */
@@ -359,11 +369,20 @@ async function compensate(ctx: ExecuteContext, progress: Progress): Promise<void
 }
 
 async function logContainerOutput(ctx: ExecuteContext, container: ContainerRef): Promise<void> {
-  const raw = await ctx.runtime.containerLogs(container.id, LOG_TAIL_LINES).catch(() => '');
-  const output = redact(raw, (ctx.app ? secretValues(ctx.app.spec) : []));
+  const output = lastLinesOf(await ctx.runtime.containerLogs(container.id, LOG_TAIL_LINES, ctx.app ? secretValues(ctx.app.spec) : []).catch(() => ''), LOG_TAIL_LINES);
   if (output.trim() !== '') ctx.logger.warn({ step: 'checks', container: container.name, output }, `${container.name} container output (last ${LOG_TAIL_LINES} lines)`);
 }
 
 function uniqueRefs(refs: ContainerRef[]): ContainerRef[] {
   return [...new Map(refs.map((r) => [r.id, r])).values()];
+}
+
+/** The app's secret files written for a container to mount; a secrets directory that fails its check fails the deploy, in one line. */
+async function secretFilesFor(resolved: ResolvedSecrets): Promise<void> {
+  try {
+    await materializeSecretFiles(resolved);
+  } catch (error) {
+    if (error instanceof UnsafeDirectoryError) throw new DeployFailedError(`refusing to write secret files: ${error.message}`, { cause: error });
+    throw error;
+  }
 }

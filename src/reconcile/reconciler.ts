@@ -19,6 +19,7 @@ import { DeployFailedError, ReleaseFailedError } from './errors.js';
 import { join } from 'node:path';
 import { LABEL_SECRETS } from '../runtime/types.js';
 import { sweepSecretFiles } from '../secrets/secret-files.js';
+import { UnsafeDirectoryError } from '../util/private-dir.js';
 import { describeCommit, type Commit } from '../source/types.js';
 import type { EventSink } from '../events/types.js';
 import { executePlan, nothingExecuted } from './execute.js';
@@ -112,7 +113,13 @@ export class Reconciler implements AppReconciler {
     const inUse = (await this.deps.runtime.listContainers(this.options.namespace, name)).map((c) => c.labels[LABEL_SECRETS]).filter((d): d is string => d !== undefined);
     const wanted = desired.kind === 'present' && desired.app.spec.resolved ? [desired.app.spec.resolved.digest] : [];
     const keep = new Set([...inUse, ...(inUse.length > 0 || desired.kind === 'present' ? wanted : [])]);
-    await sweepSecretFiles(join(this.options.secretsRoot, name), keep);
+    try {
+      await sweepSecretFiles(join(this.options.secretsRoot, name), keep);
+    } catch (error) {
+      // Nothing is removed through a path that fails its check; the app itself is not disturbed.
+      if (!(error instanceof UnsafeDirectoryError)) throw error;
+      this.deps.logger.warn({ app: name, step: 'secrets', reason: error.message }, `Not sweeping the secret files of ${name}: ${error.message}`);
+    }
   }
 
   isWatching(name: string): boolean {

@@ -3,10 +3,11 @@
  * created exclusively (0600) holding its pid. A lock whose pid is no longer alive is stale and
  * taken over.
  */
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateStore } from './store.js';
 import { LockHeldError } from './errors.js';
+import { ensurePrivateDirectory } from '../util/private-dir.js';
 
 export interface Lock {
   readonly file: string;
@@ -15,7 +16,7 @@ export interface Lock {
 
 export async function acquireLock(stateDir: string, namespace: string): Promise<Lock> {
   const dir = StateStore.directory(stateDir, namespace);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDirectory(dir, { create: true });
   const file = join(dir, 'lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

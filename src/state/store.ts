@@ -9,13 +9,14 @@
  * with backoff until the file catches up by itself. A state file that cannot be read as state is
  * moved aside (`state.json.corrupt-<time>`), never silently replaced.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Logger } from '../util/logger.js';
 import { silentLogger } from '../util/silent-logger.js';
 import type { SourceCondition } from '../source/types.js';
 import type { BerthEvent } from '../events/types.js';
 import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord, type CertificateRecord } from './types.js';
+import { ensurePrivateDirectory } from '../util/private-dir.js';
 
 export interface StateStoreOptions {
   logger?: Logger;
@@ -70,7 +71,7 @@ export class StateStore {
   /** The store `berth run` writes; a state file that is not state is moved aside with a warning. */
   static async open(stateDir: string, namespace: string, options: StateStoreOptions = {}): Promise<StateStore> {
     const dir = StateStore.directory(stateDir, namespace);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensurePrivateDirectory(dir, { create: true });
     const store = new StateStore(join(dir, 'state.json'), options.logger);
     const problem = await store.load();
     if (problem !== undefined) await store.moveAside(problem);

@@ -3,7 +3,8 @@
  * `<domain>@<version>.crt` + `.key` pairs (0600), each written to a temporary file and renamed
  * into place, so nginx never reads half a file nor a key of another pair.
  */
-import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { ensurePrivateDirectory } from '../util/private-dir.js';
 import { writeFileAtomically } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import { readCertificatePair } from './certificate-file.js';
@@ -82,8 +83,8 @@ export class AcmeStore {
   }
 
   private async writePrivate(file: string, content: string | Buffer): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await chmod(this.dir, 0o700);
+    // Private keys: the directory is checked from / down on every write, as secrets are.
+    await ensurePrivateDirectory(this.dir, { create: true, secret: true });
     await writeFileAtomically(file, content, 0o600);
   }
 }

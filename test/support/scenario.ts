@@ -4,7 +4,7 @@
  * through berth's own runtime), and a cleanup that leaves nothing behind.
  */
 import type { AppStatus } from '../../src/status/app-status.js';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
@@ -33,9 +33,10 @@ export class Scenario {
     readonly stateDir: string,
   ) {}
 
-  static async create(): Promise<Scenario> {
+  /** `namespace`: a name of the test's choosing (default: a fresh unique one). */
+  static async create(namespace = uniqueNamespace()): Promise<Scenario> {
     const root = await mkdtemp(join(tmpdir(), 'berth-it-'));
-    const scenario = new Scenario(uniqueNamespace(), root, join(root, 'manifests'), join(root, 'state'));
+    const scenario = new Scenario(namespace, root, join(root, 'manifests'), join(root, 'state'));
     await import('node:fs/promises').then((fs) => fs.mkdir(scenario.manifests));
     return scenario;
   }
@@ -130,6 +131,9 @@ export class Scenario {
     await this.killProcesses();
     await cleanupNamespace(this.namespace);
     await rm(this.root, { recursive: true, force: true });
+    // The default secrets directory berth made for this namespace, if any app had secret files.
+    const shm = await readdir('/dev/shm').catch(() => [] as string[]);
+    for (const entry of shm) if (entry.startsWith(`berth-${this.namespace}-`)) await rm(join('/dev/shm', entry), { recursive: true, force: true });
   }
 }
 

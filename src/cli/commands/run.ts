@@ -4,6 +4,7 @@ import type { GitSource } from '../../source/git/git-source.js';
 import { redactUrl } from '../../source/git/redact-url.js';
 import { sourceLine } from '../../status/source-line.js';
 import { NOTIFY_FLAGS, notifySinks } from '../notify-options.js';
+import { HostPathCheckingSource } from '../../manifest/host-paths.js';
 import { SECRET_FLAGS, identityFiles, secretDecrypter, secretsRoot, withSecrets } from '../secret-options.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { EventSink } from '../../events/types.js';
@@ -35,7 +36,7 @@ import type { StatusServer } from '../../http/server.js';
 import { noMetrics } from '../../metrics/types.js';
 import { appStatuses, engineOutage } from '../../status/app-status.js';
 import type { Runtime } from '../../runtime/types.js';
-import { formatProblem } from '../../manifest/types.js';
+import { formatProblem, type ManifestSet } from '../../manifest/types.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { withDeadline } from '../../util/deadline.js';
@@ -86,10 +87,13 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const lock = await acquireLock(shared.stateDir, shared.namespace);
   let server: StatusServer | undefined;
   try {
+    // Blocks of the previous naming become this version's before any route is read (one berth per namespace: the lock is held).
+    if (traffic instanceof NginxRouter) await traffic.migrate();
     const expected = new ExpectedEvents(clock);
     const runtime = expectingRuntime(createDockerRuntime({ pullStallMs: pullStallSeconds * 1000 }), expected);
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace, { logger });
+    const secrets = await secretsRoot(values, shared, logger);
     // Bound once the controller exists: a new tree is read by it.
     let onTree = (): void => undefined;
     let source: GitSource | undefined;
@@ -118,10 +122,10 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const reconciler =
       engineKind === 'swarm'
         ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
-        : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions, secretsRoot: secretsRoot(values, shared.namespace) });
+        : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions, secretsRoot: secrets });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: await withSecrets(new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), decrypter, values, shared) },
+      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: await withSecrets(onHost(engineKind, new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), shared.allowHostPaths), decrypter, shared, { secretsRoot: secrets, ...(source ? { checkout: source.checkoutDir } : {}) }) },
       { concurrency, resyncSeconds },
     );
     late.controller = controller;
@@ -227,7 +231,10 @@ async function certificateManager(
       if (!late.desired || !(traffic instanceof NginxRouter)) return wanted;
       for (const name of late.desired.names()) {
         const desired = late.desired.get(name);
-        if (desired.kind === 'present') for (const domain of traffic.domainsOf(desired.app)) wanted.set(domain, name);
+        if (desired.kind !== 'present') continue;
+        // A domain another server block holds is not this app's to certify: the holder answers its challenges.
+        const refused = traffic.refusedDomains(name);
+        for (const domain of traffic.domainsOf(desired.app)) if (!refused.includes(domain)) wanted.set(domain, name);
       }
       return wanted;
     },
@@ -303,4 +310,9 @@ function untilSignal(): Promise<NodeJS.Signals> {
 
 function flushLogger(logger: { flush(cb?: (err?: Error) => void): void }): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
+}
+
+/** On one host, host paths are checked where they are mounted (host-paths.ts); a swarm mounts them on whichever node runs the task. */
+function onHost(engineKind: string, source: ManifestDirectory, prefixes: string[]): { readonly dir: string; read(): Promise<ManifestSet> } {
+  return engineKind === 'docker' ? new HostPathCheckingSource(source, prefixes) : source;
 }
