@@ -22,6 +22,8 @@ export interface VolumeSpec {
   source: string;
   target: string;
   readOnly: boolean;
+  /** For a host path: the path checked on the host (host-paths.ts), which is what is mounted. */
+  hostSource?: string;
 }
 
 export interface HttpCheck {

@@ -191,7 +191,8 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
   return messages;
 }
 
-function isPathWithin(candidate: string, prefix: string): boolean {
+/** `candidate` is `prefix` or lies below it, by name (both normalized POSIX paths). */
+export function isPathWithin(candidate: string, prefix: string): boolean {
   const base = prefix.replace(/\/+$/, '');
   return base === '' || candidate === base || candidate.startsWith(`${base}/`);
 }

@@ -19,7 +19,8 @@ export function specHash(spec: AppSpec): string {
     command: spec.command ?? null,
     env: spec.env,
     ports: spec.ports,
-    volumes: spec.volumes,
+    // As written: where a host path was found on the host is no part of the revision.
+    volumes: spec.volumes.map(({ source, target, readOnly }) => ({ source, target, readOnly })),
     resources: spec.resources,
     // Secrets count by a keyed digest of what they decrypt to, never by their values.
     ...(spec.resolved ? { secrets: spec.resolved.digest } : {}),

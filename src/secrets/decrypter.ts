@@ -4,7 +4,8 @@
  * and the reason in one line; no message ever carries a secret. The age implementation is loaded
  * on the first decryption: a command whose apps name no secret never loads it.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 
 /** Larger encrypted files are refused: env files and secret files are small. */
 export const SECRET_FILE_LIMIT = 64 * 1024;
@@ -37,22 +38,45 @@ export class SecretDecrypter {
     return new SecretDecrypter([]);
   }
 
+  /**
+   * Decrypts `file` (a real path: confine.ts resolved it), opened without following a link and
+   * read no further than the limit. A file that is not age is said to be so, quoting nothing of it.
+   */
   async decrypt(file: string): Promise<Buffer> {
-    const size = await stat(file).then((s) => s.size, (error: NodeJS.ErrnoException) => {
-      throw new SecretError(file, error.code === 'ENOENT' ? 'no such file' : `unreadable (${error.code ?? error.message})`);
-    });
-    if (size > SECRET_FILE_LIMIT) throw new SecretError(file, `${size} bytes, over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
+    const ciphertext = await readBounded(file);
     if (this.identities.length === 0) throw new SecretError(file, 'cannot decrypt: berth was given no identity (--age-identity FILE or BERTH_AGE_IDENTITY_FILE)');
-    const ciphertext = await readFile(file);
     const { Decrypter } = await import('age-encryption');
     const decrypter = new Decrypter();
     for (const identity of this.identities) decrypter.addIdentity(identity);
     try {
       return Buffer.from(await decrypter.decrypt(ciphertext));
     } catch (error) {
-      const said = (error as Error).message;
-      if (/no identity matched/i.test(said)) throw new SecretError(file, 'cannot decrypt: it is encrypted to another key than the identities berth was given');
-      throw new SecretError(file, `cannot decrypt: not a valid age file (${said.split('\n')[0]})`);
+      // The library's own message may quote the file's first line (a file that is not age at all): never shown.
+      if (/no identity matched/i.test((error as Error).message)) throw new SecretError(file, 'cannot decrypt: it is encrypted to another key than the identities berth was given');
+      throw new SecretError(file, 'cannot decrypt: not a valid age file');
     }
+  }
+}
+
+/** The whole file, if it is a regular file within SECRET_FILE_LIMIT; opened O_NOFOLLOW, read by the descriptor it was checked on. */
+async function readBounded(file: string): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
+    throw new SecretError(file, error.code === 'ENOENT' ? 'no such file' : error.code === 'ELOOP' ? 'is a symbolic link' : `unreadable (${error.code ?? 'error'})`);
+  });
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new SecretError(file, 'is not a regular file');
+    if (stats.size > SECRET_FILE_LIMIT) throw new SecretError(file, `${stats.size} bytes, over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
+    const buffer = Buffer.alloc(SECRET_FILE_LIMIT + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > SECRET_FILE_LIMIT) throw new SecretError(file, `over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
   }
 }

@@ -10,17 +10,26 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App, ManifestProblem, ManifestSet, SecretRef } from '../manifest/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import { ConfinementError, confinedFile } from './confine.js';
 import { SecretDecrypter, SecretError } from './decrypter.js';
 import { parseDotenv } from './dotenv.js';
 
-export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypter, digestKey: Buffer, secretsRoot?: string): Promise<ManifestSet> {
+export interface ResolveOptions {
+  /** The source an app's manifest came from (the manifests directory, or the git checkout): every file it names lies inside it (confine.ts). */
+  root: (app: App) => string;
+  /** `<secrets root>`: each app's decrypted files are to go in `<secretsRoot>/<app>`. */
+  secretsRoot?: string;
+}
+
+export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypter, digestKey: Buffer, options: ResolveOptions): Promise<ManifestSet> {
+  const { secretsRoot } = options;
   const apps = new Map(set.apps);
   const problems = [...set.problems];
   const invalid = new Set(set.invalid);
   for (const [name, app] of set.apps) {
     if (app.spec.envFrom.length === 0 && app.spec.secrets.length === 0) continue;
     try {
-      const resolved = await resolveApp(app, decrypter, digestKey);
+      const resolved = await resolveApp(app, decrypter, digestKey, options.root(app));
       apps.set(name, { ...app, spec: { ...app.spec, resolved: secretsRoot === undefined ? resolved : { ...resolved, root: join(secretsRoot, name) } } });
     } catch (error) {
       if (!(error instanceof SecretProblem)) throw error;
@@ -38,14 +47,39 @@ class SecretProblem extends Error {
   }
 }
 
-async function resolveApp(app: App, decrypter: SecretDecrypter, digestKey: Buffer) {
+/**
+ * Only checks that every file the apps name lies where it may (confine.ts): `validate` without
+ * keys. An app naming a file elsewhere leaves the set as an invalid one does.
+ */
+export async function confineSecretFiles(set: ManifestSet, root: (app: App) => string): Promise<ManifestSet> {
+  const apps = new Map(set.apps);
+  const problems = [...set.problems];
+  const invalid = new Set(set.invalid);
+  for (const [name, app] of set.apps) {
+    for (const ref of [...app.spec.envFrom, ...app.spec.secrets]) {
+      const problem = await confinedFile(ref.file, root(app), name).then(() => undefined, (error: unknown) => {
+        if (error instanceof ConfinementError) return `${ref.file}: ${error.reason}`;
+        throw error;
+      });
+      if (problem === undefined) continue;
+      apps.delete(name);
+      invalid.add(name);
+      problems.push({ ...ref.at, app: name, message: problem });
+      break;
+    }
+  }
+  return { ...set, apps, problems, invalid };
+}
+
+async function resolveApp(app: App, decrypter: SecretDecrypter, digestKey: Buffer, root: string) {
   const env: Record<string, string> = {};
   const files: { target: string; content: Buffer }[] = [];
   const decrypt = async (ref: SecretRef) => {
     try {
-      return await decrypter.decrypt(ref.file);
+      return await decrypter.decrypt(await confinedFile(ref.file, root, app.name));
     } catch (error) {
-      if (error instanceof SecretError) throw new SecretProblem({ ...ref.at, message: '' }, error.message);
+      // Said with the path as the manifest resolves it, not the real path it led to.
+      if (error instanceof SecretError || error instanceof ConfinementError) throw new SecretProblem({ ...ref.at, message: '' }, `${ref.file}: ${error.reason}`);
       throw error;
     }
   };
@@ -76,8 +110,10 @@ export class SecretResolvingSource {
     private readonly inner: { readonly dir: string; read(): Promise<ManifestSet> },
     private readonly decrypter: SecretDecrypter,
     private readonly digestKey: Buffer,
-    /** `<secrets-dir>/<namespace>`: where each app's decrypted files go (`<root>/<app>`). */
-    private readonly secretsRoot: string,
+    /** What files must lie inside: the git checkout, or (by default) the manifests directory. */
+    private readonly root: string,
+    /** The namespace's secrets root: where each app's decrypted files go (`<root>/<app>`); none when they are never written (plan). */
+    private readonly secretsRoot?: string,
   ) {}
 
   get dir(): string {
@@ -85,7 +121,7 @@ export class SecretResolvingSource {
   }
 
   async read(): Promise<ManifestSet> {
-    return resolveSecrets(await this.inner.read(), this.decrypter, this.digestKey, this.secretsRoot);
+    return resolveSecrets(await this.inner.read(), this.decrypter, this.digestKey, { root: () => this.root, ...(this.secretsRoot !== undefined ? { secretsRoot: this.secretsRoot } : {}) });
   }
 }
 

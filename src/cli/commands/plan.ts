@@ -22,6 +22,7 @@ import type { SwarmPlan } from '../../reconcile/swarm/plan.js';
 import { UsageError } from '../usage.js';
 import { heldClaims } from '../../reconcile/held-claims.js';
 import { GIT_FLAGS, gitSettings, type GitSettings } from '../git-options.js';
+import { HostPathCheckingSource } from '../../manifest/host-paths.js';
 import { SECRET_FLAGS, identityFiles, secretDecrypter, withSecrets } from '../secret-options.js';
 import { redactUrl } from '../../source/git/redact-url.js';
 import { describeCommit } from '../../source/types.js';
@@ -58,7 +59,9 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const git = await gitSettings(values);
   const checkout = git ? await fetchOnce(git, out) : undefined;
   if (checkout === null) return 1;
-  const manifests = await withSecrets(new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), await secretDecrypter(identityFiles(values)), values, shared);
+  const directory = new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
+  // As run reads: on one host, host paths are checked where they would be mounted.
+  const manifests = await withSecrets(values.runtime === 'docker' ? new HostPathCheckingSource(directory, shared.allowHostPaths) : directory, await secretDecrypter(identityFiles(values)), shared, checkout ? { checkout: checkout.root } : {});
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const [state, running, routed, read] = await Promise.all([StateStore.read(shared.stateDir, namespace), unsettle(containers), traffic.routed(), manifests.read()]);
   // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
@@ -98,7 +101,7 @@ async function unsettle<T>(settled: Promise<{ value: T } | { error: unknown }>):
  * For `plan --git`: the branch's head fetched once into a temporary directory (removed at exit),
  * named on the first line; null (after printing why) when the remote cannot be read.
  */
-async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string } | null> {
+async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string; root: string } | null> {
   const [{ GitSource }, { mkdtemp }, { rmSync }, { tmpdir }, { join }] = await Promise.all([import('../../source/git/git-source.js'), import('node:fs/promises'), import('node:fs'), import('node:os'), import('node:path')]);
   const dir = await mkdtemp(join(tmpdir(), 'berth-plan-git-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -115,7 +118,7 @@ async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string }
     return null;
   }
   out.stdout(`commit ${describeCommit(commit)} (${redactUrl(git.url)}@${git.branch}${git.path ? `:${git.path}` : ''})${error ? `; not applied: ${error}` : ''}\n`);
-  return { dir: source.manifestsDir };
+  return { dir: source.manifestsDir, root: source.checkoutDir };
 }
 
 /** The certificates `run` would serve now (those on disk; plan orders none), for judging routes as `run` would. */

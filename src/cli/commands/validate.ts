@@ -1,5 +1,7 @@
 import { loadPaths } from '../../manifest/load.js';
-import { formatProblem, type ManifestSet } from '../../manifest/types.js';
+import { dirname, resolve, sep } from 'node:path';
+import { formatProblem, type App, type ManifestSet } from '../../manifest/types.js';
+import { identityFiles } from '../identity-files.js';
 import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage.js';
@@ -17,7 +19,8 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
   const shared = sharedOptions(values);
   if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
   const loaded = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}) });
-  const set = values['age-identity'].length > 0 ? await checkSecrets(loaded, values['age-identity']) : loaded;
+  const identities = identityFiles(values);
+  const set = await checkSecrets(loaded, identities, rootsOf(positionals));
   const lines = [...set.problems, ...set.warnings].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
   for (const problem of lines) out.stdout(`${formatProblem(problem)}\n`);
   if (set.problems.length > 0) {
@@ -32,9 +35,25 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
   return 0;
 }
 
-/** Decrypts every secret the apps name with the given identities; what fails becomes a problem. Loaded only when asked. */
-async function checkSecrets(set: ManifestSet, identities: string[]): Promise<ManifestSet> {
-  const [{ randomBytes }, { resolveSecrets }, { secretDecrypter }] = await Promise.all([import('node:crypto'), import('../../secrets/resolve.js'), import('../secret-options.js')]);
+/**
+ * Every file the apps name is checked to lie inside the path it was read from; with identities,
+ * each is decrypted too, and what fails becomes a problem. The secrets code loads only when an app
+ * names a file.
+ */
+async function checkSecrets(set: ManifestSet, identities: string[], root: (app: App) => string): Promise<ManifestSet> {
+  if (![...set.apps.values()].some((app) => app.spec.envFrom.length > 0 || app.spec.secrets.length > 0)) return set;
+  const [{ randomBytes }, { resolveSecrets, confineSecretFiles }, { secretDecrypter }] = await Promise.all([import('node:crypto'), import('../../secrets/resolve.js'), import('../secret-options.js')]);
+  if (identities.length === 0) return confineSecretFiles(set, root);
   // The digests are not compared with anything here: any key does.
-  return resolveSecrets(set, await secretDecrypter(identities), randomBytes(32));
+  return resolveSecrets(set, await secretDecrypter(identities), randomBytes(32), { root });
+}
+
+/** The directory an app's files must lie in: the directory given that holds its manifest, or a given file's own directory. */
+function rootsOf(positionals: string[]): (app: App) => string {
+  const given = positionals.map((p) => resolve(p));
+  return (app) => {
+    const file = resolve(app.source.file);
+    const holder = given.find((p) => file.startsWith(`${p}${sep}`));
+    return holder ?? dirname(file);
+  };
 }

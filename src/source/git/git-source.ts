@@ -57,6 +57,11 @@ export class GitSource {
     this.condition = { url: redactUrl(options.url), branch: options.branch, path: options.path };
   }
 
+  /** The checkout of the applied commit: every file a manifest names lies inside it. */
+  get checkoutDir(): string {
+    return join(this.options.dir, 'current');
+  }
+
   get manifestsDir(): string {
     return join(this.options.dir, 'current', this.options.path);
   }

@@ -28,7 +28,7 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     deploy: { retireAfter: 1 },
     ...extra,
   });
-  const blockFile = () => join(nginx.confDir, `berth-${world.namespace}-shop.conf`);
+  const blockFile = () => join(nginx.confDir, `berth.${world.namespace}.shop.conf`);
   const served = async (body: string) => eventually(async () => (await nginx.get(HOST)).body === body, 30_000, `nginx to serve "${body}"`);
   const settled = async () => eventually(async () => (await world.containers('shop')).length === 2, 30_000, 'the old containers to retire');
 
@@ -49,7 +49,7 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     await served('blue');
     await settled();
     const files = await readdir(nginx.confDir);
-    assert.deepEqual(files, [`berth-${world.namespace}-shop.conf`]);
+    assert.deepEqual(files, [`berth.${world.namespace}.shop.conf`]);
     const ports = (await world.running('shop')).map((c) => c.port).sort();
     const block = await readFile(join(nginx.confDir, files[0]!), 'utf8');
     for (const port of ports) assert.match(block, new RegExp(`server 127\\.0\\.0\\.1:${port} `));
