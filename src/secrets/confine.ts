@@ -7,8 +7,8 @@
  * (an app reads its own files, `secrets/shared/` and files directly in `secrets/`). The reasons
  * name the path as the manifest gives it, never anything inside a file.
  */
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, sep } from 'node:path';
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
 
 /** The directory under `secrets/` every app may read. */
 export const SHARED_SECRETS = 'shared';
@@ -20,22 +20,53 @@ export class ConfinementError extends Error {
   }
 }
 
-/** The real path of `file`, checked to lie inside `root` and outside other apps' secrets; ConfinementError otherwise. */
+/** Links followed on the way to one file at most, as the kernel's own limit. */
+const MAX_LINKS = 40;
+
+/**
+ * The real path of `file`, checked to lie inside `root` and outside other apps' secrets;
+ * ConfinementError otherwise. Links are resolved one component at a time from the root, and a
+ * step that leaves it is refused before anything outside is looked at: whether a file exists
+ * outside the source is never told (a pull request's `plan` log must not probe root's files).
+ */
 export async function confinedFile(file: string, root: string, app: string): Promise<string> {
   const realRoot = await realpath(root).catch(() => {
     throw new ConfinementError(file, 'the manifests directory cannot be resolved');
   });
-  // Judged by name first: a path that leaves the root is refused whether or not it exists.
-  const outside = `is outside the manifests directory; a manifest names files inside it only`;
-  if (escapes(relative(root, file)) && escapes(relative(realRoot, file))) throw new ConfinementError(file, outside);
-  const real = await realpath(file).catch((error: NodeJS.ErrnoException) => {
-    throw new ConfinementError(file, error.code === 'ENOENT' ? 'no such file' : `unreadable (${error.code ?? 'error'})`);
-  });
-  const inside = relative(realRoot, real);
-  if (escapes(inside)) throw new ConfinementError(file, `leads outside the manifests directory (through a symbolic link); a manifest names files inside it only`);
+  const outside = 'is outside the manifests directory; a manifest names files inside it only';
+  const start = [relative(root, file), relative(realRoot, file)].find((rel) => !escapes(rel));
+  if (start === undefined) throw new ConfinementError(file, outside);
+  let pending = start.split(sep).filter((part) => part !== '' && part !== '.');
+  const at: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const [part, ...rest] = pending as [string, ...string[]];
+    pending = rest;
+    if (part === '..') {
+      if (at.length === 0) throw new ConfinementError(file, 'leads outside the manifests directory (through a symbolic link); a manifest names files inside it only');
+      at.pop();
+      continue;
+    }
+    const next = join(realRoot, ...at, part);
+    const stats = await lstat(next).catch((error: NodeJS.ErrnoException) => {
+      throw new ConfinementError(file, error.code === 'ENOENT' ? 'no such file' : `unreadable (${error.code ?? 'error'})`);
+    });
+    if (!stats.isSymbolicLink()) {
+      at.push(part);
+      continue;
+    }
+    if (++links > MAX_LINKS) throw new ConfinementError(file, 'too many symbolic links');
+    const target = await readlink(next);
+    const fromRoot = isAbsolute(target) ? relative(realRoot, target) : join(...at, target);
+    if (escapes(fromRoot) && fromRoot !== '') throw new ConfinementError(file, 'leads outside the manifests directory (through a symbolic link); a manifest names files inside it only');
+    pending = [...fromRoot.split(sep).filter((p) => p !== '' && p !== '.'), ...pending];
+    at.length = 0;
+  }
+  const inside = at.join(sep);
+  if (inside === '') throw new ConfinementError(file, outside);
   const owner = secretsOwner(inside);
   if (owner !== undefined && owner !== app && owner !== SHARED_SECRETS) throw new ConfinementError(file, `is app ${owner}'s secret (secrets/${owner}/); app ${app} may read secrets/${app}/, secrets/${SHARED_SECRETS}/ and files directly in secrets/`);
-  return real;
+  return join(realRoot, inside);
 }
 
 function escapes(rel: string): boolean {

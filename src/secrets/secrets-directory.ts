@@ -5,7 +5,8 @@
  *   the operator chose DIR, so a DIR another user made first is refused, not worked around.
  * - By default it is `/dev/shm/berth-<namespace>-<random>`, a name berth chose, created
  *   exclusively (by the first secret file written) and recorded in the namespace's (private)
- *   state directory. `/dev/shm` is
+ *   state directory. A recorded directory found missing at start (a reboot) is not made again
+ *   under a name others may have seen: a new one is chosen. `/dev/shm` is
  *   world-writable, so a fixed name could be squatted by any local user before berth first made
  *   it; a recorded random one cannot be guessed before it exists, and if it is found taken (after
  *   a reboot emptied `/dev/shm`, say) berth picks and records another.
@@ -61,8 +62,9 @@ async function defaultDirectory(request: SecretsDirectoryRequest): Promise<strin
   const record = join(request.stateDir, RECORD_FILE);
   const recorded = (await readFile(record, 'utf8').catch(() => '')).trim();
   if (isOurName(recorded, parent, request.namespace)) {
+    // Gone (a reboot emptied the tmpfs): its name may have been seen while it existed, so it is not made again.
     const exists = await lstat(recorded).then(() => true, () => false);
-    if (!exists) return recorded;
+    if (!exists) return recordChoice(record, freshName(parent, request.namespace));
     try {
       return await ensurePrivateDirectory(recorded, { secret: true });
     } catch (error) {
@@ -73,7 +75,10 @@ async function defaultDirectory(request: SecretsDirectoryRequest): Promise<strin
       return chosen;
     }
   }
-  const chosen = freshName(parent, request.namespace);
+  return recordChoice(record, freshName(parent, request.namespace));
+}
+
+async function recordChoice(record: string, chosen: string): Promise<string> {
   await writeFileAtomically(record, `${chosen}\n`, 0o600);
   return chosen;
 }

@@ -15,7 +15,12 @@
  *
  * Missing components are created 0700 with `mkdir`, which fails rather than follows whatever
  * another user may have put there first.
+ *
+ * The walk is written once, as a generator of the file-system steps it needs; `ensurePrivateDirectory`
+ * runs it with `fs/promises`, `ensurePrivateDirectorySync` with the synchronous calls (for the
+ * launcher's code cache, whose write runs in an `exit` handler, where nothing asynchronous can).
  */
+import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, mkdir, readlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 
@@ -33,6 +38,12 @@ export interface PrivateDirectoryOptions {
   secret?: boolean;
   /** berth's user; process.getuid() by default. */
   uid?: number;
+  /**
+   * Judge the directory itself as the ones on the way to it (owned by root or berth's user, not
+   * writable by others unless sticky) rather than as berth's own: a place berth reads from or lets
+   * containers mount, not one it keeps secrets in. Never created.
+   */
+  trustedOnly?: boolean;
 }
 
 /** Symbolic links followed on the way to one directory at most, as the kernel's own limit. */
@@ -44,34 +55,69 @@ const MAX_LINKS = 40;
  * component that fails and why.
  */
 export async function ensurePrivateDirectory(dir: string, options: PrivateDirectoryOptions = {}): Promise<string> {
+  const walk = walkTo(dir, options);
+  for (let step = walk.next(); ; ) {
+    if (step.done) return step.value;
+    let result: Stats | string | void;
+    try {
+      result = step.value.op === 'lstat' ? await lstat(step.value.path) : step.value.op === 'readlink' ? await readlink(step.value.path) : await mkdir(step.value.path, { mode: 0o700 });
+    } catch (error) {
+      step = walk.throw(error);
+      continue;
+    }
+    step = walk.next(result);
+  }
+}
+
+/** ensurePrivateDirectory, with synchronous calls: the same checks, the same errors. */
+export function ensurePrivateDirectorySync(dir: string, options: PrivateDirectoryOptions = {}): string {
+  const walk = walkTo(dir, options);
+  for (let step = walk.next(); ; ) {
+    if (step.done) return step.value;
+    let result: Stats | string | void;
+    try {
+      result = step.value.op === 'lstat' ? lstatSync(step.value.path) : step.value.op === 'readlink' ? readlinkSync(step.value.path) : mkdirSync(step.value.path, { mode: 0o700 });
+    } catch (error) {
+      step = walk.throw(error);
+      continue;
+    }
+    step = walk.next(result);
+  }
+}
+
+/** One file-system call the walk needs; its result (or its error, thrown in) is handed back. */
+type Step = { op: 'lstat' | 'readlink' | 'mkdir'; path: string };
+type Walk<T> = Generator<Step, T, Stats | string | void>;
+
+function* walkTo(dir: string, options: PrivateDirectoryOptions): Walk<string> {
   const uid = options.uid ?? process.getuid?.() ?? 0;
   let pending = components(resolve(dir));
   let current: string = sep;
-  await checkTrusted(current, await lstatOrUndefined(current), uid);
+  checkTrusted(current, yield* lstatOrUndefined(current), uid);
   let links = 0;
   while (pending.length > 0) {
     const [name, ...rest] = pending;
     pending = rest;
     const next = join(current, name as string);
     const isLast = pending.length === 0;
-    let stats = await lstatOrUndefined(next);
+    let stats = yield* lstatOrUndefined(next);
     if (stats === undefined) {
-      if (!options.create) throw new UnsafeDirectoryError(next, 'does not exist');
+      if (!options.create || options.trustedOnly) throw new UnsafeDirectoryError(next, 'does not exist');
       try {
-        await mkdir(next, { mode: 0o700 });
+        yield { op: 'mkdir', path: next };
       } catch (error) {
         // Someone made it between the look and the mkdir: it is judged below like any other.
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new UnsafeDirectoryError(next, `cannot create it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       }
-      stats = await lstatOrUndefined(next);
+      stats = yield* lstatOrUndefined(next);
       if (stats === undefined) throw new UnsafeDirectoryError(next, 'vanished while it was being created');
     }
     if (stats.isSymbolicLink()) {
-      const parent = await lstatOrUndefined(current);
+      const parent = yield* lstatOrUndefined(current);
       if (parent === undefined || writableByOthers(parent.mode)) throw new UnsafeDirectoryError(next, `is a symbolic link in ${current}, which other users can write`);
       if (parent.uid !== 0 && parent.uid !== uid) throw new UnsafeDirectoryError(next, `is a symbolic link in ${current}, owned by uid ${parent.uid}`);
       if (++links > MAX_LINKS) throw new UnsafeDirectoryError(next, 'too many symbolic links');
-      const target = await readlink(next);
+      const target = (yield { op: 'readlink', path: next }) as string;
       const absolute = isAbsolute(target) ? resolve(target) : resolve(current, target);
       // Walk the target from the top again: every component of it is judged the same way.
       pending = [...components(absolute), ...pending];
@@ -79,7 +125,7 @@ export async function ensurePrivateDirectory(dir: string, options: PrivateDirect
       continue;
     }
     if (!stats.isDirectory()) throw new UnsafeDirectoryError(next, 'is not a directory');
-    if (isLast) {
+    if (isLast && !options.trustedOnly) {
       if (stats.uid !== uid) throw new UnsafeDirectoryError(next, `is owned by uid ${stats.uid}, not by berth's user (uid ${uid})`);
       const forbidden = options.secret ? 0o077 : 0o022;
       if ((stats.mode & forbidden) !== 0) {
@@ -87,7 +133,7 @@ export async function ensurePrivateDirectory(dir: string, options: PrivateDirect
         throw new UnsafeDirectoryError(next, `has mode ${mode}: ${options.secret ? 'other users can reach into it' : 'other users can write it'} (chmod ${options.secret ? '700' : 'go-w'} ${next})`);
       }
     } else {
-      await checkTrusted(next, stats, uid);
+      checkTrusted(next, stats, uid);
     }
     current = next;
   }
@@ -95,7 +141,7 @@ export async function ensurePrivateDirectory(dir: string, options: PrivateDirect
 }
 
 /** A directory a berth-owned path may pass through: root's or berth's, and only writable by others when sticky. */
-async function checkTrusted(path: string, stats: Awaited<ReturnType<typeof lstat>> | undefined, uid: number): Promise<void> {
+function checkTrusted(path: string, stats: Stats | undefined, uid: number): void {
   if (stats === undefined || !stats.isDirectory()) throw new UnsafeDirectoryError(path, 'is not a directory');
   if (stats.uid !== 0 && stats.uid !== uid) throw new UnsafeDirectoryError(path, `is owned by uid ${stats.uid}, neither root nor berth's user`);
   if (writableByOthers(Number(stats.mode)) && (Number(stats.mode) & 0o1000) === 0) throw new UnsafeDirectoryError(path, 'is writable by other users and not sticky (chmod go-w, or +t)');
@@ -109,9 +155,9 @@ function components(absolute: string): string[] {
   return absolute.split(sep).filter((c) => c !== '' && c !== '.');
 }
 
-async function lstatOrUndefined(path: string) {
+function* lstatOrUndefined(path: string): Walk<Stats | undefined> {
   try {
-    return await lstat(path);
+    return (yield { op: 'lstat', path }) as Stats;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UnsafeDirectoryError(path, `cannot be examined (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);

@@ -15,6 +15,9 @@ describe('files a manifest names stay inside the source (confinedFile)', () => {
     await symlink('/etc/passwd', join(root, 'secrets', 'web', 'out.age'));
     await symlink(join(root, 'secrets', 'db', 'd.age'), join(root, 'secrets', 'web', 'to-db.age'));
     await symlink('a.age', join(root, 'secrets', 'web', 'inside.age'));
+    await symlink('/etc/passwd', join(root, 'secrets', 'web', 'exists-outside.age'));
+    await symlink('/etc/berth-no-such-file', join(root, 'secrets', 'web', 'missing-outside.age'));
+    await symlink('../../../../../../../../..', join(root, 'secrets', 'web', 'up'));
   });
   after(async () => {
     await rm(root, { recursive: true, force: true });
@@ -34,6 +37,11 @@ describe('files a manifest names stay inside the source (confinedFile)', () => {
     await assert.rejects(confinedFile(join(root, 'secrets/db/d.age'), root, 'web'), refused(/^is app db's secret \(secrets\/db\/\)/));
     await assert.rejects(confinedFile(join(root, 'secrets/web/to-db.age'), root, 'web'), refused(/^is app db's secret/));
     await assert.rejects(confinedFile(join(root, 'secrets/web/none.age'), root, 'web'), refused(/^no such file$/));
+  });
+
+  it('tells nothing of what lies outside: a link out is refused the same whether its target exists or not', async () => {
+    const reasons = await Promise.all(['exists-outside.age', 'missing-outside.age', 'up/etc/passwd'].map((name) => confinedFile(join(root, 'secrets', 'web', name), root, 'web').then(() => 'admitted', (error: ConfinementError) => error.reason)));
+    assert.deepEqual(new Set(reasons), new Set(['leads outside the manifests directory (through a symbolic link); a manifest names files inside it only']));
   });
 
   it('reads the owner of a path under secrets/', () => {

@@ -3,7 +3,7 @@ import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretsDirectory } from '../../../src/secrets/secrets-directory.js';
-import { ensurePrivateDirectory, UnsafeDirectoryError } from '../../../src/util/private-dir.js';
+import { ensurePrivateDirectory, ensurePrivateDirectorySync, UnsafeDirectoryError } from '../../../src/util/private-dir.js';
 
 /** Another local user's uid (nobody); these tests run as root, as berth does, so they can make what that user would. */
 const OTHER = 65534;
@@ -64,6 +64,46 @@ describe('private directories (checked from / down, no link followed blindly)', 
     await writeFile(join(root, 'file'), 'x');
     await assert.rejects(ensurePrivateDirectory(join(root, 'file', 'x'), { create: true }), refusedWith(join(root, 'file'), /^is not a directory$/));
   });
+
+  it('checks the same, with the same errors, synchronously (the launcher\'s code cache)', async () => {
+    const sticky = join(root, 'shm');
+    await mkdir(sticky);
+    await chmod(sticky, 0o1777);
+    await mkdir(join(root, 'target'), { mode: 0o700 });
+    await symlink(join(root, 'target'), join(sticky, 'planted'));
+    await symlink(join(root, 'target'), join(root, 'mine'));
+    await mkdir(join(root, 'open'));
+    await chmod(join(root, 'open'), 0o777);
+    await mkdir(join(root, 'theirs'));
+    await chown(join(root, 'theirs'), OTHER, OTHER);
+    await writeFile(join(root, 'file'), 'x');
+    const cases: [string, { create?: boolean; secret?: boolean }][] = [
+      [join(root, 'new', 'dir'), { create: true }],
+      [join(root, 'mine', 'web'), { create: true, secret: true }],
+      [join(sticky, 'planted', 'web'), { create: true }],
+      [join(root, 'open'), {}],
+      [join(root, 'open', 'x'), { create: true }],
+      [join(root, 'theirs'), {}],
+      [join(root, 'file', 'x'), { create: true }],
+      [join(root, 'missing'), {}],
+    ];
+    const outcome = (run: () => string) => {
+      try {
+        return `ok ${run()}`;
+      } catch (error) {
+        return error instanceof UnsafeDirectoryError ? `refused ${error.message}` : `threw ${String(error)}`;
+      }
+    };
+    for (const [dir, options] of cases) {
+      const sync = outcome(() => ensurePrivateDirectorySync(dir, options));
+      const promised = await ensurePrivateDirectory(dir, options).then((real) => `ok ${real}`, (error: unknown) => (error instanceof UnsafeDirectoryError ? `refused ${error.message}` : `threw ${String(error)}`));
+      assert.equal(sync, promised, dir);
+    }
+    assert.equal(outcome(() => ensurePrivateDirectorySync(join(root, 'mine', 'web2'), { create: true })), `ok ${join(root, 'target', 'web2')}`);
+    assert.equal((await lstat(join(root, 'target', 'web2'))).mode & 0o777, 0o700);
+    assert.equal(await lstat(join(root, 'target', 'web')).then(() => 'made', () => 'absent'), 'made', 'made through the operator\'s own link');
+    assert.match(outcome(() => ensurePrivateDirectorySync(join(sticky, 'planted', 'web'), { create: true })), /^refused .*planted: is a symbolic link in .*shm, which other users can write$/);
+  });
 });
 
 describe('the secrets directory (a name berth chose and recorded, on tmpfs)', () => {
@@ -85,15 +125,19 @@ describe('the secrets directory (a name berth chose and recorded, on tmpfs)', ()
     assert.match(first, new RegExp(`^${shm}/berth-ns-[0-9a-f]{16}$`));
     assert.equal((await readFile(join(root, 'secrets-dir'), 'utf8')).trim(), first);
     assert.equal(await lstat(first).catch(() => undefined), undefined, 'nothing made yet');
-    assert.equal(await secretsDirectory({ namespace: 'ns', stateDir: root, allowOnDisk: false, parent: shm }), first, 'the recorded name is kept');
-    // Another user learned the name (from a container's mounts, say) and made it first, after a reboot emptied the tmpfs.
-    await mkdir(first);
+    await mkdir(first, { mode: 0o700 });
+    assert.equal(await secretsDirectory({ namespace: 'ns', stateDir: root, allowOnDisk: false, parent: shm }), first, 'the recorded name is kept while it exists');
+    // Another user learned the name (from a container's mounts, say) and took it over.
     await chown(first, OTHER, OTHER);
     const replaced: string[] = [];
     const second = await secretsDirectory({ namespace: 'ns', stateDir: root, allowOnDisk: false, parent: shm, onReplaced: (taken, reason) => replaced.push(`${taken}: ${reason}`) });
     assert.notEqual(second, first);
     assert.deepEqual(replaced, [`${first}: is owned by uid 65534, not by berth's user (uid 0)`]);
     assert.equal((await readFile(join(root, 'secrets-dir'), 'utf8')).trim(), second);
+    // Gone, as after a reboot: its name may have been seen, so another is chosen rather than made again.
+    const third = await secretsDirectory({ namespace: 'ns', stateDir: root, allowOnDisk: false, parent: shm });
+    assert.notEqual(third, second);
+    assert.equal((await readFile(join(root, 'secrets-dir'), 'utf8')).trim(), third);
   });
 
   it('trusts a record only in the form berth writes it', async () => {
