@@ -61,7 +61,7 @@ await runBenchmark(async (teardown) => {
         own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
         const repo = await GitRepo.create();
         own.add('remove the repository', () => repo.remove());
-        await writeFile(join(root, 'secret'), SECRET);
+        await writeFile(join(root, 'secret'), SECRET, { mode: 0o600 });
         await repo.commit({ 'apps/web.yaml': manifest(tags[0]!) }, 'web at v0');
         const listen = await freePort();
         const interval = mode === 'webhook' ? '3600' : String(POLL_SECONDS);

@@ -1,6 +1,7 @@
 import { describeFailure } from './errors.js';
 import { USAGE, UsageError } from './usage.js';
 import type { Output } from './output.js';
+import { stripControl } from '../util/strip-control.js';
 
 type Command = (args: string[], out: Output) => Promise<number>;
 
@@ -21,8 +22,19 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'secrets:encrypt': async () => (await import('./commands/secrets-encrypt.js')).secretsEncryptCommand,
 };
 
+/**
+ * The process streams. On a terminal, no text berth did not write itself (a commit subject, an
+ * engine's or a remote's error, a container's words) can drive it: terminal control is stripped
+ * from everything written (tables and messages strip their own parts too; a pipe gets `--json`
+ * output as it is).
+ */
+const processOutput: Output = {
+  stdout: (s) => process.stdout.write(process.stdout.isTTY ? stripControl(s) : s),
+  stderr: (s) => process.stderr.write(process.stderr.isTTY ? stripControl(s) : s),
+};
+
 /** argv (without node and script) in, exit code out. */
-export async function main(argv: string[], out: Output = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }): Promise<number> {
+export async function main(argv: string[], out: Output = processOutput): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     out.stdout(USAGE);

@@ -113,7 +113,8 @@ function describeValueError(error: ErrorObject, pointer: string, scalarSource: S
       const expected = expectation(schema);
       if (data === null) return `must be ${expected} (it is empty)`;
       const written = scalarSource(pointer);
-      if (schema.type === 'string' && written !== undefined) return `must be a string; write it in quotes: ${quote(written)}`;
+      // An env value is a secret, whatever it looks like: the key says where, the value is never shown.
+      if (schema.type === 'string' && written !== undefined) return pointer.startsWith('/spec/env/') ? `must be a string; write the value in quotes (${kindOf(data)} here; env values are never shown)` : `must be a string; write it in quotes: ${quote(written)}`;
       if (schema.type === 'integer' && typeof data === 'number') return `must be ${expected}`;
       return `must be ${expected}, not ${kindOf(data)}`;
     }

@@ -1,12 +1,16 @@
 /**
  * Where notifications go: a generic JSON webhook (signed with HMAC-SHA256 over the timestamp and
- * the body when a secret is given), a Slack- or Mattermost-compatible incoming webhook (one
- * readable line), or a command reading the event as JSON on stdin. Each delivery either resolves
- * or rejects with DeliveryError, which says whether trying again could help.
+ * the body when a secret is given), a Slack-, Mattermost- or Discord-compatible incoming webhook
+ * (one readable line, its markup escaped and its mentions made inert: events/format.ts), or a
+ * command reading the event as JSON on stdin. Each delivery either resolves or rejects with
+ * DeliveryError, which says whether trying again could help.
+ *
+ * A webhook's URL is a secret (a chat hook's path is its token; others carry `?access_token=` or
+ * credentials): a sink is named, in logs, metrics and errors, by its kind, scheme and host only.
  */
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { chatLine } from '../events/format.js';
+import { chatLine, type ChatDialect } from '../events/format.js';
 import type { EventFilter } from '../events/filter.js';
 import type { BerthEvent } from '../events/types.js';
 
@@ -18,7 +22,7 @@ export class DeliveryError extends Error {
 }
 
 export interface Sink {
-  /** How logs and metrics name it: never a credential (the URL's host and path only, or the command's program). */
+  /** How logs and metrics name it: never a credential (the URL's kind, scheme and host only, or the command's program). */
   readonly name: string;
   readonly filter: EventFilter;
   deliver(event: BerthEvent): Promise<void>;
@@ -27,33 +31,46 @@ export interface Sink {
 /** How long a receiver may take to answer. */
 const DELIVERY_TIMEOUT_MS = 10_000;
 
+/** `webhook`: the event itself as JSON; `slack`, `mattermost`: `{"text": "..."}`; `discord`: `{"content": "...", "allowed_mentions": {"parse": []}}`. */
+export type WebhookKind = 'webhook' | ChatDialect;
+
 export interface WebhookOptions {
   url: string;
   filter: EventFilter;
-  /** Signs each body: `X-Berth-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` beside `X-Berth-Timestamp`. */
+  /** Signs each body (JSON webhooks): `X-Berth-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` beside `X-Berth-Timestamp`. */
   secret?: string;
-  /** `json`: the event itself; `chat`: `{"text": "..."}` for Slack and Mattermost. */
-  format: 'json' | 'chat';
+  kind: WebhookKind;
   publicUrl?: string;
   now: () => number;
+  /** How logs and metrics name it (default sinkName(kind, url)): told apart from another sink of the same name by the caller. */
+  name?: string;
 }
 
 export function webhookSink(options: WebhookOptions): Sink {
-  const name = `${options.format === 'chat' ? 'chat' : 'webhook'} ${safeUrl(options.url)}`;
+  const name = options.name ?? sinkName(options.kind, options.url);
+  const kind = options.kind;
+  const { target, authorization } = basicAuth(options.url);
   return {
     name,
     filter: options.filter,
     async deliver(event) {
-      const body = options.format === 'chat' ? JSON.stringify({ text: chatLine(event, options.publicUrl) }) : JSON.stringify(event);
+      const body =
+        kind === 'webhook'
+          ? JSON.stringify(event)
+          : kind === 'discord'
+            ? JSON.stringify({ content: chatLine(event, options.publicUrl, kind), allowed_mentions: { parse: [] } })
+            : JSON.stringify({ text: chatLine(event, options.publicUrl, kind) });
       const timestamp = String(Math.floor(options.now() / 1000));
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'berth', 'x-berth-event': event.type, 'x-berth-delivery': event.id, 'x-berth-timestamp': timestamp };
       if (options.secret !== undefined) headers['x-berth-signature'] = `sha256=${createHmac('sha256', options.secret).update(`${timestamp}.${body}`).digest('hex')}`;
+      if (authorization !== undefined) headers.authorization = authorization;
       let response: Response;
       try {
-        response = await fetch(options.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+        response = await fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
         await response.arrayBuffer().catch(() => undefined);
       } catch (error) {
-        const cause = (error as { cause?: { code?: string } }).cause?.code ?? ((error as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : (error as Error).message);
+        const inner = (error as { cause?: { code?: string; message?: string } }).cause;
+        const cause = inner?.code ?? ((error as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : withoutUrl(inner?.message ?? (error as Error).message, options.url));
         throw new DeliveryError(`${name}: ${cause}`, true);
       }
       if (response.status >= 200 && response.status < 300) return;
@@ -92,13 +109,58 @@ export function execSink(command: string, filter: EventFilter, timeoutMs = DELIV
   };
 }
 
-/** The URL without credentials, query or fragment (a Slack hook's path is its secret: only the host stays). */
+/** How a webhook sink is named: its kind, scheme and host, as it was given (`slack+https://hooks.slack.com`, `https://hooks.example.com`). */
+export function sinkName(kind: WebhookKind, url: string): string {
+  return `${kind === 'webhook' ? '' : `${kind}+`}${safeUrl(url)}`;
+}
+
+/** A URL as it may be shown: its scheme and host only, never its credentials, path, query or fragment (any of them may be a token). */
 export function safeUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    const secretPath = /hooks\.slack\.com|\/hooks\//.test(parsed.href);
-    return `${parsed.protocol}//${parsed.host}${secretPath ? '/…' : parsed.pathname}`;
+    return parsed.host === '' ? parsed.protocol : `${parsed.protocol}//${parsed.host}`;
   } catch {
     return 'an invalid URL';
   }
+}
+
+/** A URL's `user:password@` (an ntfy topic's, a receiver's behind basic auth) as the Authorization header fetch wants it in. */
+function basicAuth(url: string): { target: string; authorization?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { target: url };
+  }
+  if (parsed.username === '' && parsed.password === '') return { target: url };
+  const decoded = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  const credentials = `${decoded(parsed.username)}:${decoded(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { target: parsed.href, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
+/** `text` (an error's message) without `url` or any secret piece of it. */
+function withoutUrl(text: string, url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return text.split(url).join(safeUrl(url));
+  }
+  const pieces = [url, parsed.href, `${parsed.pathname}${parsed.search}`, parsed.search, parsed.password, parsed.username, parsed.pathname === '/' ? '' : parsed.pathname];
+  const decoded = pieces.map((piece) => {
+    try {
+      return decodeURIComponent(piece);
+    } catch {
+      return piece;
+    }
+  });
+  return [...pieces, ...decoded].filter((piece) => piece.length > 1).sort((a, b) => b.length - a.length).reduce((said, piece) => said.split(piece).join(piece === url || piece === parsed.href ? safeUrl(url) : '…'), text);
 }

@@ -19,6 +19,7 @@
  */
 import type { AppSpec } from '../manifest/types.js';
 import { redact, REDACTED, secretsOf } from '../util/redact.js';
+import { stripControl } from '../util/strip-control.js';
 
 /** What berth keeps of one output read from a container: its last 64 KiB. */
 export const CONTAINER_OUTPUT_LIMIT_BYTES = 64 * 1024;
@@ -139,17 +140,6 @@ export function lastLinesOf(text: string, lines = 20, chars = KEPT_OUTPUT_CHARS)
     body = body.slice(start);
   }
   return dropped > 0 ? `${truncationNote(dropped)}\n${body}` : body;
-}
-
-// Escape sequences, whole: CSI (`ESC [` params, final byte, or the one-byte C1 CSI), OSC and the
-// string sequences DCS, SOS, PM, APC (up to BEL or ST, or the end of the line), and two-byte ones.
-const ESCAPE_SEQUENCES = /(?:\u001b\[|\u009b)[\u0030-\u003f]*[\u0020-\u002f]*[\u0040-\u007e]?|(?:\u001b[\]PX^_]|[\u0090\u0098\u009d\u009e\u009f])[^\u0007\u001b\u009c\n]*(?:\u0007|\u001b\\|\u009c)?|\u001b[\u0020-\u002f]*[\u0030-\u007e]?/g;
-/** C0 controls but tab and newline, DEL, C1 controls, and invisible format characters (bidi overrides, zero-width ones). */
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\p{Cf}]/gu;
-
-/** `text` without terminal control: escape sequences removed whole, `\r\n` and `\r` made `\n`, other control and format characters removed. */
-export function stripControl(text: string): string {
-  return text.replace(ESCAPE_SEQUENCES, '').replace(/\r\n?/g, '\n').replace(CONTROL, '');
 }
 
 /** `text` with a leading piece of a secret (the end of one, cut off at its start) redacted. */

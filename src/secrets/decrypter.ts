@@ -1,11 +1,13 @@
 /**
  * Decrypts age files (https://age-encryption.org) with the format's own JavaScript implementation
- * and the identities of --age-identity, read once. Every failure is a SecretError naming the file
- * and the reason in one line; no message ever carries a secret. The age implementation is loaded
+ * and the identities of --age-identity, read once, and only from a file no other user can read or
+ * write (util/secret-file.ts). Every failure is a SecretError naming the file and the reason in one
+ * line; no message ever carries a secret. The age implementation is loaded
  * on the first decryption: a command whose apps name no secret never loads it.
  */
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { readSecretFile, SecretFileError } from '../util/secret-file.js';
 
 /** Larger encrypted files are refused: env files and secret files are small. */
 export const SECRET_FILE_LIMIT = 64 * 1024;
@@ -24,8 +26,9 @@ export class SecretDecrypter {
   static async fromIdentityFiles(files: string[]): Promise<SecretDecrypter> {
     const identities: string[] = [];
     for (const file of files) {
-      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new SecretError(file, `unreadable (${error.code ?? error.message})`);
+      // An identity decrypts every secret: read only when no one but berth's user could have read or changed it.
+      const text = await readSecretFile(file).catch((error: unknown) => {
+        throw error instanceof SecretFileError ? new SecretError(file, error.reason) : error;
       });
       const found = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
       if (found.length === 0) throw new SecretError(file, 'holds no age identity (AGE-SECRET-KEY-1...); make one with age-keygen');

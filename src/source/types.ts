@@ -1,3 +1,5 @@
+import { oneLine } from '../util/strip-control.js';
+
 /** A commit a manifest tree came from, as people name it. */
 export interface Commit {
   sha: string;
@@ -7,9 +9,9 @@ export interface Commit {
   time: string;
 }
 
-/** `3f2a1c9 'bump web to v2'`: how logs, status and history name a commit. */
+/** `3f2a1c9 'bump web to v2'`: how logs, status and history name a commit; its subject (anyone's words) stripped of terminal control, on one line. */
 export function describeCommit(commit: Commit): string {
-  return `${commit.sha.slice(0, 7)} '${commit.subject}'`;
+  return `${commit.sha.slice(0, 7)} '${oneLine(commit.subject)}'`;
 }
 
 /** The source's condition, for status, metrics and the status page. */

@@ -39,7 +39,7 @@ describe('berth run --notify (a real receiver on loopback)', function () {
   before(async () => {
     world = await Scenario.create();
     scratch = await mkdtemp(join(tmpdir(), 'berth-notify-'));
-    await writeFile(join(scratch, 'secret'), SECRET);
+    await writeFile(join(scratch, 'secret'), SECRET, { mode: 0o600 });
     for (const tag of ['v1', 'v2', 'v3']) await buildTestImage(`${world.namespace}/web`, tag, { body: tag });
     await buildTestImage(`${world.namespace}/web`, 'bad', { extraFiles: { health: 'not yet' } });
     server = createServer((request, response) => {

@@ -15,7 +15,7 @@ const BAD_FILES: Record<string, string[]> = {
   'wrong-type.yaml': [
     '6:8: spec.tag: must be a string; write it in quotes: "1.10"',
     '7:13: spec.replicas: must be an integer of at least 0, not a string',
-    '9:11: spec.env.PORT: must be a string; write it in quotes: "5000"',
+    '9:11: spec.env.PORT: must be a string; write the value in quotes (a number here; env values are never shown)',
   ],
   'missing-required.yaml': ['5:1: spec: missing required field "tag"'],
   'bad-name.yaml': [

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { containerText, CONTAINER_OUTPUT_LIMIT_BYTES, lastLinesOf, OutputTail, secretValues, stripControl } from '../../../src/runtime/container-output.js';
+import { containerText, CONTAINER_OUTPUT_LIMIT_BYTES, lastLinesOf, OutputTail, secretValues } from '../../../src/runtime/container-output.js';
+import { stripControl } from '../../../src/util/strip-control.js';
 import { testApp } from '../../support/apps.js';
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');

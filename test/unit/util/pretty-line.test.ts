@@ -41,4 +41,17 @@ describe('pretty log lines (--log-format pretty)', () => {
       '09:02:15 web        =====> end of web output',
     ]);
   });
+
+  it('lets no terminal control through: a commit subject, an error, output lines and URLs are stripped', () => {
+    const escapes = '\u001b[31mred\u001b[0m\u0007\u001b]0;title\u0007\u009b2J\u202e';
+    const shown = [
+      line({ app: 'web', step: 'deploy', msg: `Deploying web from 3f2a1c9 'bump ${escapes} <!channel>'` }),
+      line({ level: 50, app: 'web', msg: 'deploy failed', reason: `engine said ${escapes}` }),
+      line({ level: 40, app: 'web', msg: 'container output', output: `line ${escapes}\r\nnext\n` }),
+      line({ app: 'web', step: 'deployed', msg: 'Application deployed: web', urls: [`http://web.example.com/${escapes}`] }),
+    ].join('\n');
+    assert.doesNotMatch(shown, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+    assert.match(shown, /bump red <!channel>'$/m, 'chat markup is no terminal control: the log shows it as it is');
+    assert.match(shown, / !     deploy failed: engine said red$/m);
+  });
 });
