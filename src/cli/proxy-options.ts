@@ -4,6 +4,7 @@ import { directTraffic } from '../proxy/direct.js';
 import { NginxRouter } from '../proxy/nginx-router.js';
 import type { ProxyTls, TrafficRouter } from '../proxy/types.js';
 import type { Logger } from '../util/logger.js';
+import { checkedDomain } from './domain-flag.js';
 import { UsageError } from './usage.js';
 
 /** The proxy flags `run` and `plan` share: `plan` reads the proxy's routes as `run` would write them. */
@@ -85,8 +86,9 @@ function checkedListen(flag: string, listen: string): string {
 
 /** The domain apps without `domains` are served under (`<app>.D`), when the flags ask for one. */
 export function claimOptions(values: ProxyValues): { defaultDomain?: string } {
-  return values.proxy === 'nginx' && values.domain !== undefined ? { defaultDomain: values.domain } : {};
+  return values.proxy === 'nginx' && values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {};
 }
+
 
 /** The router the flags ask for: none (`directTraffic`) unless `--proxy nginx`. */
 export function trafficRouter(values: ProxyValues, namespace: string, logger: Logger, tls?: ProxyTls): TrafficRouter {
@@ -103,7 +105,7 @@ export function trafficRouter(values: ProxyValues, namespace: string, logger: Lo
       listen,
       testCommand: values['nginx-test'],
       reloadCommand: values['nginx-reload'],
-      ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}),
+      ...(values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {}),
       ...(tls ? { tls } : {}),
     },
     logger,

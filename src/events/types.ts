@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'engine.back',
   'source.failed',
   'source.recovered',
+  'source.diverged',
   'certificate.issued',
   'certificate.failed',
 ] as const;

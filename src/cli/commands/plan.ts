@@ -61,7 +61,7 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   if (checkout === null) return 1;
   const directory = new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
   // As run reads: on one host, host paths are checked where they would be mounted.
-  const manifests = await withSecrets(values.runtime === 'docker' ? new HostPathCheckingSource(directory, shared.allowHostPaths) : directory, await secretDecrypter(identityFiles(values)), shared, checkout ? { checkout: checkout.root } : {});
+  const manifests = await withSecrets(values.runtime === 'docker' ? await HostPathCheckingSource.create(directory, shared.allowHostPaths) : directory, await secretDecrypter(identityFiles(values)), shared, checkout ? { checkout: checkout.root } : {});
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
   const [state, running, routed, read] = await Promise.all([StateStore.read(shared.stateDir, namespace), unsettle(containers), traffic.routed(), manifests.read()]);
   // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
@@ -107,7 +107,7 @@ async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string; 
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   let error: string | undefined;
   const source = new GitSource(
-    { url: git.url, branch: git.branch, path: git.path, intervalMs: 3_600_000, dir, verifySignatures: git.verifySignatures },
+    { url: git.url, branch: git.branch, path: git.path, intervalMs: 3_600_000, dir, ...(git.signatures ? { signatures: git.signatures } : {}) },
     { clock: systemClock, logger: silentLogger(), onTree: () => undefined, onCondition: (condition) => (error = condition.error) },
   );
   await source.start();

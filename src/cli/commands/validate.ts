@@ -2,6 +2,7 @@ import { loadPaths } from '../../manifest/load.js';
 import { dirname, resolve, sep } from 'node:path';
 import { formatProblem, type App, type ManifestSet } from '../../manifest/types.js';
 import { identityFiles } from '../identity-files.js';
+import { checkedDomain } from '../domain-flag.js';
 import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage.js';
@@ -18,7 +19,7 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
   const { values, positionals } = parseCommand(args, VALIDATE_FLAGS, true);
   const shared = sharedOptions(values);
   if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
-  const loaded = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...(values.domain !== undefined ? { defaultDomain: values.domain } : {}) });
+  const loaded = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...(values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {}) });
   const identities = identityFiles(values);
   const set = await checkSecrets(loaded, identities, rootsOf(positionals));
   const lines = [...set.problems, ...set.warnings].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));

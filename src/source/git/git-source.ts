@@ -9,13 +9,14 @@
  * deleted, a commit without a trusted signature) changes nothing that runs: the last good tree
  * stays, the condition says what is wrong and since when, and the look is retried with backoff.
  */
-import { mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readFile, readdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { describeCommit, type Commit, type SourceCondition } from '../types.js';
 import { GitError, runGit } from './git-command.js';
 import { redactUrl } from './redact-url.js';
+import { checkCommitSignature, type SignatureTrust } from './signature.js';
 
 export interface GitSourceOptions {
   url: string;
@@ -25,7 +26,8 @@ export interface GitSourceOptions {
   intervalMs: number;
   /** `<state-dir>/<namespace>/git`. */
   dir: string;
-  verifySignatures: boolean;
+  /** With it, only a head signed by a key of this list is applied (signature.ts). */
+  signatures?: SignatureTrust;
 }
 
 export interface GitSourceDeps {
@@ -35,6 +37,8 @@ export interface GitSourceDeps {
   onTree(commit: Commit): void;
   /** The condition changed (for the state file). */
   onCondition(condition: SourceCondition): void;
+  /** The branch moved to a commit that does not descend from the applied one (a force-push, a rollback of the branch). */
+  onDiverged?(applied: Commit, next: Commit): void;
 }
 
 /** The first retry after a failure; it doubles up to the interval. */
@@ -159,18 +163,21 @@ export class GitSource {
 
   /** Fetches `head`, checks it out into its own tree and swaps `current` to it. */
   private async fetch(head: string): Promise<Commit> {
-    const { url, branch, dir, verifySignatures } = this.options;
+    const { url, branch, dir, signatures } = this.options;
     const repo = join(dir, 'repo.git');
     await mkdir(join(dir, 'trees'), { recursive: true, mode: 0o700 });
     await runGit(['init', '--bare', '-q', repo]);
-    await runGit(['--git-dir', repo, 'fetch', '-q', '--depth', '1', '--no-tags', url, `+refs/heads/${branch}:refs/berth/head`], { url });
+    const applied = this.current;
+    const refspec = `+refs/heads/${branch}:refs/berth/head`;
+    // Since the applied commit's time, so whether the new head descends from it can be told; a head older than that has none to give.
+    const since = applied?.time ? await runGit(['--git-dir', repo, 'fetch', '-q', `--shallow-since=${applied.time}`, '--no-tags', url, refspec], { url }).then(() => true, () => false) : false;
+    if (!since) await runGit(['--git-dir', repo, 'fetch', '-q', '--depth', '1', '--no-tags', url, refspec], { url });
     const sha = (await runGit(['--git-dir', repo, 'rev-parse', 'refs/berth/head'])).trim();
-    if (verifySignatures) {
-      try {
-        await runGit(['--git-dir', repo, 'verify-commit', sha]);
-      } catch (error) {
+    if (signatures) {
+      const refused = await checkCommitSignature(repo, sha, signatures);
+      if (refused !== undefined) {
         this.rejected = head;
-        throw new GitError(`commit ${sha.slice(0, 7)} is not applied: its signature does not verify (${(error as Error).message})`);
+        throw new GitError(`commit ${sha.slice(0, 7)} is not applied: ${refused}`);
       }
     }
     const [full = sha, subject = '', author = '', time = ''] = (await runGit(['--git-dir', repo, 'log', '-1', '--format=%H%x1f%s%x1f%an%x1f%cI', sha])).trim().split('\x1f');
@@ -183,6 +190,11 @@ export class GitSource {
     await runGit(['--git-dir', repo, '--work-tree', temp, 'read-tree', sha], { env: index });
     await runGit(['--git-dir', repo, '--work-tree', temp, 'checkout-index', '-a', '-f'], { env: index });
     await rm(`${temp}.index`, { force: true });
+    if (!(await staysInside(temp, this.options.path))) {
+      await rm(temp, { recursive: true, force: true });
+      this.rejected = head;
+      throw new GitError(`commit ${sha.slice(0, 7)} is not applied: its ${this.options.path} (--git-path) leads out of the checkout through a symbolic link`);
+    }
     await rm(tree, { recursive: true, force: true });
     await rename(temp, tree);
     const link = join(dir, `current.tmp-${process.pid}`);
@@ -194,6 +206,7 @@ export class GitSource {
     this.current = commit;
     this.rejected = undefined;
     this.update({ commit });
+    if (applied && applied.sha !== commit.sha && !(await descends(repo, applied.sha, commit.sha))) this.deps.onDiverged?.(applied, commit);
     return commit;
   }
 
@@ -219,4 +232,18 @@ export class GitSource {
     this.condition = { ...this.condition, ...patch };
     this.deps.onCondition(this.condition);
   }
+}
+
+/** Whether `later` has `earlier` among its ancestors in what was fetched (`git merge-base --is-ancestor`). */
+async function descends(repo: string, earlier: string, later: string): Promise<boolean> {
+  return runGit(['--git-dir', repo, 'merge-base', '--is-ancestor', earlier, later]).then(() => true, () => false);
+}
+
+/** Whether `path` inside the checkout `tree` resolves (links followed) inside it; a path not there is judged by the reader. */
+async function staysInside(tree: string, path: string): Promise<boolean> {
+  if (path === '') return true;
+  const [root, target] = await Promise.all([realpath(tree), realpath(join(tree, path)).catch(() => undefined)]);
+  if (target === undefined) return !(await lstat(join(tree, path)).then((s) => s.isSymbolicLink(), () => false));
+  const inside = relative(root, target);
+  return inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
 }
