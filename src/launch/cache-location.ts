@@ -4,7 +4,8 @@
  *
  * `BERTH_COMPILE_CACHE` names the directory, or turns the cache off with `off` (or `0`); by default
  * it is `$XDG_CACHE_HOME/berth/code-cache`, else `~/.cache/berth/code-cache`: the user's own, as a
- * file of compiled code must be (code-cache.ts loads none that another user owns).
+ * file of compiled code must be (code-cache.ts uses no directory that another user owns or may
+ * write, nor one on a path another user could change, and loads no file another user owns).
  */
 import { isAbsolute, join, resolve } from 'node:path';
 

@@ -5,14 +5,23 @@
  * lacks. Node 22 does this for every module (`module.enableCompileCache`); Node 20 has only
  * `vm.Script`'s `cachedData`, for scripts, hence bundles in CommonJS.
  *
- * A cache is only ever a speed-up: one that is missing, unreadable, owned by another user, or that
- * V8 refuses (another V8, other flags) is ignored and written anew; one that cannot be written is
- * not written. None of that is reported.
+ * A cache is code berth runs, so it is used only from a directory that is the user's own: checked
+ * from `/` down as berth's private directories are (src/util/private-dir.ts: every ancestor
+ * root's or the user's and writable by no one else unless sticky, the directory itself the
+ * user's and writable by no one else; made 0700 when missing). A directory that fails is neither
+ * read nor written. A cache file is opened without following a link, and read only if it is a
+ * regular file of the user's that no one else may write; it is written to a temporary file of an
+ * unpredictable name, created exclusively and without following a link, then renamed over it.
+ *
+ * A cache is only ever a speed-up: one that is missing, unreadable, owned by another user, in a
+ * directory that fails, or that V8 refuses (another V8, other flags) is ignored (and written anew
+ * where the directory allows); one that cannot be written is not written. None of that is reported.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { ensurePrivateDirectorySync } from '../util/private-dir.js';
 
 export interface CodeCache {
   file: string;
@@ -20,8 +29,8 @@ export interface CodeCache {
   isStale: (name: string) => boolean;
 }
 
-/** What became of the code cache in one load. */
-export type CacheUse = 'off' | 'used' | 'missing' | 'refused';
+/** What became of the code cache in one load; `unusable`: its directory is not the user's own (or cannot be made), so it is neither read nor written. */
+export type CacheUse = 'off' | 'used' | 'missing' | 'refused' | 'unusable';
 
 /**
  * Runs the CommonJS bundle `file` and returns its `module.exports`; `cache` undefined: no code
@@ -30,29 +39,39 @@ export type CacheUse = 'off' | 'used' | 'missing' | 'refused';
  */
 export function loadBundle(file: string, cache: CodeCache | undefined, atExit: (write: () => void) => void = (write) => process.once('exit', write)): { exports: unknown; cacheUse: CacheUse } {
   const source = readFileSync(file, 'utf8');
-  const cachedData = cache === undefined ? undefined : readOwnFile(cache.file);
+  const dir = cache === undefined ? undefined : ownDirectory(dirname(cache.file));
+  const cachedData = cache === undefined || dir === undefined ? undefined : readOwnFile(join(dir, basename(cache.file)));
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     ...(cachedData !== undefined && { cachedData }),
   });
-  const cacheUse: CacheUse = cache === undefined ? 'off' : cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'refused' : 'used';
-  if (cache !== undefined && cacheUse !== 'used') atExit(() => writeCache(cache, script));
+  const cacheUse: CacheUse = cache === undefined ? 'off' : dir === undefined ? 'unusable' : cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'refused' : 'used';
+  if (cache !== undefined && (cacheUse === 'missing' || cacheUse === 'refused')) atExit(() => writeCacheFile(cache.file, () => script.createCachedData(), cache.isStale));
   const module = { exports: {} as unknown };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file));
   return { exports: module.exports, cacheUse };
 }
 
-/** The file's bytes if it is a regular file this user owns; otherwise undefined. */
+/** `dir`'s real path if it is (or, missing, is made) the user's own as private-dir.ts checks it; otherwise undefined. */
+function ownDirectory(dir: string): string | undefined {
+  try {
+    return ensurePrivateDirectorySync(dir, { create: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file's bytes if it is a regular file (not a link) this user owns and no one else may write; otherwise undefined. */
 function readOwnFile(file: string): Buffer | undefined {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return undefined;
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile() || (process.getuid !== undefined && stat.uid !== process.getuid())) return undefined;
+    if (!stat.isFile() || (process.getuid !== undefined && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0) return undefined;
     return readFileSync(fd);
   } catch {
     return undefined;
@@ -61,20 +80,48 @@ function readOwnFile(file: string): Buffer | undefined {
   }
 }
 
-/** Whole or not at all (a temporary file renamed over it), in a directory only this user can enter; older builds' caches go. */
-function writeCache(cache: CodeCache, script: Script): void {
-  const dir = dirname(cache.file);
-  const temp = `${cache.file}.${process.pid}.tmp`;
+/** Exclusive (fails on anything at the name, a link included) and never through a link. */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * Writes the cache `file` whole or not at all, only in a directory that is the user's own (checked
+ * again just before): a temporary file of an unpredictable name (`tempName`, for tests), created
+ * 0600 by CREATE_NEW, renamed over `file` (a rename replaces a link at `file`, never writes
+ * through it); then older builds' caches go. Any failure leaves nothing of this write behind and
+ * is not reported.
+ */
+export function writeCacheFile(file: string, data: () => Buffer, isStale: (name: string) => boolean, tempName: (file: string) => string = randomTempName): void {
+  const dir = ownDirectory(dirname(file));
+  if (dir === undefined) return;
+  const target = join(dir, basename(file));
+  const temp = tempName(target);
+  let created = false;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
-    renameSync(temp, cache.file);
-    for (const name of readdirSync(dir)) if (name !== basename(cache.file) && cache.isStale(name)) rmSync(join(dir, name), { force: true });
-  } catch {
+    const fd = openSync(temp, CREATE_NEW, 0o600);
+    created = true;
     try {
-      rmSync(temp, { force: true });
-    } catch {
-      // nowhere to write, nothing written
+      const bytes = data();
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, target);
+    created = false;
+    for (const name of readdirSync(dir)) if (name !== basename(target) && isStale(name)) unlinkSync(join(dir, name));
+  } catch {
+    // Only what this write made goes: never a file someone else put at the temporary name.
+    if (created) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // nothing more to undo
+      }
     }
   }
+}
+
+/** `<file>.<16 random hex digits>.tmp`; node:crypto is loaded only here, when a cache is written. */
+function randomTempName(file: string): string {
+  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return `${file}.${randomBytes(8).toString('hex')}.tmp`;
 }

@@ -2,13 +2,21 @@
  * Orders certificates from an RFC 8555 directory with acme-client, answering HTTP-01 challenges
  * by files under the challenge root that the proxy serves at `/.well-known/acme-challenge/`.
  * One account per namespace; its key stays in the AcmeStore. Every failure is an AcmeError.
+ *
+ * The CA is not trusted with file names: a challenge token names a file only if it is base64url
+ * (RFC 8555 section 8.1; `../../x` is not), and the file is created exclusively, without following
+ * a link, in a challenge directory checked from `/` down as berth's private directories are
+ * (src/util/private-dir.ts) just before; only a file this order wrote is removed.
  */
 import { Agent, get } from 'node:https';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import { chmod, lstat, open, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
 import type { Logger } from '../util/logger.js';
+import { ensurePrivateDirectory, UnsafeDirectoryError } from '../util/private-dir.js';
+import { oneLine } from '../util/strip-control.js';
 import type { AcmeStore } from './acme-store.js';
 import { AcmeError } from './errors.js';
 
@@ -46,7 +54,11 @@ export class AcmeIssuer {
 
   /** A certificate for `domain`: its PEM chain and a new ECDSA P-256 key. */
   async issue(domain: string): Promise<{ certPem: string; keyPem: string }> {
+    // Before the CA is asked anything: an order that could not be answered spends its rate limit.
+    await this.challengeDirectory(domain);
     await this.directoryAnswers();
+    /** The challenge files this order wrote, by token: the only ones it removes. */
+    const written = new Map<string, string>();
     try {
       const client = await this.account();
       const [key, csr] = await acme.crypto.createCsr({ commonName: domain, altNames: [domain] }, await acme.crypto.createPrivateEcdsaKey());
@@ -58,11 +70,17 @@ export class AcmeIssuer {
         // The CA's own validation is the check: a self-check from this host proves little behind NAT.
         skipChallengeVerification: true,
         challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-          await mkdir(this.challengeDir(), { recursive: true, mode: 0o755 });
-          await writeFile(join(this.challengeDir(), challenge.token), keyAuthorization, { mode: 0o644 });
+          const problem = challengeTokenProblem(challenge.token);
+          if (problem !== undefined) throw new AcmeError(`${domain}: ${problem}`, { reachable: true });
+          const file = join(await this.challengeDirectory(domain), challenge.token);
+          await writeChallengeFile(file, keyAuthorization, domain);
+          written.set(challenge.token, file);
         },
         challengeRemoveFn: async (_authz, challenge) => {
-          await rm(join(this.challengeDir(), challenge.token), { force: true });
+          const file = written.get(challenge.token);
+          if (file === undefined) return;
+          written.delete(challenge.token);
+          await unlink(file).catch(() => undefined);
         },
       });
       return { certPem, keyPem: key.toString() };
@@ -75,8 +93,26 @@ export class AcmeIssuer {
     this.agent.destroy();
   }
 
-  private challengeDir(): string {
-    return join(this.options.challengeRoot, '.well-known', 'acme-challenge');
+  /**
+   * The challenge directory's real path, checked from `/` down (private-dir.ts: no component
+   * another user owns or may write, no link another user could have made) and made if missing.
+   * nginx's workers, another user, read the files: berth's own directories from the challenge root
+   * down are made searchable and readable by all (never writable).
+   */
+  private async challengeDirectory(domain: string): Promise<string> {
+    const root = this.options.challengeRoot;
+    const dir = join(root, '.well-known', 'acme-challenge');
+    try {
+      const real = await ensurePrivateDirectory(dir, { create: true });
+      for (const path of [root, join(root, '.well-known'), real]) {
+        const stats: Stats = await lstat(path);
+        if (stats.isDirectory() && stats.uid === process.getuid?.() && (stats.mode & 0o055) !== 0o055) await chmod(path, (stats.mode & 0o7777) | 0o055);
+      }
+      return real;
+    } catch (error) {
+      if (error instanceof UnsafeDirectoryError) throw new AcmeError(`${domain}: refusing the challenge directory ${error.message}`, { reachable: true, cause: error });
+      throw new AcmeError(`${domain}: cannot prepare the challenge directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { reachable: true, cause: error });
+    }
   }
 
   private async account(): Promise<acme.Client> {
@@ -104,10 +140,57 @@ export class AcmeIssuer {
   }
 }
 
+/** A token names a file only if it is base64url (RFC 8555 section 8.1), and no longer than a file name may be. */
+const TOKEN = /^[A-Za-z0-9_-]{1,255}$/;
+/** How much of a refused token a message quotes. */
+const QUOTED_TOKEN_CHARS = 40;
+
+/**
+ * Why the CA's challenge `token` cannot name a file, in one line quoting at most
+ * QUOTED_TOKEN_CHARS characters of it (control characters stripped); undefined when it can.
+ */
+export function challengeTokenProblem(token: unknown): string | undefined {
+  const refused = (what: string) => `the ACME server's challenge token ${what}: it names no file, nothing was written`;
+  if (typeof token !== 'string') return refused(`is not a string (${token === null ? 'null' : typeof token})`);
+  if (TOKEN.test(token)) return undefined;
+  if (token === '') return refused('is empty');
+  const shown = oneLine(token);
+  const cut = [...shown].slice(0, QUOTED_TOKEN_CHARS).join('');
+  const quoted = `${JSON.stringify(cut)}${cut === token ? '' : `... (${token.length} characters)`}`;
+  return refused(/^[A-Za-z0-9_-]+$/.test(token) ? `${quoted} is longer than a file name may be (255 characters)` : `${quoted} is not base64url (only A-Z, a-z, 0-9, - and _)`);
+}
+
+/**
+ * Writes `content` to a new file `file`, 0644 (nginx's workers read it): created exclusively and
+ * without following a link. A file left at the name by an earlier attempt (a CA may hand out a
+ * pending authorization again) is unlinked first, never written through.
+ */
+async function writeChallengeFile(file: string, content: string, domain: string): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  try {
+    const handle = await open(file, flags, 0o644).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+      await unlink(file);
+      return open(file, flags, 0o644);
+    });
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(0o644);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw new AcmeError(`${domain}: cannot write the challenge file in ${dirname(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { reachable: true, cause: error });
+  }
+}
+
 function retryAfterOf(header: string | undefined): { retryAfterSeconds?: number } {
   const seconds = header === undefined ? NaN : /^\d+$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
   return Number.isFinite(seconds) && seconds > 0 ? { retryAfterSeconds: Math.ceil(seconds) } : {};
 }
+
+/** How much of a CA's error message berth repeats. */
+const MAX_CA_MESSAGE_CHARS = 500;
 
 /** acme-client's failures in berth's words: a problem document's detail, or the CA stopped answering. */
 function asAcmeError(error: unknown, directoryUrl: string, domain: string): AcmeError {
@@ -118,5 +201,7 @@ function asAcmeError(error: unknown, directoryUrl: string, domain: string): Acme
   if (error instanceof TypeError && /reading 'config'|undefined/.test(message)) {
     return new AcmeError(`the ACME server ${directoryUrl} stopped answering while ordering ${domain}`, { reachable: false, cause: error });
   }
-  return new AcmeError(`${domain}: ${message.split('\n')[0]}`, { reachable: true, ...retryAfterOf(response?.headers?.['retry-after']), cause: error });
+  // The CA's words (a problem document's detail) reach logs, status and chat: one line, bounded.
+  const line = oneLine(message.split('\n')[0] ?? '');
+  return new AcmeError(`${domain}: ${line.length > MAX_CA_MESSAGE_CHARS ? `${line.slice(0, MAX_CA_MESSAGE_CHARS)}...` : line}`, { reachable: true, ...retryAfterOf(response?.headers?.['retry-after']), cause: error });
 }

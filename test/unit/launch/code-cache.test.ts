@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CodeCache } from '../../../src/launch/code-cache.js';
+import { writeCacheFile, type CodeCache } from '../../../src/launch/code-cache.js';
 
 const CODE_CACHE = new URL('../../../src/launch/code-cache.js', import.meta.url).href;
 
@@ -85,10 +85,86 @@ describe('loading a bundle through the code cache', () => {
     writeFileSync(join(dir, 'not-a-dir'), '');
     const unwritable = load({ ...cache, file: join(dir, 'not-a-dir', 'x.v8cache') });
     assert.equal(unwritable.double21, 42);
-    assert.equal(unwritable.writes, 1, 'it tried, and did not throw');
+    assert.equal(unwritable.cacheUse, 'unusable');
+    assert.equal(unwritable.writes, 0, 'nothing tried, nothing thrown');
     const off = load(null);
     assert.equal(off.cacheUse, 'off');
     assert.equal(off.writes, 0);
     assert.deepEqual(readdirSync(dir).sort(), ['command-demo.js', 'not-a-dir']);
+  });
+
+  it('neither reads nor writes a cache directory another user can write, or one on a path another user can change', () => {
+    load();
+    const good = readFileSync(cache.file);
+    const cacheDir = join(dir, 'cache');
+    chmodSync(cacheDir, 0o777);
+    const open = load();
+    assert.equal(open.cacheUse, 'unusable', 'a good cache in a directory others can write is not used');
+    assert.equal(open.double21, 42);
+    assert.equal(open.writes, 0);
+    assert.deepEqual(readdirSync(cacheDir), ['command-demo-0123456789abcdef-v.v8cache'], 'nothing written into it');
+    assert.ok(readFileSync(cache.file).equals(good));
+    // A fresh directory under a parent others can write (not sticky): not made, not used.
+    const parent = join(dir, 'shared');
+    mkdirSync(parent);
+    chmodSync(parent, 0o777);
+    const below = load({ ...cache, file: join(parent, 'cache', 'command-demo-0123456789abcdef-v.v8cache') });
+    assert.equal(below.cacheUse, 'unusable');
+    assert.deepEqual(readdirSync(parent), []);
+    // A cache file others may write, in a directory of the user's own, is not read (and is replaced).
+    chmodSync(cacheDir, 0o700);
+    chmodSync(cache.file, 0o666);
+    assert.equal(load().cacheUse, 'missing');
+    assert.equal(statSync(cache.file).mode & 0o777, 0o600);
+  });
+
+  it('neither reads nor writes a cache directory another user owns', function () {
+    if (process.getuid?.() !== 0) return this.skip();
+    load();
+    const cacheDir = join(dir, 'cache');
+    rmSync(cache.file);
+    chownSync(cacheDir, 65534, 65534);
+    const theirs = load();
+    assert.equal(theirs.cacheUse, 'unusable');
+    assert.equal(theirs.writes, 0);
+    assert.deepEqual(readdirSync(cacheDir), [], 'nothing written into it');
+  });
+
+  it('never follows a link planted at the cache file\'s name: not read through, replaced, its target unchanged', () => {
+    load();
+    // The link leads to a good cache: read through it, it would be used.
+    const target = join(dir, 'elsewhere.v8cache');
+    renameSync(cache.file, target);
+    const before = readFileSync(target);
+    symlinkSync(target, cache.file);
+    const linked = load();
+    assert.equal(linked.cacheUse, 'missing', 'the link was not followed');
+    assert.equal(linked.writes, 1);
+    assert.ok(readFileSync(target).equals(before), 'the link\'s target is unchanged');
+    assert.ok(lstatSync(cache.file).isFile(), 'the link was replaced by a file of the cache\'s own');
+    assert.equal(statSync(cache.file).mode & 0o777, 0o600);
+    assert.equal(load().cacheUse, 'used');
+  });
+
+  it('never follows a link planted at a temporary name, and picks names no one can guess', () => {
+    const cacheDir = join(dir, 'cache');
+    mkdirSync(cacheDir, { mode: 0o700 });
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious');
+    // At the name a write chooses (here told to it): the write fails, the link and its target stay as they were.
+    const planted = `${cache.file}.planted.tmp`;
+    symlinkSync(victim, planted);
+    writeCacheFile(cache.file, () => Buffer.from('compiled'), () => false, () => planted);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious');
+    assert.equal(readlinkSync(planted), victim, 'a link it did not make is not removed either');
+    assert.equal(lstatSync(cache.file, { throwIfNoEntry: false }), undefined, 'nothing written');
+    // At the name the writes before this one used (`<file>.<pid>.tmp`): no longer the name chosen.
+    const predictable = `${cache.file}.${process.pid}.tmp`;
+    symlinkSync(victim, predictable);
+    writeCacheFile(cache.file, () => Buffer.from('compiled'), () => false);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious');
+    assert.equal(readFileSync(cache.file, 'utf8'), 'compiled');
+    assert.equal(statSync(cache.file).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(cacheDir).sort(), ['command-demo-0123456789abcdef-v.v8cache', `command-demo-0123456789abcdef-v.v8cache.${process.pid}.tmp`, 'command-demo-0123456789abcdef-v.v8cache.planted.tmp'].sort(), 'no temporary file of its own left');
   });
 });
