@@ -33,21 +33,32 @@ run flags:
   --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
   --keep-revisions N       images berth pulled stay tagged for the last N deployed revisions (default 5, at most 50)
   --listen HOST:PORT       serve the status page (/), /healthz, /readyz, /metrics, /api/apps[/NAME] (off by default)
+  --listen-host NAME       another Host name the page, /api and /metrics answer to (repeatable); they answer only
+                           --listen's own host, IP addresses and (on loopback) localhost: 421 for any other
+  --listen-max-connections N  open connections at most (default 256)
+  --listen-rate N          requests a minute per client address, in bursts as large (default 600; 429 beyond)
+  --listen-header-timeout S   a request's headers must arrive within S seconds, else 408 and closed (default 10)
+  --listen-request-timeout S  the whole request, body included, within S seconds (default 30)
   --pull-stall-timeout S   abandon a pull with no progress for S seconds, retry later (default 120)
   --runtime docker|swarm   containers on this engine (default), or one Swarm service per app (DOCKER_HOST a manager)
   --swarm-registry HOST:PORT  swarm: push images only this host has (docker load, local builds) there, deploy by digest
 
 secret flags (run, plan):
   --age-identity FILE      age identities (age-keygen) that decrypt envFrom and secrets files (repeatable;
-                           also BERTH_AGE_IDENTITY_FILE); read once, never logged
+                           also BERTH_AGE_IDENTITY_FILE); read once, never logged. Like every file of a secret
+                           (--notify-file, --notify-secret-file, --git-url-file, --git-webhook-secret-file), refused
+                           unless owned by berth's user or root and not readable by others (chmod 600 FILE)
   --secrets-dir DIR        where decrypted secret files are mounted from: DIR/<namespace>, a directory only
                            berth's user may enter, on tmpfs (default: /dev/shm/berth-<namespace>-<random>,
                            a name berth makes and records in its state directory)
   --allow-secrets-on-disk  accept a --secrets-dir that is not on a tmpfs (decrypted secrets reach a disk)
 
 notification flags (run):
-  --notify URL             POST each event as JSON (repeatable); slack+URL or mattermost+URL for a chat line;
-                           a #events=deploy.failed,deploy.rolled_back&apps=web fragment filters what is sent
+  --notify URL             POST each event as JSON (repeatable); slack+URL, mattermost+URL or discord+URL for a
+                           chat line; a #events=deploy.failed,deploy.rolled_back&apps=web fragment filters what is sent
+  --notify-file F          more --notify URLs, one a line (# comments), kept off the command line where ps shows
+                           them (repeatable; 0600, berth's user's); also BERTH_NOTIFY (URLs separated by spaces
+                           or newlines)
   --notify-secret-file F   sign JSON webhooks: X-Berth-Signature sha256 HMAC of "<X-Berth-Timestamp>.<body>"
   --notify-exec CMD        run CMD (sh -c) with the event as JSON on stdin (repeatable; 10 s timeout)
   --notify-exec-events L   only these event types to --notify-exec
@@ -55,11 +66,16 @@ notification flags (run):
 
 git flags (run, plan): follow a repository instead of --manifests
   --git URL                the repository (any URL the system git takes: https, ssh, git://, file://)
+  --git-url-file F         the repository's URL read from F (one line, # comments; 0600, berth's user's), for a
+                           URL with credentials ps must not show; also BERTH_GIT_URL (--git and the file win)
   --git-branch B           the branch to follow (default main)
   --git-path P             the manifests' directory inside the repository (default: its root)
   --git-interval S         seconds between looks at the remote (default 60; a look is one ls-remote)
   --git-webhook-secret-file F  with --listen: POST /hooks/git takes GitHub, GitLab, Gitea/Forgejo push webhooks signed with it
-  --git-verify-signatures  apply only a head commit whose signature git verify-commit accepts
+  --git-verify-signatures  apply only a head commit signed by a key of the trust list below (one is required)
+  --git-allowed-signers F  SSH keys trusted to sign (git's allowed-signers format; writable by berth's user only)
+  --git-trusted-key FPR    a GPG key trusted to sign, by fingerprint (repeatable); the keyring's own trust
+                           is not enough
 
 proxy flags (run, plan):
   --proxy nginx            route each app with domains through nginx; traffic moves only after checks pass

@@ -7,6 +7,9 @@ import type { ServerResponse } from 'node:http';
 import type { Clock } from '../util/clock.js';
 import { escapeHtml } from './status-page.js';
 
+/** A client that has not read this much of what was pushed to it is let go: a stalled reader must not grow berth's memory. */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
+
 export interface LiveFeedOptions {
   /** Renders what is pushed; may do I/O. */
   render(): Promise<string>;
@@ -84,7 +87,13 @@ export class LiveFeed {
     this.pushing = (async () => {
       const html = await this.options.render().catch((error: unknown) => `<p class="banner" role="alert">status unavailable: ${escapeHtml(String((error as Error).message))}</p>`);
       const frame = `event: live\n${html.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`;
-      for (const client of targets) if (this.clients.has(client)) client.write(frame);
+      for (const client of targets) {
+        if (!this.clients.has(client)) continue;
+        if (client.writableLength > MAX_UNREAD_BYTES) {
+          client.destroy();
+          this.detach(client);
+        } else client.write(frame);
+      }
     })().finally(() => {
       this.pushing = undefined;
     });

@@ -7,15 +7,23 @@
  *   /api/events     the timeline as JSON, newest last (?app=NAME for one app)
  *   /               the status page; /events its server-sent events
  *   POST /hooks/git with --git and --git-webhook-secret-file: a signed push webhook fetches at once
+ *
+ * Bounded (ListenLimits): the page, /api, /events, /metrics and unknown paths answer only the Host
+ * names of --listen (HostAllowList; 421 otherwise), every path but the probes draws from its
+ * client's request budget (429 with Retry-After beyond it), connections are counted and timed.
+ * /hooks/git (its signature is its check), /healthz and /readyz (probes send any Host; they show
+ * nothing) answer whatever the Host; the probes are not rate-limited either (they cost less than
+ * a refusal). Nothing here asks the engine: `snapshot` serves what berth already knows.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Readiness } from '../controller/controller.js';
 import type { AppStatus } from '../status/app-status.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { ListenError } from './errors.js';
-import { formatListenAddress, type ListenAddress } from './listen-address.js';
+import { clientKey, HostAllowList, RateLimiter } from './guard.js';
+import { DEFAULT_LISTEN_LIMITS, formatListenAddress, type ListenAddress, type ListenLimits } from './listen-address.js';
 import { LiveFeed } from './live-feed.js';
 import { renderLive, renderStatusPage } from './status-page.js';
 import { verifyWebhook } from '../source/git/webhook.js';
@@ -47,7 +55,7 @@ const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 export interface StatusServerDeps {
   namespace: string;
   readiness(): Readiness;
-  /** Reads state and asks the engine for containers; must not reject when the engine is away. */
+  /** What berth knows now (its state, the controller's last look at the host); never asks the engine, never rejects. */
   snapshot(): Promise<StatusSnapshot>;
   /** Subscribes to state changes; returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
@@ -55,26 +63,64 @@ export interface StatusServerDeps {
   clock: Clock;
   logger: Logger;
   gitWebhook?: GitWebhook;
+  /** Defaults: DEFAULT_LISTEN_LIMITS. */
+  limits?: Partial<ListenLimits>;
 }
 
+/** A connection that makes no progress (a response its client does not read) this long is closed; the live feed writes every 10 s. */
+const STALLED_CONNECTION_MS = 60_000;
+/** Routes any Host may reach: the signed webhook, and the probes. */
+const ANY_HOST = new Set(['/healthz', '/readyz', '/hooks/git']);
+/** Routes outside the request budget: the probes, cheaper to answer than to refuse. */
+const UNMETERED = new Set(['/healthz', '/readyz']);
+/** Distinct refused Host names logged (each once), so that a flood of them cannot flood the log. */
+const LOGGED_HOSTS = 32;
+
+type RefusalReason = 'host' | 'rate' | 'connections';
 
 export class StatusServer {
   private readonly app: FastifyInstance;
   private readonly feed: LiveFeed;
+  private readonly limits: ListenLimits;
+  private readonly rate: RateLimiter;
+  private readonly refused: Counter<'reason'>;
+  private readonly loggedHosts = new Set<string>();
+  /** Set by `listen`: the names are --listen's. */
+  private hosts: HostAllowList | undefined;
 
   constructor(private readonly deps: StatusServerDeps) {
+    this.limits = { ...DEFAULT_LISTEN_LIMITS, ...deps.limits };
+    this.rate = new RateLimiter(this.limits.ratePerMinute, deps.clock);
+    this.refused =
+      (deps.metrics.getSingleMetric('berth_http_refused_total') as Counter<'reason'> | undefined) ??
+      new Counter({ name: 'berth_http_refused_total', help: 'Requests and connections --listen refused, per reason (host, rate, connections).', labelNames: ['reason'] as const, registers: [deps.metrics] });
+    for (const reason of ['host', 'rate', 'connections'] satisfies RefusalReason[]) this.refused.inc({ reason }, 0);
     this.feed = new LiveFeed({
       clock: deps.clock,
       onChange: deps.onChange,
       render: async () => renderLive({ namespace: deps.namespace, now: deps.clock.now(), ...(await deps.snapshot()) }),
     });
-    // Event streams never end on their own: closing the server must cut them.
-    this.app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: true });
+    const { headerTimeoutMs, requestTimeoutMs } = this.limits;
+    this.app = Fastify({
+      logger: false,
+      // Event streams never end on their own: closing the server must cut them.
+      forceCloseConnections: true,
+      return503OnClosing: true,
+      keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionTimeout: Math.max(STALLED_CONNECTION_MS, requestTimeoutMs),
+      // Node looks for overdue headers and requests every connectionsCheckingInterval.
+      http: { headersTimeout: headerTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(headerTimeoutMs, requestTimeoutMs) / 4))) },
+    });
+    this.app.server.maxConnections = this.limits.maxConnections;
+    this.app.server.on('drop', () => this.refused.inc({ reason: 'connections' }));
+    this.guard();
     this.routes();
   }
 
   /** Resolves with the bound address (port 0 picks a free one); rejects with ListenError. */
   async listen(address: ListenAddress): Promise<ListenAddress> {
+    this.hosts = new HostAllowList(address, this.limits.hosts);
     try {
       await this.app.listen({ host: address.host, port: address.port });
     } catch (error) {
@@ -83,6 +129,34 @@ export class StatusServer {
     const bound = this.app.server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
     return { host: address.host, port };
+  }
+
+  /** Before every route: the Host check, then the client's request budget. */
+  private guard(): void {
+    this.app.addHook('onRequest', async (request, reply) => {
+      const route = request.routeOptions.url;
+      const host = request.headers.host;
+      // An unrouted /hooks/ path (no --git) answers its 404 to any Host, as the webhook would: nothing to shield there.
+      const anyHost = route !== undefined ? ANY_HOST.has(route) : request.url.startsWith('/hooks/');
+      if (!anyHost && !(this.hosts?.allows(host) ?? false)) {
+        this.refused.inc({ reason: 'host' });
+        const shown = JSON.stringify((host ?? '').slice(0, 100));
+        if (host !== undefined && this.loggedHosts.size < LOGGED_HOSTS && !this.loggedHosts.has(host)) {
+          this.loggedHosts.add(host);
+          this.deps.logger.warn({ source: 'http', host: host.slice(0, 100) }, `HTTP: refused a request for Host ${shown} (not a name of --listen: a DNS rebinding, or a name to add with --listen-host)`);
+        }
+        return reply.code(421).type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(`misdirected request: Host ${shown} is not a name of this server (add one with --listen-host NAME)\n`);
+      }
+      if (route !== undefined && UNMETERED.has(route)) return undefined;
+      const verdict = this.rate.take(clientKey(request.socket.remoteAddress));
+      if (verdict.ok) return undefined;
+      this.refused.inc({ reason: 'rate' });
+      return reply
+        .code(429)
+        .type('text/plain; charset=utf-8')
+        .header('retry-after', String(verdict.retryAfterSeconds))
+        .send(`too many requests from this address (more than ${this.limits.ratePerMinute} a minute); retry in ${verdict.retryAfterSeconds} s\n`);
+    });
   }
 
   async close(): Promise<void> {

@@ -31,15 +31,15 @@ import type { TrafficRouter } from '../../proxy/types.js';
 import type { CertificateManager } from '../../tls/certificate-manager.js';
 import type { Logger } from '../../util/logger.js';
 import { UsageError } from '../usage.js';
-import { formatListenAddress, parseListenAddress, type ListenAddress } from '../../http/listen-address.js';
+import { formatListenAddress } from '../../http/listen-address.js';
+import { LISTEN_FLAGS, listenSettings } from '../listen-options.js';
+import { ObservedContainers, observingRuntime } from '../../status/observed-containers.js';
 import type { StatusServer } from '../../http/server.js';
 import { noMetrics } from '../../metrics/types.js';
 import { appStatuses, engineOutage } from '../../status/app-status.js';
-import type { Runtime } from '../../runtime/types.js';
 import { formatProblem, type ManifestSet } from '../../manifest/types.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
-import { withDeadline } from '../../util/deadline.js';
 import type { SwarmReconciler, SwarmReconcilerDeps, SwarmReconcilerOptions } from '../../reconcile/swarm/reconciler.js';
 
 const RUN_FLAGS = {
@@ -57,7 +57,7 @@ const RUN_FLAGS = {
   ...NOTIFY_FLAGS,
   ...SECRET_FLAGS,
   ...PROXY_FLAGS,
-  listen: { type: 'string' },
+  ...LISTEN_FLAGS,
 } as const;
 
 export async function runCommand(args: string[], out: Output): Promise<number> {
@@ -78,7 +78,8 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const engineKind = values.runtime;
   if (engineKind !== 'docker' && engineKind !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${engineKind}"`);
   const clock = systemClock;
-  const listen = listenAddress(values.listen);
+  const listening = listenSettings(values);
+  const listen = listening?.address;
 
   const git = await gitSettings(values);
   const sinks = await notifySinks(values, () => systemClock.now());
@@ -90,7 +91,10 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     // Blocks of the previous naming become this version's before any route is read (one berth per namespace: the lock is held).
     if (traffic instanceof NginxRouter) await traffic.migrate();
     const expected = new ExpectedEvents(clock);
-    const runtime = expectingRuntime(createDockerRuntime({ pullStallMs: pullStallSeconds * 1000 }), expected);
+    // With --listen, the status endpoints are served from the controller's own looks at the containers, never a list per request.
+    const observed = new ObservedContainers(shared.namespace, () => clock.now());
+    const engineRuntime = expectingRuntime(createDockerRuntime({ pullStallMs: pullStallSeconds * 1000 }), expected);
+    const runtime = listen ? observingRuntime(engineRuntime, observed) : engineRuntime;
     const engine = await runtime.ping();
     const state = await StateStore.open(shared.stateDir, shared.namespace, { logger });
     const secrets = await secretsRoot(values, shared, logger);
@@ -125,7 +129,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
         : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions, secretsRoot: secrets });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: await withSecrets(onHost(engineKind, new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), shared.allowHostPaths), decrypter, shared, { secretsRoot: secrets, ...(source ? { checkout: source.checkoutDir } : {}) }) },
+      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: await withSecrets(await onHost(engineKind, new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), shared.allowHostPaths), decrypter, shared, { secretsRoot: secrets, ...(source ? { checkout: source.checkoutDir } : {}) }) },
       { concurrency, resyncSeconds },
     );
     late.controller = controller;
@@ -154,14 +158,22 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
         namespace: shared.namespace,
         readiness: () => controller.readiness(),
         snapshot: async () => ({
-          ...(await statusSnapshot(runtime, state, shared.namespace, controller.readiness().engineReachable)),
+          ...statusSnapshot(observed, state, engineKind === 'swarm' ? () => runtime.listContainers(shared.namespace) : undefined),
           problems: desired.problems().map(formatProblem),
           ...(source ? { source: sourceLine(source.status(), clock.now()) } : {}),
           events: notifier.events(),
         }),
         ...(source && git?.webhookSecret !== undefined ? { gitWebhook: { secret: git.webhookSecret, branch: git.branch, onPush: () => void source.fetchNow() } } : {}),
-        onChange: (listener) => state.onChange(listener),
+        onChange: (listener) => {
+          const offState = state.onChange(listener);
+          const offObserved = observed.onChange(listener);
+          return () => {
+            offState();
+            offObserved();
+          };
+        },
         metrics: metrics.registry,
+        ...(listening ? { limits: listening.limits } : {}),
         clock,
         logger,
       });
@@ -250,11 +262,17 @@ async function gitSource(git: GitSettings, shared: { stateDir: string; namespace
   const { GitSource } = await import('../../source/git/git-source.js');
   let failing = state.source()?.error;
   const source = new GitSource(
-    { url: git.url, branch: git.branch, path: git.path, intervalMs: git.intervalSeconds * 1000, dir: join(StateStore.directory(shared.stateDir, shared.namespace), 'git'), verifySignatures: git.verifySignatures },
+    { url: git.url, branch: git.branch, path: git.path, intervalMs: git.intervalSeconds * 1000, dir: join(StateStore.directory(shared.stateDir, shared.namespace), 'git'), ...(git.signatures ? { signatures: git.signatures } : {}) },
     {
       clock: systemClock,
       logger,
       onTree,
+      onDiverged: (applied, next) =>
+        events.emit({
+          type: 'source.diverged',
+          message: `${redactUrl(git.url)}@${git.branch} moved from ${applied.sha.slice(0, 7)} to ${next.sha.slice(0, 7)}, which does not descend from it (a force-push, or the branch set back); applying ${next.sha.slice(0, 7)}`,
+          details: { url: redactUrl(git.url), branch: git.branch, from: applied.sha, to: next.sha, commit: next.sha },
+        }),
       onCondition: (condition) => {
         state.setSource(condition);
         if (condition.error !== undefined && failing === undefined) events.emit({ type: 'source.failed', message: `${condition.url}@${condition.branch}: ${condition.error}`, details: { url: condition.url, branch: condition.branch, reason: condition.error } });
@@ -275,22 +293,19 @@ async function swarmReconciler(deps: Omit<SwarmReconcilerDeps, 'services'>, opti
   return new SwarmReconciler({ ...deps, services }, options);
 }
 
-function listenAddress(text: string | undefined): ListenAddress | undefined {
-  if (text === undefined) return undefined;
-  const address = parseListenAddress(text);
-  if (!address) throw new UsageError(`--listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:9090)`);
-  return address;
-}
-
-/** How long a status request waits for the engine's container list before answering from state alone. */
-const STATUS_ENGINE_WAIT_MS = 2_000;
+/** With --runtime swarm (whose controller watches services, not containers): the containers are listed at most this often, whatever the number of requests. */
+const SWARM_CONTAINERS_MAX_AGE_MS = 5_000;
 
 /**
- * What the status endpoints show: state beside the containers. While the engine is lost or hung,
- * or slower than STATUS_ENGINE_WAIT_MS, state alone: a status request never waits on the engine.
+ * What the status endpoints show: state beside the containers as the controller last saw them
+ * (its resync, its reconciles, the engine's events); no request asks the engine. While the engine
+ * is lost or hung, state alone. `list`: for Swarm, the containers are listed in the background
+ * when what is known is older than SWARM_CONTAINERS_MAX_AGE_MS (one list at a time, shared).
  */
-async function statusSnapshot(runtime: Runtime, state: StateStore, namespace: string, engineReachable: boolean) {
-  const containers = engineReachable ? await withDeadline(runtime.listContainers(namespace), STATUS_ENGINE_WAIT_MS).catch(() => undefined) : undefined;
+function statusSnapshot(observed: ObservedContainers, state: StateStore, list: (() => Promise<unknown>) | undefined) {
+  const engineReachable = state.engine()?.reachable !== false;
+  if (engineReachable && list) observed.refreshIfOlder(SWARM_CONTAINERS_MAX_AGE_MS, list);
+  const containers = engineReachable ? observed.containers() : undefined;
   const outages = [engineOutage(state.engine()), state.writeFailure()?.message].filter((line) => line !== undefined);
   return { apps: appStatuses({ state, containers }), ...(outages.length > 0 ? { outage: outages.join('; ') } : {}) };
 }
@@ -313,6 +328,6 @@ function flushLogger(logger: { flush(cb?: (err?: Error) => void): void }): Promi
 }
 
 /** On one host, host paths are checked where they are mounted (host-paths.ts); a swarm mounts them on whichever node runs the task. */
-function onHost(engineKind: string, source: ManifestDirectory, prefixes: string[]): { readonly dir: string; read(): Promise<ManifestSet> } {
-  return engineKind === 'docker' ? new HostPathCheckingSource(source, prefixes) : source;
+async function onHost(engineKind: string, source: ManifestDirectory, prefixes: string[]): Promise<{ readonly dir: string; read(): Promise<ManifestSet> }> {
+  return engineKind === 'docker' ? HostPathCheckingSource.create(source, prefixes) : source;
 }

@@ -117,6 +117,8 @@ describe('container output: redacted, stripped of control characters, bounded (r
       ['/api/apps', await (await fetch(`http://127.0.0.1:${listen}/api/apps`)).text()],
       ['/api/events', await (await fetch(`http://127.0.0.1:${listen}/api/events`)).text()],
       ['the status page', await (await fetch(`http://127.0.0.1:${listen}/`)).text()],
+      ['/metrics', await (await fetch(`http://127.0.0.1:${listen}/metrics`)).text()],
+      ['plan', (await world.cli(['plan', '--manifests', world.manifests, '--age-identity', join(world.root, 'key.txt')])).stdout],
     ];
     for (const file of await readdir(world.stateDir, { recursive: true })) {
       const path = join(world.stateDir, String(file));
