@@ -126,6 +126,7 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.cancelResync?.();
     this.deps.events.close();
     await this.watcher?.close();
@@ -269,7 +270,11 @@ export class Controller {
     }
   }
 
+  /** Set by stop(): a resync under way then must not schedule the next one (its timer would keep the process alive). */
+  private stopping = false;
+
   private scheduleResync(): void {
+    if (this.stopping) return;
     this.cancelResync = this.deps.clock.schedule(() => {
       void this.resync().finally(() => this.scheduleResync());
     }, this.options.resyncSeconds * 1000);

@@ -146,6 +146,30 @@ describe('Controller (in-memory runtime)', () => {
     assert.equal(roundsOf(runtime.calls, 'app0') + roundsOf(runtime.calls, 'app2'), 0, 'the other apps are left alone');
   });
 
+  it('a stop during a resync ends the resyncs: none is scheduled after it, so the process can exit', async () => {
+    await startWith(1);
+    runtime.calls.length = 0;
+    // The resync's look at the host is held until berth has been told to stop.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const listImages = runtime.listImages.bind(runtime);
+    runtime.listImages = async (...args: Parameters<FakeRuntime['listImages']>) => {
+      await held;
+      return listImages(...args);
+    };
+    await clock.advance(RESYNC_SECONDS * 1000);
+    for (let i = 0; i < 200 && !runtime.calls.includes('listContainers'); i++) await sleep(10);
+    const stopped = controller.stop();
+    release();
+    await stopped;
+    for (let i = 0; i < 20; i++) await tick();
+    assert.equal(clock.pendingTimers, 0, 'no timer left: a resync that ends after the stop schedules no other');
+    runtime.calls.length = 0;
+    await clock.advance(RESYNC_SECONDS * 1000 * 3);
+    await sleep(50);
+    assert.deepEqual(runtime.calls, [], 'no resync after the stop');
+  });
+
   it('a resync while an app is mid-deploy leaves it to that reconcile instead of queueing it again', async () => {
     await startWith(1, RESYNC_SECONDS + 30);
     for (let i = 0; i < 200 && runtime.running('app0').length === 0; i++) await sleep(5);
