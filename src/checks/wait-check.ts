@@ -7,11 +7,14 @@ const POLL_MS = 1000;
 /**
  * Dokku's "simple container check": the container must have been running, without a restart,
  * for `seconds` since it started. Measured from the container's own start time, so the check is
- * idempotent across a berth restart; it fails as soon as the container exits or restarts.
+ * idempotent across a berth restart; it fails as soon as the container exits or restarts, and it
+ * passes only on a look taken once the wait is over (still running, never restarted).
  */
 export async function waitCheck(runtime: Runtime, clock: Clock, containerId: string, seconds: number, signal: AbortSignal): Promise<void> {
   const first = await runtime.inspectContainer(containerId);
   assertRunning(first);
+  // A candidate that has already been restarted by the engine crashed once: no wait makes it pass.
+  if (first.restartCount > 0) throw new CheckFailedError(first.name, `container ${first.name} restarted during the check${await exitOf(runtime, containerId, 0)}`);
   const passesAt = first.startedAt + seconds * 1000;
   for (;;) {
     const remaining = passesAt - clock.now();

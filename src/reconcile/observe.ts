@@ -51,7 +51,12 @@ async function inspectServing(runtime: Runtime, observation: Observation): Promi
     if (error instanceof ContainerNotFoundError) return undefined;
     throw error;
   })));
-  return details.filter((d): d is ContainerDetail => d !== undefined);
+  // An inspect after a restart shows only the new run (exit code 0): the crash's code is in the engine's event log.
+  return Promise.all(
+    details
+      .filter((d): d is ContainerDetail => d !== undefined)
+      .map(async (d) => (d.restartCount > 0 && d.exitCode === 0 ? { ...d, exitCode: (await runtime.lastExitCode(d.id, d.createdAt).catch(() => undefined)) ?? d.exitCode } : d)),
+  );
 }
 
 /**

@@ -80,7 +80,7 @@ function planPresent(observation: Observation, app: App): Plan {
   if (!verified && observation.held?.revision === key) return planHeld(observation, app, actions, observation.held.reason);
   const watch = verified ? watchAfterSwitch(observation, app, containers.filter(isCurrent)) : undefined;
   if (watch?.rollback) return { actions: [...actions, watch.rollback], outcome: { phase: 'Degraded', message: `rolled back: ${watch.rollback.reason}` } };
-  const { kept, discarded } = sortCurrent(containers.filter(isCurrent), spec.replicas);
+  const { kept, discarded } = sortCurrent(containers.filter(isCurrent), spec.replicas, verified);
 
   for (const c of discarded.filter((c) => !isRunning(c))) actions.push({ type: 'remove', container: refOf(c), reason: `container ${c.name} is ${c.state}` });
   const surplus = discarded.filter(isRunning);
@@ -100,10 +100,16 @@ function planPresent(observation: Observation, app: App): Plan {
     if (watch?.probe) actions.push(watch.probe);
     const retirement = planRetirement(observation, app, old, actions, verified);
     const restarting = restartsOf(observation);
+    const crashLoop = verified ? crashLoopOf(observation, [...kept.values()]) : undefined;
     const requeueAfterMs = Math.min(...[retirement.requeueAfterMs, watch?.requeueAfterMs, restarting?.requeueAfterMs].filter((ms): ms is number => ms !== undefined));
     return {
       actions: retirement.actions,
-      outcome: restarting ? { phase: 'Degraded', message: restarting.message } : { phase: 'Running', message: (spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage) + (watch ? ` (watching the new revision until ${new Date(watch.endsAt).toISOString().slice(11, 19)} UTC)` : '') },
+      outcome: crashLoop
+        ? { phase: 'Failed', message: crashLoop }
+        : restarting
+          ? { phase: 'Degraded', message: restarting.message }
+          : { phase: 'Running', message: (spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage) + (watch ? ` (watching the new revision until ${new Date(watch.endsAt).toISOString().slice(11, 19)} UTC)` : '') },
+      ...(crashLoop ? { crashLoop: { revision: key, message: crashLoop } } : {}),
       ...(Number.isFinite(requeueAfterMs) ? { requeueAfterMs } : {}),
     };
   }
@@ -176,6 +182,23 @@ function restartsOf(observation: Observation): { message: string; requeueAfterMs
   const latest = Math.max(...restarted.map((d) => d.startedAt));
   const words = restarted.map((d) => `${d.name} restarted ${d.restartCount} time${d.restartCount === 1 ? '' : 's'}${d.exitCode !== 0 ? ` (last exit code ${d.exitCode})` : ''}`);
   return { message: `${words.join('; ')}: the engine restarts it; see its logs`, requeueAfterMs: Math.max(1_000, latest + RESTART_MEMORY_MS - observation.now) };
+}
+
+/**
+ * The serving revision crash-loops: none of its containers runs, the engine restarting each. They
+ * are left to the engine's restart policy (its own backoff), never removed to be recreated: a
+ * fresh container of the same revision would crash the same way, and nothing else serves. Said
+ * as `restarting: exit code 3, 5 restarts in 1 min`. Undefined while any of them runs.
+ */
+function crashLoopOf(observation: Observation, serving: ContainerSummary[]): string | undefined {
+  if (serving.length === 0 || serving.some(isRunning)) return undefined;
+  const details = (observation.servingDetails ?? []).filter((d) => serving.some((c) => c.id === d.id));
+  const restarts = details.reduce((sum, d) => sum + d.restartCount, 0);
+  const exitCodes = [...new Set(details.map((d) => d.exitCode))];
+  const since = Math.min(...serving.map((c) => c.createdAt));
+  const minutes = Math.max(1, Math.round((observation.now - since) / 60_000));
+  const exit = exitCodes.length === 0 ? 'exited' : `exit code ${exitCodes.join(', ')}`;
+  return `restarting: ${exit}, ${restarts} restart${restarts === 1 ? '' : 's'} in ${minutes} min; nothing serves (the engine restarts it with backoff; see its logs)`;
 }
 
 /** What watching the serving revision within deploy.monitor asks for now. */
@@ -272,12 +295,17 @@ function planRetirement(observation: Observation, app: App, old: ContainerSummar
   return retiring.length === old.length ? { actions } : { actions, requeueAfterMs: dueAt - observation.now };
 }
 
-/** One running container per replica slot below `replicas`; everything else is discarded. Newest wins a slot. */
-function sortCurrent(current: ContainerSummary[], replicas: number): { kept: Map<number, ContainerSummary>; discarded: ContainerSummary[] } {
+/**
+ * One running container per replica slot below `replicas`; everything else is discarded. Newest
+ * wins a slot. A container of the serving revision that the engine is restarting keeps its slot:
+ * its restart policy brings it back (with its own backoff), and removing it would leave nothing.
+ */
+function sortCurrent(current: ContainerSummary[], replicas: number, serving: boolean): { kept: Map<number, ContainerSummary>; discarded: ContainerSummary[] } {
   const kept = new Map<number, ContainerSummary>();
   const discarded: ContainerSummary[] = [];
+  const holds = (c: ContainerSummary) => isRunning(c) || (serving && c.state === 'restarting');
   for (const c of [...current].sort((a, b) => b.createdAt - a.createdAt)) {
-    if (isRunning(c) && c.replica >= 0 && c.replica < replicas && !kept.has(c.replica)) kept.set(c.replica, c);
+    if (holds(c) && c.replica >= 0 && c.replica < replicas && !kept.has(c.replica)) kept.set(c.replica, c);
     else discarded.push(c);
   }
   return { kept, discarded };

@@ -378,4 +378,18 @@ describe('planApp: release step, watch after the switch, held revisions', () => 
     const calm = planApp(observe(present(v1), { image: image(OLD), containers: [c], serving: servingOf(v1, OLD, NOW - 3_600_000), servingDetails: [detailOf(c, { restartCount: 4, startedAt: NOW - 3_000_000 })] }));
     assert.equal(calm.outcome.phase, 'Running', 'restarts long ago are history');
   });
+
+  it('leaves a serving revision the engine keeps restarting to its restart policy: nothing removed or recreated, Failed with the reason', () => {
+    const c = containerOf(v1, OLD, { state: 'restarting', createdAt: NOW - 60_000 });
+    const plan = planApp(observe(present(v1), { image: image(OLD), containers: [c], serving: servingOf(v1, OLD, NOW - 60_000), servingDetails: [detailOf(c, { restartCount: 5, exitCode: 3, startedAt: NOW - 2_000 })] }));
+    assert.deepEqual(steps(plan).filter((s) => s === 'remove' || s === 'create' || s === 'check' || s === 'switch'), [], 'the serving container keeps its slot');
+    assert.equal(plan.outcome.phase, 'Failed');
+    assert.match(plan.outcome.message, /^restarting: exit code 3, 5 restarts in 1 min; nothing serves/);
+    assert.deepEqual(plan.crashLoop, { revision: keyOf(v1, OLD), message: plan.outcome.message });
+    // A new revision's container that restarts is a failed candidate, as before: it is removed and the rollout retried.
+    const candidate = containerOf(v2, NEW, { state: 'restarting' });
+    const rollout = planApp(observe(present(v2), { image: image(NEW), containers: [containerOf(v1, OLD), candidate], serving: servingOf(v1, OLD) }));
+    assert.ok(steps(rollout).includes('remove') && steps(rollout).includes('create'));
+    assert.equal(rollout.crashLoop, undefined);
+  });
 });
