@@ -33,6 +33,9 @@ export class ManifestWatcher {
   private cancelTimer: (() => void) | undefined;
   private burstStartedAt: number | undefined;
   private closed = false;
+  /** Resolves once close() ran: a re-arm waiting for chokidar's 'ready' (which a closed watcher never sends) stops waiting. */
+  private readonly closing: Promise<void>;
+  private markClosed: () => void = () => undefined;
 
   constructor(
     dir: string,
@@ -41,6 +44,7 @@ export class ManifestWatcher {
     private readonly options: ManifestWatcherOptions = DEFAULT_WATCH_OPTIONS,
   ) {
     this.dir = resolve(dir);
+    this.closing = new Promise((done) => (this.markClosed = done));
   }
 
   async start(): Promise<void> {
@@ -59,6 +63,7 @@ export class ManifestWatcher {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.markClosed();
     this.cancelTimer?.();
     this.parentWatcher?.close();
     this.fastWatcher?.close();
@@ -77,6 +82,8 @@ export class ManifestWatcher {
     this.fastWatcher = undefined;
     await this.dirWatcher?.close();
     this.watchedRealPath = await realpath(this.dir).catch(() => undefined);
+    // close() may have run while this awaited: a watcher made now would hold the process after the stop.
+    if (this.closed) return;
     if (this.watchedRealPath === undefined) {
       this.dirWatcher = undefined;
       return;
@@ -98,7 +105,11 @@ export class ManifestWatcher {
     watcher.on('all', () => this.touched());
     watcher.on('error', (error) => this.deps.logger.warn({ err: error }, 'watching the manifest directory failed'));
     this.dirWatcher = watcher;
-    await ready(watcher);
+    await Promise.race([ready(watcher), this.closing]);
+    if (this.closed) {
+      this.fastWatcher?.close();
+      await watcher.close();
+    }
   }
 
   private touched(): void {
