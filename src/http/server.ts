@@ -15,7 +15,7 @@
  * nothing) answer whatever the Host; the probes are not rate-limited either (they cost less than
  * a refusal). Nothing here asks the engine: `snapshot` serves what berth already knows.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Readiness } from '../controller/controller.js';
 import type { AppStatus } from '../status/app-status.js';
@@ -25,7 +25,8 @@ import { ListenError } from './errors.js';
 import { clientKey, HostAllowList, RateLimiter } from './guard.js';
 import { DEFAULT_LISTEN_LIMITS, formatListenAddress, type ListenAddress, type ListenLimits } from './listen-address.js';
 import { LiveFeed } from './live-feed.js';
-import { renderLive, renderStatusPage } from './status-page.js';
+import { diffLive, type LiveModel } from './live-patch.js';
+import { liveModel, renderStatusPage } from './status-page.js';
 import { verifyWebhook } from '../source/git/webhook.js';
 import type { BerthEvent } from '../events/types.js';
 
@@ -76,15 +77,18 @@ const UNMETERED = new Set(['/healthz', '/readyz']);
 /** Distinct refused Host names logged (each once), so that a flood of them cannot flood the log. */
 const LOGGED_HOSTS = 32;
 
-type RefusalReason = 'host' | 'rate' | 'connections';
+type RefusalReason = 'host' | 'rate' | 'connections' | 'body';
+/** A refused webhook body is logged at most this often (anyone may send one: the body is refused before its signature is read). */
+const BODY_REFUSAL_LOG_MS = 60_000;
 
 export class StatusServer {
   private readonly app: FastifyInstance;
-  private readonly feed: LiveFeed;
+  private readonly feed: LiveFeed<LiveModel>;
   private readonly limits: ListenLimits;
   private readonly rate: RateLimiter;
   private readonly refused: Counter<'reason'>;
   private readonly loggedHosts = new Set<string>();
+  private bodyRefusalLoggedAt = Number.NEGATIVE_INFINITY;
   /** Set by `listen`: the names are --listen's. */
   private hosts: HostAllowList | undefined;
 
@@ -93,12 +97,16 @@ export class StatusServer {
     this.rate = new RateLimiter(this.limits.ratePerMinute, deps.clock);
     this.refused =
       (deps.metrics.getSingleMetric('berth_http_refused_total') as Counter<'reason'> | undefined) ??
-      new Counter({ name: 'berth_http_refused_total', help: 'Requests and connections --listen refused, per reason (host, rate, connections).', labelNames: ['reason'] as const, registers: [deps.metrics] });
-    for (const reason of ['host', 'rate', 'connections'] satisfies RefusalReason[]) this.refused.inc({ reason }, 0);
+      new Counter({ name: 'berth_http_refused_total', help: 'Requests and connections --listen refused, per reason (host, rate, connections, body: a request body over its limit).', labelNames: ['reason'] as const, registers: [deps.metrics] });
+    for (const reason of ['host', 'rate', 'connections', 'body'] satisfies RefusalReason[]) this.refused.inc({ reason }, 0);
     this.feed = new LiveFeed({
       clock: deps.clock,
       onChange: deps.onChange,
-      render: async () => renderLive({ namespace: deps.namespace, now: deps.clock.now(), ...(await deps.snapshot()) }),
+      // Ages are written by the page's script: a render that only moves the clock sends nothing.
+      render: async () => liveModel({ namespace: deps.namespace, now: deps.clock.now(), ...(await deps.snapshot()) }, 'client'),
+      html: (model) => model.html,
+      diff: diffLive,
+      now: (model) => model.now,
     });
     const { headerTimeoutMs, requestTimeoutMs } = this.limits;
     this.app = Fastify({
@@ -166,7 +174,12 @@ export class StatusServer {
 
   private routes(): void {
     const { deps } = this;
-    this.app.setErrorHandler((error: Error, request, reply) => {
+    this.app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return this.refuseBody(request.url, reply);
+      // The client's mistake (a Content-Length that does not match its body, ...): its own status, not a server error.
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return void reply.status(error.statusCode).type('application/json').send({ error: error.message });
+      }
       deps.logger.error({ source: 'http', url: request.url, err: error }, `HTTP ${request.method} ${request.url} failed: ${error.message}`);
       void reply.status(500).type('application/json').send({ error: error.message });
     });
@@ -198,6 +211,17 @@ export class StatusServer {
       this.feed.attach(reply.raw);
     });
     if (deps.gitWebhook) this.webhookRoute(deps.gitWebhook);
+  }
+
+  /** 413 for a body over its route's limit (only /hooks/git reads one), counted as refused{reason="body"}. */
+  private refuseBody(url: string, reply: FastifyReply): void {
+    this.refused.inc({ reason: 'body' });
+    const now = this.deps.clock.now();
+    if (now - this.bodyRefusalLoggedAt >= BODY_REFUSAL_LOG_MS) {
+      this.bodyRefusalLoggedAt = now;
+      this.deps.logger.warn({ source: 'http', url: url.slice(0, 100) }, `HTTP: refused a request body over the ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB limit (413; berth_http_refused_total{reason="body"} counts them)`);
+    }
+    void reply.status(413).type('application/json').header('connection', 'close').send({ error: `request body over the ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB limit` });
   }
 
   /** Verified before anything else happens: a bad or missing signature fetches nothing. */

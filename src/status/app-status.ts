@@ -24,8 +24,10 @@ export interface AppStatus {
   history: DeployRecord[];
   /** Each of the app's domains' certificates, when berth serves HTTPS. */
   certificates: CertificateStatus[];
-  /** The commit the serving revision's manifest came from, when berth follows a git repository. */
+  /** The commit of the tree the serving revision's manifest was read from, when berth follows a git repository. */
   commit: Commit | null;
+  /** The commit that last changed the app's manifest file before that deploy (null when berth has not seen it change). */
+  changedBy: Commit | null;
 }
 
 export interface CertificateStatus {
@@ -67,6 +69,7 @@ export function appStatus(name: string, record: AppRecord | undefined, container
   const imageId = now?.imageId ?? null;
   const tag = now?.tag ?? null;
   const lastDeploy = record?.history.find((h) => h.outcome === 'succeeded');
+  const serving = record?.history.find((h) => h.outcome === 'succeeded' && h.revision === record.servingRevision);
   const phase = record?.phase ?? (running.length > 0 ? 'Running' : 'Failed');
   const since = record ? new Date(record.since).toISOString() : null;
   const desiredTag = record?.desiredTag ?? null;
@@ -94,7 +97,8 @@ export function appStatus(name: string, record: AppRecord | undefined, container
         : { type: 'UpToDate', status: 'False', reason: phase, message: record?.lastError ?? record?.message ?? '', lastTransitionTime: since },
     ],
     history: record?.history ?? [],
-    commit: record?.history.find((h) => h.outcome === 'succeeded' && h.revision === record.servingRevision)?.commit ?? null,
+    commit: serving?.commit ?? null,
+    changedBy: serving?.changedBy ?? null,
     certificates: certificates.map((c) => ({
       domain: c.domain,
       state: c.state,

@@ -1,11 +1,18 @@
 import { StateStore } from '../../state/store.js';
 import { shortId } from '../../util/short-id.js';
 import { formatTable } from '../table.js';
+import type { Commit } from '../../source/types.js';
+import { oneLine } from '../../util/strip-control.js';
 import { age } from '../../util/age.js';
 import { appArguments, parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 
-/** `berth history APP`: every deploy berth recorded for the app, newest first; `*` marks what serves. */
+/**
+ * `berth history APP`: every deploy berth recorded for the app, newest first; `*` marks what
+ * serves. With a git source, COMMIT is the commit of the tree the deploy was read from and
+ * CHANGED BY the commit that last changed the app's manifest file (`?` while berth has not seen
+ * the file change: the clone is shallow).
+ */
 export async function historyCommand(args: string[], out: Output): Promise<number> {
   const { values, positionals } = parseCommand(args, { json: { type: 'boolean', default: false } }, true);
   const shared = sharedOptions(values);
@@ -25,6 +32,8 @@ export async function historyCommand(args: string[], out: Output): Promise<numbe
   }
   const now = Date.now();
   let servingMarked = false;
+  // With --git: the commit of the tree each deploy was read from, and the commit that last changed the app's file.
+  const commits = record.history.some((h) => h.commit !== undefined);
   const rows = record.history.map((h) => {
     const serving = !servingMarked && h.outcome === 'succeeded' && h.revision === record.servingRevision;
     servingMarked ||= serving;
@@ -32,13 +41,23 @@ export async function historyCommand(args: string[], out: Output): Promise<numbe
       serving ? '*' : '',
       new Date(h.at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       age(now, h.at),
+      ...(commits ? [h.commit?.sha.slice(0, 7) ?? '', h.changedBy ? changedBy(h.changedBy) : h.commit ? '?' : ''] : []),
       `${h.image}:${h.tag}`,
       shortId(h.imageId),
-      h.outcome,
+      // People read "rolled back"; --json keeps the machine spelling `rolled_back`.
+      h.outcome.replace('_', ' '),
       `${(h.durationMs / 1000).toFixed(1)}s`,
       h.reason ?? '',
     ];
   });
-  out.stdout(formatTable(['', 'DEPLOYED', 'AGE', 'IMAGE', 'IMAGE ID', 'RESULT', 'TOOK', 'REASON'], rows));
+  out.stdout(formatTable(['', 'DEPLOYED', 'AGE', ...(commits ? ['COMMIT', 'CHANGED BY'] : []), 'IMAGE', 'IMAGE ID', 'RESULT', 'TOOK', 'REASON'], rows));
   return 0;
 }
+
+/** `def5678 bump web to v2`: the commit that last changed the app's manifest, its subject cut to fit a column. */
+function changedBy(commit: Commit): string {
+  const subject = oneLine(commit.subject);
+  return `${commit.sha.slice(0, 7)} ${subject.length > SUBJECT_SHOWN ? `${subject.slice(0, SUBJECT_SHOWN - 1)}…` : subject}`;
+}
+
+const SUBJECT_SHOWN = 40;

@@ -38,7 +38,8 @@ export async function statusCommand(args: string[], out: Output): Promise<number
   const now = Date.now();
   const rows = statuses.map((s) => [
     s.app,
-    (s.desiredTag ?? '-') + (s.commit ? ` (${s.commit.sha.slice(0, 7)})` : ''),
+    // With --git: the commit of the tree the serving deploy was read from, and the commit that last changed the app's file when another.
+    (s.desiredTag ?? '-') + (s.commit ? ` (${s.commit.sha.slice(0, 7)}${s.changedBy && s.changedBy.sha !== s.commit.sha ? `, changed by ${s.changedBy.sha.slice(0, 7)}` : ''})` : ''),
     runningLabel(s, '-'),
     s.phase,
     age(now, toMillis(s.lastDeployAt ?? s.since)),

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { eventually, runCli, type BerthProcess } from '../../support/berth-process.js';
@@ -96,7 +96,7 @@ describe('berth run --listen: health, readiness, metrics, API and the status pag
     assert.match(text, /^nodejs_eventloop_lag_seconds /m);
   });
 
-  it('/ is a status page that changes a row in place as a deploy goes through (headless Chromium)', async () => {
+  it('/ is a status page that changes a row in place as a deploy goes through, adds and removes rows (headless Chromium)', async () => {
     let browser: Browser | undefined;
     try {
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -110,6 +110,9 @@ describe('berth run --listen: health, readiness, metrics, API and the status pag
       assert.match(await page.locator('.problems').innerText(), /1 manifest problem[^]*half-written\.yaml:\d+:\d+: invalid YAML/);
       await page.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
       await page.evaluate(() => Object.assign(globalThis, { berthTestMarker: 'same page' }));
+      // Rows are changed in place: the same elements before and after, the other row never touched.
+      for (const selector of ['#app-web', '#app-broken', '#app-broken td.desired']) await page.locator(selector).evaluate((element) => void Object.assign(element, { berthTestMarker: true }));
+      const same = (selector: string) => page.locator(selector).evaluate((element) => (element as unknown as { berthTestMarker?: boolean }).berthTestMarker === true);
 
       await world.writeManifest('web', { tag: 'v2', env: { API_TOKEN: 'hunter2-never-shown' }, checks: { wait: 2 } });
       await page.locator('#app-web[data-phase="Deploying"]').waitFor({ timeout: 20_000 });
@@ -120,9 +123,24 @@ describe('berth run --listen: health, readiness, metrics, API and the status pag
       await page.locator('#app-web[data-phase="Running"] .running', { hasText: 'v2' }).waitFor({ timeout: 30_000 });
       assert.match(await row.locator('details summary', { hasText: 'history' }).innerText(), /history \(2\)/);
       assert.equal(await page.evaluate(() => (globalThis as { berthTestMarker?: string }).berthTestMarker), 'same page', 'the page updated without reloading');
+      assert.ok(await same('#app-web'), 'the row of web was updated in place');
+      assert.ok((await same('#app-broken')) && (await same('#app-broken td.desired')), 'the row of broken was left alone');
+      assert.match(await row.locator('time[data-ago]').first().innerText(), /ago$/, 'the page writes the ages');
       const screenshot = join(ARTIFACTS, 'status-page-running.png');
       await page.screenshot({ path: screenshot, fullPage: true });
       console.log(`      screenshots: ${ARTIFACTS}/status-page-{deploying,running}.png`);
+
+      // A new app adds its row, in order; an app whose manifest goes loses it.
+      await world.writeManifest('extra', { image: `${world.namespace}/web`, tag: 'v1' });
+      await page.locator('#app-extra[data-phase="Running"]').waitFor({ timeout: 30_000 });
+      assert.deepEqual(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.id)), ['app-broken', 'app-extra', 'app-web']);
+      // (No app is removed while a file cannot be read: the half-written one goes first, and its banner with it.)
+      await rm(join(world.manifests, 'half-written.yaml'));
+      await page.locator('.problems').waitFor({ state: 'detached', timeout: 10_000 });
+      await rm(join(world.manifests, 'extra.yaml'));
+      await page.locator('#app-extra').waitFor({ state: 'detached', timeout: 30_000 });
+      assert.deepEqual(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.id)), ['app-broken', 'app-web']);
+      assert.ok(await same('#app-web'), 'still the same row');
     } finally {
       await browser?.close();
     }

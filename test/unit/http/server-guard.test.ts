@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { StatusServer } from '../../../src/http/server.js';
 import { createPrometheusMetrics } from '../../../src/metrics/prometheus.js';
@@ -75,6 +76,51 @@ describe('StatusServer guard: Host names and the request budget (loopback HTTP, 
     const hook = await send('/hooks/git', 'evil.example', 'POST');
     assert.equal(hook.status, 401, 'an unsigned push is refused by its signature, not by its Host');
     assert.equal(pushes, 0);
+  });
+
+  const post = (body: Buffer, headers: Record<string, string>, chunked = false) =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/hooks/git', method: 'POST', headers: { host: 'github.example', ...headers, ...(chunked ? {} : { 'content-length': String(body.length) }) }, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      // The server may answer (and close) before the whole body is sent: what it answered is what counts.
+      req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+      if (chunked) {
+        for (let at = 0; at < body.length; at += 64 * 1024) req.write(body.subarray(at, at + 64 * 1024));
+        req.end();
+      } else req.end(body);
+    });
+  const github = (bytes: Buffer) => ({ 'x-hub-signature-256': `sha256=${createHmac('sha256', 's3cret').update(bytes).digest('hex')}` });
+
+  it('answers 413 to a webhook body over 1 MiB, with or without Content-Length, counted as refused{reason="body"}; 1 MiB itself is read', async () => {
+    const limit = 1024 * 1024;
+    const over = Buffer.alloc(limit + 1, 0x20);
+    const sized = await post(over, { 'content-type': 'application/json', ...github(over) });
+    assert.equal(sized.status, 413);
+    assert.deepEqual(JSON.parse(sized.body), { error: 'request body over the 1 MiB limit' });
+    assert.equal((await post(over, { 'content-type': 'application/json', ...github(over) }, true)).status, 413, 'a chunked body is cut at the limit');
+    assert.equal(await refusedCount('body'), 2);
+    const at = Buffer.alloc(limit, 0x20);
+    assert.equal((await post(at, { 'content-type': 'application/json', ...github(at) })).status, 202, 'exactly the limit is read and verified');
+    assert.equal(pushes, 1);
+    assert.equal(await refusedCount('body'), 2);
+  });
+
+  it('filters GitHub\'s form-encoded pushes (payload=<json>) by branch as JSON ones: a push to another branch fetches nothing', async () => {
+    const form = (ref: string) => Buffer.from(new URLSearchParams({ payload: JSON.stringify({ ref }) }).toString());
+    const formType = { 'content-type': 'application/x-www-form-urlencoded' };
+    const other = await post(form('refs/heads/other'), { ...formType, ...github(form('refs/heads/other')) });
+    assert.deepEqual([other.status, JSON.parse(other.body)], [202, { ignored: 'a push to refs/heads/other, not refs/heads/main' }]);
+    const json = Buffer.from(JSON.stringify({ ref: 'refs/heads/other' }));
+    assert.equal(JSON.parse((await post(json, { 'content-type': 'application/json', ...github(json) })).body).ignored, 'a push to refs/heads/other, not refs/heads/main');
+    assert.equal(pushes, 0);
+    const main = await post(form('refs/heads/main'), { ...formType, ...github(form('refs/heads/main')) });
+    assert.deepEqual([main.status, JSON.parse(main.body)], [202, { fetching: true }]);
+    assert.equal(pushes, 1);
+    assert.equal((await post(form('refs/heads/main'), { ...formType, ...github(form('refs/heads/other')) })).status, 401, 'signed over other bytes');
+    assert.equal(pushes, 1);
   });
 
   it('gives each client its budget, then 429 with Retry-After; the probes are outside it', async () => {

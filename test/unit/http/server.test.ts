@@ -60,7 +60,7 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
     assert.match(metrics.body, /^# TYPE berth_apps gauge$/m);
   });
 
-  it('/events sends the live table at once and again after a change', async () => {
+  it('/events sends the live table at once, then what a change changed', async () => {
     const frames: string[] = [];
     const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => request({ host: '127.0.0.1', port, path: '/events' }, resolve).on('error', reject).end());
     assert.equal(response.headers['content-type'], 'text/event-stream; charset=utf-8');
@@ -70,10 +70,11 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
       new Promise<string>((resolve) => {
         const onData = (chunk: string) => {
           buffer += chunk;
-          const end = buffer.indexOf('\n\n', buffer.indexOf('event: live'));
-          if (buffer.includes('event: live') && end >= 0) {
+          const at = buffer.search(/event: (live|patch)/);
+          const end = buffer.indexOf('\n\n', at);
+          if (at >= 0 && end >= 0) {
             response.off('data', onData);
-            const frame = buffer.slice(buffer.indexOf('event: live'), end);
+            const frame = buffer.slice(at, end);
             buffer = buffer.slice(end + 2);
             resolve(frame);
           }
@@ -87,7 +88,13 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
     changed();
     changed();
     frames.push(await next());
-    assert.match(frames[1] ?? '', /<td class="desired">v2<\/td>/);
+    // What changed only: web's desired cell and its message (a JSON patch).
+    assert.match(frames[1] ?? '', /^event: patch\ndata: /);
+    const patch = JSON.parse((frames[1] ?? '').slice('event: patch\ndata: '.length)) as { set: [string, number, string][] };
+    assert.deepEqual(patch.set, [
+      ['app-web', 2, '<td class="desired">v2</td>'],
+      ['app-web', 5, '<div class="message-head">v2 running</div>'],
+    ]);
     response.destroy();
   });
 
