@@ -7,6 +7,7 @@ import { TagCommandError } from '../tags/errors.js';
 import { ListenError } from '../http/errors.js';
 import { UnsafeDirectoryError } from '../util/private-dir.js';
 import { ProxyError } from '../proxy/errors.js';
+import { mappedStack } from '../util/mapped-stack.js';
 
 export interface Failure {
   message: string;
@@ -27,5 +28,7 @@ export function describeFailure(error: unknown): Failure {
   if (code === 'EACCES' || code === 'EPERM') {
     return { message: `berth: ${(error as Error).message} (use --state-dir to pick a writable directory)`, exitCode: 1 };
   }
-  return { message: `berth: unexpected error: ${(error as Error)?.stack ?? String(error)}`, exitCode: 1 };
+  // A stack a user can report: file:line of the TypeScript source, not of the bundle (the maps are read only here).
+  const stack = (error as Error | undefined)?.stack;
+  return { message: `berth: unexpected error: ${typeof stack === 'string' ? mappedStack(stack) : String(error)}`, exitCode: 1 };
 }

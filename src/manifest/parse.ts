@@ -40,8 +40,20 @@ export interface ParseResult {
  * Limits that bound the work any file can cause, whatever it holds (the loader bounds its
  * size). A manifest needs a few levels of nesting, few if any aliases, and some dozens of
  * nodes per app.
+ *
+ * MAX_DEPTH: mappings and lists nested in one another, the document's own mapping or list
+ * counting as the first level (a manifest's `spec.checks.http[0]` is 4 levels deep).
  */
 export const MAX_DEPTH = 64;
+/**
+ * js-yaml's own bound, which keeps its recursion short. It counts its nested parse calls, not
+ * levels (a scalar leaf is one more, a single-pair mapping in a flow list none), and so stops a
+ * file one level short of its number at the earliest (lists of lists of scalars). Three above
+ * MAX_DEPTH, it reads every file of MAX_DEPTH + 1 levels whole, for the check of the events
+ * (deeperThanLimit) to refuse it at the first level too many; js-yaml stops only deeper files, a
+ * level or two further in (the same message, where js-yaml stopped).
+ */
+const PARSER_DEPTH = MAX_DEPTH + 3;
 /** Per document: an alias bomb ("billion laughs") needs many more. */
 export const MAX_ALIASES = 64;
 /**
@@ -52,7 +64,7 @@ export const MAX_ALIASES = 64;
 export const MAX_NODES = 20_000;
 
 const TAB_MESSAGE = 'invalid YAML: tab character used for indentation (indent with spaces)';
-const DEPTH_MESSAGE = `nesting deeper than ${MAX_DEPTH} levels is not allowed`;
+const DEPTH_MESSAGE = `nesting deeper than ${MAX_DEPTH} levels (mappings and lists inside one another) is not allowed`;
 const ALIASES_MESSAGE = `more than ${MAX_ALIASES} aliases (*name) in one document are not allowed`;
 const NODES_MESSAGE = `more than ${MAX_NODES} YAML nodes (keys, values and list items) in one file are not allowed`;
 
@@ -79,11 +91,29 @@ export interface YamlFailure {
 }
 
 export function tokenizeManifestText(text: string): Tokens {
+  let events: Event[];
   try {
-    return { events: parseEvents(text, { maxDepth: MAX_DEPTH }) };
+    events = parseEvents(text, { maxDepth: PARSER_DEPTH });
   } catch (error) {
     return { failure: yamlFailure(error) };
   }
+  const tooDeep = deeperThanLimit(events);
+  if (tooDeep === undefined) return { events };
+  const position = new LineIndex(text).position(tooDeep);
+  return { failure: { reason: `nesting exceeded maxDepth (${MAX_DEPTH})`, line: position.line - 1, column: position.col - 1, yaml: true } };
+}
+
+/** The offset of the first mapping or list nested MAX_DEPTH + 1 levels deep, if any. */
+function deeperThanLimit(events: readonly Event[]): number | undefined {
+  let depth = 0;
+  for (const event of events) {
+    if (event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE) {
+      if (++depth > MAX_DEPTH) return event.start;
+    } else if (event.type === EVENT_ID.POP) {
+      depth--;
+    }
+  }
+  return undefined;
 }
 
 function yamlFailure(error: unknown): YamlFailure {
@@ -106,7 +136,7 @@ export function parseManifestText(text: string, file: string, tokens: Tokens = t
     const at = { line: failure.line + 1, col: failure.column + 1 };
     const limit = LIMIT_MESSAGES.find(([reason]) => reason.test(failure.reason));
     if (limit !== undefined) return fail(at, limit[1]);
-    const tab = findIndentationTabNear(text, failure.line);
+    const tab = indentationTabAtFault(text, failure);
     if (tab !== undefined) return fail(tab, TAB_MESSAGE);
     return fail(at, `invalid YAML: ${printable(failure.reason)}`);
   };
@@ -187,20 +217,26 @@ function findTabStartingPlainScalar(events: readonly Event[], text: string): num
   return undefined;
 }
 
+/** js-yaml's own reason when it meets a tab where indentation goes; its mark is on the tab. */
+const TAB_REASON = /^tab characters must not be used in indentation\b/;
+
 /**
- * The offset of a tab in the indentation of the line a syntax error was reported on, or of
- * the nearest non-blank line before it (js-yaml often reports the line after the culprit).
+ * The offset of the tab that caused a syntax error, if a tab did: where js-yaml says so itself,
+ * or a tab in the indentation of the very line it stopped on (not a comment line), when it
+ * stopped at the first word after that indentation, the word a tab pushed out of place
+ * (`\tkey: v` read as a key at the wrong column, a flow item without its indentation). A tab
+ * anywhere else is no cause: not one on another line (a comment's indentation, block-scalar
+ * text: both legal), nor one before the word an unrelated error is about further along its line.
  */
-function findIndentationTabNear(text: string, errorLine: number): number | undefined {
-  const lineTexts = text.split('\n');
-  const lineStart = (line: number) => lineTexts.slice(0, line).reduce((sum, l) => sum + l.length + 1, 0);
-  let previous = errorLine - 1;
-  while (previous >= 0 && (lineTexts[previous] ?? '').trim() === '') previous--;
-  for (const line of [errorLine, previous]) {
-    const lineText = lineTexts[line] ?? '';
-    const indentation = /^[ \t]*/.exec(lineText)?.[0] ?? '';
-    const tabColumn = indentation.indexOf('\t');
-    if (tabColumn !== -1 && lineText.trim() !== '') return lineStart(line) + tabColumn;
-  }
-  return undefined;
+function indentationTabAtFault(text: string, failure: YamlFailure): number | undefined {
+  const lines = text.split('\n');
+  const lineStart = lines.slice(0, failure.line).reduce((sum, l) => sum + l.length + 1, 0);
+  const lineText = lines[failure.line] ?? '';
+  if (TAB_REASON.test(failure.reason) && lineText[failure.column] === '\t') return lineStart + failure.column;
+  const indentation = /^[ \t]*/.exec(lineText)?.[0] ?? '';
+  const tabColumn = indentation.indexOf('\t');
+  if (tabColumn === -1 || lineText.trim() === '' || lineText.trimStart().startsWith('#')) return undefined;
+  // The first word after the indentation, and a ':' right after it (a key js-yaml read at the tab's column).
+  const firstWordEnd = indentation.length + (/^\S*/.exec(lineText.slice(indentation.length))?.[0].length ?? 0);
+  return failure.column <= firstWordEnd ? lineStart + tabColumn : undefined;
 }

@@ -73,17 +73,23 @@ export class OutputTail {
 
 /**
  * Every value a text from the app's containers (or any message) must not show: each env entry as
- * `KEY=value` and each value of 4 characters or more, the manifest's and its env files' alike;
+ * `KEY=value` and each value of 4 characters or more, the manifest's and its env files' alike,
+ * and each line of 8 characters or more of a value of several lines (a PEM key in an env file);
  * each decrypted secret file whole and each of its lines of 8 characters or more.
  */
 export function secretValues(spec: AppSpec): string[] {
   const env = spec.resolved ? { ...spec.env, ...spec.resolved.env } : spec.env;
   const files = (spec.resolved?.files ?? []).flatMap((f) => {
     const text = f.content.toString('utf8');
-    const lines = text.split(/\r?\n|\r/).map((line) => line.trim()).filter((line) => line.length >= MIN_SECRET_LINE_LENGTH);
-    return [text, text.trim(), ...lines].filter((secret) => secret.trim().length >= MIN_SECRET_FILE_LENGTH);
+    return [text, text.trim(), ...longLinesOf(text)].filter((secret) => secret.trim().length >= MIN_SECRET_FILE_LENGTH);
   });
-  return [...new Set([...secretsOf(env), ...files])];
+  const valueLines = Object.values(env).flatMap((value) => (/[\r\n]/.test(value) ? longLinesOf(value) : []));
+  return [...new Set([...secretsOf(env), ...valueLines, ...files])];
+}
+
+/** The lines of `text` long enough to be told apart, trimmed. */
+function longLinesOf(text: string): string[] {
+  return text.split(/\r?\n|\r/).map((line) => line.trim()).filter((line) => line.length >= MIN_SECRET_LINE_LENGTH);
 }
 
 /**

@@ -1,32 +1,58 @@
 /**
- * A dotenv file's variables (`KEY=value`, `export KEY=value`, `#` comments, blank lines, values in
- * single quotes taken as written, in double quotes with `\n`, `\"` and `\\` escapes). Pure; a line it
- * cannot read is an error naming the line, never the value.
+ * A dotenv file's variables, as the `dotenv` package reads them (its `parse`, which Node users
+ * mean by dotenv): `NAME=value` (also `NAME: value`), `export NAME=value`, `#` comments on their
+ * own lines and after a value, blank lines, empty values; values in single quotes or backticks
+ * taken as written, in double quotes with `\n` and `\r` expanded; a quoted value may span lines
+ * (a PEM key); a name given twice takes its last value. Pure.
+ *
+ * One difference: `dotenv.parse` skips a line it cannot read without a word, and berth promises
+ * that such a line makes the app Invalid. So the lines dotenv's rule reads are marked, and any
+ * other line that is neither blank nor a comment is an error naming the line, never its text.
  */
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+import { parse } from 'dotenv';
+
+/**
+ * dotenv's rule for one variable (`LINE` in its parser, unchanged since dotenv 15): at a line's
+ * start, optional `export`, a name of letters, digits, `_`, `.` and `-`, `=` (or `:` and a space),
+ * then a quoted value (which may hold newlines) or the rest of the line up to a `#`, and an
+ * optional comment. A match always spans whole lines.
+ */
+const LINE = /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
 
 export function parseDotenv(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const body = line.startsWith('export ') ? line.slice('export '.length).trimStart() : line;
-    const eq = body.indexOf('=');
-    const name = eq < 0 ? '' : body.slice(0, eq).trim();
-    if (!NAME.test(name)) throw new Error(`line ${index + 1} is not NAME=value`);
-    env[name] = valueOf(body.slice(eq + 1).trim(), index + 1);
-  });
-  return env;
+  // As dotenv does before it matches.
+  const lines = text.replace(/\r\n?/g, '\n');
+  const unread = firstUnreadLine(lines);
+  if (unread !== undefined) throw new Error(`line ${unread} is not NAME=value`);
+  return { ...parse(lines) };
 }
 
-function valueOf(text: string, line: number): string {
-  const quote = text[0];
-  if (quote === "'" || quote === '"') {
-    const end = text.lastIndexOf(quote);
-    if (end === 0) throw new Error(`line ${line}: the quote is not closed`);
-    const inner = text.slice(1, end);
-    return quote === "'" ? inner : inner.replace(/\\(n|"|\\)/g, (_m, c: string) => (c === 'n' ? '\n' : c));
+/** The 1-based number of the first line that is not blank, not a comment, and not part of a variable dotenv reads. */
+function firstUnreadLine(text: string): number | undefined {
+  const lines = text.split('\n');
+  const read = new Uint8Array(lines.length);
+  const lineOf = lineIndex(text);
+  for (const match of text.matchAll(LINE)) {
+    const first = lineOf(match.index);
+    const last = lineOf(match.index + match[0].length);
+    read.fill(1, first, last + 1);
   }
-  const comment = text.search(/\s#/);
-  return (comment < 0 ? text : text.slice(0, comment)).trim();
+  const index = lines.findIndex((line, i) => read[i] === 0 && line.trim() !== '' && !line.trimStart().startsWith('#'));
+  return index === -1 ? undefined : index + 1;
+}
+
+/** The 0-based line of an offset of `text`. */
+function lineIndex(text: string): (offset: number) => number {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((starts[mid] as number) <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  };
 }

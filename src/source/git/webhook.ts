@@ -1,7 +1,10 @@
 /**
  * Push webhooks from GitHub (`X-Hub-Signature-256: sha256=<hmac>`), Gitea and Forgejo
  * (`X-Gitea-Signature` / `X-Forgejo-Signature: <hmac>`) and GitLab (`X-Gitlab-Token: <secret>`),
- * checked against the shared secret in constant time. Pure.
+ * checked against the shared secret in constant time. The body is either content type GitHub
+ * (and Gitea, Forgejo) can be set to send: `application/json`, or
+ * `application/x-www-form-urlencoded` with the JSON in its `payload` field; the signature is over
+ * the raw bytes either way. Pure.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -29,14 +32,18 @@ export function verifyWebhook(headers: Record<string, string | string[] | undefi
   } else {
     return { ok: false, reason: 'no signature (X-Hub-Signature-256, X-Gitea-Signature, X-Forgejo-Signature or X-Gitlab-Token)' };
   }
-  const ref = pushedRef(body);
+  const ref = pushedRef(body, header('content-type'));
   return { ok: true, provider, ...(ref !== undefined ? { ref } : {}) };
 }
 
 /** The `ref` a push event names (`refs/heads/main`), when the body says. */
-function pushedRef(body: Buffer): string | undefined {
+function pushedRef(body: Buffer, contentType: string | undefined): string | undefined {
+  const text = body.toString('utf8');
+  const form = contentType?.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+  const json = form ? new URLSearchParams(text).get('payload') : text;
+  if (json === null) return undefined;
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { ref?: unknown };
+    const parsed = JSON.parse(json) as { ref?: unknown };
     return typeof parsed.ref === 'string' ? parsed.ref : undefined;
   } catch {
     return undefined;

@@ -1,11 +1,26 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, runCli } from '../../support/berth-process.js';
+import { ageKeygen } from '../../support/age.js';
 import { buildTestImage } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
+
+/** The CLI with `input` on its stdin. */
+function cliWithInput(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => undefined).end(input);
+  });
+}
 
 describe('berth commands and exit codes (real engine)', function () {
   this.timeout(90_000);
@@ -165,6 +180,76 @@ describe('berth commands and exit codes (real engine)', function () {
     const third = world.start();
     await third.waitForLog((l) => l.msg === 'berth is running', 20_000);
     assert.equal(await third.stop(), 0);
+  });
+
+  it('secrets:encrypt: stdin encrypted for each recipient in .age-recipients, as Debian\'s age decrypts it; validate decrypts it with BERTH_AGE_IDENTITY_FILE (0600 only)', async () => {
+    const keys = { a: join(world.root, 'key-a.txt'), b: join(world.root, 'key-b.txt'), other: join(world.root, 'key-other.txt') };
+    for (const key of Object.values(keys)) await ageKeygen(key);
+    const recipient = async (key: string) => (await promisify(execFile)('age-keygen', ['-y', key])).stdout.trim();
+    const encrypt = (name: string, input: string) => cliWithInput(['secrets:encrypt', 'web', name, '--manifests', world.manifests], input);
+    const refused = await encrypt('web.env', 'A=1\n');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /\.age-recipients: missing; list the public keys \(age-keygen -y KEY_FILE\) that may decrypt, one per line/);
+    await writeFile(join(world.manifests, '.age-recipients'), `# the deploy host\n${await recipient(keys.a)}\n\n${await recipient(keys.b)}\n`);
+
+    const pem = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIKey-0xF00D-line-two\n-----END PRIVATE KEY-----';
+    const plaintext = `# web's secrets\nDB_PASSWORD=pw-0xBEEF-encrypted\nexport TLS_KEY="${pem}"\n`;
+    const result = await encrypt('web.env', plaintext);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, [
+      '=====> Encrypted for 2 recipient(s) into secrets/web/web.env.age',
+      "       name it in web's manifest: envFrom: [{ file: secrets/web/web.env.age }]  (a dotenv file)",
+      '                                 or secrets: [{ file: secrets/web/web.env.age, target: /run/secrets/web.env }]',
+      '',
+    ].join('\n'));
+    const file = join(world.manifests, 'secrets', 'web', 'web.env.age');
+    assert.ok(!(await readFile(file, 'latin1')).includes('pw-0xBEEF'), 'no plaintext in the file');
+    for (const key of [keys.a, keys.b]) assert.equal((await promisify(execFile)('age', ['-d', '-i', key, file])).stdout, plaintext, `age -d -i ${key}`);
+    await assert.rejects(promisify(execFile)('age', ['-d', '-i', keys.other, file]), /no identity matched/);
+
+    await world.writeManifest('web', { tag: 'v1', envFrom: [{ file: 'secrets/web/web.env.age' }] });
+    const validate = (identities: string) => runCli(['validate', world.manifests], { BERTH_AGE_IDENTITY_FILE: identities });
+    const valid = await validate(keys.a);
+    assert.deepEqual([valid.code, valid.stdout, valid.stderr], [0, '', '1 file(s), 1 app(s): valid\n']);
+    assert.equal((await validate(`${keys.other}:${keys.b}`)).code, 0, 'a `:`-separated list');
+    const otherKey = await validate(keys.other);
+    assert.equal(otherKey.code, 1);
+    assert.match(otherKey.stdout, /web\.yaml:\d+:\d+: .*secrets\/web\/web\.env\.age: cannot decrypt: it is encrypted to another key than the identities berth was given$/m);
+    assert.equal((await encrypt('web.env', 'A=1\nB="two\nlines"\nnot a variable pw-0xBEEF\n')).code, 0);
+    const badLine = await validate(keys.a);
+    assert.equal(badLine.code, 1);
+    assert.match(badLine.stdout, /secrets\/web\/web\.env\.age: not a dotenv file: line 4 is not NAME=value$/m);
+    assert.ok(!(badLine.stdout + badLine.stderr).includes('pw-0xBEEF'), 'the line is not quoted');
+    await chmod(keys.a, 0o644);
+    const readable = await validate(keys.a);
+    assert.equal(readable.code, 1);
+    assert.match(readable.stderr, new RegExp(`${keys.a}: has mode 0644: group or other users can read it, and it holds a secret \\(chmod 600 ${keys.a}\\)`));
+  });
+
+  it('prints an unexpected error\'s stack as file:line of the TypeScript source, not of the bundle, with the code cache or without', async () => {
+    const bad = join(world.manifests, 'bad.yaml');
+    await writeFile(bad, 'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: bad\nspec:\n  tag: "not a tag"\n');
+    // Writing to stdout fails in a way berth does not expect: the error reaches the unexpected path from inside the bundled command.
+    const preload = join(world.root, 'stdout-throws.cjs');
+    await writeFile(preload, "process.stdout.write = () => { throw new Error('stdout refused this write'); };\n");
+    const position = async (file: string, text: string) => {
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      const index = lines.findIndex((line) => line.includes(text));
+      assert.ok(index >= 0, `${text} in ${file}`);
+      return `${index + 1}:${(lines[index] ?? '').indexOf(text) + 1}`;
+    };
+    const cache = join(world.root, 'code-cache');
+    for (const env of [{ BERTH_COMPILE_CACHE: cache }, { BERTH_COMPILE_CACHE: cache }, { BERTH_COMPILE_CACHE: 'off' }]) {
+      const result = await runCli(['validate', bad], { ...env, NODE_OPTIONS: `--require ${preload}` });
+      assert.equal(result.code, 1);
+      const [first, ...frames] = result.stderr.trimEnd().split('\n');
+      assert.equal(first, 'berth: unexpected error: Error: stdout refused this write');
+      assert.equal(frames[1], `    at Object.stdout (src/cli/main.ts:${await position('src/cli/main.ts', 'write(process.stdout.isTTY')})`);
+      assert.equal(frames[2], `    at validateCommand (src/cli/commands/validate.ts:${await position('src/cli/commands/validate.ts', 'stdout(`${formatProblem(')})`);
+      assert.match(frames[3] ?? '', /^ {4}at async main \(src\/cli\/main\.ts:\d+:\d+\)$/);
+      assert.doesNotMatch(result.stderr, /dist\//, 'no frame in a bundle');
+    }
+    assert.equal((await readdir(cache)).length, 1, 'the code cache was written, and used by the second run');
   });
 
   it('reports an unreachable engine in one line, exit 1', async () => {

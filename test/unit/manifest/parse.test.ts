@@ -155,11 +155,63 @@ describe('parseManifestText', () => {
       assert.deepEqual(onlyDocument('a: "x\\ty"\nb: |\n  \tindented content\nc:\td\n').value, { a: 'x\ty', b: '\tindented content\n', c: 'd' });
     });
 
-    it('limits nesting depth', () => {
-      const deep = `a: ${'['.repeat(70)}${']'.repeat(70)}\n`;
-      assert.deepEqual(parseManifestText(deep, 'm.yaml').problems, [
-        { file: 'm.yaml', line: 1, col: 67, message: 'nesting deeper than 64 levels is not allowed' },
+    it('blames no legal tab for an unrelated error: not one indenting a comment, nor one in block-scalar text', () => {
+      assert.deepEqual(parseManifestText('kind: x\n\t# note\ntag: !!str\n  a: 1', 'm.yaml').problems, [
+        { file: 'm.yaml', line: 3, col: 6, message: 'invalid YAML: unknown mapping tag !<tag:yaml.org,2002:str>' },
       ]);
+      assert.deepEqual(parseManifestText('a: b\nc: |\n  x\n  \ty\n d: 1', 'm.yaml').problems, [
+        { file: 'm.yaml', line: 5, col: 2, message: 'invalid YAML: bad indentation of a mapping entry' },
+      ]);
+      assert.deepEqual(parseManifestText('a: [\n \tb, c: d: e]\n', 'm.yaml').problems, [
+        { file: 'm.yaml', line: 2, col: 10, message: 'invalid YAML: missed comma between flow collection entries' },
+      ], 'a legal tab before a word the error is not about, in a flow list\'s line');
+    });
+
+    it('blames the tab where it is the cause, on the line js-yaml stops at', () => {
+      for (const [text, line, col] of [
+        ['a:\n  b: 1\n\t# a comment may be indented with a tab\n\tc: 2\n', 4, 1],
+        ['a:\n  b: |\n    x\n\t  y\n', 4, 1],
+        ['a: [1,\n\t2]\n', 2, 1],
+        ['- a\n\tb\n', 2, 1],
+      ] as const) {
+        assert.deepEqual(parseManifestText(text, 'm.yaml').problems, [{ file: 'm.yaml', line, col, message: tabMessage }], JSON.stringify(text));
+      }
+    });
+
+    describe('nesting: at most 64 levels of mappings and lists, the document\'s own the first', () => {
+      const depthMessage = 'nesting deeper than 64 levels (mappings and lists inside one another) is not allowed';
+      const shapes: Record<string, (levels: number) => string> = {
+        'flow lists': (n) => `${'['.repeat(n)}x${']'.repeat(n)}\n`,
+        'a mapping of flow lists': (n) => `a: ${'['.repeat(n - 1)}${']'.repeat(n - 1)}\n`,
+        'flow mappings': (n) => `${'{a: '.repeat(n)}1${'}'.repeat(n)}\n`,
+        'block mappings': (n) => `${Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k:`).join('\n')} 1\n`,
+        'block lists': (n) => `${'- '.repeat(n)}x\n`,
+        'lists of mappings': (n) => `${Array.from({ length: n / 2 }, (_, i) => `${' '.repeat(i * 2)}- a:`).join('\n')} 1\n`,
+      };
+      for (const [shape, text] of Object.entries(shapes)) {
+        it(`reads 63 and 64 levels of ${shape}, refuses 65 at the 65th`, () => {
+          for (const levels of [62, 64]) {
+            const parsed = parseManifestText(text(levels), 'm.yaml');
+            assert.deepEqual(parsed.problems, [], `${levels} levels`);
+            assert.equal(parsed.documents.length, 1);
+          }
+          if (shape !== 'lists of mappings') assert.deepEqual(parseManifestText(text(63), 'm.yaml').problems, [], '63 levels');
+          const [problem, ...more] = parseManifestText(text(shape === 'lists of mappings' ? 66 : 65), 'm.yaml').problems;
+          assert.equal(problem?.message, depthMessage);
+          assert.equal(more.length, 0);
+        });
+      }
+
+      it('points at the mapping or list of the 65th level', () => {
+        assert.deepEqual(parseManifestText(`a: ${'['.repeat(64)}${']'.repeat(64)}\n`, 'm.yaml').problems, [{ file: 'm.yaml', line: 1, col: 67, message: depthMessage }]);
+        assert.deepEqual(parseManifestText(`${'- '.repeat(65)}x\n`, 'm.yaml').problems, [{ file: 'm.yaml', line: 1, col: 129, message: depthMessage }]);
+      });
+
+      it('refuses far deeper nesting as well, where js-yaml stops reading it', () => {
+        for (const text of [`a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, `${'- '.repeat(5000)}x\n`, `${'[a: '.repeat(5000)}1${']'.repeat(5000)}\n`]) {
+          assert.deepEqual(parseManifestText(text, 'm.yaml').problems.map((p) => p.message), [depthMessage]);
+        }
+      });
     });
 
     it('limits the number of aliases', () => {

@@ -80,7 +80,7 @@ const CORPUS_CASES: Record<string, RefusalCase> = {
   },
   'nesting-5000-deep.yaml': {
     what: 'a list nested 5,000 levels deep',
-    expected: lines('8:74: nesting deeper than 64 levels is not allowed'),
+    expected: lines('8:77: nesting deeper than 64 levels (mappings and lists inside one another) is not allowed'),
   },
   'wrong-types.yaml': {
     what: 'values of the wrong type',
@@ -284,8 +284,8 @@ describe('parse limits', () => {
   const header = manifest('web');
 
   it('refuses 5,000 levels of block sequences and of flow mappings like 5,000 nested lists', () => {
-    assert.deepEqual(analyze(`${header}  command:\n    ${'- '.repeat(5000)}x\n`), ['m.yaml:8:129: nesting deeper than 64 levels is not allowed']);
-    assert.deepEqual(analyze(`${header}  env: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`), ['m.yaml:7:253: nesting deeper than 64 levels is not allowed']);
+    assert.deepEqual(analyze(`${header}  command:\n    ${'- '.repeat(5000)}x\n`), ['m.yaml:8:135: nesting deeper than 64 levels (mappings and lists inside one another) is not allowed']);
+    assert.deepEqual(analyze(`${header}  env: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`), ['m.yaml:7:265: nesting deeper than 64 levels (mappings and lists inside one another) is not allowed']);
   });
 
   it('reports an alias bomb within the alias limit without expanding it (2^32 strings if it were)', () => {

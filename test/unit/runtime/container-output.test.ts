@@ -115,6 +115,14 @@ describe('container output: the secrets of an app (secretValues)', () => {
     const said = containerText(Buffer.from('key: AAAAline-one-of-key\npw file-pw-1 token tok-from-age\n'), 0, secrets);
     assert.equal(said, 'key: <redacted>\npw <redacted> token <redacted>\n');
   });
+
+  it('lists each line of a value of several lines (a PEM key from an env file), as it does a secret file\'s', () => {
+    const key = '-----BEGIN KEY-----\nCCCCline-one-of-env-key\r\nDDDDline-two-of-env-key\n-----END KEY-----';
+    const secrets = secretValues(testApp('web', { env: { MODE: 'a\nb' }, resolved: { env: { TLS_KEY: key }, files: [], digest: 'd' } }).spec);
+    for (const expected of [key, `TLS_KEY=${key}`, 'CCCCline-one-of-env-key', 'DDDDline-two-of-env-key', '-----END KEY-----']) assert.ok(secrets.includes(expected), expected);
+    assert.ok(!secrets.includes('a') && !secrets.includes('b'), 'lines too short to tell apart are not');
+    assert.equal(containerText(Buffer.from('loaded DDDDline-two-of-env-key\n'), 0, secrets), 'loaded <redacted>\n');
+  });
 });
 
 describe('container output: what berth logs and records of it (lastLinesOf)', () => {
