@@ -55,7 +55,9 @@ export async function bodyPrefix(response: Response, limit: number): Promise<{ t
       if (done) return { text: Buffer.concat(chunks).toString('utf8'), cut: false };
       chunks.push(value.subarray(0, limit - length));
       length += value.length;
-      if (length >= limit) return { text: Buffer.concat(chunks).toString('utf8'), cut: length > limit || !(await reader.read()).done };
+      // Exactly at the limit: one more read tells whether there was more; a reset there (the sender
+      // cut off mid-stream) means there was.
+      if (length >= limit) return { text: Buffer.concat(chunks).toString('utf8'), cut: length > limit || (await reader.read().then((next) => !next.done, () => true)) };
     }
   } finally {
     await reader.cancel().catch(() => undefined);

@@ -98,16 +98,19 @@ export class Controller {
         }
         for (const app of this.deps.state.names()) if (isPending(app)) queue.add(app);
       },
+      // Said on a change only: the event stream and the probe may both notice the same outage, or the same return.
       onReconnect: () => {
+        const was = this.engineReachable;
         this.engineReachable = true;
         this.deps.state.setEngine({ reachable: true, since: clock.now() });
-        this.deps.notify?.emit({ type: 'engine.back', message: 'the Docker engine answers again', details: {} });
+        if (!was) this.deps.notify?.emit({ type: 'engine.back', message: 'the Docker engine answers again', details: {} });
         void this.resync(true);
       },
       onOutage: (error) => {
+        const was = this.engineReachable;
         this.engineReachable = false;
         this.deps.state.setEngine({ reachable: false, since: clock.now(), error: error.message });
-        this.deps.notify?.emit({ type: 'engine.lost', message: `the Docker engine is unreachable: ${error.message}`, details: { reason: error.message } });
+        if (was) this.deps.notify?.emit({ type: 'engine.lost', message: `the Docker engine is unreachable: ${error.message}`, details: { reason: error.message } });
       },
     });
     if (this.engineReachable) this.deps.state.setEngine({ reachable: true, since: clock.now() });

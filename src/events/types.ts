@@ -7,7 +7,9 @@ export const EVENT_TYPES = [
   'deploy.succeeded',
   'deploy.failed',
   'deploy.rolled_back',
+  'postdeploy.failed',
   'app.removed',
+  'app.crash_looping',
   'drift.repaired',
   'manifest.invalid',
   'manifest.valid',
@@ -41,6 +43,8 @@ export type NewEvent = Pick<BerthEvent, 'type' | 'message'> & { app?: string; de
 /** Where events go; emitting never waits and never fails. */
 export interface EventSink {
   emit(event: NewEvent): void;
+  /** A person asked for one more attempt at `app` (`berth retry`): its next start and failure are news, though the revision failed before. */
+  retried?(app: string): void;
 }
 
 export const noEvents: EventSink = { emit: () => undefined };

@@ -58,7 +58,7 @@ export class ManifestDirectory {
   async read(): Promise<ManifestSet> {
     const scan = scanDirectory(this.dir);
     const { set, cache } = await assemble([scan], this.options, this.cache);
-    this.cache = cache;
+    this.cache = cache ?? new Map();
     return set;
   }
 }
@@ -171,7 +171,8 @@ function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string,
  * ManifestSet. Synchronous file access is much faster than the thread pool for many small
  * files; the event loop gets a turn every READ_BATCH files.
  */
-async function assemble(scans: readonly Scan[], options: LoadOptions, cache: AnalysisCache | null): Promise<{ set: ManifestSet; cache: AnalysisCache }> {
+/** With `cache` null (a one-off read), no cache is kept or returned. */
+async function assemble(scans: readonly Scan[], options: LoadOptions, cache: AnalysisCache | null): Promise<{ set: ManifestSet; cache: AnalysisCache | null }> {
   const byRealPath = new Map<string, Candidate>();
   for (const candidate of scans.flatMap((s) => s.candidates)) {
     if (!byRealPath.has(candidate.realPath)) byRealPath.set(candidate.realPath, candidate);
@@ -209,7 +210,7 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
 
   return {
     set: combine(files, scans.flatMap((s) => s.problems), directoryState(scans), files.length, options),
-    cache: nextCache ?? new Map(),
+    cache: nextCache,
   };
 }
 

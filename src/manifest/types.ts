@@ -5,6 +5,7 @@
 
 import { printable } from './printable.js';
 import type { Collision } from './claims.js';
+import type { ManifestOrigin } from '../source/types.js';
 
 export type Protocol = 'tcp' | 'udp';
 export type Strategy = 'zero-downtime' | 'recreate';
@@ -131,6 +132,8 @@ export interface App {
   source: SourcePosition;
   /** Where each claim on the host is written (claims.ts): `spec.ports[i].host`, `spec.domains[i]`, `spec.volumes[i].source`. */
   claimsAt?: { ports: SourcePosition[]; domains: SourcePosition[]; volumes: SourcePosition[] };
+  /** With a git source: the commit of the tree this manifest was read from, and who last changed its file (origin.ts). */
+  origin?: ManifestOrigin;
 }
 
 /** One problem in one manifest file, printable as `file:line:col: message`. */

@@ -46,7 +46,7 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
   });
   const deploysTotal = new Counter({
     name: 'berth_deploys_total',
-    help: 'Rollouts of a new revision per app and result (succeeded, failed).',
+    help: 'Rollouts of a new revision per app and result (succeeded, failed, rolled_back).',
     labelNames: ['app', 'result'] as const,
     registers: [registry],
   });

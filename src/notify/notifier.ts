@@ -1,6 +1,7 @@
 /**
- * The one recorder of events: each is said once (the same event of an app repeated on every
- * backoff retry is not said again until something else happens to the app), kept in a bounded
+ * The one recorder of events: every occurrence is said, except a deploy's backoff retries (a
+ * revision that failed is not said to start and fail again until something else happens to the
+ * app, or a person asks for a retry), kept in a bounded
  * timeline (memory and the state file), and handed to every sink that wants it through a bounded
  * queue per sink. Delivery is asynchronous and never on the reconcile path: a slow or dead
  * receiver slows no deploy. A failed delivery is retried with backoff (bounded attempts and
@@ -47,8 +48,7 @@ interface Lane {
 
 export class Notifier implements EventSink {
   private readonly timeline: BerthEvent[];
-  private readonly lastByApp = new Map<string, string>();
-  /** Apps whose last deploy failed, and the revision: its retries are not said again. */
+  /** Apps whose last deploy failed, and the revision: its backoff retries are not said again. */
   private readonly failing = new Map<string, string>();
   private readonly lanes: Lane[];
   private stopped = false;
@@ -56,7 +56,6 @@ export class Notifier implements EventSink {
 
   constructor(private readonly deps: NotifierDeps) {
     this.timeline = [...(deps.initial ?? [])].slice(-TIMELINE_LIMIT);
-    for (const event of this.timeline) this.lastByApp.set(event.app ?? '', fingerprint(event));
     this.lanes = deps.sinks.map((sink) => ({ sink, queue: [], running: false }));
   }
 
@@ -64,17 +63,8 @@ export class Notifier implements EventSink {
     if (this.stopped) return;
     const { clock, namespace } = this.deps;
     const event: BerthEvent = { id: randomUUID(), type: input.type, time: new Date(clock.now()).toISOString(), namespace, ...(input.app !== undefined ? { app: input.app } : {}), message: input.message, details: input.details ?? {} };
-    const key = input.app ?? '';
-    if (this.lastByApp.get(key) === fingerprint(event)) return;
-    // A deploy that fails on every backoff retry is said once: its retries (started, failed again) are not news.
-    const revision = typeof event.details.revision === 'string' ? event.details.revision : undefined;
-    const retrying = input.app !== undefined && revision !== undefined && this.failing.get(input.app) === revision;
-    if (retrying && (event.type === 'deploy.started' || event.type === 'deploy.failed')) return;
-    if (input.app !== undefined) {
-      if (event.type === 'deploy.failed' && revision !== undefined) this.failing.set(input.app, revision);
-      else if (event.type.startsWith('deploy.') || event.type === 'app.removed') this.failing.delete(input.app);
-    }
-    this.lastByApp.set(key, fingerprint(event));
+    if (this.isRetry(event)) return;
+    this.track(event);
     this.timeline.push(event);
     if (this.timeline.length > TIMELINE_LIMIT) this.timeline.splice(0, this.timeline.length - TIMELINE_LIMIT);
     this.deps.persist?.(event);
@@ -88,6 +78,14 @@ export class Notifier implements EventSink {
       lane.queue.push(event);
       if (!lane.running) void this.drain(lane);
     }
+  }
+
+  /**
+   * A new attempt a person asked for (`berth retry`): how it starts and ends is news again, though
+   * the revision is the one that failed.
+   */
+  retried(app: string): void {
+    this.failing.delete(app);
   }
 
   /** Newest last; of one app when given. */
@@ -137,9 +135,27 @@ export class Notifier implements EventSink {
       }
     }
   }
+
+  /**
+   * True for the start and the failure of a backoff retry: a deploy of the very revision whose
+   * last deploy failed, with nothing else said of its deploys since. Every other event is an
+   * occurrence of its own (the same container replaced twice is two `drift.repaired`).
+   */
+  private isRetry(event: BerthEvent): boolean {
+    if (event.type !== 'deploy.started' && event.type !== 'deploy.failed') return false;
+    const revision = revisionOf(event);
+    return event.app !== undefined && revision !== undefined && this.failing.get(event.app) === revision;
+  }
+
+  /** Follows which revision of each app is failing: set by its failure, ended by any other deploy event or the app's removal. */
+  private track(event: BerthEvent): void {
+    if (event.app === undefined) return;
+    const revision = revisionOf(event);
+    if (event.type === 'deploy.failed' && revision !== undefined) this.failing.set(event.app, revision);
+    else if (event.type.startsWith('deploy.') || event.type === 'app.removed') this.failing.delete(event.app);
+  }
 }
 
-/** What makes two events of an app the same news. */
-function fingerprint(event: BerthEvent): string {
-  return `${event.type}\u0000${event.message}`;
+function revisionOf(event: BerthEvent): string | undefined {
+  return typeof event.details.revision === 'string' ? event.details.revision : undefined;
 }

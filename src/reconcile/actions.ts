@@ -113,6 +113,8 @@ export interface Plan {
   gone?: boolean;
   /** Set when the plan cannot proceed (digest mismatch, strategy conflict): the reason, reported as an error. */
   refused?: string;
+  /** Set while every container of the serving revision is being restarted by the engine: nothing serves. */
+  crashLoop?: { revision: string; message: string };
 }
 
 /** What the executor did, for the recorder: image references created and released, where traffic went. */
@@ -127,4 +129,6 @@ export interface Executed {
   rolledBack?: { from: string; to: string; reason: string };
   /** How the post-deploy command ended (`succeeded`, or why not). */
   postDeploy?: string;
+  /** When the post-deploy command failed: its exit code (when it ran to one) and the last lines of its output (redacted). */
+  postDeployFailure?: { exitCode?: number; output?: string };
 }

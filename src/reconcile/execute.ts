@@ -37,8 +37,8 @@ export interface ExecuteContext {
   logger: Logger;
   /** The app being deployed (undefined when removing an app whose manifest is gone). */
   app?: App;
-  /** The app's containers as observed when the plan was made, to resolve names to ids. */
-  observed: ContainerRef[];
+  /** The app's containers as observed when the plan was made, to resolve names to ids (and tell whether any other serves). */
+  observed: (ContainerRef & { state?: string })[];
   /** Seconds between SIGTERM and SIGKILL when stopping a container. */
   stopTimeoutSeconds: number;
   /** Called once traffic is routed to `revision`, before the next action: the switch is recorded at once. */
@@ -258,6 +258,7 @@ async function postDeploy(action: Extract<Action, { type: 'postDeploy' }>, ctx: 
   const why = result.outcome === 'exited' ? `exited with code ${result.exitCode}` : result.outcome === 'timed-out' ? `did not finish within ${action.hook.timeout}s` : `could not run: ${output}`;
   const last = lastLine(output);
   progress.executed.postDeploy = `failed: ${why}${last && result.outcome !== 'error' ? `: ${last}` : ''}`;
+  progress.executed.postDeployFailure = { ...(result.outcome === 'exited' ? { exitCode: result.exitCode } : {}), ...(output && result.outcome !== 'error' ? { output } : {}) };
   ctx.logger.warn({ step: 'post-deploy', container: action.container, result: 'failed', ...(output ? { output } : {}) }, `Post-deploy ${command} ${why} in ${action.container}; the deploy stands`);
 }
 
@@ -365,7 +366,10 @@ async function compensate(ctx: ExecuteContext, progress: Progress): Promise<void
   for (const container of progress.stopped) {
     await ctx.runtime.startContainer(container.id).catch((error: unknown) => ctx.logger.error({ err: error, container: container.name }, 'could not restart the old container'));
   }
-  ctx.logger.warn({ step: 'rollback', removed: progress.started.map((c) => c.name), restarted: progress.stopped.map((c) => c.name) }, 'Removed the new container(s); the previous revision keeps serving');
+  const removed = new Set(progress.started.map((c) => c.id));
+  // Said only when true: a revision that crash-loops may have left nothing else running.
+  const othersServe = progress.stopped.length > 0 || ctx.observed.some((c) => c.state === 'running' && !removed.has(c.id));
+  ctx.logger.warn({ step: 'rollback', removed: progress.started.map((c) => c.name), restarted: progress.stopped.map((c) => c.name) }, `Removed the new container(s); ${othersServe ? 'the previous revision keeps serving' : 'no other container of the app runs: nothing serves it'}`);
 }
 
 async function logContainerOutput(ctx: ExecuteContext, container: ContainerRef): Promise<void> {

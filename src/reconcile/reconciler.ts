@@ -20,14 +20,13 @@ import { join } from 'node:path';
 import { LABEL_SECRETS } from '../runtime/types.js';
 import { sweepSecretFiles } from '../secrets/secret-files.js';
 import { UnsafeDirectoryError } from '../util/private-dir.js';
-import { describeCommit, type Commit } from '../source/types.js';
 import type { EventSink } from '../events/types.js';
 import { executePlan, nothingExecuted } from './execute.js';
 import { HostSnapshot } from './host-snapshot.js';
 import { isInSync } from './in-sync.js';
 import { observeApp, observeWith, type ObserveOptions } from './observe.js';
 import { planApp } from './plan.js';
-import { Recorder } from './recorder.js';
+import { fromCommit, originOf, Recorder } from './recorder.js';
 import type { AppReconciler, HostView, ReconcileResult } from './types.js';
 
 export interface ReconcilerDeps {
@@ -41,8 +40,6 @@ export interface ReconcilerDeps {
   metrics?: ControllerMetrics;
   /** `berth retry` requests; none in tests that do not need them. */
   retries?: { take(name: string): Promise<boolean> };
-  /** The commit the manifests came from now, when berth follows a git repository. */
-  commit?: () => Commit | undefined;
   /** Where what happened is said (timeline, notifications). */
   events?: EventSink;
 }
@@ -154,8 +151,8 @@ export class Reconciler implements AppReconciler {
       const ref = imageRef(plan.rollout.image, plan.rollout.tag);
       this.recorder.deploying(observation, plan.rollout);
       stepLogger.info({ step: 'release', image: ref }, `Releasing ${name} (${ref})...`);
-      const commit = this.deps.commit?.();
-      stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy, ...(commit ? { commit: commit.sha } : {}) }, `Deploying ${name} (${ref})${commit ? ` from ${describeCommit(commit)}` : ''}...`);
+      const commit = originOf(observation)?.commit;
+      stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy, ...(commit ? { commit: commit.sha } : {}) }, `Deploying ${name} (${ref})${fromCommit(observation)}...`);
     }
     await executePlan(
       plan,
@@ -179,7 +176,8 @@ export class Reconciler implements AppReconciler {
   }
 
   private resultOf(plan: Plan): ReconcileResult {
-    if (plan.refused !== undefined) return { phase: plan.outcome.phase, failed: true };
+    // A crash-looping serving revision is a failure: the controller backs off looking at it.
+    if (plan.refused !== undefined || plan.crashLoop !== undefined) return { phase: plan.outcome.phase, failed: true };
     if (plan.gone) return { phase: 'Running', failed: false, gone: true };
     return { phase: plan.outcome.phase, failed: false, ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}) };
   }
@@ -191,8 +189,8 @@ export class Reconciler implements AppReconciler {
     const ref = imageRef(rollout.image, rollout.tag);
     if (plan.requeueAfterMs !== undefined) stepLogger.info({ step: 'retire', seconds: plan.requeueAfterMs / 1000 }, `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`);
     const urls = observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
-    const commit = this.deps.commit?.();
-    const from = commit ? ` from ${describeCommit(commit)}` : '';
+    const commit = originOf(observation)?.commit;
+    const from = fromCommit(observation);
     stepLogger.info({ step: 'deployed', durationMs, image: ref, urls, ...(commit ? { commit: commit.sha } : {}) }, `Application deployed: ${observation.name} (${ref})${from}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`);
   }
 

@@ -11,7 +11,7 @@ import type { StateStore } from '../state/store.js';
 import type { Phase } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Executed, Observation, Plan } from './actions.js';
-import { describeCommit, type Commit } from '../source/types.js';
+import { describeCommit, type Commit, type ManifestOrigin } from '../source/types.js';
 import type { EventSink, NewEvent } from '../events/types.js';
 import { parseRevisionKey } from './revision.js';
 
@@ -19,8 +19,6 @@ export interface RecorderDeps {
   state: StateStore;
   clock: Clock;
   metrics?: ControllerMetrics;
-  /** The commit the manifests came from now, when berth follows a git repository. */
-  commit?: () => Commit | undefined;
   /** Where what happened is said (timeline, notifications). */
   events?: EventSink;
 }
@@ -36,7 +34,7 @@ export type RoundEnd =
 
 /** What the recorder reads of an observation and a plan: any engine's reconciler can give it that. */
 export type RecordedObservation = Pick<Observation, 'name' | 'desired'>;
-export type RecordedPlan = Pick<Plan, 'outcome' | 'gone' | 'refused' | 'rollout'>;
+export type RecordedPlan = Pick<Plan, 'outcome' | 'gone' | 'refused' | 'rollout' | 'crashLoop'>;
 
 /** Revisions whose release success is remembered. */
 const RELEASED_KEPT = 20;
@@ -48,8 +46,7 @@ export class Recorder {
   deploying(observation: RecordedObservation, rollout: NonNullable<Plan['rollout']>): void {
     const ref = imageRef(rollout.image, rollout.tag);
     this.writePhase(observation, 'Deploying', `deploying ${ref}`);
-    const commit = this.deps.commit?.();
-    this.emit({ type: 'deploy.started', app: observation.name, message: `deploying ${ref}${commit ? ` from ${describeCommit(commit)}` : ''}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, strategy: rollout.strategy, ...(commit ? { commit } : {}) } });
+    this.emit({ type: 'deploy.started', app: observation.name, message: `deploying ${ref}${fromCommit(observation)}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, strategy: rollout.strategy, ...commitFields(observation) } });
   }
 
   /** Traffic moved to `revision`, the plan's rollout. */
@@ -95,6 +92,7 @@ export class Recorder {
   /** `berth retry`: the held revision may be tried once more. */
   release(name: string): void {
     this.deps.state.clear(name, ['held']);
+    this.deps.events?.retried?.(name);
   }
 
   /** The end of a round: everything it changed about the app, in one place. */
@@ -110,33 +108,42 @@ export class Recorder {
     if (end.kind !== 'settled') this.ownedTags(name, end.executed);
     const { rollout } = plan;
     if (end.kind === 'settled') {
-      this.writePhase(observation, plan.outcome.phase, plan.outcome.message, plan.refused);
+      const said = state.get(name)?.crashLoop;
+      this.writePhase(observation, plan.outcome.phase, plan.outcome.message, plan.refused ?? plan.crashLoop?.message);
+      // Said once per episode: not again at each restart (the app is Degraded while a restart runs), only after it ran calmly.
+      if (plan.crashLoop && said !== plan.crashLoop.revision) {
+        state.update(name, { crashLoop: plan.crashLoop.revision }, clock.now());
+        this.emit({ type: 'app.crash_looping', app: name, message: plan.crashLoop.message, details: { revision: plan.crashLoop.revision, reason: plan.crashLoop.message } });
+      } else if (!plan.crashLoop && said !== undefined && plan.outcome.phase === 'Running') {
+        state.clear(name, ['crashLoop']);
+      }
     } else if (end.kind === 'failed') {
       this.writePhase(observation, end.phase, end.message, end.message);
       if (rollout) {
-        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...this.commitField() });
+        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...commitFields(observation) });
         metrics.deployed(name, 'failed');
-        this.emit({ type: 'deploy.failed', app: name, message: `${imageRef(rollout.image, rollout.tag)}: ${end.message}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...this.commitField() } });
+        this.emit({ type: 'deploy.failed', app: name, message: `${imageRef(rollout.image, rollout.tag)}: ${end.message}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...commitFields(observation) } });
       }
     } else if (end.executed.rolledBack) {
       const { from, reason } = end.executed.rolledBack;
       const failed = state.get(name)?.history.find((h) => h.revision === from);
       this.writePhase(observation, 'Degraded', `rolled back: ${reason}`, `rolled back: ${reason}`);
-      if (failed) state.appendHistory(name, { ...failed, at: clock.now(), outcome: 'rolled back', reason, durationMs: clock.now() - failed.at });
+      if (failed) state.appendHistory(name, { ...failed, at: clock.now(), outcome: 'rolled_back', reason, durationMs: clock.now() - failed.at });
       metrics.deployed(name, 'rolled_back');
       this.emit({ type: 'deploy.rolled_back', app: name, message: `${failed ? `${imageRef(failed.image, failed.tag)} ` : ''}rolled back: ${reason}`, details: { revision: from, to: end.executed.rolledBack.to, reason, ...(failed ? { image: failed.image, tag: failed.tag } : {}) } });
     } else if (rollout) {
-      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs, ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}), ...this.commitField() });
+      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs, ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}), ...commitFields(observation) });
       state.clear(name, ['lastError']);
       metrics.deployed(name, 'succeeded');
-      const commit = this.deps.commit?.();
+      const commit = originOf(observation)?.commit;
       const urls = end.urls ?? [];
       this.emit({
         type: 'deploy.succeeded',
         app: name,
-        message: `${imageRef(rollout.image, rollout.tag)} deployed in ${(end.durationMs / 1000).toFixed(1)} s${commit ? ` from ${describeCommit(commit)}` : ''}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`,
-        details: { image: rollout.image, tag: rollout.tag, imageId: rollout.imageId, revision: rollout.revision, durationMs: end.durationMs, urls, ...(commit ? { commit } : {}) },
+        message: `${imageRef(rollout.image, rollout.tag)} deployed in ${(end.durationMs / 1000).toFixed(1)} s${fromCommit(observation)}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`,
+        details: { image: rollout.image, tag: rollout.tag, imageId: rollout.imageId, revision: rollout.revision, durationMs: end.durationMs, urls, ...commitFields(observation) },
       });
+      if (end.executed.postDeploy?.startsWith('failed')) this.postDeployFailed(observation, rollout, end.executed, commit);
     } else if (end.repaired !== undefined) {
       this.emit({ type: 'drift.repaired', app: name, message: `repaired: ${end.repaired}`, details: { repaired: end.repaired } });
     }
@@ -146,10 +153,19 @@ export class Recorder {
     this.deps.events?.emit(event);
   }
 
-  private commitField(): { commit?: Commit } {
-    const commit = this.deps.commit?.();
-    return commit ? { commit } : {};
+  /** The deploy stands, its post-deploy command failed: said beside the success, for a person to act on. */
+  private postDeployFailed(observation: RecordedObservation, rollout: NonNullable<Plan['rollout']>, executed: Executed, commit: Commit | undefined): void {
+    const reason = (executed.postDeploy ?? '').replace(/^failed: /, '');
+    const command = observation.desired.kind === 'present' ? observation.desired.app.spec.postDeploy?.command : undefined;
+    const { exitCode, output } = executed.postDeployFailure ?? {};
+    this.emit({
+      type: 'postdeploy.failed',
+      app: observation.name,
+      message: `${imageRef(rollout.image, rollout.tag)}: the post-deploy command ${reason}; the deploy stands`,
+      details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, ...(command ? { command } : {}), reason, ...(exitCode !== undefined ? { exitCode } : {}), ...(output ? { output } : {}), ...(commit ? { commit } : {}) },
+    });
   }
+
 
   private ownedTags(name: string, executed: Executed): void {
     const { state, clock } = this.deps;
@@ -175,4 +191,26 @@ export class Recorder {
       this.deps.clock.now(),
     );
   }
+}
+
+/**
+ * Where the app's manifest came from when this round planned (the tree its desired state was read
+ * from), with a git source; never the branch's head now, which may have moved since.
+ */
+export function originOf(observation: RecordedObservation): ManifestOrigin | undefined {
+  return observation.desired.kind === 'present' ? observation.desired.app.origin : undefined;
+}
+
+/** ` from 3f2a1c9 'bump web'`, and who last changed the app's file when another commit: how events and logs name the source of a deploy. */
+export function fromCommit(observation: RecordedObservation): string {
+  const origin = originOf(observation);
+  if (!origin) return '';
+  const changed = origin.changedBy && origin.changedBy.sha !== origin.commit.sha ? ` (its manifest last changed by ${describeCommit(origin.changedBy)})` : '';
+  return ` from ${describeCommit(origin.commit)}${changed}`;
+}
+
+/** `commit` and `changedBy`, as history and event details carry them. */
+function commitFields(observation: RecordedObservation): { commit?: Commit; changedBy?: Commit } {
+  const origin = originOf(observation);
+  return origin ? { commit: origin.commit, ...(origin.changedBy ? { changedBy: origin.changedBy } : {}) } : {};
 }

@@ -29,3 +29,18 @@ export interface SourceCondition {
   /** When the current failure began. */
   errorSince?: number;
 }
+
+/** Where an app's manifest was read from, when berth follows a git repository. */
+export interface ManifestOrigin {
+  /** The commit of the tree the manifest was read from. */
+  commit: Commit;
+  /** The commit that last changed the manifest's file, when berth saw it change (the clone is shallow: not for a file already in the first tree it fetched). */
+  changedBy?: Commit;
+}
+
+/** The tree a source has in place: its commit, and who last changed each file. */
+export interface AppliedTree {
+  commit: Commit;
+  /** The commit that last changed `file` (a path under the source's checkout, as the manifest reader names it); undefined when not known. */
+  changedBy(file: string): Commit | undefined;
+}

@@ -102,7 +102,7 @@ export class StateStore {
     }
     const apps = (parsed as Partial<StateFile> | null)?.apps;
     if (typeof parsed !== 'object' || parsed === null || typeof apps !== 'object' || apps === null || Array.isArray(apps)) return 'not a berth state file (no "apps" object)';
-    for (const [name, record] of Object.entries(apps)) this.apps.set(name, record);
+    for (const [name, record] of Object.entries(apps)) this.apps.set(name, migrated(record));
     this.engineRecord = (parsed as StateFile).engine;
     this.certificateRecords = (parsed as StateFile).certificates ?? [];
     this.sourceRecord = (parsed as StateFile).source;
@@ -312,4 +312,11 @@ async function writeAtomically(file: string, text: string): Promise<void> {
     await rm(temp, { force: true }).catch(() => undefined);
     throw error;
   }
+}
+
+/** A record as an older berth wrote it, in today's spelling: a rolled-back deploy said `rolled back` (with a space). */
+function migrated(record: AppRecord): AppRecord {
+  const history = Array.isArray(record?.history) ? record.history : undefined;
+  if (!history?.some((h) => (h.outcome as string) === 'rolled back')) return record;
+  return { ...record, history: history.map((h): DeployRecord => ((h.outcome as string) === 'rolled back' ? { ...h, outcome: 'rolled_back' } : h)) };
 }

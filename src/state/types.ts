@@ -12,16 +12,23 @@ export interface DeployRecord {
   image: string;
   imageId: string;
   revision: string;
-  /** `rolled back`: it took traffic, then failed within deploy.monitor and traffic went back. */
-  outcome: 'succeeded' | 'failed' | 'rolled back';
+  /**
+   * `rolled_back`: it took traffic, then failed within deploy.monitor and traffic went back. One
+   * spelling wherever a program reads it (history --json, /api/apps, the `deploy.rolled_back`
+   * event, the metric's `result` label); state files of older berths said `rolled back`, read as
+   * `rolled_back`.
+   */
+  outcome: 'succeeded' | 'failed' | 'rolled_back';
   reason?: string;
   durationMs: number;
   /** The last lines of a failed release step or post-deploy command (env values redacted). */
   output?: string;
   /** How the post-deploy command ended, when there was one. */
   postDeploy?: string;
-  /** The commit the manifest came from, when berth follows a git repository. */
+  /** The commit of the tree the manifest was read from when the deploy was planned, when berth follows a git repository. */
   commit?: Commit;
+  /** The commit that last changed the app's manifest file, as far as berth saw the branch move (absent before it saw the file change). */
+  changedBy?: Commit;
 }
 
 export interface AppRecord {
@@ -55,6 +62,8 @@ export interface AppRecord {
    * only after the manifest changes or `berth retry`.
    */
   held?: { revision: string; reason: string; at: number };
+  /** The serving revision berth last said is crash-looping (app.crash_looping), until the app runs calmly again. */
+  crashLoop?: string;
 }
 
 /** Deploys kept in each app's history; also the most `--keep-revisions` can keep. */

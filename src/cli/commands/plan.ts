@@ -123,18 +123,8 @@ async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string; 
 
 /** The certificates `run` would serve now (those on disk; plan orders none), for judging routes as `run` would. */
 async function storedCertificates(tls: TlsSettings, stateDir: string, namespace: string): Promise<ProxyTls> {
-  const [{ CertificateManager }, { AcmeStore }] = await Promise.all([import('../../tls/certificate-manager.js'), import('../../tls/acme-store.js')]);
-  const certificates = new CertificateManager({
-    clock: systemClock,
-    logger: silentLogger(),
-    store: new AcmeStore(stateDir, namespace),
-    ...(tls.ownDir !== undefined ? { ownDir: tls.ownDir } : {}),
-    wanted: () => new Map(),
-    isServed: async () => false,
-    onChange: () => undefined,
-    report: () => undefined,
-  });
-  await certificates.load();
+  const { certificatesOnDisk } = await import('../../tls/certificates-on-disk.js');
+  const certificates = await certificatesOnDisk(stateDir, namespace, tls.ownDir);
   return { listen: tls.listen, ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}), certificates };
 }
 

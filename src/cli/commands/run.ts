@@ -5,6 +5,7 @@ import { redactUrl } from '../../source/git/redact-url.js';
 import { sourceLine } from '../../status/source-line.js';
 import { NOTIFY_FLAGS, notifySinks } from '../notify-options.js';
 import { HostPathCheckingSource } from '../../manifest/host-paths.js';
+import { OriginStampingSource } from '../../manifest/origin.js';
 import { SECRET_FLAGS, identityFiles, secretDecrypter, secretsRoot, withSecrets } from '../secret-options.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { EventSink } from '../../events/types.js';
@@ -122,14 +123,14 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     source = git ? await gitSource(git, shared, logger, state, () => onTree(), notifier) : undefined;
     const manifestsDir = source?.manifestsDir ?? dir;
     const retries = new RetryRequests(shared.stateDir, shared.namespace);
-    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries, events: notifier, ...(source ? { commit: () => source?.commit() } : {}) };
+    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries, events: notifier };
     const reconciler =
       engineKind === 'swarm'
         ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
         : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions, secretsRoot: secrets });
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: await withSecrets(await onHost(engineKind, new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), shared.allowHostPaths), decrypter, shared, { secretsRoot: secrets, ...(source ? { checkout: source.checkoutDir } : {}) }) },
+      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: withOrigin(await withSecrets(await onHost(engineKind, new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), shared.allowHostPaths), decrypter, shared, { secretsRoot: secrets, ...(source ? { checkout: source.checkoutDir } : {}) }), source) },
       { concurrency, resyncSeconds },
     );
     late.controller = controller;
@@ -325,6 +326,11 @@ function untilSignal(): Promise<NodeJS.Signals> {
 
 function flushLogger(logger: { flush(cb?: (err?: Error) => void): void }): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
+}
+
+/** With --git, each app read carries the commit its manifest was read from (what its deploy records), and who last changed its file. */
+function withOrigin(manifests: { readonly dir: string; read(): Promise<ManifestSet> }, source: GitSource | undefined): { readonly dir: string; read(): Promise<ManifestSet> } {
+  return source ? new OriginStampingSource(manifests, source) : manifests;
 }
 
 /** On one host, host paths are checked where they are mounted (host-paths.ts); a swarm mounts them on whichever node runs the task. */

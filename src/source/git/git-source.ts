@@ -8,12 +8,18 @@
  * bytes); it fetches only when the head moved. A failure (remote gone, credentials refused, branch
  * deleted, a commit without a trusted signature) changes nothing that runs: the last good tree
  * stays, the condition says what is wrong and since when, and the look is retried with backoff.
+ *
+ * Who last changed each manifest file (`files.json`): the clone is shallow, so each applied head's
+ * blob per file under `path` is compared with the previous applied head's; a file whose blob
+ * changed is credited to the newest commit between the two heads that touched it (`git log`
+ * over what was fetched), else to the new head. A file already in the first tree berth fetched
+ * has no known author until it changes.
  */
 import { lstat, mkdir, readFile, readdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
-import { describeCommit, type Commit, type SourceCondition } from '../types.js';
+import { describeCommit, type AppliedTree, type Commit, type SourceCondition } from '../types.js';
 import { GitError, runGit } from './git-command.js';
 import { redactUrl } from './redact-url.js';
 import { checkCommitSignature, type SignatureTrust } from './signature.js';
@@ -44,6 +50,20 @@ export interface GitSourceDeps {
 /** The first retry after a failure; it doubles up to the interval. */
 const FIRST_RETRY_MS = 1_000;
 
+/** A manifest file of the applied tree (path from the repository's root): its blob, and the commit that last changed it when known. */
+interface FileRecord {
+  blob: string;
+  changedBy?: Commit;
+}
+
+/** `files.json`: the applied commit's files under `path`. */
+interface FileRecords {
+  commit: string;
+  files: Record<string, FileRecord>;
+}
+
+const COMMIT_FORMAT = '%H%x1f%s%x1f%an%x1f%cI';
+
 export class GitSource {
   private current: Commit | undefined;
   private condition: SourceCondition;
@@ -53,6 +73,11 @@ export class GitSource {
   private again = false;
   private cancelTimer: (() => void) | undefined;
   private stopped = false;
+  /** Who last changed each file of the applied tree; undefined before the first tree. */
+  private files: FileRecords | undefined;
+  private tree: AppliedTree | undefined;
+  /** True while `current` is being swapped: a read now cannot tell which tree it saw. */
+  private swapping = false;
 
   constructor(
     private readonly options: GitSourceOptions,
@@ -75,6 +100,15 @@ export class GitSource {
     return this.current;
   }
 
+  /**
+   * The tree in place now (a new object at each swap, so a reader can tell whether the tree it
+   * read is still the one in place), 'swapping' while `current` is being swapped, undefined
+   * before any tree.
+   */
+  applied(): AppliedTree | 'swapping' | undefined {
+    return this.swapping ? 'swapping' : this.tree;
+  }
+
   status(): SourceCondition {
     return this.condition;
   }
@@ -84,6 +118,11 @@ export class GitSource {
     const saved = await readFile(join(this.options.dir, 'commit.json'), 'utf8').then((text) => JSON.parse(text) as Commit, () => undefined);
     if (saved) {
       this.current = saved;
+      // A record of another commit (an older berth, a stop mid-swap) keeps what still holds: each file whose blob is the same.
+      const records = await readFile(join(this.options.dir, 'files.json'), 'utf8').then((text) => JSON.parse(text) as FileRecords, () => undefined);
+      const blobs = await this.blobs(join(this.options.dir, 'repo.git'), saved.sha).catch(() => undefined);
+      if (blobs) this.files = { commit: saved.sha, files: Object.fromEntries([...blobs].map(([path, blob]) => [path, records?.files[path]?.blob === blob ? records.files[path] : { blob }])) };
+      this.tree = this.treeOf(saved);
       this.update({ commit: saved });
     }
   }
@@ -180,7 +219,7 @@ export class GitSource {
         throw new GitError(`commit ${sha.slice(0, 7)} is not applied: ${refused}`);
       }
     }
-    const [full = sha, subject = '', author = '', time = ''] = (await runGit(['--git-dir', repo, 'log', '-1', '--format=%H%x1f%s%x1f%an%x1f%cI', sha])).trim().split('\x1f');
+    const [full = sha, subject = '', author = '', time = ''] = (await runGit(['--git-dir', repo, 'log', '-1', `--format=${COMMIT_FORMAT}`, sha])).trim().split('\x1f');
     const commit: Commit = { sha: full, subject, author, time };
     const tree = join(dir, 'trees', sha);
     const temp = `${tree}.tmp-${process.pid}`;
@@ -195,19 +234,83 @@ export class GitSource {
       this.rejected = head;
       throw new GitError(`commit ${sha.slice(0, 7)} is not applied: its ${this.options.path} (--git-path) leads out of the checkout through a symbolic link`);
     }
+    const files = await this.changes(repo, applied, commit);
+    await writeFile(join(dir, 'files.json'), JSON.stringify(files) + '\n', { mode: 0o600 });
     await rm(tree, { recursive: true, force: true });
     await rename(temp, tree);
     const link = join(dir, `current.tmp-${process.pid}`);
     await rm(link, { force: true });
     await symlink(join('trees', sha), link);
-    await rename(link, join(dir, 'current'));
+    this.swapping = true;
+    try {
+      await rename(link, join(dir, 'current'));
+    } finally {
+      this.swapping = false;
+    }
+    this.current = commit;
+    this.files = files;
+    this.tree = this.treeOf(commit);
     await writeFile(join(dir, 'commit.json'), JSON.stringify(commit) + '\n', { mode: 0o600 });
     for (const other of await readdir(join(dir, 'trees'))) if (other !== sha) await rm(join(dir, 'trees', other), { recursive: true, force: true });
-    this.current = commit;
     this.rejected = undefined;
     this.update({ commit });
     if (applied && applied.sha !== commit.sha && !(await descends(repo, applied.sha, commit.sha))) this.deps.onDiverged?.(applied, commit);
     return commit;
+  }
+
+  /** The files under `path` in `commit`, each with who last changed it: kept where its blob is the applied tree's, else found between the two heads. */
+  private async changes(repo: string, applied: Commit | undefined, commit: Commit): Promise<FileRecords> {
+    const blobs = await this.blobs(repo, commit.sha);
+    const before = this.files;
+    const changed = new Set([...blobs].filter(([path, blob]) => before !== undefined && before.files[path]?.blob !== blob).map(([path]) => path));
+    const credited = changed.size > 0 && applied ? await this.lastChanges(repo, applied.sha, commit.sha, changed) : new Map<string, Commit>();
+    const files: Record<string, FileRecord> = {};
+    for (const [path, blob] of blobs) {
+      const was = before?.files[path];
+      files[path] = was?.blob === blob ? was : changed.has(path) ? { blob, changedBy: credited.get(path) ?? commit } : { blob };
+    }
+    return { commit: commit.sha, files };
+  }
+
+  /** Blob id per file under `path` in `sha` (paths from the repository's root). */
+  private async blobs(repo: string, sha: string): Promise<Map<string, string>> {
+    const out = await runGit(['--git-dir', repo, 'ls-tree', '-r', '-z', '--full-tree', sha, ...(this.options.path ? ['--', this.options.path] : [])]);
+    const blobs = new Map<string, string>();
+    for (const entry of out.split('\0')) {
+      const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/s.exec(entry);
+      if (match) blobs.set(match[2]!, match[1]!);
+    }
+    return blobs;
+  }
+
+  /**
+   * For each of `paths`, the newest commit after `from` up to `to` that changed it, as far as the
+   * fetched history shows (a shallow boundary's commit, whose parents were not fetched, is not
+   * credited: it would seem to add every file).
+   */
+  private async lastChanges(repo: string, from: string, to: string, paths: Set<string>): Promise<Map<string, Commit>> {
+    const credited = new Map<string, Commit>();
+    const boundary = new Set((await readFile(join(repo, 'shallow'), 'utf8').catch(() => '')).split('\n').filter(Boolean));
+    const out = await runGit(['--git-dir', repo, '-c', 'core.quotePath=false', 'log', '--no-renames', `--format=%x1e${COMMIT_FORMAT}`, '--name-only', to, `^${from}`, '--', ...(this.options.path ? [this.options.path] : [])]).catch(() => '');
+    for (const entry of out.split('\x1e').slice(1)) {
+      const [header = '', ...names] = entry.split('\n');
+      const [sha = '', subject = '', author = '', time = ''] = header.split('\x1f');
+      if (boundary.has(sha)) continue;
+      for (const name of names) if (paths.has(name) && !credited.has(name)) credited.set(name, { sha, subject, author, time });
+    }
+    return credited;
+  }
+
+  private treeOf(commit: Commit): AppliedTree {
+    const files = this.files?.files ?? {};
+    const checkout = this.checkoutDir;
+    return {
+      commit,
+      changedBy: (file) => {
+        const inside = relative(checkout, file);
+        return inside.startsWith('..') || isAbsolute(inside) ? undefined : files[inside.split(sep).join(posix.sep)]?.changedBy;
+      },
+    };
   }
 
   private succeeded(keepError?: string): void {

@@ -123,7 +123,7 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
       const status = await eventually(async () => (await world.status()).find((a) => a.app === 'shop' && /held/.test(a.message)), 10_000, 'held');
       assert.equal(status.phase, 'Degraded');
       const shopHistory = JSON.parse((await world.cli(['history', 'shop', '--json'])).stdout) as { tag: string; outcome: string }[];
-      assert.equal(`${shopHistory[0]?.tag} ${shopHistory[0]?.outcome}`, 'crashy rolled back');
+      assert.equal(`${shopHistory[0]?.tag} ${shopHistory[0]?.outcome}`, 'crashy rolled_back');
       assert.equal(await world.imageId(`${world.namespace}/shop:latest`), await world.imageId(`${world.namespace}/shop:good`), 'latest points back at good');
 
       await new Promise((resolve) => setTimeout(resolve, 4_000));

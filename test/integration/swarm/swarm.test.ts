@@ -95,7 +95,7 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
     assert.equal(await berth.stop(), 0);
   });
 
-  it('a tag that fails its checks is rolled back by Swarm and recorded as a failed deploy; the old tasks keep serving', async () => {
+  it('a tag that fails its checks is rolled back by Swarm and recorded as a failed deploy; an old task the update never reached still serves, beside a v2 task again', async () => {
     // The v2 tasks alone: a v1 task of the previous rollout may still be shutting down.
     const v2Tasks = async () => (await runningTasks(`${world.namespace}_web`)).filter((t) => t.state === 'running' && t.image.includes(digests.v2!)).map((t) => t.id).sort();
     const before = await eventually(async () => {

@@ -43,6 +43,62 @@ describe('Notifier', () => {
     assert.ok(sink.received.every((e) => e.namespace === 'dokku' && /^[0-9a-f-]{36}$/.test(e.id) && !Number.isNaN(Date.parse(e.time))));
   });
 
+  it('says every occurrence that is not a backoff retry: the same container replaced twice, the same engine lost twice, are two events each', async () => {
+    const clock = new FakeClock();
+    const sink = recordingSink();
+    const notifier = new Notifier({ namespace: 'dokku', clock, logger: silentLogger(), sinks: [sink] });
+    const repaired = { type: 'drift.repaired' as const, app: 'web', message: 'repaired: created web.1 (replica 1 is missing)', details: { repaired: 'created web.1 (replica 1 is missing)' } };
+    notifier.emit(repaired);
+    notifier.emit(repaired);
+    notifier.emit({ type: 'engine.lost', message: 'the Docker engine is unreachable: ECONNREFUSED' });
+    notifier.emit({ type: 'engine.back', message: 'the Docker engine answers again' });
+    notifier.emit({ type: 'engine.lost', message: 'the Docker engine is unreachable: ECONNREFUSED' });
+    // A deploy of another revision that fails, then the first one again: each is a deploy of its own, not a retry.
+    notifier.emit(started('r2'));
+    notifier.emit(failed('r2'));
+    notifier.emit(started('r3'));
+    notifier.emit(failed('r3'));
+    notifier.emit(started('r2'));
+    notifier.emit(failed('r2'));
+    await settle();
+    const said = ['drift.repaired', 'drift.repaired', 'engine.lost', 'engine.back', 'engine.lost', ...Array<string[]>(3).fill(['deploy.started', 'deploy.failed']).flat()];
+    assert.deepEqual(sink.received.map((e) => e.type), said);
+    assert.deepEqual(notifier.events().map((e) => e.type), said, 'the timeline keeps each too');
+    assert.equal(new Set(sink.received.map((e) => e.id)).size, said.length, 'each its own id');
+  });
+
+  it('says the retry a person asks for (berth retry), though its revision failed before; its backoff retries are quiet again', async () => {
+    const sink = recordingSink();
+    const notifier = new Notifier({ namespace: 'dokku', clock: new FakeClock(), logger: silentLogger(), sinks: [sink] });
+    notifier.emit(started('r2'));
+    notifier.emit(failed('r2'));
+    notifier.emit(started('r2'));
+    notifier.emit(failed('r2'));
+    notifier.retried('web');
+    notifier.emit(started('r2'));
+    notifier.emit(failed('r2', 'check /health failed again'));
+    notifier.emit(started('r2'));
+    notifier.emit(failed('r2'));
+    await settle();
+    assert.deepEqual(sink.received.map((e) => e.type), ['deploy.started', 'deploy.failed', 'deploy.started', 'deploy.failed']);
+    assert.equal(sink.received[3]?.message, 'web:v2: check /health failed again');
+  });
+
+  it('does not carry a failing revision across a restart: what the new berth tries is said', async () => {
+    const first = new Notifier({ namespace: 'dokku', clock: new FakeClock(), logger: silentLogger(), sinks: [] });
+    first.emit(started('r2'));
+    first.emit(failed('r2'));
+    const sink = recordingSink();
+    const next = new Notifier({ namespace: 'dokku', clock: new FakeClock(), logger: silentLogger(), sinks: [sink], initial: first.events() });
+    next.emit(started('r2'));
+    next.emit(failed('r2'));
+    next.emit(started('r2'));
+    next.emit(failed('r2'));
+    await settle();
+    assert.deepEqual(sink.received.map((e) => e.type), ['deploy.started', 'deploy.failed']);
+    assert.deepEqual(next.events().map((e) => e.type), ['deploy.started', 'deploy.failed', 'deploy.started', 'deploy.failed']);
+  });
+
   it('retries a failing receiver with backoff and delivers each event once, in order', async () => {
     const clock = new FakeClock();
     const sink = recordingSink(3);
