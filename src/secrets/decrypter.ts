@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { readSecretFile, SecretFileError } from '../util/secret-file.js';
+import { readAtMost, readSecretFile, SecretFileError } from '../util/secret-file.js';
 
 /** Larger encrypted files are refused: env files and secret files are small. */
 export const SECRET_FILE_LIMIT = 64 * 1024;
@@ -70,15 +70,9 @@ async function readBounded(file: string): Promise<Buffer> {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new SecretError(file, 'is not a regular file');
     if (stats.size > SECRET_FILE_LIMIT) throw new SecretError(file, `${stats.size} bytes, over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
-    const buffer = Buffer.alloc(SECRET_FILE_LIMIT + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > SECRET_FILE_LIMIT) throw new SecretError(file, `over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
-    }
-    return buffer.subarray(0, length);
+    const content = await readAtMost(handle, SECRET_FILE_LIMIT);
+    if (content === undefined) throw new SecretError(file, `over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
+    return content;
   } finally {
     await handle.close();
   }

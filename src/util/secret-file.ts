@@ -13,7 +13,7 @@
  *   non-blocking (a FIFO planted there cannot hang berth) and read no further than the limit.
  */
 import { constants } from 'node:fs';
-import { lstat, open, readlink } from 'node:fs/promises';
+import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 /** Larger files are refused: keys, secrets and URL lists are small. */
@@ -46,15 +46,9 @@ export async function readSecretFile(file: string, options: { limit?: number; ui
       throw new SecretFileError(file, `has mode ${mode}: group or other users can ${(stats.mode & 0o022) !== 0 ? 'change' : 'read'} it, and it holds a secret (chmod 600 ${file})`);
     }
     if (stats.size > limit) throw new SecretFileError(file, `${stats.size} bytes, over the ${limit / 1024} KiB limit`);
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > limit) throw new SecretFileError(file, `over the ${limit / 1024} KiB limit`);
-    }
-    return buffer.subarray(0, length).toString('utf8');
+    const content = await readAtMost(handle, limit);
+    if (content === undefined) throw new SecretFileError(file, `over the ${limit / 1024} KiB limit`);
+    return content.toString('utf8');
   } finally {
     await handle.close();
   }
@@ -75,5 +69,17 @@ async function followTrustedLinks(file: string, uid: number): Promise<string> {
     }
     const target = await readlink(current);
     current = isAbsolute(target) ? resolve(target) : resolve(dir, target);
+  }
+}
+
+/** All of an open file if it is at most `limit` bytes (it may grow after a stat); undefined when it is longer. */
+export async function readAtMost(handle: FileHandle, limit: number): Promise<Buffer | undefined> {
+  const buffer = Buffer.alloc(limit + 1);
+  let length = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
+    if (length > limit) return undefined;
   }
 }

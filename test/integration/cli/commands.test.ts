@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,18 +9,7 @@ import { buildTestImage } from '../../support/docker.js';
 import { Scenario } from '../../support/scenario.js';
 
 /** The CLI with `input` on its stdin. */
-function cliWithInput(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined).end(input);
-  });
-}
+const cliWithInput = (args: string[], input: string) => runCli(args, {}, input);
 
 describe('berth commands and exit codes (real engine)', function () {
   this.timeout(90_000);
