@@ -30,7 +30,7 @@ export function analyzeFile(job: AnalyzeJob, options: LoadOptions): AnalyzedFile
   return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps), stamp: read.stamp };
 }
 
-/** The files of one chunk, in order: what was read of them, and the tokens another thread made of their texts. */
+/** The files of one chunk, in order: what was read of them, and the tokens another thread made of the texts that were read (one per read text, in order). */
 export function analyzeTokenizedFiles(
   jobs: readonly AnalyzeJob[],
   reads: readonly FileRead[],
@@ -39,11 +39,12 @@ export function analyzeTokenizedFiles(
   options: LoadOptions,
 ): AnalyzedFile[] {
   let eventsStart = 0;
-  return files.map((file, i) => {
-    const job = jobs[i] as AnalyzeJob;
+  let next = 0;
+  return jobs.map((job, i) => {
     const read = reads[i] as FileRead;
     if ('problem' in read) return unreadable(job, read.problem);
-    const tokens = 'failure' in file ? { failure: file.failure } : 'eventsEnd' in file ? { events: decodeEvents(events, eventsStart, (eventsStart = file.eventsEnd)) } : undefined;
+    const file = files[next++] as TokenizedFile;
+    const tokens = 'failure' in file ? { failure: file.failure } : { events: decodeEvents(events, eventsStart, (eventsStart = file.eventsEnd)) };
     return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps, tokens), stamp: read.stamp };
   });
 }

@@ -31,10 +31,10 @@ import type { LoadOptions } from './types.js';
 
 export type { AnalyzeJob, AnalyzedFile };
 
-/** A chunk of texts offered to one worker (undefined: unread). */
+/** A chunk of texts offered to one worker: those of its files that could be read, in order. */
 export interface ChunkRequest {
   index: number;
-  texts: (string | undefined)[];
+  texts: string[];
 }
 
 /** What a worker made of a chunk it was offered: one TokenizedFile per text. */
@@ -232,5 +232,5 @@ function readChunk(chunk: Chunk): FileRead[] {
 }
 
 function requestOf(chunk: Chunk): ChunkRequest {
-  return { index: chunk.index, texts: readChunk(chunk).map((read) => ('text' in read ? read.text : undefined)) };
+  return { index: chunk.index, texts: readChunk(chunk).flatMap((read) => ('text' in read ? [read.text] : [])) };
 }

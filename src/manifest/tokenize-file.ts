@@ -8,13 +8,12 @@ import { tokenizeManifestText, type YamlFailure } from './parse.js';
 
 /**
  * A file's tokens: why it is not YAML, or the end of its events in the chunk's EncodedEvents
- * (they start at the previous file's end); `unread` for a file with no text.
+ * (they start at the previous file's end).
  */
-export type TokenizedFile = { unread: true } | { failure: YamlFailure } | { eventsEnd: number };
+export type TokenizedFile = { failure: YamlFailure } | { eventsEnd: number };
 
 /** Writes the events of `text` to `events`. */
-export function tokenizeText(text: string | undefined, events: EventWriter): TokenizedFile {
-  if (text === undefined) return { unread: true };
+export function tokenizeText(text: string, events: EventWriter): TokenizedFile {
   const tokens = tokenizeManifestText(text);
   return 'failure' in tokens ? { failure: tokens.failure } : { eventsEnd: events.write(tokens.events) };
 }
