@@ -106,16 +106,17 @@ export interface ServiceRuntime {
   locateImage(ref: string): Promise<ImageLocation>;
   /** Tags the local image `source` as `target` (`registry/repository:tag`) and pushes it; resolves with `target@sha256:...`. */
   pushImage(source: string, target: string): Promise<string>;
-  createService(spec: ServiceSpec): Promise<string>;
+  /** `secretIds`: the id of each Docker secret the spec mounts, by name (createSecret's answers). */
+  createService(spec: ServiceSpec, secretIds?: ReadonlyMap<string, string>): Promise<string>;
   /** Replaces the spec of service `id` at `version`; registry credentials go along so every node can pull. */
-  updateService(id: string, version: number, spec: ServiceSpec): Promise<void>;
+  updateService(id: string, version: number, spec: ServiceSpec, secretIds?: ReadonlyMap<string, string>): Promise<void>;
   /** Asks Swarm to roll the service back to its previous spec. */
   rollbackService(id: string, version: number): Promise<void>;
   removeService(id: string): Promise<void>;
   /** Docker secrets berth made in the namespace (for `app` alone when given). */
   listSecrets(namespace: string, app?: string): Promise<SecretSummary[]>;
-  /** Makes the secret; one by that name already there is taken as it (names carry a digest of the content). */
-  createSecret(secret: SecretSpec): Promise<void>;
+  /** Makes the secret; one by that name already there is taken as it (names carry a digest of the content). Resolves to its id. */
+  createSecret(secret: SecretSpec): Promise<string>;
   /** Removes the secret; one already gone is no error, one a service still mounts is refused (EngineError). */
   removeSecret(id: string): Promise<void>;
 }

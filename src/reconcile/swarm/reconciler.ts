@@ -194,15 +194,14 @@ export class SwarmReconciler implements AppReconciler {
     for (const action of plan.actions) {
       switch (action.type) {
         case 'create':
-          await this.makeSecrets(observation);
-          await services.createService(action.spec);
+          await services.createService(action.spec, await this.makeSecrets(observation));
           logger.info({ step: 'create', service: action.spec.name }, `Created service ${action.spec.name}`);
           await this.waitForReplicas(observation.name, action.spec, signal, logger);
           break;
         case 'update': {
-          await this.makeSecrets(observation);
+          const secretIds = await this.makeSecrets(observation);
           const sentAt = this.deps.clock.now();
-          await services.updateService(action.id, action.version, action.spec);
+          await services.updateService(action.id, action.version, action.spec, secretIds);
           logger.info({ step: 'update', service: action.spec.name, rolling: action.rolling }, `Updated service ${action.spec.name}${action.rolling ? `: Swarm rolls it out ${action.spec.update.order}` : ''}`);
           if (action.rolling) await this.waitForUpdate(observation.name, action.spec, sentAt, signal, logger);
           else await this.waitForReplicas(observation.name, action.spec, signal, logger);
@@ -226,10 +225,15 @@ export class SwarmReconciler implements AppReconciler {
     }
   }
 
-  /** The Docker secrets the service is to mount, made before it is sent (those there already stand: their names carry their digest). */
-  private async makeSecrets(observation: SwarmObservation): Promise<void> {
-    if (observation.desired.kind !== 'present') return;
-    for (const secret of swarmSecretsFor(this.options.namespace, observation.desired.app)) await this.deps.services.createSecret(secret);
+  /**
+   * The Docker secrets the service is to mount, made before it is sent (those there already stand:
+   * their names carry their digest); resolves to each one's id by name, which the spec refers to.
+   */
+  private async makeSecrets(observation: SwarmObservation): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    if (observation.desired.kind !== 'present') return ids;
+    for (const secret of swarmSecretsFor(this.options.namespace, observation.desired.app)) ids.set(secret.name, await this.deps.services.createSecret(secret));
+    return ids;
   }
 
   /**

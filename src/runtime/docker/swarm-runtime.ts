@@ -108,9 +108,9 @@ class SwarmRuntime implements ServiceRuntime {
     });
   }
 
-  async createService(spec: ServiceSpec): Promise<string> {
+  async createService(spec: ServiceSpec, known: ReadonlyMap<string, string> = new Map()): Promise<string> {
     const auth = await this.credentials('createService', spec.image);
-    const secretIds = await this.secretIds('createService', spec);
+    const secretIds = this.secretIds('createService', spec, known);
     return this.engine.call({ operation: 'createService', object: spec.name, env: spec.env }, async (docker) => {
       const modem = (docker as unknown as { modem: Modem }).modem;
       const created = (await dial(modem, { path: '/services/create', method: 'POST', statusCodes: { 200: true, 201: true }, authconfig: auth, options: { _body: toEngineSpec(spec, secretIds) } })) as { ID?: string };
@@ -118,9 +118,9 @@ class SwarmRuntime implements ServiceRuntime {
     });
   }
 
-  async updateService(id: string, version: number, spec: ServiceSpec): Promise<void> {
+  async updateService(id: string, version: number, spec: ServiceSpec, known: ReadonlyMap<string, string> = new Map()): Promise<void> {
     const auth = await this.credentials('updateService', spec.image);
-    const secretIds = await this.secretIds('updateService', spec);
+    const secretIds = this.secretIds('updateService', spec, known);
     await this.engine.call({ operation: 'updateService', object: spec.name, env: spec.env }, async (docker) => {
       const modem = (docker as unknown as { modem: Modem }).modem;
       await dial(modem, { path: `/services/${encodeURIComponent(id)}/update?`, method: 'POST', statusCodes: { 200: true }, authconfig: auth, options: { _query: { version }, _body: toEngineSpec(spec, secretIds) } });
@@ -148,11 +148,15 @@ class SwarmRuntime implements ServiceRuntime {
     });
   }
 
-  async createSecret(secret: SecretSpec): Promise<void> {
-    await this.engine.call({ operation: 'createSecret', object: secret.name, byStatus: { 409: NameConflictError } }, (docker) =>
-      docker.createSecret({ Name: secret.name, Labels: secret.labels, Data: secret.data.toString('base64') })).catch((error: unknown) => {
+  async createSecret(secret: SecretSpec): Promise<string> {
+    const made = await this.engine.call({ operation: 'createSecret', object: secret.name, byStatus: { 409: NameConflictError } }, async (docker) =>
+      ((await docker.createSecret({ Name: secret.name, Labels: secret.labels, Data: secret.data.toString('base64') })) as { id?: string }).id).catch((error: unknown) => {
       if (!(error instanceof NameConflictError)) throw error;
+      return undefined;
     });
+    if (made !== undefined) return made;
+    // There already (its name carries the digest of its content): the engine finds a secret by name as by id.
+    return this.engine.call({ operation: 'inspectSecret', object: secret.name }, async (docker) => ((await docker.getSecret(secret.name).inspect()) as { ID: string }).ID);
   }
 
   async removeSecret(id: string): Promise<void> {
@@ -161,15 +165,11 @@ class SwarmRuntime implements ServiceRuntime {
     });
   }
 
-  /** The id of each secret the spec mounts, by name; one that is missing is an error before the service is sent. */
-  private async secretIds(operation: string, spec: ServiceSpec): Promise<Map<string, string>> {
-    if (spec.secrets.length === 0) return new Map();
-    const app = spec.labels[LABEL_APP];
-    const namespace = spec.labels[LABEL_NAMESPACE] ?? '';
-    const ids = new Map((await this.listSecrets(namespace, app)).map((s) => [s.name, s.id]));
-    const missing = spec.secrets.find((s) => !ids.has(s.name));
+  /** The id of each secret the spec mounts, from `secretIds`; one that is missing is an error before the service is sent. */
+  private secretIds(operation: string, spec: ServiceSpec, secretIds: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+    const missing = spec.secrets.find((s) => !secretIds.has(s.name));
     if (missing) throw new EngineError(operation, `${operation} ${spec.name}: the Docker secret ${missing.name} is missing`);
-    return ids;
+    return secretIds;
   }
 
   private async credentials(operation: string, ref: string) {
