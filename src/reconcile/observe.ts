@@ -1,4 +1,5 @@
 import type { TrafficRouter } from '../proxy/types.js';
+import { RESTART_MEMORY_MS } from './plan.js';
 import { ContainerNotFoundError } from '../runtime/errors.js';
 import type { ContainerDetail, ContainerSummary, Runtime } from '../runtime/types.js';
 import { revisionKey } from './revision.js';
@@ -51,11 +52,12 @@ async function inspectServing(runtime: Runtime, observation: Observation): Promi
     if (error instanceof ContainerNotFoundError) return undefined;
     throw error;
   })));
-  // An inspect after a restart shows only the new run (exit code 0): the crash's code is in the engine's event log.
+  // An inspect after a restart shows only the new run (exit code 0): the crash's code is in the engine's event log,
+  // asked only of a restart the plan still reports (within RESTART_MEMORY_MS), not at every reconcile of an old one.
   return Promise.all(
     details
       .filter((d): d is ContainerDetail => d !== undefined)
-      .map(async (d) => (d.restartCount > 0 && d.exitCode === 0 ? { ...d, exitCode: (await runtime.lastExitCode(d.id, d.createdAt).catch(() => undefined)) ?? d.exitCode } : d)),
+      .map(async (d) => (d.restartCount > 0 && d.exitCode === 0 && observation.now - d.startedAt < RESTART_MEMORY_MS ? { ...d, exitCode: (await runtime.lastExitCode(d.id, d.createdAt).catch(() => undefined)) ?? d.exitCode } : d)),
   );
 }
 

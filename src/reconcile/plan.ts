@@ -173,7 +173,7 @@ function planHeld(observation: Observation, app: App, actions: Action[], reason:
 }
 
 /** How long a container's restarts keep an app Degraded after its last start. */
-const RESTART_MEMORY_MS = 5 * 60_000;
+export const RESTART_MEMORY_MS = 5 * 60_000;
 
 /** A serving container that restarted lately (the engine's restart policy at work): the app is Degraded, with why. */
 function restartsOf(observation: Observation): { message: string; requeueAfterMs: number } | undefined {
