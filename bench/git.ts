@@ -42,7 +42,13 @@ await runBenchmark(async (teardown) => {
   const events = await ContainerEvents.start(namespace, undefined, ['start']);
   teardown.add('close the event stream', async () => events.close());
   const rows: Row[] = [];
-  const manifest = (tag: string) => dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec: { tag, ports: [{ container: 8080 }], checks: { wait: 0 }, deploy: { retireAfter: 0 } } });
+  const manifest = (tag: string) =>
+    dump({
+      apiVersion: 'berth/v1',
+      kind: 'App',
+      metadata: { name: 'web' },
+      spec: { tag, ports: [{ container: 8080 }], checks: { wait: 0 }, deploy: { retireAfter: 0 } },
+    });
 
   /** Seconds from `act` (a push, a docker run) to the next container start of the namespace. */
   async function untilStart(act: () => Promise<void>): Promise<number> {
@@ -65,26 +71,79 @@ await runBenchmark(async (teardown) => {
         await repo.commit({ 'apps/web.yaml': manifest(tags[0]!) }, 'web at v0');
         const listen = await freePort();
         const interval = mode === 'webhook' ? '3600' : String(POLL_SECONDS);
-        const berth = new BerthProcess(['run', '--git', repo.fileUrl, '--git-path', 'apps', '--git-interval', interval, '--namespace', namespace, '--state-dir', join(root, 'state'), '--resync', '3600', '--listen', `127.0.0.1:${listen}`, '--git-webhook-secret-file', join(root, 'secret')]);
+        const berth = new BerthProcess([
+          'run',
+          '--git',
+          repo.fileUrl,
+          '--git-path',
+          'apps',
+          '--git-interval',
+          interval,
+          '--namespace',
+          namespace,
+          '--state-dir',
+          join(root, 'state'),
+          '--resync',
+          '3600',
+          '--listen',
+          `127.0.0.1:${listen}`,
+          '--git-webhook-secret-file',
+          join(root, 'secret'),
+        ]);
         own.add('stop berth', () => berth.stop('SIGKILL'));
         await berth.waitForLog((l) => l.step === 'ready', 60_000);
-        await eventually(async () => (await dockerCli(['ps', '-q', '--filter', `label=berth.namespace=${namespace}`, '--filter', 'label=berth.app=web'])).trim() !== '', 60_000, 'v0 running');
+        await eventually(
+          async () =>
+            (
+              await dockerCli([
+                'ps',
+                '-q',
+                '--filter',
+                `label=berth.namespace=${namespace}`,
+                '--filter',
+                'label=berth.app=web',
+              ])
+            ).trim() !== '',
+          60_000,
+          'v0 running',
+        );
         const times: number[] = [];
         for (let round = 0; round < ROUNDS; round++) {
           const tag = tags[next++]!;
           await repo.commit({ 'apps/web.yaml': manifest(tag) }, `web to ${tag}`, { push: false });
-          times.push(await untilStart(async () => {
-            await repo.push();
-            if (mode === 'webhook') {
-              const body = JSON.stringify({ ref: 'refs/heads/main' });
-              await fetch(`http://127.0.0.1:${listen}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` }, body });
-            }
-          }));
-          await eventually(async () => berth.logs.some((l) => l.step === 'deployed' && String(l.image).endsWith(`:${tag}`)), 60_000, `${tag} deployed`);
+          times.push(
+            await untilStart(async () => {
+              await repo.push();
+              if (mode === 'webhook') {
+                const body = JSON.stringify({ ref: 'refs/heads/main' });
+                await fetch(`http://127.0.0.1:${listen}/hooks/git`, {
+                  method: 'POST',
+                  headers: {
+                    'content-type': 'application/json',
+                    'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+                  },
+                  body,
+                });
+              }
+            }),
+          );
+          await eventually(
+            async () => berth.logs.some((l) => l.step === 'deployed' && String(l.image).endsWith(`:${tag}`)),
+            60_000,
+            `${tag} deployed`,
+          );
         }
         await berth.stop();
         await cleanupContainers(namespace);
-        return { who: mode === 'webhook' ? 'berth --git, webhook (git push, then the signed hook)' : `berth --git, polling every ${POLL_SECONDS} s`, rounds: ROUNDS, medianSeconds: median(times), worstSeconds: Math.max(...times) };
+        return {
+          who:
+            mode === 'webhook'
+              ? 'berth --git, webhook (git push, then the signed hook)'
+              : `berth --git, polling every ${POLL_SECONDS} s`,
+          rounds: ROUNDS,
+          medianSeconds: median(times),
+          worstSeconds: Math.max(...times),
+        };
       }),
     );
   }
@@ -92,19 +151,40 @@ await runBenchmark(async (teardown) => {
   const floor: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const name = `${namespace}-floor-${round}`;
-    floor.push(await untilStart(async () => {
-      await dockerCli(['run', '-d', '--name', name, '--label', `berth.namespace=${namespace}`, `${namespace}/web:${tags[0]}`]);
-    }));
+    floor.push(
+      await untilStart(async () => {
+        await dockerCli([
+          'run',
+          '-d',
+          '--name',
+          name,
+          '--label',
+          `berth.namespace=${namespace}`,
+          `${namespace}/web:${tags[0]}`,
+        ]);
+      }),
+    );
     await dockerCli(['rm', '-f', name]);
   }
-  rows.push({ who: 'docker run -d (the floor)', rounds: ROUNDS, medianSeconds: median(floor), worstSeconds: Math.max(...floor) });
+  rows.push({
+    who: 'docker run -d (the floor)',
+    rounds: ROUNDS,
+    medianSeconds: median(floor),
+    worstSeconds: Math.max(...floor),
+  });
 
-  printTable(`From git push to the new container's start (${ROUNDS} rounds each)`, ['who', 'median s', 'worst s'], rows.map((row) => [row.who, row.medianSeconds.toFixed(2), row.worstSeconds.toFixed(2)]));
+  printTable(
+    `From git push to the new container's start (${ROUNDS} rounds each)`,
+    ['who', 'median s', 'worst s'],
+    rows.map((row) => [row.who, row.medianSeconds.toFixed(2), row.worstSeconds.toFixed(2)]),
+  );
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
-  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), rows }, null, 2) + '\n');
+  await writeAtomically(RESULTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
 });
 
 async function cleanupContainers(namespace: string): Promise<void> {
-  const ids = (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
+  const ids = (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`]))
+    .split('\n')
+    .filter(Boolean);
   if (ids.length > 0) await dockerCli(['rm', '-f', ...ids]);
 }

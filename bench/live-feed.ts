@@ -53,7 +53,12 @@ let changes = 0;
 let sequence = 0;
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-const commitOf = (app: string, version: number): Commit => ({ sha: createHash('sha1').update(`${app}@${version}`).digest('hex'), subject: `bump ${app} to v${version}`, author: 'Release Bot', time: new Date().toISOString() });
+const commitOf = (app: string, version: number): Commit => ({
+  sha: createHash('sha1').update(`${app}@${version}`).digest('hex'),
+  subject: `bump ${app} to v${version}`,
+  author: 'Release Bot',
+  time: new Date().toISOString(),
+});
 const imageId = (app: string, version: number) => `sha256:${hex(app.length * 1000 + version, 64)}`;
 const container = (app: string, version: number): ContainerSummary => ({
   id: hex(++sequence, 64),
@@ -69,11 +74,32 @@ const container = (app: string, version: number): ContainerSummary => ({
 });
 const deployRecord = (app: string, version: number, at: number): DeployRecord => {
   const commit = commitOf(app, version);
-  return { at, tag: `v${version}`, image: `bench/${app}`, imageId: imageId(app, version), revision: `${hex(version, 12)}@${imageId(app, version)}`, outcome: 'succeeded', durationMs: 2000 + (version % 7) * 300, commit, changedBy: commit };
+  return {
+    at,
+    tag: `v${version}`,
+    image: `bench/${app}`,
+    imageId: imageId(app, version),
+    revision: `${hex(version, 12)}@${imageId(app, version)}`,
+    outcome: 'succeeded',
+    durationMs: 2000 + (version % 7) * 300,
+    commit,
+    changedBy: commit,
+  };
 };
 
 function say(type: EventType, app: string | undefined, message: string, at = Date.now()): void {
-  events = [...events, { id: `e${++sequence}`, type, time: new Date(at).toISOString(), namespace: 'bench', ...(app !== undefined ? { app } : {}), message, details: { tag: 'x' } }].slice(-TIMELINE_LIMIT);
+  events = [
+    ...events,
+    {
+      id: `e${++sequence}`,
+      type,
+      time: new Date(at).toISOString(),
+      namespace: 'bench',
+      ...(app !== undefined ? { app } : {}),
+      message,
+      details: { tag: 'x' },
+    },
+  ].slice(-TIMELINE_LIMIT);
 }
 
 function changed(): void {
@@ -85,16 +111,33 @@ function seed(): void {
   const now = Date.now();
   for (const app of names) {
     const version = HISTORY_AT_START;
-    const history = Array.from({ length: HISTORY_AT_START }, (_, i) => deployRecord(app, version - i, now - (i + 1) * 600_000));
+    const history = Array.from({ length: HISTORY_AT_START }, (_, i) =>
+      deployRecord(app, version - i, now - (i + 1) * 600_000),
+    );
     apps.set(app, {
       version,
       containers: [container(app, version)],
-      record: { phase: 'Running', message: `1 × bench/${app}:v${version} running`, since: now - 600_000, desiredTag: `v${version}`, desiredImage: `bench/${app}`, servingRevision: history[0]!.revision, servingImageId: imageId(app, version), servingTag: `v${version}`, history },
+      record: {
+        phase: 'Running',
+        message: `1 × bench/${app}:v${version} running`,
+        since: now - 600_000,
+        desiredTag: `v${version}`,
+        desiredImage: `bench/${app}`,
+        servingRevision: history[0]!.revision,
+        servingImageId: imageId(app, version),
+        servingTag: `v${version}`,
+        history,
+      },
     });
   }
   for (let i = 0; i < EVENTS_AT_START; i++) {
     const app = names[i % APPS]!;
-    say(i % 2 === 0 ? 'deploy.started' : 'deploy.succeeded', app, `bench/${app}:v${i}: ${i % 2 === 0 ? 'deploying' : 'deployed in 2.3 s'} from ${hex(i, 7)} 'bump ${app} to v${i}'`, now - (EVENTS_AT_START - i) * 10_000);
+    say(
+      i % 2 === 0 ? 'deploy.started' : 'deploy.succeeded',
+      app,
+      `bench/${app}:v${i}: ${i % 2 === 0 ? 'deploying' : 'deployed in 2.3 s'} from ${hex(i, 7)} 'bump ${app} to v${i}'`,
+      now - (EVENTS_AT_START - i) * 10_000,
+    );
   }
 }
 
@@ -107,15 +150,43 @@ function deploy(app: string): void {
   const version = sim.version + 1;
   const record = deployRecord(app, version, 0);
   const ref = `bench/${app}:v${version}`;
-  sim.record = { ...sim.record, phase: 'Deploying', message: `deploying ${ref}`, desiredTag: `v${version}`, since: Date.now() };
+  sim.record = {
+    ...sim.record,
+    phase: 'Deploying',
+    message: `deploying ${ref}`,
+    desiredTag: `v${version}`,
+    since: Date.now(),
+  };
   say('deploy.started', app, `deploying ${ref} from ${record.commit!.sha.slice(0, 7)} '${record.commit!.subject}'`);
   changed();
   later(500, () => ((sim.containers = [...sim.containers, container(app, version)]), changed()));
-  later(1_500, () => ((sim.record = { ...sim.record, servingRevision: record.revision, servingImageId: record.imageId, servingTag: `v${version}`, switchedAt: Date.now() }), changed()));
+  later(
+    1_500,
+    () => (
+      (sim.record = {
+        ...sim.record,
+        servingRevision: record.revision,
+        servingImageId: record.imageId,
+        servingTag: `v${version}`,
+        switchedAt: Date.now(),
+      }),
+      changed()
+    ),
+  );
   later(2_000, () => {
     sim.version = version;
-    sim.record = { ...sim.record, phase: 'Running', message: `1 × ${ref} running`, since: Date.now(), history: [{ ...record, at: Date.now() }, ...sim.record.history].slice(0, HISTORY_LIMIT) };
-    say('deploy.succeeded', app, `${ref} deployed in 2.0 s from ${record.commit!.sha.slice(0, 7)} '${record.commit!.subject}'`);
+    sim.record = {
+      ...sim.record,
+      phase: 'Running',
+      message: `1 × ${ref} running`,
+      since: Date.now(),
+      history: [{ ...record, at: Date.now() }, ...sim.record.history].slice(0, HISTORY_LIMIT),
+    };
+    say(
+      'deploy.succeeded',
+      app,
+      `${ref} deployed in 2.0 s from ${record.commit!.sha.slice(0, 7)} '${record.commit!.subject}'`,
+    );
     changed();
   });
   later(2_500, () => ((sim.containers = sim.containers.slice(-1)), changed()));
@@ -134,7 +205,10 @@ function kill(app: string): void {
   });
 }
 
-const snapshot = () => ({ apps: names.map((name) => appStatus(name, apps.get(name)!.record, apps.get(name)!.containers)), events });
+const snapshot = () => ({
+  apps: names.map((name) => appStatus(name, apps.get(name)!.record, apps.get(name)!.containers)),
+  events,
+});
 const onChange = (listener: () => void) => (listeners.add(listener), () => listeners.delete(listener));
 
 interface Tally {
@@ -177,8 +251,14 @@ function subscribe(port: number): { tally: Tally; close(): void } {
 async function main(): Promise<void> {
   seed();
   // Before: the previous feed, whole part per change (its own 250 ms coalescing and 10 s refresh).
-  const before = new FullPageFeed({ clock: systemClock, onChange, render: async () => renderLive({ namespace: 'bench', now: Date.now(), ...snapshot() }) });
-  const old: Server = createServer((req, res) => (req.url === '/events' ? before.attach(res) : res.writeHead(404).end()));
+  const before = new FullPageFeed({
+    clock: systemClock,
+    onChange,
+    render: async () => renderLive({ namespace: 'bench', now: Date.now(), ...snapshot() }),
+  });
+  const old: Server = createServer((req, res) =>
+    req.url === '/events' ? before.attach(res) : res.writeHead(404).end(),
+  );
   await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
   // After: berth's status server.
   const after = new StatusServer({
@@ -186,20 +266,33 @@ async function main(): Promise<void> {
     readiness: () => ({ ready: true, reasons: [], engineReachable: true }),
     snapshot: async () => snapshot(),
     onChange,
-    metrics: createPrometheusMetrics({ phases: () => [], queueDepth: () => 0, manifestErrors: () => 0, stateWritable: () => true }).registry,
+    metrics: createPrometheusMetrics({
+      phases: () => [],
+      queueDepth: () => 0,
+      manifestErrors: () => 0,
+      stateWritable: () => true,
+    }).registry,
     clock: systemClock,
     logger: silentLogger(),
   });
   const port = (await after.listen({ host: '127.0.0.1', port: 0 })).port;
   const clients = { before: subscribe((old.address() as AddressInfo).port), after: subscribe(port) };
-  console.log(`live feed under churn for ${MINUTES} min: ${APPS} apps, a tag commit every ${COMMIT_EVERY_MS / 1000} s, a container killed every ${KILL_EVERY_MS / 1000} s (synthetic state, both feeds on loopback)`);
+  console.log(
+    `live feed under churn for ${MINUTES} min: ${APPS} apps, a tag commit every ${COMMIT_EVERY_MS / 1000} s, a container killed every ${KILL_EVERY_MS / 1000} s (synthetic state, both feeds on loopback)`,
+  );
 
   let commits = 0;
   let kills = 0;
   timers.push(setInterval(() => deploy(names[commits++ % APPS]!), COMMIT_EVERY_MS));
   timers.push(setInterval(() => kill(names[(kills++ * 7 + 3) % APPS]!), KILL_EVERY_MS));
   const begin = Date.now();
-  const progress = setInterval(() => console.log(`  ${((Date.now() - begin) / 60_000).toFixed(1)} min: before ${mb(clients.before.tally.bytes)}, after ${kb(clients.after.tally.bytes)}`), 30_000);
+  const progress = setInterval(
+    () =>
+      console.log(
+        `  ${((Date.now() - begin) / 60_000).toFixed(1)} min: before ${mb(clients.before.tally.bytes)}, after ${kb(clients.after.tally.bytes)}`,
+      ),
+    30_000,
+  );
   await new Promise((resolve) => setTimeout(resolve, MINUTES * 60_000));
   clearInterval(progress);
   for (const timer of timers) clearTimeout(timer);
@@ -209,15 +302,30 @@ async function main(): Promise<void> {
     const pushes = pushTypes.reduce((n, type) => n + (tally.frames.get(type) ?? 0), 0) - 1;
     const steady = tally.bytes - tally.first;
     const mean = tally.sizes.length === 0 ? 0 : tally.sizes.reduce((a, b) => a + b, 0) / tally.sizes.length;
-    return [name, kb(steady / minutes), mb((steady / minutes) * 60), (pushes / minutes).toFixed(1), kb(mean), ((tally.frames.get('tick') ?? 0) / minutes).toFixed(1), kb(tally.first)];
+    return [
+      name,
+      kb(steady / minutes),
+      mb((steady / minutes) * 60),
+      (pushes / minutes).toFixed(1),
+      kb(mean),
+      ((tally.frames.get('tick') ?? 0) / minutes).toFixed(1),
+      kb(tally.first),
+    ];
   };
   printTable(
     `after ${minutes.toFixed(1)} min, ${commits} tag commits, ${kills} kills, ${(changes / minutes).toFixed(0)} state changes/min, ${events.length} events in the timeline:`,
     ['feed', 'bytes/min', 'per hour', 'pushes/min', 'mean push', 'ticks/min', 'first frame'],
-    [row('before: whole part per change', clients.before.tally, ['live']), row('after: what changed', clients.after.tally, ['live', 'patch'])],
+    [
+      row('before: whole part per change', clients.before.tally, ['live']),
+      row('after: what changed', clients.after.tally, ['live', 'patch']),
+    ],
   );
-  const ratio = (clients.before.tally.bytes - clients.before.tally.first) / Math.max(1, clients.after.tally.bytes - clients.after.tally.first);
-  console.log(`\n  ${ratio.toFixed(0)}× fewer bytes; bytes/min leave out the first frame (the whole part, sent once per connection)`);
+  const ratio =
+    (clients.before.tally.bytes - clients.before.tally.first) /
+    Math.max(1, clients.after.tally.bytes - clients.after.tally.first);
+  console.log(
+    `\n  ${ratio.toFixed(0)}× fewer bytes; bytes/min leave out the first frame (the whole part, sent once per connection)`,
+  );
 
   clients.before.close();
   clients.after.close();

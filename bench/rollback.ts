@@ -51,21 +51,37 @@ await runBenchmark(async (teardown) => {
   const images: Record<string, string> = {};
   const tags = ['good', ...Array.from({ length: ROUNDS }, (_, i) => `bad${i + 1}`)];
   for (const tag of tags) {
-    const id = await buildTestImage(`${namespace}/web`, tag, tag === 'good' ? { body: 'good' } : { body: tag, command: CRASH });
+    const id = await buildTestImage(
+      `${namespace}/web`,
+      tag,
+      tag === 'good' ? { body: 'good' } : { body: tag, command: CRASH },
+    );
     images[tag] = await pushTo(SHARED_REGISTRY, id, `${namespace}/web`, tag);
   }
   const accept = (body: string) => tags.includes(body);
   /** Between rounds: only the good revision's one container runs (a bad one still stopping would crash into the next round). */
-  const settled = (label: string, what: string) => eventually(async () => (await dockerCli(['ps', '-q', '--filter', `label=berth.namespace=${namespace}`, '--filter', `label=${label}`])).trim().split('\n').filter(Boolean).length === 1, 60_000, what);
+  const settled = (label: string, what: string) =>
+    eventually(
+      async () =>
+        (await dockerCli(['ps', '-q', '--filter', `label=berth.namespace=${namespace}`, '--filter', `label=${label}`]))
+          .trim()
+          .split('\n')
+          .filter(Boolean).length === 1,
+      60_000,
+      what,
+    );
   const rows: Row[] = [];
 
   /** From the bad container's death to the first answer of the good revision. */
   async function timeBack(events: ContainerEvents, from: number, nginx: PrivateNginx): Promise<number> {
     // The crash exits 1; containers stopped on purpose (a rollback's cleanup) die otherwise.
     const crashed = <E extends { exitCode: string | undefined }>(seen: E[]) => seen.filter((e) => e.exitCode === '1');
-    const [died] = crashed(await events.waitUntil(from, (seen) => crashed(seen).length > 0, 60_000, 'the bad container to crash'));
+    const [died] = crashed(
+      await events.waitUntil(from, (seen) => crashed(seen).length > 0, 60_000, 'the bad container to crash'),
+    );
     for (;;) {
-      if ((await nginx.get(DOMAIN, '/', 2_000).catch(() => ({ body: '' }))).body === 'good') return (performance.now() - died!.at) / 1000;
+      if ((await nginx.get(DOMAIN, '/', 2_000).catch(() => ({ body: '' }))).body === 'good')
+        return (performance.now() - died!.at) / 1000;
       if (performance.now() - died!.at > 120_000) throw new Error('never back on the good revision');
       await sleep(20);
     }
@@ -78,8 +94,18 @@ await runBenchmark(async (teardown) => {
       const manifests = join(root, 'manifests');
       await mkdir(manifests);
       const write = async (tag: string) => {
-        const spec = { tag, replicas: 1, ports: [{ container: 8080 }], domains: [DOMAIN], checks: { http: [{ path: '/health', content: 'ok', attempts: 20, wait: 0, timeout: 2 }] }, deploy: { retireAfter: 30, monitor: 30 } };
-        await writeFile(join(manifests, '.web.yaml.tmp'), dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }));
+        const spec = {
+          tag,
+          replicas: 1,
+          ports: [{ container: 8080 }],
+          domains: [DOMAIN],
+          checks: { http: [{ path: '/health', content: 'ok', attempts: 20, wait: 0, timeout: 2 }] },
+          deploy: { retireAfter: 30, monitor: 30 },
+        };
+        await writeFile(
+          join(manifests, '.web.yaml.tmp'),
+          dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }),
+        );
         await rename(join(manifests, '.web.yaml.tmp'), join(manifests, 'web.yaml'));
       };
       const nginx = await PrivateNginx.start();
@@ -87,22 +113,47 @@ await runBenchmark(async (teardown) => {
       const events = await ContainerEvents.start(namespace, undefined, ['die']);
       own.add('close the event stream', async () => events.close());
       await write('good');
-      const berth = new BerthProcess(['run', '--manifests', manifests, '--namespace', namespace, '--state-dir', join(root, 'state'), '--resync', '3600', ...nginx.berthFlags()]);
+      const berth = new BerthProcess([
+        'run',
+        '--manifests',
+        manifests,
+        '--namespace',
+        namespace,
+        '--state-dir',
+        join(root, 'state'),
+        '--resync',
+        '3600',
+        ...nginx.berthFlags(),
+      ]);
       own.add('stop berth', () => berth.stop('SIGKILL'));
-      await eventually(async () => (await nginx.get(DOMAIN)).body === 'good', 60_000, 'berth to serve good').catch((error: Error) => {
-        throw new Error(`${error.message}\n${berth.tail(10)}\n${berth.stderr}`);
-      });
+      await eventually(async () => (await nginx.get(DOMAIN)).body === 'good', 60_000, 'berth to serve good').catch(
+        (error: Error) => {
+          throw new Error(`${error.message}\n${berth.tail(10)}\n${berth.stderr}`);
+        },
+      );
       const load = startLoad(() => nginx.get(DOMAIN, '/', 10_000), accept, CLIENTS);
       const back: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         const from = events.events.length;
         await write(`bad${round}`);
         back.push(await timeBack(events, from, nginx));
-        await eventually(async () => berth.logs.filter((l) => l.step === 'rollback').length >= round, 30_000, `berth's rollback ${round}`);
+        await eventually(
+          async () => berth.logs.filter((l) => l.step === 'rollback').length >= round,
+          30_000,
+          `berth's rollback ${round}`,
+        );
         await settled('berth.app=web', `the bad container of round ${round} gone`);
       }
       const result = await load.stop();
-      return { who: 'berth (watch after the switch, old container kept)', rounds: ROUNDS, requests: result.requests, failed: result.failures.length, medianBackSeconds: median(back), worstBackSeconds: Math.max(...back), rolledBack: berth.logs.filter((l) => l.step === 'rollback').length };
+      return {
+        who: 'berth (watch after the switch, old container kept)',
+        rounds: ROUNDS,
+        requests: result.requests,
+        failed: result.failures.length,
+        medianBackSeconds: median(back),
+        worstBackSeconds: Math.max(...back),
+        rolledBack: berth.logs.filter((l) => l.step === 'rollback').length,
+      };
     }),
   );
 
@@ -118,8 +169,25 @@ await runBenchmark(async (teardown) => {
       const name = `${namespace}_swarm`;
       own.add('remove the service', () => dockerCli(['service', 'rm', name]).catch(() => undefined));
       const repository = `${SHARED_REGISTRY}/${namespace}/web`;
-      await dockerCli(['service', 'create', '-q', '--detach', '--name', name, '--container-label', `berth.namespace=${namespace}`, '--replicas', '1', '--publish', `mode=host,target=8080,published=${port}`, `${repository}:good@${images.good}`]);
-      await writeFile(join(nginx.confDir, 'swarm.conf'), `upstream swarm { server 127.0.0.1:${port} max_fails=0; }\nserver { listen 127.0.0.1:${nginx.port}; server_name ${DOMAIN}; location / { proxy_pass http://swarm; proxy_next_upstream error timeout http_502 http_503; } }\n`);
+      await dockerCli([
+        'service',
+        'create',
+        '-q',
+        '--detach',
+        '--name',
+        name,
+        '--container-label',
+        `berth.namespace=${namespace}`,
+        '--replicas',
+        '1',
+        '--publish',
+        `mode=host,target=8080,published=${port}`,
+        `${repository}:good@${images.good}`,
+      ]);
+      await writeFile(
+        join(nginx.confDir, 'swarm.conf'),
+        `upstream swarm { server 127.0.0.1:${port} max_fails=0; }\nserver { listen 127.0.0.1:${nginx.port}; server_name ${DOMAIN}; location / { proxy_pass http://swarm; proxy_next_upstream error timeout http_502 http_503; } }\n`,
+      );
       await nginx.reload();
       await eventually(async () => (await nginx.get(DOMAIN)).body === 'good', 120_000, 'the service to serve good');
       const load = startLoad(() => nginx.get(DOMAIN, '/', 10_000), accept, CLIENTS);
@@ -127,25 +195,65 @@ await runBenchmark(async (teardown) => {
       let rolledBack = 0;
       for (let round = 1; round <= ROUNDS; round++) {
         const from = events.events.length;
-        await dockerCli(['service', 'update', '-q', '--detach', '--update-failure-action', 'rollback', '--update-monitor', '10s', '--image', `${repository}:bad${round}@${images[`bad${round}`]}`, name]);
+        await dockerCli([
+          'service',
+          'update',
+          '-q',
+          '--detach',
+          '--update-failure-action',
+          'rollback',
+          '--update-monitor',
+          '10s',
+          '--image',
+          `${repository}:bad${round}@${images[`bad${round}`]}`,
+          name,
+        ]);
         back.push(await timeBack(events, from, nginx));
-        const state = await eventually(async () => {
-          const s = (await dockerCli(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', name])).trim();
-          return s === 'rollback_completed' || s === 'completed' ? s : undefined;
-        }, 120_000, `swarm's rollback ${round}`, 200);
+        const state = await eventually(
+          async () => {
+            const s = (
+              await dockerCli([
+                'service',
+                'inspect',
+                '--format',
+                '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}',
+                name,
+              ])
+            ).trim();
+            return s === 'rollback_completed' || s === 'completed' ? s : undefined;
+          },
+          120_000,
+          `swarm's rollback ${round}`,
+          200,
+        );
         if (state === 'rollback_completed') rolledBack++;
         await settled(`com.docker.swarm.service.name=${name}`, `the bad task of round ${round} gone`);
       }
       const result = await load.stop();
-      return { who: 'docker service update --update-failure-action rollback', rounds: ROUNDS, requests: result.requests, failed: result.failures.length, medianBackSeconds: median(back), worstBackSeconds: Math.max(...back), rolledBack };
+      return {
+        who: 'docker service update --update-failure-action rollback',
+        rounds: ROUNDS,
+        requests: result.requests,
+        failed: result.failures.length,
+        medianBackSeconds: median(back),
+        worstBackSeconds: Math.max(...back),
+        rolledBack,
+      };
     }),
   );
 
   printTable(
     `A revision that crashes 5 s after it starts, ${ROUNDS} times under load (1 replica, ${CLIENTS} clients through nginx)`,
     ['who', 'rolled back', 'requests', 'failed', 'crash to back, median s', 'worst s'],
-    rows.map((row) => [row.who, `${row.rolledBack}/${row.rounds}`, String(row.requests), String(row.failed), row.medianBackSeconds.toFixed(2), row.worstBackSeconds.toFixed(2)]),
+    rows.map((row) => [
+      row.who,
+      `${row.rolledBack}/${row.rounds}`,
+      String(row.requests),
+      String(row.failed),
+      row.medianBackSeconds.toFixed(2),
+      row.worstBackSeconds.toFixed(2),
+    ]),
   );
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
-  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), rows }, null, 2) + '\n');
+  await writeAtomically(RESULTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
 });

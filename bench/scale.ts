@@ -91,9 +91,29 @@ function manifestYaml(namespace: string, app: string, tag: string): string {
 }
 
 function startBerth(world: World, teardown: Teardown, label: string): BerthProcess {
-  const args = ['run', '--manifests', world.manifests, '--namespace', world.namespace, '--state-dir', world.stateDir, '--resync', String(RESYNC_SECONDS), '--log-level', 'debug'];
+  const args = [
+    'run',
+    '--manifests',
+    world.manifests,
+    '--namespace',
+    world.namespace,
+    '--state-dir',
+    world.stateDir,
+    '--resync',
+    String(RESYNC_SECONDS),
+    '--log-level',
+    'debug',
+  ];
   if (world.options.concurrency !== undefined) args.push('--concurrency', String(world.options.concurrency));
-  const nodeArgs = world.options.profile ? ['--cpu-prof', '--cpu-prof-dir', join(RESULTS_DIR, 'profiles'), '--cpu-prof-name', `berth-${label}-${Date.now()}.cpuprofile`] : [];
+  const nodeArgs = world.options.profile
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        join(RESULTS_DIR, 'profiles'),
+        '--cpu-prof-name',
+        `berth-${label}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
   const berth = new BerthProcess(args, { DOCKER_HOST: world.proxy.dockerHost }, nodeArgs);
   teardown.add(`berth (${label})`, () => berth.stop('SIGTERM', 60_000));
   return berth;
@@ -119,7 +139,9 @@ async function quiet(proxy: EngineProxy, timeoutMs = 600_000): Promise<void> {
 }
 
 function startsOf(events: ContainerEvent[], apps: ReadonlySet<string>): Set<string> {
-  return new Set(events.filter((e) => e.action === 'start' && e.app !== undefined && apps.has(e.app)).map((e) => e.app!));
+  return new Set(
+    events.filter((e) => e.action === 'start' && e.app !== undefined && apps.has(e.app)).map((e) => e.app!),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +166,12 @@ async function benchReaction(world: World, berth: BerthProcess): Promise<Reactio
   const only = new Set([app]);
   let from = world.events.events.length;
   await writeAtomically(file, manifestYaml(world.namespace, app, 'v1'));
-  await world.events.waitUntil(from, (seen) => startsOf(seen, only).size === 1, 120_000, 'the first container of the reaction app');
+  await world.events.waitUntil(
+    from,
+    (seen) => startsOf(seen, only).size === 1,
+    120_000,
+    'the first container of the reaction app',
+  );
   await quiet(world.proxy);
 
   const berthMs: number[] = [];
@@ -159,10 +186,19 @@ async function benchReaction(world: World, berth: BerthProcess): Promise<Reactio
     // From the moment the edited file is in place.
     const editedAt = Date.now();
     const edited = performance.now();
-    const [started] = await world.events.waitUntil(from, (seen) => startsOf(seen, only).size === 1, 120_000, `the ${tag} container of the reaction app`);
+    const [started] = await world.events.waitUntil(
+      from,
+      (seen) => startsOf(seen, only).size === 1,
+      120_000,
+      `the ${tag} container of the reaction app`,
+    );
     berthMs.push(started!.at - edited);
     decidedMs.push((world.proxy.firstAfter('POST /containers/create', edited) ?? NaN) - edited);
-    const noticed = await berth.waitForLog((l) => l.source === 'manifests' && String(l.msg).startsWith('manifests changed'), 120_000, logsBefore);
+    const noticed = await berth.waitForLog(
+      (l) => l.source === 'manifests' && String(l.msg).startsWith('manifests changed'),
+      120_000,
+      logsBefore,
+    );
     noticedMs.push(Number(noticed.time) - editedAt);
     await berth.waitForLog((l) => l.step === 'deployed' && l.app === app, 120_000, logsBefore);
     await quiet(world.proxy);
@@ -170,11 +206,26 @@ async function benchReaction(world: World, berth: BerthProcess): Promise<Reactio
     const name = `${world.namespace}-floor-${run}`;
     from = world.events.events.length;
     const spawned = performance.now();
-    await dockerCli(['run', '-d', '--name', name, '--label', `berth.namespace=${world.namespace}`, `${world.namespace}/${app}:${tag}`]);
-    const [floorStart] = await world.events.waitUntil(from, (seen) => seen.some((e) => e.action === 'start' && e.name === name), 60_000, `the raw docker run ${name}`);
+    await dockerCli([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      `berth.namespace=${world.namespace}`,
+      `${world.namespace}/${app}:${tag}`,
+    ]);
+    const [floorStart] = await world.events.waitUntil(
+      from,
+      (seen) => seen.some((e) => e.action === 'start' && e.name === name),
+      60_000,
+      `the raw docker run ${name}`,
+    );
     floorMs.push(floorStart!.at - spawned);
     await dockerCli(['rm', '-f', name]);
-    console.error(`reaction ${run + 1}/${REACTION_RUNS}: berth ${ms(berthMs.at(-1)!)} (edit noticed after ${ms(noticedMs.at(-1)!)}, create requested after ${ms(decidedMs.at(-1)!)}), docker run ${ms(floorMs.at(-1)!)}`);
+    console.error(
+      `reaction ${run + 1}/${REACTION_RUNS}: berth ${ms(berthMs.at(-1)!)} (edit noticed after ${ms(noticedMs.at(-1)!)}, create requested after ${ms(decidedMs.at(-1)!)}), docker run ${ms(floorMs.at(-1)!)}`,
+    );
   }
   await rm(file);
   return {
@@ -205,7 +256,13 @@ interface ConvergencePhase {
   reconciles: number;
 }
 
-async function benchConvergence(world: World, berth: BerthProcess, names: string[], tag: string, replacing: boolean): Promise<ConvergencePhase> {
+async function benchConvergence(
+  world: World,
+  berth: BerthProcess,
+  names: string[],
+  tag: string,
+  replacing: boolean,
+): Promise<ConvergencePhase> {
   const apps = new Set(names);
   await quiet(world.proxy);
   world.proxy.reset();
@@ -213,12 +270,29 @@ async function benchConvergence(world: World, berth: BerthProcess, names: string
   const from = world.events.events.length;
   const cpu = new CpuWindow(berth.pid);
   const begin = performance.now();
-  await Promise.all(names.map((app) => writeAtomically(join(world.manifests, `${app}.yaml`), manifestYaml(world.namespace, app, tag))));
-  const seen = await world.events.waitUntil(from, (events) => startsOf(events, apps).size === apps.size, 1_800_000, `${apps.size} apps started on ${tag}`);
-  const lastStart = Math.max(...seen.filter((e) => e.action === 'start' && e.app !== undefined && apps.has(e.app)).map((e) => e.at));
+  await Promise.all(
+    names.map((app) => writeAtomically(join(world.manifests, `${app}.yaml`), manifestYaml(world.namespace, app, tag))),
+  );
+  const seen = await world.events.waitUntil(
+    from,
+    (events) => startsOf(events, apps).size === apps.size,
+    1_800_000,
+    `${apps.size} apps started on ${tag}`,
+  );
+  const lastStart = Math.max(
+    ...seen.filter((e) => e.action === 'start' && e.app !== undefined && apps.has(e.app)).map((e) => e.at),
+  );
   let untilRetiredSeconds: number | undefined;
   if (replacing) {
-    const retired = await world.events.waitUntil(from, (events) => new Set(events.filter((e) => e.action === 'destroy' && e.app !== undefined && apps.has(e.app)).map((e) => e.app)).size === apps.size, 600_000, 'the old containers retired');
+    const retired = await world.events.waitUntil(
+      from,
+      (events) =>
+        new Set(
+          events.filter((e) => e.action === 'destroy' && e.app !== undefined && apps.has(e.app)).map((e) => e.app),
+        ).size === apps.size,
+      600_000,
+      'the old containers retired',
+    );
     untilRetiredSeconds = (Math.max(...retired.filter((e) => e.action === 'destroy').map((e) => e.at)) - begin) / 1000;
   }
   const window = cpu.stop();
@@ -260,14 +334,19 @@ async function benchSteadyState(world: World, berth: BerthProcess): Promise<Stea
   await quiet(world.proxy);
   world.proxy.reset();
   const logsBefore = berth.logs.length;
-  const floor = spawn(process.execPath, [resolve('.build/bench/idle-floor.js'), String(RESYNC_SECONDS), world.manifests, world.namespace], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const floor = spawn(
+    process.execPath,
+    [resolve('.build/bench/idle-floor.js'), String(RESYNC_SECONDS), world.manifests, world.namespace],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const floorExited = new Promise((resolveExit) => floor.once('exit', resolveExit));
   let window: ReturnType<CpuWindow['stop']>;
   let floorWindow: ReturnType<CpuWindow['stop']>;
   try {
     // Both windows open once the floor process has loaded, so neither counts a start-up.
     await sleep(2_000);
-    if (floor.exitCode !== null || floor.pid === undefined) throw new Error(`the idle floor process exited ${floor.exitCode}`);
+    if (floor.exitCode !== null || floor.pid === undefined)
+      throw new Error(`the idle floor process exited ${floor.exitCode}`);
     const floorCpu = new CpuWindow(floor.pid);
     const cpu = new CpuWindow(berth.pid);
     await sleep(STEADY_SECONDS * 1000);
@@ -311,13 +390,34 @@ interface RestartFigures {
 }
 
 async function containerStarts(namespace: string): Promise<Map<string, string>> {
-  const ids = (await dockerCli(['ps', '-q', '--no-trunc', '--filter', `label=berth.namespace=${namespace}`, '--filter', 'label=berth.managed=true'])).split('\n').filter((l) => l.trim() !== '');
+  const ids = (
+    await dockerCli([
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=berth.namespace=${namespace}`,
+      '--filter',
+      'label=berth.managed=true',
+    ])
+  )
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   if (ids.length === 0) return new Map();
   const out = await dockerCli(['inspect', '--format', '{{.Id}} {{.State.StartedAt}}', ...ids]);
-  return new Map(out.split('\n').filter((l) => l.trim() !== '').map((l) => l.split(' ') as [string, string]));
+  return new Map(
+    out
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.split(' ') as [string, string]),
+  );
 }
 
-async function benchRestart(world: World, old: BerthProcess, teardown: Teardown): Promise<{ figures: RestartFigures; berth: BerthProcess }> {
+async function benchRestart(
+  world: World,
+  old: BerthProcess,
+  teardown: Teardown,
+): Promise<{ figures: RestartFigures; berth: BerthProcess }> {
   await quiet(world.proxy);
   const before = await containerStarts(world.namespace);
   await old.stop('SIGTERM', 60_000);
@@ -328,7 +428,8 @@ async function benchRestart(world: World, old: BerthProcess, teardown: Teardown)
   const judged = await berth.waitForLog((l) => l.source === 'start' && typeof l.drifted === 'number', 600_000);
   const drifted = Number(judged.drifted);
   const reconciled = new Set<string>();
-  const isLastReconcile = (l: LogLine) => l.msg === 'reconciled' && typeof l.app === 'string' && reconciled.add(l.app).size === drifted;
+  const isLastReconcile = (l: LogLine) =>
+    l.msg === 'reconciled' && typeof l.app === 'string' && reconciled.add(l.app).size === drifted;
   const convergedAt = Number((drifted === 0 ? judged : await berth.waitForLog(isLastReconcile, 600_000)).time);
   await quiet(world.proxy);
   const after = await containerStarts(world.namespace);
@@ -387,53 +488,122 @@ function targetsOf(report: Omit<Report, 'targets'>): Report['targets'] {
   const over = reaction.medianBerthMs - reaction.medianFloorMs;
   const share = Math.max(convergence.create.berthShareOfBusy, convergence.tagChange.berthShareOfBusy);
   return {
-    reaction: { target: `median within ${TARGETS.reactionOverFloorMs} ms of docker run`, measured: `${ms(over)} over`, met: over <= TARGETS.reactionOverFloorMs },
-    convergence: { target: `berth under ${TARGETS.berthCpuShareOfConvergence * 100}% of the CPU used`, measured: `${(share * 100).toFixed(1)}% (worst phase)`, met: share < TARGETS.berthCpuShareOfConvergence },
-    resync: { target: 'engine calls per resync constant (not per app)', measured: `${steady.engineCallsPerResync.toFixed(1)} for ${report.options.apps} apps`, met: steady.engineCallsPerResync <= 2 },
+    reaction: {
+      target: `median within ${TARGETS.reactionOverFloorMs} ms of docker run`,
+      measured: `${ms(over)} over`,
+      met: over <= TARGETS.reactionOverFloorMs,
+    },
+    convergence: {
+      target: `berth under ${TARGETS.berthCpuShareOfConvergence * 100}% of the CPU used`,
+      measured: `${(share * 100).toFixed(1)}% (worst phase)`,
+      met: share < TARGETS.berthCpuShareOfConvergence,
+    },
+    resync: {
+      target: 'engine calls per resync constant (not per app)',
+      measured: `${steady.engineCallsPerResync.toFixed(1)} for ${report.options.apps} apps`,
+      met: steady.engineCallsPerResync <= 2,
+    },
     idleCpu: {
       target: `under ${TARGETS.idleCpuPercentOfOneCore}% of one core over the idle floor`,
       measured: `${steady.overFloorPercentOfOneCore.toFixed(2)}% (${steady.cpuPercentOfOneCore.toFixed(2)}% - ${steady.floorCpuPercentOfOneCore.toFixed(2)}%)`,
       met: steady.overFloorPercentOfOneCore < TARGETS.idleCpuPercentOfOneCore,
     },
-    rss: { target: `under ${TARGETS.rssMiB} MiB`, measured: `${steady.rssMiB.toFixed(0)} MiB`, met: steady.rssMiB < TARGETS.rssMiB },
-    restart: { target: '0 containers restarted', measured: `${restart.containersRestarted} of ${restart.containers}`, met: restart.containersRestarted === TARGETS.containersRestarted },
+    rss: {
+      target: `under ${TARGETS.rssMiB} MiB`,
+      measured: `${steady.rssMiB.toFixed(0)} MiB`,
+      met: steady.rssMiB < TARGETS.rssMiB,
+    },
+    restart: {
+      target: '0 containers restarted',
+      measured: `${restart.containersRestarted} of ${restart.containers}`,
+      met: restart.containersRestarted === TARGETS.containersRestarted,
+    },
   };
 }
 
 function printReport(report: Report): void {
   const { reaction, convergence, steady, restart } = report;
   const row = (label: string, value: string) => console.log(`  ${label.padEnd(44)} ${value}`);
-  console.log(`\nberth scale benchmark, ${report.machine.cores} cores (${report.machine.cpu}), node ${report.machine.node}, ${report.options.apps} apps, medians`);
-  console.log(`machine speed: 10^8 loop additions take ${ms(report.machine.referenceLoopMs)} (about 100 ms on an unthrottled modern core)\n`);
+  console.log(
+    `\nberth scale benchmark, ${report.machine.cores} cores (${report.machine.cpu}), node ${report.machine.node}, ${report.options.apps} apps, medians`,
+  );
+  console.log(
+    `machine speed: 10^8 loop additions take ${ms(report.machine.referenceLoopMs)} (about 100 ms on an unthrottled modern core)\n`,
+  );
   console.log('Reaction (tag edit -> new container started)');
-  row(`berth, median / worst of ${reaction.berthMs.length}`, `${ms(reaction.medianBerthMs)} / ${ms(reaction.worstBerthMs)}`);
+  row(
+    `berth, median / worst of ${reaction.berthMs.length}`,
+    `${ms(reaction.medianBerthMs)} / ${ms(reaction.worstBerthMs)}`,
+  );
   row(`docker run (the floor), median / worst`, `${ms(reaction.medianFloorMs)} / ${ms(reaction.worstFloorMs)}`);
   row('berth: edit noticed (watcher + debounce), median', ms(median(reaction.noticedMs)));
   row('berth: edit -> create request at the engine, median', ms(median(reaction.decidedMs)));
   console.log('Convergence');
-  for (const [label, phase] of [['empty host -> all running', convergence.create], ['all tags changed in one commit', convergence.tagChange]] as const) {
-    row(label, `${phase.seconds.toFixed(1)} s, ${phase.containersPerSecond.toFixed(1)} containers/s${phase.untilRetiredSeconds !== undefined ? ` (old gone at ${phase.untilRetiredSeconds.toFixed(1)} s)` : ''}`);
-    row('  berth CPU / machine busy CPU', `${phase.berthCpuSeconds.toFixed(1)} s / ${phase.machineBusySeconds.toFixed(1)} s (${(phase.berthShareOfBusy * 100).toFixed(1)}%)`);
-    row('  engine calls, reconciles', `${phase.engineCalls} (${phase.engineCallsPerApp.toFixed(1)} per app), ${phase.reconciles} reconciles`);
+  for (const [label, phase] of [
+    ['empty host -> all running', convergence.create],
+    ['all tags changed in one commit', convergence.tagChange],
+  ] as const) {
+    row(
+      label,
+      `${phase.seconds.toFixed(1)} s, ${phase.containersPerSecond.toFixed(1)} containers/s${phase.untilRetiredSeconds !== undefined ? ` (old gone at ${phase.untilRetiredSeconds.toFixed(1)} s)` : ''}`,
+    );
+    row(
+      '  berth CPU / machine busy CPU',
+      `${phase.berthCpuSeconds.toFixed(1)} s / ${phase.machineBusySeconds.toFixed(1)} s (${(phase.berthShareOfBusy * 100).toFixed(1)}%)`,
+    );
+    row(
+      '  engine calls, reconciles',
+      `${phase.engineCalls} (${phase.engineCallsPerApp.toFixed(1)} per app), ${phase.reconciles} reconciles`,
+    );
   }
   console.log(`Steady state (${steady.seconds.toFixed(0)} s, resync every ${RESYNC_SECONDS} s)`);
-  row('engine calls per resync', `${steady.engineCallsPerResync.toFixed(1)} (${Object.entries(steady.engineCalls).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}; ${steady.resyncs} resyncs)`);
-  row('berth CPU while idle', `${steady.cpuPercentOfOneCore.toFixed(2)}% of one core (${steady.cpuSeconds.toFixed(2)} s)`);
-  row('  idle floor: a bare process, same wake-ups', `${steady.floorCpuPercentOfOneCore.toFixed(2)}% of one core (${steady.floorCpuSeconds.toFixed(2)} s)`);
+  row(
+    'engine calls per resync',
+    `${steady.engineCallsPerResync.toFixed(1)} (${
+      Object.entries(steady.engineCalls)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ') || 'none'
+    }; ${steady.resyncs} resyncs)`,
+  );
+  row(
+    'berth CPU while idle',
+    `${steady.cpuPercentOfOneCore.toFixed(2)}% of one core (${steady.cpuSeconds.toFixed(2)} s)`,
+  );
+  row(
+    '  idle floor: a bare process, same wake-ups',
+    `${steady.floorCpuPercentOfOneCore.toFixed(2)}% of one core (${steady.floorCpuSeconds.toFixed(2)} s)`,
+  );
   row('berth RSS', `${steady.rssMiB.toFixed(0)} MiB`);
   console.log('Restart');
-  row('until ready / until converged', `${restart.untilReadySeconds.toFixed(1)} s / ${restart.untilConvergedSeconds.toFixed(1)} s (${restart.drifted} of ${restart.apps} apps out of sync)`);
-  row('containers restarted or replaced', `${restart.containersRestarted} of ${restart.containers} (${restart.engineCalls} engine calls)`);
+  row(
+    'until ready / until converged',
+    `${restart.untilReadySeconds.toFixed(1)} s / ${restart.untilConvergedSeconds.toFixed(1)} s (${restart.drifted} of ${restart.apps} apps out of sync)`,
+  );
+  row(
+    'containers restarted or replaced',
+    `${restart.containersRestarted} of ${restart.containers} (${restart.engineCalls} engine calls)`,
+  );
   console.log('\nTargets');
-  for (const [name, t] of Object.entries(report.targets)) row(`${t.met ? 'met   ' : 'MISSED'} ${name}: ${t.target}`, t.measured);
+  for (const [name, t] of Object.entries(report.targets))
+    row(`${t.met ? 'met   ' : 'MISSED'} ${name}: ${t.target}`, t.measured);
   console.log(`\nFigures: ${join(RESULTS_DIR, 'scale.json')}`);
 }
 
 // ---------------------------------------------------------------------------------------------
 
 async function main(teardown: Teardown): Promise<void> {
-  const { values } = parseArgs({ options: { apps: { type: 'string', default: '200' }, concurrency: { type: 'string' }, profile: { type: 'boolean', default: false } } });
-  const options: Options = { apps: Number(values.apps), concurrency: values.concurrency === undefined ? undefined : Number(values.concurrency), profile: values.profile };
+  const { values } = parseArgs({
+    options: {
+      apps: { type: 'string', default: '200' },
+      concurrency: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
+  const options: Options = {
+    apps: Number(values.apps),
+    concurrency: values.concurrency === undefined ? undefined : Number(values.concurrency),
+    profile: values.profile,
+  };
   if (!Number.isInteger(options.apps) || options.apps < 1) throw new Error('--apps must be a positive integer');
   await mkdir(join(RESULTS_DIR, 'profiles'), { recursive: true });
 
@@ -450,7 +620,10 @@ async function main(teardown: Teardown): Promise<void> {
   const names = Array.from({ length: options.apps }, (_, i) => `app${i}`);
   const v1 = await buildTestImage(`${namespace}/base`, 'v1', { body: 'v1' });
   const v2 = await buildTestImage(`${namespace}/base`, 'v2', { body: 'v2' });
-  for (const [source, tag] of [[v1, 'v1'], [v2, 'v2']] as const) {
+  for (const [source, tag] of [
+    [v1, 'v1'],
+    [v2, 'v2'],
+  ] as const) {
     const refs = [...names, 'react'].map((app) => `${namespace}/${app}:${tag}`);
     for (let i = 0; i < refs.length; i += 50) await tagImages(source, refs.slice(i, i + 50));
   }
@@ -479,7 +652,15 @@ async function main(teardown: Teardown): Promise<void> {
   });
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const partial = { date: new Date().toISOString(), machine: { cores: availableParallelism(), cpu, node: process.version, referenceLoopMs: calibration }, options, reaction, convergence, steady, restart };
+  const partial = {
+    date: new Date().toISOString(),
+    machine: { cores: availableParallelism(), cpu, node: process.version, referenceLoopMs: calibration },
+    options,
+    reaction,
+    convergence,
+    steady,
+    restart,
+  };
   const report: Report = { ...partial, targets: targetsOf(partial) };
   await writeFile(join(RESULTS_DIR, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
   printReport(report);

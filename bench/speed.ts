@@ -56,12 +56,18 @@ interface Run {
  * Runs `node ...args` to its end (on the first core alone with `oneCore`: `taskset -c 0`); its
  * CPU and memory as the preloaded reporter says, with `usage`.
  */
-function runNode(args: string[], options: { usage: boolean; expect?: RegExp; oneCore?: boolean; env?: NodeJS.ProcessEnv }): Promise<Run> {
+function runNode(
+  args: string[],
+  options: { usage: boolean; expect?: RegExp; oneCore?: boolean; env?: NodeJS.ProcessEnv },
+): Promise<Run> {
   return new Promise((resolveRun, reject) => {
     const begin = performance.now();
     const node = [process.execPath, ...(options.usage ? ['--import', REPORT_USAGE] : []), ...args];
     const [command, ...rest] = options.oneCore ? ['taskset', '-c', '0', ...node] : node;
-    const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe', options.usage ? 'pipe' : 'ignore'], env: { ...process.env, ...options.env } });
+    const child = spawn(command!, rest, {
+      stdio: ['ignore', 'pipe', 'pipe', options.usage ? 'pipe' : 'ignore'],
+      env: { ...process.env, ...options.env },
+    });
     let output = '';
     let usage = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -70,8 +76,11 @@ function runNode(args: string[], options: { usage: boolean; expect?: RegExp; one
     child.on('error', reject);
     child.on('close', (code) => {
       const wallMs = performance.now() - begin;
-      if (options.expect && !options.expect.test(output)) return reject(new Error(`node ${args.join(' ')} exited ${code}: ${output.slice(0, 500)}`));
-      const reported = usage ? (JSON.parse(usage) as { cpuMs: number; maxRssMiB: number }) : { cpuMs: NaN, maxRssMiB: NaN };
+      if (options.expect && !options.expect.test(output))
+        return reject(new Error(`node ${args.join(' ')} exited ${code}: ${output.slice(0, 500)}`));
+      const reported = usage
+        ? (JSON.parse(usage) as { cpuMs: number; maxRssMiB: number })
+        : { cpuMs: NaN, maxRssMiB: NaN };
       resolveRun({ wallMs, ...reported });
     });
   });
@@ -94,7 +103,11 @@ function manifestYaml(app: string, i: number): string {
 async function writeManifests(dir: string, count: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (let i = 0; i < count; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, count - i) }, (_, j) => writeFile(join(dir, `app${i + j}.yaml`), manifestYaml(`app${i + j}`, i + j))));
+    await Promise.all(
+      Array.from({ length: Math.min(500, count - i) }, (_, j) =>
+        writeFile(join(dir, `app${i + j}.yaml`), manifestYaml(`app${i + j}`, i + j)),
+      ),
+    );
   }
 }
 
@@ -135,11 +148,18 @@ await runBenchmark(async (teardown) => {
   for (let run = 1; run <= VALIDATION_RUNS; run++) {
     floorRuns.push(await runNode([YAML_FLOOR, many], { usage: true, expect: new RegExp(`^${MANIFESTS} document`) }));
     berthRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: valid }));
-    if (oneCore) oneCoreRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: valid, oneCore: true }));
+    if (oneCore)
+      oneCoreRuns.push(await runNode([CLI, 'validate', many], { usage: true, expect: valid, oneCore: true }));
     flaggedRuns.push(await runNode([...OWN_THREAD_FLAGS, CLI, 'validate', many], { usage: true, expect: valid }));
-    console.error(`validation ${run}/${VALIDATION_RUNS}: berth ${ms(berthRuns.at(-1)!.wallMs)} (${ms(berthRuns.at(-1)!.cpuMs)} CPU), floor ${ms(floorRuns.at(-1)!.wallMs)} (${ms(floorRuns.at(-1)!.cpuMs)} CPU)`);
+    console.error(
+      `validation ${run}/${VALIDATION_RUNS}: berth ${ms(berthRuns.at(-1)!.wallMs)} (${ms(berthRuns.at(-1)!.cpuMs)} CPU), floor ${ms(floorRuns.at(-1)!.wallMs)} (${ms(floorRuns.at(-1)!.cpuMs)} CPU)`,
+    );
   }
-  const figures = (runs: Run[]) => ({ wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)), maxRssMiB: median(runs.map((r) => r.maxRssMiB)) });
+  const figures = (runs: Run[]) => ({
+    wallMs: median(runs.map((r) => r.wallMs)),
+    cpuMs: median(runs.map((r) => r.cpuMs)),
+    maxRssMiB: median(runs.map((r) => r.maxRssMiB)),
+  });
   const validation = {
     manifests: MANIFESTS,
     berth: figures(berthRuns),
@@ -148,7 +168,11 @@ await runBenchmark(async (teardown) => {
     floor: figures(floorRuns),
     runs: { berth: berthRuns, berthOneCore: oneCoreRuns, berthOwnThreadFlags: flaggedRuns, floor: floorRuns },
   };
-  const ratiosOf = (berth: Run) => ({ cpu: berth.cpuMs / validation.floor.cpuMs, wall: berth.wallMs / validation.floor.wallMs, memory: berth.maxRssMiB / validation.floor.maxRssMiB });
+  const ratiosOf = (berth: Run) => ({
+    cpu: berth.cpuMs / validation.floor.cpuMs,
+    wall: berth.wallMs / validation.floor.wallMs,
+    memory: berth.maxRssMiB / validation.floor.maxRssMiB,
+  });
   const ratios = ratiosOf(validation.berth);
   const oneCoreRatios = validation.berthOneCore ? ratiosOf(validation.berthOneCore) : undefined;
   const flaggedRatios = ratiosOf(validation.berthOwnThreadFlags);
@@ -160,7 +184,10 @@ await runBenchmark(async (teardown) => {
     { name: 'berth history web', args: [CLI, 'history', 'web', '--state-dir', stateDir, '--namespace', namespace] },
     { name: 'berth tags web', args: [CLI, 'tags', 'web', '--namespace', namespace] },
     { name: 'berth validate one file', args: [CLI, 'validate', join(few, 'app0.yaml')] },
-    { name: 'berth plan (3 manifests)', args: [CLI, 'plan', '--manifests', few, '--state-dir', stateDir, '--namespace', namespace] },
+    {
+      name: 'berth plan (3 manifests)',
+      args: [CLI, 'plan', '--manifests', few, '--state-dir', stateDir, '--namespace', namespace],
+    },
   ];
   const startMs = new Map(commands.map((c) => [c.name, [] as number[]]));
   const uncachedMs = new Map(commands.map((c) => [c.name, [] as number[]]));
@@ -168,7 +195,10 @@ await runBenchmark(async (teardown) => {
     for (const command of commands) {
       startMs.get(command.name)!.push((await runNode(command.args, { usage: false })).wallMs);
       // As the first run after an install or upgrade (which also writes the cache): compiled from source.
-      if (command.name !== commands[0]!.name) uncachedMs.get(command.name)!.push((await runNode(command.args, { usage: false, env: { BERTH_COMPILE_CACHE: 'off' } })).wallMs);
+      if (command.name !== commands[0]!.name)
+        uncachedMs
+          .get(command.name)!
+          .push((await runNode(command.args, { usage: false, env: { BERTH_COMPILE_CACHE: 'off' } })).wallMs);
     }
   }
   const floorStart = median(startMs.get(commands[0]!.name)!);
@@ -179,26 +209,64 @@ await runBenchmark(async (teardown) => {
     ...(uncachedMs.get(c.name)!.length > 0 && { uncachedOverFloorMs: median(uncachedMs.get(c.name)!) - floorStart }),
   }));
 
-  const row = (name: string, figures: Run) => [name, ms(figures.wallMs), ms(figures.cpuMs), `${figures.maxRssMiB.toFixed(0)} MiB`];
+  const row = (name: string, figures: Run) => [
+    name,
+    ms(figures.wallMs),
+    ms(figures.cpuMs),
+    `${figures.maxRssMiB.toFixed(0)} MiB`,
+  ];
   const ratioRow = (name: string, r: typeof ratios) => [name, times(r.wall), times(r.cpu), times(r.memory)];
-  printTable(`Validation of ${MANIFESTS.toLocaleString('en')} manifests (median of ${VALIDATION_RUNS}, in turns)`, ['', 'wall', 'CPU', 'peak memory'], [
-    row('berth validate DIR', validation.berth),
-    ...(validation.berthOneCore ? [row('berth validate DIR, one core (taskset -c 0)', validation.berthOneCore)] : []),
-    row(`berth validate DIR, node ${OWN_THREAD_FLAGS.join(' ')}`, validation.berthOwnThreadFlags),
-    row('floor: node + js-yaml load, one thread', validation.floor),
-    ratioRow('berth / floor', ratios),
-    ...(oneCoreRatios ? [ratioRow('berth on one core / floor', oneCoreRatios)] : []),
-    ratioRow('berth with those node flags / floor', flaggedRatios),
-    ['target', `<= ${times(TARGETS.wallRatio)}`, `<= ${times(TARGETS.cpuRatio)}`, `<= ${times(TARGETS.memoryRatio)}`],
-  ]);
-  printTable(`Start to exit (median of ${START_RUNS}, in turns; target: at most ${TARGETS.startOverFloorMs} ms over node -e 0)`, ['command', 'wall', 'over node -e 0', 'without the code cache'], start.map((s, i) => [s.command, ms(s.medianMs), i === 0 ? '' : ms(s.overFloorMs), s.uncachedOverFloorMs === undefined ? '' : ms(s.uncachedOverFloorMs)]));
+  printTable(
+    `Validation of ${MANIFESTS.toLocaleString('en')} manifests (median of ${VALIDATION_RUNS}, in turns)`,
+    ['', 'wall', 'CPU', 'peak memory'],
+    [
+      row('berth validate DIR', validation.berth),
+      ...(validation.berthOneCore ? [row('berth validate DIR, one core (taskset -c 0)', validation.berthOneCore)] : []),
+      row(`berth validate DIR, node ${OWN_THREAD_FLAGS.join(' ')}`, validation.berthOwnThreadFlags),
+      row('floor: node + js-yaml load, one thread', validation.floor),
+      ratioRow('berth / floor', ratios),
+      ...(oneCoreRatios ? [ratioRow('berth on one core / floor', oneCoreRatios)] : []),
+      ratioRow('berth with those node flags / floor', flaggedRatios),
+      ['target', `<= ${times(TARGETS.wallRatio)}`, `<= ${times(TARGETS.cpuRatio)}`, `<= ${times(TARGETS.memoryRatio)}`],
+    ],
+  );
+  printTable(
+    `Start to exit (median of ${START_RUNS}, in turns; target: at most ${TARGETS.startOverFloorMs} ms over node -e 0)`,
+    ['command', 'wall', 'over node -e 0', 'without the code cache'],
+    start.map((s, i) => [
+      s.command,
+      ms(s.medianMs),
+      i === 0 ? '' : ms(s.overFloorMs),
+      s.uncachedOverFloorMs === undefined ? '' : ms(s.uncachedOverFloorMs),
+    ]),
+  );
   const met = {
     cpu: ratios.cpu <= TARGETS.cpuRatio,
     wall: ratios.wall <= TARGETS.wallRatio,
     memory: ratios.memory <= TARGETS.memoryRatio,
     start: start.slice(1).every((s) => s.overFloorMs <= TARGETS.startOverFloorMs),
   };
-  console.log(`\ntargets met: ${Object.entries(met).map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ')}`);
+  console.log(
+    `\ntargets met: ${Object.entries(met)
+      .map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`)
+      .join(', ')}`,
+  );
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
-  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), targets: TARGETS, validation, ratios, ...(oneCoreRatios ? { oneCoreRatios } : {}), ownThreadFlagsRatios: flaggedRatios, start, met }, null, 2) + '\n');
+  await writeAtomically(
+    RESULTS_FILE,
+    `${JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        targets: TARGETS,
+        validation,
+        ratios,
+        ...(oneCoreRatios ? { oneCoreRatios } : {}),
+        ownThreadFlagsRatios: flaggedRatios,
+        start,
+        met,
+      },
+      null,
+      2,
+    )}\n`,
+  );
 });

@@ -65,29 +65,67 @@ await runBenchmark(async (teardown) => {
       const manifests = join(root, 'manifests');
       await mkdir(manifests);
       const write = async (tag: string) => {
-        const spec = { image: repository, tag, replicas: 1, ports: [{ container: 8080 }], domains: [DOMAIN], checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] } };
-        await writeFile(join(manifests, '.web.yaml.tmp'), dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }));
+        const spec = {
+          image: repository,
+          tag,
+          replicas: 1,
+          ports: [{ container: 8080 }],
+          domains: [DOMAIN],
+          checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] },
+        };
+        await writeFile(
+          join(manifests, '.web.yaml.tmp'),
+          dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }),
+        );
         await rename(join(manifests, '.web.yaml.tmp'), join(manifests, 'web.yaml'));
       };
       const nginx = await PrivateNginx.start();
       own.add('stop nginx', () => nginx.stop());
       own.add('remove the services', () => removeServices(namespace));
       await write(TAGS[0]);
-      const berth = new BerthProcess(['run', '--runtime', 'swarm', '--manifests', manifests, '--namespace', namespace, '--state-dir', join(root, 'state'), '--resync', '3600', ...nginx.berthFlags()]);
+      const berth = new BerthProcess([
+        'run',
+        '--runtime',
+        'swarm',
+        '--manifests',
+        manifests,
+        '--namespace',
+        namespace,
+        '--state-dir',
+        join(root, 'state'),
+        '--resync',
+        '3600',
+        ...nginx.berthFlags(),
+      ]);
       own.add('stop berth', () => berth.stop('SIGKILL'));
       await eventually(async () => (await nginx.get(DOMAIN)).body === TAGS[0], 120_000, 'berth to serve the first tag');
-      const load = startLoad(() => nginx.get(DOMAIN, '/', 10_000), (body) => (TAGS as readonly string[]).includes(body), CLIENTS);
+      const load = startLoad(
+        () => nginx.get(DOMAIN, '/', 10_000),
+        (body) => (TAGS as readonly string[]).includes(body),
+        CLIENTS,
+      );
       const times: number[] = [];
       for (let i = 1; i <= DEPLOYS; i++) {
         const tag = TAGS[i % 2]!;
         const deployed = berth.logs.filter((l) => l.step === 'deployed').length;
         const begin = performance.now();
         await write(tag);
-        await eventually(async () => berth.logs.filter((l) => l.step === 'deployed').length > deployed, 180_000, `berth deploy ${i}`);
+        await eventually(
+          async () => berth.logs.filter((l) => l.step === 'deployed').length > deployed,
+          180_000,
+          `berth deploy ${i}`,
+        );
         times.push((performance.now() - begin) / 1000);
       }
       const result = await load.stop();
-      return { who: 'berth (start-first, checks, nginx follows the tasks)', deploys: DEPLOYS, requests: result.requests, failed: result.failures.length, medianSeconds: median(times), worstSeconds: Math.max(...times) };
+      return {
+        who: 'berth (start-first, checks, nginx follows the tasks)',
+        deploys: DEPLOYS,
+        requests: result.requests,
+        failed: result.failures.length,
+        medianSeconds: median(times),
+        worstSeconds: Math.max(...times),
+      };
     }),
   );
 
@@ -98,27 +136,88 @@ await runBenchmark(async (teardown) => {
       const port = await freePort();
       const name = `${namespace}_plain`;
       own.add('remove the plain service', () => dockerCli(['service', 'rm', name]).catch(() => undefined));
-      await dockerCli(['service', 'create', '-q', '--detach', '--name', name, '--label', `berth.namespace=${namespace}`, '--replicas', '1', '--publish', `mode=host,target=8080,published=${port}`, `${repository}:${TAGS[0]}@${images[TAGS[0]]}`]);
+      await dockerCli([
+        'service',
+        'create',
+        '-q',
+        '--detach',
+        '--name',
+        name,
+        '--label',
+        `berth.namespace=${namespace}`,
+        '--replicas',
+        '1',
+        '--publish',
+        `mode=host,target=8080,published=${port}`,
+        `${repository}:${TAGS[0]}@${images[TAGS[0]]}`,
+      ]);
       const confFile = join(nginx.confDir, 'plain.conf');
-      await writeFile(confFile, `upstream plain { server 127.0.0.1:${port} max_fails=0; }\nserver { listen 127.0.0.1:${nginx.port}; server_name ${DOMAIN}; location / { proxy_pass http://plain; proxy_next_upstream error timeout http_502 http_503; } }\n`);
+      await writeFile(
+        confFile,
+        `upstream plain { server 127.0.0.1:${port} max_fails=0; }\nserver { listen 127.0.0.1:${nginx.port}; server_name ${DOMAIN}; location / { proxy_pass http://plain; proxy_next_upstream error timeout http_502 http_503; } }\n`,
+      );
       await nginx.reload();
       await eventually(async () => (await nginx.get(DOMAIN)).body === TAGS[0], 120_000, 'the plain service to serve');
-      const load = startLoad(() => nginx.get(DOMAIN, '/', 10_000), (body) => (TAGS as readonly string[]).includes(body), CLIENTS);
+      const load = startLoad(
+        () => nginx.get(DOMAIN, '/', 10_000),
+        (body) => (TAGS as readonly string[]).includes(body),
+        CLIENTS,
+      );
       const times: number[] = [];
       for (let i = 1; i <= DEPLOYS; i++) {
         const tag = TAGS[i % 2]!;
         const begin = performance.now();
-        await dockerCli(['service', 'update', '-q', '--detach', '--image', `${repository}:${tag}@${images[tag]}`, name]);
-        await eventually(async () => (await dockerCli(['service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', name])).trim() === 'completed', 180_000, `plain update ${i}`, 100);
+        await dockerCli([
+          'service',
+          'update',
+          '-q',
+          '--detach',
+          '--image',
+          `${repository}:${tag}@${images[tag]}`,
+          name,
+        ]);
+        await eventually(
+          async () =>
+            (
+              await dockerCli([
+                'service',
+                'inspect',
+                '--format',
+                '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}',
+                name,
+              ])
+            ).trim() === 'completed',
+          180_000,
+          `plain update ${i}`,
+          100,
+        );
         times.push((performance.now() - begin) / 1000);
         await sleep(500);
       }
       const result = await load.stop();
-      return { who: 'docker service update --image (stop-first, fixed port)', deploys: DEPLOYS, requests: result.requests, failed: result.failures.length, medianSeconds: median(times), worstSeconds: Math.max(...times) };
+      return {
+        who: 'docker service update --image (stop-first, fixed port)',
+        deploys: DEPLOYS,
+        requests: result.requests,
+        failed: result.failures.length,
+        medianSeconds: median(times),
+        worstSeconds: Math.max(...times),
+      };
     }),
   );
 
-  printTable('Swarm rollouts under load (1 replica, 4 clients through nginx)', ['who', 'deploys', 'requests', 'failed', 'median s', 'worst s'], rows.map((row) => [row.who, String(row.deploys), String(row.requests), String(row.failed), row.medianSeconds.toFixed(1), row.worstSeconds.toFixed(1)]));
+  printTable(
+    'Swarm rollouts under load (1 replica, 4 clients through nginx)',
+    ['who', 'deploys', 'requests', 'failed', 'median s', 'worst s'],
+    rows.map((row) => [
+      row.who,
+      String(row.deploys),
+      String(row.requests),
+      String(row.failed),
+      row.medianSeconds.toFixed(1),
+      row.worstSeconds.toFixed(1),
+    ]),
+  );
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
-  await writeAtomically(RESULTS_FILE, JSON.stringify({ at: new Date().toISOString(), rows }, null, 2) + '\n');
+  await writeAtomically(RESULTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
 });

@@ -30,7 +30,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -175,7 +175,8 @@ class Load {
       if (end - previous > longest.ms) longest = { ms: end - previous, startedAt: previous };
       previous = end;
     };
-    for (let i = lowerBound(this.successAt, from); i < this.successAt.length && this.successAt[i]! <= to; i++) consider(this.successAt[i]!);
+    for (let i = lowerBound(this.successAt, from); i < this.successAt.length && this.successAt[i]! <= to; i++)
+      consider(this.successAt[i]!);
     consider(to);
     return longest;
   }
@@ -206,7 +207,10 @@ async function waitUntilServing(target: Target, tag: Tag, timeoutMs: number): Pr
   for (;;) {
     const outcome = await getOnce(target, false);
     if (outcome.ok && outcome.tag === tag) return;
-    if (performance.now() > deadline) throw new Error(`127.0.0.1:${target.port} did not answer "${tag}" within ${timeoutMs} ms (last: ${outcome.ok ? outcome.tag : outcome.reason})`);
+    if (performance.now() > deadline)
+      throw new Error(
+        `127.0.0.1:${target.port} did not answer "${tag}" within ${timeoutMs} ms (last: ${outcome.ok ? outcome.tag : outcome.reason})`,
+      );
     await sleep(100);
   }
 }
@@ -265,11 +269,22 @@ async function measureBaseline(load: Load): Promise<BaselineFigures> {
   const [requestsBefore, failuresBefore, from] = [load.requests, load.failures.length, performance.now()];
   await sleep(BASELINE_MS);
   const to = performance.now();
-  return { durationMs: to - from, requests: load.requests - requestsBefore, failedRequests: load.failures.length - failuresBefore, longestGapMs: load.longestGap(from, to).ms };
+  return {
+    durationMs: to - from,
+    requests: load.requests - requestsBefore,
+    failedRequests: load.failures.length - failuresBefore,
+    longestGapMs: load.longestGap(from, to).ms,
+  };
 }
 
 function phaseFigures(load: Load, baseline: BaselineFigures, deploys: DeployFigures[]): PhaseFigures {
-  return { baseline, deploys, requests: load.requests, failedRequests: load.failures.length, failureReasons: load.failureReasons() };
+  return {
+    baseline,
+    deploys,
+    requests: load.requests,
+    failedRequests: load.failures.length,
+    failureReasons: load.failureReasons(),
+  };
 }
 
 /** How one phase makes a change: edits (and for compose runs `up -d`), resolving with when the edit landed. */
@@ -279,7 +294,13 @@ type Apply = (tag: Tag) => Promise<{ editedAt: number; upMs?: number }>;
  * Starts `load`, measures the baseline, then makes `count` changes alternating from blue, each
  * measured from `apply` until `settled` resolves (the deploy is over), and stops `load`.
  */
-async function underLoad(load: Load, label: string, count: number, apply: Apply, settled: () => Promise<void>): Promise<PhaseFigures> {
+async function underLoad(
+  load: Load,
+  label: string,
+  count: number,
+  apply: Apply,
+  settled: () => Promise<void>,
+): Promise<PhaseFigures> {
   load.start();
   try {
     const baseline = await measureBaseline(load);
@@ -297,7 +318,13 @@ async function underLoad(load: Load, label: string, count: number, apply: Apply,
 }
 
 /** Measures one change from `from` to `to`: the edit, the first response with the new body, and the stretch until `settled` resolves. */
-async function measureDeploy(load: Load, from: Tag, to: Tag, apply: Apply, settled: () => Promise<void>): Promise<DeployFigures> {
+async function measureDeploy(
+  load: Load,
+  from: Tag,
+  to: Tag,
+  apply: Apply,
+  settled: () => Promise<void>,
+): Promise<DeployFigures> {
   const failuresBefore = load.failures.length;
   const { editedAt, upMs } = await apply(to);
   const servedAt = await load.firstServing(to, editedAt);
@@ -320,7 +347,8 @@ function other(tag: Tag): Tag {
 }
 
 function printDeploy(label: string, index: number, deploy: DeployFigures): void {
-  const extra = deploy.upMs !== undefined ? `up -d ${ms(deploy.upMs)}` : `retired after ${ms(deploy.editToRetiredMs ?? NaN)}`;
+  const extra =
+    deploy.upMs !== undefined ? `up -d ${ms(deploy.upMs)}` : `retired after ${ms(deploy.editToRetiredMs ?? NaN)}`;
   console.log(
     `${label} ${String(index + 1).padStart(2)}  ${deploy.from.padEnd(5)} -> ${deploy.to.padEnd(5)}  edit-to-serving ${ms(deploy.editToServingMs).padStart(8)}  ` +
       `failed ${String(deploy.failedRequests).padStart(4)}  hard downtime ${ms(deploy.hardDowntimeMs).padStart(8)} from +${ms(deploy.hardDowntimeFromMs).padEnd(8)}  ${extra}`,
@@ -350,7 +378,9 @@ function manifestYaml(tag: Tag): string {
 }
 
 async function removeContainers(namespace: string): Promise<void> {
-  const ids = (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
+  const ids = (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`]))
+    .split('\n')
+    .filter(Boolean);
   if (ids.length > 0) await dockerCli(['rm', '-f', ...ids]);
 }
 
@@ -358,14 +388,24 @@ async function removeContainers(namespace: string): Promise<void> {
 async function waitUntilOneContainer(namespace: string, berth: BerthProcess): Promise<void> {
   const deadline = performance.now() + DEPLOY_DEADLINE_MS;
   for (;;) {
-    const ids = (await dockerCli(['ps', '-q', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
+    const ids = (await dockerCli(['ps', '-q', '--filter', `label=berth.namespace=${namespace}`]))
+      .split('\n')
+      .filter(Boolean);
     if (ids.length === 1) return;
-    if (performance.now() > deadline) throw new Error(`${ids.length} containers still running ${DEPLOY_DEADLINE_MS} ms after the edit; berth log:\n${berth.tail()}`);
+    if (performance.now() > deadline)
+      throw new Error(
+        `${ids.length} containers still running ${DEPLOY_DEADLINE_MS} ms after the edit; berth log:\n${berth.tail()}`,
+      );
     await sleep(100);
   }
 }
 
-async function benchBerth(namespace: string, root: string, connections: Connections, teardown: Teardown): Promise<PhaseFigures> {
+async function benchBerth(
+  namespace: string,
+  root: string,
+  connections: Connections,
+  teardown: Teardown,
+): Promise<PhaseFigures> {
   const nginx = await PrivateNginx.start();
   teardown.add('stop nginx', () => nginx.stop());
   const manifests = join(root, 'manifests');
@@ -376,33 +416,55 @@ async function benchBerth(namespace: string, root: string, connections: Connecti
   // Registered first, so it runs last: berth stopped leaves its containers, which would idle through the compose phase.
   teardown.add('remove berth containers', () => removeContainers(namespace));
   const berth = new BerthProcess([
-    'run', '--manifests', manifests, '--namespace', namespace, '--state-dir', join(root, 'state'),
-    ...nginx.berthFlags(), '--log-level', 'info',
+    'run',
+    '--manifests',
+    manifests,
+    '--namespace',
+    namespace,
+    '--state-dir',
+    join(root, 'state'),
+    ...nginx.berthFlags(),
+    '--log-level',
+    'info',
   ]);
   teardown.add('stop berth', () => berth.stop('SIGTERM').catch(() => berth.stop('SIGKILL')));
   const target = { port: nginx.port, host: DOMAIN };
   await Promise.race([
     waitUntilServing(target, 'blue', DEPLOY_DEADLINE_MS),
-    berth.exit().then((code) => Promise.reject(new Error(`berth exited with ${code}: ${berth.stderr.trim() || berth.tail()}`))),
+    berth
+      .exit()
+      .then((code) => Promise.reject(new Error(`berth exited with ${code}: ${berth.stderr.trim() || berth.tail()}`))),
   ]);
   await waitUntilOneContainer(namespace, berth);
-  console.log(`berth serves "blue" through nginx on 127.0.0.1:${nginx.port} (Host ${DOMAIN}); ${BERTH_DEPLOYS} deploys follow`);
+  console.log(
+    `berth serves "blue" through nginx on 127.0.0.1:${nginx.port} (Host ${DOMAIN}); ${BERTH_DEPLOYS} deploys follow`,
+  );
 
   const apply = async (tag: Tag) => {
     await writeAtomically(manifest, manifestYaml(tag));
     return { editedAt: performance.now() };
   };
-  return underLoad(new Load(target, connections), 'berth  ', BERTH_DEPLOYS, apply, () => waitUntilOneContainer(namespace, berth));
+  return underLoad(new Load(target, connections), 'berth  ', BERTH_DEPLOYS, apply, () =>
+    waitUntilOneContainer(namespace, berth),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // docker-compose.
 
 function composeYaml(namespace: string, tag: Tag, port: number): string {
-  return dump({ version: '2.4', services: { [APP]: { image: `${namespace}/${APP}:${tag}`, ports: [`127.0.0.1:${port}:8080`] } } });
+  return dump({
+    version: '2.4',
+    services: { [APP]: { image: `${namespace}/${APP}:${tag}`, ports: [`127.0.0.1:${port}:8080`] } },
+  });
 }
 
-async function benchCompose(namespace: string, root: string, connections: Connections, teardown: Teardown): Promise<PhaseFigures> {
+async function benchCompose(
+  namespace: string,
+  root: string,
+  connections: Connections,
+  teardown: Teardown,
+): Promise<PhaseFigures> {
   const dir = join(root, 'compose');
   await mkdir(dir);
   const file = join(dir, 'docker-compose.yml');
@@ -414,7 +476,9 @@ async function benchCompose(namespace: string, root: string, connections: Connec
   await compose('up', '-d');
   const target = { port };
   await waitUntilServing(target, 'blue', DEPLOY_DEADLINE_MS);
-  console.log(`docker-compose serves "blue" on 127.0.0.1:${port}; ${COMPOSE_CHANGES} changes follow (not ${BERTH_DEPLOYS}, to keep the run short)`);
+  console.log(
+    `docker-compose serves "blue" on 127.0.0.1:${port}; ${COMPOSE_CHANGES} changes follow (not ${BERTH_DEPLOYS}, to keep the run short)`,
+  );
 
   const apply = async (tag: Tag) => {
     await writeAtomically(file, composeYaml(namespace, tag, port));
@@ -478,27 +542,39 @@ function printReport(report: Report): void {
     [`no change: requests`, 'baselineRate'],
   ];
   console.log('');
-  console.log(`zero-downtime benchmark: ${report.cores} cores, node ${report.node}, ${report.clients} clients back to back, ${report.connections === 'fresh' ? 'a fresh connection per request' : 'one keep-alive connection per client'}`);
+  console.log(
+    `zero-downtime benchmark: ${report.cores} cores, node ${report.node}, ${report.clients} clients back to back, ${report.connections === 'fresh' ? 'a fresh connection per request' : 'one keep-alive connection per client'}`,
+  );
   console.log(`${''.padEnd(26)}${'berth'.padStart(12)}${'docker-compose'.padStart(16)}`);
-  for (const [label, key] of rows) console.log(`${label.padEnd(26)}${berth[key].padStart(12)}${(compose?.[key] ?? '-').padStart(16)}`);
+  for (const [label, key] of rows)
+    console.log(`${label.padEnd(26)}${berth[key].padStart(12)}${(compose?.[key] ?? '-').padStart(16)}`);
   if ('skipped' in report.compose) console.log(`docker-compose: skipped (${report.compose.skipped})`);
-  console.log(`"no change" rows: ${BASELINE_MS / 1000} s of the same load before the first deploy, nothing deployed (what the machine stalls anyway)`);
-  console.log(`totals cover the whole load, baseline included; compose made ${COMPOSE_CHANGES} changes, not ${BERTH_DEPLOYS}, to keep the run short`);
+  console.log(
+    `"no change" rows: ${BASELINE_MS / 1000} s of the same load before the first deploy, nothing deployed (what the machine stalls anyway)`,
+  );
+  console.log(
+    `totals cover the whole load, baseline included; compose made ${COMPOSE_CHANGES} changes, not ${BERTH_DEPLOYS}, to keep the run short`,
+  );
   console.log(`docker-compose as measured in the issue: ${ISSUE_COMPOSE_REFERENCE}`);
   printFailureReasons('berth', report.berth);
   if (!('skipped' in report.compose)) printFailureReasons('docker-compose', report.compose);
-  console.log(report.target.met ? `TARGET MET: ${report.target.description}` : `TARGET MISSED: 0 failed requests (berth had ${report.berth.failedRequests})`);
+  console.log(
+    report.target.met
+      ? `TARGET MET: ${report.target.description}`
+      : `TARGET MISSED: 0 failed requests (berth had ${report.berth.failedRequests})`,
+  );
   console.log(`figures written to ${RESULTS_FILE}`);
 }
 
 function printFailureReasons(label: string, figures: PhaseFigures): void {
   const reasons = Object.entries(figures.failureReasons);
-  if (reasons.length > 0) console.log(`${label} failures: ${reasons.map(([reason, count]) => `${reason} x${count}`).join(', ')}`);
+  if (reasons.length > 0)
+    console.log(`${label} failures: ${reasons.map(([reason, count]) => `${reason} x${count}`).join(', ')}`);
 }
 
 async function writeReport(report: Report): Promise<void> {
   await mkdir(resolve(RESULTS_FILE, '..'), { recursive: true });
-  await writeFile(RESULTS_FILE, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,7 +589,9 @@ async function main(teardown: Teardown): Promise<void> {
   await buildTestImage(`${namespace}/${APP}`, 'blue', { body: 'blue' });
   await buildTestImage(`${namespace}/${APP}`, 'green', { body: 'green' });
 
-  const berth = await withOwnTeardown(teardown, 'berth phase', (phase) => benchBerth(namespace, root, connections, phase));
+  const berth = await withOwnTeardown(teardown, 'berth phase', (phase) =>
+    benchBerth(namespace, root, connections, phase),
+  );
   const compose = onPath('docker-compose')
     ? await withOwnTeardown(teardown, 'compose phase', (phase) => benchCompose(namespace, root, connections, phase))
     : { skipped: 'docker-compose is not on PATH; .ci/setup installs it' };
@@ -529,7 +607,10 @@ async function main(teardown: Teardown): Promise<void> {
     baselineMs: BASELINE_MS,
     berth,
     compose,
-    target: { description: `0 failed requests during the ${BERTH_DEPLOYS} berth deploys (baseline included)`, met: berth.failedRequests === 0 },
+    target: {
+      description: `0 failed requests during the ${BERTH_DEPLOYS} berth deploys (baseline included)`,
+      met: berth.failedRequests === 0,
+    },
   };
   await writeReport(report);
   printReport(report);

@@ -29,12 +29,32 @@ const requireHere = createRequire(join(root, 'package.json'));
 
 /** `from` requires `specifier`: both as written in the package (`dockerode/lib/docker.js` requires `./session`). */
 const DEFERRED = [
-  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './session', module: 'dockerode/lib/session.js' },
-  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/, specifier: './buildkit', module: 'dockerode/lib/buildkit.js' },
+  {
+    from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/,
+    specifier: './session',
+    module: 'dockerode/lib/session.js',
+  },
+  {
+    from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/,
+    specifier: './buildkit',
+    module: 'dockerode/lib/buildkit.js',
+  },
   { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: 'tar-fs', module: 'tar-fs' },
-  { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: '@balena/dockerignore', module: '@balena/dockerignore' },
-  { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './ssh', module: 'docker-modem/lib/ssh.js' },
-  { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, specifier: './http_duplex', module: 'docker-modem/lib/http_duplex.js' },
+  {
+    from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/,
+    specifier: '@balena/dockerignore',
+    module: '@balena/dockerignore',
+  },
+  {
+    from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/,
+    specifier: './ssh',
+    module: 'docker-modem/lib/ssh.js',
+  },
+  {
+    from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/,
+    specifier: './http_duplex',
+    module: 'docker-modem/lib/http_duplex.js',
+  },
   { from: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]http\.js$/, specifier: 'https', module: 'https' },
   { from: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/, specifier: 'zlib', module: 'zlib' },
 ];
@@ -73,7 +93,9 @@ module.exports = standIn;
 const dynamicPackagesApart = {
   name: 'dynamic-packages-apart',
   setup(esbuild) {
-    esbuild.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
+    esbuild.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined,
+    );
   },
 };
 
@@ -83,9 +105,12 @@ const dynamicPackagesApart = {
  */
 function commandTable() {
   const text = readFileSync(join(root, 'src/cli/main.ts'), 'utf8');
-  const entries = [...text.matchAll(/^\s+'?([\w:]+)'?: async \(\) => \(await import\('\.\/commands\/([\w-]+)\.js'\)\)\.\w+,$/gm)].map((m) => ({ name: m[1], module: m[2] }));
+  const entries = [
+    ...text.matchAll(/^\s+'?([\w:]+)'?: async \(\) => \(await import\('\.\/commands\/([\w-]+)\.js'\)\)\.\w+,$/gm),
+  ].map((m) => ({ name: m[1], module: m[2] }));
   const imports = text.match(/import\('\.\/commands\//g)?.length ?? 0;
-  if (entries.length === 0 || entries.length !== imports) throw new Error(`bundle.mjs: read ${entries.length} of the ${imports} commands in src/cli/main.ts's table`);
+  if (entries.length === 0 || entries.length !== imports)
+    throw new Error(`bundle.mjs: read ${entries.length} of the ${imports} commands in src/cli/main.ts's table`);
   return entries;
 }
 
@@ -97,7 +122,10 @@ const onlyCommand = (module) => ({
       if (!/[\\/]src[\\/]cli[\\/]main\.ts$/.test(args.importer)) return undefined;
       return args.path === `./commands/${module}.js` ? undefined : { path: args.path, namespace: 'other-command' };
     });
-    esbuild.onLoad({ filter: /.*/, namespace: 'other-command' }, (args) => ({ loader: 'js', contents: `throw new Error(${JSON.stringify(`${args.path} is not in this bundle`)});` }));
+    esbuild.onLoad({ filter: /.*/, namespace: 'other-command' }, (args) => ({
+      loader: 'js',
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not in this bundle`)});`,
+    }));
   },
 });
 
@@ -125,18 +153,48 @@ const common = {
 const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 const commands = commandTable();
-const bundles = [...commands.map((c) => ({ name: `command-${c.module}`, module: c.module })), { name: 'no-command', module: undefined }];
+const bundles = [
+  ...commands.map((c) => ({ name: `command-${c.module}`, module: c.module })),
+  { name: 'no-command', module: undefined },
+];
 await Promise.all([
-  ...bundles.map((b) => build({ ...common, entryPoints: { [b.name]: 'src/cli/main.ts' }, outdir: 'dist', plugins: [dynamicPackagesApart, deferModules, onlyCommand(b.module)] })),
-  build({ ...common, entryPoints: { 'tokenize-worker': 'src/manifest/tokenize-worker.ts' }, outdir: 'dist', plugins: [dynamicPackagesApart, deferModules] }),
+  ...bundles.map((b) =>
+    build({
+      ...common,
+      entryPoints: { [b.name]: 'src/cli/main.ts' },
+      outdir: 'dist',
+      plugins: [dynamicPackagesApart, deferModules, onlyCommand(b.module)],
+    }),
+  ),
+  build({
+    ...common,
+    entryPoints: { 'tokenize-worker': 'src/manifest/tokenize-worker.ts' },
+    outdir: 'dist',
+    plugins: [dynamicPackagesApart, deferModules],
+  }),
 ]);
 // dist/ is CommonJS, whatever the package's type.
 writeFileSync(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
-const hashes = Object.fromEntries(bundles.map((b) => [b.name, createHash('sha256').update(readFileSync(join(dist, `${b.name}.js`))).digest('hex').slice(0, 16)]));
+const hashes = Object.fromEntries(
+  bundles.map((b) => [
+    b.name,
+    createHash('sha256')
+      .update(readFileSync(join(dist, `${b.name}.js`)))
+      .digest('hex')
+      .slice(0, 16),
+  ]),
+);
 await build({
   ...common,
   entryPoints: { cli: 'src/launch/launcher.ts' },
   outdir: 'dist',
-  define: { ...common.define, BERTH_BUNDLES: JSON.stringify({ commands: Object.fromEntries(commands.map((c) => [c.name, `command-${c.module}`])), other: 'no-command', hashes }) },
+  define: {
+    ...common.define,
+    BERTH_BUNDLES: JSON.stringify({
+      commands: Object.fromEntries(commands.map((c) => [c.name, `command-${c.module}`])),
+      other: 'no-command',
+      hashes,
+    }),
+  },
   banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
 });

@@ -16,7 +16,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = join(root, 'src', 'manifest', 'generated', 'app-validator.ts');
 
 const schema = JSON.parse(readFileSync(join(root, 'schemas', 'app.schema.json'), 'utf8'));
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, verbose: true, code: { source: true, esm: true } });
+const ajv = new Ajv({
+  allErrors: true,
+  strict: true,
+  useDefaults: true,
+  verbose: true,
+  code: { source: true, esm: true },
+});
 let code = standaloneCode.default(ajv, ajv.compile(schema));
 // ajv's ESM output still requires its runtime helpers: imports instead, one per helper.
 const helpers = new Map();

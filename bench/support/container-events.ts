@@ -23,7 +23,11 @@ export class ContainerEvents {
 
   private constructor(private readonly stream: ClientRequest) {}
 
-  static start(namespace: string, socketPath = '/var/run/docker.sock', actions: string[] = ['start', 'destroy']): Promise<ContainerEvents> {
+  static start(
+    namespace: string,
+    socketPath = '/var/run/docker.sock',
+    actions: string[] = ['start', 'destroy'],
+  ): Promise<ContainerEvents> {
     const filters = JSON.stringify({ type: ['container'], label: [`berth.namespace=${namespace}`], event: actions });
     return new Promise((resolve, reject) => {
       const req = request({ socketPath, path: `/events?filters=${encodeURIComponent(filters)}` }, (res) => {
@@ -44,13 +48,19 @@ export class ContainerEvents {
   }
 
   /** Resolves with the events from index `from` on once `enough` says they suffice; rejects after `timeoutMs`. */
-  async waitUntil(from: number, enough: (events: ContainerEvent[]) => boolean, timeoutMs: number, what: string): Promise<ContainerEvent[]> {
+  async waitUntil(
+    from: number,
+    enough: (events: ContainerEvent[]) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<ContainerEvent[]> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const seen = this.events.slice(from);
       if (enough(seen)) return seen;
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${seen.length} events seen)`);
+      if (left <= 0)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${seen.length} events seen)`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -67,7 +77,14 @@ export class ContainerEvents {
 
   private record(event: EngineEvent): void {
     const attributes = event.Actor?.Attributes ?? {};
-    this.events.push({ action: event.Action ?? event.status ?? '', id: event.Actor?.ID ?? event.id ?? '', name: attributes.name ?? '', app: attributes['berth.app'], exitCode: attributes.exitCode, at: performance.now() });
+    this.events.push({
+      action: event.Action ?? event.status ?? '',
+      id: event.Actor?.ID ?? event.id ?? '',
+      name: attributes.name ?? '',
+      app: attributes['berth.app'],
+      exitCode: attributes.exitCode,
+      at: performance.now(),
+    });
     for (const wake of this.waiters.splice(0)) wake();
   }
 }

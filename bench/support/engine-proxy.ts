@@ -21,12 +21,15 @@ export class EngineProxy {
     let proxy: EngineProxy | undefined;
     const server = createServer((req, res) => {
       proxy?.count(req.method ?? 'GET', req.url ?? '/');
-      const upstream = request({ socketPath: engineSocket, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        // A stream (the event stream) answers its headers long before any body: pass them on now.
-        res.flushHeaders();
-        answer.pipe(res);
-      });
+      const upstream = request(
+        { socketPath: engineSocket, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          // A stream (the event stream) answers its headers long before any body: pass them on now.
+          res.flushHeaders();
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', (error) => {
         if (!res.headersSent) res.writeHead(502);
         res.end(error.message);

@@ -19,7 +19,8 @@ export async function writeAtomically(path: string, text: string): Promise<void>
 /** Prints `rows` under `title` and `header`: the first column left-aligned, the others right-aligned, each as wide as its widest cell. */
 export function printTable(title: string, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
+  const line = (cells: string[]) =>
+    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
   console.log(`\n${title}`);
   console.log(line(header));
   for (const row of rows) console.log(line(row));

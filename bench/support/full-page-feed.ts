@@ -34,7 +34,12 @@ export class FullPageFeed {
 
   /** Takes over `response` as an event stream until the client goes or `close` is called. */
   attach(response: ServerResponse): void {
-    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     response.write('retry: 2000\n\n');
     this.clients.add(response);
     response.on('close', () => this.detach(response));
@@ -84,8 +89,16 @@ export class FullPageFeed {
   private async push(targets: ServerResponse[]): Promise<void> {
     while (this.pushing) await this.pushing;
     this.pushing = (async () => {
-      const html = await this.options.render().catch((error: unknown) => `<p class="banner" role="alert">status unavailable: ${escapeHtml(String((error as Error).message))}</p>`);
-      const frame = `event: live\n${html.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`;
+      const html = await this.options
+        .render()
+        .catch(
+          (error: unknown) =>
+            `<p class="banner" role="alert">status unavailable: ${escapeHtml(String((error as Error).message))}</p>`,
+        );
+      const frame = `event: live\n${html
+        .split('\n')
+        .map((line) => `data: ${line}`)
+        .join('\n')}\n\n`;
       for (const client of targets) {
         if (!this.clients.has(client)) continue;
         if (client.writableLength > MAX_UNREAD) {

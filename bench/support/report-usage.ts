@@ -7,5 +7,8 @@ import { writeSync } from 'node:fs';
 
 process.on('exit', () => {
   const usage = process.resourceUsage();
-  writeSync(3, `${JSON.stringify({ cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssMiB: usage.maxRSS / 1024 })}\n`);
+  writeSync(
+    3,
+    `${JSON.stringify({ cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssMiB: usage.maxRSS / 1024 })}\n`,
+  );
 });

@@ -23,7 +23,11 @@ export class Teardown {
  * Runs `body` with a teardown of its own, run as soon as `body` settles (so one phase's processes
  * are gone before the next starts); `parent` runs it too when interrupted before that.
  */
-export async function withOwnTeardown<T>(parent: Teardown, name: string, body: (teardown: Teardown) => Promise<T>): Promise<T> {
+export async function withOwnTeardown<T>(
+  parent: Teardown,
+  name: string,
+  body: (teardown: Teardown) => Promise<T>,
+): Promise<T> {
   const own = new Teardown();
   parent.add(name, () => own.run());
   try {

@@ -21,7 +21,10 @@ export async function attemptUntilPassed(
     await clock.sleep(schedule.wait * 1000, signal);
     const container = await runtime.inspectContainer(containerId);
     if (container.state !== 'running') {
-      throw new CheckFailedError(container.name, `container ${container.name} is ${container.state} (exit code ${container.exitCode})`);
+      throw new CheckFailedError(
+        container.name,
+        `container ${container.name} is ${container.state} (exit code ${container.exitCode})`,
+      );
     }
     lastProblem = await attemptOnce(container);
     if (lastProblem === '') return { attempts: attempt };

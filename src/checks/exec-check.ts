@@ -12,7 +12,14 @@ const OUTPUT_CHARS = 200;
  * container stops running. The failure quotes the last line the probe printed, as the runtime
  * reads every container's output: bounded, stripped, with each of `secrets` redacted.
  */
-export function execCheck(runtime: Runtime, clock: Clock, containerId: string, check: ExecCheck, signal: AbortSignal, secrets: readonly string[]): Promise<{ attempts: number }> {
+export function execCheck(
+  runtime: Runtime,
+  clock: Clock,
+  containerId: string,
+  check: ExecCheck,
+  signal: AbortSignal,
+  secrets: readonly string[],
+): Promise<{ attempts: number }> {
   return attemptUntilPassed(
     { runtime, clock },
     containerId,
@@ -23,9 +30,13 @@ export function execCheck(runtime: Runtime, clock: Clock, containerId: string, c
       if (signal.aborted) throw signal.reason;
       if (result.outcome === 'exited' && result.exitCode === 0) return '';
       const said = lastLine(result.output);
-      return (result.outcome === 'timed-out' ? `no exit within ${check.timeout}s` : `exit code ${result.exitCode}`) + (said ? `: ${said}` : '');
+      return (
+        (result.outcome === 'timed-out' ? `no exit within ${check.timeout}s` : `exit code ${result.exitCode}`) +
+        (said ? `: ${said}` : '')
+      );
     },
-    (name, lastProblem) => `check ${describeCommand(check.command)} in ${name} failed after ${check.attempts} attempts: ${lastProblem}`,
+    (name, lastProblem) =>
+      `check ${describeCommand(check.command)} in ${name} failed after ${check.attempts} attempts: ${lastProblem}`,
   );
 }
 

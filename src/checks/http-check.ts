@@ -11,13 +11,20 @@ import { loopbackPort } from '../runtime/loopback.js';
  * Passes on a 2xx/3xx answer whose body contains `check.content` (when set).
  * Traffic goes to loopback only, never to the container's bridge address.
  */
-export function httpCheck(runtime: Runtime, clock: Clock, containerId: string, check: HttpCheck, signal: AbortSignal): Promise<{ attempts: number }> {
+export function httpCheck(
+  runtime: Runtime,
+  clock: Clock,
+  containerId: string,
+  check: HttpCheck,
+  signal: AbortSignal,
+): Promise<{ attempts: number }> {
   return attemptUntilPassed(
     { runtime, clock },
     containerId,
     check,
     signal,
-    (container) => attemptOnce(`http://127.0.0.1:${publishedLoopbackPort(container, check.port)}${check.path}`, check, signal),
+    (container) =>
+      attemptOnce(`http://127.0.0.1:${publishedLoopbackPort(container, check.port)}${check.path}`, check, signal),
     (name, lastProblem) => `check ${check.path} on ${name} failed after ${check.attempts} attempts: ${lastProblem}`,
   );
 }
@@ -28,13 +35,17 @@ export const CHECK_BODY_LIMIT_BYTES = 64 * 1024;
 /** '' when the attempt passed, else why it did not. */
 async function attemptOnce(url: string, check: HttpCheck, signal: AbortSignal): Promise<string> {
   try {
-    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(check.timeout * 1000)]) });
+    const response = await fetch(url, {
+      redirect: 'manual',
+      signal: AbortSignal.any([signal, AbortSignal.timeout(check.timeout * 1000)]),
+    });
     if (response.status < 200 || response.status >= 400 || check.content === undefined) {
       await response.body?.cancel().catch(() => undefined);
       return response.status < 200 || response.status >= 400 ? `HTTP ${response.status}` : '';
     }
     const { text, cut } = await bodyPrefix(response, CHECK_BODY_LIMIT_BYTES);
-    if (!text.includes(check.content)) return `the body does not contain "${check.content}"${cut ? ` in its first ${CHECK_BODY_LIMIT_BYTES / 1024} KiB` : ''}`;
+    if (!text.includes(check.content))
+      return `the body does not contain "${check.content}"${cut ? ` in its first ${CHECK_BODY_LIMIT_BYTES / 1024} KiB` : ''}`;
     return '';
   } catch (error) {
     if (signal.aborted) throw signal.reason;
@@ -57,7 +68,16 @@ export async function bodyPrefix(response: Response, limit: number): Promise<{ t
       length += value.length;
       // Exactly at the limit: one more read tells whether there was more; a reset there (the sender
       // cut off mid-stream) means there was.
-      if (length >= limit) return { text: Buffer.concat(chunks).toString('utf8'), cut: length > limit || (await reader.read().then((next) => !next.done, () => true)) };
+      if (length >= limit)
+        return {
+          text: Buffer.concat(chunks).toString('utf8'),
+          cut:
+            length > limit ||
+            (await reader.read().then(
+              (next) => !next.done,
+              () => true,
+            )),
+        };
     }
   } finally {
     await reader.cancel().catch(() => undefined);
@@ -66,7 +86,7 @@ export async function bodyPrefix(response: Response, limit: number): Promise<{ t
 
 function publishedLoopbackPort(container: ContainerDetail, port: number): number {
   const hostPort = loopbackPort(container.ports, port);
-  if (hostPort === undefined) throw new CheckFailedError(container.name, `port ${port}/tcp of ${container.name} is not published on 127.0.0.1`);
+  if (hostPort === undefined)
+    throw new CheckFailedError(container.name, `port ${port}/tcp of ${container.name} is not published on 127.0.0.1`);
   return hostPort;
 }
-

@@ -10,11 +10,21 @@ const POLL_MS = 1000;
  * idempotent across a berth restart; it fails as soon as the container exits or restarts, and it
  * passes only on a look taken once the wait is over (still running, never restarted).
  */
-export async function waitCheck(runtime: Runtime, clock: Clock, containerId: string, seconds: number, signal: AbortSignal): Promise<void> {
+export async function waitCheck(
+  runtime: Runtime,
+  clock: Clock,
+  containerId: string,
+  seconds: number,
+  signal: AbortSignal,
+): Promise<void> {
   const first = await runtime.inspectContainer(containerId);
   assertRunning(first);
   // A candidate that has already been restarted by the engine crashed once: no wait makes it pass.
-  if (first.restartCount > 0) throw new CheckFailedError(first.name, `container ${first.name} restarted during the check${await exitOf(runtime, containerId, 0)}`);
+  if (first.restartCount > 0)
+    throw new CheckFailedError(
+      first.name,
+      `container ${first.name} restarted during the check${await exitOf(runtime, containerId, 0)}`,
+    );
   const passesAt = first.startedAt + seconds * 1000;
   for (;;) {
     const remaining = passesAt - clock.now();
@@ -23,7 +33,10 @@ export async function waitCheck(runtime: Runtime, clock: Clock, containerId: str
     const now = await runtime.inspectContainer(containerId);
     assertRunning(now);
     if (now.restartCount > first.restartCount || now.startedAt !== first.startedAt) {
-      throw new CheckFailedError(now.name, `container ${now.name} restarted during the check${await exitOf(runtime, containerId, first.startedAt)}`);
+      throw new CheckFailedError(
+        now.name,
+        `container ${now.name} restarted during the check${await exitOf(runtime, containerId, first.startedAt)}`,
+      );
     }
   }
 }

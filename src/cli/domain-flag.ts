@@ -12,7 +12,9 @@ const MAX_DEFAULT_DOMAIN = 253 - 64;
  */
 export function checkedDomain(domain: string): string {
   if (!DOMAIN.test(domain) || domain.length > MAX_DEFAULT_DOMAIN) {
-    throw new UsageError(`--domain "${domain.slice(0, 80).replace(/[^\x20-\x7e]/g, '?')}" is not a lowercase hostname of at most ${MAX_DEFAULT_DOMAIN} characters (letters, digits, inner hyphens, dots)`);
+    throw new UsageError(
+      `--domain "${domain.slice(0, 80).replace(/[^\x20-\x7e]/g, '?')}" is not a lowercase hostname of at most ${MAX_DEFAULT_DOMAIN} characters (letters, digits, inner hyphens, dots)`,
+    );
   }
   return domain;
 }

@@ -42,15 +42,20 @@ export interface GitSettings {
 }
 
 /** What the git flags ask for: undefined without a repository (--git, --git-url-file or BERTH_GIT_URL). */
-export async function gitSettings(values: GitValues, env: NodeJS.ProcessEnv = process.env): Promise<GitSettings | undefined> {
+export async function gitSettings(
+  values: GitValues,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<GitSettings | undefined> {
   const url = await repositoryUrl(values, env);
   if (url === undefined) {
     if (values['git-webhook-secret-file'] !== undefined) throw new UsageError('--git-webhook-secret-file needs --git');
     return undefined;
   }
-  if (url.startsWith('-') || url.trim() === '') throw new UsageError(`--git "${redactUrl(url)}" is not a repository URL`);
+  if (url.startsWith('-') || url.trim() === '')
+    throw new UsageError(`--git "${redactUrl(url)}" is not a repository URL`);
   const branch = values['git-branch'];
-  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) throw new UsageError(`--git-branch "${branch}" is not a branch name`);
+  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..'))
+    throw new UsageError(`--git-branch "${branch}" is not a branch name`);
   const path = values['git-path'].replace(/^\/+|\/+$/g, '');
   if (path.split('/').includes('..')) throw new UsageError(`--git-path "${values['git-path']}" leaves the repository`);
   const intervalSeconds = positiveInteger(values as unknown as Record<string, unknown>, 'git-interval');
@@ -61,7 +66,14 @@ export async function gitSettings(values: GitValues, env: NodeJS.ProcessEnv = pr
     if (webhookSecret === '') throw new UsageError(`--git-webhook-secret-file ${secretFile} is empty`);
   }
   const signatures = await signatureTrust(values);
-  return { url, branch, path, intervalSeconds, ...(webhookSecret !== undefined ? { webhookSecret } : {}), ...(signatures ? { signatures } : {}) };
+  return {
+    url,
+    branch,
+    path,
+    intervalSeconds,
+    ...(webhookSecret !== undefined ? { webhookSecret } : {}),
+    ...(signatures ? { signatures } : {}),
+  };
 }
 
 /**
@@ -73,13 +85,20 @@ async function signatureTrust(values: GitValues): Promise<SignatureTrust | undef
   const allowedSigners = values['git-allowed-signers'];
   const keys = values['git-trusted-key'];
   if (!values['git-verify-signatures']) {
-    if (allowedSigners !== undefined || keys.length > 0) throw new UsageError(`--${allowedSigners !== undefined ? 'git-allowed-signers' : 'git-trusted-key'} needs --git-verify-signatures`);
+    if (allowedSigners !== undefined || keys.length > 0)
+      throw new UsageError(
+        `--${allowedSigners !== undefined ? 'git-allowed-signers' : 'git-trusted-key'} needs --git-verify-signatures`,
+      );
     return undefined;
   }
-  if (allowedSigners === undefined && keys.length === 0) throw new UsageError('--git-verify-signatures needs a trust list: --git-allowed-signers FILE (SSH keys, the allowed-signers format) or --git-trusted-key FINGERPRINT (GPG keys, repeatable)');
+  if (allowedSigners === undefined && keys.length === 0)
+    throw new UsageError(
+      '--git-verify-signatures needs a trust list: --git-allowed-signers FILE (SSH keys, the allowed-signers format) or --git-trusted-key FINGERPRINT (GPG keys, repeatable)',
+    );
   const trustedKeys = keys.map((key) => {
     const fingerprint = normalizeFingerprint(key);
-    if (fingerprint === undefined) throw new UsageError(`--git-trusted-key "${key.slice(0, 80)}" is not a GPG fingerprint (40 or 64 hex digits)`);
+    if (fingerprint === undefined)
+      throw new UsageError(`--git-trusted-key "${key.slice(0, 80)}" is not a GPG fingerprint (40 or 64 hex digits)`);
     return fingerprint;
   });
   if (allowedSigners !== undefined) {
@@ -88,7 +107,10 @@ async function signatureTrust(values: GitValues): Promise<SignatureTrust | undef
     });
     if (!stats.isFile()) throw new UsageError(`--git-allowed-signers ${allowedSigners} is not a file`);
     const uid = process.getuid?.() ?? 0;
-    if ((stats.uid !== 0 && stats.uid !== uid) || (stats.mode & 0o022) !== 0) throw new UsageError(`--git-allowed-signers ${allowedSigners}: other users may write it, and it decides what berth runs (chown it to berth's user and chmod go-w)`);
+    if ((stats.uid !== 0 && stats.uid !== uid) || (stats.mode & 0o022) !== 0)
+      throw new UsageError(
+        `--git-allowed-signers ${allowedSigners}: other users may write it, and it decides what berth runs (chown it to berth's user and chmod go-w)`,
+      );
   }
   return { ...(allowedSigners !== undefined ? { allowedSigners: resolve(allowedSigners) } : {}), trustedKeys };
 }
@@ -102,8 +124,14 @@ async function repositoryUrl(values: GitValues, env: NodeJS.ProcessEnv): Promise
   const file = values['git-url-file'];
   if (file !== undefined) {
     if (values.git !== undefined) throw new UsageError('give the repository once: --git URL or --git-url-file FILE');
-    const urls = (await secretFileText('--git-url-file', file)).split(/\r?\n/).map((line) => line.replace(/(^|\s)#.*$/, '').trim()).filter(Boolean);
-    if (urls.length !== 1 || /\s/.test(urls[0]!)) throw new UsageError(`--git-url-file ${file} must hold one URL (it holds ${urls.length === 1 ? 'more than one word' : `${urls.length} lines`}; # starts a comment)`);
+    const urls = (await secretFileText('--git-url-file', file))
+      .split(/\r?\n/)
+      .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
+      .filter(Boolean);
+    if (urls.length !== 1 || /\s/.test(urls[0]!))
+      throw new UsageError(
+        `--git-url-file ${file} must hold one URL (it holds ${urls.length === 1 ? 'more than one word' : `${urls.length} lines`}; # starts a comment)`,
+      );
     return urls[0];
   }
   const fromEnv = env.BERTH_GIT_URL?.trim();

@@ -1,4 +1,9 @@
-import { DEFAULT_LISTEN_LIMITS, parseListenAddress, type ListenAddress, type ListenLimits } from '../http/listen-address.js';
+import {
+  DEFAULT_LISTEN_LIMITS,
+  parseListenAddress,
+  type ListenAddress,
+  type ListenLimits,
+} from '../http/listen-address.js';
 import { normalizeHostName } from '../http/guard.js';
 import { UsageError } from './usage.js';
 
@@ -30,7 +35,9 @@ export interface ListenSettings {
 export function listenSettings(values: ListenValues): ListenSettings | undefined {
   const text = values.listen;
   if (text === undefined) {
-    const stray = (Object.keys(LISTEN_FLAGS) as (keyof ListenValues)[]).find((flag) => flag !== 'listen' && values[flag] !== undefined);
+    const stray = (Object.keys(LISTEN_FLAGS) as (keyof ListenValues)[]).find(
+      (flag) => flag !== 'listen' && values[flag] !== undefined,
+    );
     if (stray !== undefined) throw new UsageError(`--${stray} needs --listen`);
     return undefined;
   }
@@ -38,13 +45,21 @@ export function listenSettings(values: ListenValues): ListenSettings | undefined
   if (!address) throw new UsageError(`--listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:9090)`);
   const hosts = (values['listen-host'] ?? []).map((name) => {
     const host = normalizeHostName(name);
-    if (host === undefined) throw new UsageError(`--listen-host "${name}" is not a host name (a DNS name without port or path, e.g. berth.example.com; IP addresses are always accepted)`);
+    if (host === undefined)
+      throw new UsageError(
+        `--listen-host "${name}" is not a host name (a DNS name without port or path, e.g. berth.example.com; IP addresses are always accepted)`,
+      );
     return host;
   });
   const d = DEFAULT_LISTEN_LIMITS;
-  const headerTimeoutMs = whole(values['listen-header-timeout'], 'listen-header-timeout', d.headerTimeoutMs / 1000) * 1000;
-  const requestTimeoutMs = whole(values['listen-request-timeout'], 'listen-request-timeout', d.requestTimeoutMs / 1000) * 1000;
-  if (headerTimeoutMs > requestTimeoutMs) throw new UsageError(`--listen-header-timeout (${headerTimeoutMs / 1000}) must not exceed --listen-request-timeout (${requestTimeoutMs / 1000}): the headers are part of the request`);
+  const headerTimeoutMs =
+    whole(values['listen-header-timeout'], 'listen-header-timeout', d.headerTimeoutMs / 1000) * 1000;
+  const requestTimeoutMs =
+    whole(values['listen-request-timeout'], 'listen-request-timeout', d.requestTimeoutMs / 1000) * 1000;
+  if (headerTimeoutMs > requestTimeoutMs)
+    throw new UsageError(
+      `--listen-header-timeout (${headerTimeoutMs / 1000}) must not exceed --listen-request-timeout (${requestTimeoutMs / 1000}): the headers are part of the request`,
+    );
   return {
     address,
     limits: {
@@ -61,6 +76,7 @@ export function listenSettings(values: ListenValues): ListenSettings | undefined
 function whole(raw: string | undefined, flag: string, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${flag} must be a whole number at least 1, not "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1)
+    throw new UsageError(`--${flag} must be a whole number at least 1, not "${raw}"`);
   return value;
 }

@@ -39,7 +39,11 @@ interface GivenUrl {
 
 const CHAT_KINDS = /^(slack|mattermost|discord)\+/;
 
-export async function notifySinks(values: NotifyValues, now: () => number, env: NodeJS.ProcessEnv = process.env): Promise<Sink[]> {
+export async function notifySinks(
+  values: NotifyValues,
+  now: () => number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Sink[]> {
   let secret: string | undefined;
   const secretFile = values['notify-secret-file'];
   if (secretFile !== undefined) {
@@ -47,8 +51,10 @@ export async function notifySinks(values: NotifyValues, now: () => number, env: 
     if (secret === '') throw new UsageError(`--notify-secret-file ${secretFile} is empty`);
   }
   const given: GivenUrl[] = values.notify.map((text) => ({ text, origin: '--notify' }));
-  for (const file of values['notify-file']) given.push(...urlLines(await secretFileText('--notify-file', file), `--notify-file ${file}`));
-  for (const text of (env.BERTH_NOTIFY ?? '').split(/\s+/).filter(Boolean)) given.push({ text, origin: 'BERTH_NOTIFY' });
+  for (const file of values['notify-file'])
+    given.push(...urlLines(await secretFileText('--notify-file', file), `--notify-file ${file}`));
+  for (const text of (env.BERTH_NOTIFY ?? '').split(/\s+/).filter(Boolean))
+    given.push({ text, origin: 'BERTH_NOTIFY' });
 
   const publicUrl = values['public-url'];
   const named = new Map<string, number>();
@@ -58,16 +64,28 @@ export async function notifySinks(values: NotifyValues, now: () => number, env: 
     const withoutKind = chat ? text.slice(chat[0].length) : text;
     const hash = withoutKind.indexOf('#');
     const url = hash < 0 ? withoutKind : withoutKind.slice(0, hash);
-    if (!/^https?:\/\/\S+$/.test(url) || safeUrl(url) === 'an invalid URL') throw new UsageError(`${origin} ${safeUrl(url)}: not an http(s) URL`);
+    if (!/^https?:\/\/\S+$/.test(url) || safeUrl(url) === 'an invalid URL')
+      throw new UsageError(`${origin} ${safeUrl(url)}: not an http(s) URL`);
     const filter = hash < 0 ? everyEvent : filterOf(withoutKind.slice(hash + 1), `${origin} ${sinkName(kind, url)}`);
     // Two sinks on one host are told apart by the order they were given in, never by their paths.
     const base = sinkName(kind, url);
     const seen = (named.get(base) ?? 0) + 1;
     named.set(base, seen);
     const name = seen === 1 ? base : `${base} (${seen})`;
-    return webhookSink({ url, filter, kind, name, ...(secret !== undefined && kind === 'webhook' ? { secret } : {}), ...(publicUrl !== undefined ? { publicUrl } : {}), now });
+    return webhookSink({
+      url,
+      filter,
+      kind,
+      name,
+      ...(secret !== undefined && kind === 'webhook' ? { secret } : {}),
+      ...(publicUrl !== undefined ? { publicUrl } : {}),
+      now,
+    });
   });
-  const execFilter = values['notify-exec-events'] === undefined ? everyEvent : filterOf(`events=${values['notify-exec-events']}`, '--notify-exec-events');
+  const execFilter =
+    values['notify-exec-events'] === undefined
+      ? everyEvent
+      : filterOf(`events=${values['notify-exec-events']}`, '--notify-exec-events');
   for (const command of values['notify-exec']) sinks.push(execSink(command, execFilter));
   return sinks;
 }

@@ -23,7 +23,11 @@ export const SHARED_FLAGS = {
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs with berth's shared flags added; unknown flags are usage errors. */
-export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], flags: T, allowPositionals: boolean) {
+export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  flags: T,
+  allowPositionals: boolean,
+) {
   try {
     return parseArgs({ args, options: { ...SHARED_FLAGS, ...flags }, allowPositionals, strict: true });
   } catch (error) {
@@ -33,9 +37,13 @@ export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(
 
 export function sharedOptions(values: Record<string, unknown>): SharedOptions {
   const namespace = String(values.namespace);
-  if (!NAMESPACE.test(namespace)) throw new UsageError(`--namespace "${namespace}" is not a valid Docker repository component (lowercase letters, digits, '.', '_', '-')`);
+  if (!NAMESPACE.test(namespace))
+    throw new UsageError(
+      `--namespace "${namespace}" is not a valid Docker repository component (lowercase letters, digits, '.', '_', '-')`,
+    );
   const logFormat = String(values['log-format']);
-  if (logFormat !== 'json' && logFormat !== 'pretty') throw new UsageError(`--log-format must be json or pretty, not "${logFormat}"`);
+  if (logFormat !== 'json' && logFormat !== 'pretty')
+    throw new UsageError(`--log-format must be json or pretty, not "${logFormat}"`);
   return {
     namespace,
     stateDir: String(values['state-dir']),
@@ -45,7 +53,12 @@ export function sharedOptions(values: Record<string, unknown>): SharedOptions {
   };
 }
 
-export function positiveInteger(values: Record<string, unknown>, flag: string, minimum = 1, maximum = Number.MAX_SAFE_INTEGER): number {
+export function positiveInteger(
+  values: Record<string, unknown>,
+  flag: string,
+  minimum = 1,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = String(values[flag]);
   const value = Number(raw);
   if (!Number.isInteger(value) || value < minimum || value > maximum) {
@@ -58,8 +71,10 @@ export function positiveInteger(values: Record<string, unknown>, flag: string, m
 /** The `APP [TAG]` positionals of the tags and history commands, checked. */
 export function appArguments(command: string, positionals: string[], withTag: boolean): { app: string; tag: string } {
   const expected = withTag ? 2 : 1;
-  if (positionals.length !== expected) throw new UsageError(`${command} takes ${withTag ? 'APP TAG' : 'APP'}, got ${positionals.length} argument(s)`);
+  if (positionals.length !== expected)
+    throw new UsageError(`${command} takes ${withTag ? 'APP TAG' : 'APP'}, got ${positionals.length} argument(s)`);
   const [app = '', tag = ''] = positionals;
-  if (!APP_NAME.test(app)) throw new UsageError(`"${app}" is not an app name (lowercase letters, digits and '-', 1-63 characters)`);
+  if (!APP_NAME.test(app))
+    throw new UsageError(`"${app}" is not an app name (lowercase letters, digits and '-', 1-63 characters)`);
   return { app, tag };
 }

@@ -49,17 +49,26 @@ export async function tlsSettings(values: ProxyValues, namespace: string): Promi
   const directory = values['acme-directory'];
   const ownDir = values['tls-cert-dir'];
   if (directory === undefined && ownDir === undefined) {
-    for (const flag of ['acme-email', 'acme-ca-file'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --acme-directory`);
+    for (const flag of ['acme-email', 'acme-ca-file'] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --acme-directory`);
     return undefined;
   }
-  if (values.proxy !== 'nginx') throw new UsageError(`--${directory !== undefined ? 'acme-directory' : 'tls-cert-dir'} needs --proxy nginx: certificates are served by berth's nginx`);
+  if (values.proxy !== 'nginx')
+    throw new UsageError(
+      `--${directory !== undefined ? 'acme-directory' : 'tls-cert-dir'} needs --proxy nginx: certificates are served by berth's nginx`,
+    );
   const listen = checkedListen('--proxy-tls-listen', values['proxy-tls-listen']);
-  if (listen === checkedListen('--proxy-listen', values['proxy-listen'])) throw new UsageError('--proxy-tls-listen must differ from --proxy-listen');
+  if (listen === checkedListen('--proxy-listen', values['proxy-listen']))
+    throw new UsageError('--proxy-tls-listen must differ from --proxy-listen');
   let acme: TlsSettings['acme'];
   if (directory !== undefined) {
-    if (!/^https?:\/\/\S+$/.test(directory)) throw new UsageError(`--acme-directory "${directory}" is not an http(s) URL`);
+    if (!/^https?:\/\/\S+$/.test(directory))
+      throw new UsageError(`--acme-directory "${directory}" is not an http(s) URL`);
     const email = values['acme-email'];
-    if (email === undefined || !/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--acme-directory needs --acme-email ADDR, the contact the CA writes to about expiring certificates');
+    if (email === undefined || !/^[^\s@]+@[^\s@]+$/.test(email))
+      throw new UsageError(
+        '--acme-directory needs --acme-email ADDR, the contact the CA writes to about expiring certificates',
+      );
     const caFile = values['acme-ca-file'];
     let caPem: string | undefined;
     if (caFile !== undefined) {
@@ -80,7 +89,8 @@ export async function tlsSettings(values: ProxyValues, namespace: string): Promi
 }
 
 function checkedListen(flag: string, listen: string): string {
-  if (!/^(\d{1,5}|[0-9.]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/.test(listen)) throw new UsageError(`${flag} "${listen}" is not PORT, ADDR:PORT or [ADDR]:PORT`);
+  if (!/^(\d{1,5}|[0-9.]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/.test(listen))
+    throw new UsageError(`${flag} "${listen}" is not PORT, ADDR:PORT or [ADDR]:PORT`);
   return listen;
 }
 
@@ -88,7 +98,6 @@ function checkedListen(flag: string, listen: string): string {
 export function claimOptions(values: ProxyValues): { defaultDomain?: string } {
   return values.proxy === 'nginx' && values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {};
 }
-
 
 /** The router the flags ask for: none (`directTraffic`) unless `--proxy nginx`. */
 export function trafficRouter(values: ProxyValues, namespace: string, logger: Logger, tls?: ProxyTls): TrafficRouter {

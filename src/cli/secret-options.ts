@@ -42,19 +42,38 @@ const LEGACY_SECRETS_DIR = '/dev/shm/berth';
  * The namespace's secrets root (see secrets-directory.ts), made and checked at start: a directory
  * that fails the check stops `run` with one line (UnsafeDirectoryError).
  */
-export async function secretsRoot(values: SecretValues, shared: { stateDir: string; namespace: string }, logger: Logger): Promise<string> {
-  const stateDir = await ensurePrivateDirectory(StateStore.directory(shared.stateDir, shared.namespace), { create: true });
+export async function secretsRoot(
+  values: SecretValues,
+  shared: { stateDir: string; namespace: string },
+  logger: Logger,
+): Promise<string> {
+  const stateDir = await ensurePrivateDirectory(StateStore.directory(shared.stateDir, shared.namespace), {
+    create: true,
+  });
   if (values['secrets-dir'] === undefined) {
     // The fixed directory of earlier versions: left as it is (nothing is removed through a path another user could have made).
     const earlier = join(LEGACY_SECRETS_DIR, shared.namespace);
-    if (await lstat(earlier).then(() => true, () => false)) logger.info({ step: 'secrets', earlier }, `Secret files of an earlier berth are in ${earlier}; berth no longer uses or removes them: remove ${LEGACY_SECRETS_DIR} by hand once every app with secret files has been redeployed`);
+    if (
+      await lstat(earlier).then(
+        () => true,
+        () => false,
+      )
+    )
+      logger.info(
+        { step: 'secrets', earlier },
+        `Secret files of an earlier berth are in ${earlier}; berth no longer uses or removes them: remove ${LEGACY_SECRETS_DIR} by hand once every app with secret files has been redeployed`,
+      );
   }
   return secretsDirectory({
     namespace: shared.namespace,
     stateDir,
     allowOnDisk: values['allow-secrets-on-disk'],
     ...(values['secrets-dir'] !== undefined ? { explicit: values['secrets-dir'] } : {}),
-    onReplaced: (taken, reason, chosen) => logger.warn({ step: 'secrets', taken, chosen }, `The recorded secrets directory ${taken} ${reason}; using ${chosen} instead`),
+    onReplaced: (taken, reason, chosen) =>
+      logger.warn(
+        { step: 'secrets', taken, chosen },
+        `The recorded secrets directory ${taken} ${reason}; using ${chosen} instead`,
+      ),
   });
 }
 
@@ -70,5 +89,11 @@ export async function withSecrets(
   where: { secretsRoot?: string; checkout?: string } = {},
 ): Promise<SecretResolvingSource> {
   const dir = await ensurePrivateDirectory(StateStore.directory(shared.stateDir, shared.namespace), { create: true });
-  return new SecretResolvingSource(inner, decrypter, await digestKey(join(dir, 'secrets.key')), where.checkout ?? inner.dir, where.secretsRoot);
+  return new SecretResolvingSource(
+    inner,
+    decrypter,
+    await digestKey(join(dir, 'secrets.key')),
+    where.checkout ?? inner.dir,
+    where.secretsRoot,
+  );
 }

@@ -8,7 +8,14 @@ import { oneLine } from '../util/strip-control.js';
 export function formatTable(header: string[], rows: string[][]): string {
   const all = [header, ...rows].map((row) => row.map(oneLine));
   const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-  return all.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+  return `${all
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 /** Docker's SI sizes: "1.98MB", "512kB", "1.03GB". */

@@ -13,7 +13,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { noMetrics, type ControllerMetrics, type ReconcileOutcome } from '../metrics/types.js';
 import type { DesiredState } from './desired-state.js';
-import { WorkQueue } from './queue.js';
+import type { WorkQueue } from './queue.js';
 import type { HostEventSource } from './sources/host-events.js';
 import { ManifestWatcher } from './sources/manifest-watcher.js';
 
@@ -88,7 +88,8 @@ export class Controller {
     await events.start({
       // A burst of one app's host events (a `docker stop`'s kill, die, stop) is one reconcile, ENGINE_EVENT_DELAY_MS after the first.
       // An app whose new revision is being watched is looked at at once: a crash there means switching back.
-      onApp: (app) => queue.addAfter(app, this.deps.reconciler.isWatching?.(app) ? WATCHED_EVENT_DELAY_MS : ENGINE_EVENT_DELAY_MS),
+      onApp: (app) =>
+        queue.addAfter(app, this.deps.reconciler.isWatching?.(app) ? WATCHED_EVENT_DELAY_MS : ENGINE_EVENT_DELAY_MS),
       onImage: (ref) => {
         const isPending = (app: string) => this.deps.state.get(app)?.phase === 'Pending';
         // The very image a Pending app waits for appeared (load, tag, someone's pull): deploy now, even mid-backoff.
@@ -103,14 +104,20 @@ export class Controller {
         const was = this.engineReachable;
         this.engineReachable = true;
         this.deps.state.setEngine({ reachable: true, since: clock.now() });
-        if (!was) this.deps.notify?.emit({ type: 'engine.back', message: 'the Docker engine answers again', details: {} });
+        if (!was)
+          this.deps.notify?.emit({ type: 'engine.back', message: 'the Docker engine answers again', details: {} });
         void this.resync(true);
       },
       onOutage: (error) => {
         const was = this.engineReachable;
         this.engineReachable = false;
         this.deps.state.setEngine({ reachable: false, since: clock.now(), error: error.message });
-        if (was) this.deps.notify?.emit({ type: 'engine.lost', message: `the Docker engine is unreachable: ${error.message}`, details: { reason: error.message } });
+        if (was)
+          this.deps.notify?.emit({
+            type: 'engine.lost',
+            message: `the Docker engine is unreachable: ${error.message}`,
+            details: { reason: error.message },
+          });
       },
     });
     if (this.engineReachable) this.deps.state.setEngine({ reachable: true, since: clock.now() });
@@ -147,10 +154,21 @@ export class Controller {
     const now = new Map(problems.map((p) => [p.file, p]));
     for (const [file, problem] of now) {
       if (this.invalidFiles.has(file)) continue;
-      notify?.emit({ type: 'manifest.invalid', ...(problem.app !== undefined ? { app: problem.app } : {}), message: formatProblem(problem), details: { file, line: problem.line, col: problem.col, problem: problem.message } });
+      notify?.emit({
+        type: 'manifest.invalid',
+        ...(problem.app !== undefined ? { app: problem.app } : {}),
+        message: formatProblem(problem),
+        details: { file, line: problem.line, col: problem.col, problem: problem.message },
+      });
     }
     for (const [file, problem] of this.invalidFiles) {
-      if (!now.has(file)) notify?.emit({ type: 'manifest.valid', ...(problem.app !== undefined ? { app: problem.app } : {}), message: `${file} is valid again`, details: { file } });
+      if (!now.has(file))
+        notify?.emit({
+          type: 'manifest.valid',
+          ...(problem.app !== undefined ? { app: problem.app } : {}),
+          message: `${file} is valid again`,
+          details: { file },
+        });
     }
     this.invalidFiles = now;
   }
@@ -170,9 +188,13 @@ export class Controller {
     this.deps.events.probe();
     const reasons: string[] = [];
     if (!this.synced) reasons.push('the initial sync has not finished');
-    if (!this.engineReachable) reasons.push(`the Docker engine is unreachable: ${this.deps.state.engine()?.error ?? 'unknown error'}`);
+    if (!this.engineReachable)
+      reasons.push(`the Docker engine is unreachable: ${this.deps.state.engine()?.error ?? 'unknown error'}`);
     const stateFailure = this.deps.state.writeFailure();
-    if (stateFailure) reasons.push(`${stateFailure.message} (since ${new Date(stateFailure.since).toISOString()}; berth goes on from memory and retries)`);
+    if (stateFailure)
+      reasons.push(
+        `${stateFailure.message} (since ${new Date(stateFailure.since).toISOString()}; berth goes on from memory and retries)`,
+      );
     return { ready: reasons.length === 0, reasons, engineReachable: this.engineReachable };
   }
 
@@ -196,7 +218,10 @@ export class Controller {
       const phase = state.get(name)?.phase;
       if (!drifted.has(name) && phase !== undefined) this.results.set(name, { phase, failed: false });
     }
-    logger.info({ source: 'start', apps: names.size, drifted: drifted.size }, `start: ${drifted.size} of ${names.size} apps to reconcile, the rest in sync`);
+    logger.info(
+      { source: 'start', apps: names.size, drifted: drifted.size },
+      `start: ${drifted.size} of ${names.size} apps to reconcile, the rest in sync`,
+    );
     for (const name of this.changedBeforeSync) queue.retryNow(name);
     this.changedBeforeSync.clear();
     this.synced = true;
@@ -224,16 +249,24 @@ export class Controller {
       do {
         this.readAgain = false;
         const set = await this.deps.manifests.read().catch((error: unknown) => {
-          this.deps.logger.error({ source: 'manifests', err: error }, 'reading the manifest directory failed; keeping the last desired state');
+          this.deps.logger.error(
+            { source: 'manifests', err: error },
+            'reading the manifest directory failed; keeping the last desired state',
+          );
           return undefined;
         });
         if (!set) return;
         const changed = this.deps.desired.update(set);
         const problems = new Set([...set.problems, ...set.warnings].map(formatProblem));
-        for (const problem of problems) if (!this.reportedProblems.has(problem)) this.deps.logger.warn({ source: 'manifests', problem }, problem);
+        for (const problem of problems)
+          if (!this.reportedProblems.has(problem)) this.deps.logger.warn({ source: 'manifests', problem }, problem);
         this.sayProblems(set.problems);
         this.reportedProblems = problems;
-        if (changed.length > 0) this.deps.logger.info({ source: 'manifests', apps: changed.length === 1 ? changed[0] : changed.length }, `manifests changed: ${changed.join(', ')}`);
+        if (changed.length > 0)
+          this.deps.logger.info(
+            { source: 'manifests', apps: changed.length === 1 ? changed[0] : changed.length },
+            `manifests changed: ${changed.join(', ')}`,
+          );
         if (this.synced) for (const name of changed) this.deps.queue.retryNow(name);
         else for (const name of changed) this.changedBeforeSync.add(name);
         await this.watcher?.recheck();
@@ -267,7 +300,10 @@ export class Controller {
       // and a view taken mid-rollout would only queue it once more.
       const drifted = await this.outOfSync(view, names);
       for (const name of drifted) queue.add(name);
-      logger.debug({ source: 'resync', apps: names.size, drifted: drifted.length }, `resync: ${drifted.length} of ${names.size} apps drifted`);
+      logger.debug(
+        { source: 'resync', apps: names.size, drifted: drifted.length },
+        `resync: ${drifted.length} of ${names.size} apps drifted`,
+      );
     } catch (error) {
       logger.warn({ source: 'resync', err: error }, 'resync failed');
     }
@@ -290,7 +326,8 @@ export class Controller {
   private async work(retry: boolean): Promise<void> {
     const { queue, reconciler, logger } = this.deps;
     const metrics = this.deps.metrics ?? noMetrics;
-    const observe = (name: string, outcome: ReconcileOutcome, begin: number) => metrics.reconciled(name, outcome, (this.deps.clock.now() - begin) / 1000);
+    const observe = (name: string, outcome: ReconcileOutcome, begin: number) =>
+      metrics.reconciled(name, outcome, (this.deps.clock.now() - begin) / 1000);
     for (;;) {
       const name = await queue.get();
       if (name === undefined) return;
@@ -298,11 +335,21 @@ export class Controller {
       try {
         const result = await reconciler.reconcile(name, this.abort.signal);
         this.results.set(name, result);
-        observe(name, result.failed ? 'error' : result.requeueAfterMs !== undefined ? 'requeue_after' : 'success', begin);
-        logger.debug({ app: name, phase: result.phase, failed: result.failed, durationMs: this.deps.clock.now() - begin }, 'reconciled');
+        observe(
+          name,
+          result.failed ? 'error' : result.requeueAfterMs !== undefined ? 'requeue_after' : 'success',
+          begin,
+        );
+        logger.debug(
+          { app: name, phase: result.phase, failed: result.failed, durationMs: this.deps.clock.now() - begin },
+          'reconciled',
+        );
         if (result.failed) {
           if (retry) {
-            logger.info({ app: name, retryInMs: queue.nextBackoff(name) }, `${name}: retrying in ${Math.round(queue.nextBackoff(name) / 1000)}s`);
+            logger.info(
+              { app: name, retryInMs: queue.nextBackoff(name) },
+              `${name}: retrying in ${Math.round(queue.nextBackoff(name) / 1000)}s`,
+            );
             queue.addRateLimited(name);
           }
         } else {

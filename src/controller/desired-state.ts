@@ -55,23 +55,38 @@ export class DesiredState {
     const app = set.apps.get(name);
     const last = this.lastValid.get(name);
     /** Keeps the last valid manifest; `invalid` says the app's own manifest is the problem (not the directory, not another file). */
-    const keep = (why: string, invalid = false): Desired => (last ? { kind: 'present', app: last, invalid: why } : { kind: 'absent', hold: why, ...(invalid ? { invalid: why } : {}) });
+    const keep = (why: string, invalid = false): Desired =>
+      last
+        ? { kind: 'present', app: last, invalid: why }
+        : { kind: 'absent', hold: why, ...(invalid ? { invalid: why } : {}) };
     const contest = this.contested.get(name);
     if (app && contest !== undefined) return keep(contest, true);
     if (app) return { kind: 'present', app };
 
     const conflict = set.conflicts.get(name);
-    if (conflict) return keep(`app "${name}" is defined in more than one file (${conflict.join(', ')}); keeping its last valid manifest`, true);
+    if (conflict)
+      return keep(
+        `app "${name}" is defined in more than one file (${conflict.join(', ')}); keeping its last valid manifest`,
+        true,
+      );
     if (set.invalid.has(name)) {
       const problem = set.problems.find((p) => p.app === name);
       return keep(problem ? formatProblem(problem) : `the manifest of "${name}" is invalid`, true);
     }
-    const directory = set.directory === 'ok' && set.apps.size === 0 && set.invalid.size === 0 && set.conflicts.size === 0 ? 'empty' : set.directory;
+    const directory =
+      set.directory === 'ok' && set.apps.size === 0 && set.invalid.size === 0 && set.conflicts.size === 0
+        ? 'empty'
+        : set.directory;
     if (directory !== 'ok' && !(directory === 'empty' && this.allowEmpty)) {
-      return keep(`the manifest directory is ${directory}; nothing is removed${directory === 'empty' ? ' without --allow-empty' : ''}`);
+      return keep(
+        `the manifest directory is ${directory}; nothing is removed${directory === 'empty' ? ' without --allow-empty' : ''}`,
+      );
     }
     const unattributed = set.problems.find((p) => p.app === undefined);
-    if (unattributed) return keep(`removal held while a manifest cannot be read (it may define this app): ${formatProblem(unattributed)}`);
+    if (unattributed)
+      return keep(
+        `removal held while a manifest cannot be read (it may define this app): ${formatProblem(unattributed)}`,
+      );
     return { kind: 'absent' };
   }
 
@@ -108,7 +123,10 @@ export class DesiredState {
       const holders = collision.claims.filter((claim) => this.holds(claim));
       for (const claim of collision.claims) {
         if (holders.some((h) => h.app === claim.app) || refused.has(claim.app)) continue;
-        const held = holders.length > 0 ? `; ${holders.map((h) => h.app).join(', ')} keeps it` : '; neither is deployed until the files agree';
+        const held =
+          holders.length > 0
+            ? `; ${holders.map((h) => h.app).join(', ')} keeps it`
+            : '; neither is deployed until the files agree';
         refused.set(claim.app, `${formatProblem({ ...claim.at, message: collisionMessage(collision, claim) })}${held}`);
       }
     }

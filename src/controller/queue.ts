@@ -39,7 +39,10 @@ export class WorkQueue {
 
   /** Queues `key` after `ms` (the earliest of several pending delays wins). */
   addAfter(key: string, ms: number): void {
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     this.schedule(key, this.clock.now() + ms, () => this.add(key));
   }
 

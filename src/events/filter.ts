@@ -9,7 +9,10 @@ export interface EventFilter {
 export const everyEvent: EventFilter = { types: [], apps: [] };
 
 export function matches(filter: EventFilter, event: BerthEvent): boolean {
-  return (filter.types.length === 0 || filter.types.includes(event.type)) && (filter.apps.length === 0 || (event.app !== undefined && filter.apps.includes(event.app)));
+  return (
+    (filter.types.length === 0 || filter.types.includes(event.type)) &&
+    (filter.apps.length === 0 || (event.app !== undefined && filter.apps.includes(event.app)))
+  );
 }
 
 /**
@@ -20,9 +23,14 @@ export function parseFilter(text: string): EventFilter {
   const filter: EventFilter = { types: [], apps: [] };
   for (const part of text.split('&').filter(Boolean)) {
     const [key, value = ''] = part.split('=', 2);
-    const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+    const list = value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
     if (key === 'events') {
-      for (const type of list) if (!(EVENT_TYPES as readonly string[]).includes(type)) throw new Error(`unknown event type "${type}" (known: ${EVENT_TYPES.join(', ')})`);
+      for (const type of list)
+        if (!(EVENT_TYPES as readonly string[]).includes(type))
+          throw new Error(`unknown event type "${type}" (known: ${EVENT_TYPES.join(', ')})`);
       filter.types = list as EventType[];
     } else if (key === 'apps') {
       filter.apps = list;

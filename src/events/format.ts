@@ -27,15 +27,21 @@ const DISCORD_LIMIT = 2000;
 export function chatLine(event: BerthEvent, publicUrl?: string, dialect: ChatDialect = 'slack'): string {
   const icon = ICONS[event.type] ?? 'ℹ️';
   const text = (said: string) => chatText(said, dialect);
-  const status = publicUrl ? `${publicUrl.replace(/\/$/, '')}/${event.app !== undefined ? `#app-${encodeURIComponent(event.app)}` : ''}` : undefined;
+  const status = publicUrl
+    ? `${publicUrl.replace(/\/$/, '')}/${event.app !== undefined ? `#app-${encodeURIComponent(event.app)}` : ''}`
+    : undefined;
   if (dialect === 'discord') {
-    const where = event.app !== undefined ? `**${text(event.app)}** (${text(event.namespace)})` : `berth (${text(event.namespace)})`;
+    const where =
+      event.app !== undefined
+        ? `**${text(event.app)}** (${text(event.namespace)})`
+        : `berth (${text(event.namespace)})`;
     const link = status ? ` — [status](<${status}>)` : '';
     const said = text(event.message);
     const room = DISCORD_LIMIT - `${icon} ${where}: `.length - link.length;
     return `${icon} ${where}: ${said.length > room ? `${said.slice(0, Math.max(0, room - 1))}…` : said}${link}`;
   }
-  const where = event.app !== undefined ? `*${text(event.app)}* (${text(event.namespace)})` : `berth (${text(event.namespace)})`;
+  const where =
+    event.app !== undefined ? `*${text(event.app)}* (${text(event.namespace)})` : `berth (${text(event.namespace)})`;
   const link = status ? ` — <${status}|status>` : '';
   return `${icon} ${where}: ${text(event.message)}${link}`;
 }

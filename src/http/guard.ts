@@ -50,8 +50,13 @@ export class HostAllowList {
   private readonly names: Set<string>;
 
   constructor(listen: ListenAddress, extra: readonly string[] = []) {
-    const own = listen.host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
-    this.names = new Set([own, ...extra.map((name) => name.toLowerCase().replace(/\.$/, ''))].filter((name) => name !== ''));
+    const own = listen.host
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '')
+      .replace(/\.$/, '');
+    this.names = new Set(
+      [own, ...extra.map((name) => name.toLowerCase().replace(/\.$/, ''))].filter((name) => name !== ''),
+    );
     if (isLoopback(own) || isWildcard(own)) this.names.add('localhost');
   }
 
@@ -80,8 +85,14 @@ export function clientKey(address: string | undefined): string {
   const [head = '', tail] = address.toLowerCase().split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export type RateVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
@@ -113,7 +124,10 @@ export class RateLimiter {
   take(key: string): RateVerdict {
     const now = this.clock.now();
     const bucket = this.buckets.get(key);
-    const tokens = bucket === undefined ? this.perMinute : Math.min(this.perMinute, bucket.tokens + (now - bucket.at) / this.msPerToken);
+    const tokens =
+      bucket === undefined
+        ? this.perMinute
+        : Math.min(this.perMinute, bucket.tokens + (now - bucket.at) / this.msPerToken);
     // Re-inserted: the map's order is the order clients were last seen in.
     this.buckets.delete(key);
     if (tokens < 1) {

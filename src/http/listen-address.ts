@@ -33,4 +33,11 @@ export interface ListenLimits {
   keepAliveTimeoutMs: number;
 }
 
-export const DEFAULT_LISTEN_LIMITS: ListenLimits = { hosts: [], maxConnections: 256, ratePerMinute: 600, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+export const DEFAULT_LISTEN_LIMITS: ListenLimits = {
+  hosts: [],
+  maxConnections: 256,
+  ratePerMinute: 600,
+  headerTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};

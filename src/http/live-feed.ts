@@ -52,7 +52,12 @@ export class LiveFeed<View> {
 
   /** Takes over `response` as an event stream until the client goes or `close` is called. */
   attach(response: ServerResponse): void {
-    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     response.write('retry: 2000\n\n');
     this.clients.set(response, undefined);
     response.on('close', () => this.detach(response));
@@ -124,7 +129,13 @@ export class LiveFeed<View> {
         if (cached !== undefined) return cached;
         const change = before === undefined ? 'full' : options.diff(before, view);
         const frame =
-          change === 'full' ? `${liveFrame(options.html(view))}${tickFrame(options.now(view))}` : change !== undefined ? `event: patch\ndata: ${JSON.stringify(change)}\n\n` : tick ? tickFrame(options.now(view)) : '';
+          change === 'full'
+            ? `${liveFrame(options.html(view))}${tickFrame(options.now(view))}`
+            : change !== undefined
+              ? `event: patch\ndata: ${JSON.stringify(change)}\n\n`
+              : tick
+                ? tickFrame(options.now(view))
+                : '';
         frames.set(before, frame);
         return frame;
       };
@@ -147,7 +158,10 @@ export class LiveFeed<View> {
 }
 
 function liveFrame(html: string): string {
-  return `event: live\n${html.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`;
+  return `event: live\n${html
+    .split('\n')
+    .map((line) => `data: ${line}`)
+    .join('\n')}\n\n`;
 }
 
 function tickFrame(now: number): string {

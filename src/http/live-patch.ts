@@ -87,8 +87,10 @@ function diffParts(scope: string, before: LivePart[], after: LivePart[], patch: 
   after.forEach((part, index) => {
     const was = before[index];
     if (was !== undefined && html(was) === html(part)) return;
-    const fresh = was !== undefined && typeof was !== 'string' && typeof part !== 'string' ? newHead(was, part) : undefined;
-    if (fresh !== undefined && typeof part !== 'string') (patch.prepend ??= []).push([scope, index, part.summary, fresh, part.items.length]);
+    const fresh =
+      was !== undefined && typeof was !== 'string' && typeof part !== 'string' ? newHead(was, part) : undefined;
+    if (fresh !== undefined && typeof part !== 'string')
+      (patch.prepend ??= []).push([scope, index, part.summary, fresh, part.items.length]);
     else (patch.set ??= []).push([scope, index, html(part)]);
   });
 }

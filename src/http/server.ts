@@ -97,13 +97,20 @@ export class StatusServer {
     this.rate = new RateLimiter(this.limits.ratePerMinute, deps.clock);
     this.refused =
       (deps.metrics.getSingleMetric('berth_http_refused_total') as Counter<'reason'> | undefined) ??
-      new Counter({ name: 'berth_http_refused_total', help: 'Requests and connections --listen refused, per reason (host, rate, connections, body: a request body over its limit).', labelNames: ['reason'] as const, registers: [deps.metrics] });
-    for (const reason of ['host', 'rate', 'connections', 'body'] satisfies RefusalReason[]) this.refused.inc({ reason }, 0);
+      new Counter({
+        name: 'berth_http_refused_total',
+        help: 'Requests and connections --listen refused, per reason (host, rate, connections, body: a request body over its limit).',
+        labelNames: ['reason'] as const,
+        registers: [deps.metrics],
+      });
+    for (const reason of ['host', 'rate', 'connections', 'body'] satisfies RefusalReason[])
+      this.refused.inc({ reason }, 0);
     this.feed = new LiveFeed({
       clock: deps.clock,
       onChange: deps.onChange,
       // Ages are written by the page's script: a render that only moves the clock sends nothing.
-      render: async () => liveModel({ namespace: deps.namespace, now: deps.clock.now(), ...(await deps.snapshot()) }, 'client'),
+      render: async () =>
+        liveModel({ namespace: deps.namespace, now: deps.clock.now(), ...(await deps.snapshot()) }, 'client'),
       html: (model) => model.html,
       diff: diffLive,
       now: (model) => model.now,
@@ -118,7 +125,13 @@ export class StatusServer {
       requestTimeout: requestTimeoutMs,
       connectionTimeout: Math.max(STALLED_CONNECTION_MS, requestTimeoutMs),
       // Node looks for overdue headers and requests every connectionsCheckingInterval.
-      http: { headersTimeout: headerTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(headerTimeoutMs, requestTimeoutMs) / 4))) },
+      http: {
+        headersTimeout: headerTimeoutMs,
+        connectionsCheckingInterval: Math.max(
+          50,
+          Math.min(1_000, Math.floor(Math.min(headerTimeoutMs, requestTimeoutMs) / 4)),
+        ),
+      },
     });
     this.app.server.maxConnections = this.limits.maxConnections;
     this.app.server.on('drop', () => this.refused.inc({ reason: 'connections' }));
@@ -132,7 +145,9 @@ export class StatusServer {
     try {
       await this.app.listen({ host: address.host, port: address.port });
     } catch (error) {
-      throw new ListenError(`cannot listen on ${formatListenAddress(address)}: ${(error as Error).message}`, { cause: error });
+      throw new ListenError(`cannot listen on ${formatListenAddress(address)}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const bound = this.app.server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
@@ -151,9 +166,16 @@ export class StatusServer {
         const shown = JSON.stringify((host ?? '').slice(0, 100));
         if (host !== undefined && this.loggedHosts.size < LOGGED_HOSTS && !this.loggedHosts.has(host)) {
           this.loggedHosts.add(host);
-          this.deps.logger.warn({ source: 'http', host: host.slice(0, 100) }, `HTTP: refused a request for Host ${shown} (not a name of --listen: a DNS rebinding, or a name to add with --listen-host)`);
+          this.deps.logger.warn(
+            { source: 'http', host: host.slice(0, 100) },
+            `HTTP: refused a request for Host ${shown} (not a name of --listen: a DNS rebinding, or a name to add with --listen-host)`,
+          );
         }
-        return reply.code(421).type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(`misdirected request: Host ${shown} is not a name of this server (add one with --listen-host NAME)\n`);
+        return reply
+          .code(421)
+          .type('text/plain; charset=utf-8')
+          .header('x-content-type-options', 'nosniff')
+          .send(`misdirected request: Host ${shown} is not a name of this server (add one with --listen-host NAME)\n`);
       }
       if (route !== undefined && UNMETERED.has(route)) return undefined;
       const verdict = this.rate.take(clientKey(request.socket.remoteAddress));
@@ -163,7 +185,9 @@ export class StatusServer {
         .code(429)
         .type('text/plain; charset=utf-8')
         .header('retry-after', String(verdict.retryAfterSeconds))
-        .send(`too many requests from this address (more than ${this.limits.ratePerMinute} a minute); retry in ${verdict.retryAfterSeconds} s\n`);
+        .send(
+          `too many requests from this address (more than ${this.limits.ratePerMinute} a minute); retry in ${verdict.retryAfterSeconds} s\n`,
+        );
     });
   }
 
@@ -180,18 +204,32 @@ export class StatusServer {
       if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
         return void reply.status(error.statusCode).type('application/json').send({ error: error.message });
       }
-      deps.logger.error({ source: 'http', url: request.url, err: error }, `HTTP ${request.method} ${request.url} failed: ${error.message}`);
+      deps.logger.error(
+        { source: 'http', url: request.url, err: error },
+        `HTTP ${request.method} ${request.url} failed: ${error.message}`,
+      );
       void reply.status(500).type('application/json').send({ error: error.message });
     });
-    this.app.setNotFoundHandler((request, reply) => void reply.status(404).type('application/json').send({ error: `no route ${request.method} ${request.url}` }));
+    this.app.setNotFoundHandler(
+      (request, reply) =>
+        void reply
+          .status(404)
+          .type('application/json')
+          .send({ error: `no route ${request.method} ${request.url}` }),
+    );
 
     this.app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
     this.app.get('/readyz', async (_request, reply) => {
       const readiness = deps.readiness();
       if (readiness.ready) return reply.type('text/plain; charset=utf-8').send('ok\n');
-      return reply.status(503).type('text/plain; charset=utf-8').send(`not ready:\n${readiness.reasons.map((r) => `- ${r}\n`).join('')}`);
+      return reply
+        .status(503)
+        .type('text/plain; charset=utf-8')
+        .send(`not ready:\n${readiness.reasons.map((r) => `- ${r}\n`).join('')}`);
     });
-    this.app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+    this.app.get('/metrics', async (_request, reply) =>
+      reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()),
+    );
     this.app.get('/api/apps', async () => (await deps.snapshot()).apps);
     this.app.get<{ Querystring: { app?: string } }>('/api/events', async (request) => {
       const events = (await deps.snapshot()).events ?? [];
@@ -199,7 +237,8 @@ export class StatusServer {
     });
     this.app.get<{ Params: { name: string } }>('/api/apps/:name', async (request, reply) => {
       const app = (await deps.snapshot()).apps.find((a) => a.app === request.params.name);
-      if (!app) return reply.status(404).send({ error: `no app "${request.params.name}" in namespace "${deps.namespace}"` });
+      if (!app)
+        return reply.status(404).send({ error: `no app "${request.params.name}" in namespace "${deps.namespace}"` });
       return app;
     });
     this.app.get('/', async (_request, reply) => {
@@ -219,9 +258,16 @@ export class StatusServer {
     const now = this.deps.clock.now();
     if (now - this.bodyRefusalLoggedAt >= BODY_REFUSAL_LOG_MS) {
       this.bodyRefusalLoggedAt = now;
-      this.deps.logger.warn({ source: 'http', url: url.slice(0, 100) }, `HTTP: refused a request body over the ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB limit (413; berth_http_refused_total{reason="body"} counts them)`);
+      this.deps.logger.warn(
+        { source: 'http', url: url.slice(0, 100) },
+        `HTTP: refused a request body over the ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB limit (413; berth_http_refused_total{reason="body"} counts them)`,
+      );
     }
-    void reply.status(413).type('application/json').header('connection', 'close').send({ error: `request body over the ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB limit` });
+    void reply
+      .status(413)
+      .type('application/json')
+      .header('connection', 'close')
+      .send({ error: `request body over the ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB limit` });
   }
 
   /** Verified before anything else happens: a bad or missing signature fetches nothing. */
@@ -229,16 +275,25 @@ export class StatusServer {
     void this.app.register(async (scope) => {
       // The signature covers the exact bytes: the body stays raw, whatever its content type.
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) =>
+        done(null, body),
+      );
       scope.post('/hooks/git', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const verdict = verifyWebhook(request.headers, body, hook.secret);
         if (!verdict.ok) {
-          this.deps.logger.warn({ source: 'webhook', reason: verdict.reason }, `git webhook refused: ${verdict.reason}`);
+          this.deps.logger.warn(
+            { source: 'webhook', reason: verdict.reason },
+            `git webhook refused: ${verdict.reason}`,
+          );
           return reply.status(401).send({ error: verdict.reason });
         }
-        if (verdict.ref !== undefined && verdict.ref !== `refs/heads/${hook.branch}`) return reply.status(202).send({ ignored: `a push to ${verdict.ref}, not refs/heads/${hook.branch}` });
-        this.deps.logger.info({ source: 'webhook', provider: verdict.provider, ref: verdict.ref }, `git webhook from ${verdict.provider}: fetching now`);
+        if (verdict.ref !== undefined && verdict.ref !== `refs/heads/${hook.branch}`)
+          return reply.status(202).send({ ignored: `a push to ${verdict.ref}, not refs/heads/${hook.branch}` });
+        this.deps.logger.info(
+          { source: 'webhook', provider: verdict.provider, ref: verdict.ref },
+          `git webhook from ${verdict.provider}: fetching now`,
+        );
         hook.onPush();
         return reply.status(202).send({ fetching: true });
       });

@@ -65,7 +65,9 @@ export function renderLive(view: PageView, ages: Ages = 'server'): string {
 /** The live part as the parts /events sends one at a time (live-patch.ts); its `html` is renderLive's. */
 export function liveModel(view: PageView, ages: Ages = 'server'): LiveModel {
   const { now } = view;
-  const counts = PHASES.map((phase) => [phase, view.apps.filter((app) => app.phase === phase).length] as const).filter(([, n]) => n > 0);
+  const counts = PHASES.map((phase) => [phase, view.apps.filter((app) => app.phase === phase).length] as const).filter(
+    ([, n]) => n > 0,
+  );
   const phases = counts.map(([phase, n]) => `<span class="phase phase-${phase}">${n} ${phase}</span>`).join(' ');
   const banner = `<div id="live-banner">${view.outage === undefined ? '' : `<p class="banner" role="alert">${escapeHtml(view.outage)}</p>\n`}${view.source === undefined ? '' : `<p class="source">${escapeHtml(view.source)}</p>\n`}${renderProblems(view.problems ?? [])}</div>\n`;
   if (view.apps.length === 0) {
@@ -112,14 +114,29 @@ const APP_EVENTS_SHOWN = 10;
 
 function renderAppEvents(id: string, events: BerthEvent[], now: number, ages: Ages): LiveList {
   const shown = events.slice(-APP_EVENTS_SHOWN).reverse();
-  const items = shown.map((e) => `<li>${ago(e.time, now, ages)} <code>${escapeHtml(e.type)}</code> ${escapeHtml(e.message)}</li>`);
-  return list(`class="app-events" id="${id}--events"`, `<summary>events (${events.length})</summary>`, shown.map((e) => e.id), items);
+  const items = shown.map(
+    (e) => `<li>${ago(e.time, now, ages)} <code>${escapeHtml(e.type)}</code> ${escapeHtml(e.message)}</li>`,
+  );
+  return list(
+    `class="app-events" id="${id}--events"`,
+    `<summary>events (${events.length})</summary>`,
+    shown.map((e) => e.id),
+    items,
+  );
 }
 
 function renderTimeline(events: BerthEvent[], now: number, ages: Ages): LiveList {
   const shown = events.slice(-TIMELINE_SHOWN).reverse();
-  const items = shown.map((e) => `<li class="event event-${escapeHtml(e.type.replace('.', '-'))}">${ago(e.time, now, ages)} <code>${escapeHtml(e.type)}</code>${e.app !== undefined ? ` <strong>${escapeHtml(e.app)}</strong>` : ''}: ${escapeHtml(e.message)}</li>`);
-  return list('class="timeline" id="live-timeline" open', '<summary>Recent events</summary>', shown.map((e) => e.id), items);
+  const items = shown.map(
+    (e) =>
+      `<li class="event event-${escapeHtml(e.type.replace('.', '-'))}">${ago(e.time, now, ages)} <code>${escapeHtml(e.type)}</code>${e.app !== undefined ? ` <strong>${escapeHtml(e.app)}</strong>` : ''}: ${escapeHtml(e.message)}</li>`,
+  );
+  return list(
+    'class="timeline" id="live-timeline" open',
+    '<summary>Recent events</summary>',
+    shown.map((e) => e.id),
+    items,
+  );
 }
 
 function renderProblems(problems: string[]): string {
@@ -132,7 +149,10 @@ function liveRow(app: AppStatus, now: number, events: BerthEvent[], ages: Ages):
   const running = runningLabel(app, '–');
   const drift = app.desiredTag !== null && app.running.tag !== app.desiredTag;
   const lastDeploy = app.lastDeployAt === null ? '–' : ago(app.lastDeployAt, now, ages);
-  const error = app.lastError !== null && app.lastError !== app.message ? `<div class="error">last error: ${escapeHtml(app.lastError)}</div>` : '';
+  const error =
+    app.lastError !== null && app.lastError !== app.message
+      ? `<div class="error">last error: ${escapeHtml(app.lastError)}</div>`
+      : '';
   const cells = [
     `<td class="app">${escapeHtml(app.app)}${app.desiredImage ? `<div class="image">${escapeHtml(app.desiredImage)}</div>` : ''}</td>`,
     `<td><span class="phase phase-${escapeHtml(app.phase)}">${escapeHtml(app.phase)}</span></td>`,
@@ -153,7 +173,8 @@ ${cells.join('\n')}
 /** The commit of the tree the serving deploy was read from, and, when another, the commit that last changed the app's manifest file. */
 function renderCommits(commit: Commit | null, changedBy: Commit | null): string {
   if (!commit) return '';
-  const line = (c: Commit, label: string) => `<div class="commit"${label ? ` title="${label}"` : ''}><code>${escapeHtml(c.sha.slice(0, 7))}</code> ${escapeHtml(c.subject)}</div>`;
+  const line = (c: Commit, label: string) =>
+    `<div class="commit"${label ? ` title="${label}"` : ''}><code>${escapeHtml(c.sha.slice(0, 7))}</code> ${escapeHtml(c.subject)}</div>`;
   if (!changedBy || changedBy.sha === commit.sha) return line(commit, '');
   return `${line(commit, 'the commit the manifests were read from')}<div class="commit changed-by" title="the commit that last changed the app's manifest file">changed by <code>${escapeHtml(changedBy.sha.slice(0, 7))}</code> ${escapeHtml(changedBy.subject)}</div>`;
 }
@@ -161,7 +182,10 @@ function renderCommits(commit: Commit | null, changedBy: Commit | null): string 
 function renderCertificates(app: AppStatus): string {
   if (app.certificates.length === 0) return '';
   const items = app.certificates.map((c) => {
-    const expiry = c.notAfter === null ? '' : `, expires <time datetime="${c.notAfter}">${escapeHtml(c.notAfter.slice(0, 16).replace('T', ' '))} UTC</time>`;
+    const expiry =
+      c.notAfter === null
+        ? ''
+        : `, expires <time datetime="${c.notAfter}">${escapeHtml(c.notAfter.slice(0, 16).replace('T', ' '))} UTC</time>`;
     const issuer = c.issuer === null ? '' : ` by ${escapeHtml(c.issuer)}`;
     const error = c.error === null ? '' : `<div class="error">${escapeHtml(c.error)}</div>`;
     return `<li class="certificate certificate-${escapeHtml(c.state)}">🔒 ${escapeHtml(c.domain)}: ${escapeHtml(c.state)}${issuer}${expiry}${error}</li>`;
@@ -175,7 +199,12 @@ function renderHistory(id: string, app: AppStatus, now: number, ages: Ages): Liv
     (deploy) =>
       `<li class="outcome-${deploy.outcome}">${ago(new Date(deploy.at).toISOString(), now, ages)} ${escapeHtml(deploy.tag)} ${deploy.outcome.replace('_', ' ')} in ${(deploy.durationMs / 1000).toFixed(1)} s${deploy.reason ? `: ${escapeHtml(deploy.reason)}` : ''}${deploy.commit ? ` from <code title="${escapeHtml(deploy.commit.subject)}">${escapeHtml(deploy.commit.sha.slice(0, 7))}</code>` : ''}${deploy.changedBy && deploy.changedBy.sha !== deploy.commit?.sha ? ` (manifest changed by <code title="${escapeHtml(deploy.changedBy.subject)}">${escapeHtml(deploy.changedBy.sha.slice(0, 7))}</code>)` : ''}</li>`,
   );
-  return list(`class="history" id="${id}--history"`, `<summary>history (${app.history.length})</summary>`, shown.map((deploy) => `${deploy.at}:${deploy.revision}:${deploy.outcome}`), rows);
+  return list(
+    `class="history" id="${id}--history"`,
+    `<summary>history (${app.history.length})</summary>`,
+    shown.map((deploy) => `${deploy.at}:${deploy.revision}:${deploy.outcome}`),
+    rows,
+  );
 }
 
 export function escapeHtml(text: string): string {

@@ -23,7 +23,10 @@ export interface NodeIdentity {
   flags: string;
 }
 
-export function codeCacheDir(env: Readonly<Record<string, string | undefined>>, homedir: () => string): string | undefined {
+export function codeCacheDir(
+  env: Readonly<Record<string, string | undefined>>,
+  homedir: () => string,
+): string | undefined {
   const setting = env.BERTH_COMPILE_CACHE;
   if (setting === 'off' || setting === '0') return undefined;
   if (setting !== undefined && setting !== '') return resolve(setting);

@@ -17,7 +17,17 @@
  * directory that fails, or that V8 refuses (another V8, other flags) is ignored (and written anew
  * where the directory allows); one that cannot be written is not written. None of that is reported.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -37,18 +47,39 @@ export type CacheUse = 'off' | 'used' | 'missing' | 'refused' | 'unusable';
  * cache. A cache that was missing or refused is written by the function handed to `atExit`
  * (by default when the process exits, so it holds every function the run compiled).
  */
-export function loadBundle(file: string, cache: CodeCache | undefined, atExit: (write: () => void) => void = (write) => process.once('exit', write)): { exports: unknown; cacheUse: CacheUse } {
+export function loadBundle(
+  file: string,
+  cache: CodeCache | undefined,
+  atExit: (write: () => void) => void = (write) => process.once('exit', write),
+): { exports: unknown; cacheUse: CacheUse } {
   const source = readFileSync(file, 'utf8');
   const dir = cache === undefined ? undefined : ownDirectory(dirname(cache.file));
-  const cachedData = cache === undefined || dir === undefined ? undefined : readOwnFile(join(dir, basename(cache.file)));
+  const cachedData =
+    cache === undefined || dir === undefined ? undefined : readOwnFile(join(dir, basename(cache.file)));
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     ...(cachedData !== undefined && { cachedData }),
   });
-  const cacheUse: CacheUse = cache === undefined ? 'off' : dir === undefined ? 'unusable' : cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'refused' : 'used';
-  if (cache !== undefined && (cacheUse === 'missing' || cacheUse === 'refused')) atExit(() => writeCacheFile(cache.file, () => script.createCachedData(), cache.isStale));
+  const cacheUse: CacheUse =
+    cache === undefined
+      ? 'off'
+      : dir === undefined
+        ? 'unusable'
+        : cachedData === undefined
+          ? 'missing'
+          : script.cachedDataRejected === true
+            ? 'refused'
+            : 'used';
+  if (cache !== undefined && (cacheUse === 'missing' || cacheUse === 'refused'))
+    atExit(() => writeCacheFile(cache.file, () => script.createCachedData(), cache.isStale));
   const module = { exports: {} as unknown };
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file));
+  (script.runInThisContext() as (...args: unknown[]) => void)(
+    module.exports,
+    createRequire(file),
+    module,
+    file,
+    dirname(file),
+  );
   return { exports: module.exports, cacheUse };
 }
 
@@ -71,7 +102,8 @@ function readOwnFile(file: string): Buffer | undefined {
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile() || (process.getuid !== undefined && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0) return undefined;
+    if (!stat.isFile() || (process.getuid !== undefined && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0)
+      return undefined;
     return readFileSync(fd);
   } catch {
     return undefined;
@@ -90,7 +122,12 @@ const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
  * through it); then older builds' caches go. Any failure leaves nothing of this write behind and
  * is not reported.
  */
-export function writeCacheFile(file: string, data: () => Buffer, isStale: (name: string) => boolean, tempName: (file: string) => string = randomTempName): void {
+export function writeCacheFile(
+  file: string,
+  data: () => Buffer,
+  isStale: (name: string) => boolean,
+  tempName: (file: string) => string = randomTempName,
+): void {
   const dir = ownDirectory(dirname(file));
   if (dir === undefined) return;
   const target = join(dir, basename(file));

@@ -24,16 +24,25 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const argv = process.argv.slice(2);
-const name = Object.hasOwn(BERTH_BUNDLES.commands, argv[0] ?? '') ? BERTH_BUNDLES.commands[argv[0]!]! : BERTH_BUNDLES.other;
+const name = Object.hasOwn(BERTH_BUNDLES.commands, argv[0] ?? '')
+  ? BERTH_BUNDLES.commands[argv[0]!]!
+  : BERTH_BUNDLES.other;
 const bundle: BundleId = { name, hash: BERTH_BUNDLES.hashes[name]! };
 const dir = codeCacheDir(process.env, homedir);
-const cache: CodeCache | undefined = dir === undefined
-  ? undefined
-  : {
-    file: codeCacheFile(dir, bundle, { version: process.version, arch: process.arch, flags: `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}` }),
-    isStale: (file) => isStaleCacheOf(file, bundle),
-  };
-const { main } = loadBundle(join(dirname(fileURLToPath(import.meta.url)), `${name}.js`), cache).exports as { main: (argv: string[]) => Promise<number> };
+const cache: CodeCache | undefined =
+  dir === undefined
+    ? undefined
+    : {
+        file: codeCacheFile(dir, bundle, {
+          version: process.version,
+          arch: process.arch,
+          flags: `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`,
+        }),
+        isStale: (file) => isStaleCacheOf(file, bundle),
+      };
+const { main } = loadBundle(join(dirname(fileURLToPath(import.meta.url)), `${name}.js`), cache).exports as {
+  main: (argv: string[]) => Promise<number>;
+};
 void main(argv).then((code) => {
   process.exitCode = code;
 });

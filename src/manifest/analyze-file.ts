@@ -44,7 +44,10 @@ export function analyzeTokenizedFiles(
     const read = reads[i] as FileRead;
     if ('problem' in read) return unreadable(job, read.problem);
     const file = files[next++] as TokenizedFile;
-    const tokens = 'failure' in file ? { failure: file.failure } : { events: decodeEvents(events, eventsStart, (eventsStart = file.eventsEnd)) };
+    const tokens =
+      'failure' in file
+        ? { failure: file.failure }
+        : { events: decodeEvents(events, eventsStart, (eventsStart = file.eventsEnd)) };
     return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps, tokens), stamp: read.stamp };
   });
 }

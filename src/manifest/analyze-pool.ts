@@ -132,12 +132,19 @@ export class AnalyzePool {
         const chunk = this.chunks[tokenized.index] as Chunk;
         // A lost worker's chunk may arrive after this thread or another worker has done it.
         if (chunk.analyses === undefined) {
-          this.complete(chunk, analyzeTokenizedFiles(chunk.jobs, chunk.reads ?? [], tokenized.files, tokenized.events, this.options));
+          this.complete(
+            chunk,
+            analyzeTokenizedFiles(chunk.jobs, chunk.reads ?? [], tokenized.files, tokenized.events, this.options),
+          );
           this.tokenizedByWorkers++;
         }
       } else if (!this.helpers.some((helper) => helper.alive) && this.waiting.length > 0) {
         const chunk = this.waiting.shift() as Chunk;
-        if (chunk.analyses === undefined) this.complete(chunk, chunk.jobs.map((job) => analyzeFile(job, this.options)));
+        if (chunk.analyses === undefined)
+          this.complete(
+            chunk,
+            chunk.jobs.map((job) => analyzeFile(job, this.options)),
+          );
       } else if (!this.readAhead()) {
         // Every waiting chunk is read, and the workers hold the rest.
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -164,7 +171,12 @@ export class AnalyzePool {
     while (this.waiting.length > 0) {
       let helper: Helper | undefined;
       for (const candidate of this.helpers) {
-        if (candidate.alive && candidate.held < HELD_PER_WORKER && (helper === undefined || candidate.held < helper.held)) helper = candidate;
+        if (
+          candidate.alive &&
+          candidate.held < HELD_PER_WORKER &&
+          (helper === undefined || candidate.held < helper.held)
+        )
+          helper = candidate;
       }
       if (helper === undefined) return;
       const chunk = this.waiting.shift() as Chunk;

@@ -31,7 +31,13 @@ const NAME_ENTRY = new RegExp(String.raw`(?:^|[{,\s])name:[ \t]*(["']?)(${APP_NA
  * Parses and validates every document of a manifest file's text (from its tokens when they were
  * made elsewhere). `formerApps` are the apps the file defined before, if known. Pure.
  */
-export function analyzeManifestText(text: string, file: string, options: LoadOptions, formerApps: readonly string[] = [], tokens?: Tokens): FileAnalysis {
+export function analyzeManifestText(
+  text: string,
+  file: string,
+  options: LoadOptions,
+  formerApps: readonly string[] = [],
+  tokens?: Tokens,
+): FileAnalysis {
   const parsed = parseManifestText(text, file, tokens);
   if (parsed.problems.length > 0) return failedFile(parsed.problems, [...appNamesMentioned(text), ...formerApps]);
 
@@ -42,7 +48,11 @@ export function analyzeManifestText(text: string, file: string, options: LoadOpt
   });
   const named = new Set(documents.flatMap((doc) => (doc.app === undefined ? [] : [doc.app])));
   const lostName = documents.some((doc) => !doc.result.ok && doc.app === undefined);
-  return { problems: [], documents, unconfirmedApps: lostName ? [...new Set(formerApps)].filter((app) => !named.has(app)) : [] };
+  return {
+    problems: [],
+    documents,
+    unconfirmedApps: lostName ? [...new Set(formerApps)].filter((app) => !named.has(app)) : [],
+  };
 }
 
 /**

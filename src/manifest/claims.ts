@@ -37,12 +37,29 @@ export function claimsOf(app: App, options: ClaimOptions = {}): Claim[] {
   const at = app.claimsAt;
   const claims: Claim[] = [];
   spec.ports.forEach((port, i) => {
-    if (port.host !== undefined) claims.push({ kind: 'port', hostIp: port.hostIp, port: port.host, protocol: port.protocol, app: name, at: at?.ports[i] ?? app.source });
+    if (port.host !== undefined)
+      claims.push({
+        kind: 'port',
+        hostIp: port.hostIp,
+        port: port.host,
+        protocol: port.protocol,
+        app: name,
+        at: at?.ports[i] ?? app.source,
+      });
   });
-  spec.domains.forEach((domain, i) => claims.push({ kind: 'domain', domain: normalizeDomain(domain), app: name, at: at?.domains[i] ?? app.source }));
-  if (spec.domains.length === 0 && options.defaultDomain !== undefined) claims.push({ kind: 'domain', domain: normalizeDomain(`${name}.${options.defaultDomain}`), app: name, at: app.source });
+  spec.domains.forEach((domain, i) => {
+    claims.push({ kind: 'domain', domain: normalizeDomain(domain), app: name, at: at?.domains[i] ?? app.source });
+  });
+  if (spec.domains.length === 0 && options.defaultDomain !== undefined)
+    claims.push({
+      kind: 'domain',
+      domain: normalizeDomain(`${name}.${options.defaultDomain}`),
+      app: name,
+      at: app.source,
+    });
   spec.volumes.forEach((volume, i) => {
-    if (!volume.source.startsWith('/')) claims.push({ kind: 'volume', name: volume.source, app: name, at: at?.volumes[i] ?? app.source });
+    if (!volume.source.startsWith('/'))
+      claims.push({ kind: 'volume', name: volume.source, app: name, at: at?.volumes[i] ?? app.source });
   });
   return claims;
 }
@@ -76,7 +93,8 @@ export function findCollisions(apps: Iterable<App>, options: ClaimOptions = {}):
   const groups = new Map<string, Claim[]>();
   for (const app of apps) {
     for (const claim of claimsOf(app, options)) {
-      const key = claim.kind === 'port' ? `port ${claim.protocol} ${claim.port} ${family(claim.hostIp)}` : claimKey(claim);
+      const key =
+        claim.kind === 'port' ? `port ${claim.protocol} ${claim.port} ${family(claim.hostIp)}` : claimKey(claim);
       const group = groups.get(key);
       if (group) group.push(claim);
       else groups.set(key, [claim]);
@@ -87,7 +105,11 @@ export function findCollisions(apps: Iterable<App>, options: ClaimOptions = {}):
     if (new Set(group.map((c) => c.app)).size < 2) continue;
     for (const claims of overlappingSets(group)) {
       const first = claims[0]!;
-      collisions.push({ severity: first.kind === 'volume' ? 'warning' : 'error', what: describe(first, claims), claims: claims.sort(byPosition) });
+      collisions.push({
+        severity: first.kind === 'volume' ? 'warning' : 'error',
+        what: describe(first, claims),
+        claims: claims.sort(byPosition),
+      });
     }
   }
   return collisions.sort((a, b) => byPosition(a.claims[0]!, b.claims[0]!));
@@ -101,7 +123,11 @@ export function collisionProblems(collisions: readonly Collision[]): ManifestPro
   return collisions.flatMap((collision) => {
     const lastInFile = new Map<string, Claim>();
     for (const claim of collision.claims) lastInFile.set(claim.at.file, claim);
-    return [...lastInFile.values()].map((claim) => ({ ...claim.at, app: claim.app, message: collisionMessage(collision, claim) }));
+    return [...lastInFile.values()].map((claim) => ({
+      ...claim.at,
+      app: claim.app,
+      message: collisionMessage(collision, claim),
+    }));
   });
 }
 
@@ -119,7 +145,9 @@ function overlappingSets(group: Claim[]): Claim[][] {
   const sets: Claim[][] = [];
   const wildcards = group.filter((c) => c.kind === 'port' && isWildcard(c.hostIp));
   const byAddress = new Map<string, Claim[]>();
-  for (const claim of group) if (claim.kind === 'port' && !isWildcard(claim.hostIp)) byAddress.set(claim.hostIp, [...(byAddress.get(claim.hostIp) ?? []), claim]);
+  for (const claim of group)
+    if (claim.kind === 'port' && !isWildcard(claim.hostIp))
+      byAddress.set(claim.hostIp, [...(byAddress.get(claim.hostIp) ?? []), claim]);
   // A wildcard takes every address of its family: one set with all of them.
   if (wildcards.length > 0) return [group];
   for (const claims of byAddress.values()) if (new Set(claims.map((c) => c.app)).size > 1) sets.push(claims);

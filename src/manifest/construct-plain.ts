@@ -8,11 +8,21 @@
  * declines, which made construction most of the main thread's work (a quarter of the time of a
  * 10,000-file read). Scalars resolve through the core schema's own tags. Pure.
  */
-import { CORE_SCHEMA, EVENT_ID, NOT_RESOLVED, SCALAR_STYLE, getScalarValue, type Event, type ScalarTagDefinition } from 'js-yaml';
+import {
+  CORE_SCHEMA,
+  EVENT_ID,
+  NOT_RESOLVED,
+  SCALAR_STYLE,
+  getScalarValue,
+  type Event,
+  type ScalarTagDefinition,
+} from 'js-yaml';
 
 const NO_RANGE = -1;
 const STRING_TAG = CORE_SCHEMA.defaultScalarTag;
-const IMPLICIT_TAGS = CORE_SCHEMA.tags.filter((tag): tag is ScalarTagDefinition => tag.nodeKind === 'scalar' && tag.implicit);
+const IMPLICIT_TAGS = CORE_SCHEMA.tags.filter(
+  (tag): tag is ScalarTagDefinition => tag.nodeKind === 'scalar' && tag.implicit,
+);
 /** The implicit tags to try for a plain scalar, by its first character, in the schema's order (as js-yaml tries them). */
 const TAGS_ANY_FIRST_CHAR = IMPLICIT_TAGS.filter((tag) => tag.implicitFirstChars === null);
 const TAGS_BY_FIRST_CHAR = new Map(
@@ -68,7 +78,13 @@ export function constructPlainDocuments(events: readonly Event[], text: string):
     if (level === undefined) document = value;
     else if (Array.isArray(level.collection)) level.collection.push(value);
     else if (level.key === undefined) {
-      if (typeof value !== 'string' || value === '__proto__' || value === '<<' || Object.hasOwn(level.collection, value)) return undefined;
+      if (
+        typeof value !== 'string' ||
+        value === '__proto__' ||
+        value === '<<' ||
+        Object.hasOwn(level.collection, value)
+      )
+        return undefined;
       level.key = value;
     } else {
       level.collection[level.key] = value;

@@ -45,12 +45,22 @@ function readsAsString(tag: string): boolean {
   return (load(`v: ${tag}`, { schema: CORE_SCHEMA }) as { v: unknown }).v === tag;
 }
 
-function assertOnlyTagChanged(before: ParsedDocument, editedText: string, file: string, app: string, tag: string, where: string): void {
+function assertOnlyTagChanged(
+  before: ParsedDocument,
+  editedText: string,
+  file: string,
+  app: string,
+  tag: string,
+  where: string,
+): void {
   const after = parseManifestText(editedText, file).documents.find((d) => nameOf(d.value) === app);
   const expected = structuredClone(before.value) as { spec: { tag: string } };
   expected.spec.tag = tag;
   if (!after || !isDeepStrictEqual(after.value, expected)) {
-    throw new ManifestEditError(file, `${where}: setting spec.tag in place would change more than the tag; edit it by hand`);
+    throw new ManifestEditError(
+      file,
+      `${where}: setting spec.tag in place would change more than the tag; edit it by hand`,
+    );
   }
 }
 

@@ -4,7 +4,14 @@
  * buffer costs nothing to send, where structured-cloning the event objects costs about as much
  * as parsing them. decode(encode(events)) deep-equals events. Pure.
  */
-import { EVENT_ID, type ChompingMode, type CollectionStyle, type DocumentDirective, type Event, type ScalarStyle } from 'js-yaml';
+import {
+  EVENT_ID,
+  type ChompingMode,
+  type CollectionStyle,
+  type DocumentDirective,
+  type Event,
+  type ScalarStyle,
+} from 'js-yaml';
 
 /**
  * Slots per event. Slot 0 packs the type and the small enums and flags; the rest are offsets:
@@ -59,7 +66,8 @@ export class EventWriter {
           s[at + 3] = event.tagStart;
           s[at + 4] = event.tagEnd;
           if (event.type === EVENT_ID.SCALAR) {
-            s[at] = event.type | (event.style << STYLE_SHIFT) | (event.chomping << CHOMPING_SHIFT) | (event.fast ? FAST : 0);
+            s[at] =
+              event.type | (event.style << STYLE_SHIFT) | (event.chomping << CHOMPING_SHIFT) | (event.fast ? FAST : 0);
             s[at + 5] = event.valueStart;
             s[at + 6] = event.valueEnd;
             s[at + 7] = event.indent;

@@ -41,20 +41,30 @@ export async function resolvePrefixes(prefixes: readonly string[]): Promise<Host
 }
 
 /** The checked path of `source` under one of `prefixes`, or the reason it is refused. */
-export async function checkHostPath(source: string, prefixes: readonly HostPathPrefix[]): Promise<{ path: string } | { refused: string }> {
+export async function checkHostPath(
+  source: string,
+  prefixes: readonly HostPathPrefix[],
+): Promise<{ path: string } | { refused: string }> {
   const wanted = posix.normalize(source);
   const shown = printable(wanted);
-  const prefix = prefixes.filter((p) => isPathWithin(wanted, p.given)).sort((a, b) => b.given.length - a.given.length)[0];
+  const prefix = prefixes
+    .filter((p) => isPathWithin(wanted, p.given))
+    .sort((a, b) => b.given.length - a.given.length)[0];
   if (prefix === undefined) return { refused: `host path ${shown} is not under an --allow-host-path prefix` };
   const full = join(prefix.real, relative(prefix.given, wanted));
   let current = '/';
   for (const part of full.split(sep).filter(Boolean)) {
     current = join(current, part);
     const stats = await lstat(current).catch((error: NodeJS.ErrnoException) => error);
-    if (stats instanceof Error) return { refused: `host path ${shown} ${stats.code === 'ENOENT' ? 'does not exist' : `cannot be examined (${stats.code ?? 'error'})`}` };
+    if (stats instanceof Error)
+      return {
+        refused: `host path ${shown} ${stats.code === 'ENOENT' ? 'does not exist' : `cannot be examined (${stats.code ?? 'error'})`}`,
+      };
     if (stats.isSymbolicLink()) {
       const at = isPathWithin(current, prefix.real) ? join(prefix.given, relative(prefix.real, current)) : current;
-      return { refused: `host path ${shown} leads through a symbolic link at ${printable(at)}; berth mounts no host path through a link` };
+      return {
+        refused: `host path ${shown} leads through a symbolic link at ${printable(at)}; berth mounts no host path through a link`,
+      };
     }
   }
   return { path: full };
@@ -62,7 +72,11 @@ export async function checkHostPath(source: string, prefixes: readonly HostPathP
 
 /** `set` with each app's host paths checked: an app with one refused leaves the set's apps for a problem, as an invalid manifest does. */
 export async function confineHostPaths(set: ManifestSet, prefixes: readonly HostPathPrefix[]): Promise<ManifestSet> {
-  const writable = [...set.apps.values()].flatMap((app) => app.spec.volumes.filter((v) => v.source.startsWith('/') && !v.readOnly).map((v) => ({ app: app.name, source: posix.normalize(v.source) })));
+  const writable = [...set.apps.values()].flatMap((app) =>
+    app.spec.volumes
+      .filter((v) => v.source.startsWith('/') && !v.readOnly)
+      .map((v) => ({ app: app.name, source: posix.normalize(v.source) })),
+  );
   let apps: Map<string, App> | undefined;
   const problems: ManifestProblem[] = [];
   const invalid = new Set(set.invalid);
@@ -79,7 +93,9 @@ export async function confineHostPaths(set: ManifestSet, prefixes: readonly Host
       const source = posix.normalize(volume.source);
       const outer = writable.find((w) => w.source !== source && isPathWithin(source, w.source));
       const checked = outer
-        ? { refused: `host path ${printable(source)} lies inside ${printable(outer.source)}, which app ${outer.app} mounts writable: its container could put a link on the way` }
+        ? {
+            refused: `host path ${printable(source)} lies inside ${printable(outer.source)}, which app ${outer.app} mounts writable: its container could put a link on the way`,
+          }
         : await checkHostPath(volume.source, prefixes);
       if ('refused' in checked) {
         refused = { ...(app.claimsAt?.volumes[i] ?? app.source), app: name, message: checked.refused };
@@ -107,7 +123,10 @@ export class HostPathCheckingSource {
   ) {}
 
   /** Resolves the prefixes now: one that fails its check stops the start (UnsafeDirectoryError). */
-  static async create(inner: { readonly dir: string; read(): Promise<ManifestSet> }, prefixes: readonly string[]): Promise<HostPathCheckingSource> {
+  static async create(
+    inner: { readonly dir: string; read(): Promise<ManifestSet> },
+    prefixes: readonly string[],
+  ): Promise<HostPathCheckingSource> {
     return new HostPathCheckingSource(inner, await resolvePrefixes(prefixes));
   }
 

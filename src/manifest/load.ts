@@ -113,7 +113,15 @@ function rootFailure(target: string, error: unknown): Scan {
  * Adds the manifest files among `entries` (of `realDir`) and below to `scan`, skipping hidden
  * entries and refusing symlinks that leave `realRoot`.
  */
-function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string, entries: Dirent[], depth: number, visited: Set<string>): void {
+function walk(
+  scan: Scan,
+  realRoot: string,
+  displayDir: string,
+  realDir: string,
+  entries: Dirent[],
+  depth: number,
+  visited: Set<string>,
+): void {
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // path.join(dir, name) for a name without a slash, without normalizing dir again for every entry.
   const displayPrefix = joinPrefix(displayDir);
@@ -146,7 +154,9 @@ function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string,
     if (isDirectory) {
       if (visited.has(realPath)) continue;
       if (depth + 1 > MAX_DIRECTORY_DEPTH) {
-        scan.problems.push(atStart(file, `directory is nested more than ${MAX_DIRECTORY_DEPTH} levels deep; its manifests are not read`));
+        scan.problems.push(
+          atStart(file, `directory is nested more than ${MAX_DIRECTORY_DEPTH} levels deep; its manifests are not read`),
+        );
         continue;
       }
       visited.add(realPath);
@@ -172,7 +182,11 @@ function walk(scan: Scan, realRoot: string, displayDir: string, realDir: string,
  * files; the event loop gets a turn every READ_BATCH files.
  */
 /** With `cache` null (a one-off read), no cache is kept or returned. */
-async function assemble(scans: readonly Scan[], options: LoadOptions, cache: AnalysisCache | null): Promise<{ set: ManifestSet; cache: AnalysisCache | null }> {
+async function assemble(
+  scans: readonly Scan[],
+  options: LoadOptions,
+  cache: AnalysisCache | null,
+): Promise<{ set: ManifestSet; cache: AnalysisCache | null }> {
   const byRealPath = new Map<string, Candidate>();
   for (const candidate of scans.flatMap((s) => s.candidates)) {
     if (!byRealPath.has(candidate.realPath)) byRealPath.set(candidate.realPath, candidate);
@@ -191,7 +205,11 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
       files.push({ file: candidate.file, analysis: former.analysis });
     } else {
       unread.push({ index: files.push({ file: candidate.file, analysis: UNREAD }) - 1, candidate, former });
-      pool.add({ file: candidate.file, realPath: candidate.realPath, formerApps: former === undefined ? [] : appsOf(former.analysis) });
+      pool.add({
+        file: candidate.file,
+        realPath: candidate.realPath,
+        formerApps: former === undefined ? [] : appsOf(former.analysis),
+      });
     }
   }
   const analyses = await pool.finish();
@@ -209,7 +227,13 @@ async function assemble(scans: readonly Scan[], options: LoadOptions, cache: Ana
   files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 
   return {
-    set: combine(files, scans.flatMap((s) => s.problems), directoryState(scans), files.length, options),
+    set: combine(
+      files,
+      scans.flatMap((s) => s.problems),
+      directoryState(scans),
+      files.length,
+      options,
+    ),
     cache: nextCache,
   };
 }
@@ -224,7 +248,8 @@ function combine(
 ): ManifestSet {
   const namedTimes = new Map<string, number>();
   for (const { analysis } of files) {
-    for (const doc of analysis.documents) if (doc.app !== undefined) namedTimes.set(doc.app, (namedTimes.get(doc.app) ?? 0) + 1);
+    for (const doc of analysis.documents)
+      if (doc.app !== undefined) namedTimes.set(doc.app, (namedTimes.get(doc.app) ?? 0) + 1);
   }
   // Where each app defined more than once is named, for the conflict messages.
   const namings = new Map<string, string[]>();
@@ -255,7 +280,11 @@ function combine(
       if (doc.app !== undefined && places.length > 1) {
         const here = `${printable(doc.namePosition.file)}:${doc.namePosition.line}:${doc.namePosition.col}`;
         const elsewhere = places.filter((p) => p !== here).join(', ');
-        documentProblems.push({ ...doc.namePosition, message: `app "${doc.app}" is also defined in ${elsewhere}`, app: doc.app });
+        documentProblems.push({
+          ...doc.namePosition,
+          message: `app "${doc.app}" is also defined in ${elsewhere}`,
+          app: doc.app,
+        });
         conflicts.set(doc.app, [...new Set([...(conflicts.get(doc.app) ?? []), file])]);
       }
       if (!doc.result.ok && doc.app !== undefined) invalid.add(doc.app);
@@ -266,10 +295,22 @@ function combine(
     apps.delete(app);
     invalid.add(app);
   }
-  const collisions = findCollisions(apps.values(), options.defaultDomain !== undefined ? { defaultDomain: options.defaultDomain } : {});
+  const collisions = findCollisions(
+    apps.values(),
+    options.defaultDomain !== undefined ? { defaultDomain: options.defaultDomain } : {},
+  );
   const errors = collisions.filter((c) => c.severity === 'error');
   problems.push(...collisionProblems(errors));
-  return { apps, problems, warnings: collisionProblems(collisions.filter((c) => c.severity === 'warning')), collisions: errors, conflicts, invalid, fileCount, directory };
+  return {
+    apps,
+    problems,
+    warnings: collisionProblems(collisions.filter((c) => c.severity === 'warning')),
+    collisions: errors,
+    conflicts,
+    invalid,
+    fileCount,
+    directory,
+  };
 }
 
 function directoryState(scans: readonly Scan[]): DirectoryState {
@@ -290,11 +331,21 @@ function isUnchanged(candidate: Candidate, cached: CachedAnalysis): boolean {
   } catch {
     return false;
   }
-  return cached.size === stamp.size && cached.mtimeMs === stamp.mtimeMs && cached.ctimeMs === stamp.ctimeMs && cached.ino === stamp.ino;
+  return (
+    cached.size === stamp.size &&
+    cached.mtimeMs === stamp.mtimeMs &&
+    cached.ctimeMs === stamp.ctimeMs &&
+    cached.ino === stamp.ino
+  );
 }
 
 /** A file whose content cannot be had: one problem, and the apps it defined before stay unconfirmed. */
-function failedRead(file: string, message: string, previous: AnalysisCache | null, next: AnalysisCache | null): FileAnalysis {
+function failedRead(
+  file: string,
+  message: string,
+  previous: AnalysisCache | null,
+  next: AnalysisCache | null,
+): FileAnalysis {
   const cached = previous?.get(file);
   if (cached === undefined) return failedFile([atStart(file, message)], []);
   next?.set(file, cached);
@@ -318,4 +369,3 @@ function isPathWithin(candidate: string, root: string): boolean {
 function errorCode(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error ? String(error.code) : undefined;
 }
-

@@ -51,14 +51,29 @@ const GRAMMARS: Record<string, Grammar> = {
 };
 
 /** Keywords about a node's value, most specific first; a node gets one message from these. */
-const VALUE_KEYWORDS = ['const', 'enum', 'type', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'minLength', 'maxLength', 'minItems'];
+const VALUE_KEYWORDS = [
+  'const',
+  'enum',
+  'type',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'minLength',
+  'maxLength',
+  'minItems',
+];
 
 /**
  * Turns ajv errors (from a `verbose` validator) into one readable message per mistake:
  * unknown fields point at their key, missing fields at the parent's key, everything else
  * at the offending value. `document` is the data as written (before defaults).
  */
-export function describeSchemaErrors(errors: readonly ErrorObject[], document: unknown, scalarSource: ScalarSource): NodeMessage[] {
+export function describeSchemaErrors(
+  errors: readonly ErrorObject[],
+  document: unknown,
+  scalarSource: ScalarSource,
+): NodeMessage[] {
   const messages: NodeMessage[] = [];
   const valueErrors = new Map<string, ErrorObject>();
   const label = (pointer: string) => displayPath(pointer, document);
@@ -67,20 +82,28 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], document: u
     const pointer = error.instancePath;
     switch (error.keyword) {
       case 'required':
-        messages.push({ pointer, which: 'key', message: `${label(pointer)}: missing required field "${String(error.params['missingProperty'])}"` });
+        messages.push({
+          pointer,
+          which: 'key',
+          message: `${label(pointer)}: missing required field "${String(error.params.missingProperty)}"`,
+        });
         break;
       case 'additionalProperties': {
-        const field = String(error.params['additionalProperty']);
+        const field = String(error.params.additionalProperty);
         const known = Object.keys((error.parentSchema as SchemaNode | undefined)?.properties ?? {});
         const child = childPointer(pointer, field);
-        messages.push({ pointer: child, which: 'key', message: `${label(child)}: unknown field${suggestion(field, known)}` });
+        messages.push({
+          pointer: child,
+          which: 'key',
+          message: `${label(child)}: unknown field${suggestion(field, known)}`,
+        });
         break;
       }
       case 'propertyNames':
         break;
       case 'uniqueItems': {
-        const later = childPointer(pointer, Math.max(Number(error.params['i']), Number(error.params['j'])));
-        const earlier = childPointer(pointer, Math.min(Number(error.params['i']), Number(error.params['j'])));
+        const later = childPointer(pointer, Math.max(Number(error.params.i), Number(error.params.j)));
+        const earlier = childPointer(pointer, Math.min(Number(error.params.i), Number(error.params.j)));
         messages.push({ pointer: later, which: 'value', message: `${label(later)}: duplicates ${label(earlier)}` });
         break;
       }
@@ -88,7 +111,11 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], document: u
         if (error.propertyName !== undefined) {
           const grammar = GRAMMARS[shapeOf(pointer)];
           const rule = grammar ? `is not a valid ${grammar.noun} (${grammar.rule})` : 'is not an allowed field name';
-          messages.push({ pointer: childPointer(pointer, error.propertyName), which: 'key', message: `${label(pointer)}: ${quote(error.propertyName)} ${rule}` });
+          messages.push({
+            pointer: childPointer(pointer, error.propertyName),
+            which: 'key',
+            message: `${label(pointer)}: ${quote(error.propertyName)} ${rule}`,
+          });
         } else {
           const current = valueErrors.get(pointer);
           if (current === undefined || rank(error) < rank(current)) valueErrors.set(pointer, error);
@@ -96,7 +123,11 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], document: u
     }
   }
   for (const [pointer, error] of valueErrors) {
-    messages.push({ pointer, which: 'value', message: `${label(pointer)}: ${describeValueError(error, pointer, scalarSource)}` });
+    messages.push({
+      pointer,
+      which: 'value',
+      message: `${label(pointer)}: ${describeValueError(error, pointer, scalarSource)}`,
+    });
   }
   return dedupe(messages);
 }
@@ -106,21 +137,24 @@ function describeValueError(error: ErrorObject, pointer: string, scalarSource: S
   const data: unknown = error.data;
   switch (error.keyword) {
     case 'const':
-      return `must be ${JSON.stringify(error.params['allowedValue'])}${butIs(data)}`;
+      return `must be ${JSON.stringify(error.params.allowedValue)}${butIs(data)}`;
     case 'enum':
-      return `must be ${alternatives(error.params['allowedValues'] as unknown[])}${butIs(data)}`;
+      return `must be ${alternatives(error.params.allowedValues as unknown[])}${butIs(data)}`;
     case 'type': {
       const expected = expectation(schema);
       if (data === null) return `must be ${expected} (it is empty)`;
       const written = scalarSource(pointer);
       // An env value is a secret, whatever it looks like: the key says where, the value is never shown.
-      if (schema.type === 'string' && written !== undefined) return pointer.startsWith('/spec/env/') ? `must be a string; write the value in quotes (${kindOf(data)} here; env values are never shown)` : `must be a string; write it in quotes: ${quote(written)}`;
+      if (schema.type === 'string' && written !== undefined)
+        return pointer.startsWith('/spec/env/')
+          ? `must be a string; write the value in quotes (${kindOf(data)} here; env values are never shown)`
+          : `must be a string; write it in quotes: ${quote(written)}`;
       if (schema.type === 'integer' && typeof data === 'number') return `must be ${expected}`;
       return `must be ${expected}, not ${kindOf(data)}`;
     }
     case 'pattern': {
       const grammar = GRAMMARS[shapeOf(pointer)];
-      if (grammar === undefined) return `${shown(data)} must match ${String(error.params['pattern'])}`;
+      if (grammar === undefined) return `${shown(data)} must match ${String(error.params.pattern)}`;
       return `${shown(data)} is not a valid ${grammar.noun} (${grammar.rule})`;
     }
     case 'minimum':
@@ -131,7 +165,7 @@ function describeValueError(error: ErrorObject, pointer: string, scalarSource: S
     case 'minItems':
       return 'must not be empty';
     case 'maxLength':
-      return `must be at most ${String(error.params['limit'])} characters long`;
+      return `must be at most ${String(error.params.limit)} characters long`;
     default:
       return error.message ?? `fails the schema's "${error.keyword}" rule`;
   }
@@ -141,7 +175,8 @@ function describeValueError(error: ErrorObject, pointer: string, scalarSource: S
 function expectation(schema: SchemaNode): string {
   switch (schema.type) {
     case 'integer':
-      if (schema.minimum !== undefined && schema.maximum !== undefined) return `an integer from ${schema.minimum} to ${schema.maximum}`;
+      if (schema.minimum !== undefined && schema.maximum !== undefined)
+        return `an integer from ${schema.minimum} to ${schema.maximum}`;
       if (schema.minimum !== undefined) return `an integer of at least ${schema.minimum}`;
       return 'an integer';
     case 'number':
@@ -175,7 +210,8 @@ function butIs(data: unknown): string {
 /** A scalar as YAML would write it, on one line: strings quoted (and cut when long), `.nan` and `.inf` for those numbers. */
 function shown(data: unknown): string {
   if (typeof data === 'string') return quote(data);
-  if (typeof data === 'number' && !Number.isFinite(data)) return Number.isNaN(data) ? '.nan' : data > 0 ? '.inf' : '-.inf';
+  if (typeof data === 'number' && !Number.isFinite(data))
+    return Number.isNaN(data) ? '.nan' : data > 0 ? '.inf' : '-.inf';
   return JSON.stringify(data);
 }
 

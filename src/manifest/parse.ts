@@ -100,7 +100,14 @@ export function tokenizeManifestText(text: string): Tokens {
   const tooDeep = deeperThanLimit(events);
   if (tooDeep === undefined) return { events };
   const position = new LineIndex(text).position(tooDeep);
-  return { failure: { reason: `nesting exceeded maxDepth (${MAX_DEPTH})`, line: position.line - 1, column: position.col - 1, yaml: true } };
+  return {
+    failure: {
+      reason: `nesting exceeded maxDepth (${MAX_DEPTH})`,
+      line: position.line - 1,
+      column: position.col - 1,
+      yaml: true,
+    },
+  };
 }
 
 /** The offset of the first mapping or list nested MAX_DEPTH + 1 levels deep, if any. */
@@ -117,7 +124,8 @@ function deeperThanLimit(events: readonly Event[]): number | undefined {
 }
 
 function yamlFailure(error: unknown): YamlFailure {
-  if (!(error instanceof YAMLException)) return { reason: error instanceof Error ? error.message : String(error), line: 0, column: 0, yaml: false };
+  if (!(error instanceof YAMLException))
+    return { reason: error instanceof Error ? error.message : String(error), line: 0, column: 0, yaml: false };
   return { reason: error.reason, line: error.mark?.line ?? 0, column: error.mark?.column ?? 0, yaml: true };
 }
 
@@ -125,7 +133,11 @@ function yamlFailure(error: unknown): YamlFailure {
  * Parses every document of a manifest file, from its tokens when they were made elsewhere. Pure;
  * never throws for bad input, and every problem message is one line.
  */
-export function parseManifestText(text: string, file: string, tokens: Tokens = tokenizeManifestText(text)): ParseResult {
+export function parseManifestText(
+  text: string,
+  file: string,
+  tokens: Tokens = tokenizeManifestText(text),
+): ParseResult {
   const lines = new LineIndex(text);
   const fail = (offset: number | Position, message: string): ParseResult => {
     const position = typeof offset === 'number' ? lines.position(offset) : offset;
@@ -147,7 +159,9 @@ export function parseManifestText(text: string, file: string, tokens: Tokens = t
   if (nodeBeyondLimit !== undefined) return fail(nodeBeyondLimit, NODES_MESSAGE);
   let values: unknown[];
   try {
-    values = constructPlainDocuments(events, text) ?? constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
+    values =
+      constructPlainDocuments(events, text) ??
+      constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
   } catch (error) {
     return refused(yamlFailure(error));
   }

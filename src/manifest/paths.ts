@@ -13,7 +13,8 @@ export function displayPath(pointer: string, document: unknown): string {
   let node: unknown = document;
   for (const segment of pointerSegments(pointer)) {
     if (Array.isArray(node)) text += `[${segment}]`;
-    else if (IDENTIFIER.test(segment) && segment.length <= MAX_QUOTED_LENGTH) text += text === '' ? segment : `.${segment}`;
+    else if (IDENTIFIER.test(segment) && segment.length <= MAX_QUOTED_LENGTH)
+      text += text === '' ? segment : `.${segment}`;
     else text += `[${quote(segment)}]`;
     node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
   }

@@ -14,7 +14,10 @@ export function otherWriters(mode: number): string | undefined {
 
 /** The warning for `dir` (followed through symlinks), or undefined when only its owner may write it or it cannot be read. */
 export async function permissionWarning(dir: string): Promise<string | undefined> {
-  const mode = await stat(dir).then((s) => s.mode, () => undefined);
+  const mode = await stat(dir).then(
+    (s) => s.mode,
+    () => undefined,
+  );
   const writers = mode === undefined ? undefined : otherWriters(mode);
   if (writers === undefined) return undefined;
   const octal = (mode! & 0o7777).toString(8).padStart(4, '0');

@@ -106,7 +106,8 @@ export class SourceMap {
 
   /** The recorded nodes from the root towards `pointer`, as far as they go. */
   private pathTo(pointer: string): SpanNode[] {
-    if (this.tree === null && ++this.lookups > DIRECT_LOOKUPS) this.tree = buildTree(this.events, this.documentAt, this.text);
+    if (this.tree === null && ++this.lookups > DIRECT_LOOKUPS)
+      this.tree = buildTree(this.events, this.documentAt, this.text);
     if (this.tree === null) return walkTo(this.events, this.documentAt, this.text, pointerSegments(pointer));
     if (this.tree === undefined) return [];
     const path = [this.tree];
@@ -152,7 +153,8 @@ function scalarValueOffset(event: ScalarEvent, text: string): number | undefined
     if (event.tagStart >= 0) return event.tagStart;
     return event.anchorStart >= 0 ? event.anchorStart - 1 : undefined;
   }
-  if (event.style === SCALAR_STYLE.SINGLE_QUOTED || event.style === SCALAR_STYLE.DOUBLE_QUOTED) return event.valueStart - 1;
+  if (event.style === SCALAR_STYLE.SINGLE_QUOTED || event.style === SCALAR_STYLE.DOUBLE_QUOTED)
+    return event.valueStart - 1;
   if (event.style === SCALAR_STYLE.LITERAL_BLOCK || event.style === SCALAR_STYLE.FOLDED_BLOCK) {
     let offset = event.valueStart;
     while (offset < event.valueEnd && text[offset] === ' ') offset++;
@@ -180,7 +182,8 @@ function spanOf(event: Event, keyOffset: number | undefined, text: string): Span
   if (event.type === EVENT_ID.SCALAR) {
     const valueOffset = scalarValueOffset(event, text);
     if (valueOffset !== undefined) node.value = valueOffset;
-    if (event.valueStart >= 0) node.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
+    if (event.valueStart >= 0)
+      node.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
   } else if (event.type === EVENT_ID.ALIAS) {
     node.value = event.anchorStart - 1;
   } else if (event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE) {
@@ -201,7 +204,11 @@ function walkTo(events: readonly Event[], documentAt: number, text: string, segm
   for (const segment of segments) {
     const parent = events[at] as Event;
     const child =
-      parent.type === EVENT_ID.MAPPING ? memberOf(events, at, text, segment) : parent.type === EVENT_ID.SEQUENCE ? itemOf(events, at, segment) : undefined;
+      parent.type === EVENT_ID.MAPPING
+        ? memberOf(events, at, text, segment)
+        : parent.type === EVENT_ID.SEQUENCE
+          ? itemOf(events, at, segment)
+          : undefined;
     if (child === undefined) break;
     at = child.at;
     path.push(spanOf(events[at] as Event, child.keyOffset, text));
@@ -222,7 +229,12 @@ function skipNode(events: readonly Event[], at: number): number {
 }
 
 /** The value of the mapping's member written with a scalar key `name` (the last, as the tree keeps). */
-function memberOf(events: readonly Event[], mappingAt: number, text: string, name: string): { at: number; keyOffset: number } | undefined {
+function memberOf(
+  events: readonly Event[],
+  mappingAt: number,
+  text: string,
+  name: string,
+): { at: number; keyOffset: number } | undefined {
   let found: { at: number; keyOffset: number } | undefined;
   for (let at = mappingAt + 1; (events[at] as Event).type !== EVENT_ID.POP; ) {
     const key = events[at] as Event;
@@ -236,7 +248,11 @@ function memberOf(events: readonly Event[], mappingAt: number, text: string, nam
 }
 
 /** The sequence's item at the index `segment` spells (as String(index) does). */
-function itemOf(events: readonly Event[], sequenceAt: number, segment: string): { at: number; keyOffset: undefined } | undefined {
+function itemOf(
+  events: readonly Event[],
+  sequenceAt: number,
+  segment: string,
+): { at: number; keyOffset: undefined } | undefined {
   if (!/^(?:0|[1-9]\d*)$/.test(segment)) return undefined;
   let remaining = Number(segment);
   for (let at = sequenceAt + 1; (events[at] as Event).type !== EVENT_ID.POP; at = skipNode(events, at)) {
@@ -291,11 +307,13 @@ function buildTree(events: readonly Event[], documentAt: number, text: string): 
     if (parent === undefined || parent.kind === 'document') {
       root = node = spanOf(event, undefined, text);
     } else if (parent.kind === 'sequence') {
-      if (parent.node !== null) childrenOf(parent.node).set(String(parent.nextIndex), (node = spanOf(event, undefined, text)));
+      if (parent.node !== null)
+        childrenOf(parent.node).set(String(parent.nextIndex), (node = spanOf(event, undefined, text)));
       parent.nextIndex++;
     } else {
       const { node: parentNode, key } = parent;
-      if (parentNode !== null && key !== null) childrenOf(parentNode).set(key.name, (node = spanOf(event, key.offset, text)));
+      if (parentNode !== null && key !== null)
+        childrenOf(parentNode).set(key.name, (node = spanOf(event, key.offset, text)));
       parent.awaitingKey = true;
     }
 

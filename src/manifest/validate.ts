@@ -95,7 +95,12 @@ function focusOnIdentity(errors: readonly ErrorObject[]): readonly ErrorObject[]
   return wrongIdentity ? errors.filter((e) => IDENTITY_POINTERS.has(e.instancePath)) : errors;
 }
 
-function toProblems(messages: readonly NodeMessage[], doc: ParsedDocument, file: string, app: string | undefined): ManifestProblem[] {
+function toProblems(
+  messages: readonly NodeMessage[],
+  doc: ParsedDocument,
+  file: string,
+  app: string | undefined,
+): ManifestProblem[] {
   return messages
     .map((m) => ({ offset: doc.sourceMap.offset(m.pointer, m.which), message: m }))
     .sort((a, b) => a.offset - b.offset)
@@ -138,7 +143,11 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
     const target = path.posix.normalize(volume.target).replace(/(.)\/+$/, '$1');
     const earlier = mountedTargets.get(target);
     if (earlier === undefined) mountedTargets.set(target, i);
-    else report(`/spec/volumes/${i}/target`, `${quote(volume.target)} is already mounted by ${displayPath(`/spec/volumes/${earlier}`, valid)}`);
+    else
+      report(
+        `/spec/volumes/${i}/target`,
+        `${quote(volume.target)} is already mounted by ${displayPath(`/spec/volumes/${earlier}`, valid)}`,
+      );
   });
 
   // Each port is compared with the earlier ones through maps, not pairwise: a document may list
@@ -181,7 +190,10 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
   spec.checks.http.forEach((check, i) => {
     if (check.port === undefined) {
       if (tcpPorts.length === 0) {
-        report(`/spec/checks/http/${i}`, 'an http check needs a port, and spec.ports declares no tcp container port to default to');
+        report(
+          `/spec/checks/http/${i}`,
+          'an http check needs a port, and spec.ports declares no tcp container port to default to',
+        );
       }
     } else if (!declaredTcpPorts.has(check.port)) {
       const declared = tcpPorts.length === 0 ? 'none is declared' : `declared: ${tcpPorts.join(', ')}`;
@@ -220,7 +232,13 @@ function isIPv6(ip: string): boolean {
   return ip.includes(':');
 }
 
-function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, options: LoadOptions, strategyExplicit: boolean): App {
+function normalize(
+  valid: ValidDocument,
+  doc: ParsedDocument,
+  file: string,
+  options: LoadOptions,
+  strategyExplicit: boolean,
+): App {
   const { metadata, spec } = valid;
   const firstTcpPort = spec.ports.find((p) => p.protocol === 'tcp')?.container;
   return {
@@ -237,8 +255,15 @@ function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, opti
       ...(spec.digest !== undefined && { digest: spec.digest }),
       ...(spec.command !== undefined && { command: spec.command }),
       env: spec.env,
-      envFrom: spec.envFrom.map((e, i) => ({ file: resolvePath(dirname(file), e.file), at: { file, ...doc.locate(`/spec/envFrom/${i}/file`, 'value') } })),
-      secrets: spec.secrets.map((e, i) => ({ file: resolvePath(dirname(file), e.file), target: e.target, at: { file, ...doc.locate(`/spec/secrets/${i}/file`, 'value') } })),
+      envFrom: spec.envFrom.map((e, i) => ({
+        file: resolvePath(dirname(file), e.file),
+        at: { file, ...doc.locate(`/spec/envFrom/${i}/file`, 'value') },
+      })),
+      secrets: spec.secrets.map((e, i) => ({
+        file: resolvePath(dirname(file), e.file),
+        target: e.target,
+        at: { file, ...doc.locate(`/spec/secrets/${i}/file`, 'value') },
+      })),
       ports: spec.ports.map((p) => ({
         container: p.container,
         ...(p.host !== undefined && { host: p.host }),
@@ -262,10 +287,17 @@ function normalize(valid: ValidDocument, doc: ParsedDocument, file: string, opti
           wait: c.wait,
           timeout: c.timeout,
         })),
-        exec: spec.checks.exec.map((c) => ({ command: c.command, attempts: c.attempts, wait: c.wait, timeout: c.timeout })),
+        exec: spec.checks.exec.map((c) => ({
+          command: c.command,
+          attempts: c.attempts,
+          wait: c.wait,
+          timeout: c.timeout,
+        })),
       },
       ...(spec.release !== undefined && { release: { command: spec.release.command, timeout: spec.release.timeout } }),
-      ...(spec.postDeploy !== undefined && { postDeploy: { command: spec.postDeploy.command, timeout: spec.postDeploy.timeout } }),
+      ...(spec.postDeploy !== undefined && {
+        postDeploy: { command: spec.postDeploy.command, timeout: spec.postDeploy.timeout },
+      }),
       deploy: {
         strategy: spec.deploy.strategy,
         strategyExplicit,

@@ -103,7 +103,8 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of sources.certificates?.() ?? []) if (c.notAfter !== undefined) this.set({ domain: c.domain, app: c.app }, Math.floor(c.notAfter / 1000));
+      for (const c of sources.certificates?.() ?? [])
+        if (c.notAfter !== undefined) this.set({ domain: c.domain, app: c.app }, Math.floor(c.notAfter / 1000));
     },
   });
   new Gauge({
@@ -113,7 +114,8 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of sources.certificates?.() ?? []) this.set({ domain: c.domain, app: c.app }, c.error !== undefined ? 1 : 0);
+      for (const c of sources.certificates?.() ?? [])
+        this.set({ domain: c.domain, app: c.app }, c.error !== undefined ? 1 : 0);
     },
   });
 
@@ -125,7 +127,7 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
   });
   const dropped = new Counter({
     name: 'berth_notifications_dropped_total',
-    help: 'Notifications dropped because the sink\'s queue was full.',
+    help: "Notifications dropped because the sink's queue was full.",
     labelNames: ['sink'] as const,
     registers: [registry],
   });

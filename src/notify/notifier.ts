@@ -62,7 +62,15 @@ export class Notifier implements EventSink {
   emit(input: NewEvent): void {
     if (this.stopped) return;
     const { clock, namespace } = this.deps;
-    const event: BerthEvent = { id: randomUUID(), type: input.type, time: new Date(clock.now()).toISOString(), namespace, ...(input.app !== undefined ? { app: input.app } : {}), message: input.message, details: input.details ?? {} };
+    const event: BerthEvent = {
+      id: randomUUID(),
+      type: input.type,
+      time: new Date(clock.now()).toISOString(),
+      namespace,
+      ...(input.app !== undefined ? { app: input.app } : {}),
+      message: input.message,
+      details: input.details ?? {},
+    };
     if (this.isRetry(event)) return;
     this.track(event);
     this.timeline.push(event);
@@ -72,7 +80,10 @@ export class Notifier implements EventSink {
       if (!matches(lane.sink.filter, event)) continue;
       if (lane.queue.length >= QUEUE_LIMIT) {
         this.deps.metrics?.dropped(lane.sink.name);
-        this.deps.logger.warn({ source: 'notify', sink: lane.sink.name, event: event.type }, `notification queue of ${lane.sink.name} is full; dropped ${event.type}`);
+        this.deps.logger.warn(
+          { source: 'notify', sink: lane.sink.name, event: event.type },
+          `notification queue of ${lane.sink.name} is full; dropped ${event.type}`,
+        );
         continue;
       }
       lane.queue.push(event);
@@ -119,18 +130,31 @@ export class Notifier implements EventSink {
       try {
         await sink.deliver(event);
         metrics?.delivered(sink.name, 'delivered');
-        if (attempt > 1) logger.info({ source: 'notify', sink: sink.name, event: event.type, attempts: attempt }, `delivered ${event.type} to ${sink.name} after ${attempt} attempts`);
+        if (attempt > 1)
+          logger.info(
+            { source: 'notify', sink: sink.name, event: event.type, attempts: attempt },
+            `delivered ${event.type} to ${sink.name} after ${attempt} attempts`,
+          );
         return;
       } catch (error) {
-        const failure = error instanceof DeliveryError ? error : new DeliveryError(`${sink.name}: ${(error as Error).message}`, true);
+        const failure =
+          error instanceof DeliveryError ? error : new DeliveryError(`${sink.name}: ${(error as Error).message}`, true);
         const delay = Math.max(failure.retryAfterMs ?? 0, Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempt - 1)));
-        const giveUp = !failure.retryable || attempt >= MAX_ATTEMPTS || clock.now() + delay - begin > MAX_AGE_MS || this.stopped;
+        const giveUp =
+          !failure.retryable || attempt >= MAX_ATTEMPTS || clock.now() + delay - begin > MAX_AGE_MS || this.stopped;
         if (giveUp) {
           metrics?.delivered(sink.name, 'failed');
-          logger.warn({ source: 'notify', sink: sink.name, event: event.type, attempts: attempt, reason: failure.message }, `could not deliver ${event.type} to ${sink.name}: ${failure.message}; given up after ${attempt} attempt(s)`);
+          logger.warn(
+            { source: 'notify', sink: sink.name, event: event.type, attempts: attempt, reason: failure.message },
+            `could not deliver ${event.type} to ${sink.name}: ${failure.message}; given up after ${attempt} attempt(s)`,
+          );
           return;
         }
-        if (attempt === 1) logger.warn({ source: 'notify', sink: sink.name, event: event.type, reason: failure.message }, `delivering ${event.type} to ${sink.name} failed (${failure.message}); retrying with backoff`);
+        if (attempt === 1)
+          logger.warn(
+            { source: 'notify', sink: sink.name, event: event.type, reason: failure.message },
+            `delivering ${event.type} to ${sink.name} failed (${failure.message}); retrying with backoff`,
+          );
         await clock.sleep(delay, this.abort.signal).catch(() => undefined);
       }
     }

@@ -15,7 +15,11 @@ import type { EventFilter } from '../events/filter.js';
 import type { BerthEvent } from '../events/types.js';
 
 export class DeliveryError extends Error {
-  constructor(message: string, readonly retryable: boolean, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = 'DeliveryError';
   }
@@ -61,22 +65,44 @@ export function webhookSink(options: WebhookOptions): Sink {
             ? JSON.stringify({ content: chatLine(event, options.publicUrl, kind), allowed_mentions: { parse: [] } })
             : JSON.stringify({ text: chatLine(event, options.publicUrl, kind) });
       const timestamp = String(Math.floor(options.now() / 1000));
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'berth', 'x-berth-event': event.type, 'x-berth-delivery': event.id, 'x-berth-timestamp': timestamp };
-      if (options.secret !== undefined) headers['x-berth-signature'] = `sha256=${createHmac('sha256', options.secret).update(`${timestamp}.${body}`).digest('hex')}`;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': 'berth',
+        'x-berth-event': event.type,
+        'x-berth-delivery': event.id,
+        'x-berth-timestamp': timestamp,
+      };
+      if (options.secret !== undefined)
+        headers['x-berth-signature'] =
+          `sha256=${createHmac('sha256', options.secret).update(`${timestamp}.${body}`).digest('hex')}`;
       if (authorization !== undefined) headers.authorization = authorization;
       let response: Response;
       try {
-        response = await fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+        response = await fetch(target, {
+          method: 'POST',
+          headers,
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+        });
         await response.arrayBuffer().catch(() => undefined);
       } catch (error) {
         const inner = (error as { cause?: { code?: string; message?: string } }).cause;
-        const cause = inner?.code ?? ((error as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : withoutUrl(inner?.message ?? (error as Error).message, options.url));
+        const cause =
+          inner?.code ??
+          ((error as Error).name === 'TimeoutError'
+            ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`
+            : withoutUrl(inner?.message ?? (error as Error).message, options.url));
         throw new DeliveryError(`${name}: ${cause}`, true);
       }
       if (response.status >= 200 && response.status < 300) return;
       const retryAfter = Number(response.headers.get('retry-after'));
       const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
-      throw new DeliveryError(`${name}: HTTP ${response.status}`, retryable, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+      throw new DeliveryError(
+        `${name}: HTTP ${response.status}`,
+        retryable,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+      );
     },
   };
 }
@@ -100,10 +126,16 @@ export function execSink(command: string, filter: EventFilter, timeoutMs = DELIV
         child.on('close', (code, signal) => {
           clearTimeout(timer);
           if (code === 0) resolve();
-          else reject(new DeliveryError(`${name}: ${signal === 'SIGKILL' ? `no exit within ${timeoutMs / 1000} s` : `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`, true));
+          else
+            reject(
+              new DeliveryError(
+                `${name}: ${signal === 'SIGKILL' ? `no exit within ${timeoutMs / 1000} s` : `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
+                true,
+              ),
+            );
         });
         child.stdin.on('error', () => undefined);
-        child.stdin.end(JSON.stringify(event) + '\n');
+        child.stdin.end(`${JSON.stringify(event)}\n`);
       });
     },
   };
@@ -154,7 +186,15 @@ function withoutUrl(text: string, url: string): string {
   } catch {
     return text.split(url).join(safeUrl(url));
   }
-  const pieces = [url, parsed.href, `${parsed.pathname}${parsed.search}`, parsed.search, parsed.password, parsed.username, parsed.pathname === '/' ? '' : parsed.pathname];
+  const pieces = [
+    url,
+    parsed.href,
+    `${parsed.pathname}${parsed.search}`,
+    parsed.search,
+    parsed.password,
+    parsed.username,
+    parsed.pathname === '/' ? '' : parsed.pathname,
+  ];
   const decoded = pieces.map((piece) => {
     try {
       return decodeURIComponent(piece);
@@ -162,5 +202,8 @@ function withoutUrl(text: string, url: string): string {
       return piece;
     }
   });
-  return [...pieces, ...decoded].filter((piece) => piece.length > 1).sort((a, b) => b.length - a.length).reduce((said, piece) => said.split(piece).join(piece === url || piece === parsed.href ? safeUrl(url) : '…'), text);
+  return [...pieces, ...decoded]
+    .filter((piece) => piece.length > 1)
+    .sort((a, b) => b.length - a.length)
+    .reduce((said, piece) => said.split(piece).join(piece === url || piece === parsed.href ? safeUrl(url) : '…'), text);
 }

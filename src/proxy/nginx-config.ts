@@ -23,33 +23,48 @@ export interface ServerBlock {
 export function renderServerBlock(block: ServerBlock): string {
   const upstream = upstreamName(block.namespace, block.app);
   const header = blockHeader(block.namespace, block.app);
-  const served = block.endpoints.length === 0
-    ? ['return 503;']
-    : [
-      'location / {',
-      `    proxy_pass http://${upstream};`,
-      '    proxy_http_version 1.1;',
-      '    proxy_set_header Connection "";',
-      '    proxy_set_header Host $host;',
-      '    proxy_set_header X-Real-IP $remote_addr;',
-      '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-      '    proxy_set_header X-Forwarded-Proto $scheme;',
-      '    proxy_next_upstream error timeout http_502 http_503;',
-      '}',
-    ];
-  const upstreamBlock = block.endpoints.length === 0
-    ? ''
-    : [`upstream ${upstream} {`, ...[...block.endpoints].sort().map((e) => `    server ${e} max_fails=0;`), '    keepalive 16;', '}', ''].join('\n');
+  const served =
+    block.endpoints.length === 0
+      ? ['return 503;']
+      : [
+          'location / {',
+          `    proxy_pass http://${upstream};`,
+          '    proxy_http_version 1.1;',
+          '    proxy_set_header Connection "";',
+          '    proxy_set_header Host $host;',
+          '    proxy_set_header X-Real-IP $remote_addr;',
+          '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+          '    proxy_set_header X-Forwarded-Proto $scheme;',
+          '    proxy_next_upstream error timeout http_502 http_503;',
+          '}',
+        ];
+  const upstreamBlock =
+    block.endpoints.length === 0
+      ? ''
+      : [
+          `upstream ${upstream} {`,
+          ...[...block.endpoints].sort().map((e) => `    server ${e} max_fails=0;`),
+          '    keepalive 16;',
+          '}',
+          '',
+        ].join('\n');
   const { tls } = block;
   if (!tls) return header + upstreamBlock + server(block.listen, block.domains, served);
 
-  const challenges = tls.challengeRoot === undefined ? [] : ['location /.well-known/acme-challenge/ {', `    root ${tls.challengeRoot};`, '}'];
+  const challenges =
+    tls.challengeRoot === undefined
+      ? []
+      : ['location /.well-known/acme-challenge/ {', `    root ${tls.challengeRoot};`, '}'];
   const byCertificate = new Map<string, { certificate: ServedCertificate; domains: string[] }>();
   const plain: string[] = [];
   for (const domain of block.domains) {
     const certificate = tls.certificates.certificateFor(domain);
     if (!certificate) plain.push(domain);
-    else byCertificate.set(certificate.certFile, { certificate, domains: [...(byCertificate.get(certificate.certFile)?.domains ?? []), domain] });
+    else
+      byCertificate.set(certificate.certFile, {
+        certificate,
+        domains: [...(byCertificate.get(certificate.certFile)?.domains ?? []), domain],
+      });
   }
   const secured = [...byCertificate.values()].flatMap((g) => g.domains);
   const httpsPort = /(\d+)$/.exec(tls.listen)?.[1];
@@ -57,7 +72,9 @@ export function renderServerBlock(block: ServerBlock): string {
   return (
     header +
     upstreamBlock +
-    (plain.length > 0 ? server(block.listen, plain, [...challenges, ...(challenges.length > 0 ? wrapRoot(served) : served)]) : '') +
+    (plain.length > 0
+      ? server(block.listen, plain, [...challenges, ...(challenges.length > 0 ? wrapRoot(served) : served)])
+      : '') +
     (secured.length > 0 ? server(block.listen, secured, [...challenges, 'location / {', `    ${redirect}`, '}']) : '') +
     [...byCertificate.values()]
       .map(({ certificate, domains }) =>
@@ -66,13 +83,21 @@ export function renderServerBlock(block: ServerBlock): string {
           `ssl_certificate ${certificate.certFile};`,
           `ssl_certificate_key ${certificate.keyFile};`,
           ...served,
-        ]))
+        ]),
+      )
       .join('')
   );
 }
 
 function server(listen: string, domains: string[], body: string[]): string {
-  return ['server {', `    listen ${listen};`, `    server_name ${domains.join(' ')};`, ...body.map((l) => `    ${l}`), '}', ''].join('\n');
+  return [
+    'server {',
+    `    listen ${listen};`,
+    `    server_name ${domains.join(' ')};`,
+    ...body.map((l) => `    ${l}`),
+    '}',
+    '',
+  ].join('\n');
 }
 
 /** A bare `return 503;` beside another location must sit in a location of its own. */

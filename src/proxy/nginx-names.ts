@@ -103,5 +103,8 @@ export interface ServerNameConflict {
  * keeps the first block it read and ignores the name in the later one.
  */
 export function conflictingServerNames(output: string): ServerNameConflict[] {
-  return [...output.matchAll(/conflicting server name "([^"]*)" on (\S+?),? ignored/g)].map((m) => ({ name: (m[1] ?? '').toLowerCase(), on: m[2] ?? '' }));
+  return [...output.matchAll(/conflicting server name "([^"]*)" on (\S+?),? ignored/g)].map((m) => ({
+    name: (m[1] ?? '').toLowerCase(),
+    on: m[2] ?? '',
+  }));
 }

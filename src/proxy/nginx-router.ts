@@ -71,19 +71,34 @@ export class NginxRouter implements TrafficRouter {
     const domains = this.domainsOf(app);
     if (domains.length === 0) return undefined;
     const { tls } = this.options;
-    return renderServerBlock({ namespace: this.options.namespace, app: app.name, listen: this.options.listen, domains, endpoints, ...(tls ? { tls } : {}) });
+    return renderServerBlock({
+      namespace: this.options.namespace,
+      app: app.name,
+      listen: this.options.listen,
+      domains,
+      endpoints,
+      ...(tls ? { tls } : {}),
+    });
   }
 
   urls(app: App, endpoints: string[]): string[] {
     const domains = this.domainsOf(app);
     if (domains.length === 0) return directUrls(endpoints);
     const { tls } = this.options;
-    return domains.map((domain) => (tls?.certificates.certificateFor(domain) ? urlOf('https', domain, tls.listen, '443') : urlOf('http', domain, this.options.listen, '80')));
+    return domains.map((domain) =>
+      tls?.certificates.certificateFor(domain)
+        ? urlOf('https', domain, tls.listen, '443')
+        : urlOf('http', domain, this.options.listen, '80'),
+    );
   }
 
   /** The domains the app is served under: its own, or `<app>.<defaultDomain>`. */
   domainsOf(app: App): string[] {
-    return app.spec.domains.length > 0 ? app.spec.domains : this.options.defaultDomain ? [`${app.name}.${this.options.defaultDomain}`] : [];
+    return app.spec.domains.length > 0
+      ? app.spec.domains
+      : this.options.defaultDomain
+        ? [`${app.name}.${this.options.defaultDomain}`]
+        : [];
   }
 
   /**
@@ -138,14 +153,20 @@ export class NginxRouter implements TrafficRouter {
       await this.replace(file, text);
     } catch (error) {
       // A full or read-only config directory: nginx keeps what it has; the app reports why.
-      throw new ProxyError(`cannot write the nginx configuration ${file}, the previous one is kept: ${(error as Error).message}`, { cause: error });
+      throw new ProxyError(
+        `cannot write the nginx configuration ${file}, the previous one is kept: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     let output: string;
     try {
       output = await run(this.options.testCommand);
     } catch (error) {
       await this.replace(file, previous);
-      throw new ProxyError(`nginx rejected the configuration for ${name}, the previous one is kept: ${(error as Error).message}`, { cause: error });
+      throw new ProxyError(
+        `nginx rejected the configuration for ${name}, the previous one is kept: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     const taken = text === undefined ? undefined : await this.takenDomains(name, text, previous, output);
     if (taken) {
@@ -159,8 +180,13 @@ export class NginxRouter implements TrafficRouter {
     } catch (error) {
       throw new ProxyError(`nginx did not reload for ${name}: ${(error as Error).message}`, { cause: error });
     }
-    if (text === undefined) this.logger.info({ step: 'proxy', app: name }, `Removed the nginx server block of ${name}; reloaded nginx`);
-    else this.logger.info({ step: 'proxy', app: name, endpoints }, `Configured nginx for ${name} -> ${endpoints.join(', ') || 'nothing (503)'}; reloaded nginx`);
+    if (text === undefined)
+      this.logger.info({ step: 'proxy', app: name }, `Removed the nginx server block of ${name}; reloaded nginx`);
+    else
+      this.logger.info(
+        { step: 'proxy', app: name, endpoints },
+        `Configured nginx for ${name} -> ${endpoints.join(', ') || 'nothing (503)'}; reloaded nginx`,
+      );
   }
 
   /**
@@ -169,20 +195,35 @@ export class NginxRouter implements TrafficRouter {
    * app's previous block already served is the app's own: it was there first (berth refused the
    * domain to whoever came later while it was), so it is said in a warning and not refused.
    */
-  private async takenDomains(name: string, text: string, previous: string | undefined, output: string): Promise<DomainConflictError | undefined> {
+  private async takenDomains(
+    name: string,
+    text: string,
+    previous: string | undefined,
+    output: string,
+  ): Promise<DomainConflictError | undefined> {
     const ours = new Set(serverNamesOf(text));
     const held = new Set(previous === undefined ? [] : serverNamesOf(previous));
     const contested = new Map<string, ServerNameConflict>();
-    for (const conflict of conflictingServerNames(output)) if (ours.has(conflict.name) && !contested.has(conflict.name)) contested.set(conflict.name, conflict);
+    for (const conflict of conflictingServerNames(output))
+      if (ours.has(conflict.name) && !contested.has(conflict.name)) contested.set(conflict.name, conflict);
     const kept = [...contested.values()].filter((c) => held.has(c.name));
     for (const conflict of kept) {
-      this.logger.warn({ step: 'proxy', app: name, domain: conflict.name }, `nginx reports another server block serving ${conflict.name} on ${conflict.on}, which ${name} already served; nginx serves the block it reads first`);
+      this.logger.warn(
+        { step: 'proxy', app: name, domain: conflict.name },
+        `nginx reports another server block serving ${conflict.name} on ${conflict.on}, which ${name} already served; nginx serves the block it reads first`,
+      );
     }
     const taken = [...contested.values()].filter((c) => !held.has(c.name));
     if (taken.length === 0) return undefined;
     const holders = await this.holdersOf(new Set(taken.map((c) => c.name)), name);
-    const clauses = taken.map((c) => `domain ${c.name} is also served by ${holders.get(c.name) ?? `a server block berth did not write (nginx -t: conflicting server name "${c.name}" on ${c.on})`}, which keeps it`);
-    return new DomainConflictError(`${clauses.join('; ')}; the nginx block of ${name} is left as it was`, taken.map((c) => c.name));
+    const clauses = taken.map(
+      (c) =>
+        `domain ${c.name} is also served by ${holders.get(c.name) ?? `a server block berth did not write (nginx -t: conflicting server name "${c.name}" on ${c.on})`}, which keeps it`,
+    );
+    return new DomainConflictError(
+      `${clauses.join('; ')}; the nginx block of ${name} is left as it was`,
+      taken.map((c) => c.name),
+    );
   }
 
   /**
@@ -200,8 +241,12 @@ export class NginxRouter implements TrafficRouter {
       const text = await readFile(path, 'utf8').catch(() => undefined);
       const owner = text === undefined ? undefined : parseBlockHeader(text);
       if (!owner || text === undefined) continue;
-      const who = owner.namespace === this.options.namespace ? `app ${owner.app} (${path})` : `app ${owner.app} of namespace ${owner.namespace} (${path})`;
-      for (const domain of serverNamesOf(text)) if (domains.has(domain) && !holders.has(domain)) holders.set(domain, who);
+      const who =
+        owner.namespace === this.options.namespace
+          ? `app ${owner.app} (${path})`
+          : `app ${owner.app} of namespace ${owner.namespace} (${path})`;
+      for (const domain of serverNamesOf(text))
+        if (domains.has(domain) && !holders.has(domain)) holders.set(domain, who);
     }
     return holders;
   }
@@ -214,9 +259,14 @@ export class NginxRouter implements TrafficRouter {
       const from = join(confDir, file);
       const text = await readFile(from, 'utf8').catch(() => undefined);
       const owner = text === undefined ? undefined : parseBlockHeader(text);
-      if (text === undefined || owner?.namespace !== namespace || file !== legacyBlockFileName(namespace, owner.app)) continue;
+      if (text === undefined || owner?.namespace !== namespace || file !== legacyBlockFileName(namespace, owner.app))
+        continue;
       const [before, after] = [legacyUpstreamName(namespace, owner.app), upstreamName(namespace, owner.app)];
-      const renamed = text.split(`upstream ${before} {`).join(`upstream ${after} {`).split(`proxy_pass http://${before};`).join(`proxy_pass http://${after};`);
+      const renamed = text
+        .split(`upstream ${before} {`)
+        .join(`upstream ${after} {`)
+        .split(`proxy_pass http://${before};`)
+        .join(`proxy_pass http://${after};`);
       const to = this.fileOf(owner.app);
       moves.push({ from, to, text, renamed, replaces: await readFile(to, 'utf8').catch(() => undefined) });
     }
@@ -230,30 +280,47 @@ export class NginxRouter implements TrafficRouter {
     };
     try {
       // A block already under its new name is the newer one: the old file only goes.
-      for (const move of moves) if (move.replaces === undefined) await writeFileAtomically(move.to, move.renamed, 0o644);
+      for (const move of moves)
+        if (move.replaces === undefined) await writeFileAtomically(move.to, move.renamed, 0o644);
       for (const move of moves) await rm(move.from, { force: true });
     } catch (error) {
       await undo();
-      throw new ProxyError(`cannot rename the nginx server blocks of namespace ${namespace} to the new naming (${list}), they are left as they were: ${(error as Error).message}; make ${confDir} writable for berth and start it again`, { cause: error });
+      throw new ProxyError(
+        `cannot rename the nginx server blocks of namespace ${namespace} to the new naming (${list}), they are left as they were: ${(error as Error).message}; make ${confDir} writable for berth and start it again`,
+        { cause: error },
+      );
     }
     let output: string;
     try {
       output = await run(this.options.testCommand);
     } catch (error) {
       await undo();
-      throw new ProxyError(`nginx rejected the nginx server blocks of namespace ${namespace} under the new naming (${list}), they are left as they were: ${(error as Error).message}; fix what nginx rejects (or remove those files) and start berth again`, { cause: error });
+      throw new ProxyError(
+        `nginx rejected the nginx server blocks of namespace ${namespace} under the new naming (${list}), they are left as they were: ${(error as Error).message}; fix what nginx rejects (or remove those files) and start berth again`,
+        { cause: error },
+      );
     }
     const renamedDomains = new Set(moves.flatMap((m) => serverNamesOf(m.renamed)));
     for (const conflict of conflictingServerNames(output)) {
-      if (renamedDomains.has(conflict.name)) this.logger.warn({ step: 'proxy', domain: conflict.name }, `nginx reports more than one server block serving ${conflict.name} on ${conflict.on}; nginx serves the block it reads first`);
+      if (renamedDomains.has(conflict.name))
+        this.logger.warn(
+          { step: 'proxy', domain: conflict.name },
+          `nginx reports more than one server block serving ${conflict.name} on ${conflict.on}; nginx serves the block it reads first`,
+        );
     }
     try {
       await run(this.options.reloadCommand);
     } catch (error) {
       // What nginx serves is the same text under the old names until its next reload.
-      this.logger.warn({ step: 'proxy', err: error }, `nginx did not reload after the renaming: ${(error as Error).message}`);
+      this.logger.warn(
+        { step: 'proxy', err: error },
+        `nginx did not reload after the renaming: ${(error as Error).message}`,
+      );
     }
-    this.logger.info({ step: 'proxy', files: moves.map((m) => m.to) }, `Renamed the nginx server blocks of namespace ${namespace} to the new naming: ${list}; reloaded nginx`);
+    this.logger.info(
+      { step: 'proxy', files: moves.map((m) => m.to) },
+      `Renamed the nginx server blocks of namespace ${namespace} to the new naming: ${list}; reloaded nginx`,
+    );
   }
 
   private async replace(file: string, text: string | undefined): Promise<void> {
@@ -285,7 +352,10 @@ async function run(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('/bin/sh', ['-c', command], { timeout: 30_000 }, (error, stdout, stderr) => {
       if (!error) return resolve(`${stderr}\n${stdout}`);
-      const lines = stderr.trim().split('\n').filter((l) => !/test is successful|syntax is ok/.test(l));
+      const lines = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/test is successful|syntax is ok/.test(l));
       reject(new Error(`\`${command}\` failed: ${lines.at(-1) ?? error.message}`));
     });
   });

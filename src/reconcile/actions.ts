@@ -20,9 +20,7 @@ export type Desired =
       invalid?: string;
     };
 
-export type ImageState =
-  | { kind: 'present'; id: string; repoDigests: string[] }
-  | { kind: 'missing' };
+export type ImageState = { kind: 'present'; id: string; repoDigests: string[] } | { kind: 'missing' };
 
 /** Everything the planner needs to know about one app at one moment. */
 export interface Observation {

@@ -1,9 +1,22 @@
 import type { App, AppSpec } from '../manifest/types.js';
-import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_REPLICA, LABEL_SECRETS, LABEL_SPEC_HASH, type ContainerCreateSpec } from '../runtime/types.js';
+import {
+  LABEL_APP,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_REPLICA,
+  LABEL_SECRETS,
+  LABEL_SPEC_HASH,
+  type ContainerCreateSpec,
+} from '../runtime/types.js';
 import { containerName, type Revision } from './revision.js';
 
 /** The container berth creates for one replica slot of one revision of an app. */
-export function containerSpecFor(namespace: string, app: App, revision: Revision, replica: number): ContainerCreateSpec {
+export function containerSpecFor(
+  namespace: string,
+  app: App,
+  revision: Revision,
+  replica: number,
+): ContainerCreateSpec {
   const { spec } = app;
   return {
     name: containerName(namespace, app.name, revision, replica),
@@ -33,7 +46,11 @@ export function containerEnv(spec: AppSpec): Record<string, string> {
 export function secretMounts(spec: AppSpec): { source: string; target: string; readOnly: boolean }[] {
   const resolved = spec.resolved;
   if (!resolved || resolved.root === undefined) return [];
-  return resolved.files.map((f, i) => ({ source: `${resolved.root}/${resolved.digest}/${i}`, target: f.target, readOnly: true }));
+  return resolved.files.map((f, i) => ({
+    source: `${resolved.root}/${resolved.digest}/${i}`,
+    target: f.target,
+    readOnly: true,
+  }));
 }
 
 /** Every value a log line or message must never show: env values, and the decrypted secrets (one list, made where container output is read). */

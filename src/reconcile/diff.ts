@@ -63,7 +63,9 @@ export function formatDiff(lines: readonly DiffLine[], indent = '  '): string[] 
 function appEnvOf(running: AppShape, desiredEnv: Readonly<Record<string, string>>): Record<string, string> {
   const imageEnv = running.imageEnv ?? {};
   return Object.fromEntries(
-    Object.entries(running.env).filter(([key, value]) => Object.hasOwn(desiredEnv, key) || !(Object.hasOwn(imageEnv, key) && imageEnv[key] === value)),
+    Object.entries(running.env).filter(
+      ([key, value]) => Object.hasOwn(desiredEnv, key) || !(Object.hasOwn(imageEnv, key) && imageEnv[key] === value),
+    ),
   );
 }
 
@@ -75,7 +77,10 @@ function diffImage(running: AppShape['image'] | undefined, desired: AppShape['im
   if (!refsDiffer && !idsDiffer) return [];
   // One name, another image (the tag was moved, or no name is known): the ids tell them apart.
   const sameLabel = imageLabel(running) === imageLabel(desired);
-  const label = (image: AppShape['image']) => (sameLabel && image.ref !== undefined && image.id !== undefined ? `${image.ref} (${shortId(image.id)})` : imageLabel(image));
+  const label = (image: AppShape['image']) =>
+    sameLabel && image.ref !== undefined && image.id !== undefined
+      ? `${image.ref} (${shortId(image.id)})`
+      : imageLabel(image);
   return [{ change: '~', field: 'image', text: `${label(running)} -> ${label(desired)}` }];
 }
 
@@ -84,12 +89,19 @@ function imageLabel(image: AppShape['image']): string {
 }
 
 /** Keys only: a changed value is reported as changed, never shown. */
-function diffEnv(running: Readonly<Record<string, string>>, desired: Readonly<Record<string, string>>, secret: ReadonlySet<string>): DiffLine[] {
+function diffEnv(
+  running: Readonly<Record<string, string>>,
+  desired: Readonly<Record<string, string>>,
+  secret: ReadonlySet<string>,
+): DiffLine[] {
   const keys = [...new Set([...Object.keys(running), ...Object.keys(desired)])].sort();
   return keys.flatMap((key): DiffLine[] => {
     const inRunning = Object.hasOwn(running, key);
     const inDesired = Object.hasOwn(desired, key);
-    if (inRunning && inDesired) return running[key] === desired[key] ? [] : [{ change: '~', field: 'env', text: `${key}: (${secret.has(key) ? 'secret' : 'value'} changed)` }];
+    if (inRunning && inDesired)
+      return running[key] === desired[key]
+        ? []
+        : [{ change: '~', field: 'env', text: `${key}: (${secret.has(key) ? 'secret' : 'value'} changed)` }];
     return [{ change: inDesired ? '+' : '-', field: 'env', text: key }];
   });
 }
@@ -127,7 +139,8 @@ function comparePortKeys(a: string, b: string): number {
 }
 
 function diffReplicas(running: number | undefined, desired: number | undefined): DiffLine[] {
-  if (running === undefined) return desired === undefined ? [] : [{ change: '+', field: 'replicas', text: String(desired) }];
+  if (running === undefined)
+    return desired === undefined ? [] : [{ change: '+', field: 'replicas', text: String(desired) }];
   if (desired === undefined) return [{ change: '-', field: 'replicas', text: String(running) }];
   return running === desired ? [] : [{ change: '~', field: 'replicas', text: `${running} -> ${desired}` }];
 }

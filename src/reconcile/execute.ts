@@ -17,7 +17,14 @@ import type { Action, ContainerRef, Executed, Plan, RollbackTarget } from './act
 import { servingEndpoints } from './serving.js';
 import { DeployFailedError, ReleaseFailedError } from './errors.js';
 import { createHash } from 'node:crypto';
-import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_REVISION, LABEL_ROLE, type ContainerCreateSpec } from '../runtime/types.js';
+import {
+  LABEL_APP,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_REVISION,
+  LABEL_ROLE,
+  type ContainerCreateSpec,
+} from '../runtime/types.js';
 import { silentLogger } from '../util/silent-logger.js';
 
 /** The `berth.role` of a release container. */
@@ -58,17 +65,28 @@ const LOG_TAIL_LINES = 20;
 
 /** Applies `plan`; what it did accumulates in `executed`, which the caller reads whether or not it throws. */
 export async function executePlan(plan: Plan, ctx: ExecuteContext, executed: Executed): Promise<void> {
-  const progress: Progress = { ids: new Map(ctx.observed.map((c) => [c.name, c.id])), started: [], stopped: [], switched: false, executed };
+  const progress: Progress = {
+    ids: new Map(ctx.observed.map((c) => [c.name, c.id])),
+    started: [],
+    stopped: [],
+    switched: false,
+    executed,
+  };
   try {
     for (const action of plan.actions) {
       ctx.signal.throwIfAborted();
       const begin = ctx.clock.now();
       const done = await apply(action, ctx, progress);
-      if (done) ctx.logger.info({ step: done.step ?? action.type, ...done.fields, durationMs: ctx.clock.now() - begin }, done.message);
+      if (done)
+        ctx.logger.info(
+          { step: done.step ?? action.type, ...done.fields, durationMs: ctx.clock.now() - begin },
+          done.message,
+        );
     }
   } catch (error) {
     // Shutting down mid-rollout: abandon it cleanly, so that what served before keeps serving alone.
-    if (ctx.signal.aborted && !progress.switched && (progress.started.length > 0 || progress.stopped.length > 0)) await compensate(ctx, progress);
+    if (ctx.signal.aborted && !progress.switched && (progress.started.length > 0 || progress.stopped.length > 0))
+      await compensate(ctx, progress);
     throw error;
   }
 }
@@ -93,18 +111,25 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       await runtime.pullImage(action.ref, ctx.signal);
       progress.executed.tagged.push(action.ref);
       return { message: `Pulled ${action.ref}`, fields: { image: action.ref } };
-    case 'tag':
+    case 'tag': {
       await runtime.tagImage(action.source, action.repository, action.tag);
       const ref = imageRef(action.repository, action.tag);
       progress.executed.tagged.push(ref);
       return { message: `Tagged ${ref}`, fields: { image: ref } };
+    }
     case 'stop':
       await runtime.stopContainer(action.container.id, ctx.stopTimeoutSeconds);
       progress.stopped.push(action.container);
-      return { message: `Stopped ${action.container.name} (${action.reason})`, fields: { container: action.container.name, reason: action.reason } };
+      return {
+        message: `Stopped ${action.container.name} (${action.reason})`,
+        fields: { container: action.container.name, reason: action.reason },
+      };
     case 'remove':
       await runtime.removeContainer(action.container.id);
-      return { message: `Removed ${action.container.name}: ${action.reason}`, fields: { container: action.container.name, reason: action.reason } };
+      return {
+        message: `Removed ${action.container.name}: ${action.reason}`,
+        fields: { container: action.container.name, reason: action.reason },
+      };
     case 'create': {
       if (ctx.app?.spec.resolved) await secretFilesFor(ctx.app.spec.resolved);
       const id = await runtime.createContainer(action.spec);
@@ -113,7 +138,10 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       await runtime.startContainer(id).catch(async (error: unknown) => {
         await compensate(ctx, progress);
         // A taken port is said in berth's words: what holds it matters to the reader, not the container's name.
-        const why = error instanceof PortInUseError ? error.reason : `container ${action.spec.name} did not start: ${(error as Error).message}`;
+        const why =
+          error instanceof PortInUseError
+            ? error.reason
+            : `container ${action.spec.name} did not start: ${(error as Error).message}`;
         throw new DeployFailedError(why, { cause: error });
       });
       return { step: 'start', message: `Started ${action.spec.name}`, fields: { container: action.spec.name } };
@@ -143,7 +171,10 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
     case 'retag':
       if (action.previous) await runtime.tagImage(action.previous, action.repository, 'previous');
       await runtime.tagImage(action.latest, action.repository, 'latest');
-      return { message: `${action.repository}:latest now points at the deployed image`, fields: { image: `${action.repository}:latest` } };
+      return {
+        message: `${action.repository}:latest now points at the deployed image`,
+        fields: { image: `${action.repository}:latest` },
+      };
     case 'release':
       await release(action, ctx);
       return undefined;
@@ -157,12 +188,18 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       await rollBack(action, action.reason, ctx, progress);
       return undefined;
     case 'retire':
-      logger.info({ step: 'retire', containers: action.containers.map((c) => c.name) }, `Shutting down ${action.containers.length} old container(s): ${action.reason}`);
+      logger.info(
+        { step: 'retire', containers: action.containers.map((c) => c.name) },
+        `Shutting down ${action.containers.length} old container(s): ${action.reason}`,
+      );
       for (const container of action.containers) {
         await runtime.stopContainer(container.id, ctx.stopTimeoutSeconds);
         await runtime.removeContainer(container.id);
       }
-      return { message: `Retired ${action.containers.map((c) => c.name).join(', ')}`, fields: { containers: action.containers.map((c) => c.name) } };
+      return {
+        message: `Retired ${action.containers.map((c) => c.name).join(', ')}`,
+        fields: { containers: action.containers.map((c) => c.name) },
+      };
   }
 }
 
@@ -195,24 +232,43 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
     id = await runtime.createContainer(releaseSpecFor(namespace, app, action));
     await runtime.startContainer(id);
   } else {
-    logger.info({ step: 'release-step', command: action.hook.command }, `The release step ${command} of this revision is already under way; waiting for it`);
+    logger.info(
+      { step: 'release-step', command: action.hook.command },
+      `The release step ${command} of this revision is already under way; waiting for it`,
+    );
   }
   const begin = ctx.clock.now();
   const ended = await waitForExit(ctx, id, timeoutMs);
-  const output = lastLinesOf(await runtime.containerLogs(id, LOG_TAIL_LINES, secretValues(app.spec)).catch(() => ''), LOG_TAIL_LINES).trimEnd();
+  const output = lastLinesOf(
+    await runtime.containerLogs(id, LOG_TAIL_LINES, secretValues(app.spec)).catch(() => ''),
+    LOG_TAIL_LINES,
+  ).trimEnd();
   if (ended === undefined) await runtime.stopContainer(id, 0).catch(() => undefined);
   await runtime.removeContainer(id);
   if (ended === 0) {
     ctx.onReleased(action.revision);
-    logger.info({ step: 'release-step', result: 'passed', durationMs: ctx.clock.now() - begin, ...(output ? { output } : {}) }, `Release step ${command} succeeded`);
+    logger.info(
+      { step: 'release-step', result: 'passed', durationMs: ctx.clock.now() - begin, ...(output ? { output } : {}) },
+      `Release step ${command} succeeded`,
+    );
     return;
   }
-  if (output !== '') logger.warn({ step: 'release-step', output }, `Release step output (last ${LOG_TAIL_LINES} lines)`);
-  throw new ReleaseFailedError(ended === undefined ? `the release step ${command} did not finish within ${action.hook.timeout}s` : `the release step ${command} exited with code ${ended}`, output);
+  if (output !== '')
+    logger.warn({ step: 'release-step', output }, `Release step output (last ${LOG_TAIL_LINES} lines)`);
+  throw new ReleaseFailedError(
+    ended === undefined
+      ? `the release step ${command} did not finish within ${action.hook.timeout}s`
+      : `the release step ${command} exited with code ${ended}`,
+    output,
+  );
 }
 
 /** The one-off container of a release step: the new image, the app's env and volumes, no ports, never restarted. */
-function releaseSpecFor(namespace: string, app: App, action: Extract<Action, { type: 'release' }>): ContainerCreateSpec {
+function releaseSpecFor(
+  namespace: string,
+  app: App,
+  action: Extract<Action, { type: 'release' }>,
+): ContainerCreateSpec {
   return {
     name: `${namespace}.${app.name}.release.${createHash('sha256').update(action.revision).digest('hex').slice(0, 10)}`,
     image: action.imageId,
@@ -236,7 +292,8 @@ function releaseSpecFor(namespace: string, app: App, action: Extract<Action, { t
 async function waitForExit(ctx: ExecuteContext, id: string, timeoutMs: number): Promise<number | undefined> {
   for (;;) {
     const detail = await ctx.runtime.inspectContainer(id);
-    if (detail.state !== 'running' && detail.state !== 'created' && detail.state !== 'restarting') return detail.exitCode;
+    if (detail.state !== 'running' && detail.state !== 'created' && detail.state !== 'restarting')
+      return detail.exitCode;
     const started = detail.startedAt > 0 ? detail.startedAt : ctx.clock.now();
     if (ctx.clock.now() - started >= timeoutMs) return undefined;
     await ctx.clock.sleep(RELEASE_POLL_MS, ctx.signal);
@@ -244,22 +301,41 @@ async function waitForExit(ctx: ExecuteContext, id: string, timeoutMs: number): 
 }
 
 /** The post-deploy command in one new container; how it ended goes to the log and the deploy's history. */
-async function postDeploy(action: Extract<Action, { type: 'postDeploy' }>, ctx: ExecuteContext, progress: Progress): Promise<void> {
+async function postDeploy(
+  action: Extract<Action, { type: 'postDeploy' }>,
+  ctx: ExecuteContext,
+  progress: Progress,
+): Promise<void> {
   const command = JSON.stringify(action.hook.command);
   const id = progress.ids.get(action.container) ?? action.container;
-  const result = await ctx.runtime.execInContainer(id, action.hook.command, action.hook.timeout * 1000, ctx.app ? secretValues(ctx.app.spec) : [])
+  const result = await ctx.runtime
+    .execInContainer(id, action.hook.command, action.hook.timeout * 1000, ctx.app ? secretValues(ctx.app.spec) : [])
     .catch((error: Error) => ({ outcome: 'error' as const, output: error.message }));
   const output = lastLinesOf(result.output, LOG_TAIL_LINES).trimEnd();
   if (result.outcome === 'exited' && result.exitCode === 0) {
     progress.executed.postDeploy = 'succeeded';
-    ctx.logger.info({ step: 'post-deploy', container: action.container, result: 'passed' }, `Post-deploy ${command} succeeded in ${action.container}`);
+    ctx.logger.info(
+      { step: 'post-deploy', container: action.container, result: 'passed' },
+      `Post-deploy ${command} succeeded in ${action.container}`,
+    );
     return;
   }
-  const why = result.outcome === 'exited' ? `exited with code ${result.exitCode}` : result.outcome === 'timed-out' ? `did not finish within ${action.hook.timeout}s` : `could not run: ${output}`;
+  const why =
+    result.outcome === 'exited'
+      ? `exited with code ${result.exitCode}`
+      : result.outcome === 'timed-out'
+        ? `did not finish within ${action.hook.timeout}s`
+        : `could not run: ${output}`;
   const last = lastLine(output);
   progress.executed.postDeploy = `failed: ${why}${last && result.outcome !== 'error' ? `: ${last}` : ''}`;
-  progress.executed.postDeployFailure = { ...(result.outcome === 'exited' ? { exitCode: result.exitCode } : {}), ...(output && result.outcome !== 'error' ? { output } : {}) };
-  ctx.logger.warn({ step: 'post-deploy', container: action.container, result: 'failed', ...(output ? { output } : {}) }, `Post-deploy ${command} ${why} in ${action.container}; the deploy stands`);
+  progress.executed.postDeployFailure = {
+    ...(result.outcome === 'exited' ? { exitCode: result.exitCode } : {}),
+    ...(output && result.outcome !== 'error' ? { output } : {}),
+  };
+  ctx.logger.warn(
+    { step: 'post-deploy', container: action.container, result: 'failed', ...(output ? { output } : {}) },
+    `Post-deploy ${command} ${why} in ${action.container}; the deploy stands`,
+  );
 }
 
 /** How much of a post-deploy command's last line its result quotes. */
@@ -271,7 +347,11 @@ function lastLine(output: string): string {
 }
 
 /** Probes the new containers' checks once more (a second try half a second later); a failure rolls back. */
-async function probe(action: Extract<Action, { type: 'probe' }>, ctx: ExecuteContext, progress: Progress): Promise<void> {
+async function probe(
+  action: Extract<Action, { type: 'probe' }>,
+  ctx: ExecuteContext,
+  progress: Progress,
+): Promise<void> {
   const app = requireApp(ctx, action);
   const once: App = {
     ...app,
@@ -289,21 +369,34 @@ async function probe(action: Extract<Action, { type: 'probe' }>, ctx: ExecuteCon
     await runChecks({ ...ctx, logger: silentLogger() }, once, ids, ctx.signal);
   } catch (error) {
     if (ctx.signal.aborted || !(error instanceof CheckFailedError)) throw error;
-    await rollBack(action.rollback, `${error.message} within deploy.monitor (${app.spec.deploy.monitor}s) after the switch`, ctx, progress);
+    await rollBack(
+      action.rollback,
+      `${error.message} within deploy.monitor (${app.spec.deploy.monitor}s) after the switch`,
+      ctx,
+      progress,
+    );
   }
 }
 
 const PROBE_ATTEMPTS = 2;
 
 /** Traffic back to the previous revision (still running), then the failed containers stopped and removed. */
-async function rollBack(target: RollbackTarget, reason: string, ctx: ExecuteContext, progress: Progress): Promise<void> {
+async function rollBack(
+  target: RollbackTarget,
+  reason: string,
+  ctx: ExecuteContext,
+  progress: Progress,
+): Promise<void> {
   const app = requireApp(ctx, { type: 'rollback', reason, ...target });
   const endpoints = servingEndpoints(app, target.to, await ctx.runtime.listContainers(ctx.namespace, ctx.name));
   await ctx.traffic.route(app, endpoints);
   progress.executed.endpoints = endpoints;
   progress.executed.rolledBack = { from: target.from, to: target.to, reason };
   ctx.onRolledBack(target.from, target.to, reason);
-  ctx.logger.warn({ step: 'rollback', reason, revision: target.from, to: target.to }, `Rolled back: traffic is on the previous revision again; ${reason}`);
+  ctx.logger.warn(
+    { step: 'rollback', reason, revision: target.from, to: target.to },
+    `Rolled back: traffic is on the previous revision again; ${reason}`,
+  );
   if (target.latest !== undefined) {
     if (target.previous !== undefined) await ctx.runtime.tagImage(target.previous, target.repository, 'previous');
     await ctx.runtime.tagImage(target.latest, target.repository, 'latest');
@@ -315,7 +408,11 @@ async function rollBack(target: RollbackTarget, reason: string, ctx: ExecuteCont
 }
 
 /** Untags each of the action's refs; one the engine will not untag is left for the next deploy, with a warning. */
-async function untag(action: Extract<Action, { type: 'untag' }>, ctx: ExecuteContext, executed: Executed): Promise<void> {
+async function untag(
+  action: Extract<Action, { type: 'untag' }>,
+  ctx: ExecuteContext,
+  executed: Executed,
+): Promise<void> {
   const released: string[] = [];
   for (const ref of action.refs) {
     try {
@@ -323,11 +420,15 @@ async function untag(action: Extract<Action, { type: 'untag' }>, ctx: ExecuteCon
       released.push(ref);
     } catch (error) {
       if (!(error instanceof RuntimeError)) throw error;
-      ctx.logger.warn({ step: 'release', image: ref, reason: error.message }, `Could not untag ${ref}; will try after the next deploy`);
+      ctx.logger.warn(
+        { step: 'release', image: ref, reason: error.message },
+        `Could not untag ${ref}; will try after the next deploy`,
+      );
     }
   }
   executed.untagged.push(...released);
-  if (released.length > 0) ctx.logger.info({ step: 'release', images: released }, `Untagged ${released.join(', ')} (${action.reason})`);
+  if (released.length > 0)
+    ctx.logger.info({ step: 'release', images: released }, `Untagged ${released.join(', ')} (${action.reason})`);
 }
 
 function requireApp(ctx: ExecuteContext, action: Action): App {
@@ -340,15 +441,27 @@ async function check(names: string[], ctx: ExecuteContext, progress: Progress): 
   const checked = names.map((name) => ({ name, id: progress.ids.get(name) ?? name }));
   const deadline = new AbortController();
   const cancelDeadline = ctx.clock.schedule(
-    () => deadline.abort(new CheckFailedError('', `the deploy did not pass its checks within deploy.progressDeadline (${app.spec.deploy.progressDeadline}s)`)),
+    () =>
+      deadline.abort(
+        new CheckFailedError(
+          '',
+          `the deploy did not pass its checks within deploy.progressDeadline (${app.spec.deploy.progressDeadline}s)`,
+        ),
+      ),
     app.spec.deploy.progressDeadline * 1000,
   );
   ctx.logger.info({ step: 'checks', containers: names }, 'Running pre-flight checks');
   try {
-    await runChecks(ctx, app, checked.map((c) => c.id), AbortSignal.any([ctx.signal, deadline.signal]));
+    await runChecks(
+      ctx,
+      app,
+      checked.map((c) => c.id),
+      AbortSignal.any([ctx.signal, deadline.signal]),
+    );
   } catch (error) {
     if (ctx.signal.aborted) throw error;
-    const reason = error instanceof CheckFailedError ? error.message : `checks could not run: ${(error as Error).message}`;
+    const reason =
+      error instanceof CheckFailedError ? error.message : `checks could not run: ${(error as Error).message}`;
     const failing = checked.find((c) => c.name === (error as CheckFailedError).container) ?? checked[0];
     if (failing) await logContainerOutput(ctx, failing);
     await compensate(ctx, { ...progress, started: uniqueRefs([...progress.started, ...checked]) });
@@ -361,20 +474,41 @@ async function check(names: string[], ctx: ExecuteContext, progress: Progress): 
 /** Undo a rollout: remove what it started or checked, start again what it stopped. */
 async function compensate(ctx: ExecuteContext, progress: Progress): Promise<void> {
   for (const container of progress.started) {
-    await ctx.runtime.removeContainer(container.id).catch((error: unknown) => ctx.logger.warn({ err: error, container: container.name }, 'could not remove a failed container'));
+    await ctx.runtime
+      .removeContainer(container.id)
+      .catch((error: unknown) =>
+        ctx.logger.warn({ err: error, container: container.name }, 'could not remove a failed container'),
+      );
   }
   for (const container of progress.stopped) {
-    await ctx.runtime.startContainer(container.id).catch((error: unknown) => ctx.logger.error({ err: error, container: container.name }, 'could not restart the old container'));
+    await ctx.runtime
+      .startContainer(container.id)
+      .catch((error: unknown) =>
+        ctx.logger.error({ err: error, container: container.name }, 'could not restart the old container'),
+      );
   }
   const removed = new Set(progress.started.map((c) => c.id));
   // Said only when true: a revision that crash-loops may have left nothing else running.
-  const othersServe = progress.stopped.length > 0 || ctx.observed.some((c) => c.state === 'running' && !removed.has(c.id));
-  ctx.logger.warn({ step: 'rollback', removed: progress.started.map((c) => c.name), restarted: progress.stopped.map((c) => c.name) }, `Removed the new container(s); ${othersServe ? 'the previous revision keeps serving' : 'no other container of the app runs: nothing serves it'}`);
+  const othersServe =
+    progress.stopped.length > 0 || ctx.observed.some((c) => c.state === 'running' && !removed.has(c.id));
+  ctx.logger.warn(
+    { step: 'rollback', removed: progress.started.map((c) => c.name), restarted: progress.stopped.map((c) => c.name) },
+    `Removed the new container(s); ${othersServe ? 'the previous revision keeps serving' : 'no other container of the app runs: nothing serves it'}`,
+  );
 }
 
 async function logContainerOutput(ctx: ExecuteContext, container: ContainerRef): Promise<void> {
-  const output = lastLinesOf(await ctx.runtime.containerLogs(container.id, LOG_TAIL_LINES, ctx.app ? secretValues(ctx.app.spec) : []).catch(() => ''), LOG_TAIL_LINES);
-  if (output.trim() !== '') ctx.logger.warn({ step: 'checks', container: container.name, output }, `${container.name} container output (last ${LOG_TAIL_LINES} lines)`);
+  const output = lastLinesOf(
+    await ctx.runtime
+      .containerLogs(container.id, LOG_TAIL_LINES, ctx.app ? secretValues(ctx.app.spec) : [])
+      .catch(() => ''),
+    LOG_TAIL_LINES,
+  );
+  if (output.trim() !== '')
+    ctx.logger.warn(
+      { step: 'checks', container: container.name, output },
+      `${container.name} container output (last ${LOG_TAIL_LINES} lines)`,
+    );
 }
 
 function uniqueRefs(refs: ContainerRef[]): ContainerRef[] {
@@ -386,7 +520,8 @@ async function secretFilesFor(resolved: ResolvedSecrets): Promise<void> {
   try {
     await materializeSecretFiles(resolved);
   } catch (error) {
-    if (error instanceof UnsafeDirectoryError) throw new DeployFailedError(`refusing to write secret files: ${error.message}`, { cause: error });
+    if (error instanceof UnsafeDirectoryError)
+      throw new DeployFailedError(`refusing to write secret files: ${error.message}`, { cause: error });
     throw error;
   }
 }

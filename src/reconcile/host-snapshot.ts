@@ -36,7 +36,11 @@ export class HostSnapshot implements ImageSource, RouteLookup {
   }
 
   static async take(runtime: Runtime, traffic: TrafficRouter, namespace: string): Promise<HostSnapshot> {
-    const [containers, images, routed] = await Promise.all([runtime.listContainers(namespace), runtime.listImages(), traffic.routed()]);
+    const [containers, images, routed] = await Promise.all([
+      runtime.listContainers(namespace),
+      runtime.listImages(),
+      traffic.routed(),
+    ]);
     return new HostSnapshot(containers, images, traffic, routed);
   }
 

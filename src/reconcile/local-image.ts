@@ -16,9 +16,18 @@ export interface LocalImage {
  * Resolves `<image>:<tag>`. A kept mirror of a pull from this very repository (its repo digests
  * name `image`) stands in for a pulled tag someone removed; a mirror from elsewhere never does.
  */
-export async function resolveLocalImage(images: ImageSource, namespace: string, app: string, image: string, tag: string): Promise<LocalImage> {
+export async function resolveLocalImage(
+  images: ImageSource,
+  namespace: string,
+  app: string,
+  image: string,
+  tag: string,
+): Promise<LocalImage> {
   const remote = image !== appRepository(namespace, app);
-  const [direct, mirror] = await Promise.all([images.inspectImage(imageRef(image, tag)), remote ? images.inspectImage(imageRef(appRepository(namespace, app), tag)) : undefined]);
+  const [direct, mirror] = await Promise.all([
+    images.inspectImage(imageRef(image, tag)),
+    remote ? images.inspectImage(imageRef(appRepository(namespace, app), tag)) : undefined,
+  ]);
   const found = direct ?? (mirror?.repoDigests.some((d) => d.startsWith(`${image}@`)) ? mirror : undefined);
   return { ...(found ? { found } : {}), ...(mirror ? { mirror } : {}) };
 }

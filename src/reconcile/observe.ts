@@ -34,8 +34,20 @@ export interface ObserveOptions {
  * up to three image inspects) run concurrently: a reaction waits for one round trip, not four.
  * `listed`: the app's containers when the caller has just listed them (no second list).
  */
-export async function observeApp(deps: ObserveDeps, options: ObserveOptions, name: string, listed?: ContainerSummary[]): Promise<Observation> {
-  const observation = await observeWith(deps, options, name, listed ?? deps.runtime.listContainers(options.namespace, name), deps.runtime, deps.traffic);
+export async function observeApp(
+  deps: ObserveDeps,
+  options: ObserveOptions,
+  name: string,
+  listed?: ContainerSummary[],
+): Promise<Observation> {
+  const observation = await observeWith(
+    deps,
+    options,
+    name,
+    listed ?? deps.runtime.listContainers(options.namespace, name),
+    deps.runtime,
+    deps.traffic,
+  );
   const servingDetails = await inspectServing(deps.runtime, observation);
   return servingDetails ? { ...observation, servingDetails } : observation;
 }
@@ -47,17 +59,27 @@ export async function observeApp(deps: ObserveDeps, options: ObserveOptions, nam
 async function inspectServing(runtime: Runtime, observation: Observation): Promise<ContainerDetail[] | undefined> {
   const { serving } = observation;
   if (observation.desired.kind !== 'present' || serving === undefined) return undefined;
-  const ids = observation.containers.filter((c) => revisionKey(c) === serving.revision && c.state !== 'removing').map((c) => c.id);
-  const details = await Promise.all(ids.map((id) => runtime.inspectContainer(id).catch((error: unknown) => {
-    if (error instanceof ContainerNotFoundError) return undefined;
-    throw error;
-  })));
+  const ids = observation.containers
+    .filter((c) => revisionKey(c) === serving.revision && c.state !== 'removing')
+    .map((c) => c.id);
+  const details = await Promise.all(
+    ids.map((id) =>
+      runtime.inspectContainer(id).catch((error: unknown) => {
+        if (error instanceof ContainerNotFoundError) return undefined;
+        throw error;
+      }),
+    ),
+  );
   // An inspect after a restart shows only the new run (exit code 0): the crash's code is in the engine's event log,
   // asked only of a restart the plan still reports (within RESTART_MEMORY_MS), not at every reconcile of an old one.
   return Promise.all(
     details
       .filter((d): d is ContainerDetail => d !== undefined)
-      .map(async (d) => (d.restartCount > 0 && d.exitCode === 0 && observation.now - d.startedAt < RESTART_MEMORY_MS ? { ...d, exitCode: (await runtime.lastExitCode(d.id, d.createdAt).catch(() => undefined)) ?? d.exitCode } : d)),
+      .map(async (d) =>
+        d.restartCount > 0 && d.exitCode === 0 && observation.now - d.startedAt < RESTART_MEMORY_MS
+          ? { ...d, exitCode: (await runtime.lastExitCode(d.id, d.createdAt).catch(() => undefined)) ?? d.exitCode }
+          : d,
+      ),
   );
 }
 
@@ -93,7 +115,10 @@ export async function observeWith(
     latestImageId = latest?.id;
   }
   const record = deps.state.get(name);
-  const serving = record?.servingRevision !== undefined && record.switchedAt !== undefined ? { revision: record.servingRevision, switchedAt: record.switchedAt } : undefined;
+  const serving =
+    record?.servingRevision !== undefined && record.switchedAt !== undefined
+      ? { revision: record.servingRevision, switchedAt: record.switchedAt }
+      : undefined;
   const observed = await containers;
   return {
     namespace,
@@ -115,11 +140,18 @@ export async function observeWith(
 }
 
 /** For an app with a manifest, whether the proxy routes exactly to its serving revision; for one without, whether any route is left. */
-async function routeOf(routes: RouteLookup, name: string, desired: Desired, serving: string | undefined, containers: readonly ContainerSummary[]): Promise<Observation['route']> {
+async function routeOf(
+  routes: RouteLookup,
+  name: string,
+  desired: Desired,
+  serving: string | undefined,
+  containers: readonly ContainerSummary[],
+): Promise<Observation['route']> {
   if (desired.kind === 'absent') {
     const held = await routes.hasRoute(name);
     return { held, current: !held };
   }
-  if (serving === undefined || (await routes.isRouted(desired.app, servingEndpoints(desired.app, serving, containers)))) return { held: serving !== undefined, current: true };
+  if (serving === undefined || (await routes.isRouted(desired.app, servingEndpoints(desired.app, serving, containers))))
+    return { held: serving !== undefined, current: true };
   return { held: await routes.hasRoute(name), current: false };
 }

@@ -29,9 +29,11 @@ export function planApp(observation: Observation): Plan {
 function planRemoval(observation: Observation, desired: Extract<Desired, { kind: 'absent' }>): Plan {
   const { containers } = observation;
   // Named only by a manifest that was never valid: nothing to remove, nothing to deploy.
-  if (containers.length === 0 && desired.invalid !== undefined) return { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } };
+  if (containers.length === 0 && desired.invalid !== undefined)
+    return { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } };
   const unroute: Action[] = observation.route.held ? [{ type: 'unroute', reason: 'its manifest was removed' }] : [];
-  if (containers.length === 0) return { actions: unroute, outcome: { phase: 'Running', message: 'removed' }, gone: true };
+  if (containers.length === 0)
+    return { actions: unroute, outcome: { phase: 'Running', message: 'removed' }, gone: true };
   if (desired.hold !== undefined) {
     return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
   }
@@ -57,10 +59,16 @@ function planPresent(observation: Observation, app: App): Plan {
   const image = observation.image;
   if (!image || image.kind === 'missing') {
     if (spec.image !== localRepository) {
-      return { actions: [{ type: 'pull', ref, reason: `${ref} is not on this host` }], outcome: { phase: 'Deploying', message: `pulling ${ref}` } };
+      return {
+        actions: [{ type: 'pull', ref, reason: `${ref} is not on this host` }],
+        outcome: { phase: 'Deploying', message: `pulling ${ref}` },
+      };
     }
     const serving = anyRunning ? '; the running revision keeps serving' : '';
-    return { actions: routeToServing(observation, app), outcome: { phase: 'Pending', message: `waiting for image ${ref} (docker load, docker tag or a pull)${serving}` } };
+    return {
+      actions: routeToServing(observation, app),
+      outcome: { phase: 'Pending', message: `waiting for image ${ref} (docker load, docker tag or a pull)${serving}` },
+    };
   }
   if (spec.digest !== undefined && !digestMatches(image, spec.digest)) {
     const found = [image.id, ...image.repoDigests].join(', ');
@@ -69,7 +77,13 @@ function planPresent(observation: Observation, app: App): Plan {
 
   const actions: Action[] = [];
   if (spec.image !== localRepository && observation.localTagImageId !== image.id) {
-    actions.push({ type: 'tag', source: image.id, repository: localRepository, tag: spec.tag, reason: `mirror ${ref} as ${imageRef(localRepository, spec.tag)}` });
+    actions.push({
+      type: 'tag',
+      source: image.id,
+      repository: localRepository,
+      tag: spec.tag,
+      reason: `mirror ${ref} as ${imageRef(localRepository, spec.tag)}`,
+    });
   }
 
   const revision: Revision = { specHash: specHash(spec), imageId: image.id };
@@ -77,14 +91,25 @@ function planPresent(observation: Observation, app: App): Plan {
   const verified = observation.serving?.revision === key;
   const isCurrent = (c: ContainerSummary) => c.specHash === revision.specHash && c.imageId === revision.imageId;
   const old = containers.filter((c) => !isCurrent(c));
-  if (!verified && observation.held?.revision === key) return planHeld(observation, app, actions, observation.held.reason);
+  if (!verified && observation.held?.revision === key)
+    return planHeld(observation, app, actions, observation.held.reason);
   const watch = verified ? watchAfterSwitch(observation, app, containers.filter(isCurrent)) : undefined;
-  if (watch?.rollback) return { actions: [...actions, watch.rollback], outcome: { phase: 'Degraded', message: `rolled back: ${watch.rollback.reason}` } };
+  if (watch?.rollback)
+    return {
+      actions: [...actions, watch.rollback],
+      outcome: { phase: 'Degraded', message: `rolled back: ${watch.rollback.reason}` },
+    };
   const { kept, discarded } = sortCurrent(containers.filter(isCurrent), spec.replicas, verified);
 
-  for (const c of discarded.filter((c) => !isRunning(c))) actions.push({ type: 'remove', container: refOf(c), reason: `container ${c.name} is ${c.state}` });
+  for (const c of discarded.filter((c) => !isRunning(c)))
+    actions.push({ type: 'remove', container: refOf(c), reason: `container ${c.name} is ${c.state}` });
   const surplus = discarded.filter(isRunning);
-  if (surplus.length > 0) actions.push({ type: 'retire', containers: surplus.map(refOf), reason: spec.replicas === 0 ? 'scaled to 0 replicas' : `more than ${spec.replicas} replica(s)` });
+  if (surplus.length > 0)
+    actions.push({
+      type: 'retire',
+      containers: surplus.map(refOf),
+      reason: spec.replicas === 0 ? 'scaled to 0 replicas' : `more than ${spec.replicas} replica(s)`,
+    });
 
   const missingSlots = range(spec.replicas).filter((slot) => !kept.has(slot));
   const unverified = verified ? [] : [...kept.values()];
@@ -94,21 +119,38 @@ function planPresent(observation: Observation, app: App): Plan {
     if (verified && spec.replicas > 0 && observation.latestImageId !== image.id) {
       // Interrupted between the switch and the retag (berth killed): finish the retag now.
       const previous = previousImageId(old.filter(isRunning), observation);
-      actions.push({ type: 'retag', repository: localRepository, latest: image.id, ...(previous ? { previous } : {}), reason: 'latest does not point at the serving image' });
+      actions.push({
+        type: 'retag',
+        repository: localRepository,
+        latest: image.id,
+        ...(previous ? { previous } : {}),
+        reason: 'latest does not point at the serving image',
+      });
     }
     actions.push(...routeToServing(observation, app));
     if (watch?.probe) actions.push(watch.probe);
     const retirement = planRetirement(observation, app, old, actions, verified);
     const restarting = restartsOf(observation);
     const crashLoop = verified ? crashLoopOf(observation, [...kept.values()]) : undefined;
-    const requeueAfterMs = Math.min(...[retirement.requeueAfterMs, watch?.requeueAfterMs, restarting?.requeueAfterMs].filter((ms): ms is number => ms !== undefined));
+    const requeueAfterMs = Math.min(
+      ...[retirement.requeueAfterMs, watch?.requeueAfterMs, restarting?.requeueAfterMs].filter(
+        (ms): ms is number => ms !== undefined,
+      ),
+    );
     return {
       actions: retirement.actions,
       outcome: crashLoop
         ? { phase: 'Failed', message: crashLoop }
         : restarting
           ? { phase: 'Degraded', message: restarting.message }
-          : { phase: 'Running', message: (spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage) + (watch ? ` (watching the new revision until ${new Date(watch.endsAt).toISOString().slice(11, 19)} UTC)` : '') },
+          : {
+              phase: 'Running',
+              message:
+                (spec.replicas === 0 ? 'scaled to 0 replicas' : runningMessage) +
+                (watch
+                  ? ` (watching the new revision until ${new Date(watch.endsAt).toISOString().slice(11, 19)} UTC)`
+                  : ''),
+            },
       ...(crashLoop ? { crashLoop: { revision: key, message: crashLoop } } : {}),
       ...(Number.isFinite(requeueAfterMs) ? { requeueAfterMs } : {}),
     };
@@ -119,13 +161,25 @@ function planPresent(observation: Observation, app: App): Plan {
 
   const runningOld = old.filter(isRunning);
   if (!verified && spec.release && !observation.released.includes(key)) {
-    actions.push({ type: 'release', revision: key, imageId: image.id, hook: spec.release, reason: 'the release step runs once per revision, before any new container serves' });
+    actions.push({
+      type: 'release',
+      revision: key,
+      imageId: image.id,
+      hook: spec.release,
+      reason: 'the release step runs once per revision, before any new container serves',
+    });
   }
   if (strategy.name === 'recreate') {
-    for (const c of runningOld) actions.push({ type: 'stop', container: refOf(c), reason: 'recreate: the old container stops before the new one starts' });
+    for (const c of runningOld)
+      actions.push({
+        type: 'stop',
+        container: refOf(c),
+        reason: 'recreate: the old container stops before the new one starts',
+      });
   }
   const created = missingSlots.map((slot) => containerSpecFor(namespace, app, revision, slot));
-  for (const create of created) actions.push({ type: 'create', spec: create, reason: verified ? 'replace a missing replica' : `roll out ${ref}` });
+  for (const create of created)
+    actions.push({ type: 'create', spec: create, reason: verified ? 'replace a missing replica' : `roll out ${ref}` });
   actions.push({
     type: 'check',
     containers: [...unverified.map((c) => c.name), ...created.map((c) => c.name)],
@@ -134,14 +188,27 @@ function planPresent(observation: Observation, app: App): Plan {
   actions.push({ type: 'switch', revision: key, reason: 'checks passed' });
   if (!verified) {
     const previous = previousImageId(runningOld, observation);
-    actions.push({ type: 'retag', repository: localRepository, latest: image.id, ...(previous ? { previous } : {}), reason: 'point latest at the deployed image' });
+    actions.push({
+      type: 'retag',
+      repository: localRepository,
+      latest: image.id,
+      ...(previous ? { previous } : {}),
+      reason: 'point latest at the deployed image',
+    });
     const first = created[0]?.name ?? unverified[0]?.name;
-    if (spec.postDeploy && first !== undefined) actions.push({ type: 'postDeploy', container: first, hook: spec.postDeploy, reason: 'runs once after traffic switched' });
+    if (spec.postDeploy && first !== undefined)
+      actions.push({
+        type: 'postDeploy',
+        container: first,
+        hook: spec.postDeploy,
+        reason: 'runs once after traffic switched',
+      });
   }
 
   const retireNow = strategy.name === 'recreate' || keepOldMs(app) === 0;
   const retiring = retireNow ? old : old.filter((c) => !isRunning(c));
-  if (retiring.length > 0) actions.push({ type: 'retire', containers: retiring.map(refOf), reason: retireNow ? 'replaced' : 'not running' });
+  if (retiring.length > 0)
+    actions.push({ type: 'retire', containers: retiring.map(refOf), reason: retireNow ? 'replaced' : 'not running' });
   const waiting = old.length - retiring.length;
   if (!verified) actions.push(...untagReleased(observation, app, key));
 
@@ -149,7 +216,9 @@ function planPresent(observation: Observation, app: App): Plan {
     actions,
     outcome: { phase: 'Running', message: runningMessage + (strategy.note ?? '') },
     ...(waiting > 0 ? { requeueAfterMs: keepOldMs(app) } : {}),
-    ...(verified ? {} : { rollout: { revision: key, imageId: image.id, image: spec.image, tag: spec.tag, strategy: strategy.name } }),
+    ...(verified
+      ? {}
+      : { rollout: { revision: key, imageId: image.id, image: spec.image, tag: spec.tag, strategy: strategy.name } }),
   };
 }
 
@@ -168,7 +237,10 @@ function planHeld(observation: Observation, app: App, actions: Action[], reason:
   const serving = anyRunning ? 'the previous revision keeps serving' : 'nothing serves';
   return {
     actions: [...actions, ...routeToServing(observation, app)],
-    outcome: { phase: anyRunning ? 'Degraded' : 'Failed', message: `${ref} is held after it failed (${reason}); ${serving} until the manifest changes or \`berth retry ${app.name}\`` },
+    outcome: {
+      phase: anyRunning ? 'Degraded' : 'Failed',
+      message: `${ref} is held after it failed (${reason}); ${serving} until the manifest changes or \`berth retry ${app.name}\``,
+    },
   };
 }
 
@@ -177,11 +249,19 @@ export const RESTART_MEMORY_MS = 5 * 60_000;
 
 /** A serving container that restarted lately (the engine's restart policy at work): the app is Degraded, with why. */
 function restartsOf(observation: Observation): { message: string; requeueAfterMs: number } | undefined {
-  const restarted = (observation.servingDetails ?? []).filter((d) => d.restartCount > 0 && observation.now - d.startedAt < RESTART_MEMORY_MS);
+  const restarted = (observation.servingDetails ?? []).filter(
+    (d) => d.restartCount > 0 && observation.now - d.startedAt < RESTART_MEMORY_MS,
+  );
   if (restarted.length === 0) return undefined;
   const latest = Math.max(...restarted.map((d) => d.startedAt));
-  const words = restarted.map((d) => `${d.name} restarted ${d.restartCount} time${d.restartCount === 1 ? '' : 's'}${d.exitCode !== 0 ? ` (last exit code ${d.exitCode})` : ''}`);
-  return { message: `${words.join('; ')}: the engine restarts it; see its logs`, requeueAfterMs: Math.max(1_000, latest + RESTART_MEMORY_MS - observation.now) };
+  const words = restarted.map(
+    (d) =>
+      `${d.name} restarted ${d.restartCount} time${d.restartCount === 1 ? '' : 's'}${d.exitCode !== 0 ? ` (last exit code ${d.exitCode})` : ''}`,
+  );
+  return {
+    message: `${words.join('; ')}: the engine restarts it; see its logs`,
+    requeueAfterMs: Math.max(1_000, latest + RESTART_MEMORY_MS - observation.now),
+  };
 }
 
 /**
@@ -219,7 +299,13 @@ const WATCH_INTERVAL_MS = 1_000;
  */
 function watchAfterSwitch(observation: Observation, app: App, current: ContainerSummary[]): Watch | undefined {
   const { serving, previousRevision, servingDetails, now } = observation;
-  if (!serving || previousRevision === undefined || previousRevision === serving.revision || servingDetails === undefined) return undefined;
+  if (
+    !serving ||
+    previousRevision === undefined ||
+    previousRevision === serving.revision ||
+    servingDetails === undefined
+  )
+    return undefined;
   const endsAt = serving.switchedAt + app.spec.deploy.monitor * 1000;
   const previous = observation.containers.filter((c) => isRunning(c) && revisionKey(c) === previousRevision);
   if (now >= endsAt || previous.length === 0) return undefined;
@@ -233,26 +319,52 @@ function watchAfterSwitch(observation: Observation, app: App, current: Container
     ...previousOf(observation, previousRevision, serving.revision),
   };
   const failure = watchFailure(servingDetails, app.spec.replicas);
-  if (failure !== undefined) return { endsAt, requeueAfterMs: 0, rollback: { type: 'rollback', ...target, reason: `${failure} within deploy.monitor (${app.spec.deploy.monitor}s) after the switch` } };
+  if (failure !== undefined)
+    return {
+      endsAt,
+      requeueAfterMs: 0,
+      rollback: {
+        type: 'rollback',
+        ...target,
+        reason: `${failure} within deploy.monitor (${app.spec.deploy.monitor}s) after the switch`,
+      },
+    };
   const { http, exec } = app.spec.checks;
-  const probe = http.length + exec.length > 0 ? { type: 'probe' as const, containers: servingDetails.map((d) => d.name), rollback: target, reason: 'watching the new revision within deploy.monitor' } : undefined;
+  const probe =
+    http.length + exec.length > 0
+      ? {
+          type: 'probe' as const,
+          containers: servingDetails.map((d) => d.name),
+          rollback: target,
+          reason: 'watching the new revision within deploy.monitor',
+        }
+      : undefined;
   // The engine's events report a container that stops, restarts or turns unhealthy; only checks need looking.
-  return { endsAt, requeueAfterMs: probe ? Math.min(WATCH_INTERVAL_MS, endsAt - now) : endsAt - now, ...(probe ? { probe } : {}) };
+  return {
+    endsAt,
+    requeueAfterMs: probe ? Math.min(WATCH_INTERVAL_MS, endsAt - now) : endsAt - now,
+    ...(probe ? { probe } : {}),
+  };
 }
 
 /** Why the watched containers fail, if they do: stopped, restarted, unhealthy, or fewer than the replicas. */
 function watchFailure(details: ContainerDetail[], replicas: number): string | undefined {
   for (const d of details) {
     if (d.state !== 'running') return `${d.name} stopped (${d.state}, exit code ${d.exitCode})`;
-    if (d.restartCount > 0) return `${d.name} exited and was restarted by the engine${d.exitCode !== 0 ? ` (exit code ${d.exitCode})` : ''}`;
+    if (d.restartCount > 0)
+      return `${d.name} exited and was restarted by the engine${d.exitCode !== 0 ? ` (exit code ${d.exitCode})` : ''}`;
     if (d.health === 'unhealthy') return `${d.name} turned unhealthy`;
   }
-  return details.length < replicas ? `${replicas - details.length} of ${replicas} new container(s) went away` : undefined;
+  return details.length < replicas
+    ? `${replicas - details.length} of ${replicas} new container(s) went away`
+    : undefined;
 }
 
 /** The image `previous` should point at once `to` serves again: the deploy before it in the history. */
 function previousOf(observation: Observation, to: string, from: string): { previous?: string } {
-  const earlier = observation.retention.history.find((h) => h.outcome === 'succeeded' && h.revision !== to && h.revision !== from);
+  const earlier = observation.retention.history.find(
+    (h) => h.outcome === 'succeeded' && h.revision !== to && h.revision !== from,
+  );
   return earlier ? { previous: earlier.imageId } : {};
 }
 
@@ -261,7 +373,13 @@ function routeToServing(observation: Observation, app: App): Action[] {
   const { serving, route } = observation;
   if (serving === undefined || route.current) return [];
   const endpoints = servingEndpoints(app, serving.revision, observation.containers);
-  return [{ type: 'route', endpoints, reason: route.held ? 'the proxy does not route to what serves' : 'the proxy has no route for the app' }];
+  return [
+    {
+      type: 'route',
+      endpoints,
+      reason: route.held ? 'the proxy does not route to what serves' : 'the proxy has no route for the app',
+    },
+  ];
 }
 
 /** Once `revision` is deployed: the tags berth created that fall outside the revisions it keeps. */
@@ -279,7 +397,13 @@ function untagReleased(observation: Observation, app: App, revision: string): Ac
 }
 
 /** Old containers once the desired revision serves: stopped ones go now, running ones `retireAfter` after the switch. */
-function planRetirement(observation: Observation, app: App, old: ContainerSummary[], actions: Action[], verified: boolean): Omit<Plan, 'outcome'> {
+function planRetirement(
+  observation: Observation,
+  app: App,
+  old: ContainerSummary[],
+  actions: Action[],
+  verified: boolean,
+): Omit<Plan, 'outcome'> {
   if (old.length === 0) return { actions };
   const retireAfterMs = keepOldMs(app);
   const switchedAt = verified ? (observation.serving?.switchedAt ?? 0) : 0;
@@ -290,7 +414,11 @@ function planRetirement(observation: Observation, app: App, old: ContainerSummar
   const due = scaledToZero || clockWentBack || dueAt <= observation.now;
   const retiring = due ? old : old.filter((c) => !isRunning(c));
   if (retiring.length > 0) {
-    actions.push({ type: 'retire', containers: retiring.map(refOf), reason: scaledToZero ? 'scaled to 0 replicas' : due ? 'the retire delay has passed' : 'not running' });
+    actions.push({
+      type: 'retire',
+      containers: retiring.map(refOf),
+      reason: scaledToZero ? 'scaled to 0 replicas' : due ? 'the retire delay has passed' : 'not running',
+    });
   }
   return retiring.length === old.length ? { actions } : { actions, requeueAfterMs: dueAt - observation.now };
 }
@@ -300,7 +428,11 @@ function planRetirement(observation: Observation, app: App, old: ContainerSummar
  * wins a slot. A container of the serving revision that the engine is restarting keeps its slot:
  * its restart policy brings it back (with its own backoff), and removing it would leave nothing.
  */
-function sortCurrent(current: ContainerSummary[], replicas: number, serving: boolean): { kept: Map<number, ContainerSummary>; discarded: ContainerSummary[] } {
+function sortCurrent(
+  current: ContainerSummary[],
+  replicas: number,
+  serving: boolean,
+): { kept: Map<number, ContainerSummary>; discarded: ContainerSummary[] } {
   const kept = new Map<number, ContainerSummary>();
   const discarded: ContainerSummary[] = [];
   const holds = (c: ContainerSummary) => isRunning(c) || (serving && c.state === 'restarting');
@@ -320,7 +452,9 @@ export function effectiveStrategy(app: App, proxy: boolean): EffectiveStrategy {
   if (deploy.strategy === 'recreate' || !fixed) return { name: deploy.strategy };
   const why = `port ${fixed.container} is published on fixed host port ${fixed.host}, which two containers cannot share`;
   if (deploy.strategyExplicit) {
-    const hint = proxy ? 'drop the host port and let the proxy route to it, or set deploy.strategy: recreate' : 'drop the host port or set deploy.strategy: recreate';
+    const hint = proxy
+      ? 'drop the host port and let the proxy route to it, or set deploy.strategy: recreate'
+      : 'drop the host port or set deploy.strategy: recreate';
     return { refused: `deploy.strategy zero-downtime is impossible: ${why}; ${hint}` };
   }
   return { name: 'recreate', note: ` (deployed by recreate: ${why})` };

@@ -20,7 +20,12 @@ export interface AppPreview {
 }
 
 /** `listed`: the app's containers, when the caller has listed them already. */
-export async function previewApp(deps: ObserveDeps, options: ObserveOptions, name: string, listed?: ContainerSummary[]): Promise<AppPreview> {
+export async function previewApp(
+  deps: ObserveDeps,
+  options: ObserveOptions,
+  name: string,
+  listed?: ContainerSummary[],
+): Promise<AppPreview> {
   const observation = await observeApp(deps, options, name, listed);
   const plan = planApp(observation);
   if (plan.actions.length === 0 || plan.refused !== undefined) return { plan, diff: [] };
@@ -29,7 +34,11 @@ export async function previewApp(deps: ObserveDeps, options: ObserveOptions, nam
 }
 
 /** Inspects one container of what runs now, and its image; undefined when nothing runs. */
-async function observeRunningShape(runtime: Runtime, observation: Observation, record: AppRecord | undefined): Promise<AppShape | undefined> {
+async function observeRunningShape(
+  runtime: Runtime,
+  observation: Observation,
+  record: AppRecord | undefined,
+): Promise<AppShape | undefined> {
   const now = runningRevision(observation.containers, record);
   if (!now) return undefined;
   const detail = await inspectAny(runtime, now.containers);
@@ -38,7 +47,10 @@ async function observeRunningShape(runtime: Runtime, observation: Observation, r
 }
 
 /** The first of `containers` still there to inspect (a running controller may remove one meanwhile). */
-async function inspectAny(runtime: Runtime, containers: readonly ContainerSummary[]): Promise<ContainerDetail | undefined> {
+async function inspectAny(
+  runtime: Runtime,
+  containers: readonly ContainerSummary[],
+): Promise<ContainerDetail | undefined> {
   for (const container of containers) {
     try {
       return await runtime.inspectContainer(container.id);

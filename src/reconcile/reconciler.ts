@@ -67,14 +67,19 @@ export class Reconciler implements AppReconciler {
     const logger = this.deps.logger.child({ app: name });
     if (this.deps.retries && (await this.deps.retries.take(name))) {
       const held = this.deps.state.get(name)?.held;
-      if (held) logger.info({ step: 'retry', revision: held.revision }, `berth retry: trying ${name} again (it was held: ${held.reason})`);
+      if (held)
+        logger.info(
+          { step: 'retry', revision: held.revision },
+          `berth retry: trying ${name} again (it was held: ${held.reason})`,
+        );
       this.recorder.release(name);
     }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const observation = await observeApp(this.deps, this.options, name);
       const plan = planApp(observation);
       if (plan.refused !== undefined || plan.actions.length === 0) {
-        if (plan.refused !== undefined) logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
+        if (plan.refused !== undefined)
+          logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
         this.recorder.ended(observation, plan, { kind: 'settled' });
         return this.resultOf(plan);
       }
@@ -92,11 +97,21 @@ export class Reconciler implements AppReconciler {
         return this.resultOf(plan);
       }
       await this.sweepSecrets(name, observation.desired);
-      const urls = plan.rollout && observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
+      const urls =
+        plan.rollout && observation.desired.kind === 'present'
+          ? this.deps.traffic.urls(observation.desired.app, executed.endpoints)
+          : [];
       const repaired = plan.rollout || plan.gone ? undefined : repairOf(plan);
-      this.recorder.ended(observation, plan, { kind: 'applied', executed, durationMs: this.deps.clock.now() - begin, urls, ...(repaired !== undefined ? { repaired } : {}) });
+      this.recorder.ended(observation, plan, {
+        kind: 'applied',
+        executed,
+        durationMs: this.deps.clock.now() - begin,
+        urls,
+        ...(repaired !== undefined ? { repaired } : {}),
+      });
       if (plan.gone) {
-        if (plan.actions.some((a) => a.type === 'retire')) logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);
+        if (plan.actions.some((a) => a.type === 'retire'))
+          logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);
         return { phase: 'Running', failed: false, gone: true };
       }
       if (plan.rollout) this.logDeployed(observation, plan, executed, this.deps.clock.now() - begin, logger);
@@ -107,7 +122,9 @@ export class Reconciler implements AppReconciler {
   /** Decrypted secret files no container of the app mounts any more are removed (all of them once the app is gone). */
   private async sweepSecrets(name: string, desired: Desired): Promise<void> {
     if (this.options.secretsRoot === undefined) return;
-    const inUse = (await this.deps.runtime.listContainers(this.options.namespace, name)).map((c) => c.labels[LABEL_SECRETS]).filter((d): d is string => d !== undefined);
+    const inUse = (await this.deps.runtime.listContainers(this.options.namespace, name))
+      .map((c) => c.labels[LABEL_SECRETS])
+      .filter((d): d is string => d !== undefined);
     const wanted = desired.kind === 'present' && desired.app.spec.resolved ? [desired.app.spec.resolved.digest] : [];
     const keep = new Set([...inUse, ...(inUse.length > 0 || desired.kind === 'present' ? wanted : [])]);
     try {
@@ -115,14 +132,23 @@ export class Reconciler implements AppReconciler {
     } catch (error) {
       // Nothing is removed through a path that fails its check; the app itself is not disturbed.
       if (!(error instanceof UnsafeDirectoryError)) throw error;
-      this.deps.logger.warn({ app: name, step: 'secrets', reason: error.message }, `Not sweeping the secret files of ${name}: ${error.message}`);
+      this.deps.logger.warn(
+        { app: name, step: 'secrets', reason: error.message },
+        `Not sweeping the secret files of ${name}: ${error.message}`,
+      );
     }
   }
 
   isWatching(name: string): boolean {
     const record = this.deps.state.get(name);
     const desired = this.deps.desired(name);
-    if (!record?.switchedAt || record.previousRevision === undefined || record.previousRevision === record.servingRevision || desired.kind !== 'present') return false;
+    if (
+      !record?.switchedAt ||
+      record.previousRevision === undefined ||
+      record.previousRevision === record.servingRevision ||
+      desired.kind !== 'present'
+    )
+      return false;
     return this.deps.clock.now() < record.switchedAt + desired.app.spec.deploy.monitor * 1000;
   }
 
@@ -137,13 +163,26 @@ export class Reconciler implements AppReconciler {
       apps: () => snapshot.apps(),
       holds: snapshot.holds,
       isInSync: async (name) => {
-        const observation = await observeWith(this.deps, this.options, name, snapshot.containersOf(name), snapshot, snapshot);
+        const observation = await observeWith(
+          this.deps,
+          this.options,
+          name,
+          snapshot.containersOf(name),
+          snapshot,
+          snapshot,
+        );
         return isInSync(observation, this.deps.state.get(name));
       },
     };
   }
 
-  private async execute(observation: Observation, plan: Plan, executed: Executed, signal: AbortSignal, logger: Logger): Promise<void> {
+  private async execute(
+    observation: Observation,
+    plan: Plan,
+    executed: Executed,
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<void> {
     const { name, desired } = observation;
     // Every line of a rollout carries its revision, as the history entry does.
     const stepLogger = plan.rollout ? logger.child({ revision: plan.rollout.revision }) : logger;
@@ -152,7 +191,10 @@ export class Reconciler implements AppReconciler {
       this.recorder.deploying(observation, plan.rollout);
       stepLogger.info({ step: 'release', image: ref }, `Releasing ${name} (${ref})...`);
       const commit = originOf(observation)?.commit;
-      stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy, ...(commit ? { commit: commit.sha } : {}) }, `Deploying ${name} (${ref})${fromCommit(observation)}...`);
+      stepLogger.info(
+        { step: 'deploy', strategy: plan.rollout.strategy, ...(commit ? { commit: commit.sha } : {}) },
+        `Deploying ${name} (${ref})${fromCommit(observation)}...`,
+      );
     }
     await executePlan(
       plan,
@@ -179,23 +221,49 @@ export class Reconciler implements AppReconciler {
     // A crash-looping serving revision is a failure: the controller backs off looking at it.
     if (plan.refused !== undefined || plan.crashLoop !== undefined) return { phase: plan.outcome.phase, failed: true };
     if (plan.gone) return { phase: 'Running', failed: false, gone: true };
-    return { phase: plan.outcome.phase, failed: false, ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}) };
+    return {
+      phase: plan.outcome.phase,
+      failed: false,
+      ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}),
+    };
   }
 
-  private logDeployed(observation: Observation, plan: Plan, executed: Executed, durationMs: number, logger: Logger): void {
+  private logDeployed(
+    observation: Observation,
+    plan: Plan,
+    executed: Executed,
+    durationMs: number,
+    logger: Logger,
+  ): void {
     const { rollout } = plan;
     if (!rollout) return;
     const stepLogger = logger.child({ revision: rollout.revision });
     const ref = imageRef(rollout.image, rollout.tag);
-    if (plan.requeueAfterMs !== undefined) stepLogger.info({ step: 'retire', seconds: plan.requeueAfterMs / 1000 }, `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`);
-    const urls = observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
+    if (plan.requeueAfterMs !== undefined)
+      stepLogger.info(
+        { step: 'retire', seconds: plan.requeueAfterMs / 1000 },
+        `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`,
+      );
+    const urls =
+      observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
     const commit = originOf(observation)?.commit;
     const from = fromCommit(observation);
-    stepLogger.info({ step: 'deployed', durationMs, image: ref, urls, ...(commit ? { commit: commit.sha } : {}) }, `Application deployed: ${observation.name} (${ref})${from}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`);
+    stepLogger.info(
+      { step: 'deployed', durationMs, image: ref, urls, ...(commit ? { commit: commit.sha } : {}) },
+      `Application deployed: ${observation.name} (${ref})${from}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`,
+    );
   }
 
-  private async fail(observation: Observation, plan: Plan, executed: Executed, error: unknown, begin: number, logger: Logger): Promise<ReconcileResult> {
-    if (!(error instanceof DeployFailedError || error instanceof RuntimeError || error instanceof ProxyError)) throw error;
+  private async fail(
+    observation: Observation,
+    plan: Plan,
+    executed: Executed,
+    error: unknown,
+    begin: number,
+    logger: Logger,
+  ): Promise<ReconcileResult> {
+    if (!(error instanceof DeployFailedError || error instanceof RuntimeError || error instanceof ProxyError))
+      throw error;
     const { clock, runtime } = this.deps;
     const { name } = observation;
     const serving = await runtime
@@ -205,17 +273,48 @@ export class Reconciler implements AppReconciler {
     const phase: Phase = error instanceof PullError ? 'Pending' : serving ? 'Degraded' : 'Failed';
     const message = error instanceof DeployFailedError ? `deploy failed: ${error.message}` : error.message;
     const durationMs = clock.now() - begin;
-    this.recorder.ended(observation, plan, { kind: 'failed', executed, phase, message, durationMs, ...(error instanceof ReleaseFailedError ? { output: error.output } : {}) });
+    this.recorder.ended(observation, plan, {
+      kind: 'failed',
+      executed,
+      phase,
+      message,
+      durationMs,
+      ...(error instanceof ReleaseFailedError ? { output: error.output } : {}),
+    });
     // A failed release (a migration) is not run again by itself: the revision is held.
-    if (error instanceof ReleaseFailedError && plan.rollout) this.recorder.hold(name, plan.rollout.revision, error.message);
-    logger.error({ step: plan.rollout ? 'deploy' : 'reconcile', ...(plan.rollout ? { revision: plan.rollout.revision } : {}), result: 'failed', reason: message, phase, durationMs }, `${name}: ${message}`);
+    if (error instanceof ReleaseFailedError && plan.rollout)
+      this.recorder.hold(name, plan.rollout.revision, error.message);
+    logger.error(
+      {
+        step: plan.rollout ? 'deploy' : 'reconcile',
+        ...(plan.rollout ? { revision: plan.rollout.revision } : {}),
+        result: 'failed',
+        reason: message,
+        phase,
+        durationMs,
+      },
+      `${name}: ${message}`,
+    );
     return { phase, failed: true };
   }
 }
 
 /** What a plan without a rollout put right that had drifted (a replica replaced, a proxy block rewritten), in words; undefined for routine work. */
 function repairOf(plan: Plan): string | undefined {
-  const repairs = plan.actions.filter((a) => a.type === 'create' || a.type === 'route' || (a.type === 'remove' && /is (exited|dead|created)/.test(a.reason)));
+  const repairs = plan.actions.filter(
+    (a) =>
+      a.type === 'create' || a.type === 'route' || (a.type === 'remove' && /is (exited|dead|created)/.test(a.reason)),
+  );
   if (repairs.length === 0) return undefined;
-  return [...new Set(repairs.map((a) => (a.type === 'create' ? `created ${a.spec.name} (${a.reason})` : a.type === 'route' ? `rewrote the proxy route (${a.reason})` : `removed ${a.type === 'remove' ? a.container.name : ''} (${a.reason})`)))].join('; ');
+  return [
+    ...new Set(
+      repairs.map((a) =>
+        a.type === 'create'
+          ? `created ${a.spec.name} (${a.reason})`
+          : a.type === 'route'
+            ? `rewrote the proxy route (${a.reason})`
+            : `removed ${a.type === 'remove' ? a.container.name : ''} (${a.reason})`,
+      ),
+    ),
+  ].join('; ');
 }

@@ -46,7 +46,18 @@ export class Recorder {
   deploying(observation: RecordedObservation, rollout: NonNullable<Plan['rollout']>): void {
     const ref = imageRef(rollout.image, rollout.tag);
     this.writePhase(observation, 'Deploying', `deploying ${ref}`);
-    this.emit({ type: 'deploy.started', app: observation.name, message: `deploying ${ref}${fromCommit(observation)}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, strategy: rollout.strategy, ...commitFields(observation) } });
+    this.emit({
+      type: 'deploy.started',
+      app: observation.name,
+      message: `deploying ${ref}${fromCommit(observation)}`,
+      details: {
+        image: rollout.image,
+        tag: rollout.tag,
+        revision: rollout.revision,
+        strategy: rollout.strategy,
+        ...commitFields(observation),
+      },
+    });
   }
 
   /** Traffic moved to `revision`, the plan's rollout. */
@@ -54,14 +65,27 @@ export class Recorder {
     const { state, clock } = this.deps;
     const before = state.get(name)?.servingRevision;
     if (before === revision || !plan.rollout) return;
-    state.update(name, { servingRevision: revision, servingImageId: plan.rollout.imageId, servingTag: plan.rollout.tag, switchedAt: clock.now(), ...(before !== undefined ? { previousRevision: before } : {}) }, clock.now());
+    state.update(
+      name,
+      {
+        servingRevision: revision,
+        servingImageId: plan.rollout.imageId,
+        servingTag: plan.rollout.tag,
+        switchedAt: clock.now(),
+        ...(before !== undefined ? { previousRevision: before } : {}),
+      },
+      clock.now(),
+    );
     state.clear(name, ['held', ...(before === undefined ? (['previousRevision'] as const) : [])]);
   }
 
   /** The release step of `revision` succeeded: it is not run again. */
   released(name: string, revision: string): void {
     const { state, clock } = this.deps;
-    const released = [revision, ...(state.get(name)?.released ?? []).filter((r) => r !== revision)].slice(0, RELEASED_KEPT);
+    const released = [revision, ...(state.get(name)?.released ?? []).filter((r) => r !== revision)].slice(
+      0,
+      RELEASED_KEPT,
+    );
     state.update(name, { released }, clock.now());
   }
 
@@ -101,7 +125,8 @@ export class Recorder {
     const metrics = this.deps.metrics ?? noMetrics;
     const { name } = observation;
     if (end.kind !== 'failed' && plan.gone) {
-      if (state.get(name) !== undefined) this.emit({ type: 'app.removed', app: name, message: 'removed: its manifest is gone', details: {} });
+      if (state.get(name) !== undefined)
+        this.emit({ type: 'app.removed', app: name, message: 'removed: its manifest is gone', details: {} });
       state.delete(name);
       return;
     }
@@ -113,26 +138,82 @@ export class Recorder {
       // Said once per episode: not again at each restart (the app is Degraded while a restart runs), only after it ran calmly.
       if (plan.crashLoop && said !== plan.crashLoop.revision) {
         state.update(name, { crashLoop: plan.crashLoop.revision }, clock.now());
-        this.emit({ type: 'app.crash_looping', app: name, message: plan.crashLoop.message, details: { revision: plan.crashLoop.revision, reason: plan.crashLoop.message } });
+        this.emit({
+          type: 'app.crash_looping',
+          app: name,
+          message: plan.crashLoop.message,
+          details: { revision: plan.crashLoop.revision, reason: plan.crashLoop.message },
+        });
       } else if (!plan.crashLoop && said !== undefined && plan.outcome.phase === 'Running') {
         state.clear(name, ['crashLoop']);
       }
     } else if (end.kind === 'failed') {
       this.writePhase(observation, end.phase, end.message, end.message);
       if (rollout) {
-        state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'failed', reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...commitFields(observation) });
+        state.appendHistory(name, {
+          at: clock.now(),
+          tag: rollout.tag,
+          image: rollout.image,
+          imageId: rollout.imageId,
+          revision: rollout.revision,
+          outcome: 'failed',
+          reason: end.message,
+          durationMs: end.durationMs,
+          ...(end.output ? { output: end.output } : {}),
+          ...commitFields(observation),
+        });
         metrics.deployed(name, 'failed');
-        this.emit({ type: 'deploy.failed', app: name, message: `${imageRef(rollout.image, rollout.tag)}: ${end.message}`, details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, reason: end.message, durationMs: end.durationMs, ...(end.output ? { output: end.output } : {}), ...commitFields(observation) } });
+        this.emit({
+          type: 'deploy.failed',
+          app: name,
+          message: `${imageRef(rollout.image, rollout.tag)}: ${end.message}`,
+          details: {
+            image: rollout.image,
+            tag: rollout.tag,
+            revision: rollout.revision,
+            reason: end.message,
+            durationMs: end.durationMs,
+            ...(end.output ? { output: end.output } : {}),
+            ...commitFields(observation),
+          },
+        });
       }
     } else if (end.executed.rolledBack) {
       const { from, reason } = end.executed.rolledBack;
       const failed = state.get(name)?.history.find((h) => h.revision === from);
       this.writePhase(observation, 'Degraded', `rolled back: ${reason}`, `rolled back: ${reason}`);
-      if (failed) state.appendHistory(name, { ...failed, at: clock.now(), outcome: 'rolled_back', reason, durationMs: clock.now() - failed.at });
+      if (failed)
+        state.appendHistory(name, {
+          ...failed,
+          at: clock.now(),
+          outcome: 'rolled_back',
+          reason,
+          durationMs: clock.now() - failed.at,
+        });
       metrics.deployed(name, 'rolled_back');
-      this.emit({ type: 'deploy.rolled_back', app: name, message: `${failed ? `${imageRef(failed.image, failed.tag)} ` : ''}rolled back: ${reason}`, details: { revision: from, to: end.executed.rolledBack.to, reason, ...(failed ? { image: failed.image, tag: failed.tag } : {}) } });
+      this.emit({
+        type: 'deploy.rolled_back',
+        app: name,
+        message: `${failed ? `${imageRef(failed.image, failed.tag)} ` : ''}rolled back: ${reason}`,
+        details: {
+          revision: from,
+          to: end.executed.rolledBack.to,
+          reason,
+          ...(failed ? { image: failed.image, tag: failed.tag } : {}),
+        },
+      });
     } else if (rollout) {
-      state.appendHistory(name, { at: clock.now(), tag: rollout.tag, image: rollout.image, imageId: rollout.imageId, revision: rollout.revision, outcome: 'succeeded', durationMs: end.durationMs, ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}), ...commitFields(observation) });
+      state.appendHistory(name, {
+        at: clock.now(),
+        tag: rollout.tag,
+        image: rollout.image,
+        imageId: rollout.imageId,
+        revision: rollout.revision,
+        outcome: 'succeeded',
+        durationMs: end.durationMs,
+        ...(end.executed.postDeploy ? { postDeploy: end.executed.postDeploy } : {}),
+        ...commitFields(observation),
+      });
       state.clear(name, ['lastError']);
       metrics.deployed(name, 'succeeded');
       const commit = originOf(observation)?.commit;
@@ -141,11 +222,25 @@ export class Recorder {
         type: 'deploy.succeeded',
         app: name,
         message: `${imageRef(rollout.image, rollout.tag)} deployed in ${(end.durationMs / 1000).toFixed(1)} s${fromCommit(observation)}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`,
-        details: { image: rollout.image, tag: rollout.tag, imageId: rollout.imageId, revision: rollout.revision, durationMs: end.durationMs, urls, ...commitFields(observation) },
+        details: {
+          image: rollout.image,
+          tag: rollout.tag,
+          imageId: rollout.imageId,
+          revision: rollout.revision,
+          durationMs: end.durationMs,
+          urls,
+          ...commitFields(observation),
+        },
       });
-      if (end.executed.postDeploy?.startsWith('failed')) this.postDeployFailed(observation, rollout, end.executed, commit);
+      if (end.executed.postDeploy?.startsWith('failed'))
+        this.postDeployFailed(observation, rollout, end.executed, commit);
     } else if (end.repaired !== undefined) {
-      this.emit({ type: 'drift.repaired', app: name, message: `repaired: ${end.repaired}`, details: { repaired: end.repaired } });
+      this.emit({
+        type: 'drift.repaired',
+        app: name,
+        message: `repaired: ${end.repaired}`,
+        details: { repaired: end.repaired },
+      });
     }
   }
 
@@ -154,25 +249,40 @@ export class Recorder {
   }
 
   /** The deploy stands, its post-deploy command failed: said beside the success, for a person to act on. */
-  private postDeployFailed(observation: RecordedObservation, rollout: NonNullable<Plan['rollout']>, executed: Executed, commit: Commit | undefined): void {
+  private postDeployFailed(
+    observation: RecordedObservation,
+    rollout: NonNullable<Plan['rollout']>,
+    executed: Executed,
+    commit: Commit | undefined,
+  ): void {
     const reason = (executed.postDeploy ?? '').replace(/^failed: /, '');
-    const command = observation.desired.kind === 'present' ? observation.desired.app.spec.postDeploy?.command : undefined;
+    const command =
+      observation.desired.kind === 'present' ? observation.desired.app.spec.postDeploy?.command : undefined;
     const { exitCode, output } = executed.postDeployFailure ?? {};
     this.emit({
       type: 'postdeploy.failed',
       app: observation.name,
       message: `${imageRef(rollout.image, rollout.tag)}: the post-deploy command ${reason}; the deploy stands`,
-      details: { image: rollout.image, tag: rollout.tag, revision: rollout.revision, ...(command ? { command } : {}), reason, ...(exitCode !== undefined ? { exitCode } : {}), ...(output ? { output } : {}), ...(commit ? { commit } : {}) },
+      details: {
+        image: rollout.image,
+        tag: rollout.tag,
+        revision: rollout.revision,
+        ...(command ? { command } : {}),
+        reason,
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        ...(output ? { output } : {}),
+        ...(commit ? { commit } : {}),
+      },
     });
   }
-
 
   private ownedTags(name: string, executed: Executed): void {
     const { state, clock } = this.deps;
     if (executed.tagged.length === 0 && executed.untagged.length === 0) return;
     const before = state.get(name)?.ownedTags ?? [];
     const owned = [...new Set([...before, ...executed.tagged])].filter((ref) => !executed.untagged.includes(ref));
-    if (owned.length !== before.length || owned.some((ref, i) => ref !== before[i])) state.update(name, { ownedTags: owned }, clock.now());
+    if (owned.length !== before.length || owned.some((ref, i) => ref !== before[i]))
+      state.update(name, { ownedTags: owned }, clock.now());
   }
 
   /** The phase and message people see; an app whose manifest is invalid shows Invalid with the problem. */
@@ -205,7 +315,10 @@ export function originOf(observation: RecordedObservation): ManifestOrigin | und
 export function fromCommit(observation: RecordedObservation): string {
   const origin = originOf(observation);
   if (!origin) return '';
-  const changed = origin.changedBy && origin.changedBy.sha !== origin.commit.sha ? ` (its manifest last changed by ${describeCommit(origin.changedBy)})` : '';
+  const changed =
+    origin.changedBy && origin.changedBy.sha !== origin.commit.sha
+      ? ` (its manifest last changed by ${describeCommit(origin.changedBy)})`
+      : '';
   return ` from ${describeCommit(origin.commit)}${changed}`;
 }
 

@@ -34,12 +34,17 @@ export interface RunningRevision {
  * serving image (no revision) matches by image; one whose revision names an image by its
  * registry digest (a Swarm service's) matches the task containers of its spec.
  */
-export function runningRevision(containers: readonly ContainerSummary[], record: Pick<AppRecord, 'servingRevision' | 'servingImageId' | 'servingTag'> | undefined): RunningRevision | undefined {
+export function runningRevision(
+  containers: readonly ContainerSummary[],
+  record: Pick<AppRecord, 'servingRevision' | 'servingImageId' | 'servingTag'> | undefined,
+): RunningRevision | undefined {
   const running = containers.filter((c) => c.state === 'running').sort((a, b) => b.createdAt - a.createdAt);
   const recorded = record?.servingRevision !== undefined ? parseRevisionKey(record.servingRevision) : undefined;
   const byDigest = recorded !== undefined && !running.some((c) => c.imageId === recorded.imageId);
   const isServing = (c: ContainerSummary) =>
-    recorded !== undefined ? revisionKey(c) === record?.servingRevision || (byDigest && c.specHash === recorded.specHash) : record?.servingImageId !== undefined && c.imageId === record.servingImageId;
+    recorded !== undefined
+      ? revisionKey(c) === record?.servingRevision || (byDigest && c.specHash === recorded.specHash)
+      : record?.servingImageId !== undefined && c.imageId === record.servingImageId;
   const chosen = running.find(isServing) ?? running[0];
   if (!chosen) return undefined;
   const revision = revisionKey(chosen);

@@ -28,7 +28,12 @@ export function desiredShape(observation: Observation): AppShape | undefined {
  * What runs now: the running revision (serving.ts), as one of its containers (`detail`) and its
  * image show it. `image` is undefined when the engine no longer has it.
  */
-export function runningShape(now: RunningRevision, detail: ContainerDetail, image: ImageInfo | undefined, record: AppRecord | undefined): AppShape {
+export function runningShape(
+  now: RunningRevision,
+  detail: ContainerDetail,
+  image: ImageInfo | undefined,
+  record: AppRecord | undefined,
+): AppShape {
   const ref = deployedRef(record, now.revision, now.serving, image?.repoTags ?? []);
   return {
     image: { ...(ref !== undefined ? { ref } : {}), id: detail.imageId },
@@ -43,7 +48,12 @@ export function runningShape(now: RunningRevision, detail: ContainerDetail, imag
  * `repository:tag` a revision was deployed as: from berth's history of it, else (for the serving
  * revision) the serving tag among the image's tags; undefined when berth's state does not say.
  */
-export function deployedRef(record: AppRecord | undefined, revision: string, serving: boolean, repoTags: readonly string[]): string | undefined {
+export function deployedRef(
+  record: AppRecord | undefined,
+  revision: string,
+  serving: boolean,
+  repoTags: readonly string[],
+): string | undefined {
   const deploy = record?.history.find((h) => h.revision === revision);
   if (deploy) return imageRef(deploy.image, deploy.tag);
   const tag = serving ? record?.servingTag : undefined;

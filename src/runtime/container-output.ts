@@ -89,7 +89,10 @@ export function secretValues(spec: AppSpec): string[] {
 
 /** The lines of `text` long enough to be told apart, trimmed. */
 function longLinesOf(text: string): string[] {
-  return text.split(/\r?\n|\r/).map((line) => line.trim()).filter((line) => line.length >= MIN_SECRET_LINE_LENGTH);
+  return text
+    .split(/\r?\n|\r/)
+    .map((line) => line.trim())
+    .filter((line) => line.length >= MIN_SECRET_LINE_LENGTH);
 }
 
 /**
@@ -132,7 +135,7 @@ export function lastLinesOf(text: string, lines = 20, chars = KEPT_OUTPUT_CHARS)
   let body = note ? text.slice(note[0].length) : text;
   const all = body.replace(/\n+$/, '').split('\n');
   if (all.length > lines) {
-    const cut = all.slice(0, all.length - lines).join('\n') + '\n';
+    const cut = `${all.slice(0, all.length - lines).join('\n')}\n`;
     dropped += Buffer.byteLength(cut);
     body = all.slice(-lines).join('\n');
   } else {
@@ -155,7 +158,11 @@ function redactLeadingPiece(text: string, secrets: readonly string[]): string {
   let longest = 0;
   for (const secret of secrets) {
     // Ends of `secret` that `text` starts with, longest first; a whole secret was redacted already.
-    for (let at = secret.indexOf(first, 1); at > 0 && secret.length - at > longest; at = secret.indexOf(first, at + 1)) {
+    for (
+      let at = secret.indexOf(first, 1);
+      at > 0 && secret.length - at > longest;
+      at = secret.indexOf(first, at + 1)
+    ) {
       if (text.startsWith(secret.slice(at))) {
         longest = secret.length - at;
         break;

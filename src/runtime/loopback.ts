@@ -5,5 +5,10 @@ import type { PublishedPort } from './types.js';
  * loopback or wildcard address; berth sends traffic to loopback only, never to container IPs.
  */
 export function loopbackPort(ports: PublishedPort[], containerPort: number): number | undefined {
-  return ports.find((p) => p.container === containerPort && p.protocol === 'tcp' && (p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || p.hostIp.startsWith('127.')))?.hostPort;
+  return ports.find(
+    (p) =>
+      p.container === containerPort &&
+      p.protocol === 'tcp' &&
+      (p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || p.hostIp.startsWith('127.')),
+  )?.hostPort;
 }

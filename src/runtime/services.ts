@@ -34,7 +34,14 @@ export interface ServiceSpec {
 }
 
 /** Swarm's word on the service's last update (`UpdateStatus.State`), or `none` when it was never updated. */
-export type UpdateState = 'none' | 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed';
+export type UpdateState =
+  | 'none'
+  | 'updating'
+  | 'paused'
+  | 'completed'
+  | 'rollback_started'
+  | 'rollback_paused'
+  | 'rollback_completed';
 
 export interface ServiceSummary {
   id: string;
@@ -69,7 +76,21 @@ export interface SecretSpec {
   data: Buffer;
 }
 
-export type TaskState = 'new' | 'pending' | 'assigned' | 'accepted' | 'preparing' | 'ready' | 'starting' | 'running' | 'complete' | 'shutdown' | 'failed' | 'rejected' | 'remove' | 'orphaned';
+export type TaskState =
+  | 'new'
+  | 'pending'
+  | 'assigned'
+  | 'accepted'
+  | 'preparing'
+  | 'ready'
+  | 'starting'
+  | 'running'
+  | 'complete'
+  | 'shutdown'
+  | 'failed'
+  | 'rejected'
+  | 'remove'
+  | 'orphaned';
 
 export interface TaskSummary {
   id: string;
@@ -89,7 +110,10 @@ export interface TaskSummary {
   createdAt: number;
 }
 
-export type ImageLocation = { where: 'registry'; pinned: string } | { where: 'local'; repoDigests: string[] } | { where: 'nowhere' };
+export type ImageLocation =
+  | { where: 'registry'; pinned: string }
+  | { where: 'local'; repoDigests: string[] }
+  | { where: 'nowhere' };
 
 export interface ServiceRuntime {
   /** The swarm this engine manages; rejects with EngineError when it is no manager. */

@@ -109,7 +109,9 @@ export interface EngineInfo {
  * How a command run inside a container ended; `output` is its stdout and stderr, interleaved, as
  * every container text reaches berth (./container-output.ts): its last 64 KiB, stripped, redacted.
  */
-export type ExecResult = { outcome: 'exited'; exitCode: number; output: string } | { outcome: 'timed-out'; output: string };
+export type ExecResult =
+  | { outcome: 'exited'; exitCode: number; output: string }
+  | { outcome: 'timed-out'; output: string };
 
 export interface Runtime {
   /** Checks the engine is reachable; negotiates the API version on first use. */
@@ -174,5 +176,9 @@ export interface Runtime {
    * and image events (tag, untag, load, pull, delete). `onError` is called once when the stream ends
    * abnormally; the subscriber resubscribes.
    */
-  subscribe(namespace: string, onEvent: (event: RuntimeEvent) => void, onError: (error: Error) => void): Promise<EventSubscription>;
+  subscribe(
+    namespace: string,
+    onEvent: (event: RuntimeEvent) => void,
+    onError: (error: Error) => void,
+  ): Promise<EventSubscription>;
 }

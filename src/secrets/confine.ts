@@ -14,7 +14,10 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 export const SHARED_SECRETS = 'shared';
 
 export class ConfinementError extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${reason}`);
     this.name = 'ConfinementError';
   }
@@ -43,13 +46,20 @@ export async function confinedFile(file: string, root: string, app: string): Pro
     const [part, ...rest] = pending as [string, ...string[]];
     pending = rest;
     if (part === '..') {
-      if (at.length === 0) throw new ConfinementError(file, 'leads outside the manifests directory (through a symbolic link); a manifest names files inside it only');
+      if (at.length === 0)
+        throw new ConfinementError(
+          file,
+          'leads outside the manifests directory (through a symbolic link); a manifest names files inside it only',
+        );
       at.pop();
       continue;
     }
     const next = join(realRoot, ...at, part);
     const stats = await lstat(next).catch((error: NodeJS.ErrnoException) => {
-      throw new ConfinementError(file, error.code === 'ENOENT' ? 'no such file' : `unreadable (${error.code ?? 'error'})`);
+      throw new ConfinementError(
+        file,
+        error.code === 'ENOENT' ? 'no such file' : `unreadable (${error.code ?? 'error'})`,
+      );
     });
     if (!stats.isSymbolicLink()) {
       at.push(part);
@@ -58,14 +68,22 @@ export async function confinedFile(file: string, root: string, app: string): Pro
     if (++links > MAX_LINKS) throw new ConfinementError(file, 'too many symbolic links');
     const target = await readlink(next);
     const fromRoot = isAbsolute(target) ? relative(realRoot, target) : join(...at, target);
-    if (escapes(fromRoot) && fromRoot !== '') throw new ConfinementError(file, 'leads outside the manifests directory (through a symbolic link); a manifest names files inside it only');
+    if (escapes(fromRoot) && fromRoot !== '')
+      throw new ConfinementError(
+        file,
+        'leads outside the manifests directory (through a symbolic link); a manifest names files inside it only',
+      );
     pending = [...fromRoot.split(sep).filter((p) => p !== '' && p !== '.'), ...pending];
     at.length = 0;
   }
   const inside = at.join(sep);
   if (inside === '') throw new ConfinementError(file, outside);
   const owner = secretsOwner(inside);
-  if (owner !== undefined && owner !== app && owner !== SHARED_SECRETS) throw new ConfinementError(file, `is app ${owner}'s secret (secrets/${owner}/); app ${app} may read secrets/${app}/, secrets/${SHARED_SECRETS}/ and files directly in secrets/`);
+  if (owner !== undefined && owner !== app && owner !== SHARED_SECRETS)
+    throw new ConfinementError(
+      file,
+      `is app ${owner}'s secret (secrets/${owner}/); app ${app} may read secrets/${app}/, secrets/${SHARED_SECRETS}/ and files directly in secrets/`,
+    );
   return join(realRoot, inside);
 }
 

@@ -13,7 +13,10 @@ import { readAtMost, readSecretFile, SecretFileError } from '../util/secret-file
 export const SECRET_FILE_LIMIT = 64 * 1024;
 
 export class SecretError extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${reason}`);
     this.name = 'SecretError';
   }
@@ -30,8 +33,12 @@ export class SecretDecrypter {
       const text = await readSecretFile(file).catch((error: unknown) => {
         throw error instanceof SecretFileError ? new SecretError(file, error.reason) : error;
       });
-      const found = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-      if (found.length === 0) throw new SecretError(file, 'holds no age identity (AGE-SECRET-KEY-1...); make one with age-keygen');
+      const found = text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+      if (found.length === 0)
+        throw new SecretError(file, 'holds no age identity (AGE-SECRET-KEY-1...); make one with age-keygen');
       identities.push(...found);
     }
     return new SecretDecrypter(identities);
@@ -47,7 +54,11 @@ export class SecretDecrypter {
    */
   async decrypt(file: string): Promise<Buffer> {
     const ciphertext = await readBounded(file);
-    if (this.identities.length === 0) throw new SecretError(file, 'cannot decrypt: berth was given no identity (--age-identity FILE or BERTH_AGE_IDENTITY_FILE)');
+    if (this.identities.length === 0)
+      throw new SecretError(
+        file,
+        'cannot decrypt: berth was given no identity (--age-identity FILE or BERTH_AGE_IDENTITY_FILE)',
+      );
     const { Decrypter } = await import('age-encryption');
     const decrypter = new Decrypter();
     for (const identity of this.identities) decrypter.addIdentity(identity);
@@ -55,7 +66,11 @@ export class SecretDecrypter {
       return Buffer.from(await decrypter.decrypt(ciphertext));
     } catch (error) {
       // The library's own message may quote the file's first line (a file that is not age at all): never shown.
-      if (/no identity matched/i.test((error as Error).message)) throw new SecretError(file, 'cannot decrypt: it is encrypted to another key than the identities berth was given');
+      if (/no identity matched/i.test((error as Error).message))
+        throw new SecretError(
+          file,
+          'cannot decrypt: it is encrypted to another key than the identities berth was given',
+        );
       throw new SecretError(file, 'cannot decrypt: not a valid age file');
     }
   }
@@ -63,15 +78,29 @@ export class SecretDecrypter {
 
 /** The whole file, if it is a regular file within SECRET_FILE_LIMIT; opened O_NOFOLLOW, read by the descriptor it was checked on. */
 async function readBounded(file: string): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
-    throw new SecretError(file, error.code === 'ENOENT' ? 'no such file' : error.code === 'ELOOP' ? 'is a symbolic link' : `unreadable (${error.code ?? 'error'})`);
-  });
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw new SecretError(
+        file,
+        error.code === 'ENOENT'
+          ? 'no such file'
+          : error.code === 'ELOOP'
+            ? 'is a symbolic link'
+            : `unreadable (${error.code ?? 'error'})`,
+      );
+    },
+  );
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new SecretError(file, 'is not a regular file');
-    if (stats.size > SECRET_FILE_LIMIT) throw new SecretError(file, `${stats.size} bytes, over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
+    if (stats.size > SECRET_FILE_LIMIT)
+      throw new SecretError(
+        file,
+        `${stats.size} bytes, over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`,
+      );
     const content = await readAtMost(handle, SECRET_FILE_LIMIT);
-    if (content === undefined) throw new SecretError(file, `over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
+    if (content === undefined)
+      throw new SecretError(file, `over the ${SECRET_FILE_LIMIT / 1024} KiB limit for secret files`);
     return content;
   } finally {
     await handle.close();

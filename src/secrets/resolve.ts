@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { App, ManifestProblem, ManifestSet, SecretRef } from '../manifest/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { ConfinementError, confinedFile } from './confine.js';
-import { SecretDecrypter, SecretError } from './decrypter.js';
+import { type SecretDecrypter, SecretError } from './decrypter.js';
 import { parseDotenv } from './dotenv.js';
 
 export interface ResolveOptions {
@@ -21,7 +21,12 @@ export interface ResolveOptions {
   secretsRoot?: string;
 }
 
-export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypter, digestKey: Buffer, options: ResolveOptions): Promise<ManifestSet> {
+export async function resolveSecrets(
+  set: ManifestSet,
+  decrypter: SecretDecrypter,
+  digestKey: Buffer,
+  options: ResolveOptions,
+): Promise<ManifestSet> {
   const { secretsRoot } = options;
   const apps = new Map(set.apps);
   const problems = [...set.problems];
@@ -30,7 +35,13 @@ export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypte
     if (app.spec.envFrom.length === 0 && app.spec.secrets.length === 0) continue;
     try {
       const resolved = await resolveApp(app, decrypter, digestKey, options.root(app));
-      apps.set(name, { ...app, spec: { ...app.spec, resolved: secretsRoot === undefined ? resolved : { ...resolved, root: join(secretsRoot, name) } } });
+      apps.set(name, {
+        ...app,
+        spec: {
+          ...app.spec,
+          resolved: secretsRoot === undefined ? resolved : { ...resolved, root: join(secretsRoot, name) },
+        },
+      });
     } catch (error) {
       if (!(error instanceof SecretProblem)) throw error;
       apps.delete(name);
@@ -42,7 +53,10 @@ export async function resolveSecrets(set: ManifestSet, decrypter: SecretDecrypte
 }
 
 class SecretProblem extends Error {
-  constructor(readonly at: ManifestProblem, message: string) {
+  constructor(
+    readonly at: ManifestProblem,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -57,10 +71,13 @@ export async function confineSecretFiles(set: ManifestSet, root: (app: App) => s
   const invalid = new Set(set.invalid);
   for (const [name, app] of set.apps) {
     for (const ref of [...app.spec.envFrom, ...app.spec.secrets]) {
-      const problem = await confinedFile(ref.file, root(app), name).then(() => undefined, (error: unknown) => {
-        if (error instanceof ConfinementError) return `${ref.file}: ${error.reason}`;
-        throw error;
-      });
+      const problem = await confinedFile(ref.file, root(app), name).then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof ConfinementError) return `${ref.file}: ${error.reason}`;
+          throw error;
+        },
+      );
       if (problem === undefined) continue;
       apps.delete(name);
       invalid.add(name);
@@ -79,7 +96,8 @@ async function resolveApp(app: App, decrypter: SecretDecrypter, digestKey: Buffe
       return await decrypter.decrypt(await confinedFile(ref.file, root, app.name));
     } catch (error) {
       // Said with the path as the manifest resolves it, not the real path it led to.
-      if (error instanceof SecretError || error instanceof ConfinementError) throw new SecretProblem({ ...ref.at, message: '' }, `${ref.file}: ${error.reason}`);
+      if (error instanceof SecretError || error instanceof ConfinementError)
+        throw new SecretProblem({ ...ref.at, message: '' }, `${ref.file}: ${error.reason}`);
       throw error;
     }
   };
@@ -89,16 +107,28 @@ async function resolveApp(app: App, decrypter: SecretDecrypter, digestKey: Buffe
       parsed = parseDotenv((await decrypt(ref)).toString('utf8'));
     } catch (error) {
       if (error instanceof SecretProblem) throw error;
-      throw new SecretProblem({ ...ref.at, message: '' }, `${ref.file}: not a dotenv file: ${(error as Error).message}`);
+      throw new SecretProblem(
+        { ...ref.at, message: '' },
+        `${ref.file}: not a dotenv file: ${(error as Error).message}`,
+      );
     }
     for (const name of Object.keys(parsed)) {
-      if (name in app.spec.env) throw new SecretProblem({ ...ref.at, message: '' }, `${ref.file}: ${name} is also in spec.env; name each variable in one place`);
+      if (name in app.spec.env)
+        throw new SecretProblem(
+          { ...ref.at, message: '' },
+          `${ref.file}: ${name} is also in spec.env; name each variable in one place`,
+        );
     }
     Object.assign(env, parsed);
   }
   for (const ref of app.spec.secrets) files.push({ target: ref.target, content: await decrypt(ref) });
   const digest = createHmac('sha256', digestKey)
-    .update(canonicalJson({ env, files: files.map((f) => ({ target: f.target, sha256: createHash('sha256').update(f.content).digest('hex') })) }))
+    .update(
+      canonicalJson({
+        env,
+        files: files.map((f) => ({ target: f.target, sha256: createHash('sha256').update(f.content).digest('hex') })),
+      }),
+    )
     .digest('hex')
     .slice(0, 32);
   return { env, files, digest };
@@ -121,7 +151,10 @@ export class SecretResolvingSource {
   }
 
   async read(): Promise<ManifestSet> {
-    return resolveSecrets(await this.inner.read(), this.decrypter, this.digestKey, { root: () => this.root, ...(this.secretsRoot !== undefined ? { secretsRoot: this.secretsRoot } : {}) });
+    return resolveSecrets(await this.inner.read(), this.decrypter, this.digestKey, {
+      root: () => this.root,
+      ...(this.secretsRoot !== undefined ? { secretsRoot: this.secretsRoot } : {}),
+    });
   }
 }
 

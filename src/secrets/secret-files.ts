@@ -24,7 +24,10 @@ export async function materializeSecretFiles(resolved: ResolvedSecrets): Promise
 
 /** Removes the digests of `root` not in `keep`; the whole root when nothing is kept. A root that does not exist is left so. */
 export async function sweepSecretFiles(root: string, keep: ReadonlySet<string>): Promise<void> {
-  const exists = await lstat(root).then(() => true, () => false);
+  const exists = await lstat(root).then(
+    () => true,
+    () => false,
+  );
   if (!exists) return;
   const verified = await ensurePrivateDirectory(root, { secret: true });
   if (keep.size === 0) {
@@ -32,5 +35,6 @@ export async function sweepSecretFiles(root: string, keep: ReadonlySet<string>):
     return;
   }
   // Entries of a verified private directory are berth's own; rm never follows a link it meets.
-  for (const entry of await readdir(verified)) if (!keep.has(entry)) await rm(join(verified, entry), { recursive: true, force: true });
+  for (const entry of await readdir(verified))
+    if (!keep.has(entry)) await rm(join(verified, entry), { recursive: true, force: true });
 }

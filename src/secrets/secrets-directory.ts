@@ -49,10 +49,17 @@ export interface SecretsDirectoryRequest {
  * secret file written into it (so a berth whose apps have no secret files leaves /dev/shm alone).
  */
 export async function secretsDirectory(request: SecretsDirectoryRequest): Promise<string> {
-  const dir = request.explicit !== undefined ? await ensurePrivateDirectory(join(resolve(request.explicit), request.namespace), { create: true, secret: true }) : await defaultDirectory(request);
+  const dir =
+    request.explicit !== undefined
+      ? await ensurePrivateDirectory(join(resolve(request.explicit), request.namespace), { create: true, secret: true })
+      : await defaultDirectory(request);
   if (!request.allowOnDisk) {
-    const { type } = await statfs(request.explicit !== undefined ? dir : request.parent ?? DEFAULT_SECRETS_PARENT);
-    if (type !== TMPFS_MAGIC && type !== RAMFS_MAGIC) throw new UnsafeDirectoryError(dir, 'is not on a tmpfs, so decrypted secrets would reach a disk (--secrets-dir on a tmpfs, or --allow-secrets-on-disk to accept it)');
+    const { type } = await statfs(request.explicit !== undefined ? dir : (request.parent ?? DEFAULT_SECRETS_PARENT));
+    if (type !== TMPFS_MAGIC && type !== RAMFS_MAGIC)
+      throw new UnsafeDirectoryError(
+        dir,
+        'is not on a tmpfs, so decrypted secrets would reach a disk (--secrets-dir on a tmpfs, or --allow-secrets-on-disk to accept it)',
+      );
   }
   return dir;
 }
@@ -63,7 +70,10 @@ async function defaultDirectory(request: SecretsDirectoryRequest): Promise<strin
   const recorded = (await readFile(record, 'utf8').catch(() => '')).trim();
   if (isOurName(recorded, parent, request.namespace)) {
     // Gone (a reboot emptied the tmpfs): its name may have been seen while it existed, so it is not made again.
-    const exists = await lstat(recorded).then(() => true, () => false);
+    const exists = await lstat(recorded).then(
+      () => true,
+      () => false,
+    );
     if (!exists) return recordChoice(record, freshName(parent, request.namespace));
     try {
       return await ensurePrivateDirectory(recorded, { secret: true });

@@ -24,7 +24,9 @@ export async function acquireLock(stateDir: string, namespace: string): Promise<
     try {
       const handle = await open(file, 'wx', 0o600);
       // A full disk may refuse the pid; the lock is the file itself, so berth runs all the same.
-      await handle.writeFile(`${process.pid} ${(await startTime(process.pid)) ?? ''}\n`.replace(' \n', '\n')).catch(() => undefined);
+      await handle
+        .writeFile(`${process.pid} ${(await startTime(process.pid)) ?? ''}\n`.replace(' \n', '\n'))
+        .catch(() => undefined);
       await handle.close();
       return { file, release: () => unlink(file).catch(() => undefined) };
     } catch (error) {

@@ -22,7 +22,10 @@ export class RetryRequests {
   /** True when a retry of `app` was asked for; the request is consumed. */
   async take(app: string): Promise<boolean> {
     const file = join(this.dir, app);
-    const present = await stat(file).then(() => true, () => false);
+    const present = await stat(file).then(
+      () => true,
+      () => false,
+    );
     if (present) await rm(file, { force: true });
     return present;
   }

@@ -11,11 +11,17 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Logger } from '../util/logger.js';
+import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/silent-logger.js';
 import type { SourceCondition } from '../source/types.js';
 import type { BerthEvent } from '../events/types.js';
-import { HISTORY_LIMIT, type AppRecord, type DeployRecord, type EngineRecord, type CertificateRecord } from './types.js';
+import {
+  HISTORY_LIMIT,
+  type AppRecord,
+  type DeployRecord,
+  type EngineRecord,
+  type CertificateRecord,
+} from './types.js';
 import { ensurePrivateDirectory } from '../util/private-dir.js';
 
 export interface StateStoreOptions {
@@ -101,7 +107,14 @@ export class StateStore {
       return `not JSON (${(error as Error).message})`;
     }
     const apps = (parsed as Partial<StateFile> | null)?.apps;
-    if (typeof parsed !== 'object' || parsed === null || typeof apps !== 'object' || apps === null || Array.isArray(apps)) return 'not a berth state file (no "apps" object)';
+    if (
+      typeof parsed !== 'object' ||
+      parsed === null ||
+      typeof apps !== 'object' ||
+      apps === null ||
+      Array.isArray(apps)
+    )
+      return 'not a berth state file (no "apps" object)';
     for (const [name, record] of Object.entries(apps)) this.apps.set(name, migrated(record));
     this.engineRecord = (parsed as StateFile).engine;
     this.certificateRecords = (parsed as StateFile).certificates ?? [];
@@ -116,7 +129,10 @@ export class StateStore {
     try {
       await rename(this.file, kept);
     } catch (error) {
-      this.logger.warn({ source: 'state', path: this.file, reason: problem, err: error }, `the state file ${this.file} is ${problem} and could not be moved aside (${(error as Error).message}); starting afresh: its deploy history is lost, running apps are re-checked from their labels`);
+      this.logger.warn(
+        { source: 'state', path: this.file, reason: problem, err: error },
+        `the state file ${this.file} is ${problem} and could not be moved aside (${(error as Error).message}); starting afresh: its deploy history is lost, running apps are re-checked from their labels`,
+      );
       return;
     }
     this.logger.warn(
@@ -258,7 +274,7 @@ export class StateStore {
         ...(this.eventRecords.length > 0 ? { events: this.eventRecords } : {}),
       };
       try {
-        await writeAtomically(this.file, JSON.stringify(snapshot, null, 2) + '\n');
+        await writeAtomically(this.file, `${JSON.stringify(snapshot, null, 2)}\n`);
         this.written();
       } catch (error) {
         this.failed(error as Error);
@@ -271,7 +287,10 @@ export class StateStore {
     clearTimeout(this.retry);
     this.retry = undefined;
     if (!this.failure) return;
-    this.logger.info({ source: 'state', path: this.file, failingSinceMs: this.failure.since }, `the state file ${this.file} is written again`);
+    this.logger.info(
+      { source: 'state', path: this.file, failingSinceMs: this.failure.since },
+      `the state file ${this.file} is written again`,
+    );
     this.failure = undefined;
     for (const listener of this.listeners) listener();
   }
@@ -281,7 +300,10 @@ export class StateStore {
     const message = `cannot write the state file ${this.file}: ${error.message}`;
     if (!this.failure) {
       this.failure = { message, since: Date.now() };
-      this.logger.error({ source: 'state', path: this.file, err: error }, `${message}; berth goes on from memory and retries`);
+      this.logger.error(
+        { source: 'state', path: this.file, err: error },
+        `${message}; berth goes on from memory and retries`,
+      );
       for (const listener of this.listeners) listener();
     } else {
       this.failure = { ...this.failure, message };
@@ -318,5 +340,10 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 function migrated(record: AppRecord): AppRecord {
   const history = Array.isArray(record?.history) ? record.history : undefined;
   if (!history?.some((h) => (h.outcome as string) === 'rolled back')) return record;
-  return { ...record, history: history.map((h): DeployRecord => ((h.outcome as string) === 'rolled back' ? { ...h, outcome: 'rolled_back' } : h)) };
+  return {
+    ...record,
+    history: history.map(
+      (h): DeployRecord => ((h.outcome as string) === 'rolled back' ? { ...h, outcome: 'rolled_back' } : h),
+    ),
+  };
 }

@@ -60,10 +60,24 @@ export function appStatuses(sources: StatusSources): AppStatus[] {
   const containers = sources.containers ?? [];
   const names = [...new Set([...sources.state.names(), ...containers.map((c) => c.app)])].sort();
   const certificates = sources.state.certificates?.() ?? [];
-  return names.map((name) => appStatus(name, sources.state.get(name), containers.filter((c) => c.app === name), sources.containers !== undefined, certificates.filter((c) => c.app === name)));
+  return names.map((name) =>
+    appStatus(
+      name,
+      sources.state.get(name),
+      containers.filter((c) => c.app === name),
+      sources.containers !== undefined,
+      certificates.filter((c) => c.app === name),
+    ),
+  );
 }
 
-export function appStatus(name: string, record: AppRecord | undefined, containers: ContainerSummary[], engineKnown = true, certificates: CertificateRecord[] = []): AppStatus {
+export function appStatus(
+  name: string,
+  record: AppRecord | undefined,
+  containers: ContainerSummary[],
+  engineKnown = true,
+  certificates: CertificateRecord[] = [],
+): AppStatus {
   const running = containers.filter((c) => c.state === 'running');
   const now = runningRevision(containers, record);
   const imageId = now?.imageId ?? null;
@@ -86,15 +100,51 @@ export function appStatus(name: string, record: AppRecord | undefined, container
     conditions: [
       engineKnown
         ? running.length > 0
-          ? { type: 'Available', status: 'True', reason: 'ContainersRunning', message: `${running.length} container(s) running`, lastTransitionTime: since }
-          : { type: 'Available', status: 'False', reason: 'NoContainerRunning', message: 'no container of the app is running', lastTransitionTime: since }
-        : { type: 'Available', status: 'Unknown', reason: 'EngineUnreachable', message: 'the Docker engine could not be asked', lastTransitionTime: null },
+          ? {
+              type: 'Available',
+              status: 'True',
+              reason: 'ContainersRunning',
+              message: `${running.length} container(s) running`,
+              lastTransitionTime: since,
+            }
+          : {
+              type: 'Available',
+              status: 'False',
+              reason: 'NoContainerRunning',
+              message: 'no container of the app is running',
+              lastTransitionTime: since,
+            }
+        : {
+            type: 'Available',
+            status: 'Unknown',
+            reason: 'EngineUnreachable',
+            message: 'the Docker engine could not be asked',
+            lastTransitionTime: null,
+          },
       phase === 'Deploying'
-        ? { type: 'Progressing', status: 'True', reason: 'Deploying', message: record?.message ?? '', lastTransitionTime: since }
+        ? {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'Deploying',
+            message: record?.message ?? '',
+            lastTransitionTime: since,
+          }
         : { type: 'Progressing', status: 'False', reason: phase, message: '', lastTransitionTime: since },
       phase === 'Running' && tag !== null && tag === desiredTag
-        ? { type: 'UpToDate', status: 'True', reason: 'DesiredTagServing', message: `${desiredTag} serves`, lastTransitionTime: since }
-        : { type: 'UpToDate', status: 'False', reason: phase, message: record?.lastError ?? record?.message ?? '', lastTransitionTime: since },
+        ? {
+            type: 'UpToDate',
+            status: 'True',
+            reason: 'DesiredTagServing',
+            message: `${desiredTag} serves`,
+            lastTransitionTime: since,
+          }
+        : {
+            type: 'UpToDate',
+            status: 'False',
+            reason: phase,
+            message: record?.lastError ?? record?.message ?? '',
+            lastTransitionTime: since,
+          },
     ],
     history: record?.history ?? [],
     commit: serving?.commit ?? null,

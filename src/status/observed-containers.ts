@@ -66,7 +66,14 @@ export class ObservedContainers {
   listing(app?: string): (containers: ContainerSummary[]) => void {
     const seq = ++this.seq;
     return (containers) => {
-      const changed = app === undefined ? this.applyWhole(seq, containers) : this.applyApp(seq, app, containers.filter((c) => c.app === app));
+      const changed =
+        app === undefined
+          ? this.applyWhole(seq, containers)
+          : this.applyApp(
+              seq,
+              app,
+              containers.filter((c) => c.app === app),
+            );
       if (changed) this.changed();
     };
   }
@@ -88,7 +95,10 @@ export class ObservedContainers {
       const before = known.containers[index]!;
       const after = change(before);
       if (after === before) return;
-      const containers = after === undefined ? known.containers.filter((_, i) => i !== index) : known.containers.map((c, i) => (i === index ? after : c));
+      const containers =
+        after === undefined
+          ? known.containers.filter((_, i) => i !== index)
+          : known.containers.map((c, i) => (i === index ? after : c));
       // What berth did is newer than any list asked before it.
       this.byApp.set(app, { seq: ++this.seq, containers });
       this.changed();
@@ -137,7 +147,9 @@ function sameContainers(a: readonly ContainerSummary[], b: readonly ContainerSum
   if (a.length !== b.length) return false;
   return a.every((c, i) => {
     const d = b[i]!;
-    return c.id === d.id && c.state === d.state && c.imageId === d.imageId && c.name === d.name && c.specHash === d.specHash;
+    return (
+      c.id === d.id && c.state === d.state && c.imageId === d.imageId && c.name === d.name && c.specHash === d.specHash
+    );
   });
 }
 

@@ -6,6 +6,9 @@ import { oneLine } from '../util/strip-control.js';
 export function sourceLine(source: SourceCondition, now: number): string {
   const where = `${source.url}@${source.branch}${source.path ? `:${source.path}` : ''}`;
   const at = source.commit ? ` at ${describeCommit(source.commit)}` : ' (no tree yet)';
-  const error = source.error !== undefined ? `; failing for ${age(now, source.errorSince)}: ${oneLine(source.error)} (the last good tree stays)` : '';
+  const error =
+    source.error !== undefined
+      ? `; failing for ${age(now, source.errorSince)}: ${oneLine(source.error)} (the last good tree stays)`
+      : '';
   return `git ${where}${at}${error}`;
 }

@@ -24,28 +24,51 @@ export interface CreateTagResult {
  */
 export async function createTag(
   runtime: Runtime,
-  input: { namespace: string; app: string; tag: string; record: AppRecord | undefined; force: boolean; services?: ServiceRuntime },
+  input: {
+    namespace: string;
+    app: string;
+    tag: string;
+    record: AppRecord | undefined;
+    force: boolean;
+    services?: ServiceRuntime;
+  },
 ): Promise<CreateTagResult> {
   const { namespace, app, tag } = input;
   const invalid = tagProblem(tag);
   if (invalid !== undefined) throw new TagCommandError(invalid);
-  if (RESERVED_TAGS.includes(tag)) throw new TagCommandError(`"${tag}" is moved by berth after every deploy; pick another tag`);
+  if (RESERVED_TAGS.includes(tag))
+    throw new TagCommandError(`"${tag}" is moved by berth after every deploy; pick another tag`);
   const repository = appRepository(namespace, app);
   const ref = imageRef(repository, tag);
-  const imageId = (await runningImage(runtime, namespace, app, input.record))?.imageId ?? (await servedBySwarm(runtime, input.services, namespace, app));
+  const imageId =
+    (await runningImage(runtime, namespace, app, input.record))?.imageId ??
+    (await servedBySwarm(runtime, input.services, namespace, app));
   const existing = await runtime.inspectImage(ref);
   if (existing?.id === imageId) return { ref, imageId, unchanged: true };
   if (existing && !input.force) {
-    throw new TagCommandError(`${ref} already exists on image ${shortId(existing.id)}, not the running ${shortId(imageId)}; pass --force to move it`);
+    throw new TagCommandError(
+      `${ref} already exists on image ${shortId(existing.id)}, not the running ${shortId(imageId)}; pass --force to move it`,
+    );
   }
   await runtime.tagImage(imageId, repository, tag);
   return { ref, imageId, unchanged: false };
 }
 
 /** The local id of the image the app's Swarm service runs when no task of it runs on this host. */
-async function servedBySwarm(runtime: Runtime, services: ServiceRuntime | undefined, namespace: string, app: string): Promise<string> {
+async function servedBySwarm(
+  runtime: Runtime,
+  services: ServiceRuntime | undefined,
+  namespace: string,
+  app: string,
+): Promise<string> {
   const served = services && (await swarmServedImage(services, runtime, namespace, app));
-  if (!served) throw new TagCommandError(`${app} runs no container in namespace "${namespace}"; tags:create tags the image that runs now`);
-  if (served.imageId === undefined) throw new TagCommandError(`${app} runs on Swarm as ${served.ref}, and this host has no copy of that image: docker pull ${served.ref}, then tags:create again`);
+  if (!served)
+    throw new TagCommandError(
+      `${app} runs no container in namespace "${namespace}"; tags:create tags the image that runs now`,
+    );
+  if (served.imageId === undefined)
+    throw new TagCommandError(
+      `${app} runs on Swarm as ${served.ref}, and this host has no copy of that image: docker pull ${served.ref}, then tags:create again`,
+    );
   return served.imageId;
 }

@@ -40,26 +40,45 @@ export async function deployTag(runtime: Runtime, input: DeployTagInput): Promis
   const app = await findManifest(input);
   const { spec } = app;
   const imageId = await resolveTag(runtime, namespace, app, tag);
-  if (spec.tag === tag) return { file: app.source.file, previousTag: tag, ...(imageId.local ? { imageId: imageId.local } : {}), unchanged: true, app };
+  if (spec.tag === tag)
+    return {
+      file: app.source.file,
+      previousTag: tag,
+      ...(imageId.local ? { imageId: imageId.local } : {}),
+      unchanged: true,
+      app,
+    };
 
   const target = await realpath(app.source.file);
   const text = await readFile(target, 'utf8');
   await writeAtomically(target, setSpecTag(text, app.source.file, name, tag));
-  return { file: app.source.file, previousTag: spec.tag, ...(imageId.local ? { imageId: imageId.local } : {}), unchanged: false, app };
+  return {
+    file: app.source.file,
+    previousTag: spec.tag,
+    ...(imageId.local ? { imageId: imageId.local } : {}),
+    unchanged: false,
+    app,
+  };
 }
 
 async function findManifest(input: DeployTagInput): Promise<App> {
   const { namespace, app: name } = input;
   const dir = path.resolve(input.manifests);
   const set = await new ManifestDirectory(dir, { namespace, allowHostPaths: input.allowHostPaths }).read();
-  if (set.directory === 'missing' || set.directory === 'unreadable') throw new TagCommandError(`the manifest directory ${dir} is ${set.directory}`);
+  if (set.directory === 'missing' || set.directory === 'unreadable')
+    throw new TagCommandError(`the manifest directory ${dir} is ${set.directory}`);
   const conflict = set.conflicts.get(name);
-  if (conflict) throw new TagCommandError(`${name} is defined by several files (${conflict.join(', ')}); keep one before deploying a tag`);
+  if (conflict)
+    throw new TagCommandError(
+      `${name} is defined by several files (${conflict.join(', ')}); keep one before deploying a tag`,
+    );
   const app = set.apps.get(name);
   if (app) return app;
   const problems = set.problems.filter((p) => p.app === name);
   if (set.invalid.has(name) || problems.length > 0) {
-    throw new TagCommandError(`the manifest of ${name} is invalid; fix it first: ${problems.map(formatProblem).join('; ') || 'see berth validate'}`);
+    throw new TagCommandError(
+      `the manifest of ${name} is invalid; fix it first: ${problems.map(formatProblem).join('; ') || 'see berth validate'}`,
+    );
   }
   throw new TagCommandError(`no manifest in ${dir} names app ${name}`);
 }
@@ -78,7 +97,9 @@ async function resolveTag(runtime: Runtime, namespace: string, app: App, tag: st
   const pin = spec.digest;
   if (found) {
     if (pin !== undefined && !digestMatches(found, pin)) {
-      throw new TagCommandError(`${ref} is ${[found.id, ...found.repoDigests].join(', ')}, but spec.digest pins ${pin}; change or drop the pin in ${app.source.file}`);
+      throw new TagCommandError(
+        `${ref} is ${[found.id, ...found.repoDigests].join(', ')}, but spec.digest pins ${pin}; change or drop the pin in ${app.source.file}`,
+      );
     }
     return { local: found.id };
   }
@@ -86,7 +107,9 @@ async function resolveTag(runtime: Runtime, namespace: string, app: App, tag: st
     const published = await runtime.inspectRemoteImage(ref);
     if (published) {
       if (pin !== undefined && published.digest !== pin) {
-        throw new TagCommandError(`${ref} is ${published.digest} in its registry, but spec.digest pins ${pin}; change or drop the pin in ${app.source.file}`);
+        throw new TagCommandError(
+          `${ref} is ${published.digest} in its registry, but spec.digest pins ${pin}; change or drop the pin in ${app.source.file}`,
+        );
       }
       return {};
     }

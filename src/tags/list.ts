@@ -21,17 +21,28 @@ export interface TagRow {
  * one berth deployed when its state remembers it, else every tag of the running image; with
  * `services` and no task of the app on this host, the image its Swarm service pins (when here).
  */
-export async function listTags(runtime: Runtime, namespace: string, app: string, record: AppRecord | undefined, services?: ServiceRuntime): Promise<TagRow[]> {
+export async function listTags(
+  runtime: Runtime,
+  namespace: string,
+  app: string,
+  record: AppRecord | undefined,
+  services?: ServiceRuntime,
+): Promise<TagRow[]> {
   const repository = appRepository(namespace, app);
-  const [images, local] = await Promise.all([runtime.listImages(repository), runningImage(runtime, namespace, app, record)]);
-  const served = local === undefined && services ? await swarmServedImage(services, runtime, namespace, app) : undefined;
+  const [images, local] = await Promise.all([
+    runtime.listImages(repository),
+    runningImage(runtime, namespace, app, record),
+  ]);
+  const served =
+    local === undefined && services ? await swarmServedImage(services, runtime, namespace, app) : undefined;
   const running = local ?? (served?.imageId !== undefined ? { imageId: served.imageId, tag: undefined } : undefined);
   const rows: TagRow[] = [];
   for (const image of images) {
     for (const ref of image.repoTags) {
       if (repositoryOf(ref) !== repository) continue;
       const tag = tagOf(ref);
-      const runs = running !== undefined && image.id === running.imageId && (running.tag === undefined || running.tag === tag);
+      const runs =
+        running !== undefined && image.id === running.imageId && (running.tag === undefined || running.tag === tag);
       rows.push({ repository, tag, imageId: image.id, createdAt: image.createdAt, size: image.size, running: runs });
     }
   }

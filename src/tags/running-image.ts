@@ -6,12 +6,21 @@ import { runningRevision, type RunningRevision } from '../reconcile/serving.js';
 import { repositoryOf } from '../manifest/image-ref.js';
 
 /** What the app runs now (see runningRevision), listed from the engine. */
-export async function runningImage(runtime: Runtime, namespace: string, app: string, record: AppRecord | undefined): Promise<RunningRevision | undefined> {
+export async function runningImage(
+  runtime: Runtime,
+  namespace: string,
+  app: string,
+  record: AppRecord | undefined,
+): Promise<RunningRevision | undefined> {
   return runningRevision(await runtime.listContainers(namespace, app), record);
 }
 
 /** Every image id a running container of the app was created from (several during a rollout). */
-export async function runningImageIds(runtime: Runtime, namespace: string, app: string): Promise<Map<string, ContainerSummary>> {
+export async function runningImageIds(
+  runtime: Runtime,
+  namespace: string,
+  app: string,
+): Promise<Map<string, ContainerSummary>> {
   const running = (await runtime.listContainers(namespace, app)).filter((c) => c.state === 'running');
   return new Map(running.map((c) => [c.imageId, c]));
 }
@@ -28,7 +37,12 @@ export interface SwarmServedImage {
  * for it; undefined on an engine in no swarm. Task containers may all run on other nodes, so the
  * answer comes from the service, not from this host's containers.
  */
-export async function swarmServedImage(services: ServiceRuntime, runtime: Runtime, namespace: string, app: string): Promise<SwarmServedImage | undefined> {
+export async function swarmServedImage(
+  services: ServiceRuntime,
+  runtime: Runtime,
+  namespace: string,
+  app: string,
+): Promise<SwarmServedImage | undefined> {
   try {
     await services.swarm();
   } catch (error) {
@@ -38,7 +52,8 @@ export async function swarmServedImage(services: ServiceRuntime, runtime: Runtim
   const [service] = await services.listServices(namespace, app);
   if (!service) return undefined;
   const at = service.image.indexOf('@');
-  const byDigest = at < 0 ? service.image : `${repositoryOf(service.image.slice(0, at))}@${service.image.slice(at + 1)}`;
+  const byDigest =
+    at < 0 ? service.image : `${repositoryOf(service.image.slice(0, at))}@${service.image.slice(at + 1)}`;
   const local = await runtime.inspectImage(byDigest);
   return { ref: service.image, ...(local ? { imageId: local.id } : {}) };
 }

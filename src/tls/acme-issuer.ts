@@ -61,7 +61,10 @@ export class AcmeIssuer {
     const written = new Map<string, string>();
     try {
       const client = await this.account();
-      const [key, csr] = await acme.crypto.createCsr({ commonName: domain, altNames: [domain] }, await acme.crypto.createPrivateEcdsaKey());
+      const [key, csr] = await acme.crypto.createCsr(
+        { commonName: domain, altNames: [domain] },
+        await acme.crypto.createPrivateEcdsaKey(),
+      );
       const certPem = await client.auto({
         csr,
         email: this.options.email,
@@ -106,12 +109,20 @@ export class AcmeIssuer {
       const real = await ensurePrivateDirectory(dir, { create: true });
       for (const path of [root, join(root, '.well-known'), real]) {
         const stats: Stats = await lstat(path);
-        if (stats.isDirectory() && stats.uid === process.getuid?.() && (stats.mode & 0o055) !== 0o055) await chmod(path, (stats.mode & 0o7777) | 0o055);
+        if (stats.isDirectory() && stats.uid === process.getuid?.() && (stats.mode & 0o055) !== 0o055)
+          await chmod(path, (stats.mode & 0o7777) | 0o055);
       }
       return real;
     } catch (error) {
-      if (error instanceof UnsafeDirectoryError) throw new AcmeError(`${domain}: refusing the challenge directory ${error.message}`, { reachable: true, cause: error });
-      throw new AcmeError(`${domain}: cannot prepare the challenge directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { reachable: true, cause: error });
+      if (error instanceof UnsafeDirectoryError)
+        throw new AcmeError(`${domain}: refusing the challenge directory ${error.message}`, {
+          reachable: true,
+          cause: error,
+        });
+      throw new AcmeError(
+        `${domain}: cannot prepare the challenge directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        { reachable: true, cause: error },
+      );
     }
   }
 
@@ -132,10 +143,23 @@ export class AcmeIssuer {
         response.resume();
         const status = response.statusCode ?? 0;
         if (status >= 200 && status < 300) resolve();
-        else reject(new AcmeError(`the ACME directory ${url} answered HTTP ${status}`, { reachable: status < 500, ...retryAfterOf(response.headers['retry-after']) }));
+        else
+          reject(
+            new AcmeError(`the ACME directory ${url} answered HTTP ${status}`, {
+              reachable: status < 500,
+              ...retryAfterOf(response.headers['retry-after']),
+            }),
+          );
       });
       request.on('timeout', () => request.destroy(new Error(`no answer within ${DIRECTORY_TIMEOUT_MS / 1000} s`)));
-      request.on('error', (error: NodeJS.ErrnoException) => reject(new AcmeError(`cannot reach the ACME directory ${url}: ${error.code ?? error.message}`, { reachable: false, cause: error })));
+      request.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new AcmeError(`cannot reach the ACME directory ${url}: ${error.code ?? error.message}`, {
+            reachable: false,
+            cause: error,
+          }),
+        ),
+      );
     });
   }
 }
@@ -157,7 +181,11 @@ export function challengeTokenProblem(token: unknown): string | undefined {
   const shown = oneLine(token);
   const cut = [...shown].slice(0, QUOTED_TOKEN_CHARS).join('');
   const quoted = `${JSON.stringify(cut)}${cut === token ? '' : `... (${token.length} characters)`}`;
-  return refused(/^[A-Za-z0-9_-]+$/.test(token) ? `${quoted} is longer than a file name may be (255 characters)` : `${quoted} is not base64url (only A-Z, a-z, 0-9, - and _)`);
+  return refused(
+    /^[A-Za-z0-9_-]+$/.test(token)
+      ? `${quoted} is longer than a file name may be (255 characters)`
+      : `${quoted} is not base64url (only A-Z, a-z, 0-9, - and _)`,
+  );
 }
 
 /**
@@ -180,12 +208,16 @@ async function writeChallengeFile(file: string, content: string, domain: string)
       await handle.close();
     }
   } catch (error) {
-    throw new AcmeError(`${domain}: cannot write the challenge file in ${dirname(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { reachable: true, cause: error });
+    throw new AcmeError(
+      `${domain}: cannot write the challenge file in ${dirname(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { reachable: true, cause: error },
+    );
   }
 }
 
 function retryAfterOf(header: string | undefined): { retryAfterSeconds?: number } {
-  const seconds = header === undefined ? NaN : /^\d+$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  const seconds =
+    header === undefined ? NaN : /^\d+$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
   return Number.isFinite(seconds) && seconds > 0 ? { retryAfterSeconds: Math.ceil(seconds) } : {};
 }
 
@@ -199,9 +231,15 @@ function asAcmeError(error: unknown, directoryUrl: string, domain: string): Acme
   const message = (error as Error).message ?? String(error);
   // acme-client turns a connection lost mid-order into a TypeError about an absent response.
   if (error instanceof TypeError && /reading 'config'|undefined/.test(message)) {
-    return new AcmeError(`the ACME server ${directoryUrl} stopped answering while ordering ${domain}`, { reachable: false, cause: error });
+    return new AcmeError(`the ACME server ${directoryUrl} stopped answering while ordering ${domain}`, {
+      reachable: false,
+      cause: error,
+    });
   }
   // The CA's words (a problem document's detail) reach logs, status and chat: one line, bounded.
   const line = oneLine(message.split('\n')[0] ?? '');
-  return new AcmeError(`${domain}: ${line.length > MAX_CA_MESSAGE_CHARS ? `${line.slice(0, MAX_CA_MESSAGE_CHARS)}...` : line}`, { reachable: true, ...retryAfterOf(response?.headers?.['retry-after']), cause: error });
+  return new AcmeError(
+    `${domain}: ${line.length > MAX_CA_MESSAGE_CHARS ? `${line.slice(0, MAX_CA_MESSAGE_CHARS)}...` : line}`,
+    { reachable: true, ...retryAfterOf(response?.headers?.['retry-after']), cause: error },
+  );
 }

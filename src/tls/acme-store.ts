@@ -74,7 +74,10 @@ export class AcmeStore {
   }
 
   private pathsOf(domain: string, version: string): { certFile: string; keyFile: string } {
-    return { certFile: join(this.dir, `${domain}@${version}.crt`), keyFile: join(this.dir, `${domain}@${version}.key`) };
+    return {
+      certFile: join(this.dir, `${domain}@${version}.crt`),
+      keyFile: join(this.dir, `${domain}@${version}.key`),
+    };
   }
 
   private async removePair(domain: string, version: string): Promise<void> {

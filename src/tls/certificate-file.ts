@@ -1,5 +1,5 @@
 /** Reading a certificate and its key: what nginx would serve, checked as nginx would need it. */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { covers } from './domain-names.js';
 import { TlsFileError } from './errors.js';
@@ -23,14 +23,18 @@ export function certificateInfo(certPem: string, keyPem: string, certFile: strin
   } catch (error) {
     throw new TlsFileError(`${certFile}: not a PEM certificate (${(error as Error).message})`, { cause: error });
   }
-  let key;
+  let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
   } catch (error) {
     throw new TlsFileError(`${keyFile}: not a PEM private key (${(error as Error).message})`, { cause: error });
   }
   if (!certificate.checkPrivateKey(key)) throw new TlsFileError(`${keyFile} is not the key of ${certFile}`);
-  const alt = (certificate.subjectAltName ?? '').split(',').map((s) => s.trim()).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase());
+  const alt = (certificate.subjectAltName ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith('DNS:'))
+    .map((s) => s.slice(4).toLowerCase());
   const cn = commonName(certificate.subject);
   return {
     names: alt.length > 0 ? alt : cn ? [cn.toLowerCase()] : [],
@@ -56,7 +60,10 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new TlsFileError(`${file}: unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw new TlsFileError(
+      `${file}: unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error },
+    );
   }
 }
 

@@ -74,7 +74,11 @@ export class CertificateManager implements CertificateLookup {
 
   start(): void {
     if (this.deps.ownDir !== undefined) {
-      this.watcher = watch(this.deps.ownDir, { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 } });
+      this.watcher = watch(this.deps.ownDir, {
+        ignoreInitial: true,
+        depth: 0,
+        awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 },
+      });
       this.watcher.on('all', () => void this.reloadOwn(true));
     }
     this.schedule(0);
@@ -144,17 +148,31 @@ export class CertificateManager implements CertificateLookup {
       const { certPem, keyPem } = await issuer.issue(domain);
       const paths = await store.save(domain, certPem, keyPem);
       const stored = (await store.readAll()).get(domain);
-      if (!stored || stored.certFile !== paths.certFile) throw new AcmeError(`${domain}: the certificate issued does not read back from ${paths.certFile}`, { reachable: true });
+      if (!stored || stored.certFile !== paths.certFile)
+        throw new AcmeError(`${domain}: the certificate issued does not read back from ${paths.certFile}`, {
+          reachable: true,
+        });
       this.acme.set(domain, stored);
       const condition = this.condition(domain, 'issued');
       condition.failures = 0;
       condition.nextAttempt = 0;
       delete condition.error;
-      logger.info({ source: 'tls', domain, app, issuer: stored.issuer, notAfter: new Date(stored.notAfter).toISOString() }, `Certificate for ${domain} issued by ${stored.issuer}, valid until ${new Date(stored.notAfter).toISOString()}`);
-      this.deps.events?.emit({ type: 'certificate.issued', app, message: `certificate for ${domain} ${renewal ? 'renewed' : 'issued'} by ${stored.issuer}, valid until ${new Date(stored.notAfter).toISOString()}`, details: { domain, issuer: stored.issuer, notAfter: new Date(stored.notAfter).toISOString(), renewal } });
+      logger.info(
+        { source: 'tls', domain, app, issuer: stored.issuer, notAfter: new Date(stored.notAfter).toISOString() },
+        `Certificate for ${domain} issued by ${stored.issuer}, valid until ${new Date(stored.notAfter).toISOString()}`,
+      );
+      this.deps.events?.emit({
+        type: 'certificate.issued',
+        app,
+        message: `certificate for ${domain} ${renewal ? 'renewed' : 'issued'} by ${stored.issuer}, valid until ${new Date(stored.notAfter).toISOString()}`,
+        details: { domain, issuer: stored.issuer, notAfter: new Date(stored.notAfter).toISOString(), renewal },
+      });
       this.deps.onChange();
     } catch (error) {
-      const acme = error instanceof AcmeError ? error : new AcmeError(`${domain}: ${(error as Error).message}`, { reachable: true, cause: error });
+      const acme =
+        error instanceof AcmeError
+          ? error
+          : new AcmeError(`${domain}: ${(error as Error).message}`, { reachable: true, cause: error });
       const condition = this.conditions.get(domain) ?? this.condition(domain, 'failed');
       condition.failures += 1;
       const delay = retryDelayMs(condition.failures, acme.reachable, acme.retryAfterSeconds);
@@ -166,7 +184,12 @@ export class CertificateManager implements CertificateLookup {
       if (repeated) logger.debug({ source: 'tls', domain, app }, line);
       else {
         logger.warn({ source: 'tls', domain, app }, line);
-        this.deps.events?.emit({ type: 'certificate.failed', app, message: `certificate for ${domain} not ${renewal ? 'renewed' : 'issued'}: ${acme.message}`, details: { domain, reason: acme.message, renewal } });
+        this.deps.events?.emit({
+          type: 'certificate.failed',
+          app,
+          message: `certificate for ${domain} not ${renewal ? 'renewed' : 'issued'}: ${acme.message}`,
+          details: { domain, reason: acme.message, renewal },
+        });
       }
     }
   }
@@ -195,7 +218,11 @@ export class CertificateManager implements CertificateLookup {
         state: condition?.state ?? 'pending',
         ...(certificate ? { issuer: certificate.issuer, notAfter: certificate.notAfter } : {}),
         ...(condition?.error !== undefined ? { error: condition.error } : {}),
-        ...(condition && condition.nextAttempt > 0 ? { nextAttempt: condition.nextAttempt } : certificate?.source === 'acme' ? { nextAttempt: renewAt(certificate.notBefore, certificate.notAfter) } : {}),
+        ...(condition && condition.nextAttempt > 0
+          ? { nextAttempt: condition.nextAttempt }
+          : certificate?.source === 'acme'
+            ? { nextAttempt: renewAt(certificate.notBefore, certificate.notAfter) }
+            : {}),
         since: condition?.since ?? this.deps.clock.now(),
       };
     });
@@ -204,10 +231,12 @@ export class CertificateManager implements CertificateLookup {
   private async reloadOwn(notify: boolean): Promise<void> {
     if (this.deps.ownDir === undefined) return;
     const { byName, problems } = await readOwnCertificates(this.deps.ownDir);
-    for (const problem of problems.filter((p) => !this.ownProblems.has(p))) this.deps.logger.warn({ source: 'tls' }, `--tls-cert-dir: ${problem}; that pair is not used`);
+    for (const problem of problems.filter((p) => !this.ownProblems.has(p)))
+      this.deps.logger.warn({ source: 'tls' }, `--tls-cert-dir: ${problem}; that pair is not used`);
     this.ownProblems = new Set(problems);
     const before = JSON.stringify([...this.own].map(([name, c]) => [name, c.fingerprint]));
     this.own = byName;
-    if (notify && before !== JSON.stringify([...this.own].map(([name, c]) => [name, c.fingerprint]))) this.deps.onChange();
+    if (notify && before !== JSON.stringify([...this.own].map(([name, c]) => [name, c.fingerprint])))
+      this.deps.onChange();
   }
 }

@@ -7,7 +7,14 @@ import { AcmeStore } from './acme-store.js';
 import { readOwnCertificates } from './own-certificates.js';
 import { lookup, type StoredCertificate } from './stored-certificate.js';
 
-export async function certificatesOnDisk(stateDir: string, namespace: string, ownDir?: string): Promise<{ certificateFor(domain: string): StoredCertificate | undefined }> {
-  const [acme, own] = await Promise.all([new AcmeStore(stateDir, namespace).readAll(), ownDir !== undefined ? readOwnCertificates(ownDir).then((o) => o.byName) : new Map<string, StoredCertificate>()]);
+export async function certificatesOnDisk(
+  stateDir: string,
+  namespace: string,
+  ownDir?: string,
+): Promise<{ certificateFor(domain: string): StoredCertificate | undefined }> {
+  const [acme, own] = await Promise.all([
+    new AcmeStore(stateDir, namespace).readAll(),
+    ownDir !== undefined ? readOwnCertificates(ownDir).then((o) => o.byName) : new Map<string, StoredCertificate>(),
+  ]);
   return { certificateFor: (domain) => lookup(own, domain) ?? acme.get(domain.toLowerCase()) };
 }

@@ -23,7 +23,10 @@ export async function readOwnCertificates(dir: string): Promise<OwnCertificates>
   try {
     files = await readdir(dir);
   } catch (error) {
-    return { byName, problems: [`${dir}: unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`] };
+    return {
+      byName,
+      problems: [`${dir}: unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`],
+    };
   }
   const present = new Set(files);
   for (const file of files.filter((f) => f.endsWith('.crt')).sort()) {

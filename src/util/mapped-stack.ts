@@ -13,7 +13,10 @@ import { fileURLToPath } from 'node:url';
 /** `    at name (file:line:col)` or `    at file:line:col`; the file may be a file: URL. */
 const FRAME = /^(\s+at (?:.*? \()?)((?:file:\/\/|\/)[^()]*?\.[cm]?js):(\d+):(\d+)(\)?)$/;
 
-export function mappedStack(stack: string, readMap: (file: string) => string = (file) => readFileSync(file, 'utf8')): string {
+export function mappedStack(
+  stack: string,
+  readMap: (file: string) => string = (file) => readFileSync(file, 'utf8'),
+): string {
   const maps = new Map<string, SourceMap | undefined>();
   const mapOf = (file: string): SourceMap | undefined => {
     if (!maps.has(file)) {

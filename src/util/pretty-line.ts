@@ -35,17 +35,28 @@ export function formatPrettyLine(log: Record<string, unknown>, paint: Paint = no
 
   if (step === 'deployed') {
     const urls = Array.isArray(log.urls) ? log.urls.map((url) => oneLine(String(url))) : [];
-    return [`${prefix}${paint.bold(`${MARK.section} ${message.replace(/ at .*$/, '')}${durationOf(log)}`)}`, ...urls.map((url) => `${continuation}${url}`)].join('\n');
+    return [
+      `${prefix}${paint.bold(`${MARK.section} ${message.replace(/ at .*$/, '')}${durationOf(log)}`)}`,
+      ...urls.map((url) => `${continuation}${url}`),
+    ].join('\n');
   }
   if (typeof log.output === 'string') {
     const lines = stripControl(log.output).replace(/\n$/, '').split('\n');
-    return [`${prefix}${MARK.section} ${message}`, ...lines.map((line) => `${continuation}${line}`), `${prefix}${MARK.section} end of ${app || 'container'} output`].join('\n');
+    return [
+      `${prefix}${MARK.section} ${message}`,
+      ...lines.map((line) => `${continuation}${line}`),
+      `${prefix}${MARK.section} end of ${app || 'container'} output`,
+    ].join('\n');
   }
   if (level >= 40) {
     const paintLevel = level >= 50 ? paint.red : paint.yellow;
     return `${prefix}${paintLevel(`${MARK.warning} ${message}${errorOf(log, message)}`)}`;
   }
-  const headline = step !== undefined && (HEADLINE_STEPS.has(step) || (step === 'checks' && log.check === undefined) || (step === 'checks' && log.check === 'wait'));
+  const headline =
+    step !== undefined &&
+    (HEADLINE_STEPS.has(step) ||
+      (step === 'checks' && log.check === undefined) ||
+      (step === 'checks' && log.check === 'wait'));
   return `${prefix}${headline ? MARK.headline : MARK.detail} ${message}${headline ? '' : durationOf(log, paint)}`;
 }
 

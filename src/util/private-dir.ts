@@ -25,7 +25,10 @@ import { lstat, mkdir, readlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 
 export class UnsafeDirectoryError extends Error {
-  constructor(readonly path: string, readonly reason: string) {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
     super(`${path}: ${reason}`);
     this.name = 'UnsafeDirectoryError';
   }
@@ -58,9 +61,14 @@ export async function ensurePrivateDirectory(dir: string, options: PrivateDirect
   const walk = walkTo(dir, options);
   for (let step = walk.next(); ; ) {
     if (step.done) return step.value;
-    let result: Stats | string | void;
+    let result: Stats | string | undefined;
     try {
-      result = step.value.op === 'lstat' ? await lstat(step.value.path) : step.value.op === 'readlink' ? await readlink(step.value.path) : await mkdir(step.value.path, { mode: 0o700 });
+      result =
+        step.value.op === 'lstat'
+          ? await lstat(step.value.path)
+          : step.value.op === 'readlink'
+            ? await readlink(step.value.path)
+            : void (await mkdir(step.value.path, { mode: 0o700 }));
     } catch (error) {
       step = walk.throw(error);
       continue;
@@ -74,9 +82,14 @@ export function ensurePrivateDirectorySync(dir: string, options: PrivateDirector
   const walk = walkTo(dir, options);
   for (let step = walk.next(); ; ) {
     if (step.done) return step.value;
-    let result: Stats | string | void;
+    let result: Stats | string | undefined;
     try {
-      result = step.value.op === 'lstat' ? lstatSync(step.value.path) : step.value.op === 'readlink' ? readlinkSync(step.value.path) : mkdirSync(step.value.path, { mode: 0o700 });
+      result =
+        step.value.op === 'lstat'
+          ? lstatSync(step.value.path)
+          : step.value.op === 'readlink'
+            ? readlinkSync(step.value.path)
+            : void mkdirSync(step.value.path, { mode: 0o700 });
     } catch (error) {
       step = walk.throw(error);
       continue;
@@ -87,7 +100,7 @@ export function ensurePrivateDirectorySync(dir: string, options: PrivateDirector
 
 /** One file-system call the walk needs; its result (or its error, thrown in) is handed back. */
 type Step = { op: 'lstat' | 'readlink' | 'mkdir'; path: string };
-type Walk<T> = Generator<Step, T, Stats | string | void>;
+type Walk<T> = Generator<Step, T, Stats | string | undefined>;
 
 function* walkTo(dir: string, options: PrivateDirectoryOptions): Walk<string> {
   const uid = options.uid ?? process.getuid?.() ?? 0;
@@ -107,15 +120,21 @@ function* walkTo(dir: string, options: PrivateDirectoryOptions): Walk<string> {
         yield { op: 'mkdir', path: next };
       } catch (error) {
         // Someone made it between the look and the mkdir: it is judged below like any other.
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new UnsafeDirectoryError(next, `cannot create it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new UnsafeDirectoryError(
+            next,
+            `cannot create it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+          );
       }
       stats = yield* lstatOrUndefined(next);
       if (stats === undefined) throw new UnsafeDirectoryError(next, 'vanished while it was being created');
     }
     if (stats.isSymbolicLink()) {
       const parent = yield* lstatOrUndefined(current);
-      if (parent === undefined || writableByOthers(parent.mode)) throw new UnsafeDirectoryError(next, `is a symbolic link in ${current}, which other users can write`);
-      if (parent.uid !== 0 && parent.uid !== uid) throw new UnsafeDirectoryError(next, `is a symbolic link in ${current}, owned by uid ${parent.uid}`);
+      if (parent === undefined || writableByOthers(parent.mode))
+        throw new UnsafeDirectoryError(next, `is a symbolic link in ${current}, which other users can write`);
+      if (parent.uid !== 0 && parent.uid !== uid)
+        throw new UnsafeDirectoryError(next, `is a symbolic link in ${current}, owned by uid ${parent.uid}`);
       if (++links > MAX_LINKS) throw new UnsafeDirectoryError(next, 'too many symbolic links');
       const target = (yield { op: 'readlink', path: next }) as string;
       const absolute = isAbsolute(target) ? resolve(target) : resolve(current, target);
@@ -126,11 +145,15 @@ function* walkTo(dir: string, options: PrivateDirectoryOptions): Walk<string> {
     }
     if (!stats.isDirectory()) throw new UnsafeDirectoryError(next, 'is not a directory');
     if (isLast && !options.trustedOnly) {
-      if (stats.uid !== uid) throw new UnsafeDirectoryError(next, `is owned by uid ${stats.uid}, not by berth's user (uid ${uid})`);
+      if (stats.uid !== uid)
+        throw new UnsafeDirectoryError(next, `is owned by uid ${stats.uid}, not by berth's user (uid ${uid})`);
       const forbidden = options.secret ? 0o077 : 0o022;
       if ((stats.mode & forbidden) !== 0) {
         const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
-        throw new UnsafeDirectoryError(next, `has mode ${mode}: ${options.secret ? 'other users can reach into it' : 'other users can write it'} (chmod ${options.secret ? '700' : 'go-w'} ${next})`);
+        throw new UnsafeDirectoryError(
+          next,
+          `has mode ${mode}: ${options.secret ? 'other users can reach into it' : 'other users can write it'} (chmod ${options.secret ? '700' : 'go-w'} ${next})`,
+        );
       }
     } else {
       checkTrusted(next, stats, uid);
@@ -143,8 +166,10 @@ function* walkTo(dir: string, options: PrivateDirectoryOptions): Walk<string> {
 /** A directory a berth-owned path may pass through: root's or berth's, and only writable by others when sticky. */
 function checkTrusted(path: string, stats: Stats | undefined, uid: number): void {
   if (stats === undefined || !stats.isDirectory()) throw new UnsafeDirectoryError(path, 'is not a directory');
-  if (stats.uid !== 0 && stats.uid !== uid) throw new UnsafeDirectoryError(path, `is owned by uid ${stats.uid}, neither root nor berth's user`);
-  if (writableByOthers(Number(stats.mode)) && (Number(stats.mode) & 0o1000) === 0) throw new UnsafeDirectoryError(path, 'is writable by other users and not sticky (chmod go-w, or +t)');
+  if (stats.uid !== 0 && stats.uid !== uid)
+    throw new UnsafeDirectoryError(path, `is owned by uid ${stats.uid}, neither root nor berth's user`);
+  if (writableByOthers(Number(stats.mode)) && (Number(stats.mode) & 0o1000) === 0)
+    throw new UnsafeDirectoryError(path, 'is writable by other users and not sticky (chmod go-w, or +t)');
 }
 
 function writableByOthers(mode: number | bigint): boolean {
@@ -160,6 +185,9 @@ function* lstatOrUndefined(path: string): Walk<Stats | undefined> {
     return (yield { op: 'lstat', path }) as Stats;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UnsafeDirectoryError(path, `cannot be examined (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new UnsafeDirectoryError(
+      path,
+      `cannot be examined (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
 }

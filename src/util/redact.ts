@@ -21,5 +21,7 @@ export function secretsOf(env: Readonly<Record<string, string>>): string[] {
 /** `text` with every secret replaced by `<redacted>`, longest first. */
 export function redact(text: string, secrets: readonly string[]): string {
   const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
-  return longestFirst.filter((secret) => secret !== '').reduce((redacted, secret) => redacted.split(secret).join(REDACTED), text);
+  return longestFirst
+    .filter((secret) => secret !== '')
+    .reduce((redacted, secret) => redacted.split(secret).join(REDACTED), text);
 }

@@ -20,7 +20,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 export const SECRET_FILE_READ_LIMIT = 64 * 1024;
 
 export class SecretFileError extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${reason}`);
     this.name = 'SecretFileError';
   }
@@ -34,16 +37,33 @@ export async function readSecretFile(file: string, options: { limit?: number; ui
   const uid = options.uid ?? process.geteuid?.() ?? 0;
   const limit = options.limit ?? SECRET_FILE_READ_LIMIT;
   const target = await followTrustedLinks(file, uid);
-  const handle = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY).catch((error: NodeJS.ErrnoException) => {
-    throw new SecretFileError(file, error.code === 'ENOENT' ? 'no such file' : error.code === 'ELOOP' ? 'is a symbolic link' : `unreadable (${error.code ?? error.message})`);
+  const handle = await open(
+    target,
+    constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+  ).catch((error: NodeJS.ErrnoException) => {
+    throw new SecretFileError(
+      file,
+      error.code === 'ENOENT'
+        ? 'no such file'
+        : error.code === 'ELOOP'
+          ? 'is a symbolic link'
+          : `unreadable (${error.code ?? error.message})`,
+    );
   });
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new SecretFileError(file, 'is not a regular file');
-    if (stats.uid !== 0 && stats.uid !== uid) throw new SecretFileError(file, `is owned by uid ${stats.uid}, neither root nor berth's user (uid ${uid}); it holds a secret: chown it to berth's user and chmod 600 ${file}`);
+    if (stats.uid !== 0 && stats.uid !== uid)
+      throw new SecretFileError(
+        file,
+        `is owned by uid ${stats.uid}, neither root nor berth's user (uid ${uid}); it holds a secret: chown it to berth's user and chmod 600 ${file}`,
+      );
     if ((stats.mode & 0o077) !== 0) {
       const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
-      throw new SecretFileError(file, `has mode ${mode}: group or other users can ${(stats.mode & 0o022) !== 0 ? 'change' : 'read'} it, and it holds a secret (chmod 600 ${file})`);
+      throw new SecretFileError(
+        file,
+        `has mode ${mode}: group or other users can ${(stats.mode & 0o022) !== 0 ? 'change' : 'read'} it, and it holds a secret (chmod 600 ${file})`,
+      );
     }
     if (stats.size > limit) throw new SecretFileError(file, `${stats.size} bytes, over the ${limit / 1024} KiB limit`);
     const content = await readAtMost(handle, limit);
@@ -65,7 +85,10 @@ async function followTrustedLinks(file: string, uid: number): Promise<string> {
     const dir = dirname(current);
     const holder = await lstat(dir).catch(() => undefined);
     if (holder === undefined || (holder.uid !== 0 && holder.uid !== uid) || (holder.mode & 0o022) !== 0) {
-      throw new SecretFileError(file, `is a symbolic link in ${dir}, a directory other users can write; name the file itself`);
+      throw new SecretFileError(
+        file,
+        `is a symbolic link in ${dir}, a directory other users can write; name the file itself`,
+      );
     }
     const target = await readlink(current);
     current = isAbsolute(target) ? resolve(target) : resolve(dir, target);

@@ -8,7 +8,9 @@ import { dirname } from 'node:path';
 
 function run(command: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(command, args, (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr || error.message}`)) : resolve(stdout)));
+    const child = execFile(command, args, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command}: ${stderr || error.message}`)) : resolve(stdout),
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }

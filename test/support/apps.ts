@@ -4,7 +4,10 @@ import { containerSpecFor } from '../../src/reconcile/container-spec.js';
 import { specHash, type Revision } from '../../src/reconcile/revision.js';
 import type { ContainerState, ContainerSummary } from '../../src/runtime/types.js';
 
-export type SpecOverrides = Partial<Omit<AppSpec, 'checks' | 'deploy'>> & { checks?: Partial<AppSpec['checks']>; deploy?: Partial<AppSpec['deploy']> };
+export type SpecOverrides = Partial<Omit<AppSpec, 'checks' | 'deploy'>> & {
+  checks?: Partial<AppSpec['checks']>;
+  deploy?: Partial<AppSpec['deploy']>;
+};
 
 export function testApp(name: string, overrides: SpecOverrides = {}, namespace = 'dokku'): App {
   const { checks, deploy, ...rest } = overrides;
@@ -24,7 +27,14 @@ export function testApp(name: string, overrides: SpecOverrides = {}, namespace =
       domains: [],
       ...rest,
       checks: { wait: 10, http: [], exec: [], ...checks },
-      deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600, monitor: deploy?.retireAfter ?? 60, ...deploy },
+      deploy: {
+        strategy: 'zero-downtime',
+        strategyExplicit: false,
+        retireAfter: 60,
+        progressDeadline: 600,
+        monitor: deploy?.retireAfter ?? 60,
+        ...deploy,
+      },
     },
   };
 }
@@ -36,7 +46,11 @@ export function revisionOf(app: App, imageId: string): Revision {
 let sequence = 0;
 
 /** A managed container of `app` at `imageId`, as a list call would report it. */
-export function containerOf(app: App, imageId: string, options: { replica?: number; state?: ContainerState; createdAt?: number; namespace?: string } = {}): ContainerSummary {
+export function containerOf(
+  app: App,
+  imageId: string,
+  options: { replica?: number; state?: ContainerState; createdAt?: number; namespace?: string } = {},
+): ContainerSummary {
   const namespace = options.namespace ?? 'dokku';
   const replica = options.replica ?? 0;
   const spec = containerSpecFor(namespace, app, revisionOf(app, imageId), replica);

@@ -24,7 +24,10 @@ export class BerthProcess {
 
   /** `nodeArgs` go to node itself (`--cpu-prof`, ...). */
   constructor(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) {
-    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buffered = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -55,7 +58,10 @@ export class BerthProcess {
       const found = this.logs.slice(from).find(match);
       if (found) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${this.tail()}\nstderr: ${this.stderr}`);
+      if (left <= 0)
+        throw new Error(
+          `no matching log line within ${timeoutMs} ms; last lines:\n${this.tail()}\nstderr: ${this.stderr}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 250));
         this.waiters.push(() => {
@@ -67,14 +73,22 @@ export class BerthProcess {
   }
 
   tail(lines = 15): string {
-    return this.logs.slice(-lines).map((l) => JSON.stringify(l)).join('\n');
+    return this.logs
+      .slice(-lines)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
   }
 
   /** Sends `signal` and resolves with the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     this.child.kill(signal);
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`berth did not exit within ${timeoutMs} ms of ${signal}; last lines:\n${this.tail()}`)), timeoutMs).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`berth did not exit within ${timeoutMs} ms of ${signal}; last lines:\n${this.tail()}`)),
+        timeoutMs,
+      ).unref(),
+    );
     return Promise.race([this.exited, timeout]);
   }
 
@@ -84,9 +98,16 @@ export class BerthProcess {
 }
 
 /** Runs one CLI command to completion; with `input`, that is its stdin. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -98,7 +119,12 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: stri
 }
 
 /** Polls `probe` until it returns something other than undefined/false, or rejects after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition', intervalMs = 200): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  what = 'condition',
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -108,7 +134,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -21,7 +21,10 @@ export class CountingEngine {
   ) {}
 
   /** Listens on `<dir>/engine.sock`, forwarding to `upstream` (default: the engine DOCKER_HOST names, else /var/run/docker.sock). */
-  static async start(dir: string, upstream = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '')): Promise<CountingEngine> {
+  static async start(
+    dir: string,
+    upstream = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, ''),
+  ): Promise<CountingEngine> {
     const socketPath = join(dir, 'engine.sock');
     let engine: CountingEngine | undefined;
     const server = createServer((client) => {
@@ -65,7 +68,10 @@ export class CountingEngine {
   async quiet(quietMs: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() - this.lastAt < quietMs) {
-      if (Date.now() > deadline) throw new Error(`the engine was never quiet for ${quietMs} ms; last requests:\n${this.requests.slice(-10).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the engine was never quiet for ${quietMs} ms; last requests:\n${this.requests.slice(-10).join('\n')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -67,31 +67,41 @@ export async function buildTestImage(
     };
     for (const [name, content] of Object.entries(files)) {
       const path = normalize(join(context, 'www', name));
-      if (!path.startsWith(join(context, 'www') + '/')) throw new Error(`buildTestImage: extra file "${name}" leaves /www`);
+      if (!path.startsWith(`${join(context, 'www')}/`))
+        throw new Error(`buildTestImage: extra file "${name}" leaves /www`);
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, content);
     }
-    await writeFile(join(context, 'Dockerfile'), [
-      'FROM scratch',
-      'COPY bin /bin',
-      'COPY www /www',
-      'ENTRYPOINT ["/bin/busybox"]',
-      options.command !== undefined
-        ? `CMD ${JSON.stringify(['sh', '-c', options.command])}`
-        : shell
-        ? `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`
-        : 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(context, 'Dockerfile'),
+      [
+        'FROM scratch',
+        'COPY bin /bin',
+        'COPY www /www',
+        'ENTRYPOINT ["/bin/busybox"]',
+        options.command !== undefined
+          ? `CMD ${JSON.stringify(['sh', '-c', options.command])}`
+          : shell
+            ? `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`
+            : 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+        '',
+      ].join('\n'),
+    );
     // No cache: a build shares no intermediate image with another test's, which that test's
     // cleanup could remove mid-build.
     const output = await dockerCli(['build', '--no-cache', '-q', '-t', `${repository}:${tag}`, context]);
     const id = output.trim().split('\n').pop() ?? '';
-    if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`buildTestImage ${repository}:${tag}: docker build printed no image id: ${output}`);
+    if (!/^sha256:[0-9a-f]{64}$/.test(id))
+      throw new Error(`buildTestImage ${repository}:${tag}: docker build printed no image id: ${output}`);
     const namespace = repositoryPath(repository).split('/')[0] ?? repository;
     const built = builtImages.get(namespace) ?? new Set<string>();
     // Its intermediate images too (its own: no cache), which berth's untag (noprune) leaves behind.
-    for (let image = id; image !== ''; image = (await dockerCli(['image', 'inspect', '--format', '{{.Parent}}', image])).trim()) built.add(image);
+    for (
+      let image = id;
+      image !== '';
+      image = (await dockerCli(['image', 'inspect', '--format', '{{.Parent}}', image])).trim()
+    )
+      built.add(image);
     builtImages.set(namespace, built);
     return id;
   } finally {
@@ -137,7 +147,10 @@ function repositoryPath(repository: string): string {
 }
 
 function lines(text: string): string[] {
-  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
 }
 
 export function httpGet(port: number, path = '/', timeoutMs = 2000): Promise<{ status: number; body: string }> {
@@ -145,14 +158,19 @@ export function httpGet(port: number, path = '/', timeoutMs = 2000): Promise<{ s
     const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
       res.on('end', () => {
         clearTimeout(deadline);
         resolve({ status: res.statusCode ?? 0, body });
       });
       res.on('error', reject);
     });
-    const deadline = setTimeout(() => req.destroy(new Error(`GET http://127.0.0.1:${port}${path}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    const deadline = setTimeout(
+      () => req.destroy(new Error(`GET http://127.0.0.1:${port}${path}: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     req.on('error', (error) => {
       clearTimeout(deadline);
       reject(error);
@@ -164,14 +182,24 @@ export function httpGet(port: number, path = '/', timeoutMs = 2000): Promise<{ s
 /** `docker tag source ref` for many refs at once, straight over the engine's unix socket. */
 export async function tagImages(source: string, refs: string[]): Promise<void> {
   const socketPath = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-  await Promise.all(refs.map((ref) => new Promise<void>((resolve, reject) => {
-    const colon = ref.lastIndexOf(':');
-    const query = new URLSearchParams({ repo: ref.slice(0, colon), tag: ref.slice(colon + 1) });
-    const req = request({ socketPath, method: 'POST', path: `/images/${encodeURIComponent(source)}/tag?${query}` }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`tag ${source} ${ref}: HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  })));
+  await Promise.all(
+    refs.map(
+      (ref) =>
+        new Promise<void>((resolve, reject) => {
+          const colon = ref.lastIndexOf(':');
+          const query = new URLSearchParams({ repo: ref.slice(0, colon), tag: ref.slice(colon + 1) });
+          const req = request(
+            { socketPath, method: 'POST', path: `/images/${encodeURIComponent(source)}/tag?${query}` },
+            (res) => {
+              res.resume();
+              res.on('end', () =>
+                res.statusCode === 201 ? resolve() : reject(new Error(`tag ${source} ${ref}: HTTP ${res.statusCode}`)),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        }),
+    ),
+  );
 }

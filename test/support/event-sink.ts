@@ -23,10 +23,35 @@ type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array';
 /** The details the README documents for each type; `name?` when it may be absent (`commit` without `--git`). */
 export const DOCUMENTED: Record<EventType, Record<string, FieldType>> = {
   'deploy.started': { image: 'string', tag: 'string', revision: 'string', strategy: 'string', 'commit?': 'object' },
-  'deploy.succeeded': { image: 'string', tag: 'string', imageId: 'string', revision: 'string', durationMs: 'number', urls: 'array', 'commit?': 'object' },
-  'deploy.failed': { image: 'string', tag: 'string', revision: 'string', reason: 'string', durationMs: 'number', 'output?': 'string', 'commit?': 'object' },
+  'deploy.succeeded': {
+    image: 'string',
+    tag: 'string',
+    imageId: 'string',
+    revision: 'string',
+    durationMs: 'number',
+    urls: 'array',
+    'commit?': 'object',
+  },
+  'deploy.failed': {
+    image: 'string',
+    tag: 'string',
+    revision: 'string',
+    reason: 'string',
+    durationMs: 'number',
+    'output?': 'string',
+    'commit?': 'object',
+  },
   'deploy.rolled_back': { revision: 'string', to: 'string', reason: 'string', image: 'string', tag: 'string' },
-  'postdeploy.failed': { image: 'string', tag: 'string', revision: 'string', command: 'array', reason: 'string', 'exitCode?': 'number', 'output?': 'string', 'commit?': 'object' },
+  'postdeploy.failed': {
+    image: 'string',
+    tag: 'string',
+    revision: 'string',
+    command: 'array',
+    reason: 'string',
+    'exitCode?': 'number',
+    'output?': 'string',
+    'commit?': 'object',
+  },
   'app.removed': {},
   'app.crash_looping': { revision: 'string', reason: 'string' },
   'drift.repaired': { repaired: 'string' },
@@ -59,7 +84,10 @@ export class EventFile {
 
   async read(): Promise<BerthEvent[]> {
     const text = await readFile(this.path, 'utf8').catch(() => '');
-    return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as BerthEvent);
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as BerthEvent);
   }
 
   async remove(): Promise<void> {
@@ -82,16 +110,29 @@ export interface ExpectOptions {
  * --json`, newest last) and the README: the same id, time, message and details in both, the
  * common fields, and every documented detail of its type with its JSON type.
  */
-export async function expectEvents(sink: EventFile, timeline: () => Promise<BerthEvent[]>, type: EventType, options: ExpectOptions): Promise<BerthEvent[]> {
+export async function expectEvents(
+  sink: EventFile,
+  timeline: () => Promise<BerthEvent[]>,
+  type: EventType,
+  options: ExpectOptions,
+): Promise<BerthEvent[]> {
   const count = options.count ?? 1;
   const wanted = (e: BerthEvent) => e.type === type && e.app === options.app && (options.where?.(e) ?? true);
-  const sent = await eventually(async () => {
-    const found = (await sink.read()).filter(wanted);
-    return found.length >= count ? found.slice(0, count) : undefined;
-  }, options.timeoutMs ?? 30_000, `${count} × ${type}${options.app ? ` of ${options.app}` : ''} at the sink`);
+  const sent = await eventually(
+    async () => {
+      const found = (await sink.read()).filter(wanted);
+      return found.length >= count ? found.slice(0, count) : undefined;
+    },
+    options.timeoutMs ?? 30_000,
+    `${count} × ${type}${options.app ? ` of ${options.app}` : ''} at the sink`,
+  );
   const kept = await timeline();
   for (const event of sent) {
-    assert.deepEqual(kept.find((e) => e.id === event.id), event, `the timeline holds the ${type} the sink got, as it got it`);
+    assert.deepEqual(
+      kept.find((e) => e.id === event.id),
+      event,
+      `the timeline holds the ${type} the sink got, as it got it`,
+    );
     assert.match(event.id, /^[0-9a-f-]{36}$/);
     assert.ok(!Number.isNaN(Date.parse(event.time)), `${type}: time ${event.time}`);
     assert.equal(event.namespace, options.namespace);

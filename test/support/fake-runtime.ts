@@ -4,7 +4,17 @@
  * It never replaces the integration tests against the real engine.
  */
 import { ContainerNotFoundError, NameConflictError, NotManagedError, PullError } from '../../src/runtime/errors.js';
-import type { ContainerCreateSpec, ContainerDetail, ContainerSummary, EngineInfo, EventSubscription, ExecResult, ImageInfo, Runtime, RuntimeEvent } from '../../src/runtime/types.js';
+import type {
+  ContainerCreateSpec,
+  ContainerDetail,
+  ContainerSummary,
+  EngineInfo,
+  EventSubscription,
+  ExecResult,
+  ImageInfo,
+  Runtime,
+  RuntimeEvent,
+} from '../../src/runtime/types.js';
 import type { Clock } from '../../src/util/clock.js';
 import { containerText } from '../../src/runtime/container-output.js';
 
@@ -29,7 +39,8 @@ export class FakeRuntime implements Runtime {
 
   /** Adds an image and points `ref` at it; returns its id. */
   addImage(ref: string, id = `sha256:${String(this.nextId++).padStart(64, '0')}`): string {
-    if (!this.images.has(id)) this.images.set(id, { id, repoTags: [], repoDigests: [], createdAt: this.clock.now(), size: 1 });
+    if (!this.images.has(id))
+      this.images.set(id, { id, repoTags: [], repoDigests: [], createdAt: this.clock.now(), size: 1 });
     this.tags.set(ref, id);
     this.emit({ kind: 'image', action: 'tag', id, ref });
     return id;
@@ -51,7 +62,13 @@ export class FakeRuntime implements Runtime {
     c.state = 'exited';
     c.exitCode = exitCode;
     this.exits.push({ id, at: this.clock.now(), exitCode });
-    this.emit({ kind: 'container', action: 'die', id, namespace: c.labels['berth.namespace'], app: c.labels['berth.app'] });
+    this.emit({
+      kind: 'container',
+      action: 'die',
+      id,
+      namespace: c.labels['berth.namespace'],
+      app: c.labels['berth.app'],
+    });
   }
 
   running(app?: string): FakeContainer[] {
@@ -65,15 +82,43 @@ export class FakeRuntime implements Runtime {
   async listContainers(namespace: string, app?: string): Promise<ContainerSummary[]> {
     this.calls.push(app === undefined ? 'listContainers' : `listContainers ${app}`);
     return [...this.containers.values()]
-      .filter((c) => c.labels['berth.managed'] === 'true' && c.labels['berth.namespace'] === namespace && (app === undefined || c.app === app) && c.labels['berth.role'] === undefined)
-      .map(({ spec: _spec, startedAt: _s, restartCount: _r, exitCode: _e, error: _err, env: _env, requestedPorts: _rp, ...summary }) => structuredClone(summary));
+      .filter(
+        (c) =>
+          c.labels['berth.managed'] === 'true' &&
+          c.labels['berth.namespace'] === namespace &&
+          (app === undefined || c.app === app) &&
+          c.labels['berth.role'] === undefined,
+      )
+      .map(
+        ({
+          spec: _spec,
+          startedAt: _s,
+          restartCount: _r,
+          exitCode: _e,
+          error: _err,
+          env: _env,
+          requestedPorts: _rp,
+          ...summary
+        }) => structuredClone(summary),
+      );
   }
 
   async listRoleContainers(namespace: string, app: string, role: string): Promise<ContainerSummary[]> {
     this.calls.push(`listRoleContainers ${app} ${role}`);
     return [...this.containers.values()]
       .filter((c) => c.labels['berth.namespace'] === namespace && c.app === app && c.labels['berth.role'] === role)
-      .map(({ spec: _spec, startedAt: _s, restartCount: _r, exitCode: _e, error: _err, env: _env, requestedPorts: _rp, ...summary }) => structuredClone(summary));
+      .map(
+        ({
+          spec: _spec,
+          startedAt: _s,
+          restartCount: _r,
+          exitCode: _e,
+          error: _err,
+          env: _env,
+          requestedPorts: _rp,
+          ...summary
+        }) => structuredClone(summary),
+      );
   }
 
   async inspectContainer(id: string): Promise<ContainerDetail> {
@@ -99,7 +144,8 @@ export class FakeRuntime implements Runtime {
 
   async createContainer(spec: ContainerCreateSpec): Promise<string> {
     this.calls.push(`create ${spec.name}`);
-    if ([...this.containers.values()].some((c) => c.name === spec.name)) throw new NameConflictError('createContainer', `name ${spec.name} is in use`);
+    if ([...this.containers.values()].some((c) => c.name === spec.name))
+      throw new NameConflictError('createContainer', `name ${spec.name} is in use`);
     const imageId = this.tags.get(spec.image) ?? spec.image;
     if (!this.images.has(imageId)) throw new ContainerNotFoundError('createContainer', `no such image ${spec.image}`);
     const id = `fake${String(this.nextId++).padStart(12, '0')}`;
@@ -107,7 +153,12 @@ export class FakeRuntime implements Runtime {
     // As the engine does: the image's env, overridden by the container's.
     container.env = { ...this.images.get(imageId)?.env, ...spec.env };
     container.requestedPorts = structuredClone(spec.ports);
-    container.ports = spec.ports.map((p, i) => ({ container: p.container, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.host ?? 40000 + this.nextId + i }));
+    container.ports = spec.ports.map((p, i) => ({
+      container: p.container,
+      protocol: p.protocol,
+      hostIp: p.hostIp,
+      hostPort: p.host ?? 40000 + this.nextId + i,
+    }));
     this.containers.set(id, container);
     return id;
   }
@@ -118,13 +169,20 @@ export class FakeRuntime implements Runtime {
     c.state = this.crashing.has(c.imageId) ? 'exited' : 'running';
     c.exitCode = c.state === 'exited' ? 1 : 0;
     c.startedAt = this.clock.now();
-    this.emit({ kind: 'container', action: 'start', id, namespace: c.labels['berth.namespace'], app: c.labels['berth.app'] });
+    this.emit({
+      kind: 'container',
+      action: 'start',
+      id,
+      namespace: c.labels['berth.namespace'],
+      app: c.labels['berth.app'],
+    });
   }
 
   async stopContainer(id: string): Promise<void> {
     this.calls.push(`stop ${id}`);
     const c = this.mustGet(id);
-    if (c.labels['berth.managed'] !== 'true') throw new NotManagedError('stopContainer', `${c.name} is not managed by berth`);
+    if (c.labels['berth.managed'] !== 'true')
+      throw new NotManagedError('stopContainer', `${c.name} is not managed by berth`);
     c.state = 'exited';
   }
 
@@ -132,9 +190,16 @@ export class FakeRuntime implements Runtime {
     this.calls.push(`remove ${id}`);
     const c = this.containers.get(id);
     if (!c) return;
-    if (c.labels['berth.managed'] !== 'true') throw new NotManagedError('removeContainer', `${c.name} is not managed by berth`);
+    if (c.labels['berth.managed'] !== 'true')
+      throw new NotManagedError('removeContainer', `${c.name} is not managed by berth`);
     this.containers.delete(id);
-    this.emit({ kind: 'container', action: 'destroy', id, namespace: c.labels['berth.namespace'], app: c.labels['berth.app'] });
+    this.emit({
+      kind: 'container',
+      action: 'destroy',
+      id,
+      namespace: c.labels['berth.namespace'],
+      app: c.labels['berth.app'],
+    });
   }
 
   /** What every container logged (each answer goes through the one path real container text takes). */
@@ -145,9 +210,18 @@ export class FakeRuntime implements Runtime {
   }
 
   /** How a command run in a container ends; every command exits 0 unless a test says otherwise. */
-  execAnswer: (containerId: string, command: string[]) => ExecResult = () => ({ outcome: 'exited', exitCode: 0, output: '' });
+  execAnswer: (containerId: string, command: string[]) => ExecResult = () => ({
+    outcome: 'exited',
+    exitCode: 0,
+    output: '',
+  });
 
-  async execInContainer(id: string, command: string[], _timeoutMs: number, secrets: readonly string[]): Promise<ExecResult> {
+  async execInContainer(
+    id: string,
+    command: string[],
+    _timeoutMs: number,
+    secrets: readonly string[],
+  ): Promise<ExecResult> {
     this.calls.push(`execInContainer ${id} ${command.join(' ')}`);
     const answer = this.execAnswer(id, command);
     return { ...answer, output: containerText(Buffer.from(answer.output), 0, secrets) };
@@ -166,7 +240,11 @@ export class FakeRuntime implements Runtime {
 
   async listImages(repository?: string): Promise<ImageInfo[]> {
     this.calls.push('listImages');
-    const ids = new Set([...this.tags].filter(([ref]) => repository === undefined || ref.startsWith(`${repository}:`)).map(([, id]) => id));
+    const ids = new Set(
+      [...this.tags]
+        .filter(([ref]) => repository === undefined || ref.startsWith(`${repository}:`))
+        .map(([, id]) => id),
+    );
     return [...ids].map((id) => this.image(id)!);
   }
 

@@ -15,7 +15,9 @@ export const mochaHooks = {
   afterAll(this: Context): void {
     const out = process.env.BERTH_FILE_TIMES;
     if (!out) return;
-    const files = new Set((this.test?.parent?.suites ?? []).map((suite) => suite.file).filter((file) => file !== undefined));
-    for (const file of files) appendFileSync(out, JSON.stringify({ file, ms: Date.now() - startedAt }) + '\n');
+    const files = new Set(
+      (this.test?.parent?.suites ?? []).map((suite) => suite.file).filter((file) => file !== undefined),
+    );
+    for (const file of files) appendFileSync(out, `${JSON.stringify({ file, ms: Date.now() - startedAt })}\n`);
   },
 };

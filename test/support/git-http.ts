@@ -11,10 +11,19 @@ import { basename, dirname } from 'node:path';
 export class GitHttpServer {
   readonly requests: { authorized: boolean }[] = [];
 
-  private constructor(private readonly server: Server, readonly port: number, private readonly repoName: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private readonly repoName: string,
+  ) {}
 
   /** Serves the bare repository `bare` to `username:password` only. */
-  static async start(bare: string, username: string, password: string, onRequest: () => void = () => undefined): Promise<GitHttpServer> {
+  static async start(
+    bare: string,
+    username: string,
+    password: string,
+    onRequest: () => void = () => undefined,
+  ): Promise<GitHttpServer> {
     const expected = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     let self: GitHttpServer | undefined;
     const server = createServer((request, response) => {

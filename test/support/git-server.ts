@@ -12,14 +12,23 @@ import { freePort } from './nginx.js';
 
 export function git(args: string[], cwd?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { ...(cwd ? { cwd } : {}), env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', ...env } }, (error, stdout, stderr) =>
-      error ? reject(new Error(`git ${args.join(' ')}: ${stderr.trim() || error.message}`)) : resolve(stdout.trim()));
+    execFile(
+      'git',
+      args,
+      { ...(cwd ? { cwd } : {}), env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', ...env } },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`git ${args.join(' ')}: ${stderr.trim() || error.message}`)) : resolve(stdout.trim()),
+    );
   });
 }
 
 /** A bare repository (`bare`) and a clone (`work`) that commits to its `main` branch. */
 export class GitRepo {
-  private constructor(readonly root: string, readonly bare: string, readonly work: string) {}
+  private constructor(
+    readonly root: string,
+    readonly bare: string,
+    readonly work: string,
+  ) {}
 
   static async create(): Promise<GitRepo> {
     const root = await mkdtemp(join(tmpdir(), 'berth-git-'));
@@ -39,7 +48,11 @@ export class GitRepo {
   }
 
   /** Writes `files` (a null content deletes), commits them as `subject`, pushes; returns the sha. */
-  async commit(files: Record<string, string | null>, subject: string, options: { sign?: { key: string }; push?: boolean } = {}): Promise<string> {
+  async commit(
+    files: Record<string, string | null>,
+    subject: string,
+    options: { sign?: { key: string }; push?: boolean } = {},
+  ): Promise<string> {
     for (const [path, content] of Object.entries(files)) {
       const file = join(this.work, path);
       if (content === null) {
@@ -50,7 +63,9 @@ export class GitRepo {
       }
     }
     await git(['add', '-A'], this.work);
-    const sign = options.sign ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${options.sign.key}`, 'commit', '-S'] : ['commit'];
+    const sign = options.sign
+      ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${options.sign.key}`, 'commit', '-S']
+      : ['commit'];
     await git([...sign, '-q', '--allow-empty', '-m', subject], this.work);
     if (options.push !== false) await this.push();
     return git(['rev-parse', 'HEAD'], this.work);
@@ -74,7 +89,10 @@ export class GitRepo {
 /** `git daemon` exporting the repository's directory on a free loopback port. */
 export class GitDaemon {
   private child: ChildProcess | undefined;
-  private constructor(private readonly base: string, readonly port: number) {}
+  private constructor(
+    private readonly base: string,
+    readonly port: number,
+  ) {}
 
   static async start(repo: GitRepo): Promise<GitDaemon> {
     const daemon = new GitDaemon(dirname(repo.bare), await freePort());
@@ -87,10 +105,28 @@ export class GitDaemon {
   }
 
   async resume(): Promise<void> {
-    this.child = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${this.base}`, '--listen=127.0.0.1', `--port=${this.port}`, this.base], { stdio: 'ignore' });
+    this.child = spawn(
+      'git',
+      [
+        'daemon',
+        '--reuseaddr',
+        '--export-all',
+        `--base-path=${this.base}`,
+        '--listen=127.0.0.1',
+        `--port=${this.port}`,
+        this.base,
+      ],
+      { stdio: 'ignore' },
+    );
     const deadline = Date.now() + 10_000;
-    while ((await git(['ls-remote', this.url]).then(() => true, () => false)) === false) {
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`git daemon did not start on port ${this.port}`);
+    while (
+      (await git(['ls-remote', this.url]).then(
+        () => true,
+        () => false,
+      )) === false
+    ) {
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(`git daemon did not start on port ${this.port}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -103,7 +139,12 @@ export class GitDaemon {
 
 /** A private sshd on a loopback port that lets in one deploy key; `env` is what berth's git needs to use it. */
 export class SshServer {
-  private constructor(readonly dir: string, readonly port: number, private readonly child: ChildProcess, private readonly madeRunDir: boolean) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+    private readonly madeRunDir: boolean,
+  ) {}
 
   static async start(): Promise<SshServer> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-sshd-'));
@@ -113,26 +154,50 @@ export class SshServer {
     await execFileText('cp', [join(dir, 'deploy_key.pub'), join(dir, 'authorized_keys')]);
     const hostKey = (await execFileText('cat', [join(dir, 'host_key.pub')])).trim();
     await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
-    await writeFile(join(dir, 'sshd_config'), [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${join(dir, 'host_key')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      'StrictModes no',
-      'UsePAM no',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'sshd_config'),
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${join(dir, 'host_key')}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PermitRootLogin prohibit-password',
+        'StrictModes no',
+        'UsePAM no',
+        '',
+      ].join('\n'),
+    );
     // sshd wants its privilege separation directory; made here only when missing, and removed again.
-    const madeRunDir = await stat('/run/sshd').then(() => false, () => true);
+    const madeRunDir = await stat('/run/sshd').then(
+      () => false,
+      () => true,
+    );
     if (madeRunDir) await mkdir('/run/sshd', { mode: 0o755 });
     const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
     const server = new SshServer(dir, port, child, madeRunDir);
     const deadline = Date.now() + 10_000;
-    while ((await execFileText('ssh', ['-i', join(dir, 'deploy_key'), '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(port), 'root@127.0.0.1', 'true']).then(() => true, () => false)) === false) {
+    while (
+      (await execFileText('ssh', [
+        '-i',
+        join(dir, 'deploy_key'),
+        '-o',
+        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-p',
+        String(port),
+        'root@127.0.0.1',
+        'true',
+      ]).then(
+        () => true,
+        () => false,
+      )) === false
+    ) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`sshd did not start on 127.0.0.1:${port}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -141,7 +206,9 @@ export class SshServer {
 
   /** What berth's git uses: the deploy key and the host key the test made, nothing of the machine's own. */
   get env(): NodeJS.ProcessEnv {
-    return { GIT_SSH_COMMAND: `ssh -i ${join(this.dir, 'deploy_key')} -o UserKnownHostsFile=${join(this.dir, 'known_hosts')} -o StrictHostKeyChecking=yes -o BatchMode=yes` };
+    return {
+      GIT_SSH_COMMAND: `ssh -i ${join(this.dir, 'deploy_key')} -o UserKnownHostsFile=${join(this.dir, 'known_hosts')} -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+    };
   }
 
   url(repo: GitRepo): string {
@@ -169,5 +236,9 @@ function keygen(file: string): Promise<string> {
 }
 
 function execFileText(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile(command, args, (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr || error.message}`)) : resolve(stdout))));
+  return new Promise((resolve, reject) =>
+    execFile(command, args, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command}: ${stderr || error.message}`)) : resolve(stdout),
+    ),
+  );
 }

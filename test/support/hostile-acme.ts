@@ -35,16 +35,47 @@ export class HostileAcme {
   static async start(tokenFor: (domain: string) => string): Promise<HostileAcme> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-hostile-acme-'));
     await new Promise<void>((resolve, reject) =>
-      execFile('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=berth test hostile ACME', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir }, (error, _out, stderr) =>
-        error ? reject(new Error(`openssl: ${stderr.trim() || error.message}`)) : resolve()));
-    const server = createServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) });
+      execFile(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'key.pem',
+          '-out',
+          'cert.pem',
+          '-days',
+          '2',
+          '-subj',
+          '/CN=berth test hostile ACME',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { cwd: dir },
+        (error, _out, stderr) => (error ? reject(new Error(`openssl: ${stderr.trim() || error.message}`)) : resolve()),
+      ),
+    );
+    const server = createServer({
+      key: await readFile(join(dir, 'key.pem')),
+      cert: await readFile(join(dir, 'cert.pem')),
+    });
     const acme = new HostileAcme(dir, server, tokenFor);
     server.on('request', (request, response) => {
       let body = '';
       request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
       request.on('end', () => {
         const { status, headers, json } = acme.answer(request.method ?? 'GET', request.url ?? '/', body);
-        response.writeHead(status, { 'replay-nonce': randomBytes(16).toString('base64url'), 'cache-control': 'no-store', ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...headers });
+        response.writeHead(status, {
+          'replay-nonce': randomBytes(16).toString('base64url'),
+          'cache-control': 'no-store',
+          ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        });
         response.end(json === undefined ? undefined : JSON.stringify(json));
       });
     });
@@ -70,12 +101,27 @@ export class HostileAcme {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  private answer(method: string, path: string, body: string): { status: number; headers?: Record<string, string>; json?: unknown } {
+  private answer(
+    method: string,
+    path: string,
+    body: string,
+  ): { status: number; headers?: Record<string, string>; json?: unknown } {
     const payload = method === 'POST' ? decodePayload(body) : '';
     this.requests.push({ method, path, payload });
-    if (path === '/dir') return { status: 200, json: { newNonce: `${this.url}/nonce`, newAccount: `${this.url}/account`, newOrder: `${this.url}/order`, revokeCert: `${this.url}/revoke`, keyChange: `${this.url}/key-change` } };
+    if (path === '/dir')
+      return {
+        status: 200,
+        json: {
+          newNonce: `${this.url}/nonce`,
+          newAccount: `${this.url}/account`,
+          newOrder: `${this.url}/order`,
+          revokeCert: `${this.url}/revoke`,
+          keyChange: `${this.url}/key-change`,
+        },
+      };
     if (path === '/nonce') return { status: method === 'HEAD' ? 200 : 204 };
-    if (path === '/account' && method === 'POST') return { status: 201, headers: { location: `${this.url}/acct/1` }, json: { status: 'valid' } };
+    if (path === '/account' && method === 'POST')
+      return { status: 201, headers: { location: `${this.url}/acct/1` }, json: { status: 'valid' } };
     if (path === '/acct/1' && method === 'POST') return { status: 200, json: { status: 'valid' } };
     if (path === '/order' && method === 'POST') {
       const identifiers = (JSON.parse(payload) as { identifiers: { type: string; value: string }[] }).identifiers;
@@ -84,24 +130,39 @@ export class HostileAcme {
       return {
         status: 201,
         headers: { location: `${this.url}/orders/${id}` },
-        json: { status: 'pending', expires: new Date(Date.now() + 3_600_000).toISOString(), identifiers, authorizations: [`${this.url}/authz/${id}`], finalize: `${this.url}/finalize/${id}` },
+        json: {
+          status: 'pending',
+          expires: new Date(Date.now() + 3_600_000).toISOString(),
+          identifiers,
+          authorizations: [`${this.url}/authz/${id}`],
+          finalize: `${this.url}/finalize/${id}`,
+        },
       };
     }
     const authz = /^\/authz\/(\d+)$/.exec(path);
     const domain = authz ? this.orders.get(authz[1]!) : undefined;
     if (authz && domain !== undefined && method === 'POST') {
-      if (payload !== '') return { status: 200, json: { status: 'deactivated', identifier: { type: 'dns', value: domain }, challenges: [] } };
+      if (payload !== '')
+        return {
+          status: 200,
+          json: { status: 'deactivated', identifier: { type: 'dns', value: domain }, challenges: [] },
+        };
       return {
         status: 200,
         json: {
           status: 'pending',
           expires: new Date(Date.now() + 3_600_000).toISOString(),
           identifier: { type: 'dns', value: domain },
-          challenges: [{ type: 'http-01', status: 'pending', url: `${this.url}/chall/${authz[1]}`, token: this.tokenFor(domain) }],
+          challenges: [
+            { type: 'http-01', status: 'pending', url: `${this.url}/chall/${authz[1]}`, token: this.tokenFor(domain) },
+          ],
         },
       };
     }
-    return { status: 404, json: { type: 'urn:ietf:params:acme:error:malformed', detail: `${method} ${path}: not here` } };
+    return {
+      status: 404,
+      json: { type: 'urn:ietf:params:acme:error:malformed', detail: `${method} ${path}: not here` },
+    };
   }
 }
 

@@ -15,7 +15,11 @@ export interface Load {
  * `send` performs one request; a rejection, a status other than 200, or a body `accept` refuses
  * counts as a failure.
  */
-export function startLoad(send: () => Promise<{ status: number; body: string }>, accept: (body: string) => boolean, clients = 4): Load {
+export function startLoad(
+  send: () => Promise<{ status: number; body: string }>,
+  accept: (body: string) => boolean,
+  clients = 4,
+): Load {
   const result: LoadResult = { requests: 0, failures: [], firstSeen: new Map() };
   let running = true;
   const client = async () => {
@@ -23,7 +27,8 @@ export function startLoad(send: () => Promise<{ status: number; body: string }>,
       result.requests++;
       try {
         const { status, body } = await send();
-        if (status !== 200 || !accept(body)) result.failures.push({ at: Date.now(), reason: `HTTP ${status}: ${body.slice(0, 80)}` });
+        if (status !== 200 || !accept(body))
+          result.failures.push({ at: Date.now(), reason: `HTTP ${status}: ${body.slice(0, 80)}` });
         else if (!result.firstSeen.has(body)) result.firstSeen.set(body, Date.now());
       } catch (error) {
         result.failures.push({ at: Date.now(), reason: (error as Error).message });

@@ -48,21 +48,50 @@ export class PrivateNginx {
         `  uwsgi_temp_path ${join(prefix, 'uwsgi')};`,
         `  scgi_temp_path ${join(prefix, 'scgi')};`,
         `  server { listen 127.0.0.1:${port} default_server; return 404; }`,
-        ...(options.tlsPort !== undefined ? [`  server { listen 127.0.0.1:${options.tlsPort} ssl default_server; ssl_certificate ${join(prefix, 'default.crt')}; ssl_certificate_key ${join(prefix, 'default.key')}; return 404; }`] : []),
+        ...(options.tlsPort !== undefined
+          ? [
+              `  server { listen 127.0.0.1:${options.tlsPort} ssl default_server; ssl_certificate ${join(prefix, 'default.crt')}; ssl_certificate_key ${join(prefix, 'default.key')}; return 404; }`,
+            ]
+          : []),
         `  include ${confDir}/*.conf;`,
         '}',
         '',
       ].join('\n'),
     );
     if (options.tlsPort !== undefined) {
-      await new Promise<void>((resolve, reject) => execFile('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(prefix, 'default.key'), '-out', join(prefix, 'default.crt'), '-days', '2', '-subj', '/CN=default.invalid'], (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        execFile(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:P-256',
+            '-nodes',
+            '-keyout',
+            join(prefix, 'default.key'),
+            '-out',
+            join(prefix, 'default.crt'),
+            '-days',
+            '2',
+            '-subj',
+            '/CN=default.invalid',
+          ],
+          (error) => (error ? reject(error) : resolve()),
+        ),
+      );
     }
-    const child = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const nginx = new PrivateNginx(prefix, confDir, port, child);
     // Ours, not whoever took the port between freePort and nginx's bind (tests run in parallel):
     // nginx writes its pid file only once it holds its ports, and this child must still run.
     const deadline = Date.now() + 10_000;
-    const ownPid = async () => Number((await readFile(join(prefix, 'nginx.pid'), 'utf8').catch(() => '')).trim()) === child.pid;
+    const ownPid = async () =>
+      Number((await readFile(join(prefix, 'nginx.pid'), 'utf8').catch(() => '')).trim()) === child.pid;
     while (!(await ownPid()) || (await nginx.get('nothing.test').catch(() => undefined)) === undefined) {
       if (child.exitCode !== null && attempt < 3) {
         await rm(prefix, { recursive: true, force: true });
@@ -80,7 +109,9 @@ export class PrivateNginx {
 
   /** Reloads this nginx (after a configuration written by hand). */
   async reload(): Promise<void> {
-    await new Promise<void>((resolve, reject) => execFile('/bin/sh', ['-c', this.command('-s reload')], (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      execFile('/bin/sh', ['-c', this.command('-s reload')], (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   /**
@@ -92,28 +123,46 @@ export class PrivateNginx {
     const master = this.child.pid;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const workers = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+      const workers = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8'))
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean);
       const titles = await Promise.all(workers.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
       if (workers.length === 1 && !titles.some((t) => t.includes('shutting down'))) return;
-      if (Date.now() > deadline) throw new Error(`nginx still has ${workers.length} workers after ${timeoutMs} ms: ${titles.join('; ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`nginx still has ${workers.length} workers after ${timeoutMs} ms: ${titles.join('; ')}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
   /** berth's proxy flags for this instance. */
   berthFlags(): string[] {
-    return ['--proxy', 'nginx', '--nginx-conf-dir', this.confDir, '--proxy-listen', `127.0.0.1:${this.port}`, '--nginx-test', this.command('-t -q'), '--nginx-reload', this.command('-s reload')];
+    return [
+      '--proxy',
+      'nginx',
+      '--nginx-conf-dir',
+      this.confDir,
+      '--proxy-listen',
+      `127.0.0.1:${this.port}`,
+      '--nginx-test',
+      this.command('-t -q'),
+      '--nginx-reload',
+      this.command('-s reload'),
+    ];
   }
 
   /** GET through nginx with the given Host header; resolves for any status. */
   get(host: string, path = '/', timeoutMs = 2_000): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: this.port, path, headers: { host }, timeout: timeoutMs, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      });
+      const req = request(
+        { host: '127.0.0.1', port: this.port, path, headers: { host }, timeout: timeoutMs, agent: false },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end();

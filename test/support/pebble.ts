@@ -27,31 +27,83 @@ export class Pebble {
     readonly port: number,
     readonly managementPort: number,
     private readonly dnsPort: number,
-    private readonly options: PebbleOptions,
   ) {}
 
   /** Prepares certificates and ports; `start()` runs the servers. */
   static async create(options: PebbleOptions): Promise<Pebble> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-pebble-'));
-    await openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=berth test pebble CA']);
-    await openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'server.csr', '-subj', '/CN=localhost']);
+    await openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=berth test pebble CA',
+    ]);
+    await openssl(dir, [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=localhost',
+    ]);
     await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    await openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'san.ext']);
-    const [port, managementPort, dnsPort, challtestManagement] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const pebble = new Pebble(dir, port, managementPort, dnsPort, options);
-    await writeFile(join(dir, 'config.json'), JSON.stringify({
-      pebble: {
-        listenAddress: `127.0.0.1:${port}`,
-        managementListenAddress: `127.0.0.1:${managementPort}`,
-        certificate: join(dir, 'cert.pem'),
-        privateKey: join(dir, 'key.pem'),
-        httpPort: options.httpPort,
-        tlsPort: await freePort(),
-        ocspResponderURL: '',
-        externalAccountBindingRequired: false,
-        ...(options.validitySeconds !== undefined ? { certificateValidityPeriod: options.validitySeconds } : {}),
-      },
-    }));
+    await openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'cert.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ]);
+    const [port, managementPort, dnsPort, challtestManagement] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const pebble = new Pebble(dir, port, managementPort, dnsPort);
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${port}`,
+          managementListenAddress: `127.0.0.1:${managementPort}`,
+          certificate: join(dir, 'cert.pem'),
+          privateKey: join(dir, 'key.pem'),
+          httpPort: options.httpPort,
+          tlsPort: await freePort(),
+          ocspResponderURL: '',
+          externalAccountBindingRequired: false,
+          ...(options.validitySeconds !== undefined ? { certificateValidityPeriod: options.validitySeconds } : {}),
+        },
+      }),
+    );
     pebble.challtestManagement = challtestManagement;
     return pebble;
   }
@@ -67,7 +119,26 @@ export class Pebble {
   }
 
   async start(): Promise<void> {
-    const dns = spawn('pebble-challtestsrv', ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${this.dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${this.challtestManagement}`], { stdio: 'ignore' });
+    const dns = spawn(
+      'pebble-challtestsrv',
+      [
+        '-defaultIPv4',
+        '127.0.0.1',
+        '-defaultIPv6',
+        '',
+        '-dns01',
+        `127.0.0.1:${this.dnsPort}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${this.challtestManagement}`,
+      ],
+      { stdio: 'ignore' },
+    );
     const ca = spawn('pebble', ['-config', join(this.dir, 'config.json'), '-dnsserver', `127.0.0.1:${this.dnsPort}`], {
       // No random sleeps before validations, no nonces refused at random: tests wait on berth, not on luck.
       env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
@@ -76,7 +147,8 @@ export class Pebble {
     this.children.push(dns, ca);
     const deadline = Date.now() + 15_000;
     while (!(await this.answers())) {
-      if (Date.now() > deadline || ca.exitCode !== null) throw new Error(`pebble did not start on 127.0.0.1:${this.port}`);
+      if (Date.now() > deadline || ca.exitCode !== null)
+        throw new Error(`pebble did not start on 127.0.0.1:${this.port}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -103,7 +175,10 @@ export class Pebble {
   }
 
   private async answers(): Promise<boolean> {
-    return this.fetchText(this.directoryUrl).then(() => true, () => false);
+    return this.fetchText(this.directoryUrl).then(
+      () => true,
+      () => false,
+    );
   }
 
   private async fetchText(url: string): Promise<string> {
@@ -112,16 +187,22 @@ export class Pebble {
       get(url, { ca, timeout: 2_000 }, (response) => {
         let body = '';
         response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => (response.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${response.statusCode}`))));
-      }).on('error', reject).on('timeout', function (this: { destroy(e: Error): void }) {
-        this.destroy(new Error(`${url}: no answer`));
-      });
+        response.on('end', () =>
+          response.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${response.statusCode}`)),
+        );
+      })
+        .on('error', reject)
+        .on('timeout', function (this: { destroy(e: Error): void }) {
+          this.destroy(new Error(`${url}: no answer`));
+        });
     });
   }
 }
 
 function openssl(dir: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('openssl', args, { cwd: dir }, (error, _stdout, stderr) => (error ? reject(new Error(`openssl ${args[0]}: ${stderr.trim() || error.message}`)) : resolve()));
+    execFile('openssl', args, { cwd: dir }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`openssl ${args[0]}: ${stderr.trim() || error.message}`)) : resolve(),
+    );
   });
 }

@@ -50,7 +50,24 @@ export class PrivateEngine {
   /** Starts dockerd (again, on the same data) and waits until it answers. */
   async resume(): Promise<void> {
     const r = this.root;
-    const child = spawn('dockerd', ['--iptables=false', '--ip-masq=false', '--bridge', this.bridge, '-H', this.host, '--data-root', join(r, 'data'), '--exec-root', join(r, 'exec'), '--pidfile', join(r, 'docker.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'dockerd',
+      [
+        '--iptables=false',
+        '--ip-masq=false',
+        '--bridge',
+        this.bridge,
+        '-H',
+        this.host,
+        '--data-root',
+        join(r, 'data'),
+        '--exec-root',
+        join(r, 'exec'),
+        '--pidfile',
+        join(r, 'docker.pid'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.log = (this.log + chunk).slice(-20_000)));
     this.child = child;
     const answers = async () => {

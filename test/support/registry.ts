@@ -28,9 +28,25 @@ export class PrivateRegistry {
   static async start(credentials?: { user: string; password: string }): Promise<PrivateRegistry> {
     const root = await mkdtemp(join(tmpdir(), 'berth-registry-'));
     const address = `127.0.0.1:${await freePort()}`;
-    const auth = credentials ? ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${join(root, 'htpasswd')}`] : [];
+    const auth = credentials
+      ? ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${join(root, 'htpasswd')}`]
+      : [];
     if (credentials) await writeFile(join(root, 'htpasswd'), await htpasswd(credentials.user, credentials.password));
-    await writeFile(join(root, 'config.yml'), ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(root, 'data')}`, 'http:', `  addr: ${address}`, ...auth, ''].join('\n'));
+    await writeFile(
+      join(root, 'config.yml'),
+      [
+        'version: 0.1',
+        'log:',
+        '  level: error',
+        'storage:',
+        '  filesystem:',
+        `    rootdirectory: ${join(root, 'data')}`,
+        'http:',
+        `  addr: ${address}`,
+        ...auth,
+        '',
+      ].join('\n'),
+    );
     const registry = new PrivateRegistry(address, root, undefined);
     await registry.resume();
     return registry;
@@ -40,7 +56,12 @@ export class PrivateRegistry {
   async resume(): Promise<void> {
     const child = spawn('docker-registry', ['serve', join(this.root, 'config.yml')], { stdio: 'ignore' });
     this.child = child;
-    await eventually(async () => child.exitCode === null && (await answers(this.address)), 10_000, `docker-registry on ${this.address}`, 50);
+    await eventually(
+      async () => child.exitCode === null && (await answers(this.address)),
+      10_000,
+      `docker-registry on ${this.address}`,
+      50,
+    );
   }
 
   /** Stops serving (the data stays for resume). */
@@ -55,7 +76,11 @@ export class PrivateRegistry {
 }
 
 function htpasswd(user: string, password: string): Promise<string> {
-  return new Promise((resolve, reject) => execFile('htpasswd', ['-Bbn', user, password], (error, stdout, stderr) => (error ? reject(new Error(`htpasswd: ${stderr || error.message}`)) : resolve(stdout))));
+  return new Promise((resolve, reject) =>
+    execFile('htpasswd', ['-Bbn', user, password], (error, stdout, stderr) =>
+      error ? reject(new Error(`htpasswd: ${stderr || error.message}`)) : resolve(stdout),
+    ),
+  );
 }
 
 /** Pushes `source` as `<registry>/<repository>:<tag>`, then drops that local tag so that berth has to pull it. */

@@ -21,11 +21,16 @@ export async function rejectsWith<E extends RuntimeError>(
   assert.equal(caught.operation, operation);
   assert.ok(caught.message.startsWith(`${operation} `), caught.message);
   assert.doesNotMatch(caught.message, /\n/);
-  for (const fragment of fragments) assert.ok(caught.message.includes(fragment), `"${caught.message}" lacks "${fragment}"`);
+  for (const fragment of fragments)
+    assert.ok(caught.message.includes(fragment), `"${caught.message}" lacks "${fragment}"`);
   return caught;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -65,7 +65,10 @@ export class Scenario {
   }
 
   start(extra: string[] = [], env: NodeJS.ProcessEnv = {}): BerthProcess {
-    const process = new BerthProcess(['run', '--manifests', this.manifests, ...this.flags(), '--resync', '3600', '--log-level', 'debug', ...extra], env);
+    const process = new BerthProcess(
+      ['run', '--manifests', this.manifests, ...this.flags(), '--resync', '3600', '--log-level', 'debug', ...extra],
+      env,
+    );
     this.processes.push(process);
     return process;
   }
@@ -82,14 +85,21 @@ export class Scenario {
   async status(): Promise<AppStatus[]> {
     let stdout = '';
     let stderr = '';
-    const code = await main(['status', '--json', ...this.flags()], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+    const code = await main(['status', '--json', ...this.flags()], {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+    });
     if (code !== 0) throw new Error(`berth status exited ${code}: ${stderr}`);
     return JSON.parse(stdout);
   }
 
   /** Containers of this namespace as the engine reports them (all states). */
   async containers(app?: string): Promise<EngineContainer[]> {
-    const filters = ['--filter', `label=berth.namespace=${this.namespace}`, ...(app ? ['--filter', `label=berth.app=${app}`] : [])];
+    const filters = [
+      '--filter',
+      `label=berth.namespace=${this.namespace}`,
+      ...(app ? ['--filter', `label=berth.app=${app}`] : []),
+    ];
     const ids = (await dockerCli(['ps', '-aq', '--no-trunc', ...filters])).split('\n').filter(Boolean);
     if (ids.length === 0) return [];
     const inspected = JSON.parse(await dockerCli(['inspect', ...ids])) as {
@@ -133,7 +143,9 @@ export class Scenario {
     await rm(this.root, { recursive: true, force: true });
     // The default secrets directory berth made for this namespace, if any app had secret files.
     const shm = await readdir('/dev/shm').catch(() => [] as string[]);
-    for (const entry of shm) if (entry.startsWith(`berth-${this.namespace}-`)) await rm(join('/dev/shm', entry), { recursive: true, force: true });
+    for (const entry of shm)
+      if (entry.startsWith(`berth-${this.namespace}-`))
+        await rm(join('/dev/shm', entry), { recursive: true, force: true });
   }
 }
 

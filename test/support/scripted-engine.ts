@@ -27,7 +27,10 @@ export class ScriptedEngine {
         return undefined;
       }
       if (path === '/_ping') {
-        res.writeHead(200, { 'Content-Type': 'text/plain', ...(this.pingSaysVersion ? { 'Api-Version': this.apiVersion, Server: 'Docker/scripted (linux)' } : {}) });
+        res.writeHead(200, {
+          'Content-Type': 'text/plain',
+          ...(this.pingSaysVersion ? { 'Api-Version': this.apiVersion, Server: 'Docker/scripted (linux)' } : {}),
+        });
         return res.end('OK');
       }
       if (path === '/version') return json(res, 200, { Version: 'scripted', ApiVersion: this.apiVersion });

@@ -44,7 +44,12 @@ export class SwarmNode {
 
   static async start(): Promise<SwarmNode> {
     const id = randomInt(1000, 9999);
-    const node = new SwarmNode(`berthsw${id}`, `bsw${id}h`, randomInt(1, 250), await mkdtemp(join(tmpdir(), 'berth-node-')));
+    const node = new SwarmNode(
+      `berthsw${id}`,
+      `bsw${id}h`,
+      randomInt(1, 250),
+      await mkdtemp(join(tmpdir(), 'berth-node-')),
+    );
     const inNs = (...args: string[]) => exec('ip', ['netns', 'exec', node.netns, ...args]);
     await exec('ip', ['netns', 'add', node.netns]);
     await exec('ip', ['link', 'add', node.hostVeth, 'type', 'veth', 'peer', 'name', `bsw${id}n`]);
@@ -63,13 +68,38 @@ export class SwarmNode {
   /** Starts the node's dockerd (again) and waits until it answers. */
   async resume(): Promise<void> {
     const r = this.root;
-    const child = spawn('nsenter', [`--net=/var/run/netns/${this.netns}`, 'dockerd', '--iptables=false', '--data-root', join(r, 'data'), '--exec-root', join(r, 'exec'), '--pidfile', join(r, 'docker.pid'), '-H', this.host], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'nsenter',
+      [
+        `--net=/var/run/netns/${this.netns}`,
+        'dockerd',
+        '--iptables=false',
+        '--data-root',
+        join(r, 'data'),
+        '--exec-root',
+        join(r, 'exec'),
+        '--pidfile',
+        join(r, 'docker.pid'),
+        '-H',
+        this.host,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.log = (this.log + chunk).slice(-20_000)));
     this.dockerd = child;
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`the node's dockerd exited with ${child.exitCode}: ${this.log.slice(-2_000)}`);
-      return this.cli(['version', '--format', '{{.Server.Version}}']).then(() => true, () => false);
-    }, 60_000, `the node's dockerd on ${this.host}`, 250);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`the node's dockerd exited with ${child.exitCode}: ${this.log.slice(-2_000)}`);
+        return this.cli(['version', '--format', '{{.Server.Version}}']).then(
+          () => true,
+          () => false,
+        );
+      },
+      60_000,
+      `the node's dockerd on ${this.host}`,
+      250,
+    );
   }
 
   /** Stops the node's engine as a lost node would go (its tasks stop with it). */
@@ -101,7 +131,12 @@ export class SwarmNode {
   /** Makes the host's 127.0.0.1:`port` (a registry) the node's 127.0.0.1:`port` too. */
   forwardPort(port: number): void {
     this.forward('socat', [`TCP-LISTEN:${port},bind=${this.hostAddress},fork,reuseaddr`, `TCP:127.0.0.1:${port}`]);
-    this.forward('nsenter', [`--net=/var/run/netns/${this.netns}`, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `TCP:${this.hostAddress}:${port}`]);
+    this.forward('nsenter', [
+      `--net=/var/run/netns/${this.netns}`,
+      'socat',
+      `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`,
+      `TCP:${this.hostAddress}:${port}`,
+    ]);
   }
 
   private forward(command: string, args: string[]): void {

@@ -25,11 +25,20 @@ export async function ensureSwarm(advertise = '127.0.0.1'): Promise<Swarm> {
 
 /** Removes the namespace's services and Docker secrets, and waits for their task containers to go. */
 export async function removeServices(namespace: string): Promise<void> {
-  const ids = (await dockerCli(['service', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
+  const ids = (await dockerCli(['service', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`]))
+    .split('\n')
+    .filter(Boolean);
   if (ids.length > 0) await dockerCli(['service', 'rm', ...ids]).catch(() => undefined);
-  const secrets = (await dockerCli(['secret', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`])).split('\n').filter(Boolean);
+  const secrets = (await dockerCli(['secret', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`]))
+    .split('\n')
+    .filter(Boolean);
   if (secrets.length > 0) await dockerCli(['secret', 'rm', ...secrets]).catch(() => undefined);
-  await eventually(async () => (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`])).trim() === '', 60_000, `the tasks of ${namespace} to go`, 500).catch(() => undefined);
+  await eventually(
+    async () => (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`])).trim() === '',
+    60_000,
+    `the tasks of ${namespace} to go`,
+    500,
+  ).catch(() => undefined);
 }
 
 export interface ServiceView {
@@ -45,16 +54,44 @@ export interface ServiceView {
 export async function inspectService(name: string): Promise<ServiceView | undefined> {
   const text = await dockerCli(['service', 'inspect', name]).catch(() => undefined);
   if (text === undefined) return undefined;
-  const [raw] = JSON.parse(text) as { ID: string; Version: { Index: number }; Spec: { Labels: Record<string, string>; TaskTemplate: { ContainerSpec: { Image: string } }; Mode: { Replicated?: { Replicas: number } } }; UpdateStatus?: { State: string } }[];
+  const [raw] = JSON.parse(text) as {
+    ID: string;
+    Version: { Index: number };
+    Spec: {
+      Labels: Record<string, string>;
+      TaskTemplate: { ContainerSpec: { Image: string } };
+      Mode: { Replicated?: { Replicas: number } };
+    };
+    UpdateStatus?: { State: string };
+  }[];
   if (!raw) return undefined;
-  return { id: raw.ID, version: raw.Version.Index, image: raw.Spec.TaskTemplate.ContainerSpec.Image, labels: raw.Spec.Labels, replicas: raw.Spec.Mode.Replicated?.Replicas ?? 0, updateState: raw.UpdateStatus?.State };
+  return {
+    id: raw.ID,
+    version: raw.Version.Index,
+    image: raw.Spec.TaskTemplate.ContainerSpec.Image,
+    labels: raw.Spec.Labels,
+    replicas: raw.Spec.Mode.Replicated?.Replicas ?? 0,
+    updateState: raw.UpdateStatus?.State,
+  };
 }
 
 /** `state image` of each task the service means to run (desired state running). */
 export async function runningTasks(name: string): Promise<{ id: string; state: string; image: string }[]> {
-  const text = await dockerCli(['service', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.ID}} {{.CurrentState}} {{.Image}}', '--no-trunc']).catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => {
-    const [id = '', state = '', ...rest] = line.split(' ');
-    return { id, state: state.toLowerCase(), image: rest.at(-1) ?? '' };
-  });
+  const text = await dockerCli([
+    'service',
+    'ps',
+    name,
+    '--filter',
+    'desired-state=running',
+    '--format',
+    '{{.ID}} {{.CurrentState}} {{.Image}}',
+    '--no-trunc',
+  ]).catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', state = '', ...rest] = line.split(' ');
+      return { id, state: state.toLowerCase(), image: rest.at(-1) ?? '' };
+    });
 }

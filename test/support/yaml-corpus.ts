@@ -28,5 +28,6 @@ export const anything: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((ti
 })).value;
 
 /** Such a value dumped as YAML, in block or flow style. */
-export const anyYaml = fc.tuple(anything, fc.boolean()).map(([value, flow]) => dump(value, { flowLevel: flow ? 1 : -1 }));
-
+export const anyYaml = fc
+  .tuple(anything, fc.boolean())
+  .map(([value, flow]) => dump(value, { flowLevel: flow ? 1 : -1 }));

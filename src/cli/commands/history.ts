@@ -23,7 +23,17 @@ export async function historyCommand(args: string[], out: Output): Promise<numbe
     return 1;
   }
   if (values.json) {
-    out.stdout(JSON.stringify(record.history.map((h) => ({ ...h, at: new Date(h.at).toISOString(), serving: h.revision === record.servingRevision })), null, 2) + '\n');
+    out.stdout(
+      `${JSON.stringify(
+        record.history.map((h) => ({
+          ...h,
+          at: new Date(h.at).toISOString(),
+          serving: h.revision === record.servingRevision,
+        })),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
   if (record.history.length === 0) {
@@ -39,7 +49,10 @@ export async function historyCommand(args: string[], out: Output): Promise<numbe
     servingMarked ||= serving;
     return [
       serving ? '*' : '',
-      new Date(h.at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      new Date(h.at)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z'),
       age(now, h.at),
       ...(commits ? [h.commit?.sha.slice(0, 7) ?? '', h.changedBy ? changedBy(h.changedBy) : h.commit ? '?' : ''] : []),
       `${h.image}:${h.tag}`,
@@ -50,7 +63,22 @@ export async function historyCommand(args: string[], out: Output): Promise<numbe
       h.reason ?? '',
     ];
   });
-  out.stdout(formatTable(['', 'DEPLOYED', 'AGE', ...(commits ? ['COMMIT', 'CHANGED BY'] : []), 'IMAGE', 'IMAGE ID', 'RESULT', 'TOOK', 'REASON'], rows));
+  out.stdout(
+    formatTable(
+      [
+        '',
+        'DEPLOYED',
+        'AGE',
+        ...(commits ? ['COMMIT', 'CHANGED BY'] : []),
+        'IMAGE',
+        'IMAGE ID',
+        'RESULT',
+        'TOOK',
+        'REASON',
+      ],
+      rows,
+    ),
+  );
   return 0;
 }
 

@@ -50,33 +50,64 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   const shared = sharedOptions(values);
   const { namespace } = shared;
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
-  if (values.runtime !== 'docker' && values.runtime !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
+  if (values.runtime !== 'docker' && values.runtime !== 'swarm')
+    throw new UsageError(`--runtime must be docker or swarm, not "${values.runtime}"`);
   // The engine is asked first, while the rest is set up.
   const runtime = createDockerRuntime();
   const containers = settle(runtime.listContainers(namespace));
   const tls = await tlsSettings(values, namespace);
-  const traffic = trafficRouter(values, namespace, silentLogger(), tls ? await storedCertificates(tls, shared.stateDir, namespace) : undefined);
+  const traffic = trafficRouter(
+    values,
+    namespace,
+    silentLogger(),
+    tls ? await storedCertificates(tls, shared.stateDir, namespace) : undefined,
+  );
   const git = await gitSettings(values);
   const checkout = git ? await fetchOnce(git, out) : undefined;
   if (checkout === null) return 1;
-  const directory = new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), { namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) });
+  const directory = new ManifestDirectory(checkout?.dir ?? resolve(values.manifests), {
+    namespace,
+    allowHostPaths: shared.allowHostPaths,
+    ...claimOptions(values),
+  });
   // As run reads: on one host, host paths are checked where they would be mounted.
-  const manifests = await withSecrets(values.runtime === 'docker' ? await HostPathCheckingSource.create(directory, shared.allowHostPaths) : directory, await secretDecrypter(identityFiles(values)), shared, checkout ? { checkout: checkout.root } : {});
+  const manifests = await withSecrets(
+    values.runtime === 'docker' ? await HostPathCheckingSource.create(directory, shared.allowHostPaths) : directory,
+    await secretDecrypter(identityFiles(values)),
+    shared,
+    checkout ? { checkout: checkout.root } : {},
+  );
   const desired = new DesiredState(values['allow-empty'], claimOptions(values));
-  const [state, running, routed, read] = await Promise.all([StateStore.read(shared.stateDir, namespace), unsettle(containers), traffic.routed(), manifests.read()]);
+  const [state, running, routed, read] = await Promise.all([
+    StateStore.read(shared.stateDir, namespace),
+    unsettle(containers),
+    traffic.routed(),
+    manifests.read(),
+  ]);
   // As at berth's start: who keeps a contested port or domain is judged on what the host holds.
   desired.setHostClaims(heldClaims(running, routed));
   desired.update(read);
-  if (values.runtime === 'swarm') return planSwarm(out, { namespace, desired, exitCode: values['exit-code'], state, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) });
+  if (values.runtime === 'swarm')
+    return planSwarm(out, {
+      namespace,
+      desired,
+      exitCode: values['exit-code'],
+      state,
+      ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}),
+    });
   const names = [...new Set([...desired.names(), ...running.map((c) => c.app), ...routed])].sort();
 
   const containersOf = containersByApp(running);
-  const previews = await Promise.all(names.map((name) => previewApp(
-    { runtime, clock: systemClock, state, traffic, desired: (n) => desired.get(n) },
-    { namespace, proxy: traffic !== directTraffic, keepRevisions },
-    name,
-    containersOf.get(name) ?? [],
-  )));
+  const previews = await Promise.all(
+    names.map((name) =>
+      previewApp(
+        { runtime, clock: systemClock, state, traffic, desired: (n) => desired.get(n) },
+        { namespace, proxy: traffic !== directTraffic, keepRevisions },
+        name,
+        containersOf.get(name) ?? [],
+      ),
+    ),
+  );
   let pending = 0;
   names.forEach((name, i) => {
     const { plan, diff } = previews[i]!;
@@ -88,7 +119,10 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
 
 /** `promise` held without an unhandled rejection until unsettle() awaits it. */
 function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
-  return promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 async function unsettle<T>(settled: Promise<{ value: T } | { error: unknown }>): Promise<T> {
@@ -102,13 +136,31 @@ async function unsettle<T>(settled: Promise<{ value: T } | { error: unknown }>):
  * named on the first line; null (after printing why) when the remote cannot be read.
  */
 async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string; root: string } | null> {
-  const [{ GitSource }, { mkdtemp }, { rmSync }, { tmpdir }, { join }] = await Promise.all([import('../../source/git/git-source.js'), import('node:fs/promises'), import('node:fs'), import('node:os'), import('node:path')]);
+  const [{ GitSource }, { mkdtemp }, { rmSync }, { tmpdir }, { join }] = await Promise.all([
+    import('../../source/git/git-source.js'),
+    import('node:fs/promises'),
+    import('node:fs'),
+    import('node:os'),
+    import('node:path'),
+  ]);
   const dir = await mkdtemp(join(tmpdir(), 'berth-plan-git-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   let error: string | undefined;
   const source = new GitSource(
-    { url: git.url, branch: git.branch, path: git.path, intervalMs: 3_600_000, dir, ...(git.signatures ? { signatures: git.signatures } : {}) },
-    { clock: systemClock, logger: silentLogger(), onTree: () => undefined, onCondition: (condition) => (error = condition.error) },
+    {
+      url: git.url,
+      branch: git.branch,
+      path: git.path,
+      intervalMs: 3_600_000,
+      dir,
+      ...(git.signatures ? { signatures: git.signatures } : {}),
+    },
+    {
+      clock: systemClock,
+      logger: silentLogger(),
+      onTree: () => undefined,
+      onCondition: (condition) => (error = condition.error),
+    },
   );
   await source.start();
   await source.stop();
@@ -117,7 +169,9 @@ async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string; 
     out.stderr(`berth: cannot read ${redactUrl(git.url)}@${git.branch}: ${error ?? 'no commit'}\n`);
     return null;
   }
-  out.stdout(`commit ${describeCommit(commit)} (${redactUrl(git.url)}@${git.branch}${git.path ? `:${git.path}` : ''})${error ? `; not applied: ${error}` : ''}\n`);
+  out.stdout(
+    `commit ${describeCommit(commit)} (${redactUrl(git.url)}@${git.branch}${git.path ? `:${git.path}` : ''})${error ? `; not applied: ${error}` : ''}\n`,
+  );
   return { dir: source.manifestsDir, root: source.checkoutDir };
 }
 
@@ -125,7 +179,11 @@ async function fetchOnce(git: GitSettings, out: Output): Promise<{ dir: string; 
 async function storedCertificates(tls: TlsSettings, stateDir: string, namespace: string): Promise<ProxyTls> {
   const { certificatesOnDisk } = await import('../../tls/certificates-on-disk.js');
   const certificates = await certificatesOnDisk(stateDir, namespace, tls.ownDir);
-  return { listen: tls.listen, ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}), certificates };
+  return {
+    listen: tls.listen,
+    ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}),
+    certificates,
+  };
 }
 
 /** The directory's problems and warnings, then the exit code: 1 with problems, 2 with `--exit-code` and changes pending. */
@@ -139,12 +197,21 @@ function finish(out: Output, desired: DesiredState, apps: number, pending: numbe
 }
 
 /** `plan --runtime swarm`: each app's service, what a pass would send to Swarm. */
-async function planSwarm(out: Output, context: { namespace: string; desired: DesiredState; exitCode: boolean; state: StateStore; registry?: string }): Promise<number> {
-  const [{ createSwarmRuntime }, { SwarmReconciler }] = await Promise.all([import('../../runtime/docker/swarm-runtime.js'), import('../../reconcile/swarm/reconciler.js')]);
+async function planSwarm(
+  out: Output,
+  context: { namespace: string; desired: DesiredState; exitCode: boolean; state: StateStore; registry?: string },
+): Promise<number> {
+  const [{ createSwarmRuntime }, { SwarmReconciler }] = await Promise.all([
+    import('../../runtime/docker/swarm-runtime.js'),
+    import('../../reconcile/swarm/reconciler.js'),
+  ]);
   const { namespace, desired, state } = context;
   const services = createSwarmRuntime();
   await services.swarm();
-  const reconciler = new SwarmReconciler({ services, clock: systemClock, logger: silentLogger(), state, desired: (n) => desired.get(n) }, { namespace, stopTimeoutSeconds: 10, ...(context.registry !== undefined ? { registry: context.registry } : {}) });
+  const reconciler = new SwarmReconciler(
+    { services, clock: systemClock, logger: silentLogger(), state, desired: (n) => desired.get(n) },
+    { namespace, stopTimeoutSeconds: 10, ...(context.registry !== undefined ? { registry: context.registry } : {}) },
+  );
   const names = [...new Set([...desired.names(), ...(await reconciler.apps())])].sort();
   let pending = 0;
   for (const name of names) {
@@ -159,25 +226,36 @@ async function planSwarm(out: Output, context: { namespace: string; desired: Des
 export function describeSwarmPlan(name: string, plan: SwarmPlan): string {
   const lines = [`${name}: ${headlineOf(plan)}`];
   for (const action of plan.actions) {
-    if (action.type === 'create') lines.push(`  + create service ${action.spec.name} (${action.spec.image}, ${action.spec.replicas} replica(s), ${action.spec.update.order})  (${action.reason})`);
-    else if (action.type === 'update') lines.push(`  ~ update service ${action.spec.name} to ${action.spec.image}${action.rolling ? `, rolled out ${action.spec.update.order}` : ''}  (${action.reason})`);
+    if (action.type === 'create')
+      lines.push(
+        `  + create service ${action.spec.name} (${action.spec.image}, ${action.spec.replicas} replica(s), ${action.spec.update.order})  (${action.reason})`,
+      );
+    else if (action.type === 'update')
+      lines.push(
+        `  ~ update service ${action.spec.name} to ${action.spec.image}${action.rolling ? `, rolled out ${action.spec.update.order}` : ''}  (${action.reason})`,
+      );
     else if (action.type === 'push') lines.push(`  ↑ push ${action.source} as ${action.target}  (${action.reason})`);
-    else if (action.type === 'route') lines.push(`  → route the proxy to ${action.endpoints.join(', ') || 'nothing (503)'}  (${action.reason})`);
+    else if (action.type === 'route')
+      lines.push(`  → route the proxy to ${action.endpoints.join(', ') || 'nothing (503)'}  (${action.reason})`);
     else if (action.type === 'unroute') lines.push(`  - remove the proxy route  (${action.reason})`);
     else lines.push(`  - remove service ${action.id.slice(0, 12)}  (${action.reason})`);
   }
   if (plan.resume) lines.push('  … Swarm is rolling it out now; a pass watches it to its end');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** What a plan does, in one line. */
-function headlineOf(plan: Pick<Plan, 'refused' | 'outcome' | 'gone' | 'rollout'> & { actions: readonly unknown[] }): string {
+function headlineOf(
+  plan: Pick<Plan, 'refused' | 'outcome' | 'gone' | 'rollout'> & { actions: readonly unknown[] },
+): string {
   return plan.refused
     ? `refused: ${plan.refused}`
     : plan.outcome.phase === 'Invalid' && plan.actions.length === 0
       ? `invalid, nothing changes for it: ${plan.outcome.message}`
       : plan.gone
-        ? plan.actions.length > 0 ? 'remove (manifest gone)' : 'gone'
+        ? plan.actions.length > 0
+          ? 'remove (manifest gone)'
+          : 'gone'
         : plan.rollout
           ? `deploy ${plan.rollout.image}:${plan.rollout.tag} (${plan.rollout.strategy})`
           : plan.actions.length > 0
@@ -187,12 +265,34 @@ function headlineOf(plan: Pick<Plan, 'refused' | 'outcome' | 'gone' | 'rollout'>
 
 /** The headline, then `diff` (lines already indented), then one line per action. */
 export function describePlan(name: string, plan: Plan, diff: readonly string[] = []): string {
-  const lines = [`${name}: ${headlineOf(plan)}`, ...diff, ...plan.actions.map((a) => `  ${SYMBOL[a.type]} ${describeAction(a)}  (${a.reason})`)];
-  if (plan.requeueAfterMs !== undefined && plan.actions.every((a) => a.type !== 'retire')) lines.push(`  … old containers retire in ${Math.ceil(plan.requeueAfterMs / 1000)}s`);
-  return lines.join('\n') + '\n';
+  const lines = [
+    `${name}: ${headlineOf(plan)}`,
+    ...diff,
+    ...plan.actions.map((a) => `  ${SYMBOL[a.type]} ${describeAction(a)}  (${a.reason})`),
+  ];
+  if (plan.requeueAfterMs !== undefined && plan.actions.every((a) => a.type !== 'retire'))
+    lines.push(`  … old containers retire in ${Math.ceil(plan.requeueAfterMs / 1000)}s`);
+  return `${lines.join('\n')}\n`;
 }
 
-const SYMBOL: Record<Action['type'], string> = { pull: '↓', tag: '#', stop: '■', remove: '-', create: '+', check: '?', switch: '→', retag: '#', retire: '-', route: '→', unroute: '-', untag: '-', release: '▶', postDeploy: '▶', probe: '?', rollback: '←' };
+const SYMBOL: Record<Action['type'], string> = {
+  pull: '↓',
+  tag: '#',
+  stop: '■',
+  remove: '-',
+  create: '+',
+  check: '?',
+  switch: '→',
+  retag: '#',
+  retire: '-',
+  route: '→',
+  unroute: '-',
+  untag: '-',
+  release: '▶',
+  postDeploy: '▶',
+  probe: '?',
+  rollback: '←',
+};
 
 function describeAction(action: Action): string {
   switch (action.type) {

@@ -14,16 +14,22 @@ export async function retryCommand(args: string[], out: Output): Promise<number>
   const { app } = appArguments('retry', positionals, false);
   const record = (await StateStore.read(shared.stateDir, shared.namespace)).get(app);
   if (!record?.held) {
-    out.stderr(`berth: ${app} holds no revision back in namespace "${shared.namespace}" (${record ? `${record.phase}: ${record.message}` : 'no record of it'}); nothing to retry\n`);
+    out.stderr(
+      `berth: ${app} holds no revision back in namespace "${shared.namespace}" (${record ? `${record.phase}: ${record.message}` : 'no record of it'}); nothing to retry\n`,
+    );
     return 1;
   }
   await new RetryRequests(shared.stateDir, shared.namespace).request(app, Date.now());
   const pid = await lockHolder(shared.stateDir, shared.namespace);
   if (pid === undefined) {
-    out.stdout(`=====> Retry of ${app} requested; no berth runs for namespace "${shared.namespace}" now: the next one takes it\n`);
+    out.stdout(
+      `=====> Retry of ${app} requested; no berth runs for namespace "${shared.namespace}" now: the next one takes it\n`,
+    );
     return 0;
   }
   process.kill(pid, 'SIGUSR2');
-  out.stdout(`=====> Retry of ${app} requested (it was held: ${record.held.reason}); berth (pid ${pid}) tries it now\n`);
+  out.stdout(
+    `=====> Retry of ${app} requested (it was held: ${record.held.reason}); berth (pid ${pid}) tries it now\n`,
+  );
   return 0;
 }

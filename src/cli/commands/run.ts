@@ -75,9 +75,21 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   // Bound once the state, the desired state and the controller exist (the manager only calls them after load()).
   const late: { state?: StateStore; desired?: DesiredState; controller?: Controller; notifier?: EventSink } = {};
   const certificates = tls ? await certificateManager(tls, shared, logger, late, () => traffic) : undefined;
-  const traffic = trafficRouter(values, shared.namespace, logger, tls && certificates ? { listen: tls.listen, ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}), certificates } : undefined);
+  const traffic = trafficRouter(
+    values,
+    shared.namespace,
+    logger,
+    tls && certificates
+      ? {
+          listen: tls.listen,
+          ...(tls.challengeRoot !== undefined ? { challengeRoot: tls.challengeRoot } : {}),
+          certificates,
+        }
+      : undefined,
+  );
   const engineKind = values.runtime;
-  if (engineKind !== 'docker' && engineKind !== 'swarm') throw new UsageError(`--runtime must be docker or swarm, not "${engineKind}"`);
+  if (engineKind !== 'docker' && engineKind !== 'swarm')
+    throw new UsageError(`--runtime must be docker or swarm, not "${engineKind}"`);
   const clock = systemClock;
   const listening = listenSettings(values);
   const listen = listening?.address;
@@ -118,25 +130,93 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
           ...(git ? { sourceUp: () => source?.status().error === undefined } : {}),
         })
       : undefined;
-    const notifier = new Notifier({ namespace: shared.namespace, clock, logger, sinks, persist: (event) => state.appendEvent(event), initial: state.events(), ...(metrics ? { metrics: metrics.notify } : {}) });
+    const notifier = new Notifier({
+      namespace: shared.namespace,
+      clock,
+      logger,
+      sinks,
+      persist: (event) => state.appendEvent(event),
+      initial: state.events(),
+      ...(metrics ? { metrics: metrics.notify } : {}),
+    });
     late.notifier = notifier;
     source = git ? await gitSource(git, shared, logger, state, () => onTree(), notifier) : undefined;
     const manifestsDir = source?.manifestsDir ?? dir;
     const retries = new RetryRequests(shared.stateDir, shared.namespace);
-    const reconcilerDeps = { clock, logger, state, metrics: metrics ?? noMetrics, desired: (name: string) => desired.get(name), retries, events: notifier };
+    const reconcilerDeps = {
+      clock,
+      logger,
+      state,
+      metrics: metrics ?? noMetrics,
+      desired: (name: string) => desired.get(name),
+      retries,
+      events: notifier,
+    };
     const reconciler =
       engineKind === 'swarm'
-        ? await swarmReconciler({ ...reconcilerDeps, traffic }, { namespace: shared.namespace, stopTimeoutSeconds, ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}) })
-        : new Reconciler({ ...reconcilerDeps, runtime, traffic }, { namespace: shared.namespace, proxy: traffic !== directTraffic, stopTimeoutSeconds, keepRevisions, secretsRoot: secrets });
+        ? await swarmReconciler(
+            { ...reconcilerDeps, traffic },
+            {
+              namespace: shared.namespace,
+              stopTimeoutSeconds,
+              ...(values['swarm-registry'] !== undefined ? { registry: values['swarm-registry'] } : {}),
+            },
+          )
+        : new Reconciler(
+            { ...reconcilerDeps, runtime, traffic },
+            {
+              namespace: shared.namespace,
+              proxy: traffic !== directTraffic,
+              stopTimeoutSeconds,
+              keepRevisions,
+              secretsRoot: secrets,
+            },
+          );
     const events = new EngineEvents(shared.namespace, { runtime, clock, logger, expected });
     const controller = new Controller(
-      { clock, logger, state, desired, reconciler, events, queue, notify: notifier, metrics: metrics ?? noMetrics, manifests: withOrigin(await withSecrets(await onHost(engineKind, new ManifestDirectory(manifestsDir, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...claimOptions(values) }), shared.allowHostPaths), decrypter, shared, { secretsRoot: secrets, ...(source ? { checkout: source.checkoutDir } : {}) }), source) },
+      {
+        clock,
+        logger,
+        state,
+        desired,
+        reconciler,
+        events,
+        queue,
+        notify: notifier,
+        metrics: metrics ?? noMetrics,
+        manifests: withOrigin(
+          await withSecrets(
+            await onHost(
+              engineKind,
+              new ManifestDirectory(manifestsDir, {
+                namespace: shared.namespace,
+                allowHostPaths: shared.allowHostPaths,
+                ...claimOptions(values),
+              }),
+              shared.allowHostPaths,
+            ),
+            decrypter,
+            shared,
+            { secretsRoot: secrets, ...(source ? { checkout: source.checkoutDir } : {}) },
+          ),
+          source,
+        ),
+      },
       { concurrency, resyncSeconds },
     );
     late.controller = controller;
     onTree = () => void controller.refreshManifests();
     const from = git ? `${redactUrl(git.url)}@${git.branch}${git.path ? `:${git.path}` : ''}` : dir;
-    logger.info({ manifests: from, namespace: shared.namespace, engine: engine.engineVersion, api: engine.apiVersion, once: values.once }, `berth starting: ${from} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`);
+    logger.info(
+      {
+        manifests: from,
+        namespace: shared.namespace,
+        engine: engine.engineVersion,
+        api: engine.apiVersion,
+        once: values.once,
+      },
+      `berth starting: ${from} -> Docker ${engine.engineVersion} (API ${engine.apiVersion})`,
+    );
     // The first look at the remote before the first read: a start with a reachable remote deploys its head.
     await source?.start();
     const exposed = git ? undefined : await permissionWarning(dir);
@@ -146,8 +226,10 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       const results = await controller.runOnce();
       const problems = desired.problems();
       const unconverged = [...results].filter(([, r]) => r.failed || (!r.gone && r.phase !== 'Running'));
-      for (const [name, result] of unconverged) out.stderr(`${name}: ${result.phase}: ${state.get(name)?.message ?? ''}\n`);
-      for (const problem of problems) out.stderr(`${problem.file}:${problem.line}:${problem.col}: ${problem.message}\n`);
+      for (const [name, result] of unconverged)
+        out.stderr(`${name}: ${result.phase}: ${state.get(name)?.message ?? ''}\n`);
+      for (const problem of problems)
+        out.stderr(`${problem.file}:${problem.line}:${problem.col}: ${problem.message}\n`);
       logger.info({ apps: results.size, unconverged: unconverged.length, problems: problems.length }, 'pass complete');
       await flushLogger(logger);
       return unconverged.length === 0 && problems.length === 0 ? 0 : 1;
@@ -159,12 +241,18 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
         namespace: shared.namespace,
         readiness: () => controller.readiness(),
         snapshot: async () => ({
-          ...statusSnapshot(observed, state, engineKind === 'swarm' ? () => runtime.listContainers(shared.namespace) : undefined),
+          ...statusSnapshot(
+            observed,
+            state,
+            engineKind === 'swarm' ? () => runtime.listContainers(shared.namespace) : undefined,
+          ),
           problems: desired.problems().map(formatProblem),
           ...(source ? { source: sourceLine(source.status(), clock.now()) } : {}),
           events: notifier.events(),
         }),
-        ...(source && git?.webhookSecret !== undefined ? { gitWebhook: { secret: git.webhookSecret, branch: git.branch, onPush: () => void source.fetchNow() } } : {}),
+        ...(source && git?.webhookSecret !== undefined
+          ? { gitWebhook: { secret: git.webhookSecret, branch: git.branch, onPush: () => void source.fetchNow() } }
+          : {}),
         onChange: (listener) => {
           const offState = state.onChange(listener);
           const offObserved = observed.onChange(listener);
@@ -180,7 +268,10 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       });
       const bound = await server.listen(listen);
       const url = `http://${formatListenAddress(bound)}`;
-      logger.info({ source: 'http', listen: url }, `Status page on ${url}/ (also /healthz, /readyz, /metrics, /api/apps)`);
+      logger.info(
+        { source: 'http', listen: url },
+        `Status page on ${url}/ (also /healthz, /readyz, /metrics, /api/apps)`,
+      );
     }
     await controller.start();
     certificates?.start();
@@ -231,7 +322,10 @@ async function certificateManager(
     import('../../tls/acme-issuer.js'),
   ]);
   const store = new AcmeStore(shared.stateDir, shared.namespace);
-  const issuer = tls.acme && tls.challengeRoot !== undefined ? new AcmeIssuer({ ...tls.acme, challengeRoot: tls.challengeRoot }, store, logger.child({ source: 'acme' })) : undefined;
+  const issuer =
+    tls.acme && tls.challengeRoot !== undefined
+      ? new AcmeIssuer({ ...tls.acme, challengeRoot: tls.challengeRoot }, store, logger.child({ source: 'acme' }))
+      : undefined;
   return new CertificateManager({
     clock: systemClock,
     logger,
@@ -259,11 +353,25 @@ async function certificateManager(
 }
 
 /** The git source for --git, its checkout under the namespace's state directory. */
-async function gitSource(git: GitSettings, shared: { stateDir: string; namespace: string }, logger: Logger, state: StateStore, onTree: () => void, events: EventSink): Promise<GitSource> {
+async function gitSource(
+  git: GitSettings,
+  shared: { stateDir: string; namespace: string },
+  logger: Logger,
+  state: StateStore,
+  onTree: () => void,
+  events: EventSink,
+): Promise<GitSource> {
   const { GitSource } = await import('../../source/git/git-source.js');
   let failing = state.source()?.error;
   const source = new GitSource(
-    { url: git.url, branch: git.branch, path: git.path, intervalMs: git.intervalSeconds * 1000, dir: join(StateStore.directory(shared.stateDir, shared.namespace), 'git'), ...(git.signatures ? { signatures: git.signatures } : {}) },
+    {
+      url: git.url,
+      branch: git.branch,
+      path: git.path,
+      intervalMs: git.intervalSeconds * 1000,
+      dir: join(StateStore.directory(shared.stateDir, shared.namespace), 'git'),
+      ...(git.signatures ? { signatures: git.signatures } : {}),
+    },
     {
       clock: systemClock,
       logger,
@@ -276,8 +384,18 @@ async function gitSource(git: GitSettings, shared: { stateDir: string; namespace
         }),
       onCondition: (condition) => {
         state.setSource(condition);
-        if (condition.error !== undefined && failing === undefined) events.emit({ type: 'source.failed', message: `${condition.url}@${condition.branch}: ${condition.error}`, details: { url: condition.url, branch: condition.branch, reason: condition.error } });
-        if (condition.error === undefined && failing !== undefined) events.emit({ type: 'source.recovered', message: `${condition.url}@${condition.branch} answers again`, details: { url: condition.url, branch: condition.branch } });
+        if (condition.error !== undefined && failing === undefined)
+          events.emit({
+            type: 'source.failed',
+            message: `${condition.url}@${condition.branch}: ${condition.error}`,
+            details: { url: condition.url, branch: condition.branch, reason: condition.error },
+          });
+        if (condition.error === undefined && failing !== undefined)
+          events.emit({
+            type: 'source.recovered',
+            message: `${condition.url}@${condition.branch} answers again`,
+            details: { url: condition.url, branch: condition.branch },
+          });
         failing = condition.error;
       },
     },
@@ -287,8 +405,14 @@ async function gitSource(git: GitSettings, shared: { stateDir: string; namespace
 }
 
 /** The Swarm reconciler, loaded only for --runtime swarm; rejects when the engine is no swarm manager. */
-async function swarmReconciler(deps: Omit<SwarmReconcilerDeps, 'services'>, options: SwarmReconcilerOptions): Promise<SwarmReconciler> {
-  const [{ createSwarmRuntime }, { SwarmReconciler }] = await Promise.all([import('../../runtime/docker/swarm-runtime.js'), import('../../reconcile/swarm/reconciler.js')]);
+async function swarmReconciler(
+  deps: Omit<SwarmReconcilerDeps, 'services'>,
+  options: SwarmReconcilerOptions,
+): Promise<SwarmReconciler> {
+  const [{ createSwarmRuntime }, { SwarmReconciler }] = await Promise.all([
+    import('../../runtime/docker/swarm-runtime.js'),
+    import('../../reconcile/swarm/reconciler.js'),
+  ]);
   const services = createSwarmRuntime();
   await services.swarm();
   return new SwarmReconciler({ ...deps, services }, options);
@@ -329,11 +453,18 @@ function flushLogger(logger: { flush(cb?: (err?: Error) => void): void }): Promi
 }
 
 /** With --git, each app read carries the commit its manifest was read from (what its deploy records), and who last changed its file. */
-function withOrigin(manifests: { readonly dir: string; read(): Promise<ManifestSet> }, source: GitSource | undefined): { readonly dir: string; read(): Promise<ManifestSet> } {
+function withOrigin(
+  manifests: { readonly dir: string; read(): Promise<ManifestSet> },
+  source: GitSource | undefined,
+): { readonly dir: string; read(): Promise<ManifestSet> } {
   return source ? new OriginStampingSource(manifests, source) : manifests;
 }
 
 /** On one host, host paths are checked where they are mounted (host-paths.ts); a swarm mounts them on whichever node runs the task. */
-async function onHost(engineKind: string, source: ManifestDirectory, prefixes: string[]): Promise<{ readonly dir: string; read(): Promise<ManifestSet> }> {
+async function onHost(
+  engineKind: string,
+  source: ManifestDirectory,
+  prefixes: string[],
+): Promise<{ readonly dir: string; read(): Promise<ManifestSet> }> {
   return engineKind === 'docker' ? HostPathCheckingSource.create(source, prefixes) : source;
 }

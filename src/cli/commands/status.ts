@@ -27,7 +27,7 @@ export async function statusCommand(args: string[], out: Output): Promise<number
   const source = state.source();
 
   if (values.json) {
-    out.stdout(JSON.stringify(statuses, null, 2) + '\n');
+    out.stdout(`${JSON.stringify(statuses, null, 2)}\n`);
     return 0;
   }
   if (source) out.stdout(`source: ${sourceLine(source, Date.now())}\n`);
@@ -39,15 +39,30 @@ export async function statusCommand(args: string[], out: Output): Promise<number
   const rows = statuses.map((s) => [
     s.app,
     // With --git: the commit of the tree the serving deploy was read from, and the commit that last changed the app's file when another.
-    (s.desiredTag ?? '-') + (s.commit ? ` (${s.commit.sha.slice(0, 7)}${s.changedBy && s.changedBy.sha !== s.commit.sha ? `, changed by ${s.changedBy.sha.slice(0, 7)}` : ''})` : ''),
+    (s.desiredTag ?? '-') +
+      (s.commit
+        ? ` (${s.commit.sha.slice(0, 7)}${s.changedBy && s.changedBy.sha !== s.commit.sha ? `, changed by ${s.changedBy.sha.slice(0, 7)}` : ''})`
+        : ''),
     runningLabel(s, '-'),
     s.phase,
     age(now, toMillis(s.lastDeployAt ?? s.since)),
     s.message,
   ]);
   out.stdout(formatTable(['APP', 'DESIRED', 'RUNNING', 'PHASE', 'AGE', 'MESSAGE'], rows));
-  const certificates = statuses.flatMap((s) => s.certificates.map((c) => [c.domain, s.app, c.state, c.issuer ?? '-', c.notAfter === null ? '-' : c.notAfter.slice(0, 16).replace('T', ' '), c.error ?? '']));
-  if (certificates.length > 0) out.stdout('\n' + formatTable(['DOMAIN', 'APP', 'CERTIFICATE', 'ISSUER', 'EXPIRES (UTC)', 'LAST ERROR'], certificates));
+  const certificates = statuses.flatMap((s) =>
+    s.certificates.map((c) => [
+      c.domain,
+      s.app,
+      c.state,
+      c.issuer ?? '-',
+      c.notAfter === null ? '-' : c.notAfter.slice(0, 16).replace('T', ' '),
+      c.error ?? '',
+    ]),
+  );
+  if (certificates.length > 0)
+    out.stdout(
+      `\n${formatTable(['DOMAIN', 'APP', 'CERTIFICATE', 'ISSUER', 'EXPIRES (UTC)', 'LAST ERROR'], certificates)}`,
+    );
   return 0;
 }
 

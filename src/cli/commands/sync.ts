@@ -8,7 +8,9 @@ export async function syncCommand(args: string[], out: Output): Promise<number> 
   const shared = sharedOptions(values);
   const pid = await lockHolder(shared.stateDir, shared.namespace);
   if (pid === undefined) {
-    out.stderr(`berth: no berth runs for namespace "${shared.namespace}" (state dir ${shared.stateDir}); nothing to sync\n`);
+    out.stderr(
+      `berth: no berth runs for namespace "${shared.namespace}" (state dir ${shared.stateDir}); nothing to sync\n`,
+    );
     return 1;
   }
   process.kill(pid, 'SIGHUP');

@@ -13,10 +13,19 @@ export async function tagsCreateCommand(args: string[], out: Output): Promise<nu
   const shared = sharedOptions(values);
   const { app, tag } = appArguments('tags:create', positionals, true);
   const state = await StateStore.read(shared.stateDir, shared.namespace);
-  const result = await createTag(createDockerRuntime(), { namespace: shared.namespace, app, tag, record: state.get(app), force: values.force, services: createSwarmRuntime() });
+  const result = await createTag(createDockerRuntime(), {
+    namespace: shared.namespace,
+    app,
+    tag,
+    record: state.get(app),
+    force: values.force,
+    services: createSwarmRuntime(),
+  });
   const repository = appRepository(shared.namespace, app);
-  out.stdout(result.unchanged
-    ? `=====> ${result.ref} already points at the running image ${shortId(result.imageId)}\n`
-    : `=====> Added ${tag} tag to ${repository} (image ${shortId(result.imageId)})\n`);
+  out.stdout(
+    result.unchanged
+      ? `=====> ${result.ref} already points at the running image ${shortId(result.imageId)}\n`
+      : `=====> Added ${tag} tag to ${repository} (image ${shortId(result.imageId)})\n`,
+  );
   return 0;
 }

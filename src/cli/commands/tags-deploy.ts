@@ -26,12 +26,20 @@ export async function tagsDeployCommand(args: string[], out: Output): Promise<nu
   const { namespace, stateDir } = shared;
   const { app, tag } = appArguments('tags:deploy', positionals, true);
   const before = (await StateStore.read(stateDir, namespace)).get(app);
-  const result = await deployTag(createDockerRuntime(), { namespace, app, tag, manifests: values.manifests, allowHostPaths: shared.allowHostPaths });
+  const result = await deployTag(createDockerRuntime(), {
+    namespace,
+    app,
+    tag,
+    manifests: values.manifests,
+    allowHostPaths: shared.allowHostPaths,
+  });
   const ref = `${result.app.spec.image}:${tag}`;
   const image = result.imageId ? ` (image ${shortId(result.imageId)})` : ' (in its registry; berth pulls it)';
-  out.stdout(result.unchanged
-    ? `=====> ${app} already pins ${tag} in ${result.file}\n`
-    : `=====> ${app}: spec.tag ${result.previousTag} -> ${tag} in ${result.file}${image}\n`);
+  out.stdout(
+    result.unchanged
+      ? `=====> ${app} already pins ${tag} in ${result.file}\n`
+      : `=====> ${app}: spec.tag ${result.previousTag} -> ${tag} in ${result.file}${image}\n`,
+  );
 
   const controller = await lockHolder(stateDir, namespace);
   if (controller === undefined) {
@@ -48,7 +56,8 @@ export async function tagsDeployCommand(args: string[], out: Output): Promise<nu
     return 0;
   }
 
-  const timeoutSeconds = values.timeout === undefined ? result.app.spec.deploy.progressDeadline + 60 : positiveInteger(values, 'timeout');
+  const timeoutSeconds =
+    values.timeout === undefined ? result.app.spec.deploy.progressDeadline + 60 : positiveInteger(values, 'timeout');
   out.stdout(`-----> Waiting for berth (pid ${controller}) to deploy ${ref} (up to ${timeoutSeconds}s)\n`);
   const deadline = Date.now() + timeoutSeconds * 1000;
   let lastNote = '';
@@ -61,7 +70,9 @@ export async function tagsDeployCommand(args: string[], out: Output): Promise<nu
     }
     if (outcome.note !== lastNote) out.stdout(`       ${(lastNote = outcome.note)}\n`);
     if (Date.now() >= deadline) {
-      out.stderr(`berth: ${ref} did not finish deploying within ${timeoutSeconds}s (last: ${outcome.note}); berth status shows where it is\n`);
+      out.stderr(
+        `berth: ${ref} did not finish deploying within ${timeoutSeconds}s (last: ${outcome.note}); berth status shows where it is\n`,
+      );
       return 1;
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));

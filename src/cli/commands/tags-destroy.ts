@@ -12,7 +12,14 @@ export async function tagsDestroyCommand(args: string[], out: Output): Promise<n
   const shared = sharedOptions(values);
   const { app, tag } = appArguments('tags:destroy', positionals, true);
   const state = await StateStore.read(shared.stateDir, shared.namespace);
-  const result = await destroyTag(createDockerRuntime(), { namespace: shared.namespace, app, tag, record: state.get(app) });
-  out.stdout(`=====> Removed ${tag} tag from ${appRepository(shared.namespace, app)} (image ${shortId(result.imageId)})\n`);
+  const result = await destroyTag(createDockerRuntime(), {
+    namespace: shared.namespace,
+    app,
+    tag,
+    record: state.get(app),
+  });
+  out.stdout(
+    `=====> Removed ${tag} tag from ${appRepository(shared.namespace, app)} (image ${shortId(result.imageId)})\n`,
+  );
   return 0;
 }

@@ -17,7 +17,13 @@ export async function tagsListCommand(args: string[], out: Output): Promise<numb
   const state = await StateStore.read(shared.stateDir, shared.namespace);
   const rows = await listTags(createDockerRuntime(), shared.namespace, app, state.get(app), createSwarmRuntime());
   if (values.json) {
-    out.stdout(JSON.stringify(rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() })), null, 2) + '\n');
+    out.stdout(
+      `${JSON.stringify(
+        rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() })),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
   const repository = appRepository(shared.namespace, app);
@@ -27,9 +33,18 @@ export async function tagsListCommand(args: string[], out: Output): Promise<numb
     return 0;
   }
   const now = Date.now();
-  out.stdout(formatTable(
-    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'RUNNING'],
-    rows.map((r) => [r.repository, r.tag, shortId(r.imageId), timeAgo(now, r.createdAt), formatBytes(r.size), r.running ? '*' : '']),
-  ));
+  out.stdout(
+    formatTable(
+      ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'RUNNING'],
+      rows.map((r) => [
+        r.repository,
+        r.tag,
+        shortId(r.imageId),
+        timeAgo(now, r.createdAt),
+        formatBytes(r.size),
+        r.running ? '*' : '',
+      ]),
+    ),
+  );
   return 0;
 }

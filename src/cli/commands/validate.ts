@@ -19,10 +19,16 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
   const { values, positionals } = parseCommand(args, VALIDATE_FLAGS, true);
   const shared = sharedOptions(values);
   if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
-  const loaded = await loadPaths(positionals, { namespace: shared.namespace, allowHostPaths: shared.allowHostPaths, ...(values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {}) });
+  const loaded = await loadPaths(positionals, {
+    namespace: shared.namespace,
+    allowHostPaths: shared.allowHostPaths,
+    ...(values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {}),
+  });
   const identities = identityFiles(values);
   const set = await checkSecrets(loaded, identities, rootsOf(positionals));
-  const lines = [...set.problems, ...set.warnings].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
+  const lines = [...set.problems, ...set.warnings].sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col,
+  );
   for (const problem of lines) out.stdout(`${formatProblem(problem)}\n`);
   if (set.problems.length > 0) {
     out.stderr(`${set.problems.length} problem(s) in ${new Set(set.problems.map((p) => p.file)).size} file(s)\n`);
@@ -43,7 +49,11 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
  */
 async function checkSecrets(set: ManifestSet, identities: string[], root: (app: App) => string): Promise<ManifestSet> {
   if (![...set.apps.values()].some((app) => app.spec.envFrom.length > 0 || app.spec.secrets.length > 0)) return set;
-  const [{ randomBytes }, { resolveSecrets, confineSecretFiles }, { secretDecrypter }] = await Promise.all([import('node:crypto'), import('../../secrets/resolve.js'), import('../secret-options.js')]);
+  const [{ randomBytes }, { resolveSecrets, confineSecretFiles }, { secretDecrypter }] = await Promise.all([
+    import('node:crypto'),
+    import('../../secrets/resolve.js'),
+    import('../secret-options.js'),
+  ]);
   if (identities.length === 0) return confineSecretFiles(set, root);
   // The digests are not compared with anything here: any key does.
   return resolveSecrets(set, await secretDecrypter(identities), randomBytes(32), { root });

@@ -21,7 +21,20 @@ const PROBE_INTERVAL_MS = 1_000;
  * Container events that say nothing about what runs: among them the exec and health events an
  * image's HEALTHCHECK emits every interval, which would otherwise reconcile the app each time.
  */
-const IGNORED_CONTAINER_ACTIONS = new Set(['create', 'attach', 'detach', 'resize', 'top', 'export', 'commit', 'copy', 'archive-path', 'extract-to-dir', 'rename', 'update']);
+const IGNORED_CONTAINER_ACTIONS = new Set([
+  'create',
+  'attach',
+  'detach',
+  'resize',
+  'top',
+  'export',
+  'commit',
+  'copy',
+  'archive-path',
+  'extract-to-dir',
+  'rename',
+  'update',
+]);
 const IGNORED_CONTAINER_ACTION_PREFIXES = ['exec_', 'health_status'];
 
 export class EngineEvents implements HostEventSource {
@@ -65,7 +78,10 @@ export class EngineEvents implements HostEventSource {
     }
     if (clock.now() - this.lastProbeAt < PROBE_INTERVAL_MS) return;
     this.lastProbeAt = clock.now();
-    const probing = { startedAt: clock.now(), cancelCheck: clock.schedule(() => this.judgeProbe(), PROBE_DEADLINE_MS + 50) };
+    const probing = {
+      startedAt: clock.now(),
+      cancelCheck: clock.schedule(() => this.judgeProbe(), PROBE_DEADLINE_MS + 50),
+    };
     this.probing = probing;
     const settle = (answered: boolean) => {
       probing.cancelCheck();
@@ -102,7 +118,11 @@ export class EngineEvents implements HostEventSource {
   private async connect(): Promise<void> {
     if (this.closed) return;
     try {
-      this.subscription = await this.deps.runtime.subscribe(this.namespace, (event) => this.dispatch(event), (error) => this.broken(error));
+      this.subscription = await this.deps.runtime.subscribe(
+        this.namespace,
+        (event) => this.dispatch(event),
+        (error) => this.broken(error),
+      );
       if (this.failures > 0) {
         this.deps.logger.info({ source: 'engine-events' }, 'engine event stream re-established; resyncing');
         this.failures = 0;
@@ -137,5 +157,8 @@ export class EngineEvents implements HostEventSource {
 }
 
 function isIgnored(action: string): boolean {
-  return IGNORED_CONTAINER_ACTIONS.has(action) || IGNORED_CONTAINER_ACTION_PREFIXES.some((prefix) => action.startsWith(prefix));
+  return (
+    IGNORED_CONTAINER_ACTIONS.has(action) ||
+    IGNORED_CONTAINER_ACTION_PREFIXES.some((prefix) => action.startsWith(prefix))
+  );
 }

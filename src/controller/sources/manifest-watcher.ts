@@ -54,9 +54,14 @@ export class ManifestWatcher {
       this.parentWatcher = fsWatch(parent, { persistent: true }, (_event, filename) => {
         if (filename === null || filename === name) this.touched();
       });
-      this.parentWatcher.on('error', (error) => this.deps.logger.warn({ err: error }, 'watching the manifest directory entry failed'));
+      this.parentWatcher.on('error', (error) =>
+        this.deps.logger.warn({ err: error }, 'watching the manifest directory entry failed'),
+      );
     } catch (error) {
-      this.deps.logger.warn({ err: error, parent }, 'cannot watch the parent of the manifest directory; a replaced directory is noticed at the next resync');
+      this.deps.logger.warn(
+        { err: error, parent },
+        'cannot watch the parent of the manifest directory; a replaced directory is noticed at the next resync',
+      );
     }
     await this.armDirectory();
   }
@@ -118,11 +123,14 @@ export class ManifestWatcher {
     this.burstStartedAt ??= now;
     this.cancelTimer?.();
     const wait = Math.min(this.options.debounceMs, this.burstStartedAt + this.options.maxDelayMs - now);
-    this.cancelTimer = this.deps.clock.schedule(() => {
-      this.cancelTimer = undefined;
-      this.burstStartedAt = undefined;
-      this.onChange();
-    }, Math.max(0, wait));
+    this.cancelTimer = this.deps.clock.schedule(
+      () => {
+        this.cancelTimer = undefined;
+        this.burstStartedAt = undefined;
+        this.onChange();
+      },
+      Math.max(0, wait),
+    );
   }
 }
 

@@ -10,7 +10,12 @@ import type { TaskSummary } from '../../runtime/services.js';
  * and are not yet healthy: during a rollout the proxy knows a new task before Swarm stops the
  * old one, and retries the next endpoint while a new one does not answer yet.
  */
-export function taskEndpoints(app: App, tasks: readonly TaskSummary[], nodes: readonly { id: string; addr: string }[], options: { starting: boolean }): string[] {
+export function taskEndpoints(
+  app: App,
+  tasks: readonly TaskSummary[],
+  nodes: readonly { id: string; addr: string }[],
+  options: { starting: boolean },
+): string[] {
   const port = app.spec.ports.find((p) => p.protocol === 'tcp')?.container;
   if (port === undefined) return [];
   const addrOf = new Map(nodes.map((n) => [n.id, n.addr]));
@@ -22,7 +27,9 @@ export function taskEndpoints(app: App, tasks: readonly TaskSummary[], nodes: re
         .flatMap((t) => {
           const published = t.ports.find((p) => p.target === port && p.protocol === 'tcp')?.published;
           const addr = addrOf.get(t.nodeId);
-          return published === undefined || addr === undefined || addr === '' ? [] : [`${addr.includes(':') ? `[${addr}]` : addr}:${published}`];
+          return published === undefined || addr === undefined || addr === ''
+            ? []
+            : [`${addr.includes(':') ? `[${addr}]` : addr}:${published}`];
         }),
     ),
   ].sort();

@@ -50,27 +50,56 @@ export interface SwarmPlan {
 export function planService(observation: SwarmObservation): SwarmPlan {
   const { desired, service } = observation;
   if (desired.kind === 'absent') {
-    const unroute: SwarmAction[] = observation.route?.held ? [{ type: 'unroute', reason: 'its manifest was removed' }] : [];
-    if (!service) return desired.invalid !== undefined ? { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } } : { actions: unroute, outcome: { phase: 'Running', message: 'removed' }, gone: true };
-    if (desired.hold !== undefined) return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
-    return { actions: [...unroute, { type: 'remove', id: service.id, reason: 'its manifest was removed' }], outcome: { phase: 'Running', message: 'removed' }, gone: true };
+    const unroute: SwarmAction[] = observation.route?.held
+      ? [{ type: 'unroute', reason: 'its manifest was removed' }]
+      : [];
+    if (!service)
+      return desired.invalid !== undefined
+        ? { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } }
+        : { actions: unroute, outcome: { phase: 'Running', message: 'removed' }, gone: true };
+    if (desired.hold !== undefined)
+      return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
+    return {
+      actions: [...unroute, { type: 'remove', id: service.id, reason: 'its manifest was removed' }],
+      outcome: { phase: 'Running', message: 'removed' },
+      gone: true,
+    };
   }
   const plan = planPresent(observation, desired.app.spec);
   if (desired.invalid !== undefined) plan.outcome = { phase: 'Invalid', message: desired.invalid };
   return plan;
 }
 
-function planPresent(observation: SwarmObservation, spec: { image: string; tag: string; replicas: number; deploy: { strategy: string } }): SwarmPlan {
+function planPresent(
+  observation: SwarmObservation,
+  spec: { image: string; tag: string; replicas: number; deploy: { strategy: string } },
+): SwarmPlan {
   const { service, wanted, tasks } = observation;
   const ref = imageRef(spec.image, spec.tag);
   const running = service ? runningTasks(tasks, service.specHash) : 0;
   if (observation.imageMissing) {
     const serving = running > 0 ? '; the running service keeps serving' : '';
-    return { actions: [], outcome: { phase: 'Pending', message: `waiting for image ${ref} (docker load, docker tag or a push to its registry)${serving}` } };
+    return {
+      actions: [],
+      outcome: {
+        phase: 'Pending',
+        message: `waiting for image ${ref} (docker load, docker tag or a push to its registry)${serving}`,
+      },
+    };
   }
   if (observation.publish) {
     const { source, target } = observation.publish;
-    return { actions: [{ type: 'push', source, target, reason: `${source} is on this host only: every node pulls it from the swarm's registry` }], outcome: { phase: 'Deploying', message: `pushing ${target}` } };
+    return {
+      actions: [
+        {
+          type: 'push',
+          source,
+          target,
+          reason: `${source} is on this host only: every node pulls it from the swarm's registry`,
+        },
+      ],
+      outcome: { phase: 'Deploying', message: `pushing ${target}` },
+    };
   }
   if (!wanted || 'refused' in wanted) {
     const reason = wanted && 'refused' in wanted ? wanted.refused : 'no service spec';
@@ -78,21 +107,58 @@ function planPresent(observation: SwarmObservation, spec: { image: string; tag: 
   }
   const next = wanted.spec;
   const revision = `${next.labels[LABEL_SPEC_HASH]}@${digestOf(next.image)}`;
-  const rollout = { revision, imageId: digestOf(next.image), image: spec.image, tag: spec.tag, strategy: next.update.order === 'start-first' ? ('zero-downtime' as const) : ('recreate' as const) };
+  const rollout = {
+    revision,
+    imageId: digestOf(next.image),
+    image: spec.image,
+    tag: spec.tag,
+    strategy: next.update.order === 'start-first' ? ('zero-downtime' as const) : ('recreate' as const),
+  };
   const runningMessage = `${spec.replicas} × ${ref} running`;
-  if (!service) return { actions: [{ type: 'create', spec: next, reason: `deploy ${ref}` }], outcome: { phase: 'Running', message: runningMessage }, rollout };
+  if (!service)
+    return {
+      actions: [{ type: 'create', spec: next, reason: `deploy ${ref}` }],
+      outcome: { phase: 'Running', message: runningMessage },
+      rollout,
+    };
   if (service.serviceHash !== next.labels[LABEL_SERVICE_HASH]) {
     const rolling = service.specHash !== next.labels[LABEL_SPEC_HASH] || service.image !== next.image;
     return {
-      actions: [{ type: 'update', id: service.id, version: service.version, spec: next, rolling, reason: rolling ? `roll out ${ref}` : 'the service spec changed (replicas, checks or update settings)' }],
+      actions: [
+        {
+          type: 'update',
+          id: service.id,
+          version: service.version,
+          spec: next,
+          rolling,
+          reason: rolling ? `roll out ${ref}` : 'the service spec changed (replicas, checks or update settings)',
+        },
+      ],
       outcome: { phase: 'Running', message: runningMessage },
       ...(rolling ? { rollout } : {}),
     };
   }
-  if (service.update.state === 'updating') return { actions: [], outcome: { phase: 'Running', message: runningMessage }, rollout, resume: true };
+  if (service.update.state === 'updating')
+    return { actions: [], outcome: { phase: 'Running', message: runningMessage }, rollout, resume: true };
   const route = observation.route;
-  const routeActions: SwarmAction[] = route && !route.current ? [{ type: 'route', endpoints: route.endpoints, reason: route.held ? 'the proxy does not route to the running tasks' : 'the proxy has no route for the app' }] : [];
-  if (running < spec.replicas) return { actions: routeActions, outcome: { phase: 'Degraded', message: `${running} of ${spec.replicas} replicas of ${ref} running (Swarm is rescheduling)` } };
+  const routeActions: SwarmAction[] =
+    route && !route.current
+      ? [
+          {
+            type: 'route',
+            endpoints: route.endpoints,
+            reason: route.held ? 'the proxy does not route to the running tasks' : 'the proxy has no route for the app',
+          },
+        ]
+      : [];
+  if (running < spec.replicas)
+    return {
+      actions: routeActions,
+      outcome: {
+        phase: 'Degraded',
+        message: `${running} of ${spec.replicas} replicas of ${ref} running (Swarm is rescheduling)`,
+      },
+    };
   return { actions: routeActions, outcome: { phase: 'Running', message: runningMessage } };
 }
 

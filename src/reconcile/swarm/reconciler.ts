@@ -12,7 +12,13 @@ import { imageRef } from '../../manifest/image-ref.js';
 import type { App } from '../../manifest/types.js';
 import type { ControllerMetrics } from '../../metrics/types.js';
 import { RuntimeError } from '../../runtime/errors.js';
-import type { ImageLocation, ServiceRuntime, ServiceSpec, ServiceSummary, TaskSummary } from '../../runtime/services.js';
+import type {
+  ImageLocation,
+  ServiceRuntime,
+  ServiceSpec,
+  ServiceSummary,
+  TaskSummary,
+} from '../../runtime/services.js';
 import { appRepository, repositoryOf } from '../../manifest/image-ref.js';
 import { LABEL_SPEC_HASH } from '../../runtime/types.js';
 import type { StateStore } from '../../state/store.js';
@@ -74,8 +80,21 @@ export class SwarmReconciler implements AppReconciler {
 
   private async observeApp(name: string): Promise<{ observation: SwarmObservation; tasks: TaskSummary[] }> {
     const { namespace } = this.options;
-    const [services, tasks, swarm, nodes] = await Promise.all([this.deps.services.listServices(namespace, name), this.deps.services.listTasks(namespace, name), this.deps.services.swarm(), this.nodes()]);
-    const observation = await this.observe(name, this.deps.desired(name), services[0], tasks, swarm.nodes, (ref) => this.deps.services.locateImage(ref), nodes);
+    const [services, tasks, swarm, nodes] = await Promise.all([
+      this.deps.services.listServices(namespace, name),
+      this.deps.services.listTasks(namespace, name),
+      this.deps.services.swarm(),
+      this.nodes(),
+    ]);
+    const observation = await this.observe(
+      name,
+      this.deps.desired(name),
+      services[0],
+      tasks,
+      swarm.nodes,
+      (ref) => this.deps.services.locateImage(ref),
+      nodes,
+    );
     return { observation, tasks };
   }
 
@@ -85,7 +104,8 @@ export class SwarmReconciler implements AppReconciler {
     const { observation, tasks } = await this.observeApp(name);
     const plan = planService(observation);
     if (plan.refused !== undefined || (plan.actions.length === 0 && !plan.resume)) {
-      if (plan.refused !== undefined) logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
+      if (plan.refused !== undefined)
+        logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
       this.recorder.ended(observation, plan, { kind: 'settled' });
       if (plan.refused !== undefined) return { phase: plan.outcome.phase, failed: true };
       if (plan.gone && !observation.service) await this.sweepSecrets(name, logger);
@@ -98,11 +118,20 @@ export class SwarmReconciler implements AppReconciler {
       if (plan.rollout) {
         const ref = imageRef(plan.rollout.image, plan.rollout.tag);
         this.recorder.deploying(observation, plan.rollout);
-        stepLogger.info({ step: 'deploy', strategy: plan.rollout.strategy, runtime: 'swarm' }, `Deploying ${name} (${ref}) as service ${namespace}_${name}...`);
+        stepLogger.info(
+          { step: 'deploy', strategy: plan.rollout.strategy, runtime: 'swarm' },
+          `Deploying ${name} (${ref}) as service ${namespace}_${name}...`,
+        );
       }
       if (plan.resume && observation.wanted && 'spec' in observation.wanted) {
         stepLogger.info({ step: 'checks' }, `Swarm is rolling out ${name} already; watching it`);
-        await this.waitForUpdate(name, observation.wanted.spec, observation.service?.update.startedAt ?? 0, signal, stepLogger);
+        await this.waitForUpdate(
+          name,
+          observation.wanted.spec,
+          observation.service?.update.startedAt ?? 0,
+          signal,
+          stepLogger,
+        );
       }
       await this.apply(plan, observation, signal, stepLogger);
     } catch (error) {
@@ -110,9 +139,17 @@ export class SwarmReconciler implements AppReconciler {
       if (signal.aborted) throw error;
       if (!(error instanceof RolloutFailed || error instanceof RuntimeError)) throw error;
       const remaining = await this.deps.services.listTasks(namespace, name).catch(() => tasks);
-      const phase: Phase = remaining.some((t) => t.state === 'running' && t.desiredState === 'running') ? 'Degraded' : 'Failed';
+      const phase: Phase = remaining.some((t) => t.state === 'running' && t.desiredState === 'running')
+        ? 'Degraded'
+        : 'Failed';
       const message = error instanceof RolloutFailed ? `deploy failed: ${error.message}` : error.message;
-      this.recorder.ended(observation, plan, { kind: 'failed', executed, phase, message, durationMs: this.deps.clock.now() - begin });
+      this.recorder.ended(observation, plan, {
+        kind: 'failed',
+        executed,
+        phase,
+        message,
+        durationMs: this.deps.clock.now() - begin,
+      });
       stepLogger.error({ step: 'deploy', result: 'failed', reason: message, phase }, `${name}: ${message}`);
       return { phase, failed: true };
     }
@@ -126,7 +163,11 @@ export class SwarmReconciler implements AppReconciler {
       logger.info({ step: 'remove' }, `Removed service ${namespace}_${name}: its manifest is gone`);
       return { phase: 'Running', failed: false, gone: true };
     }
-    if (plan.rollout) stepLogger.info({ step: 'deployed', durationMs, image: imageRef(plan.rollout.image, plan.rollout.tag) }, `Application deployed: ${name} (${imageRef(plan.rollout.image, plan.rollout.tag)})`);
+    if (plan.rollout)
+      stepLogger.info(
+        { step: 'deployed', durationMs, image: imageRef(plan.rollout.image, plan.rollout.tag) },
+        `Application deployed: ${name} (${imageRef(plan.rollout.image, plan.rollout.tag)})`,
+      );
     // The rollout is confirmed by Swarm itself: the app's phase is the plan's outcome now.
     this.recorder.ended(observation, { outcome: plan.outcome }, { kind: 'settled' });
     return { phase: plan.outcome.phase, failed: false };
@@ -139,7 +180,13 @@ export class SwarmReconciler implements AppReconciler {
    */
   async observeHost(): Promise<HostView> {
     const { namespace } = this.options;
-    const [services, tasks, swarm, nodes, secrets] = await Promise.all([this.deps.services.listServices(namespace), this.deps.services.listTasks(namespace), this.deps.services.swarm(), this.nodes(), this.deps.services.listSecrets(namespace)]);
+    const [services, tasks, swarm, nodes, secrets] = await Promise.all([
+      this.deps.services.listServices(namespace),
+      this.deps.services.listTasks(namespace),
+      this.deps.services.swarm(),
+      this.nodes(),
+      this.deps.services.listSecrets(namespace),
+    ]);
     const byApp = new Map(services.map((s) => [s.app, s]));
     const leftSecrets = new Set(secrets.map((s) => s.app).filter((app) => !byApp.has(app)));
     return {
@@ -152,9 +199,21 @@ export class SwarmReconciler implements AppReconciler {
         const pinnedAs = (ref: string): ImageLocation => {
           if (service?.image.startsWith(`${ref}@`)) return { where: 'registry', pinned: service.image };
           const at = service?.image.indexOf('@') ?? -1;
-          return { where: 'local', repoDigests: service && at > 0 ? [`${repositoryOf(service.image.slice(0, at))}${service.image.slice(at)}`] : [] };
+          return {
+            where: 'local',
+            repoDigests:
+              service && at > 0 ? [`${repositoryOf(service.image.slice(0, at))}${service.image.slice(at)}`] : [],
+          };
         };
-        const observation = await this.observe(name, this.deps.desired(name), service, tasks.filter((t) => t.app === name), swarm.nodes, async (ref) => pinnedAs(ref), nodes);
+        const observation = await this.observe(
+          name,
+          this.deps.desired(name),
+          service,
+          tasks.filter((t) => t.app === name),
+          swarm.nodes,
+          async (ref) => pinnedAs(ref),
+          nodes,
+        );
         const plan = planService(observation);
         const record = this.deps.state.get(name);
         if (plan.actions.length > 0 || plan.refused !== undefined || plan.resume) return false;
@@ -170,26 +229,45 @@ export class SwarmReconciler implements AppReconciler {
    * host has is deployed from `<registry>/<namespace>/<app>:<tag>`, pushed first unless the
    * registry has these very bytes already.
    */
-  private async observe(name: string, desired: Desired, service: ServiceSummary | undefined, tasks: TaskSummary[], nodes: number, locate: (ref: string) => Promise<ImageLocation>, addresses: { id: string; addr: string }[]): Promise<SwarmObservation> {
+  private async observe(
+    name: string,
+    desired: Desired,
+    service: ServiceSummary | undefined,
+    tasks: TaskSummary[],
+    nodes: number,
+    locate: (ref: string) => Promise<ImageLocation>,
+    addresses: { id: string; addr: string }[],
+  ): Promise<SwarmObservation> {
     const app: App | undefined = desired.kind === 'present' ? desired.app : undefined;
     const route = await this.routeOf(name, app, tasks, addresses);
     const base = { name, desired, tasks, ...(service ? { service } : {}), ...(route ? { route } : {}) };
     if (!app) return base;
     const { namespace, registry } = this.options;
     const ref = desiredRef(namespace, app);
-    const spec = (image: { ref: string; pinned: boolean }) => ({ ...base, wanted: serviceSpecFor(namespace, app, image, nodes, this.options.stopTimeoutSeconds) });
+    const spec = (image: { ref: string; pinned: boolean }) => ({
+      ...base,
+      wanted: serviceSpecFor(namespace, app, image, nodes, this.options.stopTimeoutSeconds),
+    });
     const found = await locate(ref);
     if (found.where === 'registry') return spec({ ref: found.pinned, pinned: true });
     if (found.where === 'nowhere') return { ...base, imageMissing: true };
-    if (registry === undefined || app.spec.image !== appRepository(namespace, app.name)) return spec({ ref, pinned: false });
+    if (registry === undefined || app.spec.image !== appRepository(namespace, app.name))
+      return spec({ ref, pinned: false });
     const target = `${registry}/${ref}`;
     const published = await locate(target);
-    const digest = published.where === 'registry' ? published.pinned.slice(published.pinned.indexOf('@') + 1) : undefined;
-    if (digest !== undefined && found.repoDigests.includes(`${repositoryOf(target)}@${digest}`)) return spec({ ref: `${target}@${digest}`, pinned: true });
+    const digest =
+      published.where === 'registry' ? published.pinned.slice(published.pinned.indexOf('@') + 1) : undefined;
+    if (digest !== undefined && found.repoDigests.includes(`${repositoryOf(target)}@${digest}`))
+      return spec({ ref: `${target}@${digest}`, pinned: true });
     return { ...base, publish: { source: ref, target } };
   }
 
-  private async apply(plan: SwarmPlan, observation: SwarmObservation, signal: AbortSignal, logger: Logger): Promise<void> {
+  private async apply(
+    plan: SwarmPlan,
+    observation: SwarmObservation,
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<void> {
     const { services } = this.deps;
     for (const action of plan.actions) {
       switch (action.type) {
@@ -202,7 +280,10 @@ export class SwarmReconciler implements AppReconciler {
           const secretIds = await this.makeSecrets(observation);
           const sentAt = this.deps.clock.now();
           await services.updateService(action.id, action.version, action.spec, secretIds);
-          logger.info({ step: 'update', service: action.spec.name, rolling: action.rolling }, `Updated service ${action.spec.name}${action.rolling ? `: Swarm rolls it out ${action.spec.update.order}` : ''}`);
+          logger.info(
+            { step: 'update', service: action.spec.name, rolling: action.rolling },
+            `Updated service ${action.spec.name}${action.rolling ? `: Swarm rolls it out ${action.spec.update.order}` : ''}`,
+          );
           if (action.rolling) await this.waitForUpdate(observation.name, action.spec, sentAt, signal, logger);
           else await this.waitForReplicas(observation.name, action.spec, signal, logger);
           break;
@@ -232,7 +313,8 @@ export class SwarmReconciler implements AppReconciler {
   private async makeSecrets(observation: SwarmObservation): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
     if (observation.desired.kind !== 'present') return ids;
-    for (const secret of swarmSecretsFor(this.options.namespace, observation.desired.app)) ids.set(secret.name, await this.deps.services.createSecret(secret));
+    for (const secret of swarmSecretsFor(this.options.namespace, observation.desired.app))
+      ids.set(secret.name, await this.deps.services.createSecret(secret));
     return ids;
   }
 
@@ -251,7 +333,10 @@ export class SwarmReconciler implements AppReconciler {
       for (const secret of secrets) if (!kept.has(secret.name)) await services.removeSecret(secret.id);
     } catch (error) {
       if (!(error instanceof RuntimeError)) throw error;
-      logger.warn({ step: 'secrets', err: error }, `could not remove ${name}'s unused Docker secrets: ${error.message}`);
+      logger.warn(
+        { step: 'secrets', err: error },
+        `could not remove ${name}'s unused Docker secrets: ${error.message}`,
+      );
     }
   }
 
@@ -264,16 +349,28 @@ export class SwarmReconciler implements AppReconciler {
       const running = runningTasks(tasks, spec.labels[LABEL_SPEC_HASH] ?? '');
       await this.follow(name, tasks, nodes, { starting: running < spec.replicas });
       if (running >= spec.replicas) {
-        logger.info({ step: 'checks', running, replicas: spec.replicas }, `${running} of ${spec.replicas} task(s) running${spec.healthcheck ? ' and healthy' : ''}`);
+        logger.info(
+          { step: 'checks', running, replicas: spec.replicas },
+          `${running} of ${spec.replicas} task(s) running${spec.healthcheck ? ' and healthy' : ''}`,
+        );
         return;
       }
-      if (this.deps.clock.now() > deadline) throw new RolloutFailed(`${running} of ${spec.replicas} task(s) running after deploy.progressDeadline${failingTask(tasks, spec)}`);
+      if (this.deps.clock.now() > deadline)
+        throw new RolloutFailed(
+          `${running} of ${spec.replicas} task(s) running after deploy.progressDeadline${failingTask(tasks, spec)}`,
+        );
       await this.deps.clock.sleep(this.pollMs, signal);
     }
   }
 
   /** Until Swarm says the update completed; a rollback or pause is a failure; past the deadline berth rolls it back. */
-  private async waitForUpdate(name: string, spec: ServiceSpec, sentAt: number, signal: AbortSignal, logger: Logger): Promise<void> {
+  private async waitForUpdate(
+    name: string,
+    spec: ServiceSpec,
+    sentAt: number,
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<void> {
     const { services, clock } = this.deps;
     const deadline = clock.now() + this.progressDeadlineMs(name);
     const nodes = await this.nodes();
@@ -284,18 +381,34 @@ export class SwarmReconciler implements AppReconciler {
       const { state, message, startedAt } = service.update;
       const ours = startedAt === undefined || startedAt >= sentAt - 2_000;
       const done = ours && state === 'completed';
-      if (this.traffic !== directTraffic) await this.follow(name, await services.listTasks(this.options.namespace, name), nodes, { starting: !done });
+      if (this.traffic !== directTraffic)
+        await this.follow(name, await services.listTasks(this.options.namespace, name), nodes, { starting: !done });
       if (done) {
-        logger.info({ step: 'checks', result: 'passed' }, 'Swarm completed the update: every new task passed its checks');
+        logger.info(
+          { step: 'checks', result: 'passed' },
+          'Swarm completed the update: every new task passed its checks',
+        );
         return;
       }
-      if (ours && (state === 'rollback_started' || state === 'rollback_completed' || state === 'rollback_paused' || state === 'paused')) {
-        throw new RolloutFailed(`Swarm ${state === 'paused' ? 'paused' : 'rolled back'} the update: ${message || state}${await this.failureOf(name, spec, message, signal)}`);
+      if (
+        ours &&
+        (state === 'rollback_started' ||
+          state === 'rollback_completed' ||
+          state === 'rollback_paused' ||
+          state === 'paused')
+      ) {
+        throw new RolloutFailed(
+          `Swarm ${state === 'paused' ? 'paused' : 'rolled back'} the update: ${message || state}${await this.failureOf(name, spec, message, signal)}`,
+        );
       }
       if (clock.now() > deadline) {
-        await services.rollbackService(service.id, service.version).catch((error: unknown) => logger.warn({ err: error }, 'could not ask Swarm to roll back'));
+        await services
+          .rollbackService(service.id, service.version)
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not ask Swarm to roll back'));
         const tasks = await services.listTasks(this.options.namespace, name);
-        throw new RolloutFailed(`the update did not complete within deploy.progressDeadline; berth asked Swarm to roll it back${failingTask(tasks, spec)}`);
+        throw new RolloutFailed(
+          `the update did not complete within deploy.progressDeadline; berth asked Swarm to roll it back${failingTask(tasks, spec)}`,
+        );
       }
     }
   }
@@ -336,7 +449,12 @@ export class SwarmReconciler implements AppReconciler {
   }
 
   /** With a proxy: whether it routes the app, and to exactly its running tasks. */
-  private async routeOf(name: string, app: App | undefined, tasks: readonly TaskSummary[], nodes: { id: string; addr: string }[]): Promise<SwarmObservation['route']> {
+  private async routeOf(
+    name: string,
+    app: App | undefined,
+    tasks: readonly TaskSummary[],
+    nodes: { id: string; addr: string }[],
+  ): Promise<SwarmObservation['route']> {
     if (this.traffic === directTraffic) return undefined;
     if (!app) return { held: await this.traffic.hasRoute(name), current: true, endpoints: [] };
     const endpoints = taskEndpoints(app, tasks, nodes, { starting: false });
@@ -344,7 +462,12 @@ export class SwarmReconciler implements AppReconciler {
   }
 
   /** Points the proxy at the app's tasks as they are now (with `starting`, new tasks too: the proxy retries past one that does not answer yet). */
-  private async follow(name: string, tasks: readonly TaskSummary[], nodes: { id: string; addr: string }[], options: { starting: boolean }): Promise<void> {
+  private async follow(
+    name: string,
+    tasks: readonly TaskSummary[],
+    nodes: { id: string; addr: string }[],
+    options: { starting: boolean },
+  ): Promise<void> {
     if (this.traffic === directTraffic) return;
     const desired = this.deps.desired(name);
     if (desired.kind !== 'present') return;
@@ -353,7 +476,8 @@ export class SwarmReconciler implements AppReconciler {
   }
 
   private appOf(observation: SwarmObservation): App {
-    if (observation.desired.kind !== 'present') throw new Error(`route action for ${observation.name} without a manifest`);
+    if (observation.desired.kind !== 'present')
+      throw new Error(`route action for ${observation.name} without a manifest`);
     return observation.desired.app;
   }
 
@@ -371,7 +495,13 @@ function changesService(plan: SwarmPlan): boolean {
 /** `; task web.1: unhealthy container` for the newest failed task of the spec, or ''. */
 function failingTask(tasks: readonly TaskSummary[], spec: ServiceSpec): string {
   const hash = spec.labels[LABEL_SPEC_HASH];
-  const failed = tasks.filter((t) => t.specHash === hash && (t.state === 'failed' || t.state === 'rejected' || (t.state === 'shutdown' && t.error !== ''))).sort((a, b) => b.createdAt - a.createdAt)[0];
+  const failed = tasks
+    .filter(
+      (t) =>
+        t.specHash === hash &&
+        (t.state === 'failed' || t.state === 'rejected' || (t.state === 'shutdown' && t.error !== '')),
+    )
+    .sort((a, b) => b.createdAt - a.createdAt)[0];
   if (!failed) return '';
   return `; task ${spec.name}.${failed.slot}: ${failed.error || failed.message}`;
 }

@@ -18,12 +18,18 @@ import { createHash } from 'node:crypto';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
 import type { App, AppSpec } from '../../manifest/types.js';
 import type { SecretSpec, ServiceSpec } from '../../runtime/services.js';
-import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SECRETS, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../../runtime/types.js';
+import {
+  LABEL_APP,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_SECRETS,
+  LABEL_SERVICE_HASH,
+  LABEL_SPEC_HASH,
+} from '../../runtime/types.js';
 import { containerEnv } from '../container-spec.js';
 import { canonicalJson } from '../../util/canonical-json.js';
 import { effectiveStrategy } from '../plan.js';
 import { specHash } from '../revision.js';
-
 
 /** The shortest window Swarm watches a new task for failure (its own default is 5 s). */
 const MIN_MONITOR_MS = 5_000;
@@ -39,19 +45,42 @@ export function serviceName(namespace: string, app: string): string {
  * The service for `app`, running `image` (the tag pinned to its digest where a registry knows it).
  * `nodes` is the swarm's size: an image only this host has cannot reach the others.
  */
-export function serviceSpecFor(namespace: string, app: App, image: { ref: string; pinned: boolean }, nodes: number, stopTimeoutSeconds: number): ServiceSpecResult {
+export function serviceSpecFor(
+  namespace: string,
+  app: App,
+  image: { ref: string; pinned: boolean },
+  nodes: number,
+  stopTimeoutSeconds: number,
+): ServiceSpecResult {
   const { spec } = app;
   if (!image.pinned && nodes > 1) {
-    return { refused: `${imageRef(spec.image, spec.tag)} is on this host only (no registry knows its digest), and this swarm has ${nodes} nodes: push it to a registry and name it in spec.image` };
+    return {
+      refused: `${imageRef(spec.image, spec.tag)} is on this host only (no registry knows its digest), and this swarm has ${nodes} nodes: push it to a registry and name it in spec.image`,
+    };
   }
   if (spec.digest !== undefined) {
     const served = image.pinned ? image.ref.slice(image.ref.indexOf('@') + 1) : undefined;
-    if (served === undefined) return { refused: `spec.digest pins ${spec.digest}, but no registry serves ${imageRef(spec.image, spec.tag)} to check it against` };
-    if (served !== spec.digest) return { refused: `digest mismatch: the manifest pins ${spec.digest} but the registry serves ${imageRef(spec.image, spec.tag)} as ${served}` };
+    if (served === undefined)
+      return {
+        refused: `spec.digest pins ${spec.digest}, but no registry serves ${imageRef(spec.image, spec.tag)} to check it against`,
+      };
+    if (served !== spec.digest)
+      return {
+        refused: `digest mismatch: the manifest pins ${spec.digest} but the registry serves ${imageRef(spec.image, spec.tag)} as ${served}`,
+      };
   }
-  if ((spec.envFrom.length > 0 || spec.secrets.length > 0) && !spec.resolved) return { refused: 'spec.envFrom and spec.secrets were not decrypted (berth was given no identity)' };
-  if (spec.release) return { refused: 'spec.release cannot be honoured on the Swarm runtime yet (a release step runs once, in a one-off container on one host); run it in CI before the tag edit, or deploy with --runtime docker' };
-  if (spec.postDeploy) return { refused: 'spec.postDeploy cannot be honoured on the Swarm runtime yet; run it after the deploy from CI, or deploy with --runtime docker' };
+  if ((spec.envFrom.length > 0 || spec.secrets.length > 0) && !spec.resolved)
+    return { refused: 'spec.envFrom and spec.secrets were not decrypted (berth was given no identity)' };
+  if (spec.release)
+    return {
+      refused:
+        'spec.release cannot be honoured on the Swarm runtime yet (a release step runs once, in a one-off container on one host); run it in CI before the tag edit, or deploy with --runtime docker',
+    };
+  if (spec.postDeploy)
+    return {
+      refused:
+        'spec.postDeploy cannot be honoured on the Swarm runtime yet; run it after the deploy from CI, or deploy with --runtime docker',
+    };
   const strategy = effectiveStrategy(app, false);
   if ('refused' in strategy) return { refused: strategy.refused };
 
@@ -67,13 +96,20 @@ export function serviceSpecFor(namespace: string, app: App, image: { ref: string
     image: image.ref,
     ...(spec.command ? { command: spec.command } : {}),
     env: containerEnv(spec),
-    ports: spec.ports.map((p) => ({ target: p.container, ...(p.host !== undefined ? { published: p.host } : {}), protocol: p.protocol })),
+    ports: spec.ports.map((p) => ({
+      target: p.container,
+      ...(p.host !== undefined ? { published: p.host } : {}),
+      protocol: p.protocol,
+    })),
     volumes: spec.volumes,
     secrets: swarmSecretsFor(namespace, app).map(({ name, target }) => ({ name, target })),
     replicas: spec.replicas,
     resources: spec.resources,
     ...healthcheckFor(spec.checks),
-    update: { order: strategy.name === 'zero-downtime' ? 'start-first' : 'stop-first', monitorMs: Math.max(MIN_MONITOR_MS, spec.checks.wait * 1000) },
+    update: {
+      order: strategy.name === 'zero-downtime' ? 'start-first' : 'stop-first',
+      monitorMs: Math.max(MIN_MONITOR_MS, spec.checks.wait * 1000),
+    },
     stopGracePeriodMs: stopTimeoutSeconds * 1000,
   };
   return { spec: { ...service, labels: { ...labels, [LABEL_SERVICE_HASH]: serviceHash(service, spec) } } };
@@ -88,12 +124,19 @@ function healthcheckFor(checks: AppSpec['checks']): Pick<ServiceSpec, 'healthche
   const { http, exec } = checks;
   const probes = [...http, ...exec];
   if (probes.length === 0) return {};
-  const test = http.length === 0 && exec.length === 1
-    ? ['CMD', ...exec[0]!.command]
-    : ['CMD-SHELL', [
-      ...http.map((c) => `wget -q -O- ${shellQuote(`http://127.0.0.1:${c.port}${c.path}`)}${c.content !== undefined ? ` | grep -qF -e ${shellQuote(c.content)}` : ' >/dev/null'}`),
-      ...exec.map((c) => c.command.map(shellQuote).join(' ')),
-    ].join(' && ')];
+  const test =
+    http.length === 0 && exec.length === 1
+      ? ['CMD', ...exec[0]!.command]
+      : [
+          'CMD-SHELL',
+          [
+            ...http.map(
+              (c) =>
+                `wget -q -O- ${shellQuote(`http://127.0.0.1:${c.port}${c.path}`)}${c.content !== undefined ? ` | grep -qF -e ${shellQuote(c.content)}` : ' >/dev/null'}`,
+            ),
+            ...exec.map((c) => c.command.map(shellQuote).join(' ')),
+          ].join(' && '),
+        ];
   return {
     healthcheck: {
       test,
@@ -134,7 +177,12 @@ export function swarmSecretsFor(namespace: string, app: App): (SecretSpec & { ta
       name: `${service.slice(0, MAX_SECRET_NAME - suffix.length)}${suffix}`,
       target: file.target,
       data: file.content,
-      labels: { [LABEL_MANAGED]: 'true', [LABEL_NAMESPACE]: namespace, [LABEL_APP]: app.name, [LABEL_SECRETS]: resolved.digest },
+      labels: {
+        [LABEL_MANAGED]: 'true',
+        [LABEL_NAMESPACE]: namespace,
+        [LABEL_APP]: app.name,
+        [LABEL_SECRETS]: resolved.digest,
+      },
     };
   });
 }

@@ -15,7 +15,10 @@ export function toCreateOptions(spec: ContainerCreateSpec): ContainerCreateOptio
     const key = `${port.container}/${port.protocol}`;
     exposedPorts[key] = {};
     // An empty HostPort makes the engine pick a free ephemeral port.
-    (portBindings[key] ??= []).push({ HostIp: port.hostIp, HostPort: port.host === undefined ? '' : String(port.host) });
+    (portBindings[key] ??= []).push({
+      HostIp: port.hostIp,
+      HostPort: port.host === undefined ? '' : String(port.host),
+    });
   }
 
   const mounts: MountSettings[] = spec.volumes.map((volume) => ({

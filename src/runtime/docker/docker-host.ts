@@ -27,7 +27,16 @@ export function resolveEngineEndpoint(dockerHost: string | undefined, env: Envir
   const withScheme = address.includes('://') ? address : `tcp://${address}`;
   const scheme = withScheme.slice(0, withScheme.indexOf('://'));
   // No request timeout: the event stream is idle for as long as nothing happens.
-  const unset = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined, timeout: undefined };
+  const unset = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    timeout: undefined,
+  };
 
   if (scheme === 'unix') {
     const socketPath = withScheme.slice('unix://'.length) || DEFAULT_DOCKER_HOST.slice('unix://'.length);
@@ -55,8 +64,21 @@ export function resolveEngineEndpoint(dockerHost: string | undefined, env: Envir
     try {
       return readFileSync(join(certPath, file));
     } catch (error) {
-      throw new Error(`DOCKER_TLS_VERIFY is set but ${join(certPath, file)} is unreadable: ${(error as Error).message}`);
+      throw new Error(
+        `DOCKER_TLS_VERIFY is set but ${join(certPath, file)} is unreadable: ${(error as Error).message}`,
+      );
     }
   };
-  return { address, options: { ...unset, host, port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') } };
+  return {
+    address,
+    options: {
+      ...unset,
+      host,
+      port,
+      protocol: 'https',
+      ca: read('ca.pem'),
+      cert: read('cert.pem'),
+      key: read('key.pem'),
+    },
+  };
 }

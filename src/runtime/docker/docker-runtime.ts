@@ -55,7 +55,11 @@ export interface DockerRuntimeOptions {
 const DEFAULT_PULL_STALL_MS = 120_000;
 
 export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime {
-  return new DockerRuntime(new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env, options.deadlinesMs), process.env, options.pullStallMs ?? DEFAULT_PULL_STALL_MS);
+  return new DockerRuntime(
+    new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env, options.deadlinesMs),
+    process.env,
+    options.pullStallMs ?? DEFAULT_PULL_STALL_MS,
+  );
 }
 
 const NOT_MODIFIED = 304;
@@ -74,7 +78,11 @@ class DockerRuntime implements Runtime {
   }
 
   listContainers(namespace: string, app?: string): Promise<ContainerSummary[]> {
-    const label = [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, ...(app === undefined ? [] : [`${LABEL_APP}=${app}`])];
+    const label = [
+      `${LABEL_MANAGED}=true`,
+      `${LABEL_NAMESPACE}=${namespace}`,
+      ...(app === undefined ? [] : [`${LABEL_APP}=${app}`]),
+    ];
     const context = { operation: 'listContainers', object: app === undefined ? namespace : `${namespace}/${app}` };
     return this.engine.call(context, async (docker) => {
       const entries = await docker.listContainers({ all: true, filters: { label } });
@@ -83,7 +91,12 @@ class DockerRuntime implements Runtime {
   }
 
   listRoleContainers(namespace: string, app: string, role: string): Promise<ContainerSummary[]> {
-    const label = [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, `${LABEL_APP}=${app}`, `${LABEL_ROLE}=${role}`];
+    const label = [
+      `${LABEL_MANAGED}=true`,
+      `${LABEL_NAMESPACE}=${namespace}`,
+      `${LABEL_APP}=${app}`,
+      `${LABEL_ROLE}=${role}`,
+    ];
     return this.engine.call({ operation: 'listContainers', object: `${namespace}/${app} ${role}` }, async (docker) => {
       const entries = await docker.listContainers({ all: true, filters: { label } });
       return entries.map(containerSummaryOf);
@@ -96,7 +109,12 @@ class DockerRuntime implements Runtime {
   }
 
   createContainer(spec: ContainerCreateSpec): Promise<string> {
-    const context = { operation: 'createContainer', object: spec.name, byStatus: { 404: ImageNotFoundError, 409: NameConflictError }, env: spec.env };
+    const context = {
+      operation: 'createContainer',
+      object: spec.name,
+      byStatus: { 404: ImageNotFoundError, 409: NameConflictError },
+      env: spec.env,
+    };
     return this.engine.call(context, async (docker) => (await docker.createContainer(toCreateOptions(spec))).id);
   }
 
@@ -112,9 +130,12 @@ class DockerRuntime implements Runtime {
     const managedId = await this.managedContainerId(operation, id);
     const t = Math.max(0, Math.round(timeoutSeconds));
     // The engine waits out the stop timeout before it answers: the deadline starts after it.
-    await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER, deadlineMs: t * 1000 + DEADLINES_MS.stopContainer! }, async (docker) => {
-      await ignoringStatus(NOT_MODIFIED, docker.getContainer(managedId).stop({ t }));
-    });
+    await this.engine.call(
+      { operation, object: shortId(id), byStatus: ON_CONTAINER, deadlineMs: t * 1000 + DEADLINES_MS.stopContainer! },
+      async (docker) => {
+        await ignoringStatus(NOT_MODIFIED, docker.getContainer(managedId).stop({ t }));
+      },
+    );
   }
 
   async removeContainer(id: string): Promise<void> {
@@ -123,7 +144,8 @@ class DockerRuntime implements Runtime {
       const managedId = await this.managedContainerId(operation, id);
       // Named volumes are data: `v: false` keeps them.
       await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER }, (docker) =>
-        docker.getContainer(managedId).remove({ force: true, v: false }));
+        docker.getContainer(managedId).remove({ force: true, v: false }),
+      );
     } catch (error) {
       if (!(error instanceof ContainerNotFoundError)) throw error;
     }
@@ -144,7 +166,12 @@ class DockerRuntime implements Runtime {
   }
 
   execInContainer(id: string, command: string[], timeoutMs: number, secrets: readonly string[]): Promise<ExecResult> {
-    const context = { operation: 'execInContainer', object: shortId(id), byStatus: ON_CONTAINER, deadlineMs: timeoutMs + DEADLINES_MS.execInContainer! };
+    const context = {
+      operation: 'execInContainer',
+      object: shortId(id),
+      byStatus: ON_CONTAINER,
+      deadlineMs: timeoutMs + DEADLINES_MS.execInContainer!,
+    };
     return this.engine.call(context, async (docker) => {
       const exec = await docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
       const stream = (await exec.start({ hijack: true, stdin: false })) as Readable;
@@ -159,7 +186,8 @@ class DockerRuntime implements Runtime {
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
     try {
       return await this.engine.call({ operation: 'inspectImage', object: ref, byStatus: ON_IMAGE }, async (docker) =>
-        imageInfoOfInspect(await docker.getImage(ref).inspect()));
+        imageInfoOfInspect(await docker.getImage(ref).inspect()),
+      );
     } catch (error) {
       if (error instanceof ImageNotFoundError) return undefined;
       throw error;
@@ -179,7 +207,8 @@ class DockerRuntime implements Runtime {
   async pullImage(ref: string, signal?: AbortSignal): Promise<void> {
     const operation = 'pullImage';
     const reference = withTagOrDigest(ref);
-    const aborted = (): PullError => new PullError(operation, `${operation} ${ref}: aborted`, { cause: signal?.reason });
+    const aborted = (): PullError =>
+      new PullError(operation, `${operation} ${ref}: aborted`, { cause: signal?.reason });
     if (signal?.aborted) throw aborted();
 
     let auth: Awaited<ReturnType<typeof registryCredentials>>;
@@ -200,7 +229,10 @@ class DockerRuntime implements Runtime {
     try {
       progressed();
       await this.engine.call(context, async (docker) => {
-        const options = { fromImage: reference, abortSignal: signal ? AbortSignal.any([signal, stall.signal]) : stall.signal };
+        const options = {
+          fromImage: reference,
+          abortSignal: signal ? AbortSignal.any([signal, stall.signal]) : stall.signal,
+        };
         const stream = await (auth ? docker.createImage(auth, options) : docker.createImage(options));
         let failure: string | undefined;
         await forEachJsonLine(stream, (line) => {
@@ -212,7 +244,12 @@ class DockerRuntime implements Runtime {
       });
     } catch (error) {
       if (signal?.aborted) throw aborted();
-      if (stall.signal.aborted) throw new PullError(operation, `${operation} ${ref}: no progress from the engine for ${this.pullStallMs / 1000} s (the registry does not answer); abandoned, retried later`, { cause: error });
+      if (stall.signal.aborted)
+        throw new PullError(
+          operation,
+          `${operation} ${ref}: no progress from the engine for ${this.pullStallMs / 1000} s (the registry does not answer); abandoned, retried later`,
+          { cause: error },
+        );
       throw this.inBerthsWords(error, operation, reference, auth !== undefined);
     } finally {
       clearTimeout(watchdog);
@@ -230,11 +267,14 @@ class DockerRuntime implements Runtime {
     }
     try {
       const context: CallContext = { operation, object: ref, byStatus: ON_IMAGE, otherwise: PullError };
-      const answer = (await this.engine.call(context, (docker) => docker.getImage(reference).distribution(auth ? { authconfig: auth } : {}))) as {
+      const answer = (await this.engine.call(context, (docker) =>
+        docker.getImage(reference).distribution(auth ? { authconfig: auth } : {}),
+      )) as {
         Descriptor?: { digest?: unknown };
       };
       const digest = answer.Descriptor?.digest;
-      if (typeof digest !== 'string') throw new PullError(operation, `${operation} ${ref}: the engine's answer holds no digest`);
+      if (typeof digest !== 'string')
+        throw new PullError(operation, `${operation} ${ref}: the engine's answer holds no digest`);
       return { digest };
     } catch (error) {
       if (error instanceof ImageNotFoundError) return undefined;
@@ -260,7 +300,8 @@ class DockerRuntime implements Runtime {
     try {
       // noprune: the untagged image's parent layers stay; another tag of the image keeps the image itself.
       await this.engine.call({ operation: 'untagImage', object: ref, byStatus: ON_IMAGE }, (docker) =>
-        docker.getImage(ref).remove({ noprune: true }));
+        docker.getImage(ref).remove({ noprune: true }),
+      );
     } catch (error) {
       if (!(error instanceof ImageNotFoundError)) throw error;
     }
@@ -278,7 +319,9 @@ class DockerRuntime implements Runtime {
       })) as Readable;
       let exitCode: number | undefined;
       await forEachJsonLine(stream, (value) => {
-        const code = Number((value as { Actor?: { Attributes?: { exitCode?: unknown } } })?.Actor?.Attributes?.exitCode);
+        const code = Number(
+          (value as { Actor?: { Attributes?: { exitCode?: unknown } } })?.Actor?.Attributes?.exitCode,
+        );
         if (Number.isInteger(code)) exitCode = code;
       });
       return exitCode;
@@ -292,11 +335,16 @@ class DockerRuntime implements Runtime {
    * containers. One stream means one connection that lives or dies as a whole. `since` = now replays
    * what happened between the engine's response headers and its subscription.
    */
-  async subscribe(namespace: string, onEvent: (event: RuntimeEvent) => void, onError: (error: Error) => void): Promise<EventSubscription> {
+  async subscribe(
+    namespace: string,
+    onEvent: (event: RuntimeEvent) => void,
+    onError: (error: Error) => void,
+  ): Promise<EventSubscription> {
     const operation = 'subscribe';
     const object = `events of ${namespace}`;
     const stream = (await this.engine.call({ operation, object }, (docker) =>
-      docker.getEvents({ since: Math.floor(Date.now() / 1000), filters: { type: ['container', 'image'] } }))) as Readable;
+      docker.getEvents({ since: Math.floor(Date.now() / 1000), filters: { type: ['container', 'image'] } }),
+    )) as Readable;
 
     let closed = false;
     let subscriberError: unknown;
@@ -314,9 +362,15 @@ class DockerRuntime implements Runtime {
       if (closed) return;
       closed = true;
       stream.destroy();
-      onError(subscriberError instanceof Error
-        ? subscriberError
-        : new EngineUnavailableError(operation, `${operation} ${object}: the engine's event stream ended (${reason})`, { cause }));
+      onError(
+        subscriberError instanceof Error
+          ? subscriberError
+          : new EngineUnavailableError(
+              operation,
+              `${operation} ${object}: the engine's event stream ended (${reason})`,
+              { cause },
+            ),
+      );
     };
     forEachJsonLine(stream, deliver).then(
       () => ended('closed by the engine'),
@@ -333,9 +387,14 @@ class DockerRuntime implements Runtime {
 
   /** The full id of container `id`, after refusing it unless it carries `berth.managed=true`. */
   private async managedContainerId(operation: string, id: string): Promise<string> {
-    const detail = await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER }, (docker) => docker.getContainer(id).inspect());
+    const detail = await this.engine.call({ operation, object: shortId(id), byStatus: ON_CONTAINER }, (docker) =>
+      docker.getContainer(id).inspect(),
+    );
     if (detail.Config?.Labels?.[LABEL_MANAGED] !== 'true') {
-      throw new NotManagedError(operation, `${operation} ${detail.Name.replace(/^\//, '')}: not managed by berth (no label ${LABEL_MANAGED}=true), refusing to touch it`);
+      throw new NotManagedError(
+        operation,
+        `${operation} ${detail.Name.replace(/^\//, '')}: not managed by berth (no label ${LABEL_MANAGED}=true), refusing to touch it`,
+      );
     }
     return detail.Id;
   }
@@ -368,10 +427,18 @@ async function ignoringStatus(statusCode: number, request: Promise<unknown>): Pr
   }
 }
 
-function dialStream(docker: Docker, request: { path: string; options: Record<string, string | boolean> }): Promise<IncomingMessage> {
+function dialStream(
+  docker: Docker,
+  request: { path: string; options: Record<string, string | boolean> },
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     docker.modem.dial(
-      { ...request, method: 'GET', isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
+      {
+        ...request,
+        method: 'GET',
+        isStream: true,
+        statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+      },
       (error, response) => (error ? reject(error) : resolve(response as IncomingMessage)),
     );
   });
@@ -382,7 +449,11 @@ function dialStream(docker: Docker, request: { path: string; options: Record<str
  * demultiplexed from the engine's frames when `framed` (no TTY), else as it comes. Nothing but
  * the tail's fixed buffer holds what the container sends: a flood costs time, not memory.
  */
-function readBounded(stream: Readable, output: OutputTail, options: { framed: boolean; timeoutMs?: number }): Promise<{ ended: boolean }> {
+function readBounded(
+  stream: Readable,
+  output: OutputTail,
+  options: { framed: boolean; timeoutMs?: number },
+): Promise<{ ended: boolean }> {
   const { timeoutMs } = options;
   const demuxer = options.framed ? new LogFrameDemuxer((payload) => output.push(payload)) : undefined;
   return new Promise((resolve, reject) => {
@@ -391,10 +462,13 @@ function readBounded(stream: Readable, output: OutputTail, options: { framed: bo
       stream.removeAllListeners('data');
       resolve({ ended });
     };
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-      finish(false);
-      stream.destroy();
-    }, timeoutMs);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            finish(false);
+            stream.destroy();
+          }, timeoutMs);
     stream.on('data', (chunk: Buffer) => (demuxer ? demuxer.push(chunk) : output.push(chunk)));
     stream.once('end', () => finish(true));
     stream.once('close', () => finish(true));
@@ -410,7 +484,8 @@ async function exitCodeOf(exec: Docker.Exec): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const { Running, ExitCode } = await exec.inspect();
     if (!Running && typeof ExitCode === 'number') return ExitCode;
-    if (attempt >= 20) throw new Error(`the engine reports exec ${shortId(exec.id)} still running after its output ended`);
+    if (attempt >= 20)
+      throw new Error(`the engine reports exec ${shortId(exec.id)} still running after its output ended`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }

@@ -58,7 +58,11 @@ export class EngineClient {
 
   private readonly deadlines: Readonly<Record<string, number>>;
 
-  constructor(dockerHost: string | undefined, env: Record<string, string | undefined>, deadlines: Readonly<Record<string, number>> = {}) {
+  constructor(
+    dockerHost: string | undefined,
+    env: Record<string, string | undefined>,
+    deadlines: Readonly<Record<string, number>> = {},
+  ) {
     this.deadlines = { ...DEADLINES_MS, ...deadlines };
     try {
       this.endpoint = resolveEngineEndpoint(dockerHost, env);
@@ -71,7 +75,11 @@ export class EngineClient {
   async negotiate(operation: string): Promise<EngineInfo> {
     this.negotiated = undefined;
     const context = { operation, object: 'engine' };
-    return this.withinDeadline(context, this.deadlines[operation] ?? DEFAULT_DEADLINE_MS, async () => (await this.client(context)).info);
+    return this.withinDeadline(
+      context,
+      this.deadlines[operation] ?? DEFAULT_DEADLINE_MS,
+      async () => (await this.client(context)).info,
+    );
   }
 
   /**
@@ -100,7 +108,10 @@ export class EngineClient {
     return withDeadline(work(), deadlineMs, () => {
       this.negotiated = undefined;
       const address = this.endpoint instanceof Error ? 'DOCKER_HOST' : this.endpoint.address;
-      return new EngineTimeoutError(context.operation, `${context.operation} ${context.object}: the Docker engine at ${address} did not answer within ${deadlineMs / 1000} s`);
+      return new EngineTimeoutError(
+        context.operation,
+        `${context.operation} ${context.object}: the Docker engine at ${address} did not answer within ${deadlineMs / 1000} s`,
+      );
     });
   }
 
@@ -153,7 +164,11 @@ async function readVersion(endpoint: EngineEndpoint): Promise<Negotiated> {
     throw new Error(`the engine at ${endpoint.address} reported no API version`);
   }
   return {
-    docker: new Docker({ ...endpoint.options, ...(endpoint.options.socketPath !== undefined && { agent: unixSocketAgent() }), version: `v${apiVersion}` }),
+    docker: new Docker({
+      ...endpoint.options,
+      ...(endpoint.options.socketPath !== undefined && { agent: unixSocketAgent() }),
+      version: `v${apiVersion}`,
+    }),
     info: { engineVersion, apiVersion },
   };
 }
@@ -175,7 +190,9 @@ async function pingVersions(options: EngineEndpoint['options']): Promise<EngineI
   const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
     const req = request(
       {
-        ...(options.socketPath !== undefined ? { socketPath: options.socketPath } : { host: options.host, port: options.port }),
+        ...(options.socketPath !== undefined
+          ? { socketPath: options.socketPath }
+          : { host: options.host, port: options.port }),
         ...(tls ? { ca: options.ca, cert: options.cert, key: options.key } : {}),
         ...(options.socketPath !== undefined && NO_SERVER_NAME),
         path: '/_ping',

@@ -17,7 +17,7 @@ export function runtimeEventOf(value: unknown, namespace: string): RuntimeEvent 
   const event = (value ?? {}) as EngineEvent;
   const id = typeof event.Actor?.ID === 'string' ? event.Actor.ID : '';
   const attributes = event.Actor?.Attributes ?? {};
-  const action = typeof event.Action === 'string' ? event.Action.split(':')[0]?.trim() ?? '' : '';
+  const action = typeof event.Action === 'string' ? (event.Action.split(':')[0]?.trim() ?? '') : '';
   if (id === '' || action === '') return undefined;
 
   if (event.Type === 'container') {

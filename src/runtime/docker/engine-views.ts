@@ -3,7 +3,12 @@
  * ContainerSummary/ContainerDetail, image list entries and inspects become ImageInfo.
  * Times become milliseconds since the epoch (0 when the engine has none).
  */
-import type { ContainerInfo, ContainerInspectInfo, ImageInfo as EngineImageListEntry, ImageInspectInfo } from 'dockerode';
+import type {
+  ContainerInfo,
+  ContainerInspectInfo,
+  ImageInfo as EngineImageListEntry,
+  ImageInspectInfo,
+} from 'dockerode';
 import type { PortSpec } from '../../manifest/types.js';
 import {
   LABEL_APP,
@@ -16,7 +21,15 @@ import {
   type PublishedPort,
 } from '../types.js';
 
-const CONTAINER_STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
+const CONTAINER_STATES: readonly ContainerState[] = [
+  'created',
+  'running',
+  'paused',
+  'restarting',
+  'removing',
+  'exited',
+  'dead',
+];
 
 export function containerSummaryOf(entry: ContainerInfo): ContainerSummary {
   const labels = entry.Labels ?? {};
@@ -30,7 +43,12 @@ export function containerSummaryOf(entry: ContainerInfo): ContainerSummary {
     createdAt: entry.Created * 1000,
     ports: (entry.Ports ?? [])
       .filter((port) => port.PublicPort !== undefined && port.PublicPort > 0)
-      .map((port) => ({ container: port.PrivatePort, protocol: protocolOf(port.Type), hostIp: port.IP ?? '', hostPort: port.PublicPort })),
+      .map((port) => ({
+        container: port.PrivatePort,
+        protocol: protocolOf(port.Type),
+        hostIp: port.IP ?? '',
+        hostPort: port.PublicPort,
+      })),
   };
 }
 
@@ -99,17 +117,24 @@ function publishedPortsOf(ports: Record<string, Array<{ HostIp: string; HostPort
   return Object.entries(ports).flatMap(([key, bindings]) => {
     const [port = '', protocol = 'tcp'] = key.split('/');
     return (bindings ?? [])
-      .map((binding) => ({ container: Number(port), protocol: protocolOf(protocol), hostIp: binding.HostIp, hostPort: Number(binding.HostPort) }))
+      .map((binding) => ({
+        container: Number(port),
+        protocol: protocolOf(protocol),
+        hostIp: binding.HostIp,
+        hostPort: Number(binding.HostPort),
+      }))
       .filter((published) => published.hostPort > 0);
   });
 }
 
 /** `Config.Env` (`KEY=value` entries) as a record; an entry without `=` has the empty value. */
 function envOf(entries: string[] | null | undefined): Record<string, string> {
-  return Object.fromEntries((entries ?? []).map((entry) => {
-    const equals = entry.indexOf('=');
-    return equals < 0 ? [entry, ''] : [entry.slice(0, equals), entry.slice(equals + 1)];
-  }));
+  return Object.fromEntries(
+    (entries ?? []).map((entry) => {
+      const equals = entry.indexOf('=');
+      return equals < 0 ? [entry, ''] : [entry.slice(0, equals), entry.slice(equals + 1)];
+    }),
+  );
 }
 
 /** Inspect's `HostConfig.PortBindings`: `{"8080/tcp": [{HostIp, HostPort}]}`, an empty or "0" HostPort being ephemeral. */

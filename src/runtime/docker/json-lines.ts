@@ -25,7 +25,10 @@ export class JsonLineDecoder {
 }
 
 /** Calls `onValue` for each value of the stream; resolves at its end, rejects when it fails or closes early. */
-export async function forEachJsonLine(stream: AsyncIterable<Buffer | string>, onValue: (value: unknown) => void): Promise<void> {
+export async function forEachJsonLine(
+  stream: AsyncIterable<Buffer | string>,
+  onValue: (value: unknown) => void,
+): Promise<void> {
   const decoder = new JsonLineDecoder();
   for await (const chunk of stream) {
     for (const value of decoder.push(chunk)) onValue(value);

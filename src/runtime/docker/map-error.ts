@@ -3,12 +3,7 @@
  * one-line message `<operation> <object>: <engine's reason>`. The values of the `env` handed in
  * never reach the message nor the cause (the engine echoes e.g. `invalid environment variable: =value`).
  */
-import {
-  EngineError,
-  EngineUnavailableError,
-  PortInUseError,
-  RuntimeError,
-} from '../errors.js';
+import { EngineError, EngineUnavailableError, PortInUseError, RuntimeError } from '../errors.js';
 import { redact, secretsOf } from '../../util/redact.js';
 
 type TypedErrorClass = new (operation: string, message: string, options?: { cause?: unknown }) => RuntimeError;
@@ -29,8 +24,17 @@ export interface FailureContext {
 }
 
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNRESET', 'EACCES', 'ETIMEDOUT',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOTSOCK',
+  'ECONNREFUSED',
+  'ENOENT',
+  'EPIPE',
+  'ECONNRESET',
+  'EACCES',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENOTSOCK',
 ]);
 
 export function toRuntimeError(error: unknown, context: FailureContext): RuntimeError {
@@ -41,7 +45,11 @@ export function toRuntimeError(error: unknown, context: FailureContext): Runtime
 
   if (isUnreachable(error)) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'socket hang up';
-    return new EngineUnavailableError(operation, `${operation} ${object}: cannot reach the Docker engine at ${context.endpoint} (${reason})`, cause);
+    return new EngineUnavailableError(
+      operation,
+      `${operation} ${object}: cannot reach the Docker engine at ${context.endpoint} (${reason})`,
+      cause,
+    );
   }
 
   const statusCode = statusCodeOf(error);
@@ -61,7 +69,9 @@ export function toRuntimeError(error: unknown, context: FailureContext): Runtime
  * ("listen tcp4 127.0.0.1:18777: bind: address already in use").
  */
 function takenBinding(reason: string): string | undefined {
-  const match = /Bind for (\S+):(\d+) failed: port is already allocated/.exec(reason) ?? /listen (?:tcp|udp)[46]? (\S+):(\d+): bind: address already in use/.exec(reason);
+  const match =
+    /Bind for (\S+):(\d+) failed: port is already allocated/.exec(reason) ??
+    /listen (?:tcp|udp)[46]? (\S+):(\d+): bind: address already in use/.exec(reason);
   return match ? `${match[1]}:${match[2]}` : undefined;
 }
 
@@ -81,9 +91,12 @@ export function statusCodeOf(error: unknown): number | undefined {
 function engineReason(error: unknown): string {
   const body = (error as { json?: unknown } | undefined)?.json;
   const bodyMessage = (body as { message?: unknown } | null | undefined)?.message;
-  const text = typeof bodyMessage === 'string' && bodyMessage !== ''
-    ? bodyMessage
-    : error instanceof Error ? error.message.replace(/^\(HTTP code \d+\) .*? - /, '') : String(error);
+  const text =
+    typeof bodyMessage === 'string' && bodyMessage !== ''
+      ? bodyMessage
+      : error instanceof Error
+        ? error.message.replace(/^\(HTTP code \d+\) .*? - /, '')
+        : String(error);
   return oneLine(text) || 'unknown engine error';
 }
 

@@ -37,13 +37,19 @@ export function dockerConfigPath(env: Record<string, string | undefined>): strin
   return join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
 }
 
-const AUTH_FAILURE = /unauthorized|authentication required|no basic auth credentials|requested access to the resource is denied|incorrect username or password/i;
+const AUTH_FAILURE =
+  /unauthorized|authentication required|no basic auth credentials|requested access to the resource is denied|incorrect username or password/i;
 
 /**
  * A registry's refusal in berth's words (`127.0.0.1:5001 refused the credentials for team/web:
  * unauthorized`), or undefined when `message` is no authentication failure. Never a credential.
  */
-export function authFailure(message: string, reference: string, credentialsSent: boolean, env: Record<string, string | undefined>): string | undefined {
+export function authFailure(
+  message: string,
+  reference: string,
+  credentialsSent: boolean,
+  env: Record<string, string | undefined>,
+): string | undefined {
   if (!AUTH_FAILURE.test(message)) return undefined;
   const registry = registryOf(reference);
   const withoutRegistry = reference.startsWith(`${registry}/`) ? reference.slice(registry.length + 1) : reference;
@@ -53,7 +59,10 @@ export function authFailure(message: string, reference: string, credentialsSent:
     : `${registry} asks for credentials for ${repository}, and ${dockerConfigPath(env)} has none for ${registry} (docker login ${registry}, or a credential helper)`;
 }
 
-export async function registryCredentials(reference: string, env: Record<string, string | undefined>): Promise<AuthConfigObject | undefined> {
+export async function registryCredentials(
+  reference: string,
+  env: Record<string, string | undefined>,
+): Promise<AuthConfigObject | undefined> {
   const configPath = dockerConfigPath(env);
   const config = await readConfig(configPath);
   if (config === undefined) return undefined;
@@ -88,12 +97,20 @@ async function readConfig(path: string): Promise<DockerConfigFile | undefined> {
 
 /** `https://Host:5000/v1/` and `host:5000` name the same registry. */
 function hostOf(registryKey: string): string {
-  const host = registryKey.replace(/^https?:\/\//i, '').split('/')[0]?.toLowerCase() ?? '';
+  const host =
+    registryKey
+      .replace(/^https?:\/\//i, '')
+      .split('/')[0]
+      ?.toLowerCase() ?? '';
   return DOCKER_HUB_HOSTS.has(host) ? 'index.docker.io' : host;
 }
 
 /** The docker-credential-helpers protocol: `get`, server URL on stdin, `{Username, Secret}` on stdout. */
-async function askHelper(helper: string, registry: string, env: Record<string, string | undefined>): Promise<AuthConfigObject | undefined> {
+async function askHelper(
+  helper: string,
+  registry: string,
+  env: Record<string, string | undefined>,
+): Promise<AuthConfigObject | undefined> {
   const program = `docker-credential-${helper}`;
   const { code, stdout, stderr } = await run(program, ['get'], registry, env);
   if (code !== 0) {
@@ -113,17 +130,28 @@ async function askHelper(helper: string, registry: string, env: Record<string, s
 }
 
 /** child_process loads when a helper runs: most commands never ask one. */
-async function run(program: string, args: string[], input: string, env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  program: string,
+  args: string[],
+  input: string,
+  env: Record<string, string | undefined>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     child.on('error', (error) => reject(new Error(`cannot run ${program}: ${error.message}`)));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.on('error', () => { /* the helper may exit without reading; its exit status tells */ });
+    child.stdin.on('error', () => {
+      /* the helper may exit without reading; its exit status tells */
+    });
     child.stdin.end(input);
   });
 }

@@ -1,16 +1,25 @@
-/**
- * ServiceRuntime on Docker Swarm, through the same EngineClient (negotiated API version,
- * deadlines, typed errors) as the container runtime. Services are created and updated with the
- * registry credentials of Docker's config.json in X-Registry-Auth, so every node can pull; an
- * update sends its query (`version`) and its body (the spec, env values included) apart, so no
- * value ever lands in a URL.
- */
-import type Docker from 'dockerode';
 import { repositoryOf, tagOf } from '../../manifest/image-ref.js';
 import { forEachJsonLine } from './json-lines.js';
-import { EngineError, ImageNotFoundError, NameConflictError, PullError, SecretNotFoundError, ServiceNotFoundError } from '../errors.js';
+import {
+  EngineError,
+  ImageNotFoundError,
+  NameConflictError,
+  PullError,
+  SecretNotFoundError,
+  ServiceNotFoundError,
+} from '../errors.js';
 import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../types.js';
-import type { ImageLocation, SecretSpec, SecretSummary, ServiceRuntime, ServiceSpec, ServiceSummary, TaskState, TaskSummary, UpdateState } from '../services.js';
+import type {
+  ImageLocation,
+  SecretSpec,
+  SecretSummary,
+  ServiceRuntime,
+  ServiceSpec,
+  ServiceSummary,
+  TaskState,
+  TaskSummary,
+  UpdateState,
+} from '../services.js';
 import { EngineClient } from './engine-client.js';
 import { parseMemorySize } from './memory-size.js';
 import { registryCredentials } from './registry-auth.js';
@@ -34,34 +43,61 @@ class SwarmRuntime implements ServiceRuntime {
 
   swarm(): Promise<{ nodeId: string; managers: number; nodes: number }> {
     return this.engine.call({ operation: 'swarm', object: 'engine' }, async (docker) => {
-      const info = (await docker.info()) as { Swarm?: { NodeID?: string; ControlAvailable?: boolean; Managers?: number; Nodes?: number; LocalNodeState?: string } };
+      const info = (await docker.info()) as {
+        Swarm?: {
+          NodeID?: string;
+          ControlAvailable?: boolean;
+          Managers?: number;
+          Nodes?: number;
+          LocalNodeState?: string;
+        };
+      };
       const swarm = info.Swarm;
-      if (!swarm?.ControlAvailable) throw new EngineError('swarm', `swarm engine: this engine is no swarm manager (swarm state: ${swarm?.LocalNodeState || 'inactive'}); run \`docker swarm init\` or point DOCKER_HOST at a manager`);
+      if (!swarm?.ControlAvailable)
+        throw new EngineError(
+          'swarm',
+          `swarm engine: this engine is no swarm manager (swarm state: ${swarm?.LocalNodeState || 'inactive'}); run \`docker swarm init\` or point DOCKER_HOST at a manager`,
+        );
       return { nodeId: swarm.NodeID ?? '', managers: swarm.Managers ?? 0, nodes: swarm.Nodes ?? 0 };
     });
   }
 
   listServices(namespace: string, app?: string): Promise<ServiceSummary[]> {
-    return this.engine.call({ operation: 'listServices', object: app === undefined ? namespace : `${namespace}/${app}` }, async (docker) => {
-      const services = (await docker.listServices({ filters: { label: managedLabels(namespace, app) } })) as unknown as RawService[];
-      return services.map(serviceSummaryOf);
-    });
+    return this.engine.call(
+      { operation: 'listServices', object: app === undefined ? namespace : `${namespace}/${app}` },
+      async (docker) => {
+        const services = (await docker.listServices({
+          filters: { label: managedLabels(namespace, app) },
+        })) as unknown as RawService[];
+        return services.map(serviceSummaryOf);
+      },
+    );
   }
 
   listTasks(namespace: string, app?: string): Promise<TaskSummary[]> {
-    return this.engine.call({ operation: 'listTasks', object: app === undefined ? namespace : `${namespace}/${app}` }, async (docker) => {
-      const tasks = (await docker.listTasks({ filters: { label: managedLabels(namespace, app) } })) as unknown as RawTask[];
-      return tasks.map(taskSummaryOf);
-    });
+    return this.engine.call(
+      { operation: 'listTasks', object: app === undefined ? namespace : `${namespace}/${app}` },
+      async (docker) => {
+        const tasks = (await docker.listTasks({
+          filters: { label: managedLabels(namespace, app) },
+        })) as unknown as RawTask[];
+        return tasks.map(taskSummaryOf);
+      },
+    );
   }
 
   listNodes(): Promise<{ id: string; addr: string }[]> {
     return this.engine.call({ operation: 'listNodes', object: 'swarm' }, async (docker) => {
-      const nodes = (await docker.listNodes()) as { ID: string; Status?: { Addr?: string }; ManagerStatus?: { Addr?: string } }[];
+      const nodes = (await docker.listNodes()) as {
+        ID: string;
+        Status?: { Addr?: string };
+        ManagerStatus?: { Addr?: string };
+      }[];
       // A manager may report 0.0.0.0 as its status address; its manager address names the host it advertises.
       return nodes.map((n) => {
         const status = n.Status?.Addr ?? '';
-        const addr = status !== '' && status !== '0.0.0.0' ? status : (n.ManagerStatus?.Addr ?? '').replace(/:\d+$/, '');
+        const addr =
+          status !== '' && status !== '0.0.0.0' ? status : (n.ManagerStatus?.Addr ?? '').replace(/:\d+$/, '');
         return { id: n.ID, addr };
       });
     });
@@ -70,8 +106,10 @@ class SwarmRuntime implements ServiceRuntime {
   async locateImage(ref: string): Promise<ImageLocation> {
     const auth = await this.credentials('locateImage', ref);
     try {
-      const answer = (await this.engine.call({ operation: 'locateImage', object: ref, byStatus: { 404: ImageNotFoundError }, otherwise: PullError }, (docker) =>
-        docker.getImage(ref).distribution(auth ? { authconfig: auth } : {}))) as { Descriptor?: { digest?: unknown } };
+      const answer = (await this.engine.call(
+        { operation: 'locateImage', object: ref, byStatus: { 404: ImageNotFoundError }, otherwise: PullError },
+        (docker) => docker.getImage(ref).distribution(auth ? { authconfig: auth } : {}),
+      )) as { Descriptor?: { digest?: unknown } };
       const digest = answer.Descriptor?.digest;
       if (typeof digest === 'string') return { where: 'registry', pinned: `${ref}@${digest}` };
     } catch (error) {
@@ -79,7 +117,9 @@ class SwarmRuntime implements ServiceRuntime {
       if (!(error instanceof PullError || error instanceof ImageNotFoundError)) throw error;
     }
     const local = await this.engine
-      .call({ operation: 'inspectImage', object: ref, byStatus: { 404: ImageNotFoundError } }, (docker) => docker.getImage(ref).inspect())
+      .call({ operation: 'inspectImage', object: ref, byStatus: { 404: ImageNotFoundError } }, (docker) =>
+        docker.getImage(ref).inspect(),
+      )
       .catch((error: unknown) => {
         if (error instanceof ImageNotFoundError) return undefined;
         throw error;
@@ -91,21 +131,31 @@ class SwarmRuntime implements ServiceRuntime {
     const auth = await this.credentials('pushImage', target);
     const repository = repositoryOf(target);
     const tag = tagOf(target);
-    return this.engine.call({ operation: 'pushImage', object: `${source} as ${target}`, byStatus: { 404: ImageNotFoundError }, otherwise: PullError, deadlineMs: 0 }, async (docker) => {
-      await docker.getImage(source).tag({ repo: repository, tag });
-      // The engine insists on an X-Registry-Auth header, empty ({}) for a registry without credentials.
-      const stream = await docker.getImage(target).push({ authconfig: auth ?? {} });
-      let failure: string | undefined;
-      let digest: string | undefined;
-      await forEachJsonLine(stream, (line) => {
-        const { error, aux } = (line ?? {}) as { error?: unknown; aux?: { Digest?: unknown } };
-        if (typeof error === 'string' && error !== '') failure ??= error;
-        if (typeof aux?.Digest === 'string') digest = aux.Digest;
-      });
-      if (failure !== undefined) throw new PullError('pushImage', `pushImage ${target}: ${failure}`);
-      if (digest === undefined) throw new PullError('pushImage', `pushImage ${target}: the registry reported no digest`);
-      return `${target}@${digest}`;
-    });
+    return this.engine.call(
+      {
+        operation: 'pushImage',
+        object: `${source} as ${target}`,
+        byStatus: { 404: ImageNotFoundError },
+        otherwise: PullError,
+        deadlineMs: 0,
+      },
+      async (docker) => {
+        await docker.getImage(source).tag({ repo: repository, tag });
+        // The engine insists on an X-Registry-Auth header, empty ({}) for a registry without credentials.
+        const stream = await docker.getImage(target).push({ authconfig: auth ?? {} });
+        let failure: string | undefined;
+        let digest: string | undefined;
+        await forEachJsonLine(stream, (line) => {
+          const { error, aux } = (line ?? {}) as { error?: unknown; aux?: { Digest?: unknown } };
+          if (typeof error === 'string' && error !== '') failure ??= error;
+          if (typeof aux?.Digest === 'string') digest = aux.Digest;
+        });
+        if (failure !== undefined) throw new PullError('pushImage', `pushImage ${target}: ${failure}`);
+        if (digest === undefined)
+          throw new PullError('pushImage', `pushImage ${target}: the registry reported no digest`);
+        return `${target}@${digest}`;
+      },
+    );
   }
 
   async createService(spec: ServiceSpec, known: ReadonlyMap<string, string> = new Map()): Promise<string> {
@@ -113,17 +163,34 @@ class SwarmRuntime implements ServiceRuntime {
     const secretIds = this.secretIds('createService', spec, known);
     return this.engine.call({ operation: 'createService', object: spec.name, env: spec.env }, async (docker) => {
       const modem = (docker as unknown as { modem: Modem }).modem;
-      const created = (await dial(modem, { path: '/services/create', method: 'POST', statusCodes: { 200: true, 201: true }, authconfig: auth, options: { _body: toEngineSpec(spec, secretIds) } })) as { ID?: string };
+      const created = (await dial(modem, {
+        path: '/services/create',
+        method: 'POST',
+        statusCodes: { 200: true, 201: true },
+        authconfig: auth,
+        options: { _body: toEngineSpec(spec, secretIds) },
+      })) as { ID?: string };
       return created.ID ?? '';
     });
   }
 
-  async updateService(id: string, version: number, spec: ServiceSpec, known: ReadonlyMap<string, string> = new Map()): Promise<void> {
+  async updateService(
+    id: string,
+    version: number,
+    spec: ServiceSpec,
+    known: ReadonlyMap<string, string> = new Map(),
+  ): Promise<void> {
     const auth = await this.credentials('updateService', spec.image);
     const secretIds = this.secretIds('updateService', spec, known);
     await this.engine.call({ operation: 'updateService', object: spec.name, env: spec.env }, async (docker) => {
       const modem = (docker as unknown as { modem: Modem }).modem;
-      await dial(modem, { path: `/services/${encodeURIComponent(id)}/update?`, method: 'POST', statusCodes: { 200: true }, authconfig: auth, options: { _query: { version }, _body: toEngineSpec(spec, secretIds) } });
+      await dial(modem, {
+        path: `/services/${encodeURIComponent(id)}/update?`,
+        method: 'POST',
+        statusCodes: { 200: true },
+        authconfig: auth,
+        options: { _query: { version }, _body: toEngineSpec(spec, secretIds) },
+      });
     });
   }
 
@@ -131,44 +198,82 @@ class SwarmRuntime implements ServiceRuntime {
     await this.engine.call({ operation: 'rollbackService', object: id }, async (docker) => {
       const current = (await docker.getService(id).inspect()) as RawService;
       const modem = (docker as unknown as { modem: Modem }).modem;
-      await dial(modem, { path: `/services/${encodeURIComponent(id)}/update?`, method: 'POST', statusCodes: { 200: true }, options: { _query: { version, rollback: 'previous' }, _body: current.Spec } });
+      await dial(modem, {
+        path: `/services/${encodeURIComponent(id)}/update?`,
+        method: 'POST',
+        statusCodes: { 200: true },
+        options: { _query: { version, rollback: 'previous' }, _body: current.Spec },
+      });
     });
   }
 
   async removeService(id: string): Promise<void> {
-    await this.engine.call({ operation: 'removeService', object: id, byStatus: { 404: ServiceNotFoundError } }, (docker) => docker.getService(id).remove()).catch((error: unknown) => {
-      if (!(error instanceof ServiceNotFoundError)) throw error;
-    });
+    await this.engine
+      .call({ operation: 'removeService', object: id, byStatus: { 404: ServiceNotFoundError } }, (docker) =>
+        docker.getService(id).remove(),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ServiceNotFoundError)) throw error;
+      });
   }
 
   listSecrets(namespace: string, app?: string): Promise<SecretSummary[]> {
-    return this.engine.call({ operation: 'listSecrets', object: app === undefined ? namespace : `${namespace}/${app}` }, async (docker) => {
-      const secrets = (await docker.listSecrets({ filters: { label: managedLabels(namespace, app) } })) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
-      return secrets.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? '', app: s.Spec?.Labels?.[LABEL_APP] ?? '' }));
-    });
+    return this.engine.call(
+      { operation: 'listSecrets', object: app === undefined ? namespace : `${namespace}/${app}` },
+      async (docker) => {
+        const secrets = (await docker.listSecrets({ filters: { label: managedLabels(namespace, app) } })) as {
+          ID: string;
+          Spec?: { Name?: string; Labels?: Record<string, string> };
+        }[];
+        return secrets.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? '', app: s.Spec?.Labels?.[LABEL_APP] ?? '' }));
+      },
+    );
   }
 
   async createSecret(secret: SecretSpec): Promise<string> {
-    const made = await this.engine.call({ operation: 'createSecret', object: secret.name, byStatus: { 409: NameConflictError } }, async (docker) =>
-      ((await docker.createSecret({ Name: secret.name, Labels: secret.labels, Data: secret.data.toString('base64') })) as { id?: string }).id).catch((error: unknown) => {
-      if (!(error instanceof NameConflictError)) throw error;
-      return undefined;
-    });
+    const made = await this.engine
+      .call(
+        { operation: 'createSecret', object: secret.name, byStatus: { 409: NameConflictError } },
+        async (docker) =>
+          (
+            (await docker.createSecret({
+              Name: secret.name,
+              Labels: secret.labels,
+              Data: secret.data.toString('base64'),
+            })) as { id?: string }
+          ).id,
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof NameConflictError)) throw error;
+        return undefined;
+      });
     if (made !== undefined) return made;
     // There already (its name carries the digest of its content): the engine finds a secret by name as by id.
-    return this.engine.call({ operation: 'inspectSecret', object: secret.name }, async (docker) => ((await docker.getSecret(secret.name).inspect()) as { ID: string }).ID);
+    return this.engine.call(
+      { operation: 'inspectSecret', object: secret.name },
+      async (docker) => ((await docker.getSecret(secret.name).inspect()) as { ID: string }).ID,
+    );
   }
 
   async removeSecret(id: string): Promise<void> {
-    await this.engine.call({ operation: 'removeSecret', object: id, byStatus: { 404: SecretNotFoundError } }, (docker) => docker.getSecret(id).remove()).catch((error: unknown) => {
-      if (!(error instanceof SecretNotFoundError)) throw error;
-    });
+    await this.engine
+      .call({ operation: 'removeSecret', object: id, byStatus: { 404: SecretNotFoundError } }, (docker) =>
+        docker.getSecret(id).remove(),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof SecretNotFoundError)) throw error;
+      });
   }
 
   /** The id of each secret the spec mounts, from `secretIds`; one that is missing is an error before the service is sent. */
-  private secretIds(operation: string, spec: ServiceSpec, secretIds: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  private secretIds(
+    operation: string,
+    spec: ServiceSpec,
+    secretIds: ReadonlyMap<string, string>,
+  ): ReadonlyMap<string, string> {
     const missing = spec.secrets.find((s) => !secretIds.has(s.name));
-    if (missing) throw new EngineError(operation, `${operation} ${spec.name}: the Docker secret ${missing.name} is missing`);
+    if (missing)
+      throw new EngineError(operation, `${operation} ${spec.name}: the Docker secret ${missing.name} is missing`);
     return secretIds;
   }
 
@@ -186,11 +291,17 @@ interface Modem {
 }
 
 function dial(modem: Modem, options: Record<string, unknown>): Promise<unknown> {
-  return new Promise((resolve, reject) => modem.dial(options, (error, data) => (error ? reject(error) : resolve(data))));
+  return new Promise((resolve, reject) =>
+    modem.dial(options, (error, data) => (error ? reject(error) : resolve(data))),
+  );
 }
 
 function managedLabels(namespace: string, app?: string): string[] {
-  return [`${LABEL_MANAGED}=true`, `${LABEL_NAMESPACE}=${namespace}`, ...(app === undefined ? [] : [`${LABEL_APP}=${app}`])];
+  return [
+    `${LABEL_MANAGED}=true`,
+    `${LABEL_NAMESPACE}=${namespace}`,
+    ...(app === undefined ? [] : [`${LABEL_APP}=${app}`]),
+  ];
 }
 
 /** The Engine API's ServiceSpec for berth's; `secretIds` maps each secret's name to its id. */
@@ -205,12 +316,29 @@ function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>)
         Labels: spec.labels,
         ...(spec.command ? { Args: spec.command } : {}),
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-        Mounts: spec.volumes.map((v) => ({ Type: v.source.startsWith('/') ? 'bind' : 'volume', Source: v.source, Target: v.target, ReadOnly: v.readOnly })),
+        Mounts: spec.volumes.map((v) => ({
+          Type: v.source.startsWith('/') ? 'bind' : 'volume',
+          Source: v.source,
+          Target: v.target,
+          ReadOnly: v.readOnly,
+        })),
         // Readable by any user in the task, as on one host; the target may be an absolute path.
-        Secrets: spec.secrets.map((s) => ({ SecretID: secretIds.get(s.name), SecretName: s.name, File: { Name: s.target, UID: '0', GID: '0', Mode: 0o444 } })),
+        Secrets: spec.secrets.map((s) => ({
+          SecretID: secretIds.get(s.name),
+          SecretName: s.name,
+          File: { Name: s.target, UID: '0', GID: '0', Mode: 0o444 },
+        })),
         StopGracePeriod: spec.stopGracePeriodMs * NANOS_PER_MS,
         ...(health
-          ? { Healthcheck: { Test: health.test, Interval: health.intervalMs * NANOS_PER_MS, Timeout: health.timeoutMs * NANOS_PER_MS, Retries: health.retries, StartPeriod: health.startPeriodMs * NANOS_PER_MS } }
+          ? {
+              Healthcheck: {
+                Test: health.test,
+                Interval: health.intervalMs * NANOS_PER_MS,
+                Timeout: health.timeoutMs * NANOS_PER_MS,
+                Retries: health.retries,
+                StartPeriod: health.startPeriodMs * NANOS_PER_MS,
+              },
+            }
           : {}),
       },
       Resources: {
@@ -222,16 +350,40 @@ function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>)
       RestartPolicy: { Condition: 'any', Delay: 1_000 * NANOS_PER_MS },
     },
     Mode: { Replicated: { Replicas: spec.replicas } },
-    UpdateConfig: { Parallelism: 1, Order: spec.update.order, FailureAction: 'rollback', Monitor: spec.update.monitorMs * NANOS_PER_MS, MaxFailureRatio: 0 },
-    RollbackConfig: { Parallelism: 0, Order: spec.update.order, FailureAction: 'pause', Monitor: spec.update.monitorMs * NANOS_PER_MS },
-    EndpointSpec: { Mode: 'dnsrr', Ports: spec.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, ...(p.published !== undefined ? { PublishedPort: p.published } : {}), PublishMode: 'host' })) },
+    UpdateConfig: {
+      Parallelism: 1,
+      Order: spec.update.order,
+      FailureAction: 'rollback',
+      Monitor: spec.update.monitorMs * NANOS_PER_MS,
+      MaxFailureRatio: 0,
+    },
+    RollbackConfig: {
+      Parallelism: 0,
+      Order: spec.update.order,
+      FailureAction: 'pause',
+      Monitor: spec.update.monitorMs * NANOS_PER_MS,
+    },
+    EndpointSpec: {
+      Mode: 'dnsrr',
+      Ports: spec.ports.map((p) => ({
+        Protocol: p.protocol,
+        TargetPort: p.target,
+        ...(p.published !== undefined ? { PublishedPort: p.published } : {}),
+        PublishMode: 'host',
+      })),
+    },
   };
 }
 
 interface RawService {
   ID: string;
   Version?: { Index?: number };
-  Spec: { Name?: string; Labels?: Record<string, string>; TaskTemplate?: RawTaskTemplate; Mode?: { Replicated?: { Replicas?: number } } };
+  Spec: {
+    Name?: string;
+    Labels?: Record<string, string>;
+    TaskTemplate?: RawTaskTemplate;
+    Mode?: { Replicated?: { Replicas?: number } };
+  };
   PreviousSpec?: { Labels?: Record<string, string>; TaskTemplate?: RawTaskTemplate };
   UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
 }
@@ -248,7 +400,12 @@ interface RawTask {
   DesiredState?: string;
   CreatedAt?: string;
   Spec?: { ContainerSpec?: { Labels?: Record<string, string> } };
-  Status?: { State?: string; Message?: string; Err?: string; PortStatus?: { Ports?: { Protocol?: string; TargetPort?: number; PublishedPort?: number }[] } };
+  Status?: {
+    State?: string;
+    Message?: string;
+    Err?: string;
+    PortStatus?: { Ports?: { Protocol?: string; TargetPort?: number; PublishedPort?: number }[] };
+  };
 }
 
 function serviceSummaryOf(raw: RawService): ServiceSummary {
@@ -265,9 +422,15 @@ function serviceSummaryOf(raw: RawService): ServiceSummary {
     serviceHash: labels[LABEL_SERVICE_HASH] ?? '',
     image: raw.Spec.TaskTemplate?.ContainerSpec?.Image ?? '',
     replicas: raw.Spec.Mode?.Replicated?.Replicas ?? 0,
-    update: { state, message: raw.UpdateStatus?.Message ?? '', ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}) },
+    update: {
+      state,
+      message: raw.UpdateStatus?.Message ?? '',
+      ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}),
+    },
     ...(previous !== undefined ? { previousSpecHash: previous } : {}),
-    secretNames: [raw.Spec.TaskTemplate, raw.PreviousSpec?.TaskTemplate].flatMap((t) => (t?.ContainerSpec?.Secrets ?? []).map((s) => s.SecretName ?? '')),
+    secretNames: [raw.Spec.TaskTemplate, raw.PreviousSpec?.TaskTemplate].flatMap((t) =>
+      (t?.ContainerSpec?.Secrets ?? []).map((s) => s.SecretName ?? ''),
+    ),
   };
 }
 
@@ -284,7 +447,11 @@ function taskSummaryOf(raw: RawTask): TaskSummary {
     specHash: labels[LABEL_SPEC_HASH] ?? '',
     message: raw.Status?.Message ?? '',
     error: raw.Status?.Err ?? '',
-    ports: (raw.Status?.PortStatus?.Ports ?? []).map((p) => ({ target: p.TargetPort ?? 0, published: p.PublishedPort ?? 0, protocol: p.Protocol === 'udp' ? 'udp' : 'tcp' })),
+    ports: (raw.Status?.PortStatus?.Ports ?? []).map((p) => ({
+      target: p.TargetPort ?? 0,
+      published: p.PublishedPort ?? 0,
+      protocol: p.Protocol === 'udp' ? 'udp' : 'tcp',
+    })),
     createdAt: raw.CreatedAt ? Date.parse(raw.CreatedAt) : 0,
   };
 }

@@ -24,9 +24,20 @@ const GIT_TIMEOUT_MS = 120_000;
 /** Answers git's `get` with the username and password berth put in the helper's environment. */
 const CREDENTIAL_HELPER = `!f() { test "$1" = get && printf 'username=%s\\npassword=%s\\n' "$BERTH_GIT_USERNAME" "$BERTH_GIT_PASSWORD"; }; f`;
 
-export function runGit(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; url?: string; timeoutMs?: number } = {}): Promise<string> {
+export function runGit(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; url?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const credentials = options.url !== undefined ? splitPassword(options.url) : undefined;
-  const argv = credentials ? ['-c', 'credential.helper=', '-c', `credential.helper=${CREDENTIAL_HELPER}`, ...args.map((arg) => (arg === options.url ? credentials.url : arg))] : args;
+  const argv = credentials
+    ? [
+        '-c',
+        'credential.helper=',
+        '-c',
+        `credential.helper=${CREDENTIAL_HELPER}`,
+        ...args.map((arg) => (arg === options.url ? credentials.url : arg)),
+      ]
+    : args;
   return new Promise((resolve, reject) => {
     execFile(
       'git',
@@ -34,18 +45,38 @@ export function runGit(args: string[], options: { cwd?: string; env?: NodeJS.Pro
       {
         ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
         // Never wait for a password on a terminal: a refused credential is an error, not a prompt.
-        env: { ...process.env, ...options.env, GIT_TERMINAL_PROMPT: '0', ...(credentials ? { BERTH_GIT_USERNAME: credentials.username, BERTH_GIT_PASSWORD: credentials.password } : {}) },
+        env: {
+          ...process.env,
+          ...options.env,
+          GIT_TERMINAL_PROMPT: '0',
+          ...(credentials
+            ? { BERTH_GIT_USERNAME: credentials.username, BERTH_GIT_PASSWORD: credentials.password }
+            : {}),
+        },
         timeout: options.timeoutMs ?? GIT_TIMEOUT_MS,
         maxBuffer: 16 * 1024 * 1024,
       },
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
-        const lines = stderr.trim().split('\n').filter((l) => l.trim() !== '' && !/^hint:/.test(l));
+        const lines = stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.trim() !== '' && !/^hint:/.test(l));
         // git's reason starts at its first fatal/error line and may go on over the next ones.
         const first = lines.findIndex((l) => /^(fatal|error):/.test(l));
         const reason = (first >= 0 ? lines.slice(first) : lines.slice(-1)).map((l) => l.trim()).join(' ');
-        const said = reason !== '' ? reason : (error as { killed?: boolean }).killed ? `no answer within ${(options.timeoutMs ?? GIT_TIMEOUT_MS) / 1000} s` : error.message;
-        const message = options.url ? redactCredentials(credentials ? said.split(credentials.url).join(redactUrl(options.url)) : said, options.url) : said;
+        const said =
+          reason !== ''
+            ? reason
+            : (error as { killed?: boolean }).killed
+              ? `no answer within ${(options.timeoutMs ?? GIT_TIMEOUT_MS) / 1000} s`
+              : error.message;
+        const message = options.url
+          ? redactCredentials(
+              credentials ? said.split(credentials.url).join(redactUrl(options.url)) : said,
+              options.url,
+            )
+          : said;
         reject(new GitError(message.replace(/^(fatal|error): /, ''), { cause: error }));
       },
     );

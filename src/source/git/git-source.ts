@@ -115,13 +115,28 @@ export class GitSource {
 
   /** Picks up the tree a previous berth left, if any (so a start with the remote down serves it). */
   async load(): Promise<void> {
-    const saved = await readFile(join(this.options.dir, 'commit.json'), 'utf8').then((text) => JSON.parse(text) as Commit, () => undefined);
+    const saved = await readFile(join(this.options.dir, 'commit.json'), 'utf8').then(
+      (text) => JSON.parse(text) as Commit,
+      () => undefined,
+    );
     if (saved) {
       this.current = saved;
       // A record of another commit (an older berth, a stop mid-swap) keeps what still holds: each file whose blob is the same.
-      const records = await readFile(join(this.options.dir, 'files.json'), 'utf8').then((text) => JSON.parse(text) as FileRecords, () => undefined);
+      const records = await readFile(join(this.options.dir, 'files.json'), 'utf8').then(
+        (text) => JSON.parse(text) as FileRecords,
+        () => undefined,
+      );
       const blobs = await this.blobs(join(this.options.dir, 'repo.git'), saved.sha).catch(() => undefined);
-      if (blobs) this.files = { commit: saved.sha, files: Object.fromEntries([...blobs].map(([path, blob]) => [path, records?.files[path]?.blob === blob ? records.files[path] : { blob }])) };
+      if (blobs)
+        this.files = {
+          commit: saved.sha,
+          files: Object.fromEntries(
+            [...blobs].map(([path, blob]) => [
+              path,
+              records?.files[path]?.blob === blob ? records.files[path] : { blob },
+            ]),
+          ),
+        };
       this.tree = this.treeOf(saved);
       this.update({ commit: saved });
     }
@@ -178,7 +193,10 @@ export class GitSource {
       }
       const commit = await this.fetch(head);
       this.succeeded();
-      this.deps.logger.info({ source: 'git', commit: commit.sha, url: redactUrl(url), branch }, `Fetched ${redactUrl(url)}@${branch}: ${describeCommit(commit)}`);
+      this.deps.logger.info(
+        { source: 'git', commit: commit.sha, url: redactUrl(url), branch },
+        `Fetched ${redactUrl(url)}@${branch}: ${describeCommit(commit)}`,
+      );
       this.deps.onTree(commit);
     } catch (error) {
       this.failed(error);
@@ -209,7 +227,14 @@ export class GitSource {
     const applied = this.current;
     const refspec = `+refs/heads/${branch}:refs/berth/head`;
     // Since the applied commit's time, so whether the new head descends from it can be told; a head older than that has none to give.
-    const since = applied?.time ? await runGit(['--git-dir', repo, 'fetch', '-q', `--shallow-since=${applied.time}`, '--no-tags', url, refspec], { url }).then(() => true, () => false) : false;
+    const since = applied?.time
+      ? await runGit(['--git-dir', repo, 'fetch', '-q', `--shallow-since=${applied.time}`, '--no-tags', url, refspec], {
+          url,
+        }).then(
+          () => true,
+          () => false,
+        )
+      : false;
     if (!since) await runGit(['--git-dir', repo, 'fetch', '-q', '--depth', '1', '--no-tags', url, refspec], { url });
     const sha = (await runGit(['--git-dir', repo, 'rev-parse', 'refs/berth/head'])).trim();
     if (signatures) {
@@ -219,7 +244,11 @@ export class GitSource {
         throw new GitError(`commit ${sha.slice(0, 7)} is not applied: ${refused}`);
       }
     }
-    const [full = sha, subject = '', author = '', time = ''] = (await runGit(['--git-dir', repo, 'log', '-1', `--format=${COMMIT_FORMAT}`, sha])).trim().split('\x1f');
+    const [full = sha, subject = '', author = '', time = ''] = (
+      await runGit(['--git-dir', repo, 'log', '-1', `--format=${COMMIT_FORMAT}`, sha])
+    )
+      .trim()
+      .split('\x1f');
     const commit: Commit = { sha: full, subject, author, time };
     const tree = join(dir, 'trees', sha);
     const temp = `${tree}.tmp-${process.pid}`;
@@ -232,10 +261,12 @@ export class GitSource {
     if (!(await staysInside(temp, this.options.path))) {
       await rm(temp, { recursive: true, force: true });
       this.rejected = head;
-      throw new GitError(`commit ${sha.slice(0, 7)} is not applied: its ${this.options.path} (--git-path) leads out of the checkout through a symbolic link`);
+      throw new GitError(
+        `commit ${sha.slice(0, 7)} is not applied: its ${this.options.path} (--git-path) leads out of the checkout through a symbolic link`,
+      );
     }
     const files = await this.changes(repo, applied, commit);
-    await writeFile(join(dir, 'files.json'), JSON.stringify(files) + '\n', { mode: 0o600 });
+    await writeFile(join(dir, 'files.json'), `${JSON.stringify(files)}\n`, { mode: 0o600 });
     await rm(tree, { recursive: true, force: true });
     await rename(temp, tree);
     const link = join(dir, `current.tmp-${process.pid}`);
@@ -250,11 +281,13 @@ export class GitSource {
     this.current = commit;
     this.files = files;
     this.tree = this.treeOf(commit);
-    await writeFile(join(dir, 'commit.json'), JSON.stringify(commit) + '\n', { mode: 0o600 });
-    for (const other of await readdir(join(dir, 'trees'))) if (other !== sha) await rm(join(dir, 'trees', other), { recursive: true, force: true });
+    await writeFile(join(dir, 'commit.json'), `${JSON.stringify(commit)}\n`, { mode: 0o600 });
+    for (const other of await readdir(join(dir, 'trees')))
+      if (other !== sha) await rm(join(dir, 'trees', other), { recursive: true, force: true });
     this.rejected = undefined;
     this.update({ commit });
-    if (applied && applied.sha !== commit.sha && !(await descends(repo, applied.sha, commit.sha))) this.deps.onDiverged?.(applied, commit);
+    if (applied && applied.sha !== commit.sha && !(await descends(repo, applied.sha, commit.sha)))
+      this.deps.onDiverged?.(applied, commit);
     return commit;
   }
 
@@ -262,19 +295,36 @@ export class GitSource {
   private async changes(repo: string, applied: Commit | undefined, commit: Commit): Promise<FileRecords> {
     const blobs = await this.blobs(repo, commit.sha);
     const before = this.files;
-    const changed = new Set([...blobs].filter(([path, blob]) => before !== undefined && before.files[path]?.blob !== blob).map(([path]) => path));
-    const credited = changed.size > 0 && applied ? await this.lastChanges(repo, applied.sha, commit.sha, changed) : new Map<string, Commit>();
+    const changed = new Set(
+      [...blobs]
+        .filter(([path, blob]) => before !== undefined && before.files[path]?.blob !== blob)
+        .map(([path]) => path),
+    );
+    const credited =
+      changed.size > 0 && applied
+        ? await this.lastChanges(repo, applied.sha, commit.sha, changed)
+        : new Map<string, Commit>();
     const files: Record<string, FileRecord> = {};
     for (const [path, blob] of blobs) {
       const was = before?.files[path];
-      files[path] = was?.blob === blob ? was : changed.has(path) ? { blob, changedBy: credited.get(path) ?? commit } : { blob };
+      files[path] =
+        was?.blob === blob ? was : changed.has(path) ? { blob, changedBy: credited.get(path) ?? commit } : { blob };
     }
     return { commit: commit.sha, files };
   }
 
   /** Blob id per file under `path` in `sha` (paths from the repository's root). */
   private async blobs(repo: string, sha: string): Promise<Map<string, string>> {
-    const out = await runGit(['--git-dir', repo, 'ls-tree', '-r', '-z', '--full-tree', sha, ...(this.options.path ? ['--', this.options.path] : [])]);
+    const out = await runGit([
+      '--git-dir',
+      repo,
+      'ls-tree',
+      '-r',
+      '-z',
+      '--full-tree',
+      sha,
+      ...(this.options.path ? ['--', this.options.path] : []),
+    ]);
     const blobs = new Map<string, string>();
     for (const entry of out.split('\0')) {
       const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/s.exec(entry);
@@ -290,13 +340,29 @@ export class GitSource {
    */
   private async lastChanges(repo: string, from: string, to: string, paths: Set<string>): Promise<Map<string, Commit>> {
     const credited = new Map<string, Commit>();
-    const boundary = new Set((await readFile(join(repo, 'shallow'), 'utf8').catch(() => '')).split('\n').filter(Boolean));
-    const out = await runGit(['--git-dir', repo, '-c', 'core.quotePath=false', 'log', '--no-renames', `--format=%x1e${COMMIT_FORMAT}`, '--name-only', to, `^${from}`, '--', ...(this.options.path ? [this.options.path] : [])]).catch(() => '');
+    const boundary = new Set(
+      (await readFile(join(repo, 'shallow'), 'utf8').catch(() => '')).split('\n').filter(Boolean),
+    );
+    const out = await runGit([
+      '--git-dir',
+      repo,
+      '-c',
+      'core.quotePath=false',
+      'log',
+      '--no-renames',
+      `--format=%x1e${COMMIT_FORMAT}`,
+      '--name-only',
+      to,
+      `^${from}`,
+      '--',
+      ...(this.options.path ? [this.options.path] : []),
+    ]).catch(() => '');
     for (const entry of out.split('\x1e').slice(1)) {
       const [header = '', ...names] = entry.split('\n');
       const [sha = '', subject = '', author = '', time = ''] = header.split('\x1f');
       if (boundary.has(sha)) continue;
-      for (const name of names) if (paths.has(name) && !credited.has(name)) credited.set(name, { sha, subject, author, time });
+      for (const name of names)
+        if (paths.has(name) && !credited.has(name)) credited.set(name, { sha, subject, author, time });
     }
     return credited;
   }
@@ -308,7 +374,9 @@ export class GitSource {
       commit,
       changedBy: (file) => {
         const inside = relative(checkout, file);
-        return inside.startsWith('..') || isAbsolute(inside) ? undefined : files[inside.split(sep).join(posix.sep)]?.changedBy;
+        return inside.startsWith('..') || isAbsolute(inside)
+          ? undefined
+          : files[inside.split(sep).join(posix.sep)]?.changedBy;
       },
     };
   }
@@ -316,9 +384,16 @@ export class GitSource {
   private succeeded(keepError?: string): void {
     const recovered = this.condition.error !== undefined && keepError === undefined;
     this.failures = 0;
-    if (recovered) this.deps.logger.info({ source: 'git' }, `${redactUrl(this.options.url)}@${this.options.branch} answers again`);
+    if (recovered)
+      this.deps.logger.info({ source: 'git' }, `${redactUrl(this.options.url)}@${this.options.branch} answers again`);
     const { error: _e, errorSince: _s, ...rest } = this.condition;
-    this.condition = { ...rest, checkedAt: this.deps.clock.now(), ...(keepError !== undefined ? { error: keepError, errorSince: this.condition.errorSince ?? this.deps.clock.now() } : {}) };
+    this.condition = {
+      ...rest,
+      checkedAt: this.deps.clock.now(),
+      ...(keepError !== undefined
+        ? { error: keepError, errorSince: this.condition.errorSince ?? this.deps.clock.now() }
+        : {}),
+    };
     this.deps.onCondition(this.condition);
   }
 
@@ -326,7 +401,10 @@ export class GitSource {
     this.failures += 1;
     const message = error instanceof GitError ? error.message : (error as Error).message;
     if (message !== this.condition.error) {
-      this.deps.logger.warn({ source: 'git', url: redactUrl(this.options.url), branch: this.options.branch, reason: message }, `git source: ${message}; keeping ${this.current ? describeCommit(this.current) : 'no tree yet'}, retrying with backoff`);
+      this.deps.logger.warn(
+        { source: 'git', url: redactUrl(this.options.url), branch: this.options.branch, reason: message },
+        `git source: ${message}; keeping ${this.current ? describeCommit(this.current) : 'no tree yet'}, retrying with backoff`,
+      );
     }
     this.update({ error: message, errorSince: this.condition.errorSince ?? this.deps.clock.now() });
   }
@@ -339,14 +417,21 @@ export class GitSource {
 
 /** Whether `later` has `earlier` among its ancestors in what was fetched (`git merge-base --is-ancestor`). */
 async function descends(repo: string, earlier: string, later: string): Promise<boolean> {
-  return runGit(['--git-dir', repo, 'merge-base', '--is-ancestor', earlier, later]).then(() => true, () => false);
+  return runGit(['--git-dir', repo, 'merge-base', '--is-ancestor', earlier, later]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Whether `path` inside the checkout `tree` resolves (links followed) inside it; a path not there is judged by the reader. */
 async function staysInside(tree: string, path: string): Promise<boolean> {
   if (path === '') return true;
   const [root, target] = await Promise.all([realpath(tree), realpath(join(tree, path)).catch(() => undefined)]);
-  if (target === undefined) return !(await lstat(join(tree, path)).then((s) => s.isSymbolicLink(), () => false));
+  if (target === undefined)
+    return !(await lstat(join(tree, path)).then(
+      (s) => s.isSymbolicLink(),
+      () => false,
+    ));
   const inside = relative(root, target);
   return inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
 }

@@ -18,8 +18,10 @@ export function redactCredentials(text: string, url: string): string {
   const parts = URL_PARTS.exec(url);
   if (!parts) return text;
   const [, , userinfo, , query, fragment] = parts;
-  const password = userinfo !== undefined && userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined;
-  const pieces = [userinfo, password, query, fragment].filter((piece): piece is string => piece !== undefined && piece.length >= 3);
+  const password = userinfo?.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined;
+  const pieces = [userinfo, password, query, fragment].filter(
+    (piece): piece is string => piece !== undefined && piece.length >= 3,
+  );
   const secrets = [...new Set([...pieces, ...pieces.map(decoded)])].sort((a, b) => b.length - a.length);
   const shown = text.split(url).join(redactUrl(url));
   return secrets.reduce((said, secret) => said.split(secret).join('***'), shown);
@@ -32,7 +34,8 @@ export function redactCredentials(text: string, url: string): string {
 export function splitPassword(url: string): { url: string; username: string; password: string } | undefined {
   const parts = URL_PARTS.exec(url);
   const userinfo = parts?.[2];
-  if (!parts || userinfo === undefined || !userinfo.includes(':') || !/^https?:\/\/$/i.test(parts[1]!)) return undefined;
+  if (!parts || userinfo === undefined || !userinfo.includes(':') || !/^https?:\/\/$/i.test(parts[1]!))
+    return undefined;
   const user = userinfo.slice(0, userinfo.indexOf(':'));
   const password = decoded(userinfo.slice(userinfo.indexOf(':') + 1));
   const rest = url.slice(parts[1]!.length + userinfo.length + 1);

@@ -48,18 +48,30 @@ export function judgeSignature(facts: SignatureFacts, trust: SignatureTrust): st
   if (status === 'R') return `it is signed by revoked key ${fingerprint}`;
   const ssh = fingerprint.startsWith('SHA256:');
   if (ssh) {
-    if (trust.allowedSigners === undefined) return `it is signed by SSH key ${fingerprint}, and no --git-allowed-signers is given`;
-    return status === 'G' && (facts.trust === 'fully' || facts.trust === 'ultimate') ? undefined : `it is signed by SSH key ${fingerprint}, which is not in --git-allowed-signers`;
+    if (trust.allowedSigners === undefined)
+      return `it is signed by SSH key ${fingerprint}, and no --git-allowed-signers is given`;
+    return status === 'G' && (facts.trust === 'fully' || facts.trust === 'ultimate')
+      ? undefined
+      : `it is signed by SSH key ${fingerprint}, which is not in --git-allowed-signers`;
   }
   if (status !== 'G' && status !== 'U') return `its signature status is ${status}`;
-  const keys = [normalizeFingerprint(fingerprint), normalizeFingerprint(primary)].filter((k): k is string => k !== undefined);
+  const keys = [normalizeFingerprint(fingerprint), normalizeFingerprint(primary)].filter(
+    (k): k is string => k !== undefined,
+  );
   if (keys.some((k) => trust.trustedKeys.includes(k))) return undefined;
   return `it is signed by GPG key ${fingerprint || 'unknown'}, which is not a --git-trusted-key`;
 }
 
 /** Asks git about `sha`'s signature in `repo`; resolves to the reason it is refused, or undefined. */
-export async function checkCommitSignature(repo: string, sha: string, trust: SignatureTrust): Promise<string | undefined> {
-  const config = trust.allowedSigners !== undefined ? ['-c', `gpg.ssh.allowedSignersFile=${trust.allowedSigners}`] : ['-c', 'gpg.ssh.allowedSignersFile=/dev/null'];
+export async function checkCommitSignature(
+  repo: string,
+  sha: string,
+  trust: SignatureTrust,
+): Promise<string | undefined> {
+  const config =
+    trust.allowedSigners !== undefined
+      ? ['-c', `gpg.ssh.allowedSignersFile=${trust.allowedSigners}`]
+      : ['-c', 'gpg.ssh.allowedSignersFile=/dev/null'];
   const out = await runGit([...config, '--git-dir', repo, 'log', '-1', '--format=%G?%x1f%GF%x1f%GP%x1f%GT', sha]);
   const [status = '', fingerprint = '', primary = '', level = ''] = out.trim().split('\x1f');
   return judgeSignature({ status, fingerprint, primary, trust: level }, trust);

@@ -8,9 +8,15 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type WebhookVerdict = { ok: true; provider: 'github' | 'gitea' | 'gitlab'; ref?: string } | { ok: false; reason: string };
+export type WebhookVerdict =
+  | { ok: true; provider: 'github' | 'gitea' | 'gitlab'; ref?: string }
+  | { ok: false; reason: string };
 
-export function verifyWebhook(headers: Record<string, string | string[] | undefined>, body: Buffer, secret: string): WebhookVerdict {
+export function verifyWebhook(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  secret: string,
+): WebhookVerdict {
   const header = (name: string) => {
     const value = headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -21,7 +27,8 @@ export function verifyWebhook(headers: Record<string, string | string[] | undefi
   const gitlab = header('x-gitlab-token');
   let provider: 'github' | 'gitea' | 'gitlab';
   if (github !== undefined) {
-    if (!equal(github, `sha256=${hmac}`)) return { ok: false, reason: 'the X-Hub-Signature-256 signature does not match' };
+    if (!equal(github, `sha256=${hmac}`))
+      return { ok: false, reason: 'the X-Hub-Signature-256 signature does not match' };
     provider = 'github';
   } else if (gitea !== undefined) {
     if (!equal(gitea, hmac)) return { ok: false, reason: 'the Gitea/Forgejo signature does not match' };
@@ -30,7 +37,10 @@ export function verifyWebhook(headers: Record<string, string | string[] | undefi
     if (!equal(gitlab, secret)) return { ok: false, reason: 'the X-Gitlab-Token does not match' };
     provider = 'gitlab';
   } else {
-    return { ok: false, reason: 'no signature (X-Hub-Signature-256, X-Gitea-Signature, X-Forgejo-Signature or X-Gitlab-Token)' };
+    return {
+      ok: false,
+      reason: 'no signature (X-Hub-Signature-256, X-Gitea-Signature, X-Forgejo-Signature or X-Gitlab-Token)',
+    };
   }
   const ref = pushedRef(body, header('content-type'));
   return { ok: true, provider, ...(ref !== undefined ? { ref } : {}) };

@@ -20,10 +20,17 @@ describe('berth tags, tags:create, tags:destroy, tags:deploy, history (real engi
   };
 
   it('tags lists the repository with the running tag marked; tags:create and tags:destroy add and remove tags, refusing what would strand the app', async () => {
-    const ids = { v1: await buildTestImage(world.namespace + '/web', 'v1'), spare: await buildTestImage(world.namespace + '/web', 'spare') };
+    const ids = {
+      v1: await buildTestImage(`${world.namespace}/web`, 'v1'),
+      spare: await buildTestImage(`${world.namespace}/web`, 'spare'),
+    };
     await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 } });
     world.start();
-    await eventually(async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Running'), 30_000, 'web Running');
+    await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Running'),
+      30_000,
+      'web Running',
+    );
 
     const listing = await world.cli(['tags', 'web']);
     assert.equal(listing.code, 0, listing.stderr);
@@ -31,7 +38,10 @@ describe('berth tags, tags:create, tags:destroy, tags:deploy, history (real engi
     assert.equal(lines[0], `=====> Image tags for ${world.namespace}/web`);
     assert.match(lines[1]!, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\s+RUNNING$/);
     const row = (tag: string) => lines.find((l) => l.split(/\s+/)[1] === tag);
-    assert.match(row('v1')!, new RegExp(`^${world.namespace}/web\\s+v1\\s+${ids.v1.slice(7, 19)}\\s+.*ago\\s+[\\d.]+[kM]?B\\s+\\*$`));
+    assert.match(
+      row('v1')!,
+      new RegExp(`^${world.namespace}/web\\s+v1\\s+${ids.v1.slice(7, 19)}\\s+.*ago\\s+[\\d.]+[kM]?B\\s+\\*$`),
+    );
     assert.ok(row('latest') && !row('latest')!.endsWith('*'), 'latest points at v1 too, but v1 is the tag that runs');
     assert.ok(row('spare') && !row('spare')!.endsWith('*'));
 
@@ -44,7 +54,11 @@ describe('berth tags, tags:create, tags:destroy, tags:deploy, history (real engi
     assert.equal(moved.code, 1);
     oneLineError(moved.stderr, /already exists .* pass --force to move it/);
 
-    for (const [tag, why] of [['latest', /latest points at the deployed image/], ['v1', /pins it/], ['nope', /no tag/]] as const) {
+    for (const [tag, why] of [
+      ['latest', /latest points at the deployed image/],
+      ['v1', /pins it/],
+      ['nope', /no tag/],
+    ] as const) {
       const refused = await world.cli(['tags:destroy', 'web', tag]);
       assert.equal(refused.code, 1, `tags:destroy ${tag}`);
       oneLineError(refused.stderr, why);
@@ -60,9 +74,9 @@ describe('berth tags, tags:create, tags:destroy, tags:deploy, history (real engi
 
   it('tags:deploy sets spec.tag in place (comments kept) and --wait reports the outcome; history lists every deploy', async () => {
     const ids = {
-      v1: await buildTestImage(world.namespace + '/web', 'v1'),
-      v2: await buildTestImage(world.namespace + '/web', 'v2'),
-      broken: await buildTestImage(world.namespace + '/web', 'broken', { extraFiles: { health: 'sick' } }),
+      v1: await buildTestImage(`${world.namespace}/web`, 'v1'),
+      v2: await buildTestImage(`${world.namespace}/web`, 'v2'),
+      broken: await buildTestImage(`${world.namespace}/web`, 'broken', { extraFiles: { health: 'sick' } }),
     };
     const file = join(world.manifests, 'web.yaml');
     const original = [
@@ -97,8 +111,17 @@ describe('berth tags, tags:create, tags:destroy, tags:deploy, history (real engi
 
     const missing = await world.cli(['tags:deploy', 'web', 'v9', '--manifests', world.manifests]);
     assert.equal(missing.code, 1);
-    oneLineError(missing.stderr, new RegExp(`no image ${world.namespace}/web:v9 on this host; ${world.namespace}/web has broken, latest, previous, v1, v2`));
-    assert.equal(await readFile(file, 'utf8'), original.replace('tag: v1 ', 'tag: v2 '), 'nothing written for a missing tag');
+    oneLineError(
+      missing.stderr,
+      new RegExp(
+        `no image ${world.namespace}/web:v9 on this host; ${world.namespace}/web has broken, latest, previous, v1, v2`,
+      ),
+    );
+    assert.equal(
+      await readFile(file, 'utf8'),
+      original.replace('tag: v1 ', 'tag: v2 '),
+      'nothing written for a missing tag',
+    );
 
     const failed = await world.cli(['tags:deploy', 'web', 'broken', '--manifests', world.manifests, '--wait']);
     assert.equal(failed.code, 1, failed.stdout);
@@ -110,15 +133,34 @@ describe('berth tags, tags:create, tags:destroy, tags:deploy, history (real engi
     // The failed tag is retried with backoff, so it may have failed more than once by now.
     const rows = history.stdout.trim().split('\n').slice(1);
     const tags = rows.map((r) => /web:(\S+)/.exec(r)?.[1]);
-    assert.deepEqual(tags.filter((t) => t !== 'broken'), ['v2', 'v1']);
+    assert.deepEqual(
+      tags.filter((t) => t !== 'broken'),
+      ['v2', 'v1'],
+    );
     assert.equal(tags[0], 'broken', 'newest first');
     assert.match(rows[0]!, /failed\s+[\d.]+s\s+deploy failed/);
-    assert.match(rows.find((r) => r.includes('web:v2'))!, new RegExp(`^\\*\\s.*${ids.v2.slice(7, 19)}\\s+succeeded`), 'v2 marked as serving');
-    const json = JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as { tag: string; imageId: string; outcome: string; serving: boolean }[];
-    assert.deepEqual(json.filter((h) => h.outcome === 'succeeded').map((h) => [h.tag, h.imageId, h.serving]), [
-      ['v2', ids.v2, true],
-      ['v1', ids.v1, false],
-    ]);
-    assert.ok(json.filter((h) => h.outcome === 'failed').every((h) => h.tag === 'broken' && h.imageId === ids.broken && !h.serving));
+    assert.match(
+      rows.find((r) => r.includes('web:v2'))!,
+      new RegExp(`^\\*\\s.*${ids.v2.slice(7, 19)}\\s+succeeded`),
+      'v2 marked as serving',
+    );
+    const json = JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as {
+      tag: string;
+      imageId: string;
+      outcome: string;
+      serving: boolean;
+    }[];
+    assert.deepEqual(
+      json.filter((h) => h.outcome === 'succeeded').map((h) => [h.tag, h.imageId, h.serving]),
+      [
+        ['v2', ids.v2, true],
+        ['v1', ids.v1, false],
+      ],
+    );
+    assert.ok(
+      json
+        .filter((h) => h.outcome === 'failed')
+        .every((h) => h.tag === 'broken' && h.imageId === ids.broken && !h.serving),
+    );
   });
 });

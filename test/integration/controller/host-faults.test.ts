@@ -50,34 +50,68 @@ describe('berth run: the host’s own faults', function () {
       // Fill only once berth has written v1 down: a write in flight during the fill would free a page
       // with its rename (the old file's) that every later write could reuse, so the disk never looks full.
       const stateFile = join(stateDir, world.namespace, 'state.json');
-      await eventually(async () => (await readFile(stateFile, 'utf8').catch(() => '')).includes('"outcome": "succeeded"'), 10_000, 'v1 recorded');
+      await eventually(
+        async () => (await readFile(stateFile, 'utf8').catch(() => '')).includes('"outcome": "succeeded"'),
+        10_000,
+        'v1 recorded',
+      );
       const fillers = [join(stateDir, 'filler-1'), join(stateDir, 'filler-2')];
       for (const filler of fillers) {
         await exec('sh', ['-c', `cat /dev/zero > '${filler}' 2>/dev/null || true`]);
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
-      const full = await writeFile(join(stateDir, 'probe'), 'x').then(() => 'written', (error: NodeJS.ErrnoException) => error.code);
+      const full = await writeFile(join(stateDir, 'probe'), 'x').then(
+        () => 'written',
+        (error: NodeJS.ErrnoException) => error.code,
+      );
       assert.equal(full, 'ENOSPC', `the tmpfs is full: ${(await exec('df', ['-k', stateDir])).stdout}`);
       await world.writeManifest('web', { tag: 'v2', ...quick });
-      await eventually(async () => (await states('web')).join() === `${v2} running`, 60_000, 'v2 running, v1 retired, nothing left in Created').catch((error: Error) => {
+      await eventually(
+        async () => (await states('web')).join() === `${v2} running`,
+        60_000,
+        'v2 running, v1 retired, nothing left in Created',
+      ).catch((error: Error) => {
         throw new Error(`${error.message}\n${berth.tail(30)}\n${berth.stderr}`);
       });
-      const failed = await berth.waitForLog((l) => l.source === 'state' && l.level === 50, 10_000).catch(async (error: Error) => {
-        throw new Error(`${error.message}\n${(await exec('df', ['-k', stateDir])).stdout}${(await exec('ls', ['-la', join(stateDir, world.namespace)])).stdout}`);
-      });
+      const failed = await berth
+        .waitForLog((l) => l.source === 'state' && l.level === 50, 10_000)
+        .catch(async (error: Error) => {
+          throw new Error(
+            `${error.message}\n${(await exec('df', ['-k', stateDir])).stdout}${(await exec('ls', ['-la', join(stateDir, world.namespace)])).stdout}`,
+          );
+        });
       assert.match(failed.msg, /cannot write the state file .*state\.json: ENOSPC/);
       const notReady = await httpGet(port, '/readyz');
       assert.equal(notReady.status, 503);
-      assert.match(notReady.body, /- cannot write the state file .*state\.json: ENOSPC.*berth goes on from memory and retries/);
+      assert.match(
+        notReady.body,
+        /- cannot write the state file .*state\.json: ENOSPC.*berth goes on from memory and retries/,
+      );
       assert.match((await httpGet(port, '/metrics')).body, /^berth_state_writable 0$/m);
-      const [app] = JSON.parse((await httpGet(port, '/api/apps')).body) as { phase: string; running: { tag: string } }[];
+      const [app] = JSON.parse((await httpGet(port, '/api/apps')).body) as {
+        phase: string;
+        running: { tag: string };
+      }[];
       assert.deepEqual([app?.phase, app?.running.tag], ['Running', 'v2'], 'the API answers from memory');
-      assert.equal(await Promise.race([berth.exit(), new Promise((resolve) => setTimeout(() => resolve('alive'), 500))]), 'alive');
+      assert.equal(
+        await Promise.race([berth.exit(), new Promise((resolve) => setTimeout(() => resolve('alive'), 500))]),
+        'alive',
+      );
 
       for (const filler of fillers) await rm(filler);
-      await eventually(async () => (await httpGet(port, '/readyz')).status === 200, 45_000, '/readyz 200 once space returns');
-      const saved = JSON.parse(await readFile(join(stateDir, world.namespace, 'state.json'), 'utf8')) as { apps: Record<string, { history: { tag: string; outcome: string }[] }> };
-      assert.deepEqual(saved.apps.web?.history.map((h) => `${h.tag} ${h.outcome}`), ['v2 succeeded', 'v1 succeeded'], 'the state caught up by itself');
+      await eventually(
+        async () => (await httpGet(port, '/readyz')).status === 200,
+        45_000,
+        '/readyz 200 once space returns',
+      );
+      const saved = JSON.parse(await readFile(join(stateDir, world.namespace, 'state.json'), 'utf8')) as {
+        apps: Record<string, { history: { tag: string; outcome: string }[] }>;
+      };
+      assert.deepEqual(
+        saved.apps.web?.history.map((h) => `${h.tag} ${h.outcome}`),
+        ['v2 succeeded', 'v1 succeeded'],
+        'the state caught up by itself',
+      );
       assert.match((await httpGet(port, '/metrics')).body, /^berth_state_writable 1$/m);
       assert.equal(await berth.stop(), 0);
     } finally {
@@ -98,12 +132,25 @@ describe('berth run: the host’s own faults', function () {
     const berth = world.start();
     const warning = await berth.waitForLog((l) => l.source === 'state' && l.level === 40, 20_000);
     assert.match(warning.msg, /is not JSON .*moved it to .*state\.json\.corrupt-.*the deploy history it held is lost/);
-    const kept = (await readdir(join(world.stateDir, world.namespace))).filter((f) => f.startsWith('state.json.corrupt-'));
+    const kept = (await readdir(join(world.stateDir, world.namespace))).filter((f) =>
+      f.startsWith('state.json.corrupt-'),
+    );
     assert.equal(kept.length, 1);
-    assert.equal(await readFile(join(world.stateDir, world.namespace, kept[0]!), 'utf8'), text.slice(0, Math.floor(text.length / 3)));
-    await eventually(async () => (await world.status()).find((a) => a.app === 'web')?.phase === 'Running', 30_000, 'web Running again');
+    assert.equal(
+      await readFile(join(world.stateDir, world.namespace, kept[0]!), 'utf8'),
+      text.slice(0, Math.floor(text.length / 3)),
+    );
+    await eventually(
+      async () => (await world.status()).find((a) => a.app === 'web')?.phase === 'Running',
+      30_000,
+      'web Running again',
+    );
     const [after] = await world.running('web');
-    assert.deepEqual([after?.id, after?.startedAt, after?.imageId], [before?.id, before?.startedAt, v1], 'the same container, never restarted');
+    assert.deepEqual(
+      [after?.id, after?.startedAt, after?.imageId],
+      [before?.id, before?.startedAt, v1],
+      'the same container, never restarted',
+    );
     assert.equal(await berth.stop(), 0);
   });
 
@@ -118,22 +165,36 @@ describe('berth run: the host’s own faults', function () {
       await dockerCli(['rmi', world.image('web', 'v1'), world.image('web', 'v2')]);
       const onEngine = async () => {
         const list = (await engine.cli(['ps', '-aq', '--filter', 'label=berth.app=web'])).split('\n').filter(Boolean);
-        return list.length === 0 ? [] : (await engine.cli(['inspect', '--format', '{{.Image}} {{.State.Status}}', ...list])).trim().split('\n');
+        return list.length === 0
+          ? []
+          : (await engine.cli(['inspect', '--format', '{{.Image}} {{.State.Status}}', ...list])).trim().split('\n');
       };
       await world.writeManifest('web', { tag: 'v1', ...quick });
       const port = await freePort();
-      const berth = new BerthProcess(['run', '--manifests', world.manifests, ...world.flags(), '--resync', '3600', '--listen', `127.0.0.1:${port}`], { DOCKER_HOST: engine.host });
+      const berth = new BerthProcess(
+        ['run', '--manifests', world.manifests, ...world.flags(), '--resync', '3600', '--listen', `127.0.0.1:${port}`],
+        { DOCKER_HOST: engine.host },
+      );
       world.processes.push(berth);
-      await eventually(async () => (await onEngine()).join() === `${ids.v1} running`, 30_000, 'v1 running on the private engine');
+      await eventually(
+        async () => (await onEngine()).join() === `${ids.v1} running`,
+        30_000,
+        'v1 running on the private engine',
+      );
       await eventually(async () => (await httpGet(port, '/readyz')).status === 200, 10_000, '/readyz 200');
 
       engine.freeze();
       await world.writeManifest('web', { tag: 'v2', ...quick });
       const frozenAt = Date.now();
-      const notReady = await eventually(async () => {
-        const answer = await httpGet(port, '/readyz', 3_000);
-        return answer.status === 503 ? answer : undefined;
-      }, 20_000, '/readyz 503 while the engine is frozen', 500);
+      const notReady = await eventually(
+        async () => {
+          const answer = await httpGet(port, '/readyz', 3_000);
+          return answer.status === 503 ? answer : undefined;
+        },
+        20_000,
+        '/readyz 503 while the engine is frozen',
+        500,
+      );
       assert.match(notReady.body, /the Docker engine is unreachable: the engine has not answered a ping for \d+ s/);
       assert.ok(Date.now() - frozenAt < 20_000);
       const asked = Date.now();
@@ -141,13 +202,24 @@ describe('berth run: the host’s own faults', function () {
       assert.ok(Date.now() - asked < 3_000, 'the API does not wait on the frozen engine');
       const web = JSON.parse(api.body) as { desiredTag: string; conditions: { type: string; status: string }[] };
       assert.equal(web.conditions.find((c) => c.type === 'Available')?.status, 'Unknown');
-      assert.equal(await Promise.race([berth.exit(), new Promise((resolve) => setTimeout(() => resolve('alive'), 500))]), 'alive');
+      assert.equal(
+        await Promise.race([berth.exit(), new Promise((resolve) => setTimeout(() => resolve('alive'), 500))]),
+        'alive',
+      );
 
       engine.thaw();
-      await eventually(async () => (await onEngine()).join() === `${ids.v2} running`, 90_000, 'the edit made while frozen deployed').catch((error: Error) => {
+      await eventually(
+        async () => (await onEngine()).join() === `${ids.v2} running`,
+        90_000,
+        'the edit made while frozen deployed',
+      ).catch((error: Error) => {
         throw new Error(`${error.message}\n${berth.tail(40)}`);
       });
-      await eventually(async () => (await httpGet(port, '/readyz', 5_000)).status === 200, 30_000, '/readyz 200 once the engine answers');
+      await eventually(
+        async () => (await httpGet(port, '/readyz', 5_000)).status === 200,
+        30_000,
+        '/readyz 200 once the engine answers',
+      );
       assert.equal(await berth.stop(), 0);
     } finally {
       engine.thaw();
@@ -166,15 +238,29 @@ describe('berth run: the host’s own faults', function () {
       await world.writeManifest('fine', { tag: 'v1', ...quick });
       await world.writeManifest('stuck', { image: `${registry}/team/stuck`, tag: 'v1', ...quick });
       const berth = world.start(['--pull-stall-timeout', '3']);
-      await eventually(async () => (await states('fine')).join() === `${fine} running`, 30_000, 'the other app deploys meanwhile');
+      await eventually(
+        async () => (await states('fine')).join() === `${fine} running`,
+        30_000,
+        'the other app deploys meanwhile',
+      );
       const stalled = await berth.waitForLog((l) => l.app === 'stuck' && l.result === 'failed', 60_000);
-      assert.match(stalled.msg, new RegExp(`stuck: pullImage ${registry}/team/stuck:v1: no progress from the engine for 3 s`));
-      await eventually(async () => {
-        const stuck = (await world.status()).find((a) => a.app === 'stuck');
-        return stuck?.phase === 'Pending' && /no progress/.test(stuck.message);
-      }, 10_000, 'stuck Pending with the reason');
+      assert.match(
+        stalled.msg,
+        new RegExp(`stuck: pullImage ${registry}/team/stuck:v1: no progress from the engine for 3 s`),
+      );
+      await eventually(
+        async () => {
+          const stuck = (await world.status()).find((a) => a.app === 'stuck');
+          return stuck?.phase === 'Pending' && /no progress/.test(stuck.message);
+        },
+        10_000,
+        'stuck Pending with the reason',
+      );
       assert.ok(held.length > 0, 'the engine did reach the silent registry');
-      assert.equal(await Promise.race([berth.exit(), new Promise((resolve) => setTimeout(() => resolve('alive'), 500))]), 'alive');
+      assert.equal(
+        await Promise.race([berth.exit(), new Promise((resolve) => setTimeout(() => resolve('alive'), 500))]),
+        'alive',
+      );
       assert.equal(await berth.stop(), 0);
     } finally {
       for (const socket of held) socket.destroy();

@@ -17,11 +17,13 @@ describe('berth run: an app through its lifecycle (real engine)', function () {
     if (!container?.port) return undefined;
     return (await httpGet(container.port)).body;
   };
-  const servedBody = (expected: string) => eventually(async () => (await body()) === expected && expected, 30_000, `web to serve "${expected}"`);
+  const servedBody = (expected: string) =>
+    eventually(async () => (await body()) === expected && expected, 30_000, `web to serve "${expected}"`);
 
   before(async () => {
     world = await Scenario.create();
-    for (const tag of ['v1', 'v2', 'v3']) ids[tag] = await buildTestImage(`${world.namespace}/web`, tag, { body: `web ${tag}` });
+    for (const tag of ['v1', 'v2', 'v3'])
+      ids[tag] = await buildTestImage(`${world.namespace}/web`, tag, { body: `web ${tag}` });
     await world.writeManifest('web', { tag: 'v1', env: { SECRET_TOKEN: 'hunter2-do-not-log' } });
     await world.writeManifest('idle', { tag: 'v1', replicas: 0 });
     berth = world.start();
@@ -37,14 +39,27 @@ describe('berth run: an app through its lifecycle (real engine)', function () {
     assert.match(container?.labels['berth.spec-hash'] ?? '', /^[0-9a-f]{16}$/);
     assert.equal(container?.imageId, ids.v1);
     assert.equal(await world.imageId(world.image('web', 'latest')), ids.v1);
-    const status = await eventually(async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Running'), 10_000, 'status Running');
+    const status = await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Running'),
+      10_000,
+      'status Running',
+    );
     assert.equal(status.desiredTag, 'v1');
   });
 
   it('logs the steps a Dokku user knows, and never an env value', async () => {
     const messages = berth.logs.filter((l) => l.app === 'web').map((l) => l.msg);
-    for (const expected of [/^Releasing web/, /^Deploying web/, /^Running pre-flight checks/, /container check successful/, /^Application deployed/]) {
-      assert.ok(messages.some((m) => expected.test(m)), `a log line matching ${expected}`);
+    for (const expected of [
+      /^Releasing web/,
+      /^Deploying web/,
+      /^Running pre-flight checks/,
+      /container check successful/,
+      /^Application deployed/,
+    ]) {
+      assert.ok(
+        messages.some((m) => expected.test(m)),
+        `a log line matching ${expected}`,
+      );
     }
     assert.ok(!JSON.stringify(berth.logs).includes('hunter2-do-not-log'));
   });
@@ -59,7 +74,9 @@ describe('berth run: an app through its lifecycle (real engine)', function () {
     assert.notEqual(containers[0]?.id, old?.id);
     assert.equal(await world.imageId(world.image('web', 'latest')), ids.v2);
     assert.equal(await world.imageId(world.image('web', 'previous')), ids.v1);
-    const switched = berth.logs.findIndex((l) => l.app === 'web' && l.step === 'retag' && String(l.msg).includes('latest'));
+    const switched = berth.logs.findIndex(
+      (l) => l.app === 'web' && l.step === 'retag' && String(l.msg).includes('latest'),
+    );
     const retired = berth.logs.findIndex((l, i) => i > switched && l.app === 'web' && l.step === 'retire');
     assert.ok(switched >= 0 && retired > switched, 'the old container retires only after the switch');
   });
@@ -67,13 +84,20 @@ describe('berth run: an app through its lifecycle (real engine)', function () {
   it('rolls back when the tag is edited back', async () => {
     await world.writeManifest('web', { tag: 'v1', env: { SECRET_TOKEN: 'hunter2-do-not-log' } });
     await servedBody('web v1');
-    await eventually(async () => (await world.containers('web')).length === 1, 20_000, 'one container after the rollback');
+    await eventually(
+      async () => (await world.containers('web')).length === 1,
+      20_000,
+      'one container after the rollback',
+    );
     assert.equal(await world.imageId(world.image('web', 'latest')), ids.v1);
   });
 
   it('a failing check removes the new container, keeps the old revision serving, and reports Degraded with the reason', async () => {
     const [serving] = await world.running('web');
-    await world.writeManifest('web', { tag: 'v3', checks: { http: [{ path: '/does-not-exist', attempts: 3, wait: 1, timeout: 1 }] } });
+    await world.writeManifest('web', {
+      tag: 'v3',
+      checks: { http: [{ path: '/does-not-exist', attempts: 3, wait: 1, timeout: 1 }] },
+    });
     // Between the failure and the first retry (2 s of backoff) only the old container is left.
     const degraded = await eventually(
       async () => {
@@ -91,11 +115,22 @@ describe('berth run: an app through its lifecycle (real engine)', function () {
 
   it('an invalid manifest keeps the app running on its last valid state and reports Invalid with file:line:col', async () => {
     await world.writeManifest('web', { tag: 'v1' });
-    await eventually(async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Running'), 30_000, 'Running again');
+    await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Running'),
+      30_000,
+      'Running again',
+    );
     await eventually(async () => (await world.containers('web')).length === 1, 20_000, 'one container');
     const [before] = await world.running('web');
-    await writeFile(join(world.manifests, 'web.yaml'), 'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: web\nspec:\n  tag: v1\n  replicas: many\n');
-    const invalid = await eventually(async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Invalid'), 10_000, 'status Invalid');
+    await writeFile(
+      join(world.manifests, 'web.yaml'),
+      'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: web\nspec:\n  tag: v1\n  replicas: many\n',
+    );
+    const invalid = await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Invalid'),
+      10_000,
+      'status Invalid',
+    );
     assert.match(invalid.message, /web\.yaml:7:13: spec\.replicas/);
     await writeFile(join(world.manifests, 'web.yaml'), 'apiVersion: berth/v1\nkind: App\nmetadata: {name: web\n');
     await berth.waitForLog((l) => l.source === 'manifests' || l.msg.includes('manifest'), 5_000).catch(() => undefined);
@@ -111,7 +146,11 @@ describe('berth run: an app through its lifecycle (real engine)', function () {
     await eventually(async () => (await world.containers('web')).length === 0, 20_000, 'the containers to be removed');
     assert.equal(await world.imageId(world.image('web', 'v1')), ids.v1);
     assert.equal(await world.imageId(world.image('web', 'latest')), ids.v1);
-    await eventually(async () => !(await world.status()).some((s) => s.app === 'web'), 10_000, 'the app to leave status');
+    await eventually(
+      async () => !(await world.status()).some((s) => s.app === 'web'),
+      10_000,
+      'the app to leave status',
+    );
   });
 
   it('stops cleanly on SIGTERM with exit code 0', async () => {

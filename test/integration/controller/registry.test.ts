@@ -45,12 +45,24 @@ describe('berth run: images from a registry, digest pins, kept revisions (real e
     const v2digest = await pushTo(SHARED_REGISTRY, `${world.namespace}/build:v2`, `${world.namespace}/web`, 'v2');
     const missing = await world.cli(['tags:deploy', 'web', 'v9', '--manifests', world.manifests]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, new RegExp(`no image ${image.replace(/[.]/g, '\\.')}:v9 on this host nor in its registry`));
+    assert.match(
+      missing.stderr,
+      new RegExp(`no image ${image.replace(/[.]/g, '\\.')}:v9 on this host nor in its registry`),
+    );
     const pinned = await world.cli(['tags:deploy', 'web', 'v2', '--manifests', world.manifests]);
     assert.equal(pinned.code, 1, 'the digest pin still names v1');
     assert.match(pinned.stderr, new RegExp(`is ${v2digest} in its registry, but spec\\.digest pins ${digest}`));
     await world.writeManifest('web', { image, tag: 'v1', checks: { wait: 0 } });
-    const deployed = await world.cli(['tags:deploy', 'web', 'v2', '--manifests', world.manifests, '--wait', '--timeout', '60']);
+    const deployed = await world.cli([
+      'tags:deploy',
+      'web',
+      'v2',
+      '--manifests',
+      world.manifests,
+      '--wait',
+      '--timeout',
+      '60',
+    ]);
     assert.equal(deployed.code, 0, deployed.stderr);
     assert.match(deployed.stdout, /in its registry; berth pulls it/);
     assert.equal((await world.running('web'))[0]?.imageId, v2);
@@ -64,9 +76,19 @@ describe('berth run: images from a registry, digest pins, kept revisions (real e
     await eventually(async () => (await world.running('web'))[0]?.imageId === v1, 30_000, 'v1 running');
 
     await world.writeManifest('web', { tag: 'v2', digest: v1, checks: { wait: 0 } });
-    const refused = await eventually(async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Degraded'), 15_000, 'Degraded');
-    assert.match(refused.message, new RegExp(`digest mismatch: the manifest pins ${v1} but ${world.namespace}/web:v2 is ${v2}`));
-    assert.deepEqual((await world.running('web')).map((c) => c.imageId), [v1]);
+    const refused = await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Degraded'),
+      15_000,
+      'Degraded',
+    );
+    assert.match(
+      refused.message,
+      new RegExp(`digest mismatch: the manifest pins ${v1} but ${world.namespace}/web:v2 is ${v2}`),
+    );
+    assert.deepEqual(
+      (await world.running('web')).map((c) => c.imageId),
+      [v1],
+    );
   });
 
   it('keeps the last --keep-revisions pulls tagged: with the registry down a kept revision redeploys, a released one is Pending and the app keeps serving', async () => {
@@ -79,13 +101,23 @@ describe('berth run: images from a registry, digest pins, kept revisions (real e
     }
     const deploy = async (tag: string) => {
       await world.writeManifest('web', { image, tag, checks: { wait: 0 }, deploy: { retireAfter: 0 } });
-      await eventually(async () => (await world.containers('web')).map((c) => c.imageId).join() === ids[tag], 30_000, `${tag} alone`);
+      await eventually(
+        async () => (await world.containers('web')).map((c) => c.imageId).join() === ids[tag],
+        30_000,
+        `${tag} alone`,
+      );
     };
     world.start(['--keep-revisions', '2']);
     await deploy('v1');
     await deploy('v2');
     await deploy('v3');
-    await eventually(async () => (await world.imageId(`${image}:v1`)) === undefined && (await world.imageId(world.image('web', 'v1'))) === undefined, 10_000, 'v1 released');
+    await eventually(
+      async () =>
+        (await world.imageId(`${image}:v1`)) === undefined &&
+        (await world.imageId(world.image('web', 'v1'))) === undefined,
+      10_000,
+      'v1 released',
+    );
     assert.equal(await world.imageId(world.image('web', 'v2')), ids.v2, 'v2 kept');
 
     await registry.pause();
@@ -93,12 +125,26 @@ describe('berth run: images from a registry, digest pins, kept revisions (real e
     assert.equal(await servedBody('web'), `${world.namespace}/build:v2`, 'rolled back without the registry');
 
     await world.writeManifest('web', { image, tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
-    const pending = await eventually(async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Pending' && s.lastError), 20_000, 'Pending with the pull error');
+    const pending = await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web' && s.phase === 'Pending' && s.lastError),
+      20_000,
+      'Pending with the pull error',
+    );
     assert.match(pending.lastError!, new RegExp(`pullImage ${image.replace(/[.]/g, '\\.')}:v1`));
-    assert.deepEqual((await world.running('web')).map((c) => c.imageId), [ids.v2], 'a failed pull touches nothing');
+    assert.deepEqual(
+      (await world.running('web')).map((c) => c.imageId),
+      [ids.v2],
+      'a failed pull touches nothing',
+    );
     assert.equal(await servedBody('web'), `${world.namespace}/build:v2`);
 
-    const history = JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as { tag: string; outcome: string }[];
-    assert.deepEqual(history.map((h) => `${h.tag} ${h.outcome}`), ['v2 succeeded', 'v3 succeeded', 'v2 succeeded', 'v1 succeeded']);
+    const history = JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as {
+      tag: string;
+      outcome: string;
+    }[];
+    assert.deepEqual(
+      history.map((h) => `${h.tag} ${h.outcome}`),
+      ['v2 succeeded', 'v3 succeeded', 'v2 succeeded', 'v1 succeeded'],
+    );
   });
 });

@@ -41,10 +41,19 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
   /** The lines the release steps appended to the shared volume, read through a running container. */
   const releasesRun = async () => {
     const [running] = await world.running('web');
-    return (await dockerCli(['exec', running!.id, '/bin/busybox', 'cat', '/data/releases']).catch(() => '')).split('\n').filter(Boolean).length;
+    return (await dockerCli(['exec', running!.id, '/bin/busybox', 'cat', '/data/releases']).catch(() => ''))
+      .split('\n')
+      .filter(Boolean).length;
   };
   const web = async () => (await world.status()).find((a) => a.app === 'web');
-  const history = async () => JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as { tag: string; outcome: string; reason?: string; output?: string; postDeploy?: string }[];
+  const history = async () =>
+    JSON.parse((await world.cli(['history', 'web', '--json'])).stdout) as {
+      tag: string;
+      outcome: string;
+      reason?: string;
+      output?: string;
+      postDeploy?: string;
+    }[];
 
   it('runs the release step once per revision, before the new containers start; a berth killed mid-release waits for it on restart', async () => {
     await world.writeManifest('web', spec('v1', ['sh', '-c', 'echo ran >> /data/releases']));
@@ -52,16 +61,46 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
     await eventually(async () => (await web())?.phase === 'Running', 60_000, 'v1 Running');
     assert.equal(await releasesRun(), 1);
 
-    await world.writeManifest('web', spec('v2', ['sh', '-c', '/bin/busybox sleep 4; echo ran >> /data/releases'], { postDeploy: { command: ['sh', '-c', 'test -f /data/releases'] } }));
-    await eventually(async () => (await dockerCli(['ps', '-q', '--filter', 'label=berth.role=release', '--filter', `label=berth.namespace=${world.namespace}`])).trim() !== '', 30_000, 'the release container running');
-    assert.deepEqual((await world.containers('web')).filter((c) => !c.name.includes('.release.')).map((c) => c.imageId), [await world.imageId(`${world.namespace}/web:v1`)], 'no new container before the release step ends');
+    await world.writeManifest(
+      'web',
+      spec('v2', ['sh', '-c', '/bin/busybox sleep 4; echo ran >> /data/releases'], {
+        postDeploy: { command: ['sh', '-c', 'test -f /data/releases'] },
+      }),
+    );
+    await eventually(
+      async () =>
+        (
+          await dockerCli([
+            'ps',
+            '-q',
+            '--filter',
+            'label=berth.role=release',
+            '--filter',
+            `label=berth.namespace=${world.namespace}`,
+          ])
+        ).trim() !== '',
+      30_000,
+      'the release container running',
+    );
+    assert.deepEqual(
+      (await world.containers('web')).filter((c) => !c.name.includes('.release.')).map((c) => c.imageId),
+      [await world.imageId(`${world.namespace}/web:v1`)],
+      'no new container before the release step ends',
+    );
     await berth.stop('SIGKILL');
     const plan = await world.cli(['plan', '--manifests', world.manifests]);
-    assert.match(plan.stdout, /▶ release \["sh","-c","\/bin\/busybox sleep 4; echo ran >> \/data\/releases"\] in a one-off container of [0-9a-f]{12} \(timeout 60s\)/);
+    assert.match(
+      plan.stdout,
+      /▶ release \["sh","-c","\/bin\/busybox sleep 4; echo ran >> \/data\/releases"\] in a one-off container of [0-9a-f]{12} \(timeout 60s\)/,
+    );
 
     berth = world.start();
     await berth.waitForLog((l) => /already under way; waiting for it/.test(l.msg), 30_000);
-    await eventually(async () => (await web())?.running.tag === 'v2' && (await web())?.phase === 'Running', 60_000, 'v2 Running');
+    await eventually(
+      async () => (await web())?.running.tag === 'v2' && (await web())?.phase === 'Running',
+      60_000,
+      'v2 Running',
+    );
     assert.equal(await releasesRun(), 2, 'the release of v2 ran once, though two berths deployed it');
     assert.equal((await history())[0]?.postDeploy, 'succeeded');
     assert.equal(await berth.stop(), 0);
@@ -71,32 +110,70 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     assert.equal(await releasesRun(), 2, 'a restart releases nothing');
     assert.ok(!berth.logs.some((l) => l.step === 'release-step'), 'no release step on a restart');
-    assert.deepEqual(JSON.parse(await dockerCli(['ps', '-a', '--format', '{{json .Names}}', '--filter', `label=berth.role=release`, '--filter', `label=berth.namespace=${world.namespace}`]) || '[]'), [], 'release containers are removed');
+    assert.deepEqual(
+      JSON.parse(
+        (await dockerCli([
+          'ps',
+          '-a',
+          '--format',
+          '{{json .Names}}',
+          '--filter',
+          `label=berth.role=release`,
+          '--filter',
+          `label=berth.namespace=${world.namespace}`,
+        ])) || '[]',
+      ),
+      [],
+      'release containers are removed',
+    );
     assert.equal(await berth.stop(), 0);
   });
 
   it('a failing release keeps the old revision serving, keeps its output (secrets redacted) in history, and holds it until berth retry', async () => {
     const before = (await world.running('web')).map((c) => c.id);
-    await world.writeManifest('web', spec('v3', ['sh', '-c', `echo applying 0042; echo password is $DB_PASSWORD; exit 3`]));
+    await world.writeManifest(
+      'web',
+      spec('v3', ['sh', '-c', `echo applying 0042; echo password is $DB_PASSWORD; exit 3`]),
+    );
     const berth = world.start();
-    const degraded = await eventually(async () => {
-      const status = await web();
-      return status?.phase === 'Degraded' && /held/.test(status.message) ? status : undefined;
-    }, 60_000, 'Degraded and held');
-    assert.match(degraded.message, /\/web:v3 is held after it failed \(the release step .* exited with code 3\); the previous revision keeps serving until the manifest changes or `berth retry web`/);
+    const degraded = await eventually(
+      async () => {
+        const status = await web();
+        return status?.phase === 'Degraded' && /held/.test(status.message) ? status : undefined;
+      },
+      60_000,
+      'Degraded and held',
+    );
+    assert.match(
+      degraded.message,
+      /\/web:v3 is held after it failed \(the release step .* exited with code 3\); the previous revision keeps serving until the manifest changes or `berth retry web`/,
+    );
     const [failed] = await history();
     assert.equal(`${failed?.tag} ${failed?.outcome}`, 'v3 failed');
     assert.match(failed?.output ?? '', /applying 0042\npassword is <redacted>/);
     assert.ok(!JSON.stringify(await history()).includes(SECRET), 'the env value never reaches history');
     const now = await world.running('web');
-    assert.deepEqual(now.map((c) => c.id), before, `v2 untouched: ${JSON.stringify(now.map((c) => c.name))}\n${berth.tail(30)}`);
+    assert.deepEqual(
+      now.map((c) => c.id),
+      before,
+      `v2 untouched: ${JSON.stringify(now.map((c) => c.name))}\n${berth.tail(30)}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    assert.equal(berth.logs.filter((l) => l.step === 'release-step' && /^Running the release step/.test(l.msg)).length, 1, 'not run again by itself');
+    assert.equal(
+      berth.logs.filter((l) => l.step === 'release-step' && /^Running the release step/.test(l.msg)).length,
+      1,
+      'not run again by itself',
+    );
 
     const retry = await world.cli(['retry', 'web']);
     assert.equal(retry.code, 0, retry.stderr);
     await berth.waitForLog((l) => l.step === 'retry', 10_000);
-    await eventually(async () => berth.logs.filter((l) => l.step === 'release-step' && /^Running the release step/.test(l.msg)).length === 2, 30_000, 'the release run again on retry');
+    await eventually(
+      async () =>
+        berth.logs.filter((l) => l.step === 'release-step' && /^Running the release step/.test(l.msg)).length === 2,
+      30_000,
+      'the release run again on retry',
+    );
     assert.equal(await berth.stop(), 0);
   });
 
@@ -104,30 +181,77 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
     const nginx = await PrivateNginx.start();
     try {
       await buildTestImage(`${world.namespace}/shop`, 'good', { body: 'good' });
-      await buildTestImage(`${world.namespace}/shop`, 'crashy', { body: 'crashy', command: "/bin/busybox httpd -f -p 8080 -h /www & /bin/busybox sleep 4; exit 7" });
-      const shop = (tag: string) => ({ tag, replicas: 2, domains: ['shop.example.test'], checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 20, timeout: 1 }] }, deploy: { retireAfter: 1, monitor: 30 } });
+      await buildTestImage(`${world.namespace}/shop`, 'crashy', {
+        body: 'crashy',
+        command: '/bin/busybox httpd -f -p 8080 -h /www & /bin/busybox sleep 4; exit 7',
+      });
+      const shop = (tag: string) => ({
+        tag,
+        replicas: 2,
+        domains: ['shop.example.test'],
+        checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 20, timeout: 1 }] },
+        deploy: { retireAfter: 1, monitor: 30 },
+      });
       await world.writeManifest('shop', shop('good'));
       const berth = world.start(nginx.berthFlags());
-      await eventually(async () => (await nginx.get('shop.example.test')).body === 'good', 60_000, 'good through nginx');
+      await eventually(
+        async () => (await nginx.get('shop.example.test')).body === 'good',
+        60_000,
+        'good through nginx',
+      );
       const good = (await world.running('shop')).map((c) => c.id).sort();
 
       await world.writeManifest('shop', shop('crashy'));
-      await eventually(async () => (await nginx.get('shop.example.test')).body === 'crashy', 60_000, 'crashy took traffic');
+      await eventually(
+        async () => (await nginx.get('shop.example.test')).body === 'crashy',
+        60_000,
+        'crashy took traffic',
+      );
       const switched = Date.now();
       const rolledBack = await berth.waitForLog((l) => l.step === 'rollback' && /^Rolled back/.test(l.msg), 30_000);
-      assert.match(rolledBack.msg, /^Rolled back: traffic is on the previous revision again; .*shop.* (exited and was restarted by the engine|stopped) .*within deploy\.monitor \(30s\) after the switch$/);
+      assert.match(
+        rolledBack.msg,
+        /^Rolled back: traffic is on the previous revision again; .*shop.* (exited and was restarted by the engine|stopped) .*within deploy\.monitor \(30s\) after the switch$/,
+      );
       assert.ok(Date.now() - switched < 15_000);
       // nginx's old workers finish what they hold after the reload: the next requests get the old revision.
-      await eventually(async () => (await nginx.get('shop.example.test')).body === 'good', 3_000, 'good again through nginx');
-      await eventually(async () => (await world.running('shop')).map((c) => c.id).sort().join() === good.join(), 20_000, 'the old containers alone, the very same ones');
-      const status = await eventually(async () => (await world.status()).find((a) => a.app === 'shop' && /held/.test(a.message)), 10_000, 'held');
+      await eventually(
+        async () => (await nginx.get('shop.example.test')).body === 'good',
+        3_000,
+        'good again through nginx',
+      );
+      await eventually(
+        async () =>
+          (await world.running('shop'))
+            .map((c) => c.id)
+            .sort()
+            .join() === good.join(),
+        20_000,
+        'the old containers alone, the very same ones',
+      );
+      const status = await eventually(
+        async () => (await world.status()).find((a) => a.app === 'shop' && /held/.test(a.message)),
+        10_000,
+        'held',
+      );
       assert.equal(status.phase, 'Degraded');
-      const shopHistory = JSON.parse((await world.cli(['history', 'shop', '--json'])).stdout) as { tag: string; outcome: string }[];
+      const shopHistory = JSON.parse((await world.cli(['history', 'shop', '--json'])).stdout) as {
+        tag: string;
+        outcome: string;
+      }[];
       assert.equal(`${shopHistory[0]?.tag} ${shopHistory[0]?.outcome}`, 'crashy rolled_back');
-      assert.equal(await world.imageId(`${world.namespace}/shop:latest`), await world.imageId(`${world.namespace}/shop:good`), 'latest points back at good');
+      assert.equal(
+        await world.imageId(`${world.namespace}/shop:latest`),
+        await world.imageId(`${world.namespace}/shop:good`),
+        'latest points back at good',
+      );
 
       await new Promise((resolve) => setTimeout(resolve, 4_000));
-      assert.equal(berth.logs.filter((l) => l.app === 'shop' && l.step === 'deploy').length, 2, 'no deploy/rollback loop');
+      assert.equal(
+        berth.logs.filter((l) => l.app === 'shop' && l.step === 'deploy').length,
+        2,
+        'no deploy/rollback loop',
+      );
       assert.equal((await world.containers('shop')).length, 2);
       assert.equal(await berth.stop(), 0);
     } finally {

@@ -24,7 +24,10 @@ describe('berth run: safety (real engine)', function () {
     await chmod(world.manifests, 0o777);
     const berth = world.start();
     const warning = await berth.waitForLog((l) => l.source === 'permissions', 20_000);
-    assert.match(warning.msg, /\(mode 0777\) is writable by its group and every user: anyone who can write a manifest can run containers on this host/);
+    assert.match(
+      warning.msg,
+      /\(mode 0777\) is writable by its group and every user: anyone who can write a manifest can run containers on this host/,
+    );
     await eventually(async () => (await world.running('web')).length === 1, 30_000, 'web running');
     const dir = join(world.stateDir, world.namespace);
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
@@ -36,14 +39,36 @@ describe('berth run: safety (real engine)', function () {
     const id = await buildTestImage(`${world.namespace}/web`, 'v1');
     await buildTestImage(`${world.namespace}/keep`, 'v1');
     const impostor = `${world.namespace}-impostor`;
-    await dockerCli(['run', '-d', '--name', impostor, '--label', `berth.namespace=${world.namespace}`, '--label', 'berth.app=web', '--label', 'berth.spec-hash=x', '--label', 'berth.managed=false', id]);
+    await dockerCli([
+      'run',
+      '-d',
+      '--name',
+      impostor,
+      '--label',
+      `berth.namespace=${world.namespace}`,
+      '--label',
+      'berth.app=web',
+      '--label',
+      'berth.spec-hash=x',
+      '--label',
+      'berth.managed=false',
+      id,
+    ]);
     try {
       await world.writeManifest('web', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
       await world.writeManifest('keep', { tag: 'v1', checks: { wait: 0 } });
       world.start();
-      await eventually(async () => (await world.containers('web')).filter((c) => c.labels['berth.managed'] === 'true').length === 1, 30_000, 'web deployed beside the impostor');
+      await eventually(
+        async () => (await world.containers('web')).filter((c) => c.labels['berth.managed'] === 'true').length === 1,
+        30_000,
+        'web deployed beside the impostor',
+      );
       await rm(join(world.manifests, 'web.yaml'));
-      await eventually(async () => (await world.containers('web')).every((c) => c.labels['berth.managed'] !== 'true'), 30_000, 'web removed');
+      await eventually(
+        async () => (await world.containers('web')).every((c) => c.labels['berth.managed'] !== 'true'),
+        30_000,
+        'web removed',
+      );
       const state = (await dockerCli(['inspect', '--format', '{{.State.Status}} {{.Image}}', impostor])).trim();
       assert.equal(state, `running ${id}`, 'the impostor runs on, untouched');
     } finally {
@@ -54,10 +79,19 @@ describe('berth run: safety (real engine)', function () {
   it('env values never reach logs, status, history, plan or the state file, even when the app prints them', async () => {
     const secret = `s3cret-${randomBytes(8).toString('hex')}`;
     await buildTestImage(`${world.namespace}/leaky`, 'v1');
-    const spec = { tag: 'v1', env: { API_TOKEN: secret }, command: ['sh', '-c', 'echo "token is $API_TOKEN"; env; exit 3'], checks: { wait: 2 } };
+    const spec = {
+      tag: 'v1',
+      env: { API_TOKEN: secret },
+      command: ['sh', '-c', 'echo "token is $API_TOKEN"; env; exit 3'],
+      checks: { wait: 2 },
+    };
     await world.writeManifest('leaky', spec);
     const berth = world.start();
-    await eventually(async () => (await world.status()).find((s) => s.app === 'leaky' && s.lastError), 30_000, 'the failed deploy reported');
+    await eventually(
+      async () => (await world.status()).find((s) => s.app === 'leaky' && s.lastError),
+      30_000,
+      'the failed deploy reported',
+    );
     await berth.waitForLog((l) => l.app === 'leaky' && /container output/.test(l.msg), 10_000);
     const texts = [
       JSON.stringify(berth.logs),
@@ -72,7 +106,10 @@ describe('berth run: safety (real engine)', function () {
   });
 
   it('keeps good apps running and stays up beside the whole refusal corpus, junk included', async () => {
-    const ids = { v1: await buildTestImage(`${world.namespace}/good`, 'v1'), v2: await buildTestImage(`${world.namespace}/good`, 'v2') };
+    const ids = {
+      v1: await buildTestImage(`${world.namespace}/good`, 'v1'),
+      v2: await buildTestImage(`${world.namespace}/good`, 'v2'),
+    };
     await world.writeManifest('good', { tag: 'v1', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
     const berth = world.start();
     await eventually(async () => (await world.running('good'))[0]?.imageId === ids.v1, 30_000, 'good running');
@@ -86,12 +123,22 @@ describe('berth run: safety (real engine)', function () {
     await berth.waitForLog((l) => l.level >= 40 && String(l.msg).includes('fifty-megabytes.yaml'), 20_000);
 
     await world.writeManifest('good', { tag: 'v2', checks: { wait: 0 }, deploy: { retireAfter: 0 } });
-    await eventually(async () => (await world.containers('good')).map((c) => c.imageId).join() === ids.v2, 30_000, 'good still deploys edits');
+    await eventually(
+      async () => (await world.containers('good')).map((c) => c.imageId).join() === ids.v2,
+      30_000,
+      'good still deploys edits',
+    );
     assert.equal(await Promise.race([berth.exit(), Promise.resolve('alive')]), 'alive');
     assert.ok(!/\n\s+at /.test(berth.stderr + JSON.stringify(berth.logs)), 'no stack trace anywhere');
     const validate = await world.cli(['validate', world.manifests]);
     assert.equal(validate.code, 1);
-    assert.ok(validate.stdout.trim().split('\n').every((line) => line.startsWith(world.manifests)), 'every problem line names its file');
+    assert.ok(
+      validate.stdout
+        .trim()
+        .split('\n')
+        .every((line) => line.startsWith(world.manifests)),
+      'every problem line names its file',
+    );
   });
 
   it('backs off a crash-looping deploy instead of hot-looping it, and says why', async function () {
@@ -108,10 +155,17 @@ describe('berth run: safety (real engine)', function () {
     const failures = berth.logs.filter(isFailure).map((l) => Number(l.time));
     for (const [i, backoffMs] of [2_000, 4_000].entries()) {
       const waited = (attempts[i + 1] ?? 0) - (failures[i] ?? 0);
-      assert.ok(waited >= backoffMs - 100, `attempt ${i + 2} came ${waited} ms after failure ${i + 1}, not after the ${backoffMs} ms backoff (hot loop)`);
+      assert.ok(
+        waited >= backoffMs - 100,
+        `attempt ${i + 2} came ${waited} ms after failure ${i + 1}, not after the ${backoffMs} ms backoff (hot loop)`,
+      );
     }
     // The third failure is followed by an 8 s backoff (then 16 s, ...), during which status shows Failed.
-    const status = await eventually(async () => (await world.status()).find((s) => s.phase === 'Failed'), 30_000, 'Failed between retries');
+    const status = await eventually(
+      async () => (await world.status()).find((s) => s.phase === 'Failed'),
+      30_000,
+      'Failed between retries',
+    );
     assert.match(status.lastError ?? '', /exit code 3/);
     assert.equal((await world.running('crashy')).length, 0);
   });

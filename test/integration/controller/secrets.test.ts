@@ -19,9 +19,15 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
   let berth: BerthProcess;
   let listen: number;
   let secretsDir: string;
-  const values = { password: 'pw-Zq81-first', token: 'tok-Hh27-first', file: 'file-Xy55-first', rotated: 'pw-Zq81-second' };
+  const values = {
+    password: 'pw-Zq81-first',
+    token: 'tok-Hh27-first',
+    file: 'file-Xy55-first',
+    rotated: 'pw-Zq81-second',
+  };
 
-  const encrypt = (name: string, text: string, identity = 'key.txt') => ageEncrypt(join(world.root, identity), join(world.manifests, 'secrets', name), text);
+  const encrypt = (name: string, text: string, identity = 'key.txt') =>
+    ageEncrypt(join(world.root, identity), join(world.manifests, 'secrets', name), text);
   const spec = (tag: string) => ({
     tag,
     env: { MODE: 'production' },
@@ -42,14 +48,21 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
     await encrypt('db.age', values.file);
     await world.writeManifest('web', spec('v1'));
     listen = await freePort();
-    berth = world.start(['--age-identity', join(world.root, 'key.txt'), '--secrets-dir', secretsDir, '--listen', `127.0.0.1:${listen}`]);
+    berth = world.start([
+      '--age-identity',
+      join(world.root, 'key.txt'),
+      '--secrets-dir',
+      secretsDir,
+      '--listen',
+      `127.0.0.1:${listen}`,
+    ]);
   });
   after(async () => {
     await world.cleanup();
     await rm(secretsDir, { recursive: true, force: true });
   });
 
-  it('puts the env file\'s variables in the container\'s env and the secret file at its target, read-only', async () => {
+  it("puts the env file's variables in the container's env and the secret file at its target, read-only", async () => {
     await eventually(async () => (await web())?.phase === 'Running', 30_000, 'web Running');
     const c = await container();
     const env = await dockerCli(['exec', c.id, '/bin/busybox', 'env']);
@@ -66,14 +79,38 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
     const before = (await container()).id;
     await encrypt('web.env.age', `DB_PASSWORD=${values.rotated}\nAPI_TOKEN="${values.token}"\n`);
     await berth.stop();
-    const plan = await world.cli(['plan', '--manifests', world.manifests, '--age-identity', join(world.root, 'key.txt')]);
+    const plan = await world.cli([
+      'plan',
+      '--manifests',
+      world.manifests,
+      '--age-identity',
+      join(world.root, 'key.txt'),
+    ]);
     assert.match(plan.stdout, /~ env\s+DB_PASSWORD: \(secret changed\)/);
     assert.doesNotMatch(plan.stdout, /~ env\s+API_TOKEN/, 'an unchanged secret is no change');
     for (const value of Object.values(values)) assert.ok(!plan.stdout.includes(value), 'plan shows no value');
-    berth = world.start(['--age-identity', join(world.root, 'key.txt'), '--secrets-dir', secretsDir, '--listen', `127.0.0.1:${listen}`]);
-    await eventually(async () => (await world.running('web')).length === 1 && (await container()).id !== before, 30_000, 'a new container');
-    assert.match(await dockerCli(['exec', (await container()).id, '/bin/busybox', 'env']), new RegExp(`^DB_PASSWORD=${values.rotated}$`, 'm'));
-    await eventually(async () => (await readdir(join(secretsDir, world.namespace, 'web'))).length === 1, 15_000, 'the old revision\'s secret files gone');
+    berth = world.start([
+      '--age-identity',
+      join(world.root, 'key.txt'),
+      '--secrets-dir',
+      secretsDir,
+      '--listen',
+      `127.0.0.1:${listen}`,
+    ]);
+    await eventually(
+      async () => (await world.running('web')).length === 1 && (await container()).id !== before,
+      30_000,
+      'a new container',
+    );
+    assert.match(
+      await dockerCli(['exec', (await container()).id, '/bin/busybox', 'env']),
+      new RegExp(`^DB_PASSWORD=${values.rotated}$`, 'm'),
+    );
+    await eventually(
+      async () => (await readdir(join(secretsDir, world.namespace, 'web'))).length === 1,
+      15_000,
+      "the old revision's secret files gone",
+    );
   });
 
   it('no value anywhere berth writes or shows: logs, state directory, /api/apps, /metrics, the status page, history, events', async () => {
@@ -98,18 +135,34 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
   it('bad input loses nothing: no key, another key, a corrupt file, an oversized file: Invalid with one line, the revision keeps serving', async () => {
     const serving = (await container()).id;
     const cases: [string, () => Promise<void>, RegExp][] = [
-      ['another key', () => encrypt('db.age', 'x', 'other.txt'), /web\.yaml:\d+:\d+: .*secrets\/db\.age: cannot decrypt: it is encrypted to another key than the identities berth was given/],
-      ['a corrupt file', () => writeFile(join(world.manifests, 'secrets', 'db.age'), 'age-encryption.org/v1\n-> garbage\n'), /secrets\/db\.age: cannot decrypt: not a valid age file/],
-      ['an oversized file', () => writeFile(join(world.manifests, 'secrets', 'db.age'), Buffer.alloc(70 * 1024)), /secrets\/db\.age: 71680 bytes, over the 64 KiB limit for secret files/],
+      [
+        'another key',
+        () => encrypt('db.age', 'x', 'other.txt'),
+        /web\.yaml:\d+:\d+: .*secrets\/db\.age: cannot decrypt: it is encrypted to another key than the identities berth was given/,
+      ],
+      [
+        'a corrupt file',
+        () => writeFile(join(world.manifests, 'secrets', 'db.age'), 'age-encryption.org/v1\n-> garbage\n'),
+        /secrets\/db\.age: cannot decrypt: not a valid age file/,
+      ],
+      [
+        'an oversized file',
+        () => writeFile(join(world.manifests, 'secrets', 'db.age'), Buffer.alloc(70 * 1024)),
+        /secrets\/db\.age: 71680 bytes, over the 64 KiB limit for secret files/,
+      ],
       ['a missing file', () => rm(join(world.manifests, 'secrets', 'db.age')), /secrets\/db\.age: no such file/],
     ];
     for (const [what, breakIt, message] of cases) {
       await breakIt();
       await world.writeManifest('web', spec('v1'));
-      const invalid = await eventually(async () => {
-        const status = await web();
-        return status?.phase === 'Invalid' && message.test(status.message) ? status : undefined;
-      }, 15_000, `Invalid for ${what}`);
+      const invalid = await eventually(
+        async () => {
+          const status = await web();
+          return status?.phase === 'Invalid' && message.test(status.message) ? status : undefined;
+        },
+        15_000,
+        `Invalid for ${what}`,
+      );
       assert.ok(!invalid.message.includes('\n'), 'one line');
       assert.equal((await container()).id, serving, `${what}: the running revision keeps serving`);
     }
@@ -117,20 +170,38 @@ describe('secrets: age-encrypted env files and secret files (real age, real engi
     await encrypt('db.age', values.file);
     const plan = await world.cli(['plan', '--manifests', world.manifests]);
     assert.equal(plan.code, 1);
-    assert.match(plan.stdout, /^! .*web\.yaml:\d+:\d+: .*secrets\/web\.env\.age: cannot decrypt: berth was given no identity \(--age-identity FILE or BERTH_AGE_IDENTITY_FILE\)$/m);
+    assert.match(
+      plan.stdout,
+      /^! .*web\.yaml:\d+:\d+: .*secrets\/web\.env\.age: cannot decrypt: berth was given no identity \(--age-identity FILE or BERTH_AGE_IDENTITY_FILE\)$/m,
+    );
     // validate checks manifests without keys, and decryption only when given them.
     assert.equal((await world.cli(['validate', world.manifests])).code, 0);
     const checked = await world.cli(['validate', world.manifests, '--age-identity', join(world.root, 'other.txt')]);
     assert.equal(checked.code, 1);
-    assert.match(checked.stdout, /web\.yaml:\d+:\d+: .*secrets\/web\.env\.age: cannot decrypt: it is encrypted to another key/);
+    assert.match(
+      checked.stdout,
+      /web\.yaml:\d+:\d+: .*secrets\/web\.env\.age: cannot decrypt: it is encrypted to another key/,
+    );
   });
 
   it('removes the decrypted files with the app', async () => {
     await world.writeManifest('keep', { tag: 'v1', image: `${world.namespace}/web`, checks: { wait: 0 } });
-    await eventually(async () => (await world.status()).find((a) => a.app === 'keep' && a.phase === 'Running'), 30_000, 'keep Running');
+    await eventually(
+      async () => (await world.status()).find((a) => a.app === 'keep' && a.phase === 'Running'),
+      30_000,
+      'keep Running',
+    );
     await rm(join(world.manifests, 'web.yaml'));
     await eventually(async () => (await world.running('web')).length === 0, 30_000, 'web removed');
-    await eventually(async () => stat(join(secretsDir, world.namespace, 'web')).then(() => false, () => true), 15_000, 'its secret files gone');
+    await eventually(
+      async () =>
+        stat(join(secretsDir, world.namespace, 'web')).then(
+          () => false,
+          () => true,
+        ),
+      15_000,
+      'its secret files gone',
+    );
     assert.equal(await berth.stop(), 0);
   });
 });

@@ -29,13 +29,19 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     ...extra,
   });
   const blockFile = () => join(nginx.confDir, `berth.${world.namespace}.shop.conf`);
-  const served = async (body: string) => eventually(async () => (await nginx.get(HOST)).body === body, 30_000, `nginx to serve "${body}"`);
-  const settled = async () => eventually(async () => (await world.containers('shop')).length === 2, 30_000, 'the old containers to retire');
+  const served = async (body: string) =>
+    eventually(async () => (await nginx.get(HOST)).body === body, 30_000, `nginx to serve "${body}"`);
+  const settled = async () =>
+    eventually(async () => (await world.containers('shop')).length === 2, 30_000, 'the old containers to retire');
 
   before(async () => {
     world = await Scenario.create();
     nginx = await PrivateNginx.start();
-    for (const tag of ['blue', 'green', 'broken']) await buildTestImage(`${world.namespace}/shop`, tag, { body: tag, extraFiles: tag === 'broken' ? { health: 'not yet' } : {} });
+    for (const tag of ['blue', 'green', 'broken'])
+      await buildTestImage(`${world.namespace}/shop`, tag, {
+        body: tag,
+        extraFiles: tag === 'broken' ? { health: 'not yet' } : {},
+      });
     await world.writeManifest('shop', spec('blue'));
     await world.writeManifest('plain', { tag: 'blue', image: `${world.namespace}/shop`, checks: { wait: 0 } });
     berth = world.start(nginx.berthFlags());
@@ -57,7 +63,10 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
   });
 
   it('moves traffic between versions with zero failed requests under load, across several deploys', async () => {
-    const load = startLoad(() => nginx.get(HOST, '/', LOAD_TIMEOUT_MS), (body) => body === 'blue' || body === 'green');
+    const load = startLoad(
+      () => nginx.get(HOST, '/', LOAD_TIMEOUT_MS),
+      (body) => body === 'blue' || body === 'green',
+    );
     try {
       for (const tag of ['green', 'blue', 'green', 'blue']) {
         load.result.firstSeen.clear();
@@ -76,10 +85,20 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
   it('a failing deploy never touches the upstream: the old version keeps serving', async () => {
     await served('blue');
     const before = await readFile(blockFile(), 'utf8');
-    const load = startLoad(() => nginx.get(HOST, '/', LOAD_TIMEOUT_MS), (body) => body === 'blue');
+    const load = startLoad(
+      () => nginx.get(HOST, '/', LOAD_TIMEOUT_MS),
+      (body) => body === 'blue',
+    );
     try {
-      await world.writeManifest('shop', spec('broken', { checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 3, timeout: 1 }] } }));
-      await eventually(async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'), 90_000, 'Degraded');
+      await world.writeManifest(
+        'shop',
+        spec('broken', { checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 3, timeout: 1 }] } }),
+      );
+      await eventually(
+        async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'),
+        90_000,
+        'Degraded',
+      );
     } finally {
       await load.stop();
     }
@@ -91,13 +110,21 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
 
   it('a configuration nginx rejects is rolled back and reported; the old version keeps serving until nginx accepts again', async () => {
     await world.writeManifest('shop', spec('blue'));
-    await eventually(async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Running'), 30_000, 'Running');
+    await eventually(
+      async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Running'),
+      30_000,
+      'Running',
+    );
     const file = blockFile();
     const good = await readFile(file, 'utf8');
     const broken = join(nginx.confDir, 'zz-someone-else.conf');
     await writeFile(broken, 'this is not nginx syntax\n');
     await world.writeManifest('shop', spec('green'));
-    const degraded = await eventually(async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'), 30_000, 'Degraded by the rejected config');
+    const degraded = await eventually(
+      async () => (await world.status()).find((s) => s.app === 'shop' && s.phase === 'Degraded'),
+      30_000,
+      'Degraded by the rejected config',
+    );
     assert.match(degraded.lastError ?? '', /nginx rejected the configuration/);
     // berth retries with backoff, and each retry puts the new block in place while `nginx -t` runs, then takes it back out.
     await eventually(async () => (await readFile(file, 'utf8')) === good, 10_000, 'the previous block back in place');
@@ -121,18 +148,30 @@ describe('berth run --proxy nginx (real engine, real nginx)', function () {
     await rm(blockFile());
     const plan = await world.cli(['plan', '--manifests', world.manifests, '--exit-code', ...nginx.berthFlags()]);
     assert.equal(plan.code, 2, plan.stdout + plan.stderr);
-    assert.match(plan.stdout, /^shop: repair\n {2}→ route the proxy to 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ {2}\(the proxy has no route for the app\)$/m, 'plan shows the route it would write');
+    assert.match(
+      plan.stdout,
+      /^shop: repair\n {2}→ route the proxy to 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ {2}\(the proxy has no route for the app\)$/m,
+      'plan shows the route it would write',
+    );
     assert.equal(await readFile(blockFile(), 'utf8').catch(() => undefined), undefined, 'plan wrote nothing');
     world.start([...nginx.berthFlags(), '--resync', '2']);
     // nginx keeps serving the deleted block until a reload: the file is what shows berth at work.
-    await eventually(async () => (await readFile(blockFile(), 'utf8').catch(() => undefined)) !== undefined, 30_000, 'berth to write the block again');
+    await eventually(
+      async () => (await readFile(blockFile(), 'utf8').catch(() => undefined)) !== undefined,
+      30_000,
+      'berth to write the block again',
+    );
     await served('blue');
   });
 
   it('puts back a server block deleted by hand at the next resync, while berth runs', async () => {
     const block = await readFile(blockFile(), 'utf8');
     await rm(blockFile());
-    await eventually(async () => (await readFile(blockFile(), 'utf8').catch(() => undefined)) === block, 20_000, 'the same block to be back');
+    await eventually(
+      async () => (await readFile(blockFile(), 'utf8').catch(() => undefined)) === block,
+      20_000,
+      'the same block to be back',
+    );
     await served('blue');
   });
 });

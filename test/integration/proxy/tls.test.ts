@@ -47,8 +47,22 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
   });
 
   /** GET https://<host>:<tlsPort><path> through nginx, checking the certificate against `ca`. */
-  function httpsGet(host: string, path = '/', ca: string[] = trust, timeoutMs = 3_000): Promise<{ status: number; body: string; certificate: X509Certificate }> {
-    const options: RequestOptions = { host: '127.0.0.1', port: tlsPort, path, servername: host, headers: { host }, ca, timeout: timeoutMs, agent: false };
+  function httpsGet(
+    host: string,
+    path = '/',
+    ca: string[] = trust,
+    timeoutMs = 3_000,
+  ): Promise<{ status: number; body: string; certificate: X509Certificate }> {
+    const options: RequestOptions = {
+      host: '127.0.0.1',
+      port: tlsPort,
+      path,
+      servername: host,
+      headers: { host },
+      ca,
+      timeout: timeoutMs,
+      agent: false,
+    };
     return new Promise((resolve, reject) => {
       const req = request(options, (res) => {
         const certificate = new X509Certificate((res.socket as TLSSocket).getPeerCertificate().raw);
@@ -81,12 +95,18 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
     berthFlags = [
       ...sink.flags(),
       ...nginx.berthFlags(),
-      '--proxy-tls-listen', `127.0.0.1:${tlsPort}`,
-      '--acme-directory', pebble.directoryUrl,
-      '--acme-email', 'ops@example.test',
-      '--acme-ca-file', pebble.caFile,
-      '--tls-cert-dir', ownDir,
-      '--listen', `127.0.0.1:${statusPort}`,
+      '--proxy-tls-listen',
+      `127.0.0.1:${tlsPort}`,
+      '--acme-directory',
+      pebble.directoryUrl,
+      '--acme-email',
+      'ops@example.test',
+      '--acme-ca-file',
+      pebble.caFile,
+      '--tls-cert-dir',
+      ownDir,
+      '--listen',
+      `127.0.0.1:${statusPort}`,
     ];
     berth = world.start(berthFlags);
   });
@@ -100,7 +120,11 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
 
   it('with the CA down, serves over plain HTTP, reports the failed order, and gets the certificate once the CA is up', async () => {
     await eventually(async () => (await nginx.get(HOST)).body === 'blue', 60_000, 'shop over plain HTTP');
-    const failed = await eventually(async () => (await certificates('shop')).find((c) => c.state === 'failed'), 30_000, 'a failed order in status');
+    const failed = await eventually(
+      async () => (await certificates('shop')).find((c) => c.state === 'failed'),
+      30_000,
+      'a failed order in status',
+    );
     assert.match(failed.error ?? '', /cannot reach the ACME directory https:\/\/127\.0\.0\.1:\d+\/dir: ECONNREFUSED/);
     assert.equal((await nginx.get(HOST)).status, 200, 'no redirect without a certificate');
     await pebble.start();
@@ -109,19 +133,41 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
     assert.equal(answer.body, 'blue');
     assert.ok(answer.certificate.checkHost(HOST), 'the certificate names the domain');
     assert.match(answer.certificate.issuer, /Pebble Intermediate CA/);
-    const issued = await eventually(async () => (await certificates('shop')).find((c) => c.state === 'issued'), 10_000, 'issued in status');
+    const issued = await eventually(
+      async () => (await certificates('shop')).find((c) => c.state === 'issued'),
+      10_000,
+      'issued in status',
+    );
     assert.match(issued.issuer ?? '', /Pebble Intermediate CA/);
     assert.ok(issued.notAfter !== null && Date.parse(issued.notAfter) > Date.now());
     const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
-    assert.match(metrics, new RegExp(`^berth_certificate_expiry_timestamp_seconds\\{domain="${HOST.replace(/\./g, '\\.')}",app="shop"\\} \\d+$`, 'm'));
+    assert.match(
+      metrics,
+      new RegExp(
+        `^berth_certificate_expiry_timestamp_seconds\\{domain="${HOST.replace(/\./g, '\\.')}",app="shop"\\} \\d+$`,
+        'm',
+      ),
+    );
     assert.match(metrics, /^berth_certificate_order_failing\{domain="shop\.example\.test",app="shop"\} 0$/m);
-    const timeline = JSON.parse((await world.cli(['events', 'shop', '--json'])).stdout) as { type: string; message: string }[];
-    assert.match(timeline.find((e) => e.type === 'certificate.failed')?.message ?? '', /^certificate for shop\.example\.test not issued: cannot reach the ACME directory/);
-    assert.match(timeline.find((e) => e.type === 'certificate.issued')?.message ?? '', /^certificate for shop\.example\.test issued by Pebble Intermediate CA/);
+    const timeline = JSON.parse((await world.cli(['events', 'shop', '--json'])).stdout) as {
+      type: string;
+      message: string;
+    }[];
+    assert.match(
+      timeline.find((e) => e.type === 'certificate.failed')?.message ?? '',
+      /^certificate for shop\.example\.test not issued: cannot reach the ACME directory/,
+    );
+    assert.match(
+      timeline.find((e) => e.type === 'certificate.issued')?.message ?? '',
+      /^certificate for shop\.example\.test issued by Pebble Intermediate CA/,
+    );
     const events = async () => JSON.parse((await world.cli(['events', '--json'])).stdout) as BerthEvent[];
     const ofShop = { namespace: world.namespace, app: 'shop', where: (e: BerthEvent) => e.details.domain === HOST };
     const [failedEvent] = await expectEvents(sink, events, 'certificate.failed', ofShop);
-    assert.deepEqual([failedEvent!.details.renewal, /cannot reach the ACME directory/.test(String(failedEvent!.details.reason))], [false, true]);
+    assert.deepEqual(
+      [failedEvent!.details.renewal, /cannot reach the ACME directory/.test(String(failedEvent!.details.reason))],
+      [false, true],
+    );
     const [issuedEvent] = await expectEvents(sink, events, 'certificate.issued', ofShop);
     assert.match(String(issuedEvent!.details.issuer), /Pebble Intermediate CA/);
     assert.ok(Date.parse(String(issuedEvent!.details.notAfter)) > Date.now() - 60_000);
@@ -133,18 +179,31 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
     const plain = await nginx.get(HOST, '/page?q=1');
     assert.equal(plain.status, 301);
     const location = await new Promise<string | undefined>((resolve, reject) => {
-      import('node:http').then(({ request: get }) => get({ host: '127.0.0.1', port: nginx.port, path: '/page?q=1', headers: { host: HOST } }, (res) => {
-        res.resume();
-        resolve(res.headers.location);
-      }).on('error', reject).end());
+      import('node:http').then(({ request: get }) =>
+        get({ host: '127.0.0.1', port: nginx.port, path: '/page?q=1', headers: { host: HOST } }, (res) => {
+          res.resume();
+          resolve(res.headers.location);
+        })
+          .on('error', reject)
+          .end(),
+      );
     });
     assert.equal(location, `https://${HOST}:${tlsPort}/page?q=1`);
-    assert.equal((await nginx.get(HOST, '/.well-known/acme-challenge/unknown-token')).status, 404, 'challenges are answered, not redirected');
+    assert.equal(
+      (await nginx.get(HOST, '/.well-known/acme-challenge/unknown-token')).status,
+      404,
+      'challenges are answered, not redirected',
+    );
     const dir = join(world.stateDir, 'tls', world.namespace);
-    assert.deepEqual((await readdir(dir)).filter((f) => f === 'account.key'), ['account.key']);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f === 'account.key'),
+      ['account.key'],
+    );
     const key = (await readdir(dir)).find((f) => f.startsWith(`${HOST}@`) && f.endsWith('.key'));
     assert.ok(key, 'a key of the domain in the state directory');
-    const mode = await new Promise<string>((resolve, reject) => execFile('stat', ['-c', '%a', join(dir, key)], (e, out) => (e ? reject(e) : resolve(out.trim()))));
+    const mode = await new Promise<string>((resolve, reject) =>
+      execFile('stat', ['-c', '%a', join(dir, key)], (e, out) => (e ? reject(e) : resolve(out.trim()))),
+    );
     assert.equal(mode, '600');
   });
 
@@ -153,10 +212,14 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
     // one is issued, so none is due again until well after the restart, and the same one must serve.
     const stale = (await httpsGet(HOST)).certificate.fingerprint256;
     await berth.waitForLog((l) => /^Certificate for .* issued by/.test(l.msg), 40_000, berth.logs.length);
-    const served = await eventually(async () => {
-      const now = (await httpsGet(HOST)).certificate.fingerprint256;
-      return now !== stale ? now : undefined;
-    }, 10_000, 'the renewed certificate served');
+    const served = await eventually(
+      async () => {
+        const now = (await httpsGet(HOST)).certificate.fingerprint256;
+        return now !== stale ? now : undefined;
+      },
+      10_000,
+      'the renewed certificate served',
+    );
     assert.equal(await berth.stop(), 0);
     berth = world.start(berthFlags);
     await berth.waitForLog((l) => l.step === 'ready', 30_000);
@@ -169,40 +232,70 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
   it('deploys zero-downtime under HTTPS load, and renews the short-lived certificate without a failed request', async () => {
     const before = (await httpsGet(HOST)).certificate.fingerprint256;
     const seen = new Set<string>([before]);
-    const load = startLoad(async () => {
-      const answer = await httpsGet(HOST, '/', trust, LOAD_TIMEOUT_MS);
-      seen.add(answer.certificate.fingerprint256);
-      return answer;
-    }, (body) => body === 'blue' || body === 'green');
+    const load = startLoad(
+      async () => {
+        const answer = await httpsGet(HOST, '/', trust, LOAD_TIMEOUT_MS);
+        seen.add(answer.certificate.fingerprint256);
+        return answer;
+      },
+      (body) => body === 'blue' || body === 'green',
+    );
     await world.writeManifest('shop', spec('green'));
     await eventually(async () => (await httpsGet(HOST)).body === 'green', 60_000, 'green over HTTPS');
     // A 30 s certificate is renewed 10 s before it expires: one renewal at least within 25 s.
     await eventually(async () => seen.size > 1, 40_000, 'a renewed certificate served');
     const result = await load.stop();
     assert.ok(result.requests > 100, `only ${result.requests} requests`);
-    assert.deepEqual(result.failures.slice(0, 5), [], `${result.failures.length} of ${result.requests} requests failed`);
+    assert.deepEqual(
+      result.failures.slice(0, 5),
+      [],
+      `${result.failures.length} of ${result.requests} requests failed`,
+    );
     assert.ok(berth.logs.some((l) => /^Renewing a certificate for shop\.example\.test/.test(l.msg)));
   });
 
   it('serves its own certificates from --tls-cert-dir instead of ACME, refuses a mismatched pair in one line, and reloads a replaced one', async () => {
-    const first = await eventually(async () => httpsGet(OWN, '/', [await readFile(join(ownDir, `${OWN}.crt`), 'utf8')]).catch(() => undefined), 30_000, 'own over HTTPS');
+    const first = await eventually(
+      async () => httpsGet(OWN, '/', [await readFile(join(ownDir, `${OWN}.crt`), 'utf8')]).catch(() => undefined),
+      30_000,
+      'own over HTTPS',
+    );
     assert.equal(first.body, 'blue');
     assert.equal((await certificates('own'))[0]?.state, 'own');
     const refused = berth.logs.find((l) => l.level === 40 && /bad\.example\.test/.test(l.msg));
-    assert.match(refused?.msg ?? '', /^--tls-cert-dir: .*bad\.example\.test\.key is not the key of .*bad\.example\.test\.crt; that pair is not used$/);
-    assert.ok(!berth.logs.some((l) => l.domain === OWN && /Ordering/.test(l.msg)), 'no ACME order for a domain with its own certificate');
+    assert.match(
+      refused?.msg ?? '',
+      /^--tls-cert-dir: .*bad\.example\.test\.key is not the key of .*bad\.example\.test\.crt; that pair is not used$/,
+    );
+    assert.ok(
+      !berth.logs.some((l) => l.domain === OWN && /Ordering/.test(l.msg)),
+      'no ACME order for a domain with its own certificate',
+    );
     await selfSigned(ownDir, OWN, 'second');
     const replaced = await readFile(join(ownDir, `${OWN}.crt`), 'utf8');
-    const next = await eventually(async () => httpsGet(OWN, '/', [replaced]).catch(() => undefined), 30_000, 'the replaced certificate served');
+    const next = await eventually(
+      async () => httpsGet(OWN, '/', [replaced]).catch(() => undefined),
+      30_000,
+      'the replaced certificate served',
+    );
     assert.notEqual(next.certificate.fingerprint256, first.certificate.fingerprint256);
   });
 
-  it('removes the certificate with the app\'s last domain', async () => {
-    const pairs = async () => (await readdir(join(world.stateDir, 'tls', world.namespace))).filter((f) => f.startsWith(`${HOST}@`));
+  it("removes the certificate with the app's last domain", async () => {
+    const pairs = async () =>
+      (await readdir(join(world.stateDir, 'tls', world.namespace))).filter((f) => f.startsWith(`${HOST}@`));
     assert.ok((await pairs()).length >= 2, 'a certificate and its key');
     await world.writeManifest('shop', { ...spec('green', []), domains: undefined });
     await eventually(async () => (await pairs()).length === 0, 30_000, 'the certificate and key removed');
-    await eventually(async () => (await httpsGet(HOST).then(() => 'served', () => 'gone')) === 'gone', 30_000, 'no HTTPS for the removed domain');
+    await eventually(
+      async () =>
+        (await httpsGet(HOST).then(
+          () => 'served',
+          () => 'gone',
+        )) === 'gone',
+      30_000,
+      'no HTTPS for the removed domain',
+    );
     // The status follows the removal (a renewal of these 30 s certificates may have been under way).
     await eventually(async () => (await certificates('shop')).length === 0, 15_000, 'no certificate in the status');
   });
@@ -211,6 +304,29 @@ describe('berth run --proxy nginx with HTTPS (real nginx, real ACME server)', fu
 /** A self-signed pair for `domain` in `dir` (`<domain>.crt`, `<domain>.key`); `label` makes each one distinct. */
 function selfSigned(dir: string, domain: string, label: string): Promise<void> {
   return new Promise((resolve, reject) =>
-    execFile('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${domain}.key`, '-out', `${domain}.crt`, '-days', '2', '-subj', `/CN=${domain} ${label}`, '-addext', `subjectAltName=DNS:${domain}`], { cwd: dir }, (error, _o, stderr) =>
-      error ? reject(new Error(stderr || error.message)) : resolve()));
+    execFile(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${domain}.key`,
+        '-out',
+        `${domain}.crt`,
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${domain} ${label}`,
+        '-addext',
+        `subjectAltName=DNS:${domain}`,
+      ],
+      { cwd: dir },
+      (error, _o, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve()),
+    ),
+  );
 }

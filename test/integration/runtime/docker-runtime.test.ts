@@ -12,7 +12,6 @@ import {
   NotManagedError,
   PortInUseError,
   PullError,
-  RuntimeError,
 } from '../../../src/runtime/errors.js';
 import {
   LABEL_APP,
@@ -21,7 +20,6 @@ import {
   LABEL_REPLICA,
   LABEL_SPEC_HASH,
   type ContainerCreateSpec,
-  type Runtime,
   type RuntimeEvent,
 } from '../../../src/runtime/types.js';
 import { buildTestImage, cleanupNamespace, dockerCli, httpGet, uniqueNamespace } from '../../support/docker.js';
@@ -62,7 +60,13 @@ describe('docker runtime against the real engine', function () {
       name: `${namespace}.web.${randomBytes(3).toString('hex')}.0`,
       image: imageId,
       env: {},
-      labels: { [LABEL_MANAGED]: 'true', [LABEL_NAMESPACE]: namespace, [LABEL_APP]: 'web', [LABEL_SPEC_HASH]: 'h1', [LABEL_REPLICA]: '0' },
+      labels: {
+        [LABEL_MANAGED]: 'true',
+        [LABEL_NAMESPACE]: namespace,
+        [LABEL_APP]: 'web',
+        [LABEL_SPEC_HASH]: 'h1',
+        [LABEL_REPLICA]: '0',
+      },
       ports: [{ container: 8080, hostIp: '127.0.0.1', protocol: 'tcp' }],
       volumes: [],
       resources: {},
@@ -78,7 +82,11 @@ describe('docker runtime against the real engine', function () {
 
   it('ping reports the engine version and the API version the engine speaks', async function () {
     const info = await runtime.ping();
-    const [engineVersion, apiVersion] = (await dockerCli(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}'])).trim().split(' ');
+    const [engineVersion, apiVersion] = (
+      await dockerCli(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}'])
+    )
+      .trim()
+      .split(' ');
     assert.deepEqual(info, { engineVersion, apiVersion });
   });
 
@@ -89,7 +97,11 @@ describe('docker runtime against the real engine', function () {
       const hostDir = await temporaryDir();
       await writeFile(join(hostDir, 'note.txt'), 'from the host');
       const spec = managedSpec({
-        command: ['sh', '-c', 'echo line-1; /bin/busybox sleep 0.2; echo line-2 >&2; /bin/busybox sleep 0.2; echo line-3; exec /bin/busybox httpd -f -p 8080 -h /www'],
+        command: [
+          'sh',
+          '-c',
+          'echo line-1; /bin/busybox sleep 0.2; echo line-2 >&2; /bin/busybox sleep 0.2; echo line-3; exec /bin/busybox httpd -f -p 8080 -h /www',
+        ],
         env: { SECRET_TOKEN: SECRET, GREETING: 'hello' },
         volumes: [
           { source: volume, target: '/data', readOnly: false },
@@ -129,7 +141,10 @@ describe('docker runtime against the real engine', function () {
       assert.equal(summary.imageId, imageId);
       assert.equal(summary.state, 'running');
       assert.deepEqual(summary.labels, spec.labels);
-      assert.ok(Math.abs(summary.createdAt - Date.now()) < 60_000, `createdAt ${summary.createdAt} is not in milliseconds`);
+      assert.ok(
+        Math.abs(summary.createdAt - Date.now()) < 60_000,
+        `createdAt ${summary.createdAt} is not in milliseconds`,
+      );
       assert.equal(summary.ports.length, 1);
       const [port] = summary.ports;
       assert.ok(port);
@@ -151,17 +166,29 @@ describe('docker runtime against the real engine', function () {
       assert.equal(detail.error, '');
       assert.deepEqual(detail.ports, summary.ports);
       const image = await runtime.inspectImage(imageId);
-      assert.deepEqual(detail.env, { ...image?.env, SECRET_TOKEN: SECRET, GREETING: 'hello' }, 'the image env, then the container env');
+      assert.deepEqual(
+        detail.env,
+        { ...image?.env, SECRET_TOKEN: SECRET, GREETING: 'hello' },
+        'the image env, then the container env',
+      );
       assert.deepEqual(detail.requestedPorts, spec.ports, 'an empty HostPort is an ephemeral port');
 
-      const page = await waitFor('the container to serve HTTP', async () => httpGet(port.hostPort).catch(() => undefined));
+      const page = await waitFor('the container to serve HTTP', async () =>
+        httpGet(port.hostPort).catch(() => undefined),
+      );
       assert.deepEqual(page, { status: 200, body: `${imageNamespace}/web:v1` });
       assert.deepEqual(await httpGet(port.hostPort, '/extra/note.txt'), { status: 200, body: 'from the host' });
 
-      await waitFor('all log lines', async () => ((await runtime.containerLogs(id, 100, [])).includes('line-3') ? true : undefined));
+      await waitFor('all log lines', async () =>
+        (await runtime.containerLogs(id, 100, [])).includes('line-3') ? true : undefined,
+      );
       // stdout and stderr are copied by separate engine goroutines: under load their order across streams may swap.
       const lines = (text: string) => text.split('\n').filter(Boolean).sort();
-      assert.deepEqual(lines(await runtime.containerLogs(id, 100, [])), ['line-1', 'line-2', 'line-3'], 'both streams, demultiplexed');
+      assert.deepEqual(
+        lines(await runtime.containerLogs(id, 100, [])),
+        ['line-1', 'line-2', 'line-3'],
+        'both streams, demultiplexed',
+      );
       const tail = lines(await runtime.containerLogs(id, 2, []));
       assert.equal(tail.length, 2, 'only the last two lines');
       assert.ok(!tail.includes('line-1'), `the last two lines, not the first: ${tail.join()}`);
@@ -174,23 +201,43 @@ describe('docker runtime against the real engine', function () {
       assert.deepEqual(await runtime.listContainers(namespace), []);
       await rejectsWith(runtime.inspectContainer(id), ContainerNotFoundError, 'inspectContainer', id.slice(0, 12));
       await runtime.removeContainer(id); // gone already is not an error
-      assert.equal((await dockerCli(['volume', 'ls', '-q', '--filter', `name=^${volume}$`])).trim(), volume, 'the named volume is kept');
+      assert.equal(
+        (await dockerCli(['volume', 'ls', '-q', '--filter', `name=^${volume}$`])).trim(),
+        volume,
+        'the named volume is kept',
+      );
     });
 
     it('reads the exit code of a crash from the engine log after its restart policy started it again', async function () {
       const since = Date.now();
       const crashing = await runtime.createContainer(managedSpec({ command: ['sh', '-c', 'exit 3'] }));
-      const steady = await runtime.createContainer(managedSpec({ command: ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/www'] }));
+      const steady = await runtime.createContainer(
+        managedSpec({ command: ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/www'] }),
+      );
       await runtime.startContainer(steady);
       await runtime.startContainer(crashing);
-      await waitFor('a restart', async () => ((await runtime.inspectContainer(crashing)).restartCount >= 1 ? true : undefined));
+      await waitFor('a restart', async () =>
+        (await runtime.inspectContainer(crashing)).restartCount >= 1 ? true : undefined,
+      );
       assert.equal(await runtime.lastExitCode(crashing, since), 3);
       assert.equal(await runtime.lastExitCode(steady, since), undefined);
     });
 
     it('refuses to stop or remove a container without berth.managed=true, and leaves it running', async function () {
       const name = `${namespace}-unmanaged`;
-      const id = (await dockerCli(['run', '-d', '--name', name, '--label', `${LABEL_NAMESPACE}=${namespace}`, '--label', `${LABEL_APP}=web`, imageId])).trim();
+      const id = (
+        await dockerCli([
+          'run',
+          '-d',
+          '--name',
+          name,
+          '--label',
+          `${LABEL_NAMESPACE}=${namespace}`,
+          '--label',
+          `${LABEL_APP}=web`,
+          imageId,
+        ])
+      ).trim();
 
       await rejectsWith(runtime.stopContainer(name, 1), NotManagedError, 'stopContainer', name);
       await rejectsWith(runtime.removeContainer(name), NotManagedError, 'removeContainer', name);
@@ -224,19 +271,33 @@ describe('docker runtime against the real engine', function () {
     it('keeps env values out of the engine messages it passes on', async function () {
       // The engine echoes a malformed entry: "invalid environment variable: =<value>".
       const spec = managedSpec({ env: { '': SECRET } });
-      const error = await rejectsWith(runtime.createContainer(spec), EngineError, 'createContainer', spec.name, 'invalid environment variable');
+      const error = await rejectsWith(
+        runtime.createContainer(spec),
+        EngineError,
+        'createContainer',
+        spec.name,
+        'invalid environment variable',
+      );
       assert.equal(error.statusCode, 400);
       assert.ok(!error.message.includes(SECRET), error.message);
       assert.equal(error.cause, undefined, 'the raw engine error would carry the value');
     });
 
-    it('rejects a start on a host port another process holds with PortInUseError, in berth\'s words', async function () {
+    it("rejects a start on a host port another process holds with PortInUseError, in berth's words", async function () {
       const blocker = await listenOnFreePort();
       try {
         const hostPort = (blocker.address() as { port: number }).port;
-        const spec = managedSpec({ ports: [{ container: 8080, host: hostPort, hostIp: '127.0.0.1', protocol: 'tcp' }] });
+        const spec = managedSpec({
+          ports: [{ container: 8080, host: hostPort, hostIp: '127.0.0.1', protocol: 'tcp' }],
+        });
         const id = await runtime.createContainer(spec);
-        const error = await rejectsWith(runtime.startContainer(id), PortInUseError, 'startContainer', id.slice(0, 12), `host port 127.0.0.1:${hostPort} is in use by something else`);
+        const error = await rejectsWith(
+          runtime.startContainer(id),
+          PortInUseError,
+          'startContainer',
+          id.slice(0, 12),
+          `host port 127.0.0.1:${hostPort} is in use by something else`,
+        );
         assert.ok(error instanceof EngineError);
         assert.equal(error.statusCode, 500);
       } finally {
@@ -246,7 +307,13 @@ describe('docker runtime against the real engine', function () {
 
     it('rejects a memory limit that does not parse, before asking the engine', async function () {
       const spec = managedSpec({ resources: { memory: 'plenty' } });
-      await rejectsWith(runtime.createContainer(spec), EngineError, 'createContainer', spec.name, 'invalid memory limit "plenty"');
+      await rejectsWith(
+        runtime.createContainer(spec),
+        EngineError,
+        'createContainer',
+        spec.name,
+        'invalid memory limit "plenty"',
+      );
       assert.deepEqual(await runtime.listContainers(namespace), []);
     });
   });
@@ -258,7 +325,10 @@ describe('docker runtime against the real engine', function () {
       assert.equal(image.id, imageId);
       assert.deepEqual(image.repoTags, [`${imageNamespace}/web:v1`]);
       assert.deepEqual(image.repoDigests, []);
-      assert.ok(Math.abs(image.createdAt - Date.now()) < 3_600_000, `createdAt ${image.createdAt} is not in milliseconds`);
+      assert.ok(
+        Math.abs(image.createdAt - Date.now()) < 3_600_000,
+        `createdAt ${image.createdAt} is not in milliseconds`,
+      );
       assert.ok(image.size > 1_000_000);
       assert.ok(image.env?.PATH, 'the env the image sets (PATH)');
       assert.deepEqual(await runtime.inspectImage(`${imageNamespace}/web:v1`), image);
@@ -277,13 +347,19 @@ describe('docker runtime against the real engine', function () {
       assert.deepEqual(listed.map((image) => image.id).sort(), [imageId, secondId].sort());
       assert.ok(!listed.some((image) => image.id === elsewhereId), 'a repository sharing the prefix is not listed');
       const first = listed.find((image) => image.id === imageId);
-      assert.deepEqual(first?.repoTags.filter((tag) => tag.startsWith(`${repository}:`)).sort(), [`${repository}:latest`, `${repository}:v1`]);
+      assert.deepEqual(first?.repoTags.filter((tag) => tag.startsWith(`${repository}:`)).sort(), [
+        `${repository}:latest`,
+        `${repository}:v1`,
+      ]);
 
       await runtime.untagImage(`${repository}:latest`);
       await assert.rejects(dockerCli(['image', 'inspect', `${repository}:latest`]), /No such image/i);
       assert.equal((await dockerCli(['image', 'inspect', '--format', '{{.Id}}', `${repository}:v1`])).trim(), imageId);
       await runtime.untagImage(`${repository}:latest`); // gone already is not an error
-      assert.deepEqual((await runtime.listImages(repository)).map((image) => image.id).sort(), [imageId, secondId].sort());
+      assert.deepEqual(
+        (await runtime.listImages(repository)).map((image) => image.id).sort(),
+        [imageId, secondId].sort(),
+      );
     });
 
     it('rejects tagging a missing image with ImageNotFoundError', async function () {
@@ -322,22 +398,33 @@ describe('docker runtime against the real engine', function () {
 
     it('presents the credentials of config.json auths to the registry', async function () {
       registry = await FakeRegistry.start();
-      await configWith({ auths: { [registry.host]: { auth: Buffer.from('berth-user:berth-pass').toString('base64') } } });
+      await configWith({
+        auths: { [registry.host]: { auth: Buffer.from('berth-user:berth-pass').toString('base64') } },
+      });
       const ref = `${registry.host}/${namespace}/web:missing`;
       await rejectsWith(runtime.pullImage(ref), PullError, 'pullImage', ref, 'manifest unknown');
-      assert.ok(registry.credentials.includes('berth-user:berth-pass'), `the registry saw ${JSON.stringify(registry.credentials)}`);
+      assert.ok(
+        registry.credentials.includes('berth-user:berth-pass'),
+        `the registry saw ${JSON.stringify(registry.credentials)}`,
+      );
     });
 
     it('asks the credential helper config.json names for the registry', async function () {
       registry = await FakeRegistry.start();
       const helperDir = await temporaryDir();
       const helper = join(helperDir, 'docker-credential-berthtest');
-      await writeFile(helper, '#!/bin/sh\nread server\n[ "$1" = get ] && printf \'{"ServerURL":"%s","Username":"helper-user","Secret":"helper-pass"}\' "$server"\n');
+      await writeFile(
+        helper,
+        '#!/bin/sh\nread server\n[ "$1" = get ] && printf \'{"ServerURL":"%s","Username":"helper-user","Secret":"helper-pass"}\' "$server"\n',
+      );
       await chmod(helper, 0o755);
       process.env.PATH = `${helperDir}:${savedEnv.PATH ?? ''}`;
       await configWith({ credHelpers: { [registry.host]: 'berthtest' } });
       await assert.rejects(runtime.pullImage(`${registry.host}/${namespace}/web:missing`), PullError);
-      assert.ok(registry.credentials.includes('helper-user:helper-pass'), `the registry saw ${JSON.stringify(registry.credentials)}`);
+      assert.ok(
+        registry.credentials.includes('helper-user:helper-pass'),
+        `the registry saw ${JSON.stringify(registry.credentials)}`,
+      );
     });
 
     it('turns a failure the engine reports inside its progress stream into PullError', async function () {
@@ -362,7 +449,11 @@ describe('docker runtime against the real engine', function () {
       const otherNamespace = uniqueNamespace();
       const events: RuntimeEvent[] = [];
       const errors: Error[] = [];
-      const subscription = await runtime.subscribe(namespace, (event) => events.push(event), (error) => errors.push(error));
+      const subscription = await runtime.subscribe(
+        namespace,
+        (event) => events.push(event),
+        (error) => errors.push(error),
+      );
       try {
         const id = await runtime.createContainer(managedSpec());
         await runtime.startContainer(id);
@@ -380,7 +471,10 @@ describe('docker runtime against the real engine', function () {
         await waitFor('die, destroy and tag events', () =>
           has(events, { kind: 'container', action: 'die', id }) &&
           has(events, { kind: 'container', action: 'destroy', id }) &&
-          has(events, { kind: 'image', action: 'tag', id: imageId, ref: `${namespace}/web:evt` }) ? true : undefined);
+          has(events, { kind: 'image', action: 'tag', id: imageId, ref: `${namespace}/web:evt` })
+            ? true
+            : undefined,
+        );
 
         for (const event of events.filter((e) => e.kind === 'container')) {
           assert.deepEqual(event, { kind: 'container', action: event.action, id, namespace, app: 'web' });
@@ -418,5 +512,7 @@ interface EngineInspect {
 }
 
 function has(events: RuntimeEvent[], expected: Partial<RuntimeEvent>): boolean {
-  return events.some((event) => Object.entries(expected).every(([key, value]) => (event as Record<string, unknown>)[key] === value));
+  return events.some((event) =>
+    Object.entries(expected).every(([key, value]) => (event as Record<string, unknown>)[key] === value),
+  );
 }

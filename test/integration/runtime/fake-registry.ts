@@ -15,7 +15,9 @@ const MANIFEST = JSON.stringify({
   schemaVersion: 2,
   mediaType: MANIFEST_TYPE,
   config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: CONFIG.length, digest: sha256(CONFIG) },
-  layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 10, digest: `sha256:${'1'.repeat(64)}` }],
+  layers: [
+    { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 10, digest: `sha256:${'1'.repeat(64)}` },
+  ],
 });
 const MANIFEST_DIGEST = sha256(MANIFEST);
 
@@ -27,16 +29,28 @@ export class FakeRegistry {
     this.server = createServer((req, res) => {
       const authorization = req.headers.authorization ?? '';
       if (!authorization.startsWith('Basic ')) {
-        return answer(res, 401, { 'WWW-Authenticate': 'Basic realm="fake"' }, registryError('UNAUTHORIZED', 'authentication required'));
+        return answer(
+          res,
+          401,
+          { 'WWW-Authenticate': 'Basic realm="fake"' },
+          registryError('UNAUTHORIZED', 'authentication required'),
+        );
       }
       this.credentials.push(Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8'));
       const path = req.url ?? '';
       if (path === '/v2/') return answer(res, 200, {}, '{}');
       if (path.endsWith('/manifests/hang')) return undefined;
       if (path.endsWith('/manifests/broken') || path.endsWith(`/manifests/${MANIFEST_DIGEST}`)) {
-        return answer(res, 200, { 'Content-Type': MANIFEST_TYPE, 'Docker-Content-Digest': MANIFEST_DIGEST }, req.method === 'HEAD' ? '' : MANIFEST, MANIFEST.length);
+        return answer(
+          res,
+          200,
+          { 'Content-Type': MANIFEST_TYPE, 'Docker-Content-Digest': MANIFEST_DIGEST },
+          req.method === 'HEAD' ? '' : MANIFEST,
+          MANIFEST.length,
+        );
       }
-      if (path.includes('/blobs/')) return answer(res, 404, {}, registryError('BLOB_UNKNOWN', 'blob unknown to registry'));
+      if (path.includes('/blobs/'))
+        return answer(res, 404, {}, registryError('BLOB_UNKNOWN', 'blob unknown to registry'));
       return answer(res, 404, {}, registryError('MANIFEST_UNKNOWN', 'manifest unknown'));
     });
   }
@@ -61,8 +75,19 @@ export class FakeRegistry {
   }
 }
 
-function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: string, contentLength = Buffer.byteLength(body)): void {
-  res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', 'Content-Type': 'application/json', ...headers, 'Content-Length': contentLength });
+function answer(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+  contentLength = Buffer.byteLength(body),
+): void {
+  res.writeHead(status, {
+    'Docker-Distribution-API-Version': 'registry/2.0',
+    'Content-Type': 'application/json',
+    ...headers,
+    'Content-Length': contentLength,
+  });
   res.end(body);
 }
 

@@ -47,12 +47,23 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
   /** One request from 127.0.0.<from>, with `host` as its Host header (default berth's own address). */
   const send = (path: string, from: number, options: { host?: string; method?: string } = {}) =>
     new Promise<Answer>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', localAddress: `127.0.0.${from}`, headers: { host: options.host ?? `127.0.0.1:${port}` }, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: options.method ?? 'GET',
+          localAddress: `127.0.0.${from}`,
+          headers: { host: options.host ?? `127.0.0.1:${port}` },
+          agent: false,
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(10_000, () => req.destroy(new Error(`${path}: no answer within 10 s`)));
       req.on('error', reject);
       req.end();
@@ -60,21 +71,29 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
   /** The first frame /events pushes, then the stream is dropped. */
   const firstFrame = (from: number) =>
     new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/events', localAddress: `127.0.0.${from}`, agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => {
-          text += chunk;
-          const start = text.indexOf('event: live');
-          if (start >= 0 && text.indexOf('\n\n', start) > 0) {
-            req.destroy();
-            resolve(text.slice(start));
-          }
-        });
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path: '/events', localAddress: `127.0.0.${from}`, agent: false },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => {
+            text += chunk;
+            const start = text.indexOf('event: live');
+            if (start >= 0 && text.indexOf('\n\n', start) > 0) {
+              req.destroy();
+              resolve(text.slice(start));
+            }
+          });
+        },
+      );
       req.on('error', (error) => (error.message === 'socket hang up' ? undefined : reject(error)));
       req.end();
     });
-  const refusals = async (reason: string, from: number) => Number(new RegExp(`^berth_http_refused_total\\{reason="${reason}"\\} (\\S+)$`, 'm').exec((await send('/metrics', from)).body)?.[1]);
+  const refusals = async (reason: string, from: number) =>
+    Number(
+      new RegExp(`^berth_http_refused_total\\{reason="${reason}"\\} (\\S+)$`, 'm').exec(
+        (await send('/metrics', from)).body,
+      )?.[1],
+    );
   /**
    * `count` raw connections from 127.0.0.<from>, each writing `text` and then nothing more; each
    * resolves, once the server closes it, with what it was sent (empty for one closed unanswered).
@@ -86,7 +105,9 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
       socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
       const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
       socket.on('error', () => undefined);
-      const connected = new Promise<void>((resolve) => socket.once('connect', () => (text === '' ? resolve() : socket.write(text, () => resolve()))));
+      const connected = new Promise<void>((resolve) =>
+        socket.once('connect', () => (text === '' ? resolve() : socket.write(text, () => resolve()))),
+      );
       return { socket, connected: Promise.race([connected, closed.then(() => undefined)]), closed };
     });
     await Promise.all(opened.map((o) => o.connected));
@@ -100,7 +121,20 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
     engine = await CountingEngine.start(world.root);
     port = await freePort();
     berth = world.start(
-      ['--listen', `127.0.0.1:${port}`, '--listen-host', 'berth.test', '--listen-rate', String(RATE), '--listen-max-connections', String(MAX_CONNECTIONS), '--listen-header-timeout', '1', '--listen-request-timeout', '2'],
+      [
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--listen-host',
+        'berth.test',
+        '--listen-rate',
+        String(RATE),
+        '--listen-max-connections',
+        String(MAX_CONNECTIONS),
+        '--listen-header-timeout',
+        '1',
+        '--listen-request-timeout',
+        '2',
+      ],
       { DOCKER_HOST: engine.host },
     );
     await berth.waitForLog((l) => l.step === 'deployed' && l.app === 'web', 60_000);
@@ -115,9 +149,13 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
     for (const path of ['/', '/api/apps', '/metrics']) {
       const evil = await send(path, 11, { host: `evil.example:${port}` });
       assert.equal(evil.status, 421, path);
-      assert.equal(evil.body, `misdirected request: Host "evil.example:${port}" is not a name of this server (add one with --listen-host NAME)\n`);
+      assert.equal(
+        evil.body,
+        `misdirected request: Host "evil.example:${port}" is not a name of this server (add one with --listen-host NAME)\n`,
+      );
       assert.ok(!evil.body.includes('web'), 'nothing of the apps in the refusal');
-      for (const host of [`127.0.0.1:${port}`, '127.0.0.1', `localhost:${port}`, `berth.test:${port}`]) assert.equal((await send(path, 11, { host })).status, 200, `${path} with Host ${host}`);
+      for (const host of [`127.0.0.1:${port}`, '127.0.0.1', `localhost:${port}`, `berth.test:${port}`])
+        assert.equal((await send(path, 11, { host })).status, 200, `${path} with Host ${host}`);
     }
     assert.equal((await send('/api/events', 11, { host: 'evil.example' })).status, 421);
     assert.equal(await refusals('host', 11), refusedBefore + 4);
@@ -135,7 +173,8 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
     await engine.quiet(1_500, 60_000);
     const before = engine.requests.length;
     for (let round = 0; round < 5; round++) {
-      for (const path of ['/', '/api/apps', '/api/apps/web', '/api/events', '/metrics']) assert.equal((await send(path, 12)).status, 200, path);
+      for (const path of ['/', '/api/apps', '/api/apps/web', '/api/events', '/metrics'])
+        assert.equal((await send(path, 12)).status, 200, path);
       assert.match(await firstFrame(12), /data-app="web"/);
     }
     const web = JSON.parse((await send('/api/apps/web', 12)).body) as ApiApp;
@@ -144,18 +183,30 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
     assert.equal(web.phase, 'Running');
     assert.equal(web.running.tag, 'v1');
     const running = await world.running('web');
-    assert.deepEqual(web.running.containers.map((c) => `${c.id} ${c.state}`), running.map((c) => `${c.id.slice(0, 12)} running`), 'the containers the engine runs');
-    assert.deepEqual(web.conditions.map((c) => `${c.type}=${c.status}`), ['Available=True', 'Progressing=False', 'UpToDate=True']);
+    assert.deepEqual(
+      web.running.containers.map((c) => `${c.id} ${c.state}`),
+      running.map((c) => `${c.id.slice(0, 12)} running`),
+      'the containers the engine runs',
+    );
+    assert.deepEqual(
+      web.conditions.map((c) => `${c.type}=${c.status}`),
+      ['Available=True', 'Progressing=False', 'UpToDate=True'],
+    );
   });
 
-  it('follows what others do to the containers through the engine\'s events, not through requests', async () => {
+  it("follows what others do to the containers through the engine's events, not through requests", async () => {
     const [old] = await world.running('web');
     await dockerCli(['rm', '-f', old!.id]);
-    const replaced = await eventually(async () => {
-      const web = JSON.parse((await send('/api/apps/web', 13)).body) as ApiApp;
-      const ids = web.running.containers.map((c) => c.id);
-      return web.phase === 'Running' && ids.length === 1 && ids[0] !== old!.id.slice(0, 12) && web;
-    }, 60_000, 'web shown on its replacement container', 500);
+    const replaced = await eventually(
+      async () => {
+        const web = JSON.parse((await send('/api/apps/web', 13)).body) as ApiApp;
+        const ids = web.running.containers.map((c) => c.id);
+        return web.phase === 'Running' && ids.length === 1 && ids[0] !== old!.id.slice(0, 12) && web;
+      },
+      60_000,
+      'web shown on its replacement container',
+      500,
+    );
     const [now] = await world.running('web');
     assert.equal(replaced.running.containers[0]?.id, now!.id.slice(0, 12));
   });
@@ -164,9 +215,16 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
     const slow = await stalled(SLOW_CONNECTIONS, 14, `GET /api/apps HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `);
     const normal = await send('/api/apps', 15);
     assert.equal(normal.status, 200);
-    assert.deepEqual((JSON.parse(normal.body) as ApiApp[]).map((a) => a.app), ['web']);
+    assert.deepEqual(
+      (JSON.parse(normal.body) as ApiApp[]).map((a) => a.app),
+      ['web'],
+    );
     const received = await Promise.all(slow.map((s) => s.closed));
-    assert.deepEqual([...new Set(received.map((r) => r.split('\r\n')[0]))], ['HTTP/1.1 408 Request Timeout'], 'each closed by berth with a 408');
+    assert.deepEqual(
+      [...new Set(received.map((r) => r.split('\r\n')[0]))],
+      ['HTTP/1.1 408 Request Timeout'],
+      'each closed by berth with a 408',
+    );
   });
 
   it(`closes connections beyond --listen-max-connections at once, counts them, and serves again once the stalled ones are let go`, async () => {
@@ -175,8 +233,14 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
     const received = await Promise.all(idle.map((s) => s.closed));
     const unanswered = received.filter((r) => r === '').length;
     assert.ok(unanswered >= 20, `at least 20 closed unanswered, got ${unanswered}`);
-    assert.ok(received.filter((r) => r.startsWith('HTTP/1.1 408')).length + unanswered === received.length, 'the rest timed out (408)');
-    assert.ok((await refusals('connections', 16)) - droppedBefore >= 20, 'berth_http_refused_total{reason="connections"} counts them');
+    assert.ok(
+      received.filter((r) => r.startsWith('HTTP/1.1 408')).length + unanswered === received.length,
+      'the rest timed out (408)',
+    );
+    assert.ok(
+      (await refusals('connections', 16)) - droppedBefore >= 20,
+      'berth_http_refused_total{reason="connections"} counts them',
+    );
     assert.equal((await send('/api/apps', 16)).status, 200);
   });
 
@@ -191,7 +255,10 @@ describe('--listen under attack: foreign Host, stalled connections, bursts, and 
     assert.deepEqual(statuses.slice(0, RATE), Array<number>(RATE).fill(200), 'the burst allowance');
     assert.ok(refused, `a 429 after ${RATE} requests: ${statuses.slice(RATE).join(' ')}`);
     assert.ok(Number(refused.headers['retry-after']) >= 1, `Retry-After: ${String(refused.headers['retry-after'])}`);
-    assert.match(refused.body, new RegExp(`^too many requests from this address \\(more than ${RATE} a minute\\); retry in \\d+ s\\n$`));
+    assert.match(
+      refused.body,
+      new RegExp(`^too many requests from this address \\(more than ${RATE} a minute\\); retry in \\d+ s\\n$`),
+    );
     assert.equal((await send('/healthz', 17)).status, 200);
     assert.equal((await send('/api/apps', 18)).status, 200, 'another address has its own budget');
     assert.ok((await refusals('rate', 18)) >= 1);

@@ -3,7 +3,27 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 /** The folders of src/, lowest first: each may import only folders before it (README, "Layout"). */
-const LAYERS = ['util', 'source', 'events', 'manifest', 'secrets', 'runtime', 'state', 'checks', 'proxy', 'tls', 'notify', 'metrics', 'reconcile', 'tags', 'status', 'controller', 'http', 'cli', 'launch'];
+const LAYERS = [
+  'util',
+  'source',
+  'events',
+  'manifest',
+  'secrets',
+  'runtime',
+  'state',
+  'checks',
+  'proxy',
+  'tls',
+  'notify',
+  'metrics',
+  'reconcile',
+  'tags',
+  'status',
+  'controller',
+  'http',
+  'cli',
+  'launch',
+];
 
 const SRC = resolve('src');
 
@@ -24,22 +44,35 @@ function folderOf(file: string): string {
 function crossings(): { from: string; to: string; file: string }[] {
   return sourceFiles(SRC).flatMap((file) => {
     const from = folderOf(file);
-    const specifiers = [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1] ?? '');
-    return specifiers.map((specifier) => ({ from, to: folderOf(resolve(dirname(file), specifier)), file: relative(SRC, file) })).filter((edge) => edge.from !== edge.to);
+    const specifiers = [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map(
+      (m) => m[1] ?? '',
+    );
+    return specifiers
+      .map((specifier) => ({ from, to: folderOf(resolve(dirname(file), specifier)), file: relative(SRC, file) }))
+      .filter((edge) => edge.from !== edge.to);
   });
 }
 
 describe('src/ layers', () => {
   it('names every folder of src/ in the layer order', () => {
-    const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const folders = readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(folders, [...LAYERS].sort());
   });
 
   it('has each folder import only folders below it, so no two folders import each other', () => {
     const edges = crossings();
-    assert.ok(edges.some(({ from, to }) => from === 'reconcile' && to === 'proxy'), 'the import scan finds imports at all');
+    assert.ok(
+      edges.some(({ from, to }) => from === 'reconcile' && to === 'proxy'),
+      'the import scan finds imports at all',
+    );
     const upward = edges.filter(({ from, to }) => from !== '' && LAYERS.indexOf(to) >= LAYERS.indexOf(from));
-    assert.deepEqual(upward.map(({ from, to, file }) => `${from} -> ${to} (${file})`), []);
+    assert.deepEqual(
+      upward.map(({ from, to, file }) => `${from} -> ${to} (${file})`),
+      [],
+    );
   });
 
   it('keeps the controller loop free of engine types: it knows apps by name through AppReconciler', () => {

@@ -49,7 +49,14 @@ describe('an HTTP check (httpCheck) against an endless body', () => {
     runtime.containers.get(id)!.ports = [{ container: 8080, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: port }];
     return { runtime, id };
   }
-  const check = (path: string, content?: string) => ({ path, port: 8080, attempts: 1, wait: 0, timeout: 30, ...(content === undefined ? {} : { content }) });
+  const check = (path: string, content?: string) => ({
+    path,
+    port: 8080,
+    attempts: 1,
+    wait: 0,
+    timeout: 30,
+    ...(content === undefined ? {} : { content }),
+  });
   const closed = async (count: number) => {
     while (ended.length < count) await new Promise((resolve) => setTimeout(resolve, 10));
     return ended[count - 1]!;
@@ -66,7 +73,10 @@ describe('an HTTP check (httpCheck) against an endless body', () => {
     const { runtime, id } = container();
     await assert.rejects(httpCheck(runtime, systemClock, id, check('/zeros', 'ok'), signal), (error: Error) => {
       assert.ok(error instanceof CheckFailedError);
-      assert.equal(error.message, 'check /zeros on web-1 failed after 1 attempts: the body does not contain "ok" in its first 64 KiB');
+      assert.equal(
+        error.message,
+        'check /zeros on web-1 failed after 1 attempts: the body does not contain "ok" in its first 64 KiB',
+      );
       return true;
     });
     const { written } = await closed(2);
@@ -77,6 +87,9 @@ describe('an HTTP check (httpCheck) against an endless body', () => {
     const { runtime, id } = container();
     assert.deepEqual(await httpCheck(runtime, systemClock, id, check('/zeros'), signal), { attempts: 1 });
     await closed(3);
-    await assert.rejects(httpCheck(runtime, systemClock, id, check('/unavailable', 'ok'), signal), /failed after 1 attempts: HTTP 503$/);
+    await assert.rejects(
+      httpCheck(runtime, systemClock, id, check('/unavailable', 'ok'), signal),
+      /failed after 1 attempts: HTTP 503$/,
+    );
   });
 });

@@ -11,7 +11,15 @@ describe('a wait check (waitCheck)', () => {
     const clock = new FakeClock();
     const runtime = new FakeRuntime(clock);
     runtime.addImage('web:v1', 'sha256:web');
-    const id = await runtime.createContainer({ name: 'ns.web.1', image: 'web:v1', env: {}, labels: {}, ports: [], volumes: [], resources: {} });
+    const id = await runtime.createContainer({
+      name: 'ns.web.1',
+      image: 'web:v1',
+      env: {},
+      labels: {},
+      ports: [],
+      volumes: [],
+      resources: {},
+    });
     await runtime.startContainer(id);
     return { clock, runtime, id };
   }
@@ -28,9 +36,15 @@ describe('a wait check (waitCheck)', () => {
   });
 
   /** A 3 s wait check while `meanwhile` happens to the container: it must fail with a message ending in `ending`. */
-  async function failsWith(ending: string, meanwhile: (world: { clock: FakeClock; runtime: FakeRuntime; id: string }) => Promise<void>): Promise<void> {
+  async function failsWith(
+    ending: string,
+    meanwhile: (world: { clock: FakeClock; runtime: FakeRuntime; id: string }) => Promise<void>,
+  ): Promise<void> {
     const world = await started();
-    const check = assert.rejects(waitCheck(world.runtime, world.clock, world.id, 3, signal), (error: Error) => error instanceof CheckFailedError && error.message.endsWith(ending));
+    const check = assert.rejects(
+      waitCheck(world.runtime, world.clock, world.id, 3, signal),
+      (error: Error) => error instanceof CheckFailedError && error.message.endsWith(ending),
+    );
     await settle();
     await meanwhile(world);
     await check;

@@ -22,7 +22,14 @@ describe('berth plan output (describePlan)', () => {
       '  → route the proxy to 127.0.0.1:32768  (the proxy has no route for the app)',
       '  - untag 127.0.0.1:5000/team/web:v1  (older than the last 5 deployed revisions)',
     ]);
-    const removal: Plan = { actions: [{ type: 'unroute', reason: 'its manifest was removed' }], outcome: { phase: 'Running', message: 'removed' }, gone: true };
-    assert.equal(describePlan('old', removal), 'old: remove (manifest gone)\n  - remove the proxy route  (its manifest was removed)\n');
+    const removal: Plan = {
+      actions: [{ type: 'unroute', reason: 'its manifest was removed' }],
+      outcome: { phase: 'Running', message: 'removed' },
+      gone: true,
+    };
+    assert.equal(
+      describePlan('old', removal),
+      'old: remove (manifest gone)\n  - remove the proxy route  (its manifest was removed)\n',
+    );
   });
 });

@@ -14,14 +14,42 @@ describe('what berth prints for people carries no terminal control', () => {
   });
 
   it('a commit is named with its subject stripped, on one line (logs, status, history, events)', () => {
-    assert.equal(describeCommit({ sha: '3f2a1c9d'.padEnd(40, '0'), subject: `bump ${ESCAPES}\nsecond line`, author: 'a', time: '' }), "3f2a1c9 'bump red second line'");
+    assert.equal(
+      describeCommit({
+        sha: '3f2a1c9d'.padEnd(40, '0'),
+        subject: `bump ${ESCAPES}\nsecond line`,
+        author: 'a',
+        time: '',
+      }),
+      "3f2a1c9 'bump red second line'",
+    );
   });
 
   it('the CLI tables (status, history, events) and the source line', () => {
-    const table = formatTable(['APP', 'MESSAGE'], [['web', `deploy failed: ${ESCAPES}\nstack`], [`x${ESCAPES}`, 'ok']]);
+    const table = formatTable(
+      ['APP', 'MESSAGE'],
+      [
+        ['web', `deploy failed: ${ESCAPES}\nstack`],
+        [`x${ESCAPES}`, 'ok'],
+      ],
+    );
     assert.doesNotMatch(table, CONTROL);
-    assert.equal(table, 'APP   MESSAGE\nweb   deploy failed: red stack\nxred  ok\n', 'the columns line up on what is shown');
-    const line = sourceLine({ url: 'https://git.example.com/team/deploy.git', branch: 'main', path: '', commit: { sha: 'a'.repeat(40), subject: `x${ESCAPES}`, author: '', time: '' }, error: `fatal: ${ESCAPES}`, errorSince: 0 }, 60_000);
+    assert.equal(
+      table,
+      'APP   MESSAGE\nweb   deploy failed: red stack\nxred  ok\n',
+      'the columns line up on what is shown',
+    );
+    const line = sourceLine(
+      {
+        url: 'https://git.example.com/team/deploy.git',
+        branch: 'main',
+        path: '',
+        commit: { sha: 'a'.repeat(40), subject: `x${ESCAPES}`, author: '', time: '' },
+        error: `fatal: ${ESCAPES}`,
+        errorSince: 0,
+      },
+      60_000,
+    );
     assert.doesNotMatch(line, CONTROL);
   });
 });

@@ -66,7 +66,12 @@ describe('Controller (in-memory runtime)', () => {
     runtime = new FakeRuntime(clock);
     for (let i = 0; i < apps; i++) {
       runtime.addImage(`dokku/app${i}:v1`);
-      await writeManifest(`app${i}`, { tag: 'v1', ports: [{ container: 8080 }], checks: { wait: checksWait }, deploy: { retireAfter: 0 } });
+      await writeManifest(`app${i}`, {
+        tag: 'v1',
+        ports: [{ container: 8080 }],
+        checks: { wait: checksWait },
+        deploy: { retireAfter: 0 },
+      });
     }
     await boot(traffic);
     await controller.start();
@@ -74,7 +79,8 @@ describe('Controller (in-memory runtime)', () => {
   }
 
   async function writeManifest(name: string, spec: object | string): Promise<void> {
-    const text = typeof spec === 'string' ? spec : dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name }, spec });
+    const text =
+      typeof spec === 'string' ? spec : dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name }, spec });
     await writeFile(join(manifests, `${name}.yaml`), text);
   }
 
@@ -91,7 +97,16 @@ describe('Controller (in-memory runtime)', () => {
       { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 },
     );
     controller = new Controller(
-      { clock, logger, state, desired, reconciler, queue, events: new EngineEvents('dokku', { runtime: acting, clock, logger, expected }), manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }) },
+      {
+        clock,
+        logger,
+        state,
+        desired,
+        reconciler,
+        queue,
+        events: new EngineEvents('dokku', { runtime: acting, clock, logger, expected }),
+        manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }),
+      },
       { concurrency: 4, resyncSeconds: RESYNC_SECONDS },
     );
   }
@@ -126,15 +141,22 @@ describe('Controller (in-memory runtime)', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const created = (calls: string[]) => calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]);
+  const created = (calls: string[]) =>
+    calls.filter((c) => c.startsWith('create')).map((c) => c.split(' ')[1]!.split('.')[1]);
 
   /** Observe rounds of `app` among `calls` (each inspects the app's `latest`); a deploy's reconcile takes two: act, then confirm. */
-  const roundsOf = (calls: string[], app: string) => calls.filter((c) => c === `inspectImage dokku/${app}:latest`).length;
+  const roundsOf = (calls: string[], app: string) =>
+    calls.filter((c) => c === `inspectImage dokku/${app}:latest`).length;
 
   it("does not reconcile an app again for the engine events of berth's own start and removal; a crash does", async () => {
     await startWith(3);
     const calls = [...runtime.calls];
-    for (const app of ['app0', 'app1', 'app2']) assert.equal(roundsOf(calls, app), 2, `${app}: one reconcile (act, confirm), not a second for its own start event`);
+    for (const app of ['app0', 'app1', 'app2'])
+      assert.equal(
+        roundsOf(calls, app),
+        2,
+        `${app}: one reconcile (act, confirm), not a second for its own start event`,
+      );
 
     runtime.calls.length = 0;
     const [running] = runtime.running('app1');
@@ -206,7 +228,10 @@ describe('Controller (in-memory runtime)', () => {
     runtime.tags.set('dokku/app1:v1', moved);
     const calls = await resync();
     assert.deepEqual(created(calls), ['app1']);
-    assert.deepEqual(runtime.running('app1').map((c) => c.imageId), [moved]);
+    assert.deepEqual(
+      runtime.running('app1').map((c) => c.imageId),
+      [moved],
+    );
   });
 
   it("restores a route someone removed from the proxy at the next resync, rewriting only that app's", async () => {
@@ -219,7 +244,11 @@ describe('Controller (in-memory runtime)', () => {
     const calls = await resync();
     assert.deepEqual(router.written, ['app1']);
     assert.equal(router.routes.get('app1'), endpoints, 'the same endpoints as before');
-    assert.deepEqual(calls.filter((c) => c.startsWith('create') || c.startsWith('stop')), [], 'no container touched');
+    assert.deepEqual(
+      calls.filter((c) => c.startsWith('create') || c.startsWith('stop')),
+      [],
+      'no container touched',
+    );
     router.written.length = 0;
     await resync();
     assert.deepEqual(router.written, [], 'in sync again: nothing rewritten');
@@ -238,11 +267,19 @@ describe('Controller (in-memory runtime)', () => {
       await controller.stop();
       runtime.running('app3')[0]!.state = 'exited';
       runtime.addImage('dokku/app1:v2');
-      await writeManifest('app1', { tag: 'v2', ports: [{ container: 8080 }], checks: { wait: 0 }, deploy: { retireAfter: 0 } });
+      await writeManifest('app1', {
+        tag: 'v2',
+        ports: [{ container: 8080 }],
+        checks: { wait: 0 },
+        deploy: { retireAfter: 0 },
+      });
       const calls = await restart();
       assert.deepEqual(created(calls).sort(), ['app1', 'app3']);
       assert.equal(runtime.running('app3').length, 1, 'app3 runs again');
-      assert.deepEqual(runtime.running('app1').map((c) => c.name.split('.')[1]), ['app1']);
+      assert.deepEqual(
+        runtime.running('app1').map((c) => c.name.split('.')[1]),
+        ['app1'],
+      );
     });
 
     it('rewrites a route deleted while berth was down and removes the route of an app whose manifest went', async () => {
@@ -274,7 +311,11 @@ describe('Controller (in-memory runtime)', () => {
       runtime.calls.length = 0;
       await boot(directTraffic);
       const results = await controller.runOnce();
-      assert.deepEqual([...results].map(([name, r]) => `${name} ${r.phase} ${r.failed}`).sort(), ['app0 Running false', 'app1 Running false', 'app2 Running false']);
+      assert.deepEqual([...results].map(([name, r]) => `${name} ${r.phase} ${r.failed}`).sort(), [
+        'app0 Running false',
+        'app1 Running false',
+        'app2 Running false',
+      ]);
       assert.deepEqual(runtime.calls.sort(), ['listContainers', 'listImages']);
     });
   });

@@ -6,9 +6,25 @@ import { collisionProblems, findCollisions } from '../../../src/manifest/claims.
 
 function read(apps: App[], extra: Partial<ManifestSet> = {}): ManifestSet {
   const collisions = findCollisions(apps);
-  return { apps: new Map(apps.map((a) => [a.name, a])), problems: collisionProblems(collisions.filter((c) => c.severity === 'error')), warnings: [], collisions: collisions.filter((c) => c.severity === 'error'), conflicts: new Map(), invalid: new Set(), fileCount: apps.length, directory: 'ok', ...extra };
+  return {
+    apps: new Map(apps.map((a) => [a.name, a])),
+    problems: collisionProblems(collisions.filter((c) => c.severity === 'error')),
+    warnings: [],
+    collisions: collisions.filter((c) => c.severity === 'error'),
+    conflicts: new Map(),
+    invalid: new Set(),
+    fileCount: apps.length,
+    directory: 'ok',
+    ...extra,
+  };
 }
-const problem = (file: string, message: string, app?: string): ManifestProblem => ({ file, line: 3, col: 5, message, ...(app ? { app } : {}) });
+const problem = (file: string, message: string, app?: string): ManifestProblem => ({
+  file,
+  line: 3,
+  col: 5,
+  message,
+  ...(app ? { app } : {}),
+});
 
 describe('DesiredState', () => {
   const web = testApp('web');
@@ -24,8 +40,17 @@ describe('DesiredState', () => {
   it('keeps the last valid manifest of an app whose file turned invalid, reporting the problem', () => {
     const desired = new DesiredState(false);
     desired.update(read([web, api]));
-    desired.update(read([api], { invalid: new Set(['web']), problems: [problem('/m/web.yaml', 'spec.tag: must be a string', 'web')] }));
-    assert.deepEqual(desired.get('web'), { kind: 'present', app: web, invalid: '/m/web.yaml:3:5: spec.tag: must be a string' });
+    desired.update(
+      read([api], {
+        invalid: new Set(['web']),
+        problems: [problem('/m/web.yaml', 'spec.tag: must be a string', 'web')],
+      }),
+    );
+    assert.deepEqual(desired.get('web'), {
+      kind: 'present',
+      app: web,
+      invalid: '/m/web.yaml:3:5: spec.tag: must be a string',
+    });
   });
 
   it('keeps both conflicting definitions out and the last valid one in', () => {
@@ -34,7 +59,10 @@ describe('DesiredState', () => {
     desired.update(read([api], { conflicts: new Map([['web', ['/m/a.yaml', '/m/b.yaml']]]) }));
     const state = desired.get('web');
     assert.equal(state.kind, 'present');
-    assert.match(state.kind === 'present' ? (state.invalid ?? '') : '', /more than one file \(\/m\/a\.yaml, \/m\/b\.yaml\)/);
+    assert.match(
+      state.kind === 'present' ? (state.invalid ?? '') : '',
+      /more than one file \(\/m\/a\.yaml, \/m\/b\.yaml\)/,
+    );
   });
 
   it('removes an app whose manifest was deleted while others remain', () => {
@@ -81,7 +109,12 @@ describe('DesiredState', () => {
 
   it('holds removal of a running app it never saw valid (berth restarted with a broken file)', () => {
     const desired = new DesiredState(false);
-    desired.update(read([api], { invalid: new Set(['web']), problems: [problem('/m/web.yaml', 'spec: missing required field "tag"', 'web')] }));
+    desired.update(
+      read([api], {
+        invalid: new Set(['web']),
+        problems: [problem('/m/web.yaml', 'spec: missing required field "tag"', 'web')],
+      }),
+    );
     const state = desired.get('web');
     assert.equal(state.kind, 'absent');
     assert.match(state.kind === 'absent' ? (state.hold ?? '') : '', /missing required field/);
@@ -106,7 +139,10 @@ describe('DesiredState', () => {
       assert.deepEqual(desired.get('a'), { kind: 'present', app: holder });
       const b = desired.get('b');
       assert.equal(b.kind === 'present' && b.app, bBefore, 'b keeps serving its last valid manifest');
-      assert.match(b.kind === 'present' ? (b.invalid ?? '') : '', /host port 127\.0\.0\.1:18777\/tcp is also published by app a \(.*\); a keeps it$/);
+      assert.match(
+        b.kind === 'present' ? (b.invalid ?? '') : '',
+        /host port 127\.0\.0\.1:18777\/tcp is also published by app a \(.*\); a keeps it$/,
+      );
       assert.deepEqual(desired.update(read([holder, bBefore])), ['b'], 'once the files agree, b is valid again');
       assert.deepEqual(desired.get('b'), { kind: 'present', app: bBefore });
     });

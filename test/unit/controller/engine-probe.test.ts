@@ -27,7 +27,12 @@ describe('engine probe (a hung engine holds its event stream open and answers no
     const runtime = new HangingRuntime(clock);
     const seen: string[] = [];
     const events = new EngineEvents('dokku', { runtime, clock, logger: silentLogger() });
-    await events.start({ onApp: () => undefined, onImage: () => undefined, onReconnect: () => seen.push('reconnect'), onOutage: (error) => seen.push(`outage: ${error.message}`) });
+    await events.start({
+      onApp: () => undefined,
+      onImage: () => undefined,
+      onReconnect: () => seen.push('reconnect'),
+      onOutage: (error) => seen.push(`outage: ${error.message}`),
+    });
 
     events.probe();
     await settle();

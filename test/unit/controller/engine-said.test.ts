@@ -33,7 +33,11 @@ describe('Controller: the engine lost and back, said once per change', () => {
     const manifests = join(root, 'manifests');
     await mkdir(manifests);
     let handlers: HostEventHandlers | undefined;
-    const events: HostEventSource = { start: async (h) => void (handlers = h), probe: () => undefined, close: () => undefined };
+    const events: HostEventSource = {
+      start: async (h) => void (handlers = h),
+      probe: () => undefined,
+      close: () => undefined,
+    };
     const said: NewEvent[] = [];
     const desired = new DesiredState(false);
     const controller = new Controller(
@@ -45,7 +49,10 @@ describe('Controller: the engine lost and back, said once per change', () => {
         queue: new WorkQueue(clock),
         events,
         notify: { emit: (event) => void said.push(event) },
-        reconciler: new Reconciler({ runtime, clock, logger, state, traffic: directTraffic, desired: (name) => desired.get(name) }, { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 }),
+        reconciler: new Reconciler(
+          { runtime, clock, logger, state, traffic: directTraffic, desired: (name) => desired.get(name) },
+          { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 },
+        ),
         manifests: new ManifestDirectory(manifests, { namespace: 'dokku', allowHostPaths: [] }),
       },
       { concurrency: 1, resyncSeconds: 3600 },
@@ -57,11 +64,14 @@ describe('Controller: the engine lost and back, said once per change', () => {
       handlers!.onReconnect();
       handlers!.onReconnect();
       handlers!.onOutage(new Error('the event stream broke again'));
-      assert.deepEqual(said.map((e) => `${e.type}: ${e.message}`), [
-        'engine.lost: the Docker engine is unreachable: the event stream broke',
-        'engine.back: the Docker engine answers again',
-        'engine.lost: the Docker engine is unreachable: the event stream broke again',
-      ]);
+      assert.deepEqual(
+        said.map((e) => `${e.type}: ${e.message}`),
+        [
+          'engine.lost: the Docker engine is unreachable: the event stream broke',
+          'engine.back: the Docker engine answers again',
+          'engine.lost: the Docker engine is unreachable: the event stream broke again',
+        ],
+      );
     } finally {
       await controller.stop();
     }

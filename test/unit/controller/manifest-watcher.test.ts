@@ -29,7 +29,10 @@ describe('ManifestWatcher', () => {
     for (let turns = 0; turns < 12; turns++) {
       await rm(join(root, 'current'), { force: true });
       await symlink(join('trees', 'a'), join(root, 'current'));
-      const watcher = new ManifestWatcher(join(root, 'current'), () => undefined, { clock: new FakeClock(), logger: silentLogger() });
+      const watcher = new ManifestWatcher(join(root, 'current'), () => undefined, {
+        clock: new FakeClock(),
+        logger: silentLogger(),
+      });
       await watcher.start();
       assert.ok(watchHandles() > before, 'it watches');
       await symlink(join('trees', 'b'), join(root, 'current.new'));

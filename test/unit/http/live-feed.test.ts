@@ -25,11 +25,19 @@ class StalledResponse extends EventEmitter {
 }
 
 describe('LiveFeed: a client that stops reading', () => {
-  it('is let go once more than MAX_UNREAD_BYTES wait for it, so that it cannot grow berth\'s memory', async () => {
+  it("is let go once more than MAX_UNREAD_BYTES wait for it, so that it cannot grow berth's memory", async () => {
     const clock = new FakeClock();
     const listeners = new Set<() => void>();
     const big = 'x'.repeat(300 * 1024);
-    const feed = new LiveFeed({ clock, render: async () => big, html: (view) => view, diff: () => 'full', now: () => clock.now(), onChange: (l) => (listeners.add(l), () => listeners.delete(l)), debounceMs: 0 });
+    const feed = new LiveFeed({
+      clock,
+      render: async () => big,
+      html: (view) => view,
+      diff: () => 'full',
+      now: () => clock.now(),
+      onChange: (l) => (listeners.add(l), () => listeners.delete(l)),
+      debounceMs: 0,
+    });
     const stalled = new StalledResponse();
     feed.attach(stalled as unknown as ServerResponse);
     const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -40,7 +48,10 @@ describe('LiveFeed: a client that stops reading', () => {
       await settle();
     }
     assert.ok(stalled.destroyed, 'the stalled client was cut');
-    assert.ok(stalled.writableLength <= MAX_UNREAD_BYTES + big.length + 100, `buffered ${stalled.writableLength} bytes at most`);
+    assert.ok(
+      stalled.writableLength <= MAX_UNREAD_BYTES + big.length + 100,
+      `buffered ${stalled.writableLength} bytes at most`,
+    );
     assert.equal(feed.size, 0);
     feed.close();
   });
@@ -65,7 +76,10 @@ class RecordingResponse extends EventEmitter {
   }
   /** Every frame's event name, in order (the `retry:` line left out). */
   events(): string[] {
-    return this.written.join('').split('\n\n').flatMap((frame) => /^event: (\w+)/.exec(frame)?.[1] ?? []);
+    return this.written
+      .join('')
+      .split('\n\n')
+      .flatMap((frame) => /^event: (\w+)/.exec(frame)?.[1] ?? []);
   }
 }
 

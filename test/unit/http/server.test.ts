@@ -15,8 +15,11 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
   let readiness: Readiness;
   let apps: AppStatus[];
   const listeners = new Set<() => void>();
-  const changed = () => listeners.forEach((listener) => listener());
-  const running = (name: string, tag: string) => appStatus(name, { phase: 'Running', message: `${tag} running`, since: 0, history: [], desiredTag: tag }, []);
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
+  const running = (name: string, tag: string) =>
+    appStatus(name, { phase: 'Running', message: `${tag} running`, since: 0, history: [], desiredTag: tag }, []);
 
   beforeEach(async () => {
     readiness = { ready: false, reasons: ['the initial sync has not finished'], engineReachable: true };
@@ -26,7 +29,12 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
       readiness: () => readiness,
       snapshot: async () => ({ apps }),
       onChange: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-      metrics: createPrometheusMetrics({ phases: () => [], queueDepth: () => 0, manifestErrors: () => 0, stateWritable: () => true }).registry,
+      metrics: createPrometheusMetrics({
+        phases: () => [],
+        queueDepth: () => 0,
+        manifestErrors: () => 0,
+        stateWritable: () => true,
+      }).registry,
       clock: systemClock,
       logger: silentLogger(),
     });
@@ -35,10 +43,18 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
   afterEach(async () => server.close());
 
   const get = (path: string) =>
-    fetch(`http://127.0.0.1:${port}${path}`).then(async (response) => ({ status: response.status, type: response.headers.get('content-type') ?? '', body: await response.text() }));
+    fetch(`http://127.0.0.1:${port}${path}`).then(async (response) => ({
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      body: await response.text(),
+    }));
 
   it('/readyz says why it is not ready (503), then 200', async () => {
-    assert.deepEqual(await get('/readyz'), { status: 503, type: 'text/plain; charset=utf-8', body: 'not ready:\n- the initial sync has not finished\n' });
+    assert.deepEqual(await get('/readyz'), {
+      status: 503,
+      type: 'text/plain; charset=utf-8',
+      body: 'not ready:\n- the initial sync has not finished\n',
+    });
     readiness = { ready: true, reasons: [], engineReachable: true };
     assert.equal((await get('/readyz')).status, 200);
     assert.equal((await get('/healthz')).body, 'ok\n');
@@ -47,7 +63,10 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
   it('/api/apps is JSON; an unknown app or route is a JSON 404', async () => {
     const all = await get('/api/apps');
     assert.match(all.type, /^application\/json/);
-    assert.deepEqual((JSON.parse(all.body) as AppStatus[]).map((a) => a.app), ['web']);
+    assert.deepEqual(
+      (JSON.parse(all.body) as AppStatus[]).map((a) => a.app),
+      ['web'],
+    );
     const missing = await get('/api/apps/api');
     assert.equal(missing.status, 404);
     assert.deepEqual(JSON.parse(missing.body), { error: 'no app "api" in namespace "dokku"' });
@@ -62,7 +81,9 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
 
   it('/events sends the live table at once, then what a change changed', async () => {
     const frames: string[] = [];
-    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => request({ host: '127.0.0.1', port, path: '/events' }, resolve).on('error', reject).end());
+    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
+      request({ host: '127.0.0.1', port, path: '/events' }, resolve).on('error', reject).end(),
+    );
     assert.equal(response.headers['content-type'], 'text/event-stream; charset=utf-8');
     response.setEncoding('utf8');
     let buffer = '';
@@ -90,7 +111,9 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
     frames.push(await next());
     // What changed only: web's desired cell and its message (a JSON patch).
     assert.match(frames[1] ?? '', /^event: patch\ndata: /);
-    const patch = JSON.parse((frames[1] ?? '').slice('event: patch\ndata: '.length)) as { set: [string, number, string][] };
+    const patch = JSON.parse((frames[1] ?? '').slice('event: patch\ndata: '.length)) as {
+      set: [string, number, string][];
+    };
     assert.deepEqual(patch.set, [
       ['app-web', 2, '<td class="desired">v2</td>'],
       ['app-web', 5, '<div class="message-head">v2 running</div>'],
@@ -102,6 +125,7 @@ describe('StatusServer (loopback HTTP, no engine)', () => {
     assert.deepEqual(parseListenAddress('127.0.0.1:9090'), { host: '127.0.0.1', port: 9090 });
     assert.deepEqual(parseListenAddress('[::1]:9090'), { host: '::1', port: 9090 });
     assert.deepEqual(parseListenAddress('localhost:0'), { host: 'localhost', port: 0 });
-    for (const bad of ['9090', '127.0.0.1', ':9090', '127.0.0.1:70000', 'a b:1']) assert.equal(parseListenAddress(bad), undefined, bad);
+    for (const bad of ['9090', '127.0.0.1', ':9090', '127.0.0.1:70000', 'a b:1'])
+      assert.equal(parseListenAddress(bad), undefined, bad);
   });
 });

@@ -5,13 +5,41 @@ import type { AppRecord } from '../../../src/state/types.js';
 import { containerOf, testApp } from '../../support/apps.js';
 
 const now = Date.parse('2026-11-27T09:00:00Z');
-const record = (patch: Partial<AppRecord>): AppRecord => ({ phase: 'Running', message: '1 × dokku/web:v1 running', since: now - 60_000, history: [], ...patch });
+const record = (patch: Partial<AppRecord>): AppRecord => ({
+  phase: 'Running',
+  message: '1 × dokku/web:v1 running',
+  since: now - 60_000,
+  history: [],
+  ...patch,
+});
 
 describe('status page (rendering)', () => {
   it('renders one row per app with its phase as a coloured badge, desired and running tag, last deploy and history', () => {
     const app = testApp('web');
     const container = containerOf(app, 'sha256:aaa');
-    const web = appStatus('web', record({ desiredTag: 'v2', desiredImage: 'dokku/web', servingImageId: 'sha256:aaa', servingTag: 'v1', phase: 'Deploying', message: 'deploying dokku/web:v2', history: [{ at: now - 180_000, tag: 'v1', image: 'dokku/web', imageId: 'sha256:aaa', revision: 'r1', outcome: 'succeeded', durationMs: 4200 }] }), [container]);
+    const web = appStatus(
+      'web',
+      record({
+        desiredTag: 'v2',
+        desiredImage: 'dokku/web',
+        servingImageId: 'sha256:aaa',
+        servingTag: 'v1',
+        phase: 'Deploying',
+        message: 'deploying dokku/web:v2',
+        history: [
+          {
+            at: now - 180_000,
+            tag: 'v1',
+            image: 'dokku/web',
+            imageId: 'sha256:aaa',
+            revision: 'r1',
+            outcome: 'succeeded',
+            durationMs: 4200,
+          },
+        ],
+      }),
+      [container],
+    );
     const html = renderLive({ namespace: 'dokku', apps: [web], now });
     assert.match(html, /<tr id="app-web" data-app="web" data-phase="Deploying">/);
     assert.match(html, /<span class="phase phase-Deploying">Deploying<\/span>/);
@@ -23,7 +51,11 @@ describe('status page (rendering)', () => {
   });
 
   it('escapes everything that comes from manifests, state or the engine', () => {
-    const evil = appStatus('web', record({ phase: 'Failed', message: '<script>alert(1)</script>', lastError: 'x" onmouseover="y' }), []);
+    const evil = appStatus(
+      'web',
+      record({ phase: 'Failed', message: '<script>alert(1)</script>', lastError: 'x" onmouseover="y' }),
+      [],
+    );
     const html = renderStatusPage({ namespace: 'a&b', apps: [evil], now, outage: '<b>down</b>' });
     assert.ok(!html.includes('<script>alert(1)'), 'no markup from a message');
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
@@ -34,12 +66,34 @@ describe('status page (rendering)', () => {
     assert.match(withProblem, /1 manifest problem .*<code>web\.yaml:3:7: &lt;bad&gt; key<\/code>/s);
   });
 
-  it('shows the timeline, and each app\'s own events under it, escaped', () => {
+  it("shows the timeline, and each app's own events under it, escaped", () => {
     const web = appStatus('web', record({}), []);
-    const event = (type: 'deploy.failed' | 'engine.lost', message: string, app?: string) => ({ id: message, type, time: new Date(now - 120_000).toISOString(), namespace: 'dokku', ...(app ? { app } : {}), message, details: {} });
-    const html = renderLive({ namespace: 'dokku', apps: [web], now, events: [event('engine.lost', 'the engine is <gone>'), event('deploy.failed', 'web:v2: check /health failed', 'web')] });
-    assert.match(html, /Recent events.*<code>deploy\.failed<\/code> <strong>web<\/strong>: web:v2: check \/health failed.*<code>engine\.lost<\/code>: the engine is &lt;gone&gt;/s);
-    assert.match(html, /<tr id="app-web".*events \(1\).*2 minutes ago<\/time> <code>deploy\.failed<\/code> web:v2: check \/health failed/s);
+    const event = (type: 'deploy.failed' | 'engine.lost', message: string, app?: string) => ({
+      id: message,
+      type,
+      time: new Date(now - 120_000).toISOString(),
+      namespace: 'dokku',
+      ...(app ? { app } : {}),
+      message,
+      details: {},
+    });
+    const html = renderLive({
+      namespace: 'dokku',
+      apps: [web],
+      now,
+      events: [
+        event('engine.lost', 'the engine is <gone>'),
+        event('deploy.failed', 'web:v2: check /health failed', 'web'),
+      ],
+    });
+    assert.match(
+      html,
+      /Recent events.*<code>deploy\.failed<\/code> <strong>web<\/strong>: web:v2: check \/health failed.*<code>engine\.lost<\/code>: the engine is &lt;gone&gt;/s,
+    );
+    assert.match(
+      html,
+      /<tr id="app-web".*events \(1\).*2 minutes ago<\/time> <code>deploy\.failed<\/code> web:v2: check \/health failed/s,
+    );
   });
 
   it('says what to do when there are no apps, and refreshes itself through /events', () => {

@@ -6,10 +6,14 @@ const plan = { name: 'command-plan', hash: '0123456789abcdef' };
 const node = { version: 'v20.20.2', arch: 'x64', flags: '' };
 
 describe('where the code cache lives', () => {
-  it('is the user\'s own cache directory by default: $XDG_CACHE_HOME, else ~/.cache', () => {
+  it("is the user's own cache directory by default: $XDG_CACHE_HOME, else ~/.cache", () => {
     assert.equal(codeCacheDir({}, home), '/home/ada/.cache/berth/code-cache');
     assert.equal(codeCacheDir({ XDG_CACHE_HOME: '/var/cache/ada' }, home), '/var/cache/ada/berth/code-cache');
-    assert.equal(codeCacheDir({ XDG_CACHE_HOME: 'relative' }, home), '/home/ada/.cache/berth/code-cache', 'a relative XDG_CACHE_HOME is ignored, as the spec says');
+    assert.equal(
+      codeCacheDir({ XDG_CACHE_HOME: 'relative' }, home),
+      '/home/ada/.cache/berth/code-cache',
+      'a relative XDG_CACHE_HOME is ignored, as the spec says',
+    );
   });
 
   it('follows BERTH_COMPILE_CACHE: a directory, or off', () => {
@@ -19,10 +23,16 @@ describe('where the code cache lives', () => {
   });
 
   it('is off without a home to put it in', () => {
-    assert.equal(codeCacheDir({}, () => ''), undefined);
-    assert.equal(codeCacheDir({}, () => {
-      throw new Error('no passwd entry');
-    }), undefined);
+    assert.equal(
+      codeCacheDir({}, () => ''),
+      undefined,
+    );
+    assert.equal(
+      codeCacheDir({}, () => {
+        throw new Error('no passwd entry');
+      }),
+      undefined,
+    );
   });
 
   it('keeps one file per build of a bundle, Node version, architecture and set of flags', () => {
@@ -41,9 +51,20 @@ describe('where the code cache lives', () => {
   it('calls a cache of another build of the same bundle stale, and nothing else', () => {
     const name = (path: string) => path.slice('/c/'.length);
     assert.equal(isStaleCacheOf(name(codeCacheFile('/c', { ...plan, hash: 'fedcba9876543210' }, node)), plan), true);
-    assert.equal(isStaleCacheOf(name(codeCacheFile('/c', plan, { ...node, version: 'v22.0.0' })), plan), false, 'another Node keeps its cache');
-    assert.equal(isStaleCacheOf(name(codeCacheFile('/c', { name: 'command-plan-extra', hash: 'fedcba9876543210' }, node)), plan), false, 'a bundle whose name begins with this one\'s');
-    assert.equal(isStaleCacheOf(name(codeCacheFile('/c', { name: 'command-status', hash: 'fedcba9876543210' }, node)), plan), false);
+    assert.equal(
+      isStaleCacheOf(name(codeCacheFile('/c', plan, { ...node, version: 'v22.0.0' })), plan),
+      false,
+      'another Node keeps its cache',
+    );
+    assert.equal(
+      isStaleCacheOf(name(codeCacheFile('/c', { name: 'command-plan-extra', hash: 'fedcba9876543210' }, node)), plan),
+      false,
+      "a bundle whose name begins with this one's",
+    );
+    assert.equal(
+      isStaleCacheOf(name(codeCacheFile('/c', { name: 'command-status', hash: 'fedcba9876543210' }, node)), plan),
+      false,
+    );
     assert.equal(isStaleCacheOf('notes.txt', plan), false);
   });
 });

@@ -1,6 +1,20 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCacheFile, type CodeCache } from '../../../src/launch/code-cache.js';
@@ -29,7 +43,10 @@ describe('loading a bundle through the code cache', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'berth-code-cache-'));
     bundle = join(dir, 'command-demo.js');
-    writeFileSync(bundle, `const { basename } = require('node:path');\nmodule.exports = { double: (n) => n * 2, dir: __dirname, base: basename(__filename) };\n`);
+    writeFileSync(
+      bundle,
+      `const { basename } = require('node:path');\nmodule.exports = { double: (n) => n * 2, dir: __dirname, base: basename(__filename) };\n`,
+    );
     cache = { file: join(dir, 'cache', 'command-demo-0123456789abcdef-v.v8cache'), isStale: () => false };
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,7 +95,10 @@ describe('loading a bundle through the code cache', () => {
     writeFileSync(other, 'other');
     rmSync(cache.file);
     load();
-    assert.deepEqual(readdirSync(join(dir, 'cache')).sort(), ['command-demo-0123456789abcdef-v.v8cache', 'command-other-fedcba9876543210-v.v8cache']);
+    assert.deepEqual(readdirSync(join(dir, 'cache')).sort(), [
+      'command-demo-0123456789abcdef-v.v8cache',
+      'command-other-fedcba9876543210-v.v8cache',
+    ]);
   });
 
   it('runs without a cache where none can be written, and with the cache off', () => {
@@ -130,7 +150,7 @@ describe('loading a bundle through the code cache', () => {
     assert.deepEqual(readdirSync(cacheDir), [], 'nothing written into it');
   });
 
-  it('never follows a link planted at the cache file\'s name: not read through, replaced, its target unchanged', () => {
+  it("never follows a link planted at the cache file's name: not read through, replaced, its target unchanged", () => {
     load();
     // The link leads to a good cache: read through it, it would be used.
     const target = join(dir, 'elsewhere.v8cache');
@@ -140,8 +160,8 @@ describe('loading a bundle through the code cache', () => {
     const linked = load();
     assert.equal(linked.cacheUse, 'missing', 'the link was not followed');
     assert.equal(linked.writes, 1);
-    assert.ok(readFileSync(target).equals(before), 'the link\'s target is unchanged');
-    assert.ok(lstatSync(cache.file).isFile(), 'the link was replaced by a file of the cache\'s own');
+    assert.ok(readFileSync(target).equals(before), "the link's target is unchanged");
+    assert.ok(lstatSync(cache.file).isFile(), "the link was replaced by a file of the cache's own");
     assert.equal(statSync(cache.file).mode & 0o777, 0o600);
     assert.equal(load().cacheUse, 'used');
   });
@@ -154,17 +174,34 @@ describe('loading a bundle through the code cache', () => {
     // At the name a write chooses (here told to it): the write fails, the link and its target stay as they were.
     const planted = `${cache.file}.planted.tmp`;
     symlinkSync(victim, planted);
-    writeCacheFile(cache.file, () => Buffer.from('compiled'), () => false, () => planted);
+    writeCacheFile(
+      cache.file,
+      () => Buffer.from('compiled'),
+      () => false,
+      () => planted,
+    );
     assert.equal(readFileSync(victim, 'utf8'), 'precious');
     assert.equal(readlinkSync(planted), victim, 'a link it did not make is not removed either');
     assert.equal(lstatSync(cache.file, { throwIfNoEntry: false }), undefined, 'nothing written');
     // At the name the writes before this one used (`<file>.<pid>.tmp`): no longer the name chosen.
     const predictable = `${cache.file}.${process.pid}.tmp`;
     symlinkSync(victim, predictable);
-    writeCacheFile(cache.file, () => Buffer.from('compiled'), () => false);
+    writeCacheFile(
+      cache.file,
+      () => Buffer.from('compiled'),
+      () => false,
+    );
     assert.equal(readFileSync(victim, 'utf8'), 'precious');
     assert.equal(readFileSync(cache.file, 'utf8'), 'compiled');
     assert.equal(statSync(cache.file).mode & 0o777, 0o600);
-    assert.deepEqual(readdirSync(cacheDir).sort(), ['command-demo-0123456789abcdef-v.v8cache', `command-demo-0123456789abcdef-v.v8cache.${process.pid}.tmp`, 'command-demo-0123456789abcdef-v.v8cache.planted.tmp'].sort(), 'no temporary file of its own left');
+    assert.deepEqual(
+      readdirSync(cacheDir).sort(),
+      [
+        'command-demo-0123456789abcdef-v.v8cache',
+        `command-demo-0123456789abcdef-v.v8cache.${process.pid}.tmp`,
+        'command-demo-0123456789abcdef-v.v8cache.planted.tmp',
+      ].sort(),
+      'no temporary file of its own left',
+    );
   });
 });

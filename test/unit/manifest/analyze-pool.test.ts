@@ -3,7 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
-import { AnalyzePool, CHUNK, PARALLEL_THRESHOLD, type AnalyzeJob, type AnalyzedFile } from '../../../src/manifest/analyze-pool.js';
+import {
+  AnalyzePool,
+  CHUNK,
+  PARALLEL_THRESHOLD,
+  type AnalyzeJob,
+  type AnalyzedFile,
+} from '../../../src/manifest/analyze-pool.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
 
 const OPTIONS = { namespace: 'dokku', allowHostPaths: [] };
@@ -11,15 +17,31 @@ const FILES = PARALLEL_THRESHOLD + 50;
 
 function manifest(i: number): string {
   if (i === 7) return 'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: app7\nspec:\n  tag: [unclosed\n';
-  if (i === 300) return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'app300' }, spec: { tag: 'v1', replicas: -1 } });
-  return dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: `app${i}` }, spec: { tag: `v${i % 5}`, env: { MODE: 'x' }, ports: [{ container: 8080 }] } });
+  if (i === 300)
+    return dump({
+      apiVersion: 'berth/v1',
+      kind: 'App',
+      metadata: { name: 'app300' },
+      spec: { tag: 'v1', replicas: -1 },
+    });
+  return dump({
+    apiVersion: 'berth/v1',
+    kind: 'App',
+    metadata: { name: `app${i}` },
+    spec: { tag: `v${i % 5}`, env: { MODE: 'x' }, ports: [{ container: 8080 }] },
+  });
 }
 
 /**
  * Reads and analyzes `jobs` through a pool with `workers` worker threads, which get time to
  * tokenize the full chunks before this thread starts on what is left.
  */
-async function analyzeTexts(jobs: readonly AnalyzeJob[], options: typeof OPTIONS, workers: number, workerScript?: URL): Promise<{ analyses: AnalyzedFile[]; tokenizedByWorkers: number }> {
+async function analyzeTexts(
+  jobs: readonly AnalyzeJob[],
+  options: typeof OPTIONS,
+  workers: number,
+  workerScript?: URL,
+): Promise<{ analyses: AnalyzedFile[]; tokenizedByWorkers: number }> {
   const pool = new AnalyzePool(options, workers, workerScript);
   for (const job of jobs) pool.add(job);
   if (workers > 0) await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -41,25 +63,44 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
   it('gives exactly what reading and analyzing them one by one on this thread gives, in order', async function () {
     this.timeout(60_000);
     await withManifests(async (dir) => {
-      const jobs: AnalyzeJob[] = Array.from({ length: FILES + 1 }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: i === 7 || i === FILES ? [`app${i}`] : [] }));
+      const jobs: AnalyzeJob[] = Array.from({ length: FILES + 1 }, (_, i) => ({
+        file: `/m/app${i}.yaml`,
+        realPath: join(dir, `app${i}.yaml`),
+        formerApps: i === 7 || i === FILES ? [`app${i}`] : [],
+      }));
       const { analyses: threaded, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1);
       const { analyses: inline } = await analyzeTexts(jobs, OPTIONS, 0);
-      assert.equal(tokenizedByWorkers, Math.ceil(jobs.length / CHUNK), 'the worker tokenized every chunk, this thread none');
+      assert.equal(
+        tokenizedByWorkers,
+        Math.ceil(jobs.length / CHUNK),
+        'the worker tokenized every chunk, this thread none',
+      );
       assert.deepEqual(threaded, inline);
       assert.equal(threaded[300]?.analysis.documents[0]?.result.ok, false);
       assert.deepEqual(threaded[7]?.analysis.unconfirmedApps, ['app7'], 'an unparseable file keeps the app it defined');
       assert.equal(threaded[42]?.stamp?.size, manifest(42).length, 'the stamp of what was read');
       const missing = threaded[FILES]!;
       assert.equal(missing.stamp, undefined);
-      assert.match(missing.analysis.problems[0]?.message ?? '', /^cannot read file \(ENOENT: no such file or directory\)$/);
-      assert.deepEqual(missing.analysis.unconfirmedApps, [`app${FILES}`], 'a file gone unreadable keeps the app it defined');
+      assert.match(
+        missing.analysis.problems[0]?.message ?? '',
+        /^cannot read file \(ENOENT: no such file or directory\)$/,
+      );
+      assert.deepEqual(
+        missing.analysis.unconfirmedApps,
+        [`app${FILES}`],
+        'a file gone unreadable keeps the app it defined',
+      );
     });
   });
 
   it('spreads the chunks over several workers, each chunk offered to one, with the same results', async function () {
     this.timeout(60_000);
     await withManifests(async (dir) => {
-      const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: [] }));
+      const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({
+        file: `/m/app${i}.yaml`,
+        realPath: join(dir, `app${i}.yaml`),
+        formerApps: [],
+      }));
       const { analyses, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 3);
       assert.equal(tokenizedByWorkers, Math.ceil(jobs.length / CHUNK));
       assert.deepEqual(analyses, (await analyzeTexts(jobs, OPTIONS, 0)).analyses);
@@ -69,7 +110,11 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
   it('redoes on this thread a chunk that a failing worker was offered and never delivered', async function () {
     this.timeout(60_000);
     await withManifests(async (dir) => {
-      const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({ file: `/m/app${i}.yaml`, realPath: join(dir, `app${i}.yaml`), formerApps: [] }));
+      const jobs: AnalyzeJob[] = Array.from({ length: FILES }, (_, i) => ({
+        file: `/m/app${i}.yaml`,
+        realPath: join(dir, `app${i}.yaml`),
+        formerApps: [],
+      }));
       const failing = new URL('../../support/failing-tokenizer.js', import.meta.url);
       const { analyses, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1, failing);
       assert.equal(tokenizedByWorkers, 0);
@@ -83,7 +128,10 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
       const set = await new ManifestDirectory(dir, OPTIONS).read();
       assert.equal(set.apps.size, FILES - 2);
       assert.equal(set.apps.get('app42')?.spec.tag, 'v2');
-      assert.deepEqual(set.problems.map((p) => `${p.file.slice(dir.length + 1)}:${p.line}`).sort(), ['app300.yaml:7', 'app7.yaml:7']);
+      assert.deepEqual(set.problems.map((p) => `${p.file.slice(dir.length + 1)}:${p.line}`).sort(), [
+        'app300.yaml:7',
+        'app7.yaml:7',
+      ]);
     });
   });
 });

@@ -18,7 +18,8 @@ function agrees(text: string): boolean {
   const plain = constructPlainDocuments(parseEvents(text, {}), text);
   if (plain === undefined) return false;
   const expected = jsYaml(text);
-  if (expected instanceof Error) assert.fail(`built what js-yaml refuses (${expected.message}): ${JSON.stringify(text)}`);
+  if (expected instanceof Error)
+    assert.fail(`built what js-yaml refuses (${expected.message}): ${JSON.stringify(text)}`);
   assert.deepStrictEqual(plain, expected, JSON.stringify(text));
   assert.equal(JSON.stringify(plain), JSON.stringify(expected), `key order of ${JSON.stringify(text)}`);
   return true;
@@ -41,7 +42,10 @@ const REFUSED_OR_SPECIAL = [
 describe('building documents from events without js-yaml (constructPlainDocuments)', () => {
   it('builds exactly what js-yaml builds, or declines, for the corpus, edge cases and random YAML', () => {
     for (const text of [...CORPUS, ...REFUSED_OR_SPECIAL]) agrees(text);
-    fc.assert(fc.property(anyYaml, (text) => void agrees(text)), { numRuns: 500 });
+    fc.assert(
+      fc.property(anyYaml, (text) => void agrees(text)),
+      { numRuns: 500 },
+    );
   });
 
   it('builds the YAML manifests are written in: block and flow mappings and sequences, every scalar style', () => {
@@ -77,12 +81,17 @@ describe('building documents from events without js-yaml (constructPlainDocument
       '',
     ].join('\n');
     assert.ok(agrees(manifest), 'built, not declined');
-    for (const text of REFUSED_OR_SPECIAL) assert.equal(constructPlainDocuments(parseEvents(text, {}), text), undefined, `declines ${JSON.stringify(text)}`);
+    for (const text of REFUSED_OR_SPECIAL)
+      assert.equal(constructPlainDocuments(parseEvents(text, {}), text), undefined, `declines ${JSON.stringify(text)}`);
   });
 
   it('never declines what js-yaml dumps of values whose keys are ordinary strings', () => {
     const plainKeys = (value: unknown): boolean =>
-      Array.isArray(value) ? value.every(plainKeys) : value !== null && typeof value === 'object' ? Object.entries(value).every(([k, v]) => k !== '__proto__' && k !== '<<' && plainKeys(v)) : true;
+      Array.isArray(value)
+        ? value.every(plainKeys)
+        : value !== null && typeof value === 'object'
+          ? Object.entries(value).every(([k, v]) => k !== '__proto__' && k !== '<<' && plainKeys(v))
+          : true;
     fc.assert(
       fc.property(anything.filter(plainKeys), fc.boolean(), (value, flow) => {
         const text = dump(value, { flowLevel: flow ? 1 : -1 });

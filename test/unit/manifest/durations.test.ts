@@ -13,9 +13,12 @@ describe('schema maxima of durations and attempts', () => {
   const OPTIONS: LoadOptions = { namespace: 'dokku', allowHostPaths: [] };
   const analyze = (text: string) => {
     const analysis = analyzeManifestText(text, 'm.yaml', OPTIONS);
-    return [...analysis.problems, ...analysis.documents.flatMap((d) => (d.result.ok ? [] : d.result.problems))].map(formatProblem);
+    return [...analysis.problems, ...analysis.documents.flatMap((d) => (d.result.ok ? [] : d.result.problems))].map(
+      formatProblem,
+    );
   };
-  const manifest = (spec: string) => `apiVersion: berth/v1\nkind: App\nmetadata:\n  name: web\nspec:\n  tag: v1\n  ports: [{ container: 8080 }]\n${spec}`;
+  const manifest = (spec: string) =>
+    `apiVersion: berth/v1\nkind: App\nmetadata:\n  name: web\nspec:\n  tag: v1\n  ports: [{ container: 8080 }]\n${spec}`;
 
   const MAXIMA: [string, number][] = [
     ['spec.checks.wait', 3600],
@@ -46,30 +49,34 @@ describe('schema maxima of durations and attempts', () => {
   });
 
   it('accepts each at its maximum', () => {
-    const text = manifest([
-      '  checks:',
-      '    wait: 3600',
-      '    http: [{ path: /, attempts: 100, wait: 300, timeout: 300 }]',
-      '    exec: [{ command: [/probe], attempts: 100, wait: 300, timeout: 300 }]',
-      '  release: { command: [/migrate], timeout: 3600 }',
-      '  postDeploy: { command: [/warm], timeout: 3600 }',
-      '  deploy: { retireAfter: 3600, progressDeadline: 3600, monitor: 3600 }',
-      '',
-    ].join('\n'));
+    const text = manifest(
+      [
+        '  checks:',
+        '    wait: 3600',
+        '    http: [{ path: /, attempts: 100, wait: 300, timeout: 300 }]',
+        '    exec: [{ command: [/probe], attempts: 100, wait: 300, timeout: 300 }]',
+        '  release: { command: [/migrate], timeout: 3600 }',
+        '  postDeploy: { command: [/warm], timeout: 3600 }',
+        '  deploy: { retireAfter: 3600, progressDeadline: 3600, monitor: 3600 }',
+        '',
+      ].join('\n'),
+    );
     assert.deepEqual(analyze(text), []);
   });
 
   it('refuses each past its maximum at file:line:col, naming the range', () => {
-    const text = manifest([
-      '  checks:',
-      '    wait: 3601',
-      '    http: [{ path: /, attempts: 101, wait: 301, timeout: 301 }]',
-      '    exec: [{ command: [/probe], attempts: 1000, wait: 86400, timeout: 99999999999 }]',
-      '  release: { command: [/migrate], timeout: 3601 }',
-      '  postDeploy: { command: [/warm], timeout: 86400 }',
-      '  deploy: { retireAfter: 3601, progressDeadline: 3601, monitor: 3601 }',
-      '',
-    ].join('\n'));
+    const text = manifest(
+      [
+        '  checks:',
+        '    wait: 3601',
+        '    http: [{ path: /, attempts: 101, wait: 301, timeout: 301 }]',
+        '    exec: [{ command: [/probe], attempts: 1000, wait: 86400, timeout: 99999999999 }]',
+        '  release: { command: [/migrate], timeout: 3601 }',
+        '  postDeploy: { command: [/warm], timeout: 86400 }',
+        '  deploy: { retireAfter: 3601, progressDeadline: 3601, monitor: 3601 }',
+        '',
+      ].join('\n'),
+    );
     assert.deepEqual(analyze(text), [
       'm.yaml:9:11: spec.checks.wait: must be an integer from 0 to 3600',
       'm.yaml:10:33: spec.checks.http[0].attempts: must be an integer from 1 to 100',

@@ -42,19 +42,34 @@ describe('setSpecTag (tags:deploy edits in place)', () => {
 
   it('edits the document naming the app in a multi-document file, inside flow mappings too', () => {
     const text = 'metadata: {name: api}\nspec: {tag: v1}\n---\nmetadata: {name: web}\nspec: {tag: v1, replicas: 2}\n';
-    assert.equal(setSpecTag(text, FILE, 'web', 'v7'), 'metadata: {name: api}\nspec: {tag: v1}\n---\nmetadata: {name: web}\nspec: {tag: v7, replicas: 2}\n');
+    assert.equal(
+      setSpecTag(text, FILE, 'web', 'v7'),
+      'metadata: {name: api}\nspec: {tag: v1}\n---\nmetadata: {name: web}\nspec: {tag: v7, replicas: 2}\n',
+    );
   });
 
   it('refuses, naming file and position, what it cannot edit in place', () => {
     const cases: [string, string, RegExp][] = [
       ['metadata: {name: web}\nspec:\n  tag: v1\n', 'v;rm', /not a valid Docker tag/],
       ['metadata: {name: api}\nspec:\n  tag: v1\n', 'v2', /manifests\/web\.yaml: no document names app "web"/],
-      ['metadata: {name: web}\nx: &t v1\nspec:\n  tag: *t\n', 'v2', /manifests\/web\.yaml:4:8: spec\.tag is not written as a plain or quoted string/],
-      ['metadata: {name: web}\nspec:\n  tag: |\n    v1\n', 'v2', /manifests\/web\.yaml:4:5: spec\.tag is a block scalar/],
+      [
+        'metadata: {name: web}\nx: &t v1\nspec:\n  tag: *t\n',
+        'v2',
+        /manifests\/web\.yaml:4:8: spec\.tag is not written as a plain or quoted string/,
+      ],
+      [
+        'metadata: {name: web}\nspec:\n  tag: |\n    v1\n',
+        'v2',
+        /manifests\/web\.yaml:4:5: spec\.tag is a block scalar/,
+      ],
       ['metadata: {name: web}\nspec: [\n', 'v2', /manifests\/web\.yaml:\d+:\d+: invalid YAML/],
     ];
     for (const [text, tag, message] of cases) {
-      assert.throws(() => setSpecTag(text, FILE, 'web', tag), (error: unknown) => error instanceof ManifestEditError && message.test(error.message), `${JSON.stringify(text)} ${tag}`);
+      assert.throws(
+        () => setSpecTag(text, FILE, 'web', tag),
+        (error: unknown) => error instanceof ManifestEditError && message.test(error.message),
+        `${JSON.stringify(text)} ${tag}`,
+      );
     }
   });
 });

@@ -27,7 +27,12 @@ describe('parser events sent between threads', () => {
     const writer = new EventWriter(1);
     const ends = CORPUS.map((text) => writer.write(parseEvents(text, {})));
     const encoded = writer.finish();
-    CORPUS.forEach((text, i) => assert.deepEqual(decodeEvents(encoded, i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number), parseEvents(text, {})));
+    CORPUS.forEach((text, i) => {
+      assert.deepEqual(
+        decodeEvents(encoded, i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number),
+        parseEvents(text, {}),
+      );
+    });
   });
 
   it('analyzed on another thread than the one that tokenized give what analyzing in one go gives', async () => {
@@ -44,12 +49,17 @@ describe('parser events sent between threads', () => {
       ];
       await Promise.all(texts.map((text, i) => writeFile(join(dir, `${i}.yaml`), text)));
       // A file that cannot be read sits among the others: the worker gets only the texts read, and the tokens still line up.
-      const jobs: AnalyzeJob[] = [...texts.keys()].flatMap((i) => (i === 2 ? ['missing', i] : [i])).map((i) => ({ file: `m/${i}.yaml`, realPath: join(dir, `${i}.yaml`), formerApps: ['api'] }));
+      const jobs: AnalyzeJob[] = [...texts.keys()]
+        .flatMap((i) => (i === 2 ? ['missing', i] : [i]))
+        .map((i) => ({ file: `m/${i}.yaml`, realPath: join(dir, `${i}.yaml`), formerApps: ['api'] }));
       const options = { namespace: 'berth', allowHostPaths: [] };
       const writer = new EventWriter(1);
       const reads = jobs.map((job) => readManifestFile(job.realPath));
       const files = reads.flatMap((read) => ('text' in read ? [tokenizeText(read.text, writer)] : []));
-      assert.deepEqual(analyzeTokenizedFiles(jobs, reads, files, writer.finish(), options), jobs.map((job) => analyzeFile(job, options)));
+      assert.deepEqual(
+        analyzeTokenizedFiles(jobs, reads, files, writer.finish(), options),
+        jobs.map((job) => analyzeFile(job, options)),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

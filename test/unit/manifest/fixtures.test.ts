@@ -45,7 +45,10 @@ describe('manifest fixtures', () => {
       it(`reports ${name} exactly`, async () => {
         const file = path.join(FIXTURES, 'bad', name);
         const set = await loadPaths([file], OPTIONS);
-        assert.deepEqual(set.problems.map(formatProblem), expected.map((line) => `${file}:${line}`));
+        assert.deepEqual(
+          set.problems.map(formatProblem),
+          expected.map((line) => `${file}:${line}`),
+        );
         assert.equal(set.directory, 'ok');
         assert.equal(set.fileCount, 1);
       });
@@ -55,7 +58,10 @@ describe('manifest fixtures', () => {
       const set = await loadPaths([path.join(FIXTURES, 'bad', 'multi-doc-one-bad.yaml')], OPTIONS);
       assert.deepEqual([...set.apps.keys()], ['first', 'third']);
       assert.deepEqual([...set.invalid], ['second']);
-      assert.deepEqual(set.problems.map((p) => p.app), ['second']);
+      assert.deepEqual(
+        set.problems.map((p) => p.app),
+        ['second'],
+      );
     });
 
     it('reports the app a file that is not valid YAML appears to define as invalid, leaving the problem unattributed', async () => {
@@ -69,14 +75,23 @@ describe('manifest fixtures', () => {
       const file = path.join(FIXTURES, 'good', 'multi-doc.yaml');
       const set = await loadPaths([file], OPTIONS);
       assert.deepEqual(set.problems, []);
-      const defaults: Pick<AppSpec, 'env' | 'envFrom' | 'secrets' | 'volumes' | 'replicas' | 'resources' | 'deploy' | 'domains'> = {
+      const defaults: Pick<
+        AppSpec,
+        'env' | 'envFrom' | 'secrets' | 'volumes' | 'replicas' | 'resources' | 'deploy' | 'domains'
+      > = {
         env: {},
         envFrom: [],
         secrets: [],
         volumes: [],
         replicas: 1,
         resources: {},
-        deploy: { strategy: 'zero-downtime', strategyExplicit: false, retireAfter: 60, progressDeadline: 600, monitor: 60 },
+        deploy: {
+          strategy: 'zero-downtime',
+          strategyExplicit: false,
+          retireAfter: 60,
+          progressDeadline: 600,
+          monitor: 60,
+        },
         domains: [],
       };
       const expected: App[] = [
@@ -90,7 +105,14 @@ describe('manifest fixtures', () => {
           name: 'worker',
           source: { file, line: 13, col: 1 },
           // Where each port's host binding would be claimed (these two publish ephemeral ports: their entries).
-          claimsAt: { ports: [{ file, line: 20, col: 7 }, { file, line: 22, col: 7 }], domains: [], volumes: [] },
+          claimsAt: {
+            ports: [
+              { file, line: 20, col: 7 },
+              { file, line: 22, col: 7 },
+            ],
+            domains: [],
+            volumes: [],
+          },
           spec: {
             image: 'dokku/worker',
             tag: '2024.06',
@@ -114,9 +136,18 @@ describe('manifest fixtures', () => {
         name: 'node-js-app',
         source: { file, line: 2, col: 1 },
         claimsAt: {
-          ports: [{ file, line: 16, col: 13 }, { file, line: 19, col: 7 }],
-          domains: [{ file, line: 51, col: 13 }, { file, line: 51, col: 39 }],
-          volumes: [{ file, line: 21, col: 15 }, { file, line: 23, col: 15 }],
+          ports: [
+            { file, line: 16, col: 13 },
+            { file, line: 19, col: 7 },
+          ],
+          domains: [
+            { file, line: 51, col: 13 },
+            { file, line: 51, col: 39 },
+          ],
+          volumes: [
+            { file, line: 21, col: 15 },
+            { file, line: 23, col: 15 },
+          ],
         },
         spec: {
           image: '127.0.0.1:5000/team/node-js-app',
@@ -124,7 +155,13 @@ describe('manifest fixtures', () => {
           digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
           command: ['node', 'index.js'],
           envFrom: [{ file: path.join(FIXTURES, 'good', 'secrets', 'web.env.age'), at: { file, line: 12, col: 21 } }],
-          secrets: [{ file: path.join(FIXTURES, 'good', 'secrets', 'db-password.age'), target: '/run/secrets/db_password', at: { file, line: 13, col: 21 } }],
+          secrets: [
+            {
+              file: path.join(FIXTURES, 'good', 'secrets', 'db-password.age'),
+              target: '/run/secrets/db_password',
+              at: { file, line: 13, col: 21 },
+            },
+          ],
           env: { NODE_ENV: 'production', PORT: '5000' },
           ports: [
             { container: 5000, host: 8080, hostIp: '0.0.0.0', protocol: 'tcp' },
@@ -136,7 +173,11 @@ describe('manifest fixtures', () => {
           ],
           replicas: 1,
           resources: { memory: '256m', cpus: 0.5 },
-          checks: { wait: 3, http: [{ path: '/health', content: 'ok', port: 5001, attempts: 2, wait: 1, timeout: 3 }], exec: [{ command: ['/app/healthcheck', '--ready'], attempts: 4, wait: 2, timeout: 6 }] },
+          checks: {
+            wait: 3,
+            http: [{ path: '/health', content: 'ok', port: 5001, attempts: 2, wait: 1, timeout: 3 }],
+            exec: [{ command: ['/app/healthcheck', '--ready'], attempts: 4, wait: 2, timeout: 6 }],
+          },
           release: { command: ['./manage.py', 'migrate'], timeout: 300 },
           postDeploy: { command: ['./notify', 'deployed'], timeout: 60 },
           deploy: { strategy: 'recreate', strategyExplicit: true, retireAfter: 0, progressDeadline: 120, monitor: 20 },
@@ -147,7 +188,10 @@ describe('manifest fixtures', () => {
 
     it('reads the good directory as one set', async () => {
       const set = await new ManifestDirectory(path.join(FIXTURES, 'good'), OPTIONS).read();
-      assert.deepEqual([[...set.apps.keys()].sort(), set.problems, set.fileCount, set.directory], [['node-js-app', 'web', 'worker'], [], 2, 'ok']);
+      assert.deepEqual(
+        [[...set.apps.keys()].sort(), set.problems, set.fileCount, set.directory],
+        [['node-js-app', 'web', 'worker'], [], 2, 'ok'],
+      );
     });
   });
 
@@ -165,7 +209,10 @@ describe('manifest fixtures', () => {
       `${a}:4:9: app "web" is also defined in ${b}:5:9`,
       `${b}:5:9: app "web" is also defined in ${a}:4:9`,
     ]);
-    assert.deepEqual(set.problems.map((p) => p.app), ['web', 'web']);
+    assert.deepEqual(
+      set.problems.map((p) => p.app),
+      ['web', 'web'],
+    );
     assert.deepEqual([...set.conflicts], [['web', [a, b]]]);
     assert.deepEqual([...set.apps.keys()], ['other']);
   });

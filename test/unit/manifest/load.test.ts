@@ -1,6 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ManifestDirectory, loadPaths } from '../../../src/manifest/load.js';
@@ -84,7 +94,9 @@ describe('ManifestDirectory', () => {
         directory: 'ok',
         fileCount: 1,
         apps: ['deep'],
-        problems: [`${path.join(eight, 'd9')}:1:1: directory is nested more than 8 levels deep; its manifests are not read`],
+        problems: [
+          `${path.join(eight, 'd9')}:1:1: directory is nested more than 8 levels deep; its manifests are not read`,
+        ],
       });
     });
 
@@ -127,7 +139,7 @@ describe('ManifestDirectory', () => {
   describe('file checks', () => {
     it('refuses a file larger than 1 MiB and accepts one of exactly 1 MiB', async () => {
       const limit = manifest('limit');
-      write(path.join(dir, 'limit.yaml'), limit + '#'.repeat(MIB - limit.length - 1) + '\n');
+      write(path.join(dir, 'limit.yaml'), `${limit + '#'.repeat(MIB - limit.length - 1)}\n`);
       write(path.join(dir, 'large.yaml'), manifest('large') + '#'.repeat(MIB));
       assert.deepEqual(summary(await read()), {
         directory: 'ok',
@@ -139,7 +151,10 @@ describe('ManifestDirectory', () => {
 
     it('refuses files that are not text', async () => {
       write(path.join(dir, 'nul.yaml'), `${manifest('nul')}\u0000`);
-      write(path.join(dir, 'latin1.yaml'), Buffer.concat([Buffer.from(manifest('latin')), Buffer.from([0x23, 0xe9, 0x0a])]));
+      write(
+        path.join(dir, 'latin1.yaml'),
+        Buffer.concat([Buffer.from(manifest('latin')), Buffer.from([0x23, 0xe9, 0x0a])]),
+      );
       assert.deepEqual(summary(await read()).problems, [
         `${path.join(dir, 'latin1.yaml')}:1:1: not a text file (not valid UTF-8)`,
         `${path.join(dir, 'nul.yaml')}:1:1: not a text file (contains NUL bytes)`,
@@ -223,7 +238,10 @@ describe('loadPaths', () => {
       directory: 'ok',
       fileCount: 3,
       apps: ['api'],
-      problems: [`${inDir}:4:9: app "web" is also defined in ${single}:4:9`, `${single}:4:9: app "web" is also defined in ${inDir}:4:9`],
+      problems: [
+        `${inDir}:4:9: app "web" is also defined in ${single}:4:9`,
+        `${single}:4:9: app "web" is also defined in ${inDir}:4:9`,
+      ],
     });
   });
 
@@ -234,7 +252,12 @@ describe('loadPaths', () => {
 
   it('reads a file given twice once', async () => {
     const file = write(path.join(root, 'web.yaml'), manifest('web'));
-    assert.deepEqual(summary(await loadPaths([file, root], OPTIONS)), { directory: 'ok', fileCount: 1, apps: ['web'], problems: [] });
+    assert.deepEqual(summary(await loadPaths([file, root], OPTIONS)), {
+      directory: 'ok',
+      fileCount: 1,
+      apps: ['web'],
+      problems: [],
+    });
   });
 
   it('reports a path that does not exist', async () => {
@@ -256,12 +279,20 @@ describe('apps of files that cannot be read', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const stateOf = (set: ManifestSet) => ({ apps: [...set.apps.keys()].sort(), invalid: [...set.invalid].sort(), problemApps: set.problems.map((p) => p.app) });
+  const stateOf = (set: ManifestSet) => ({
+    apps: [...set.apps.keys()].sort(),
+    invalid: [...set.invalid].sort(),
+    problemApps: set.problems.map((p) => p.app),
+  });
 
   it('reports the apps a broken file appears to define as invalid, even on a first read', async () => {
     write(path.join(dir, 'web.yaml'), `${manifest('web')}  command: a: b\n# name: commented-out\n`);
     write(path.join(dir, 'pair.yaml'), `metadata: {name: 'api'}\n---\nmetadata:\n  name: "worker"\nspec: [\n`);
-    assert.deepEqual(stateOf(await loadPaths([dir], OPTIONS)), { apps: [], invalid: ['api', 'web', 'worker'], problemApps: [undefined, undefined] });
+    assert.deepEqual(stateOf(await loadPaths([dir], OPTIONS)), {
+      apps: [],
+      invalid: ['api', 'web', 'worker'],
+      problemApps: [undefined, undefined],
+    });
   });
 
   it('keeps the apps a file defined before it became unreadable, unparseable or nameless', async () => {
@@ -271,13 +302,25 @@ describe('apps of files that cannot be read', () => {
     assert.deepEqual(stateOf(await manifests.read()), { apps: ['api', 'other', 'web'], invalid: [], problemApps: [] });
 
     write(file, `${manifest('web')}\u0000`);
-    assert.deepEqual(stateOf(await manifests.read()), { apps: ['other'], invalid: ['api', 'web'], problemApps: [undefined] });
+    assert.deepEqual(stateOf(await manifests.read()), {
+      apps: ['other'],
+      invalid: ['api', 'web'],
+      problemApps: [undefined],
+    });
 
     write(file, 'spec: [\n');
-    assert.deepEqual(stateOf(await manifests.read()), { apps: ['other'], invalid: ['api', 'web'], problemApps: [undefined] });
+    assert.deepEqual(stateOf(await manifests.read()), {
+      apps: ['other'],
+      invalid: ['api', 'web'],
+      problemApps: [undefined],
+    });
 
     write(file, `${manifest('web')}---\n${manifest('Api')}`);
-    assert.deepEqual(stateOf(await manifests.read()), { apps: ['other', 'web'], invalid: ['api'], problemApps: [undefined] });
+    assert.deepEqual(stateOf(await manifests.read()), {
+      apps: ['other', 'web'],
+      invalid: ['api'],
+      problemApps: [undefined],
+    });
 
     write(file, manifest('web'));
     assert.deepEqual(stateOf(await manifests.read()), { apps: ['other', 'web'], invalid: [], problemApps: [] });

@@ -11,7 +11,9 @@ function onlyDocument(text: string): ParsedDocument {
 describe('parseManifestText', () => {
   describe('documents', () => {
     it('returns each non-empty document with its index among all documents and its start', () => {
-      const text = ['# leading comment', '---', 'a: 1', '---', '# only a comment', '---', '', '  b: 2', '---', ''].join('\n');
+      const text = ['# leading comment', '---', 'a: 1', '---', '# only a comment', '---', '', '  b: 2', '---', ''].join(
+        '\n',
+      );
       const { documents, problems } = parseManifestText(text, 'm.yaml');
       assert.deepEqual(problems, []);
       assert.deepEqual(
@@ -130,7 +132,9 @@ describe('parseManifestText', () => {
     it('fails the whole file when a later document is not valid YAML', () => {
       const result = parseManifestText('a: 1\n---\nb: c: d\n', 'm.yaml');
       assert.equal(result.documents.length, 0);
-      assert.deepEqual(result.problems, [{ file: 'm.yaml', line: 3, col: 5, message: 'invalid YAML: bad indentation of a mapping entry' }]);
+      assert.deepEqual(result.problems, [
+        { file: 'm.yaml', line: 3, col: 5, message: 'invalid YAML: bad indentation of a mapping entry' },
+      ]);
     });
 
     it('reports a duplicated key at the second occurrence', () => {
@@ -147,12 +151,18 @@ describe('parseManifestText', () => {
       ['a tab in a line js-yaml rejects', 'a:\n  b: 1\n \tc: 2\n', 3, 2],
     ] as const) {
       it(`names tab indentation for ${name}`, () => {
-        assert.deepEqual(parseManifestText(text, 'm.yaml').problems, [{ file: 'm.yaml', line, col, message: tabMessage }]);
+        assert.deepEqual(parseManifestText(text, 'm.yaml').problems, [
+          { file: 'm.yaml', line, col, message: tabMessage },
+        ]);
       });
     }
 
     it('accepts tabs inside values and after a colon', () => {
-      assert.deepEqual(onlyDocument('a: "x\\ty"\nb: |\n  \tindented content\nc:\td\n').value, { a: 'x\ty', b: '\tindented content\n', c: 'd' });
+      assert.deepEqual(onlyDocument('a: "x\\ty"\nb: |\n  \tindented content\nc:\td\n').value, {
+        a: 'x\ty',
+        b: '\tindented content\n',
+        c: 'd',
+      });
     });
 
     it('blames no legal tab for an unrelated error: not one indenting a comment, nor one in block-scalar text', () => {
@@ -162,9 +172,11 @@ describe('parseManifestText', () => {
       assert.deepEqual(parseManifestText('a: b\nc: |\n  x\n  \ty\n d: 1', 'm.yaml').problems, [
         { file: 'm.yaml', line: 5, col: 2, message: 'invalid YAML: bad indentation of a mapping entry' },
       ]);
-      assert.deepEqual(parseManifestText('a: [\n \tb, c: d: e]\n', 'm.yaml').problems, [
-        { file: 'm.yaml', line: 2, col: 10, message: 'invalid YAML: missed comma between flow collection entries' },
-      ], 'a legal tab before a word the error is not about, in a flow list\'s line');
+      assert.deepEqual(
+        parseManifestText('a: [\n \tb, c: d: e]\n', 'm.yaml').problems,
+        [{ file: 'm.yaml', line: 2, col: 10, message: 'invalid YAML: missed comma between flow collection entries' }],
+        "a legal tab before a word the error is not about, in a flow list's line",
+      );
     });
 
     it('blames the tab where it is the cause, on the line js-yaml stops at', () => {
@@ -174,11 +186,15 @@ describe('parseManifestText', () => {
         ['a: [1,\n\t2]\n', 2, 1],
         ['- a\n\tb\n', 2, 1],
       ] as const) {
-        assert.deepEqual(parseManifestText(text, 'm.yaml').problems, [{ file: 'm.yaml', line, col, message: tabMessage }], JSON.stringify(text));
+        assert.deepEqual(
+          parseManifestText(text, 'm.yaml').problems,
+          [{ file: 'm.yaml', line, col, message: tabMessage }],
+          JSON.stringify(text),
+        );
       }
     });
 
-    describe('nesting: at most 64 levels of mappings and lists, the document\'s own the first', () => {
+    describe("nesting: at most 64 levels of mappings and lists, the document's own the first", () => {
       const depthMessage = 'nesting deeper than 64 levels (mappings and lists inside one another) is not allowed';
       const shapes: Record<string, (levels: number) => string> = {
         'flow lists': (n) => `${'['.repeat(n)}x${']'.repeat(n)}\n`,
@@ -186,7 +202,8 @@ describe('parseManifestText', () => {
         'flow mappings': (n) => `${'{a: '.repeat(n)}1${'}'.repeat(n)}\n`,
         'block mappings': (n) => `${Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k:`).join('\n')} 1\n`,
         'block lists': (n) => `${'- '.repeat(n)}x\n`,
-        'lists of mappings': (n) => `${Array.from({ length: n / 2 }, (_, i) => `${' '.repeat(i * 2)}- a:`).join('\n')} 1\n`,
+        'lists of mappings': (n) =>
+          `${Array.from({ length: n / 2 }, (_, i) => `${' '.repeat(i * 2)}- a:`).join('\n')} 1\n`,
       };
       for (const [shape, text] of Object.entries(shapes)) {
         it(`reads 63 and 64 levels of ${shape}, refuses 65 at the 65th`, () => {
@@ -195,21 +212,36 @@ describe('parseManifestText', () => {
             assert.deepEqual(parsed.problems, [], `${levels} levels`);
             assert.equal(parsed.documents.length, 1);
           }
-          if (shape !== 'lists of mappings') assert.deepEqual(parseManifestText(text(63), 'm.yaml').problems, [], '63 levels');
-          const [problem, ...more] = parseManifestText(text(shape === 'lists of mappings' ? 66 : 65), 'm.yaml').problems;
+          if (shape !== 'lists of mappings')
+            assert.deepEqual(parseManifestText(text(63), 'm.yaml').problems, [], '63 levels');
+          const [problem, ...more] = parseManifestText(
+            text(shape === 'lists of mappings' ? 66 : 65),
+            'm.yaml',
+          ).problems;
           assert.equal(problem?.message, depthMessage);
           assert.equal(more.length, 0);
         });
       }
 
       it('points at the mapping or list of the 65th level', () => {
-        assert.deepEqual(parseManifestText(`a: ${'['.repeat(64)}${']'.repeat(64)}\n`, 'm.yaml').problems, [{ file: 'm.yaml', line: 1, col: 67, message: depthMessage }]);
-        assert.deepEqual(parseManifestText(`${'- '.repeat(65)}x\n`, 'm.yaml').problems, [{ file: 'm.yaml', line: 1, col: 129, message: depthMessage }]);
+        assert.deepEqual(parseManifestText(`a: ${'['.repeat(64)}${']'.repeat(64)}\n`, 'm.yaml').problems, [
+          { file: 'm.yaml', line: 1, col: 67, message: depthMessage },
+        ]);
+        assert.deepEqual(parseManifestText(`${'- '.repeat(65)}x\n`, 'm.yaml').problems, [
+          { file: 'm.yaml', line: 1, col: 129, message: depthMessage },
+        ]);
       });
 
       it('refuses far deeper nesting as well, where js-yaml stops reading it', () => {
-        for (const text of [`a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, `${'- '.repeat(5000)}x\n`, `${'[a: '.repeat(5000)}1${']'.repeat(5000)}\n`]) {
-          assert.deepEqual(parseManifestText(text, 'm.yaml').problems.map((p) => p.message), [depthMessage]);
+        for (const text of [
+          `a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+          `${'- '.repeat(5000)}x\n`,
+          `${'[a: '.repeat(5000)}1${']'.repeat(5000)}\n`,
+        ]) {
+          assert.deepEqual(
+            parseManifestText(text, 'm.yaml').problems.map((p) => p.message),
+            [depthMessage],
+          );
         }
       });
     });
@@ -251,7 +283,7 @@ describe('scalarRange', () => {
   it('allows replacing a value in place, keeping comments', () => {
     const range = scalarRange(doc, '/spec/tag');
     assert.ok(range);
-    const edited = text.slice(0, range.start) + 'v2' + text.slice(range.end);
+    const edited = `${text.slice(0, range.start)}v2${text.slice(range.end)}`;
     assert.equal(edited, 'spec:\n  tag: v2 # pinned\n  image: "dokku/web"\n  ports: [80]\n  command: |\n    run\n');
     assert.deepEqual((onlyDocument(edited).value as { spec: { tag: string } }).spec.tag, 'v2');
   });

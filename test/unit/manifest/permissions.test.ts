@@ -19,7 +19,10 @@ describe('manifest directory permissions', () => {
       await chmod(dir, 0o755);
       assert.equal(await permissionWarning(dir), undefined);
       await chmod(dir, 0o777);
-      assert.equal(await permissionWarning(dir), `the manifest directory ${dir} (mode 0777) is writable by its group and every user: anyone who can write a manifest can run containers on this host; chmod go-w it`);
+      assert.equal(
+        await permissionWarning(dir),
+        `the manifest directory ${dir} (mode 0777) is writable by its group and every user: anyone who can write a manifest can run containers on this host; chmod go-w it`,
+      );
       assert.equal(await permissionWarning(join(dir, 'missing')), undefined);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -26,10 +26,16 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 function assertWellBehaved(text: string): void {
   const analysis = analyzeManifestText(text, FILE, OPTIONS);
   const lineCount = text.split(/\r\n|\r|\n/).length; // js-yaml counts a lone CR as a line break too
-  const problems: ManifestProblem[] = [...analysis.problems, ...analysis.documents.flatMap((d) => (d.result.ok ? [] : d.result.problems))];
+  const problems: ManifestProblem[] = [
+    ...analysis.problems,
+    ...analysis.documents.flatMap((d) => (d.result.ok ? [] : d.result.problems)),
+  ];
   for (const problem of problems) {
     assert.equal(problem.file, FILE);
-    assert.ok(Number.isInteger(problem.line) && problem.line >= 1 && problem.line <= lineCount, `line ${problem.line} of ${lineCount}`);
+    assert.ok(
+      Number.isInteger(problem.line) && problem.line >= 1 && problem.line <= lineCount,
+      `line ${problem.line} of ${lineCount}`,
+    );
     assert.ok(Number.isInteger(problem.col) && problem.col >= 1, `col ${problem.col}`);
     assert.ok(problem.message.length > 0);
     assert.ok(!UNPRINTABLE.test(problem.message), `one printable line: ${JSON.stringify(problem.message)}`);
@@ -47,24 +53,46 @@ function assertWellBehaved(text: string): void {
     assert.ok(Number.isInteger(app.spec.replicas) && app.spec.replicas >= 0);
     assert.equal(app.source.file, FILE);
     for (const value of Object.values(app.spec.env)) assert.equal(typeof value, 'string');
-    for (const port of app.spec.ports) assert.ok(Number.isInteger(port.container) && port.container >= 1 && port.container <= 65535);
+    for (const port of app.spec.ports)
+      assert.ok(Number.isInteger(port.container) && port.container >= 1 && port.container <= 65535);
     for (const volume of app.spec.volumes) {
       if (volume.source.startsWith('/')) {
         const resolved = path.posix.normalize(volume.source);
-        assert.ok(resolved === '/srv/berth' || resolved.startsWith('/srv/berth/'), `host path ${volume.source} is allowed`);
+        assert.ok(
+          resolved === '/srv/berth' || resolved.startsWith('/srv/berth/'),
+          `host path ${volume.source} is allowed`,
+        );
       }
     }
   }
 }
 
 /** The right kind of value (from `right`) most of the time, anything else otherwise. */
-const mostly = <T>(right: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 3, arbitrary: right }, { weight: 1, arbitrary: anything });
+const mostly = <T>(right: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+  fc.oneof({ weight: 3, arbitrary: right }, { weight: 1, arbitrary: anything });
 
-const optionalRecord = <T extends Record<string, fc.Arbitrary<unknown>>>(fields: T) => fc.record(fields, { requiredKeys: [] });
+const optionalRecord = <T extends Record<string, fc.Arbitrary<unknown>>>(fields: T) =>
+  fc.record(fields, { requiredKeys: [] });
 
-const hostPaths = fc.constantFrom('/srv/berth/data', '/srv/berth', '/srv/berth/../../etc', '/srv/berthx', '/', '/etc', '/var/run/docker.sock', '//srv/berth/x', '/srv/berth/./x');
-const appNames = fc.oneof(fc.stringMatching(APP_NAME), fc.constantFrom('Web', '..', 'a/b', 'a'.repeat(64), '-web', 'web-'));
-const tags = fc.oneof(fc.stringMatching(TAG_PATTERN), fc.constantFrom('v1;rm -rf /', 'v1 latest', '.hidden', '1.10', ''));
+const hostPaths = fc.constantFrom(
+  '/srv/berth/data',
+  '/srv/berth',
+  '/srv/berth/../../etc',
+  '/srv/berthx',
+  '/',
+  '/etc',
+  '/var/run/docker.sock',
+  '//srv/berth/x',
+  '/srv/berth/./x',
+);
+const appNames = fc.oneof(
+  fc.stringMatching(APP_NAME),
+  fc.constantFrom('Web', '..', 'a/b', 'a'.repeat(64), '-web', 'web-'),
+);
+const tags = fc.oneof(
+  fc.stringMatching(TAG_PATTERN),
+  fc.constantFrom('v1;rm -rf /', 'v1 latest', '.hidden', '1.10', ''),
+);
 const ports = fc.integer({ min: -1, max: 70_000 });
 
 /** Documents shaped like App manifests, with wrong types, bad values and unknown fields mixed in. */
@@ -75,11 +103,17 @@ const appDocument = fc.record(
     metadata: mostly(optionalRecord({ name: mostly(appNames), labels: anything })),
     spec: mostly(
       optionalRecord({
-        image: mostly(fc.constantFrom('dokku/web', 'ghcr.io/team/web', '127.0.0.1:5000/web', 'Web:latest', 'web@sha256:00')),
+        image: mostly(
+          fc.constantFrom('dokku/web', 'ghcr.io/team/web', '127.0.0.1:5000/web', 'Web:latest', 'web@sha256:00'),
+        ),
         tag: mostly(tags),
         digest: mostly(fc.constantFrom(`sha256:${'0'.repeat(64)}`, 'sha256:xyz')),
         command: mostly(fc.array(fc.string(), { maxLength: 3 })),
-        env: mostly(fc.dictionary(fc.oneof(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]*$/), fc.string()), mostly(fc.string()), { maxKeys: 3 })),
+        env: mostly(
+          fc.dictionary(fc.oneof(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]*$/), fc.string()), mostly(fc.string()), {
+            maxKeys: 3,
+          }),
+        ),
         ports: mostly(
           fc.array(
             mostly(
@@ -106,11 +140,21 @@ const appDocument = fc.record(
           ),
         ),
         replicas: mostly(fc.integer({ min: -2, max: 5 })),
-        resources: mostly(optionalRecord({ memory: mostly(fc.constantFrom('256m', '1g', 'lots')), cpus: mostly(fc.double({ min: -1, max: 4 })) })),
+        resources: mostly(
+          optionalRecord({
+            memory: mostly(fc.constantFrom('256m', '1g', 'lots')),
+            cpus: mostly(fc.double({ min: -1, max: 4 })),
+          }),
+        ),
         checks: mostly(
           optionalRecord({
             wait: mostly(fc.integer({ min: -1, max: 100 })),
-            http: mostly(fc.array(mostly(optionalRecord({ path: mostly(fc.constantFrom('/health', 'health')), port: mostly(ports) })), { maxLength: 2 })),
+            http: mostly(
+              fc.array(
+                mostly(optionalRecord({ path: mostly(fc.constantFrom('/health', 'health')), port: mostly(ports) })),
+                { maxLength: 2 },
+              ),
+            ),
           }),
         ),
         deploy: mostly(optionalRecord({ strategy: mostly(fc.constantFrom('zero-downtime', 'recreate', 'yolo')) })),
@@ -126,10 +170,60 @@ const appDocument = fc.record(
 const yamlSoup = fc
   .array(
     fc.constantFrom(
-      'apiVersion: berth/v1\n', 'kind: App\n', 'metadata:\n', '  name: web\n', 'spec:\n', '  tag: v1\n', '  ports:\n', '    - ',
-      'container: 80\n', '  volumes: [{source: /etc, target: /x}]\n', '---\n', '...\n', '%YAML 1.2\n', '- ', '? ', ': ', '[', ']', '{', '}',
-      ',', '&a ', '*a', '*b', '&b ', '!!str ', '!!map ', '!<x%0Ay> ', '!custom ', '<<: ', '"', "'", '\\', '# c\n', '|\n', '>-\n', '\t', '  ',
-      '\n', '\r\n', '\u2028', '\u0085', '\uFEFF', '~', 'null', '.nan', '-.inf', '0x1F', '1e400', 'é', '😀', '\u0000', 'a', '1',
+      'apiVersion: berth/v1\n',
+      'kind: App\n',
+      'metadata:\n',
+      '  name: web\n',
+      'spec:\n',
+      '  tag: v1\n',
+      '  ports:\n',
+      '    - ',
+      'container: 80\n',
+      '  volumes: [{source: /etc, target: /x}]\n',
+      '---\n',
+      '...\n',
+      '%YAML 1.2\n',
+      '- ',
+      '? ',
+      ': ',
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      '&a ',
+      '*a',
+      '*b',
+      '&b ',
+      '!!str ',
+      '!!map ',
+      '!<x%0Ay> ',
+      '!custom ',
+      '<<: ',
+      '"',
+      "'",
+      '\\',
+      '# c\n',
+      '|\n',
+      '>-\n',
+      '\t',
+      '  ',
+      '\n',
+      '\r\n',
+      '\u2028',
+      '\u0085',
+      '\uFEFF',
+      '~',
+      'null',
+      '.nan',
+      '-.inf',
+      '0x1F',
+      '1e400',
+      'é',
+      '😀',
+      '\u0000',
+      'a',
+      '1',
     ),
     { maxLength: 40 },
   )
@@ -147,7 +241,10 @@ describe('manifest analysis of arbitrary input (property)', () => {
   });
 
   it('never throws for fragments of YAML syntax', () => {
-    fc.assert(fc.property(yamlSoup, (text) => assertWellBehaved(text)), { numRuns: 300 });
+    fc.assert(
+      fc.property(yamlSoup, (text) => assertWellBehaved(text)),
+      { numRuns: 300 },
+    );
   });
 
   it('never throws for arbitrary strings and for bytes read as UTF-8 or Latin-1', () => {
@@ -168,7 +265,10 @@ describe('manifest analysis of arbitrary input (property)', () => {
     fc.assert(
       fc.property(appDocument, (doc) => {
         const metadata = doc.metadata;
-        const name = metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata) ? (metadata as { name?: unknown }).name : undefined;
+        const name =
+          metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)
+            ? (metadata as { name?: unknown }).name
+            : undefined;
         const named = typeof name === 'string' && APP_NAME.test(name) ? name : undefined;
         const { documents, problems } = parseManifestText(dump(doc), FILE);
         assert.deepEqual(problems, [], 'js-yaml output is always accepted');

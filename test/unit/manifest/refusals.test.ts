@@ -1,5 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { closeSync, cpSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../../src/cli/main.js';
@@ -131,11 +143,15 @@ const CORPUS_CASES: Record<string, RefusalCase> = {
   },
   'host-path-root.yaml': {
     what: 'the host root "/" as a volume',
-    expected: lines('8:15: spec.volumes[0].source: host path "/" is not under an --allow-host-path prefix (given: /srv/berth)'),
+    expected: lines(
+      '8:15: spec.volumes[0].source: host path "/" is not under an --allow-host-path prefix (given: /srv/berth)',
+    ),
   },
   'host-path-etc.yaml': {
     what: 'the host /etc as a volume',
-    expected: lines('8:15: spec.volumes[0].source: host path "/etc" is not under an --allow-host-path prefix (given: /srv/berth)'),
+    expected: lines(
+      '8:15: spec.volumes[0].source: host path "/etc" is not under an --allow-host-path prefix (given: /srv/berth)',
+    ),
   },
   'duplicate-app': {
     what: 'an app name defined in two files',
@@ -170,13 +186,18 @@ const GENERATED_CASES: Record<string, RefusalCase> = {
       symlinkSync(path.join(outside, 'secret.yaml'), path.join(dir, 'escape.yaml'));
       symlinkSync(path.join(outside, 'apps'), path.join(dir, 'escape-dir'));
     },
-    expected: (dir) => [`${path.join(dir, 'escape-dir')}:1:1: ${SYMLINK_OUT}`, `${path.join(dir, 'escape.yaml')}:1:1: ${SYMLINK_OUT}`],
+    expected: (dir) => [
+      `${path.join(dir, 'escape-dir')}:1:1: ${SYMLINK_OUT}`,
+      `${path.join(dir, 'escape.yaml')}:1:1: ${SYMLINK_OUT}`,
+    ],
     keptApps: ['good'],
   },
   'line\nbreak.yaml': {
     what: 'a bad manifest whose file name has a line break, still on one line per problem',
     generate: (file) => writeFileSync(file, manifest('web', '"v1 latest"')),
-    expected: (file) => [`${file.replace('\n', '\\n')}:6:8: spec.tag: "v1 latest" is not a valid image tag (${TAG_RULE})`],
+    expected: (file) => [
+      `${file.replace('\n', '\\n')}:6:8: spec.tag: "v1 latest" is not a valid image tag (${TAG_RULE})`,
+    ],
   },
 };
 
@@ -202,7 +223,8 @@ describe('refusal corpus', () => {
 
   before(() => {
     scratch = mkdtempSync(path.join(tmpdir(), 'berth-refusals-'));
-    for (const [name, refusal] of Object.entries(CORPUS_CASES)) targets.set(name, { target: path.join(CORPUS, name), refusal });
+    for (const [name, refusal] of Object.entries(CORPUS_CASES))
+      targets.set(name, { target: path.join(CORPUS, name), refusal });
     for (const [name, refusal] of Object.entries(GENERATED_CASES)) {
       const target = path.join(scratch, name);
       refusal.generate?.(target);
@@ -232,7 +254,8 @@ describe('refusal corpus', () => {
         assert.equal(code, 1);
         assert.equal(stdout, expected.map((line) => `${line}\n`).join(''));
         const shownTarget = target.replace('\n', '\\n');
-        for (const line of stdout.trimEnd().split('\n')) assert.ok(line.startsWith(shownTarget), `${line} does not name ${shownTarget}`);
+        for (const line of stdout.trimEnd().split('\n'))
+          assert.ok(line.startsWith(shownTarget), `${line} does not name ${shownTarget}`);
         const files = new Set(expected.map((line) => line.slice(0, line.indexOf(':', shownTarget.length))));
         assert.equal(stderr, `${expected.length} problem(s) in ${files.size} file(s)\n`);
         assert.ok(!`${stdout}${stderr}`.includes('\n    at '), 'no stack trace');
@@ -267,8 +290,15 @@ describe('refusal corpus', () => {
     assert.equal(after.apps.get('steady'), before.apps.get('steady'), 'the same App object: untouched');
     assert.deepEqual([...after.apps.keys()], ['steady']);
     const refusedFiles = new Set(after.problems.map((p) => path.relative(dir, p.file)));
-    const expectedFiles = [...Object.keys(CORPUS_CASES).filter((name) => name !== 'duplicate-app'), 'duplicate-app/a.yaml', 'duplicate-app/b.yaml'];
-    assert.deepEqual([...refusedFiles].sort(), [...expectedFiles, 'escape.yaml', 'fifty-megabytes.yaml', 'random-bytes.yaml'].sort());
+    const expectedFiles = [
+      ...Object.keys(CORPUS_CASES).filter((name) => name !== 'duplicate-app'),
+      'duplicate-app/a.yaml',
+      'duplicate-app/b.yaml',
+    ];
+    assert.deepEqual(
+      [...refusedFiles].sort(),
+      [...expectedFiles, 'escape.yaml', 'fifty-megabytes.yaml', 'random-bytes.yaml'].sort(),
+    );
   });
 });
 
@@ -279,13 +309,19 @@ describe('refusal corpus', () => {
 describe('parse limits', () => {
   const analyze = (text: string) => {
     const analysis = analyzeManifestText(text, 'm.yaml', OPTIONS);
-    return [...analysis.problems, ...analysis.documents.flatMap((d) => (d.result.ok ? [] : d.result.problems))].map(formatProblem);
+    return [...analysis.problems, ...analysis.documents.flatMap((d) => (d.result.ok ? [] : d.result.problems))].map(
+      formatProblem,
+    );
   };
   const header = manifest('web');
 
   it('refuses 5,000 levels of block sequences and of flow mappings like 5,000 nested lists', () => {
-    assert.deepEqual(analyze(`${header}  command:\n    ${'- '.repeat(5000)}x\n`), ['m.yaml:8:135: nesting deeper than 64 levels (mappings and lists inside one another) is not allowed']);
-    assert.deepEqual(analyze(`${header}  env: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`), ['m.yaml:7:265: nesting deeper than 64 levels (mappings and lists inside one another) is not allowed']);
+    assert.deepEqual(analyze(`${header}  command:\n    ${'- '.repeat(5000)}x\n`), [
+      'm.yaml:8:135: nesting deeper than 64 levels (mappings and lists inside one another) is not allowed',
+    ]);
+    assert.deepEqual(analyze(`${header}  env: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`), [
+      'm.yaml:7:265: nesting deeper than 64 levels (mappings and lists inside one another) is not allowed',
+    ]);
   });
 
   it('reports an alias bomb within the alias limit without expanding it (2^32 strings if it were)', () => {
@@ -304,7 +340,7 @@ describe('parse limits', () => {
     ]);
   });
 
-  it('reads thousands of children under a very long key (every child\'s path repeats the key)', () => {
+  it("reads thousands of children under a very long key (every child's path repeats the key)", () => {
     const key = 'k'.repeat(20_000);
     const problems = analyze(`${header}${key}: [${'1, '.repeat(2_000)}1]\n`);
     assert.deepEqual(problems, [`m.yaml:7:1: ["${'k'.repeat(100)}"… (20000 characters)]: unknown field`]);
@@ -312,7 +348,9 @@ describe('parse limits', () => {
 
   it('cuts a value 200,000 characters long to its first 100 in the message', () => {
     const problems = analyze(manifest('web', 'x'.repeat(200_000)));
-    assert.deepEqual(problems, [`m.yaml:6:8: spec.tag: "${'x'.repeat(100)}"… (200000 characters) is not a valid image tag (${TAG_RULE})`]);
+    assert.deepEqual(problems, [
+      `m.yaml:6:8: spec.tag: "${'x'.repeat(100)}"… (200000 characters) is not a valid image tag (${TAG_RULE})`,
+    ]);
   });
 
   it('escapes line breaks and control characters in quoted values, keys and YAML errors', () => {
@@ -322,6 +360,8 @@ describe('parse limits', () => {
     assert.deepEqual(analyze(`${header}  env: {"A\\u0085B": x}\n`), [
       `m.yaml:7:9: spec.env: "A\\u0085B" is not a valid environment variable name (letters, digits and '_', not starting with a digit)`,
     ]);
-    assert.deepEqual(analyze(`${header}  image: !<x%0Ay> web\n`), ['m.yaml:7:10: invalid YAML: unknown scalar tag !<x\\ny>']);
+    assert.deepEqual(analyze(`${header}  image: !<x%0Ay> web\n`), [
+      'm.yaml:7:10: invalid YAML: unknown scalar tag !<x\\ny>',
+    ]);
   });
 });

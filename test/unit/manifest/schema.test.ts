@@ -44,16 +44,34 @@ describe('schemas/app.schema.json', () => {
   it('is the schema file as it is now, compiled at build time: the same verdicts, errors and defaults as ajv compiling it in strict mode', () => {
     const fresh = new Ajv({ allErrors: true, strict: true, useDefaults: true, verbose: true }).compile(schema);
     const documents: unknown[] = [
-      { apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec: { tag: 'v1', ports: [{ container: 80 }], checks: { http: [{ path: '/' }] } } },
-      { apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'Web' }, spec: { tag: '-x', replicas: -1, env: { '1A': 'x' }, extra: true, domains: ['a.b', 'a.b'] } },
-      { apiVersion: 'berth/v2', kind: 'App', metadata: {}, spec: { tag: 'v1', image: 'x'.repeat(300), resources: { memory: '12q', cpus: 0 } } },
+      {
+        apiVersion: 'berth/v1',
+        kind: 'App',
+        metadata: { name: 'web' },
+        spec: { tag: 'v1', ports: [{ container: 80 }], checks: { http: [{ path: '/' }] } },
+      },
+      {
+        apiVersion: 'berth/v1',
+        kind: 'App',
+        metadata: { name: 'Web' },
+        spec: { tag: '-x', replicas: -1, env: { '1A': 'x' }, extra: true, domains: ['a.b', 'a.b'] },
+      },
+      {
+        apiVersion: 'berth/v2',
+        kind: 'App',
+        metadata: {},
+        spec: { tag: 'v1', image: 'x'.repeat(300), resources: { memory: '12q', cpus: 0 } },
+      },
       'not a mapping',
     ];
     for (const document of documents) {
       const [a, b] = [structuredClone(document), structuredClone(document)];
       const compiled = appValidator();
       assert.equal(compiled(a), fresh(b), JSON.stringify(document));
-      const shape = (errors: typeof fresh.errors) => (errors ?? []).map((e) => `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)} ${JSON.stringify(e.parentSchema)}`);
+      const shape = (errors: typeof fresh.errors) =>
+        (errors ?? []).map(
+          (e) => `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)} ${JSON.stringify(e.parentSchema)}`,
+        );
       assert.deepEqual(shape(compiled.errors), shape(fresh.errors));
       assert.deepEqual(a, b, 'the same defaults filled in');
     }
@@ -70,7 +88,12 @@ describe('schemas/app.schema.json', () => {
     const open = nodes(schema)
       .filter(([, node]) => node.type === 'object' && node.additionalProperties !== false)
       .map(([where, node]) => [where, node.additionalProperties]);
-    assert.deepEqual(open, [['.spec.env', { type: 'string', description: 'Variable value; a string (quote numbers and booleans). Never logged.' }]]);
+    assert.deepEqual(open, [
+      [
+        '.spec.env',
+        { type: 'string', description: 'Variable value; a string (quote numbers and booleans). Never logged.' },
+      ],
+    ]);
     assert.equal(schema.additionalProperties, false);
   });
 
@@ -78,20 +101,72 @@ describe('schemas/app.schema.json', () => {
     assert.deepEqual(
       nodes(schema).map(([where]) => where),
       [
-        '.apiVersion', '.kind', '.metadata', '.metadata.name', '.spec', '.spec.image', '.spec.tag', '.spec.digest',
-        '.spec.command', '.spec.command[]', '.spec.env', '.spec.env.*', '.spec.envFrom', '.spec.envFrom[]', '.spec.envFrom[].file',
-        '.spec.secrets', '.spec.secrets[]', '.spec.secrets[].file', '.spec.secrets[].target', '.spec.ports', '.spec.ports[]',
-        '.spec.ports[].container', '.spec.ports[].host', '.spec.ports[].hostIp', '.spec.ports[].protocol',
-        '.spec.volumes', '.spec.volumes[]', '.spec.volumes[].source', '.spec.volumes[].target', '.spec.volumes[].readOnly',
-        '.spec.replicas', '.spec.resources', '.spec.resources.memory', '.spec.resources.cpus', '.spec.checks',
-        '.spec.checks.wait', '.spec.checks.http', '.spec.checks.http[]', '.spec.checks.http[].path',
-        '.spec.checks.http[].content', '.spec.checks.http[].port', '.spec.checks.http[].attempts',
-        '.spec.checks.http[].wait', '.spec.checks.http[].timeout', '.spec.checks.exec', '.spec.checks.exec[]',
-        '.spec.checks.exec[].command', '.spec.checks.exec[].command[]', '.spec.checks.exec[].attempts',
-        '.spec.checks.exec[].wait', '.spec.checks.exec[].timeout',
-        '.spec.release', '.spec.release.command', '.spec.release.command[]', '.spec.release.timeout',
-        '.spec.postDeploy', '.spec.postDeploy.command', '.spec.postDeploy.command[]', '.spec.postDeploy.timeout',
-        '.spec.deploy', '.spec.deploy.strategy', '.spec.deploy.retireAfter', '.spec.deploy.progressDeadline', '.spec.deploy.monitor', '.spec.domains', '.spec.domains[]',
+        '.apiVersion',
+        '.kind',
+        '.metadata',
+        '.metadata.name',
+        '.spec',
+        '.spec.image',
+        '.spec.tag',
+        '.spec.digest',
+        '.spec.command',
+        '.spec.command[]',
+        '.spec.env',
+        '.spec.env.*',
+        '.spec.envFrom',
+        '.spec.envFrom[]',
+        '.spec.envFrom[].file',
+        '.spec.secrets',
+        '.spec.secrets[]',
+        '.spec.secrets[].file',
+        '.spec.secrets[].target',
+        '.spec.ports',
+        '.spec.ports[]',
+        '.spec.ports[].container',
+        '.spec.ports[].host',
+        '.spec.ports[].hostIp',
+        '.spec.ports[].protocol',
+        '.spec.volumes',
+        '.spec.volumes[]',
+        '.spec.volumes[].source',
+        '.spec.volumes[].target',
+        '.spec.volumes[].readOnly',
+        '.spec.replicas',
+        '.spec.resources',
+        '.spec.resources.memory',
+        '.spec.resources.cpus',
+        '.spec.checks',
+        '.spec.checks.wait',
+        '.spec.checks.http',
+        '.spec.checks.http[]',
+        '.spec.checks.http[].path',
+        '.spec.checks.http[].content',
+        '.spec.checks.http[].port',
+        '.spec.checks.http[].attempts',
+        '.spec.checks.http[].wait',
+        '.spec.checks.http[].timeout',
+        '.spec.checks.exec',
+        '.spec.checks.exec[]',
+        '.spec.checks.exec[].command',
+        '.spec.checks.exec[].command[]',
+        '.spec.checks.exec[].attempts',
+        '.spec.checks.exec[].wait',
+        '.spec.checks.exec[].timeout',
+        '.spec.release',
+        '.spec.release.command',
+        '.spec.release.command[]',
+        '.spec.release.timeout',
+        '.spec.postDeploy',
+        '.spec.postDeploy.command',
+        '.spec.postDeploy.command[]',
+        '.spec.postDeploy.timeout',
+        '.spec.deploy',
+        '.spec.deploy.strategy',
+        '.spec.deploy.retireAfter',
+        '.spec.deploy.progressDeadline',
+        '.spec.deploy.monitor',
+        '.spec.domains',
+        '.spec.domains[]',
       ],
     );
   });
@@ -113,7 +188,12 @@ describe('schemas/app.schema.json', () => {
       apiVersion: 'berth/v1',
       kind: 'App',
       metadata: { name: 'web' },
-      spec: { tag: 'v1', ports: [{ container: 5000 }], volumes: [{ source: 'data', target: '/data' }], checks: { http: [{ path: '/' }], exec: [{ command: ['/probe'] }] } },
+      spec: {
+        tag: 'v1',
+        ports: [{ container: 5000 }],
+        volumes: [{ source: 'data', target: '/data' }],
+        checks: { http: [{ path: '/' }], exec: [{ command: ['/probe'] }] },
+      },
     };
     assert.equal(appValidator()(data), true);
     assert.deepEqual(data.spec, {
@@ -125,7 +205,11 @@ describe('schemas/app.schema.json', () => {
       volumes: [{ source: 'data', target: '/data', readOnly: false }],
       replicas: 1,
       resources: {},
-      checks: { wait: 10, http: [{ path: '/', attempts: 5, wait: 5, timeout: 5 }], exec: [{ command: ['/probe'], attempts: 5, wait: 5, timeout: 5 }] },
+      checks: {
+        wait: 10,
+        http: [{ path: '/', attempts: 5, wait: 5, timeout: 5 }],
+        exec: [{ command: ['/probe'], attempts: 5, wait: 5, timeout: 5 }],
+      },
       deploy: { strategy: 'zero-downtime', retireAfter: 60, progressDeadline: 600 },
       domains: [],
     });
@@ -134,9 +218,29 @@ describe('schemas/app.schema.json', () => {
   describe('hostIp pattern', () => {
     const hostIp = patternAt('spec', 'ports', '[]', 'hostIp');
     const samples = [
-      '127.0.0.1', '0.0.0.0', '255.255.255.255', '10.1.2.3', '256.1.1.1', '1.2.3', '01.2.3.4', '1.2.3.4.5',
-      '::', '::1', 'fe80::1', '2001:db8::8a2e:370:7334', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '::ffff:10.0.0.1',
-      'a:b:c:d:e:f:1.2.3.4', '1::2::3', ':1', '1:', 'localhost', '', ' 127.0.0.1', 'g::1',
+      '127.0.0.1',
+      '0.0.0.0',
+      '255.255.255.255',
+      '10.1.2.3',
+      '256.1.1.1',
+      '1.2.3',
+      '01.2.3.4',
+      '1.2.3.4.5',
+      '::',
+      '::1',
+      'fe80::1',
+      '2001:db8::8a2e:370:7334',
+      '1:2:3:4:5:6:7:8',
+      '1:2:3:4:5:6:7:8:9',
+      '::ffff:10.0.0.1',
+      'a:b:c:d:e:f:1.2.3.4',
+      '1::2::3',
+      ':1',
+      '1:',
+      'localhost',
+      '',
+      ' 127.0.0.1',
+      'g::1',
     ];
     for (const sample of samples) {
       it(`agrees with node:net about ${JSON.stringify(sample)}`, () => {
@@ -147,10 +251,30 @@ describe('schemas/app.schema.json', () => {
 
   describe('image pattern', () => {
     const image = patternAt('spec', 'image');
-    for (const ok of ['dokku/node-js-app', 'nginx', 'ghcr.io/x/y', '127.0.0.1:5000/team/web', 'localhost:5000/a', 'a.b_c__d-e---f/g', '[::1]:5000/web', 'Registry.Example:443/x']) {
+    for (const ok of [
+      'dokku/node-js-app',
+      'nginx',
+      'ghcr.io/x/y',
+      '127.0.0.1:5000/team/web',
+      'localhost:5000/a',
+      'a.b_c__d-e---f/g',
+      '[::1]:5000/web',
+      'Registry.Example:443/x',
+    ]) {
       it(`accepts ${ok}`, () => assert.equal(image.test(ok), true));
     }
-    for (const bad of ['nginx:1.25', 'dokku/web@sha256:abc', 'Dokku/Web', 'dokku//web', '/web', 'web/', 'we_-b', 'web.', 'dokku/web app', '-web']) {
+    for (const bad of [
+      'nginx:1.25',
+      'dokku/web@sha256:abc',
+      'Dokku/Web',
+      'dokku//web',
+      '/web',
+      'web/',
+      'we_-b',
+      'web.',
+      'dokku/web app',
+      '-web',
+    ]) {
       it(`rejects ${bad}`, () => assert.equal(image.test(bad), false));
     }
   });
@@ -161,7 +285,8 @@ describe('schemas/app.schema.json', () => {
       it(`accepts ${ok.length > 20 ? `${ok.length} characters` : ok}`, () => assert.equal(tag.test(ok), true));
     }
     for (const bad of ['.v1', '-v1', 'v1;rm', 'v 1', 'v1:2', '', 'x'.repeat(129), 'ü']) {
-      it(`rejects ${bad.length > 20 ? `${bad.length} characters` : JSON.stringify(bad)}`, () => assert.equal(tag.test(bad), false));
+      it(`rejects ${bad.length > 20 ? `${bad.length} characters` : JSON.stringify(bad)}`, () =>
+        assert.equal(tag.test(bad), false));
     }
   });
 
@@ -171,7 +296,8 @@ describe('schemas/app.schema.json', () => {
       it(`accepts ${ok.length > 20 ? `${ok.length} characters` : ok}`, () => assert.equal(name.test(ok), true));
     }
     for (const bad of ['Web', 'web_1', '-web', 'web-', 'a'.repeat(64), '', 'web.app']) {
-      it(`rejects ${bad.length > 20 ? `${bad.length} characters` : JSON.stringify(bad)}`, () => assert.equal(name.test(bad), false));
+      it(`rejects ${bad.length > 20 ? `${bad.length} characters` : JSON.stringify(bad)}`, () =>
+        assert.equal(name.test(bad), false));
     }
   });
 });

@@ -8,13 +8,18 @@ import { CORPUS, anyYaml } from '../../support/yaml-corpus.js';
 function pointersOf(value: unknown, pointer = ''): string[] {
   const here = [pointer, `${pointer}/absent`, `${pointer}/0`, `${pointer}/01`, `${pointer}/-1`];
   if (Array.isArray(value)) return [...here, ...value.flatMap((item, i) => pointersOf(item, childPointer(pointer, i)))];
-  if (value !== null && typeof value === 'object') return [...here, ...Object.entries(value).flatMap(([key, item]) => pointersOf(item, childPointer(pointer, key)))];
+  if (value !== null && typeof value === 'object')
+    return [...here, ...Object.entries(value).flatMap(([key, item]) => pointersOf(item, childPointer(pointer, key)))];
   return here;
 }
 
 /** What the document's map says about `pointer`: key and value offsets, scalar range. */
 function lookUp(doc: ParsedDocument, pointer: string) {
-  return { key: doc.sourceMap.offset(pointer, 'key'), value: doc.sourceMap.offset(pointer, 'value'), scalar: doc.sourceMap.scalar(pointer) };
+  return {
+    key: doc.sourceMap.offset(pointer, 'key'),
+    value: doc.sourceMap.offset(pointer, 'value'),
+    scalar: doc.sourceMap.scalar(pointer),
+  };
 }
 
 /**

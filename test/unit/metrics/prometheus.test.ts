@@ -4,7 +4,12 @@ import type { Phase } from '../../../src/state/types.js';
 
 describe('Prometheus metrics', () => {
   it('counts reconciles and deploys per app and result, and times reconciles in a histogram', async () => {
-    const metrics = createPrometheusMetrics({ phases: () => [], queueDepth: () => 0, manifestErrors: () => 0, stateWritable: () => true });
+    const metrics = createPrometheusMetrics({
+      phases: () => [],
+      queueDepth: () => 0,
+      manifestErrors: () => 0,
+      stateWritable: () => true,
+    });
     metrics.reconciled('web', 'success', 0.02);
     metrics.reconciled('web', 'success', 3);
     metrics.reconciled('api', 'error', 0.5);
@@ -23,7 +28,12 @@ describe('Prometheus metrics', () => {
     let phases: Phase[] = ['Running', 'Running', 'Failed'];
     let depth = 3;
     let writable = false;
-    const metrics = createPrometheusMetrics({ phases: () => phases, queueDepth: () => depth, manifestErrors: () => 2, stateWritable: () => writable });
+    const metrics = createPrometheusMetrics({
+      phases: () => phases,
+      queueDepth: () => depth,
+      manifestErrors: () => 2,
+      stateWritable: () => writable,
+    });
     let text = await metrics.registry.metrics();
     assert.match(text, /^berth_apps\{phase="Running"\} 2$/m);
     assert.match(text, /^berth_apps\{phase="Failed"\} 1$/m);
@@ -42,8 +52,18 @@ describe('Prometheus metrics', () => {
   });
 
   it('includes the default process metrics, on a registry of its own (two controllers in one process do not clash)', async () => {
-    const first = createPrometheusMetrics({ phases: () => [], queueDepth: () => 0, manifestErrors: () => 0, stateWritable: () => true });
-    const second = createPrometheusMetrics({ phases: () => [], queueDepth: () => 0, manifestErrors: () => 0, stateWritable: () => true });
+    const first = createPrometheusMetrics({
+      phases: () => [],
+      queueDepth: () => 0,
+      manifestErrors: () => 0,
+      stateWritable: () => true,
+    });
+    const second = createPrometheusMetrics({
+      phases: () => [],
+      queueDepth: () => 0,
+      manifestErrors: () => 0,
+      stateWritable: () => true,
+    });
     first.deployed('web', 'succeeded');
     assert.match(await first.registry.metrics(), /^process_cpu_seconds_total /m);
     assert.doesNotMatch(await second.registry.metrics(), /berth_deploys_total\{/);

@@ -20,7 +20,11 @@ const apps = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/).filter((a
 
 describe('nginx names', () => {
   it('reads the old collision as two files and two upstreams', () => {
-    assert.equal(legacyBlockFileName('prod', 'eu-web'), legacyBlockFileName('prod-eu', 'web'), 'the previous naming: one name for both');
+    assert.equal(
+      legacyBlockFileName('prod', 'eu-web'),
+      legacyBlockFileName('prod-eu', 'web'),
+      'the previous naming: one name for both',
+    );
     assert.equal(blockFileName('prod', 'eu-web'), 'berth.prod.eu-web.conf');
     assert.equal(blockFileName('prod-eu', 'web'), 'berth.prod-eu.web.conf');
     assert.deepEqual(parseBlockFileName('berth.prod.eu-web.conf'), { namespace: 'prod', app: 'eu-web' });
@@ -34,7 +38,18 @@ describe('nginx names', () => {
   });
 
   it('reads no owner from other names: old ones, temp files, vhosts, halves', () => {
-    for (const file of ['berth-prod-web.conf', 'berth.prod.web.conf.3fa1c2.tmp', 'shop.conf', 'berth.web.conf', 'berth..web.conf', 'berth.prod.-web.conf', 'berth.prod.web-.conf', 'berth.Prod.web.conf', 'berth.prod.we_b.conf', 'berth-prod-acme']) {
+    for (const file of [
+      'berth-prod-web.conf',
+      'berth.prod.web.conf.3fa1c2.tmp',
+      'shop.conf',
+      'berth.web.conf',
+      'berth..web.conf',
+      'berth.prod.-web.conf',
+      'berth.prod.web-.conf',
+      'berth.Prod.web.conf',
+      'berth.prod.we_b.conf',
+      'berth-prod-acme',
+    ]) {
       assert.equal(parseBlockFileName(file), undefined, file);
     }
     assert.equal(isLegacyBlockFileName('berth-prod-eu-web.conf'), true);
@@ -65,12 +80,32 @@ describe('nginx names', () => {
   });
 
   it('reads the owner from the header berth writes, the only way to tell whose an old file is', () => {
-    const text = renderServerBlock({ namespace: 'prod-eu', app: 'web', listen: '80', domains: ['Web.Example.test'], endpoints: [] });
+    const text = renderServerBlock({
+      namespace: 'prod-eu',
+      app: 'web',
+      listen: '80',
+      domains: ['Web.Example.test'],
+      endpoints: [],
+    });
     assert.ok(text.startsWith(blockHeader('prod-eu', 'web')));
     assert.deepEqual(parseBlockHeader(text), { namespace: 'prod-eu', app: 'web' });
-    assert.deepEqual(parseBlockHeader('# Written by berth for app "eu-web" (namespace prod); berth rewrites this file.\nupstream berth_prod_eu_web {\n'), { namespace: 'prod', app: 'eu-web' });
-    assert.equal(parseBlockHeader('server { listen 80; }\n# Written by berth for app "web" (namespace prod); berth rewrites this file.\n'), undefined, 'only the first line');
-    assert.equal(parseBlockHeader('# Written by berth for app "../x" (namespace prod); berth rewrites this file.\n'), undefined);
+    assert.deepEqual(
+      parseBlockHeader(
+        '# Written by berth for app "eu-web" (namespace prod); berth rewrites this file.\nupstream berth_prod_eu_web {\n',
+      ),
+      { namespace: 'prod', app: 'eu-web' },
+    );
+    assert.equal(
+      parseBlockHeader(
+        'server { listen 80; }\n# Written by berth for app "web" (namespace prod); berth rewrites this file.\n',
+      ),
+      undefined,
+      'only the first line',
+    );
+    assert.equal(
+      parseBlockHeader('# Written by berth for app "../x" (namespace prod); berth rewrites this file.\n'),
+      undefined,
+    );
     assert.deepEqual(serverNamesOf(text), ['web.example.test']);
   });
 
@@ -81,7 +116,12 @@ describe('nginx names', () => {
       listen: '80',
       domains: ['a.test', 'b.test'],
       endpoints: ['127.0.0.1:1'],
-      tls: { listen: '443', certificates: { certificateFor: (d) => (d === 'a.test' ? { certFile: '/c', keyFile: '/k', fingerprint: 'F' } : undefined) } },
+      tls: {
+        listen: '443',
+        certificates: {
+          certificateFor: (d) => (d === 'a.test' ? { certFile: '/c', keyFile: '/k', fingerprint: 'F' } : undefined),
+        },
+      },
     });
     assert.deepEqual(serverNamesOf(text).sort(), ['a.test', 'b.test']);
   });
@@ -98,6 +138,9 @@ describe('nginx names', () => {
       { name: 'shop.example.test', on: '0.0.0.0:80' },
       { name: 'v6.test', on: '[::]:80' },
     ]);
-    assert.deepEqual(conflictingServerNames('nginx: configuration file /etc/nginx/nginx.conf test is successful\n'), []);
+    assert.deepEqual(
+      conflictingServerNames('nginx: configuration file /etc/nginx/nginx.conf test is successful\n'),
+      [],
+    );
   });
 });

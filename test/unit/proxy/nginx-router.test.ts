@@ -14,11 +14,19 @@ describe('NginxRouter', () => {
   let log: string;
   const router = (options: { test?: string; defaultDomain?: string; namespace?: string } = {}) =>
     new NginxRouter(
-      { namespace: options.namespace ?? 'dokku', confDir: dir, listen: '80', testCommand: options.test ?? `echo test >> ${log}`, reloadCommand: `echo reload >> ${log}`, ...(options.defaultDomain ? { defaultDomain: options.defaultDomain } : {}) },
+      {
+        namespace: options.namespace ?? 'dokku',
+        confDir: dir,
+        listen: '80',
+        testCommand: options.test ?? `echo test >> ${log}`,
+        reloadCommand: `echo reload >> ${log}`,
+        ...(options.defaultDomain ? { defaultDomain: options.defaultDomain } : {}),
+      },
       silentLogger(),
     );
   /** A test command that passes with nginx's warning about `domain`, as `nginx -t` does when two server blocks serve it. */
-  const conflictOn = (domain: string) => `echo test >> ${log}; echo 'nginx: [warn] conflicting server name "${domain}" on 0.0.0.0:80, ignored' >&2; echo 'nginx: configuration file /etc/nginx/nginx.conf test is successful' >&2`;
+  const conflictOn = (domain: string) =>
+    `echo test >> ${log}; echo 'nginx: [warn] conflicting server name "${domain}" on 0.0.0.0:80, ignored' >&2; echo 'nginx: configuration file /etc/nginx/nginx.conf test is successful' >&2`;
   const commands = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
 
   beforeEach(async () => {
@@ -39,8 +47,25 @@ describe('NginxRouter', () => {
   it('rejects with ProxyError naming the file when the config directory cannot be written, and reloads nothing', async () => {
     const notADirectory = join(dir, 'conf.d');
     await writeFile(notADirectory, '');
-    const broken = new NginxRouter({ namespace: 'dokku', confDir: notADirectory, listen: '80', testCommand: `echo test >> ${log}`, reloadCommand: `echo reload >> ${log}`, defaultDomain: 'apps.test' }, silentLogger());
-    await assert.rejects(broken.route(testApp('web'), ['127.0.0.1:32768']), (error: unknown) => error instanceof ProxyError && /cannot write the nginx configuration .*conf\.d\/berth\.dokku\.web\.conf, the previous one is kept: ENOTDIR/.test(error.message));
+    const broken = new NginxRouter(
+      {
+        namespace: 'dokku',
+        confDir: notADirectory,
+        listen: '80',
+        testCommand: `echo test >> ${log}`,
+        reloadCommand: `echo reload >> ${log}`,
+        defaultDomain: 'apps.test',
+      },
+      silentLogger(),
+    );
+    await assert.rejects(
+      broken.route(testApp('web'), ['127.0.0.1:32768']),
+      (error: unknown) =>
+        error instanceof ProxyError &&
+        /cannot write the nginx configuration .*conf\.d\/berth\.dokku\.web\.conf, the previous one is kept: ENOTDIR/.test(
+          error.message,
+        ),
+    );
     assert.deepEqual(await commands(), []);
   });
 
@@ -62,17 +87,23 @@ describe('NginxRouter', () => {
     await router().route(app, ['127.0.0.1:32768']);
     const before = await readFile(join(dir, 'berth.dokku.web.conf'), 'utf8');
     await writeFile(log, '');
-    await assert.rejects(router({ test: 'echo "nginx: [emerg] unknown directive" >&2; exit 1' }).route(app, ['127.0.0.1:40000']), (error: unknown) => {
-      assert.ok(error instanceof ProxyError);
-      assert.match(error.message, /rejected.*unknown directive/);
-      return true;
-    });
+    await assert.rejects(
+      router({ test: 'echo "nginx: [emerg] unknown directive" >&2; exit 1' }).route(app, ['127.0.0.1:40000']),
+      (error: unknown) => {
+        assert.ok(error instanceof ProxyError);
+        assert.match(error.message, /rejected.*unknown directive/);
+        return true;
+      },
+    );
     assert.equal(await readFile(join(dir, 'berth.dokku.web.conf'), 'utf8'), before);
     assert.deepEqual(await commands(), []);
   });
 
   it('removes a rejected first block entirely', async () => {
-    await assert.rejects(router({ test: 'exit 1' }).route(testApp('web', { domains: ['web.example.test'] }), []), ProxyError);
+    await assert.rejects(
+      router({ test: 'exit 1' }).route(testApp('web', { domains: ['web.example.test'] }), []),
+      ProxyError,
+    );
     assert.deepEqual(await readdir(dir), []);
   });
 
@@ -105,7 +136,11 @@ describe('NginxRouter', () => {
       await router().route(testApp('eu-web', { domains: ['a.test'] }), []);
       await router({ namespace: 'dokku-eu' }).route(testApp('web', { domains: ['b.test'] }), []);
       await router({ namespace: 'dokku.eu' }).route(testApp('web', { domains: ['c.test'] }), []);
-      assert.deepEqual((await readdir(dir)).sort(), ['berth.dokku-eu.web.conf', 'berth.dokku.eu-web.conf', 'berth.dokku.eu.web.conf']);
+      assert.deepEqual((await readdir(dir)).sort(), [
+        'berth.dokku-eu.web.conf',
+        'berth.dokku.eu-web.conf',
+        'berth.dokku.eu.web.conf',
+      ]);
       assert.deepEqual(await router().routed(), ['eu-web']);
       assert.deepEqual(await router({ namespace: 'dokku-eu' }).routed(), ['web']);
       assert.deepEqual(await router({ namespace: 'dokku.eu' }).routed(), ['web']);
@@ -129,7 +164,10 @@ describe('NginxRouter', () => {
       await assert.rejects(r.route(newcomer, ['127.0.0.1:32769']), (error: unknown) => {
         assert.ok(error instanceof DomainConflictError);
         assert.deepEqual(error.domains, ['shared.test']);
-        assert.equal(error.message, `domain shared.test is also served by app web of namespace dokku-eu (${join(dir, 'berth.dokku-eu.web.conf')}), which keeps it; the nginx block of eu-web is left as it was`);
+        assert.equal(
+          error.message,
+          `domain shared.test is also served by app web of namespace dokku-eu (${join(dir, 'berth.dokku-eu.web.conf')}), which keeps it; the nginx block of eu-web is left as it was`,
+        );
         return true;
       });
       assert.equal(await readFile(join(dir, 'berth.dokku-eu.web.conf'), 'utf8'), holder);
@@ -143,11 +181,19 @@ describe('NginxRouter', () => {
 
     it('refuses a domain a vhost berth did not write serves, in nginx words, and removes a first block', async () => {
       await writeFile(join(dir, 'shop.conf'), 'server { listen 80; server_name shop.test; return 200; }\n');
-      await assert.rejects(router({ test: conflictOn('shop.test') }).route(testApp('web', { domains: ['shop.test'] }), ['127.0.0.1:32768']), (error: unknown) => {
-        assert.ok(error instanceof DomainConflictError);
-        assert.equal(error.message, 'domain shop.test is also served by a server block berth did not write (nginx -t: conflicting server name "shop.test" on 0.0.0.0:80), which keeps it; the nginx block of web is left as it was');
-        return true;
-      });
+      await assert.rejects(
+        router({ test: conflictOn('shop.test') }).route(testApp('web', { domains: ['shop.test'] }), [
+          '127.0.0.1:32768',
+        ]),
+        (error: unknown) => {
+          assert.ok(error instanceof DomainConflictError);
+          assert.equal(
+            error.message,
+            'domain shop.test is also served by a server block berth did not write (nginx -t: conflicting server name "shop.test" on 0.0.0.0:80), which keeps it; the nginx block of web is left as it was',
+          );
+          return true;
+        },
+      );
       assert.deepEqual(await readdir(dir), ['shop.conf']);
       assert.deepEqual(await commands(), ['test']);
     });
@@ -165,7 +211,9 @@ describe('NginxRouter', () => {
     /** A block as the previous version wrote it: same text, old upstream name, old file name. */
     const legacy = (namespace: string, app: string, domains: string[], endpoints: string[]) => {
       const upstream = `berth_${namespace}_${app}`.replace(/[^A-Za-z0-9_]/g, '_');
-      const text = renderServerBlock({ namespace, app, listen: '80', domains, endpoints }).split(`berth.${namespace}.${app}`).join(upstream);
+      const text = renderServerBlock({ namespace, app, listen: '80', domains, endpoints })
+        .split(`berth.${namespace}.${app}`)
+        .join(upstream);
       return writeFile(join(dir, `berth-${namespace}-${app}.conf`), text).then(() => text);
     };
 
@@ -176,11 +224,26 @@ describe('NginxRouter', () => {
       await writeFile(join(dir, 'berth-dokku-notes.conf'), '# not berth\n');
       const r = router();
       await r.migrate();
-      assert.deepEqual((await readdir(dir)).sort(), ['berth-dokku-eu-web.conf', 'berth-dokku-notes.conf', 'berth.dokku.api.conf']);
-      assert.equal(await readFile(join(dir, 'berth-dokku-eu-web.conf'), 'utf8'), theirs, "the other namespace's old file, untouched (its name also reads as dokku's eu-web)");
+      assert.deepEqual((await readdir(dir)).sort(), [
+        'berth-dokku-eu-web.conf',
+        'berth-dokku-notes.conf',
+        'berth.dokku.api.conf',
+      ]);
+      assert.equal(
+        await readFile(join(dir, 'berth-dokku-eu-web.conf'), 'utf8'),
+        theirs,
+        "the other namespace's old file, untouched (its name also reads as dokku's eu-web)",
+      );
       const api = testApp('api', { domains: ['api.test'] });
-      assert.equal(await r.isRouted(api, ['127.0.0.1:32768']), true, 'the renamed block is what this version writes: no rewrite follows');
-      assert.match(await readFile(join(dir, 'berth.dokku.api.conf'), 'utf8'), /upstream berth\.dokku\.api \{[\s\S]*proxy_pass http:\/\/berth\.dokku\.api;/);
+      assert.equal(
+        await r.isRouted(api, ['127.0.0.1:32768']),
+        true,
+        'the renamed block is what this version writes: no rewrite follows',
+      );
+      assert.match(
+        await readFile(join(dir, 'berth.dokku.api.conf'), 'utf8'),
+        /upstream berth\.dokku\.api \{[\s\S]*proxy_pass http:\/\/berth\.dokku\.api;/,
+      );
       assert.deepEqual(await r.routed(), ['api']);
       assert.deepEqual(await commands(), ['test', 'reload']);
       await writeFile(log, '');
@@ -188,7 +251,11 @@ describe('NginxRouter', () => {
       assert.deepEqual(await commands(), [], 'nothing left to rename');
       // The other namespace's berth renames its own.
       await router({ namespace: 'dokku-eu' }).migrate();
-      assert.deepEqual((await readdir(dir)).sort(), ['berth-dokku-notes.conf', 'berth.dokku-eu.web.conf', 'berth.dokku.api.conf']);
+      assert.deepEqual((await readdir(dir)).sort(), [
+        'berth-dokku-notes.conf',
+        'berth.dokku-eu.web.conf',
+        'berth.dokku.api.conf',
+      ]);
     });
 
     it('drops an old block beside a new one of the same app: the new one is newer', async () => {
@@ -201,11 +268,17 @@ describe('NginxRouter', () => {
 
     it('puts every file back and rejects naming them when nginx rejects the result', async () => {
       const text = await legacy('dokku', 'api', ['api.test'], ['127.0.0.1:32768']);
-      await assert.rejects(router({ test: 'echo "nginx: [emerg] host not found" >&2; exit 1' }).migrate(), (error: unknown) => {
-        assert.ok(error instanceof ProxyError);
-        assert.match(error.message, /^nginx rejected the nginx server blocks of namespace dokku under the new naming \(.*berth-dokku-api\.conf -> .*berth\.dokku\.api\.conf\), they are left as they were: .*host not found; fix what nginx rejects/);
-        return true;
-      });
+      await assert.rejects(
+        router({ test: 'echo "nginx: [emerg] host not found" >&2; exit 1' }).migrate(),
+        (error: unknown) => {
+          assert.ok(error instanceof ProxyError);
+          assert.match(
+            error.message,
+            /^nginx rejected the nginx server blocks of namespace dokku under the new naming \(.*berth-dokku-api\.conf -> .*berth\.dokku\.api\.conf\), they are left as they were: .*host not found; fix what nginx rejects/,
+          );
+          return true;
+        },
+      );
       assert.deepEqual(await readdir(dir), ['berth-dokku-api.conf']);
       assert.equal(await readFile(join(dir, 'berth-dokku-api.conf'), 'utf8'), text);
     });

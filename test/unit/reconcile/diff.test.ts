@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { diffApp, formatDiff, type AppShape } from '../../../src/reconcile/diff.js';
 
-const V1 = 'sha256:' + 'a'.repeat(64);
-const V2 = 'sha256:' + 'b'.repeat(64);
+const V1 = `sha256:${'a'.repeat(64)}`;
+const V2 = `sha256:${'b'.repeat(64)}`;
 const SECRET = 's3cr3t-value-that-must-not-leak';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -40,7 +40,8 @@ describe('diffApp (plan diff)', () => {
       ...formatDiff(diffApp(undefined, desired)),
       ...formatDiff(diffApp(running, undefined)),
     ]);
-    for (const value of [SECRET, `${SECRET}-rotated`, 'yes', 'production']) assert.ok(!shown.includes(value), `${value} leaked:\n${shown}`);
+    for (const value of [SECRET, `${SECRET}-rotated`, 'yes', 'production'])
+      assert.ok(!shown.includes(value), `${value} leaked:\n${shown}`);
   });
 
   it("leaves the image's own env out: PATH is not the app's and does not show as removed", () => {
@@ -56,7 +57,7 @@ describe('diffApp (plan diff)', () => {
     assert.deepEqual(envLines({ ...appEnv, PATH }), []);
   });
 
-  it('a running env entry that differs from the image default is the app\'s', () => {
+  it("a running env entry that differs from the image default is the app's", () => {
     const overridden = { ...running, env: { ...running.env, PATH: '/app/bin' } };
     assert.ok(diffApp(overridden, desired).some((l) => l.change === '-' && l.text === 'PATH'));
   });
@@ -84,12 +85,19 @@ describe('diffApp (plan diff)', () => {
   });
 
   it('nothing changed gives no lines', () => {
-    const same: AppShape = { image: { ref: 'example/web:v1', id: V1 }, env: { API_KEY: SECRET, OLD_SETTING: 'on', NODE_ENV: 'production' }, ports: running.ports, replicas: 1 };
+    const same: AppShape = {
+      image: { ref: 'example/web:v1', id: V1 },
+      env: { API_KEY: SECRET, OLD_SETTING: 'on', NODE_ENV: 'production' },
+      ports: running.ports,
+      replicas: 1,
+    };
     assert.deepEqual(diffApp(running, same), []);
   });
 
   it('only a scale: one replicas line', () => {
-    assert.deepEqual(formatDiff(diffApp({ ...running, replicas: 3 }, { ...running, imageEnv: {}, replicas: 1 })), ['  ~ replicas  3 -> 1']);
+    assert.deepEqual(formatDiff(diffApp({ ...running, replicas: 3 }, { ...running, imageEnv: {}, replicas: 1 })), [
+      '  ~ replicas  3 -> 1',
+    ]);
   });
 
   it('ports are compared per container port and protocol; added, removed and rebound ones each get a line', () => {
@@ -118,15 +126,25 @@ describe('diffApp (plan diff)', () => {
   });
 
   it('a moved tag (same name, another image) shows the image ids', () => {
-    assert.deepEqual(formatDiff(diffApp(running, { ...running, imageEnv: {}, env: { API_KEY: SECRET, OLD_SETTING: 'on', NODE_ENV: 'production' }, image: { ref: 'example/web:v1', id: V2 } })), [
-      '  ~ image     example/web:v1 (aaaaaaaaaaaa) -> example/web:v1 (bbbbbbbbbbbb)',
-    ]);
+    assert.deepEqual(
+      formatDiff(
+        diffApp(running, {
+          ...running,
+          imageEnv: {},
+          env: { API_KEY: SECRET, OLD_SETTING: 'on', NODE_ENV: 'production' },
+          image: { ref: 'example/web:v1', id: V2 },
+        }),
+      ),
+      ['  ~ image     example/web:v1 (aaaaaaaaaaaa) -> example/web:v1 (bbbbbbbbbbbb)'],
+    );
   });
 
   it('an image berth cannot name shows its short id, and no line when it is the wanted image', () => {
     const unnamed = { ...running, image: { id: V1 } };
     const wanted = { ...running, imageEnv: {}, env: { API_KEY: SECRET, OLD_SETTING: 'on', NODE_ENV: 'production' } };
     assert.deepEqual(diffApp(unnamed, wanted), []);
-    assert.deepEqual(formatDiff(diffApp(unnamed, { ...wanted, image: { ref: 'example/web:v2', id: V2 } })), ['  ~ image     aaaaaaaaaaaa -> example/web:v2']);
+    assert.deepEqual(formatDiff(diffApp(unnamed, { ...wanted, image: { ref: 'example/web:v2', id: V2 } })), [
+      '  ~ image     aaaaaaaaaaaa -> example/web:v2',
+    ]);
   });
 });

@@ -8,7 +8,10 @@ import { StateStore } from '../../../src/state/store.js';
 
 /** A logger whose lines land in `lines`, parsed. */
 function recordingLogger(lines: Record<string, unknown>[]) {
-  return pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return pino(
+    { level: 'debug' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
 }
 
 describe('StateStore (the host faults of its own file)', () => {
@@ -25,7 +28,15 @@ describe('StateStore (the host faults of its own file)', () => {
   it('moves a truncated state file aside, says what was lost, and starts afresh; read-only commands move nothing', async () => {
     const first = await StateStore.open(root, 'dokku');
     first.update('web', { phase: 'Running', message: 'ok' }, 1);
-    first.appendHistory('web', { at: 1, tag: 'v1', image: 'dokku/web', imageId: 'sha256:a', revision: 'r', outcome: 'succeeded', durationMs: 1 });
+    first.appendHistory('web', {
+      at: 1,
+      tag: 'v1',
+      image: 'dokku/web',
+      imageId: 'sha256:a',
+      revision: 'r',
+      outcome: 'succeeded',
+      durationMs: 1,
+    });
     await first.flush();
     const file = join(dir(), 'state.json');
     const text = await readFile(file, 'utf8');
@@ -39,10 +50,17 @@ describe('StateStore (the host faults of its own file)', () => {
     assert.deepEqual(store.names(), []);
     const kept = (await readdir(dir())).filter((f) => f.startsWith('state.json.corrupt-'));
     assert.equal(kept.length, 1);
-    assert.equal(await readFile(join(dir(), kept[0]!), 'utf8'), text.slice(0, text.length / 2), 'the old file is kept byte for byte');
+    assert.equal(
+      await readFile(join(dir(), kept[0]!), 'utf8'),
+      text.slice(0, text.length / 2),
+      'the old file is kept byte for byte',
+    );
     const warning = lines.find((l) => l.source === 'state');
     assert.equal(warning?.level, 40);
-    assert.match(String(warning?.msg), /state\.json is not JSON .*moved it to .*corrupt-.*deploy history it held is lost/);
+    assert.match(
+      String(warning?.msg),
+      /state\.json is not JSON .*moved it to .*corrupt-.*deploy history it held is lost/,
+    );
   });
 
   it('survives a write that fails: reports it, keeps the record in memory, and catches up by itself', async () => {
@@ -62,7 +80,11 @@ describe('StateStore (the host faults of its own file)', () => {
     assert.equal(store.writeFailure(), undefined, 'the retry wrote the file');
     assert.equal(JSON.parse(await readFile(join(dir(), 'state.json'), 'utf8')).apps.web.phase, 'Running');
     assert.ok(changes >= 3, 'listeners hear of the failure and the recovery');
-    assert.deepEqual((await readdir(dir())).filter((f) => f.endsWith('.tmp')), [], 'no temp file left behind');
+    assert.deepEqual(
+      (await readdir(dir())).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temp file left behind',
+    );
     store.close();
   });
 

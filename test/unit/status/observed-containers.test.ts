@@ -3,7 +3,18 @@ import type { ContainerSummary, Runtime } from '../../../src/runtime/types.js';
 import { ObservedContainers, observingRuntime } from '../../../src/status/observed-containers.js';
 
 function container(app: string, id: string, state: ContainerSummary['state'] = 'running'): ContainerSummary {
-  return { id, name: `ns.${app}.${id}`, app, specHash: 'h', replica: 0, imageId: 'sha256:i', state, labels: {}, createdAt: 1, ports: [] };
+  return {
+    id,
+    name: `ns.${app}.${id}`,
+    app,
+    specHash: 'h',
+    replica: 0,
+    imageId: 'sha256:i',
+    state,
+    labels: {},
+    createdAt: 1,
+    ports: [],
+  };
 }
 
 const ids = (observed: ObservedContainers) => observed.containers()?.map((c) => `${c.id}:${c.state}`);
@@ -34,7 +45,7 @@ function manualRuntime() {
   return { runtime, pending, calls };
 }
 
-describe('ObservedContainers: the controller\'s last look at the containers, for the status endpoints', () => {
+describe("ObservedContainers: the controller's last look at the containers, for the status endpoints", () => {
   it('knows nothing before a whole-namespace list, then what the lists said', async () => {
     const observed = new ObservedContainers('ns');
     const { runtime, pending } = manualRuntime();
@@ -60,7 +71,11 @@ describe('ObservedContainers: the controller\'s last look at the containers, for
     await quickApp;
     pending[0]!.resolve([container('web', 'old'), container('api', 'b')]);
     await slowWhole;
-    assert.deepEqual(ids(observed), ['new:running', 'b:running'], 'web as the later list saw it; api from the whole list');
+    assert.deepEqual(
+      ids(observed),
+      ['new:running', 'b:running'],
+      'web as the later list saw it; api from the whole list',
+    );
 
     const earlyApp = wrapped.listContainers('ns', 'gone');
     const lateWhole = wrapped.listContainers('ns');

@@ -41,7 +41,10 @@ describe('CertificateManager (a CA that fails, an in-memory clock)', () => {
 
   it('orders nothing before the app is served, then retries an unreachable CA at 5 s, 10 s, ... and reports why', async () => {
     const served = new Set<string>();
-    const { clock, manager, orders, reports, changes } = managerWith(new AcmeError('cannot reach the ACME directory https://ca.test/dir: ECONNREFUSED', { reachable: false }), served);
+    const { clock, manager, orders, reports, changes } = managerWith(
+      new AcmeError('cannot reach the ACME directory https://ca.test/dir: ECONNREFUSED', { reachable: false }),
+      served,
+    );
     await manager.load();
     manager.start();
     await clock.advance(3_000);
@@ -60,13 +63,20 @@ describe('CertificateManager (a CA that fails, an in-memory clock)', () => {
     assert.equal(orders.length, 2);
     await clock.advance(10_000);
     assert.equal(orders.length, 3, 'then 10 s later');
-    assert.equal(manager.certificateFor('web.example.test'), undefined, 'nothing to serve: the domain stays on plain HTTP');
+    assert.equal(
+      manager.certificateFor('web.example.test'),
+      undefined,
+      'nothing to serve: the domain stays on plain HTTP',
+    );
     assert.equal(changes(), 0, 'the proxy is not rewritten for a failure');
     await manager.stop();
   });
 
-  it('waits out a refusing CA\'s Retry-After', async () => {
-    const { clock, manager, orders } = managerWith(new AcmeError('web.example.test: too many failed authorizations', { reachable: true, retryAfterSeconds: 3_600 }), new Set(['web']));
+  it("waits out a refusing CA's Retry-After", async () => {
+    const { clock, manager, orders } = managerWith(
+      new AcmeError('web.example.test: too many failed authorizations', { reachable: true, retryAfterSeconds: 3_600 }),
+      new Set(['web']),
+    );
     await manager.load();
     manager.start();
     await clock.advance(1_000);

@@ -12,8 +12,14 @@ describe('certificate renewal and retries (pure)', () => {
   });
 
   it('retries an unreachable CA soon, a refusing one slowly (its rate limits), and honours Retry-After', () => {
-    assert.deepEqual([1, 2, 3, 10].map((n) => retryDelayMs(n, false)), [5_000, 10_000, 20_000, 300_000]);
-    assert.deepEqual([1, 2, 7, 20].map((n) => retryDelayMs(n, true)), [60_000, 120_000, 3_600_000, 3_600_000]);
+    assert.deepEqual(
+      [1, 2, 3, 10].map((n) => retryDelayMs(n, false)),
+      [5_000, 10_000, 20_000, 300_000],
+    );
+    assert.deepEqual(
+      [1, 2, 7, 20].map((n) => retryDelayMs(n, true)),
+      [60_000, 120_000, 3_600_000, 3_600_000],
+    );
     assert.equal(retryDelayMs(1, true, 7_200), 7_200_000);
     assert.equal(retryDelayMs(3, true, 10), 240_000, 'a shorter Retry-After does not shorten the backoff');
   });

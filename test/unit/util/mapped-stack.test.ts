@@ -12,19 +12,27 @@ const positionOf = (file: string, text: string) => {
 };
 
 describe('stack traces as TypeScript source (mappedStack)', () => {
-  it('gives an unexpected error\'s frames as src/...ts:LINE:COL through the maps beside the compiled files', () => {
+  it("gives an unexpected error's frames as src/...ts:LINE:COL through the maps beside the compiled files", () => {
     let error: Error | undefined;
     try {
       parseDotenv('not a variable');
     } catch (caught) {
       error = caught as Error;
     }
-    assert.match(error?.stack ?? '', /\.build\/src\/secrets\/dotenv\.js:\d+:\d+\)$/m, 'tsc\'s output runs here, with its maps beside it');
+    assert.match(
+      error?.stack ?? '',
+      /\.build\/src\/secrets\/dotenv\.js:\d+:\d+\)$/m,
+      "tsc's output runs here, with its maps beside it",
+    );
     const { message, exitCode } = describeFailure(error);
     assert.equal(exitCode, 1);
     const [first, top, caller] = message.split('\n');
     assert.equal(first, 'berth: unexpected error: Error: line 1 is not NAME=value');
-    assert.equal(top, `    at parseDotenv (src/secrets/dotenv.ts:${positionOf('src/secrets/dotenv.ts', 'new Error(`line ${unread}')})`);
+    assert.equal(
+      top,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text searched for
+      `    at parseDotenv (src/secrets/dotenv.ts:${positionOf('src/secrets/dotenv.ts', 'new Error(`line ${unread}')})`,
+    );
     assert.match(caller ?? '', /^ {4}at Context\.<anonymous> \(test\/unit\/util\/mapped-stack\.test\.ts:\d+:\d+\)$/);
     assert.doesNotMatch(message, /\.build\//);
   });
@@ -40,7 +48,14 @@ describe('stack traces as TypeScript source (mappedStack)', () => {
       '    at h (/nowhere/dist/command-run.js:1:1)',
     ].join('\n');
     const reads: string[] = [];
-    const map = JSON.stringify({ version: 3, file: 'command-run.js', sources: ['../src/cli/main.ts'], names: [], mappings: ';AAAA,oBACE', sourcesContent: ['x'] });
+    const map = JSON.stringify({
+      version: 3,
+      file: 'command-run.js',
+      sources: ['../src/cli/main.ts'],
+      names: [],
+      mappings: ';AAAA,oBACE',
+      sourcesContent: ['x'],
+    });
     const mapped = mappedStack(stack, (file) => {
       reads.push(file);
       if (file === '/nowhere/dist/command-run.js.map') return map;

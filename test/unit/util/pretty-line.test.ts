@@ -10,10 +10,22 @@ describe('pretty log lines (--log-format pretty)', () => {
       line({ app: 'web', step: 'release', msg: 'Releasing web (dokku/web:v2)...', revision: 'abc@sha256:1' }),
       line({ app: 'web', step: 'start', msg: 'Started dokku.web.abc.0', durationMs: 820 }),
       line({ app: 'web', step: 'checks', msg: 'Running pre-flight checks' }),
-      line({ app: 'web', step: 'checks', check: '/health', msg: 'CHECKS /health passed (1 attempt)', durationMs: 1500 }),
+      line({
+        app: 'web',
+        step: 'checks',
+        check: '/health',
+        msg: 'CHECKS /health passed (1 attempt)',
+        durationMs: 1500,
+      }),
       line({ app: 'web', step: 'checks', result: 'passed', msg: 'All checks successful!', durationMs: 1500 }),
       line({ app: 'web', step: 'retire', seconds: 60, msg: 'Shutting down old containers in 60 seconds' }),
-      line({ app: 'web', step: 'deployed', msg: 'Application deployed: web (dokku/web:v2) at http://web.example.com', urls: ['http://web.example.com'], durationMs: 5300 }),
+      line({
+        app: 'web',
+        step: 'deployed',
+        msg: 'Application deployed: web (dokku/web:v2) at http://web.example.com',
+        urls: ['http://web.example.com'],
+        durationMs: 5300,
+      }),
     ];
     assert.deepEqual(lines.join('\n').split('\n'), [
       '09:02:15 web        -----> Releasing web (dokku/web:v2)...',
@@ -28,18 +40,36 @@ describe('pretty log lines (--log-format pretty)', () => {
   });
 
   it('marks warnings and errors with " !" and adds the error when the message lacks it', () => {
-    assert.equal(line({ level: 50, app: 'web', step: 'deploy', msg: 'web: deploy failed', reason: 'check /health got 500' }), '09:02:15 web         !     web: deploy failed: check /health got 500');
-    assert.equal(line({ level: 40, msg: 'resync failed', err: { message: 'socket hang up' } }), '09:02:15             !     resync failed: socket hang up');
-    assert.equal(line({ level: 40, msg: 'pull failed: denied', reason: 'denied' }), '09:02:15             !     pull failed: denied');
+    assert.equal(
+      line({ level: 50, app: 'web', step: 'deploy', msg: 'web: deploy failed', reason: 'check /health got 500' }),
+      '09:02:15 web         !     web: deploy failed: check /health got 500',
+    );
+    assert.equal(
+      line({ level: 40, msg: 'resync failed', err: { message: 'socket hang up' } }),
+      '09:02:15             !     resync failed: socket hang up',
+    );
+    assert.equal(
+      line({ level: 40, msg: 'pull failed: denied', reason: 'denied' }),
+      '09:02:15             !     pull failed: denied',
+    );
   });
 
   it('frames a failing container output like the seed, one indented line per output line', () => {
-    assert.deepEqual(line({ level: 40, app: 'web', step: 'checks', msg: 'dokku.web.abc.0 container output (last 20 lines)', output: 'listening\ncrashed\n' }).split('\n'), [
-      '09:02:15 web        =====> dokku.web.abc.0 container output (last 20 lines)',
-      '                           listening',
-      '                           crashed',
-      '09:02:15 web        =====> end of web output',
-    ]);
+    assert.deepEqual(
+      line({
+        level: 40,
+        app: 'web',
+        step: 'checks',
+        msg: 'dokku.web.abc.0 container output (last 20 lines)',
+        output: 'listening\ncrashed\n',
+      }).split('\n'),
+      [
+        '09:02:15 web        =====> dokku.web.abc.0 container output (last 20 lines)',
+        '                           listening',
+        '                           crashed',
+        '09:02:15 web        =====> end of web output',
+      ],
+    );
   });
 
   it('lets no terminal control through: a commit subject, an error, output lines and URLs are stripped', () => {
@@ -48,10 +78,15 @@ describe('pretty log lines (--log-format pretty)', () => {
       line({ app: 'web', step: 'deploy', msg: `Deploying web from 3f2a1c9 'bump ${escapes} <!channel>'` }),
       line({ level: 50, app: 'web', msg: 'deploy failed', reason: `engine said ${escapes}` }),
       line({ level: 40, app: 'web', msg: 'container output', output: `line ${escapes}\r\nnext\n` }),
-      line({ app: 'web', step: 'deployed', msg: 'Application deployed: web', urls: [`http://web.example.com/${escapes}`] }),
+      line({
+        app: 'web',
+        step: 'deployed',
+        msg: 'Application deployed: web',
+        urls: [`http://web.example.com/${escapes}`],
+      }),
     ].join('\n');
     assert.doesNotMatch(shown, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
     assert.match(shown, /bump red <!channel>'$/m, 'chat markup is no terminal control: the log shows it as it is');
-    assert.match(shown, / !     deploy failed: engine said red$/m);
+    assert.match(shown, / ! {5}deploy failed: engine said red$/m);
   });
 });

@@ -26,7 +26,7 @@ describe('secret files (readSecretFile): refused as ssh refuses a private key ot
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('reads a file 0600 of berth\'s user (or 0400)', async () => {
+  it("reads a file 0600 of berth's user (or 0400)", async () => {
     const file = join(dir, 'key');
     await writeFile(file, 'AGE-SECRET-KEY-1XYZ\n', { mode: 0o600 });
     assert.equal(await readSecretFile(file), 'AGE-SECRET-KEY-1XYZ\n');
@@ -39,7 +39,12 @@ describe('secret files (readSecretFile): refused as ssh refuses a private key ot
     await writeFile(file, 'secret');
     for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602, 0o610]) {
       await chmod(file, mode);
-      await refused(readSecretFile(file), new RegExp(`^${file}: has mode 0${mode.toString(8)}: group or other users can (read|change) it, and it holds a secret \\(chmod 600 ${file}\\)$`));
+      await refused(
+        readSecretFile(file),
+        new RegExp(
+          `^${file}: has mode 0${mode.toString(8)}: group or other users can (read|change) it, and it holds a secret \\(chmod 600 ${file}\\)$`,
+        ),
+      );
     }
   });
 
@@ -48,27 +53,36 @@ describe('secret files (readSecretFile): refused as ssh refuses a private key ot
     await writeFile(file, 'secret', { mode: 0o600 });
     if (uid === 0) {
       await chown(file, 65534, 65534);
-      await refused(readSecretFile(file), /is owned by uid 65534, neither root nor berth's user \(uid 0\); it holds a secret: chown it to berth's user and chmod 600 /);
+      await refused(
+        readSecretFile(file),
+        /is owned by uid 65534, neither root nor berth's user \(uid 0\); it holds a secret: chown it to berth's user and chmod 600 /,
+      );
       await chown(file, 0, 0);
-      assert.equal(await readSecretFile(file, { uid: 65534 }), 'secret', 'root\'s own file is fine for any berth');
+      assert.equal(await readSecretFile(file, { uid: 65534 }), 'secret', "root's own file is fine for any berth");
     } else {
-      await refused(readSecretFile(file, { uid: uid + 1 }), new RegExp(`is owned by uid ${uid}, neither root nor berth's user`));
+      await refused(
+        readSecretFile(file, { uid: uid + 1 }),
+        new RegExp(`is owned by uid ${uid}, neither root nor berth's user`),
+      );
     }
   });
 
-  it('follows no link planted in a directory others may write (/tmp); follows the operator\'s own', async () => {
+  it("follows no link planted in a directory others may write (/tmp); follows the operator's own", async () => {
     const file = join(dir, 'key');
     await writeFile(file, 'secret', { mode: 0o600 });
     const planted = join(tmpdir(), `berth-planted-${process.pid}`);
     await symlink(file, planted);
     try {
-      await refused(readSecretFile(planted), new RegExp(`is a symbolic link in ${tmpdir()}, a directory other users can write`));
+      await refused(
+        readSecretFile(planted),
+        new RegExp(`is a symbolic link in ${tmpdir()}, a directory other users can write`),
+      );
     } finally {
       await rm(planted, { force: true });
     }
     const own = join(dir, 'current');
     await symlink('key', own);
-    assert.equal(await readSecretFile(own), 'secret', 'a link in a directory only root writes is the operator\'s');
+    assert.equal(await readSecretFile(own), 'secret', "a link in a directory only root writes is the operator's");
   });
 
   it('refuses a directory, a FIFO (without waiting on it), a missing file and more than 64 KiB', async () => {

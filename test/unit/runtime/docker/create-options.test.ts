@@ -30,7 +30,10 @@ describe('toCreateOptions', function () {
       ExposedPorts: { '5000/tcp': {}, '53/udp': {} },
       HostConfig: {
         PortBindings: {
-          '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }, { HostIp: '0.0.0.0', HostPort: '8080' }],
+          '5000/tcp': [
+            { HostIp: '127.0.0.1', HostPort: '' },
+            { HostIp: '0.0.0.0', HostPort: '8080' },
+          ],
           '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
         },
         Mounts: [

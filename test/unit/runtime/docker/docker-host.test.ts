@@ -15,13 +15,31 @@ describe('resolveEngineEndpoint', function () {
   });
 
   it('reads unix:// paths', function () {
-    assert.equal(resolveEngineEndpoint('unix:///run/user/1000/docker.sock', {}).options.socketPath, '/run/user/1000/docker.sock');
+    assert.equal(
+      resolveEngineEndpoint('unix:///run/user/1000/docker.sock', {}).options.socketPath,
+      '/run/user/1000/docker.sock',
+    );
   });
 
   it('reads tcp:// and bare host:port addresses, 2375 by default', function () {
-    assert.deepEqual(pick(resolveEngineEndpoint('tcp://10.0.0.5:2380', {}).options), { host: '10.0.0.5', port: 2380, protocol: 'http', socketPath: undefined });
-    assert.deepEqual(pick(resolveEngineEndpoint('127.0.0.1:2399', {}).options), { host: '127.0.0.1', port: 2399, protocol: 'http', socketPath: undefined });
-    assert.deepEqual(pick(resolveEngineEndpoint('tcp://docker.internal', {}).options), { host: 'docker.internal', port: 2375, protocol: 'http', socketPath: undefined });
+    assert.deepEqual(pick(resolveEngineEndpoint('tcp://10.0.0.5:2380', {}).options), {
+      host: '10.0.0.5',
+      port: 2380,
+      protocol: 'http',
+      socketPath: undefined,
+    });
+    assert.deepEqual(pick(resolveEngineEndpoint('127.0.0.1:2399', {}).options), {
+      host: '127.0.0.1',
+      port: 2399,
+      protocol: 'http',
+      socketPath: undefined,
+    });
+    assert.deepEqual(pick(resolveEngineEndpoint('tcp://docker.internal', {}).options), {
+      host: 'docker.internal',
+      port: 2375,
+      protocol: 'http',
+      socketPath: undefined,
+    });
     assert.equal(resolveEngineEndpoint('tcp://[::1]:2375', {}).options.host, '::1');
   });
 
@@ -29,12 +47,27 @@ describe('resolveEngineEndpoint', function () {
     const certPath = await mkdtemp(join(tmpdir(), 'berth-certs-'));
     try {
       for (const file of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(join(certPath, file), file);
-      const { options } = resolveEngineEndpoint('tcp://docker.internal', { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certPath });
-      assert.deepEqual(pick(options), { host: 'docker.internal', port: 2376, protocol: 'https', socketPath: undefined });
+      const { options } = resolveEngineEndpoint('tcp://docker.internal', {
+        DOCKER_TLS_VERIFY: '1',
+        DOCKER_CERT_PATH: certPath,
+      });
+      assert.deepEqual(pick(options), {
+        host: 'docker.internal',
+        port: 2376,
+        protocol: 'https',
+        socketPath: undefined,
+      });
       assert.equal(String(options.ca), 'ca.pem');
       assert.equal(String(options.cert), 'cert.pem');
       assert.equal(String(options.key), 'key.pem');
-      assert.throws(() => resolveEngineEndpoint('tcp://docker.internal', { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: join(certPath, 'none') }), /ca\.pem is unreadable/);
+      assert.throws(
+        () =>
+          resolveEngineEndpoint('tcp://docker.internal', {
+            DOCKER_TLS_VERIFY: '1',
+            DOCKER_CERT_PATH: join(certPath, 'none'),
+          }),
+        /ca\.pem is unreadable/,
+      );
     } finally {
       await rm(certPath, { recursive: true, force: true });
     }

@@ -32,7 +32,10 @@ describe('docker runtime against a scripted engine', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function scriptedEngine(apiVersion: string, where: { socketPath: string } | { tcp: true }): Promise<ScriptedEngine> {
+  async function scriptedEngine(
+    apiVersion: string,
+    where: { socketPath: string } | { tcp: true },
+  ): Promise<ScriptedEngine> {
     const engine = await ScriptedEngine.listen(apiVersion, where);
     engines.push(engine);
     return engine;
@@ -53,7 +56,10 @@ describe('docker runtime against a scripted engine', function () {
 
     const second = await scriptedEngine('1.52', { socketPath });
     assert.deepEqual(await runtime.listContainers('ns'), []);
-    assert.deepEqual(second.paths.map((path) => path.split('?')[0]), ['/_ping', '/v1.52/containers/json']);
+    assert.deepEqual(
+      second.paths.map((path) => path.split('?')[0]),
+      ['/_ping', '/v1.52/containers/json'],
+    );
   });
 
   it('asks GET /version when GET /_ping does not say the API version', async function () {
@@ -63,23 +69,37 @@ describe('docker runtime against a scripted engine', function () {
     const runtime = createDockerRuntime({ dockerHost: `unix://${socketPath}` });
     assert.deepEqual(await runtime.ping(), { engineVersion: 'scripted', apiVersion: '1.43' });
     assert.deepEqual(await runtime.listContainers('ns'), []);
-    assert.deepEqual(engine.paths.map((path) => path.split('?')[0]), ['/_ping', '/version', '/v1.43/containers/json']);
+    assert.deepEqual(
+      engine.paths.map((path) => path.split('?')[0]),
+      ['/_ping', '/version', '/v1.43/containers/json'],
+    );
   });
 
-  it('gives up on a hung engine at each call\'s deadline with EngineTimeoutError, and works again once it answers', async function () {
+  it("gives up on a hung engine at each call's deadline with EngineTimeoutError, and works again once it answers", async function () {
     const socketPath = join(dir, 'engine.sock');
     const engine = await scriptedEngine('1.44', { socketPath });
-    const runtime = createDockerRuntime({ dockerHost: `unix://${socketPath}`, deadlinesMs: { listContainers: 300, ping: 300 } });
+    const runtime = createDockerRuntime({
+      dockerHost: `unix://${socketPath}`,
+      deadlinesMs: { listContainers: 300, ping: 300 },
+    });
     assert.deepEqual(await runtime.listContainers('ns'), []);
     engine.hung = true;
     const started = Date.now();
-    const error = await rejectsWith(runtime.listContainers('ns'), EngineTimeoutError, 'listContainers', `the Docker engine at unix://${socketPath} did not answer within 0.3 s`);
+    const error = await rejectsWith(
+      runtime.listContainers('ns'),
+      EngineTimeoutError,
+      'listContainers',
+      `the Docker engine at unix://${socketPath} did not answer within 0.3 s`,
+    );
     assert.ok(error instanceof EngineUnavailableError, 'a hung engine counts as an unreachable one');
     assert.ok(Date.now() - started < 2_000, 'the call returned at its deadline');
     await rejectsWith(runtime.ping(), EngineTimeoutError, 'ping');
     engine.hung = false;
     assert.deepEqual(await runtime.listContainers('ns'), []);
-    assert.ok(engine.paths.filter((p) => p === '/_ping').length >= 2, 'the API version is negotiated again after the hang');
+    assert.ok(
+      engine.paths.filter((p) => p === '/_ping').length >= 2,
+      'the API version is negotiated again after the hang',
+    );
   });
 
   it('honours DOCKER_HOST=tcp://127.0.0.1:<port>', async function () {
@@ -94,21 +114,38 @@ describe('docker runtime against a scripted engine', function () {
     const runtime = createDockerRuntime({ dockerHost: `unix://${socketPath}` });
     const events: RuntimeEvent[] = [];
     const errors: Error[] = [];
-    await runtime.subscribe('ns', (event) => events.push(event), (error) => errors.push(error));
+    await runtime.subscribe(
+      'ns',
+      (event) => events.push(event),
+      (error) => errors.push(error),
+    );
     const stream = await waitFor('the event stream', () => engine.eventStreams[0]);
 
     const managed = { 'berth.managed': 'true', 'berth.namespace': 'ns', 'berth.app': 'web', note: 'café' };
-    const wire = Buffer.from([
-      { Type: 'container', Action: 'exec_start: sh -c true', Actor: { ID: 'c1', Attributes: managed } },
-      { Type: 'container', Action: 'die', Actor: { ID: 'c2', Attributes: { ...managed, 'berth.namespace': 'other' } } },
-      { Type: 'container', Action: 'start', Actor: { ID: 'c3', Attributes: { 'berth.namespace': 'ns' } } },
-      { Type: 'network', Action: 'connect', Actor: { ID: 'n1', Attributes: {} } },
-      { Type: 'container', Action: 'die', Actor: { ID: 'c1', Attributes: managed } },
-      { Type: 'container', Action: 'health_status: healthy', Actor: { ID: 'c1', Attributes: managed } },
-      { Type: 'image', Action: 'tag', Actor: { ID: 'sha256:abc', Attributes: { name: 'ns/web:v2' } } },
-    ].map((event) => JSON.stringify(event)).join('\n') + '\nnot json\n');
+    const wire = Buffer.from(
+      `${[
+        { Type: 'container', Action: 'exec_start: sh -c true', Actor: { ID: 'c1', Attributes: managed } },
+        {
+          Type: 'container',
+          Action: 'die',
+          Actor: { ID: 'c2', Attributes: { ...managed, 'berth.namespace': 'other' } },
+        },
+        { Type: 'container', Action: 'start', Actor: { ID: 'c3', Attributes: { 'berth.namespace': 'ns' } } },
+        { Type: 'network', Action: 'connect', Actor: { ID: 'n1', Attributes: {} } },
+        { Type: 'container', Action: 'die', Actor: { ID: 'c1', Attributes: managed } },
+        { Type: 'container', Action: 'health_status: healthy', Actor: { ID: 'c1', Attributes: managed } },
+        { Type: 'image', Action: 'tag', Actor: { ID: 'sha256:abc', Attributes: { name: 'ns/web:v2' } } },
+      ]
+        .map((event) => JSON.stringify(event))
+        .join('\n')}\nnot json\n`,
+    );
     const splitInsideE = wire.indexOf(Buffer.from('é')) + 1;
-    for (const [start, end] of [[0, 7], [7, splitInsideE], [splitInsideE, wire.length - 20], [wire.length - 20, wire.length]] as const) {
+    for (const [start, end] of [
+      [0, 7],
+      [7, splitInsideE],
+      [splitInsideE, wire.length - 20],
+      [wire.length - 20, wire.length],
+    ] as const) {
       stream.write(wire.subarray(start, end));
       await sleep(20);
     }
@@ -135,7 +172,11 @@ describe('docker runtime against a scripted engine', function () {
     const engine = await scriptedEngine('1.41', { socketPath });
     const runtime = createDockerRuntime({ dockerHost: `unix://${socketPath}` });
     const errors: Error[] = [];
-    const subscription = await runtime.subscribe('ns', () => undefined, (error) => errors.push(error));
+    const subscription = await runtime.subscribe(
+      'ns',
+      () => undefined,
+      (error) => errors.push(error),
+    );
     const stream = await waitFor('the event stream', () => engine.eventStreams[0]);
     const released = new Promise((resolve) => stream.once('close', resolve));
 
@@ -158,7 +199,13 @@ describe('docker runtime without an engine', function () {
   });
 
   const spec: ContainerCreateSpec = {
-    name: 'ns.web.0', image: 'ns/web:v1', env: { SECRET_TOKEN: SECRET }, labels: {}, ports: [], volumes: [], resources: {},
+    name: 'ns.web.0',
+    image: 'ns/web:v1',
+    env: { SECRET_TOKEN: SECRET },
+    labels: {},
+    ports: [],
+    volumes: [],
+    resources: {},
   };
 
   /** Every kind of call rejects with EngineUnavailableError naming `where`, in one line, without env values. */
@@ -177,7 +224,15 @@ describe('docker runtime without an engine', function () {
       ['pullImage', () => runtime.pullImage('ns/web:v1')],
       ['tagImage', () => runtime.tagImage('ns/web:v1', 'ns/web', 'latest')],
       ['untagImage', () => runtime.untagImage('ns/web:v1')],
-      ['subscribe', () => runtime.subscribe('ns', () => undefined, () => undefined)],
+      [
+        'subscribe',
+        () =>
+          runtime.subscribe(
+            'ns',
+            () => undefined,
+            () => undefined,
+          ),
+      ],
     ];
     for (const [operation, call] of calls) {
       const error = await rejectsWith(call(), EngineUnavailableError, operation, where);
@@ -194,7 +249,11 @@ describe('docker runtime without an engine', function () {
   it('rejects every call with EngineUnavailableError when nobody listens on the unix socket', async function () {
     const socketPath = join(dir, 'dead.sock');
     // A process that exits while listening leaves its socket file behind: connecting is refused.
-    await promisify(execFile)(process.execPath, ['-e', 'require("net").createServer().listen(process.argv[1], () => process.exit(0))', socketPath]);
+    await promisify(execFile)(process.execPath, [
+      '-e',
+      'require("net").createServer().listen(process.argv[1], () => process.exit(0))',
+      socketPath,
+    ]);
     await assertAllUnavailable(createDockerRuntime({ dockerHost: `unix://${socketPath}` }), socketPath);
   });
 
@@ -211,4 +270,3 @@ describe('docker runtime without an engine', function () {
     await rejectsWith(runtime.listContainers('ns'), EngineUnavailableError, 'listContainers', 'ftp://127.0.0.1');
   });
 });
-

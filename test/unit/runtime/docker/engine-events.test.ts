@@ -10,7 +10,13 @@ function containerEvent(action: string, attributes: Record<string, string>): unk
 describe('runtimeEventOf', function () {
   it('keeps container events of the namespace’s managed containers', function () {
     for (const action of ['create', 'start', 'die', 'stop', 'kill', 'oom', 'destroy']) {
-      assert.deepEqual(runtimeEventOf(containerEvent(action, managed), 'dokku'), { kind: 'container', action, id: 'c1', namespace: 'dokku', app: 'web' });
+      assert.deepEqual(runtimeEventOf(containerEvent(action, managed), 'dokku'), {
+        kind: 'container',
+        action,
+        id: 'c1',
+        namespace: 'dokku',
+        app: 'web',
+      });
     }
   });
 
@@ -23,10 +29,19 @@ describe('runtimeEventOf', function () {
   });
 
   it('keeps every image event, the ref from its name attribute or its id', function () {
-    assert.deepEqual(runtimeEventOf({ Type: 'image', Action: 'tag', Actor: { ID: 'sha256:1', Attributes: { name: 'dokku/web:v2' } } }, 'dokku'),
-      { kind: 'image', action: 'tag', id: 'sha256:1', ref: 'dokku/web:v2' });
-    assert.deepEqual(runtimeEventOf({ Type: 'image', Action: 'pull', Actor: { ID: 'dokku/web:v3' } }, 'dokku'),
-      { kind: 'image', action: 'pull', id: 'dokku/web:v3', ref: 'dokku/web:v3' });
+    assert.deepEqual(
+      runtimeEventOf(
+        { Type: 'image', Action: 'tag', Actor: { ID: 'sha256:1', Attributes: { name: 'dokku/web:v2' } } },
+        'dokku',
+      ),
+      { kind: 'image', action: 'tag', id: 'sha256:1', ref: 'dokku/web:v2' },
+    );
+    assert.deepEqual(runtimeEventOf({ Type: 'image', Action: 'pull', Actor: { ID: 'dokku/web:v3' } }, 'dokku'), {
+      kind: 'image',
+      action: 'pull',
+      id: 'dokku/web:v3',
+      ref: 'dokku/web:v3',
+    });
   });
 
   it('drops other types and malformed events', function () {

@@ -21,7 +21,14 @@ describe('forEachJsonLine', function () {
   });
 
   it('rejects when the stream fails', async function () {
-    const failing = new Readable({ read() { this.destroy(new Error('reset')); } });
-    await assert.rejects(forEachJsonLine(failing, () => undefined), /reset/);
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('reset'));
+      },
+    });
+    await assert.rejects(
+      forEachJsonLine(failing, () => undefined),
+      /reset/,
+    );
   });
 });

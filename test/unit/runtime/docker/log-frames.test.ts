@@ -29,18 +29,22 @@ describe('demultiplexLogFrames', function () {
 describe('LogFrameDemuxer (the stream as it arrives, in chunks)', function () {
   it('hands on the same payloads however the stream is cut into chunks, headers split included', function () {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom<1 | 2>(1, 2), fc.string({ maxLength: 40 }))), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
-        const raw = Buffer.concat(frames.map(([stream, text]) => frame(stream, text)));
-        const points = [...new Set(cuts.map((c) => c % (raw.length + 1)))].sort((a, b) => a - b);
-        const payloads: Buffer[] = [];
-        const demuxer = new LogFrameDemuxer((bytes) => payloads.push(Buffer.from(bytes)));
-        let from = 0;
-        for (const point of [...points, raw.length]) {
-          demuxer.push(raw.subarray(from, point));
-          from = point;
-        }
-        assert.equal(Buffer.concat(payloads).toString('utf8'), frames.map(([, text]) => text).join(''));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom<1 | 2>(1, 2), fc.string({ maxLength: 40 }))),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (frames, cuts) => {
+          const raw = Buffer.concat(frames.map(([stream, text]) => frame(stream, text)));
+          const points = [...new Set(cuts.map((c) => c % (raw.length + 1)))].sort((a, b) => a - b);
+          const payloads: Buffer[] = [];
+          const demuxer = new LogFrameDemuxer((bytes) => payloads.push(Buffer.from(bytes)));
+          let from = 0;
+          for (const point of [...points, raw.length]) {
+            demuxer.push(raw.subarray(from, point));
+            from = point;
+          }
+          assert.equal(Buffer.concat(payloads).toString('utf8'), frames.map(([, text]) => text).join(''));
+        },
+      ),
     );
   });
 
@@ -56,7 +60,8 @@ describe('LogFrameDemuxer (the stream as it arrives, in chunks)', function () {
     });
     demuxer.push(header);
     const chunk = Buffer.alloc(65_536, 'x');
-    for (let sent = 0; sent < 100_000_000; sent += chunk.length) demuxer.push(chunk.subarray(0, Math.min(chunk.length, 100_000_000 - sent)));
+    for (let sent = 0; sent < 100_000_000; sent += chunk.length)
+      demuxer.push(chunk.subarray(0, Math.min(chunk.length, 100_000_000 - sent)));
     assert.deepEqual([total, largest], [100_000_000, 65_536]);
   });
 });

@@ -58,17 +58,35 @@ describe('registryCredentials', function () {
         '127.0.0.1:5000': { identitytoken: 'tok' },
       },
     });
-    assert.deepEqual(await registryCredentials('ghcr.io/x/y:v1', env()), { username: 'octo', password: 'pa:ss', serveraddress: 'ghcr.io' });
-    assert.deepEqual(await registryCredentials('dokku/web:v1', env()), { username: 'hubuser', password: 'hubpass', serveraddress: HUB });
-    assert.deepEqual(await registryCredentials('127.0.0.1:5000/web:v1', env()), { identitytoken: 'tok', serveraddress: '127.0.0.1:5000' });
+    assert.deepEqual(await registryCredentials('ghcr.io/x/y:v1', env()), {
+      username: 'octo',
+      password: 'pa:ss',
+      serveraddress: 'ghcr.io',
+    });
+    assert.deepEqual(await registryCredentials('dokku/web:v1', env()), {
+      username: 'hubuser',
+      password: 'hubpass',
+      serveraddress: HUB,
+    });
+    assert.deepEqual(await registryCredentials('127.0.0.1:5000/web:v1', env()), {
+      identitytoken: 'tok',
+      serveraddress: '127.0.0.1:5000',
+    });
   });
 
   it('asks credHelpers before credsStore, passing the registry on stdin', async function () {
     await helper('special', 'read server; printf \'{"Username":"u-%s","Secret":"s"}\' "$server"');
     await helper('store', 'read server; printf \'{"Username":"<token>","Secret":"identity"}\'');
     await config({ credHelpers: { 'ghcr.io': 'special' }, credsStore: 'store', auths: { 'ghcr.io': {} } });
-    assert.deepEqual(await registryCredentials('ghcr.io/x/y:v1', env()), { username: 'u-ghcr.io', password: 's', serveraddress: 'ghcr.io' });
-    assert.deepEqual(await registryCredentials('quay.io/x/y:v1', env()), { identitytoken: 'identity', serveraddress: 'quay.io' });
+    assert.deepEqual(await registryCredentials('ghcr.io/x/y:v1', env()), {
+      username: 'u-ghcr.io',
+      password: 's',
+      serveraddress: 'ghcr.io',
+    });
+    assert.deepEqual(await registryCredentials('quay.io/x/y:v1', env()), {
+      identitytoken: 'identity',
+      serveraddress: 'quay.io',
+    });
   });
 
   it('is anonymous when the helper knows no credentials, and fails when the helper fails otherwise', async function () {
@@ -76,7 +94,10 @@ describe('registryCredentials', function () {
     await helper('broken', 'echo "keychain locked" >&2; exit 3');
     await config({ credHelpers: { 'ghcr.io': 'empty', 'quay.io': 'broken', 'gcr.io': 'absent' } });
     assert.equal(await registryCredentials('ghcr.io/x/y:v1', env()), undefined);
-    await assert.rejects(registryCredentials('quay.io/x/y:v1', env()), /docker-credential-broken get failed for quay\.io: keychain locked/);
+    await assert.rejects(
+      registryCredentials('quay.io/x/y:v1', env()),
+      /docker-credential-broken get failed for quay\.io: keychain locked/,
+    );
     await assert.rejects(registryCredentials('gcr.io/x/y:v1', env()), /cannot run docker-credential-absent/);
   });
 
@@ -86,17 +107,31 @@ describe('registryCredentials', function () {
   });
 });
 
-describe('a registry refusing a pull, in berth\'s words (authFailure)', () => {
+describe("a registry refusing a pull, in berth's words (authFailure)", () => {
   const env = { DOCKER_CONFIG: '/etc/berth/docker' };
   it('says whether credentials were sent, names the registry, the repository and the config file, never a credential', () => {
     assert.equal(
-      authFailure('Head "http://127.0.0.1:5001/v2/team/web/manifests/v1": no basic auth credentials', '127.0.0.1:5001/team/web:v1', false, env),
+      authFailure(
+        'Head "http://127.0.0.1:5001/v2/team/web/manifests/v1": no basic auth credentials',
+        '127.0.0.1:5001/team/web:v1',
+        false,
+        env,
+      ),
       '127.0.0.1:5001 asks for credentials for team/web, and /etc/berth/docker/config.json has none for 127.0.0.1:5001 (docker login 127.0.0.1:5001, or a credential helper)',
     );
     assert.equal(
-      authFailure('unauthorized: authentication required', '127.0.0.1:5001/team/web@sha256:' + 'a'.repeat(64), true, env),
+      authFailure(
+        'unauthorized: authentication required',
+        `127.0.0.1:5001/team/web@sha256:${'a'.repeat(64)}`,
+        true,
+        env,
+      ),
       '127.0.0.1:5001 refused the credentials for team/web: unauthorized (fix them in /etc/berth/docker/config.json: berth reads it again on its next retry)',
     );
-    assert.equal(authFailure('manifest unknown', '127.0.0.1:5001/team/web:v1', true, env), undefined, 'other failures keep their own words');
+    assert.equal(
+      authFailure('manifest unknown', '127.0.0.1:5001/team/web:v1', true, env),
+      undefined,
+      'other failures keep their own words',
+    );
   });
 });
