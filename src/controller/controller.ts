@@ -7,7 +7,7 @@
  */
 import { formatProblem, type ManifestProblem, type ManifestSet } from '../manifest/types.js';
 import type { EventSink } from '../events/types.js';
-import type { AppReconciler, HostView, ReconcileResult } from '../reconcile/types.js';
+import type { AppReconciler, HostView, ReconcileResult } from '../reconcile/core/reconciler.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';

@@ -7,7 +7,7 @@
  */
 import { formatProblem, type App, type ManifestProblem, type ManifestSet } from '../manifest/types.js';
 import { claimKey, claimsOf, collisionMessage, type Claim } from '../manifest/claims.js';
-import type { Desired } from '../reconcile/actions.js';
+import type { Desired } from '../reconcile/core/desired.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { imageRef } from '../manifest/image-ref.js';
 

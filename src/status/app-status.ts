@@ -6,7 +6,7 @@ import type { ContainerSummary } from '../runtime/types.js';
 import type { AppRecord, CertificateRecord, DeployRecord, EngineRecord } from '../state/types.js';
 import type { Commit } from '../source/types.js';
 import { shortId } from '../util/short-id.js';
-import { runningRevision } from '../reconcile/serving.js';
+import { runningRevision } from '../reconcile/docker/serving.js';
 
 export interface AppStatus {
   app: string;

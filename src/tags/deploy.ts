@@ -11,7 +11,7 @@ import { tagProblem } from '../manifest/tag.js';
 import { formatProblem, type App } from '../manifest/types.js';
 import type { Runtime } from '../runtime/types.js';
 import { TagCommandError } from './errors.js';
-import { digestMatches, resolveLocalImage } from '../reconcile/local-image.js';
+import { digestMatches, resolveLocalImage } from '../reconcile/docker/local-image.js';
 import { appRepository, imageRef, tagOf } from '../manifest/image-ref.js';
 
 export interface DeployTagInput {

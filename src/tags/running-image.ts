@@ -2,7 +2,7 @@ import { EngineError } from '../runtime/errors.js';
 import type { ServiceRuntime } from '../runtime/services.js';
 import type { ContainerSummary, Runtime } from '../runtime/types.js';
 import type { AppRecord } from '../state/types.js';
-import { runningRevision, type RunningRevision } from '../reconcile/serving.js';
+import { runningRevision, type RunningRevision } from '../reconcile/docker/serving.js';
 import { repositoryOf } from '../manifest/image-ref.js';
 
 /** What the app runs now (see runningRevision), listed from the engine. */

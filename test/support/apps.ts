@@ -1,7 +1,7 @@
 /** Builders of normalized apps and managed containers for unit tests. */
 import type { App, AppSpec } from '../../src/manifest/types.js';
-import { containerSpecFor } from '../../src/reconcile/container-spec.js';
-import { specHash, type Revision } from '../../src/reconcile/revision.js';
+import { containerSpecFor } from '../../src/reconcile/docker/container-spec.js';
+import { specHash, type Revision } from '../../src/reconcile/core/revision.js';
 import type { ContainerState, ContainerSummary } from '../../src/runtime/types.js';
 
 export type SpecOverrides = Partial<Omit<AppSpec, 'checks' | 'deploy'>> & {

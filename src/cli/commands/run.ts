@@ -16,7 +16,7 @@ import { expectingRuntime } from '../../controller/expecting-runtime.js';
 import { WorkQueue } from '../../controller/queue.js';
 import { ManifestDirectory } from '../../manifest/load.js';
 import { permissionWarning } from '../../manifest/permissions.js';
-import { Reconciler } from '../../reconcile/reconciler.js';
+import { Reconciler } from '../../reconcile/docker/reconciler.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { acquireLock } from '../../state/lock.js';
 import { StateStore } from '../../state/store.js';

@@ -9,7 +9,7 @@ import { imageRef } from '../../manifest/image-ref.js';
 import type { ServiceSpec, ServiceSummary, TaskSummary } from '../../runtime/services.js';
 import { LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../../runtime/types.js';
 import type { Phase } from '../../state/types.js';
-import type { Desired } from '../actions.js';
+import type { Desired } from '../core/desired.js';
 import type { ServiceSpecResult } from './service-spec.js';
 
 export interface SwarmObservation {

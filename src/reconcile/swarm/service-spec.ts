@@ -26,10 +26,10 @@ import {
   LABEL_SERVICE_HASH,
   LABEL_SPEC_HASH,
 } from '../../runtime/types.js';
-import { containerEnv } from '../container-spec.js';
+import { containerEnv } from '../core/env.js';
 import { canonicalJson } from '../../util/canonical-json.js';
-import { effectiveStrategy } from '../plan.js';
-import { specHash } from '../revision.js';
+import { effectiveStrategy } from '../core/strategy.js';
+import { specHash } from '../core/revision.js';
 
 /** The shortest window Swarm watches a new task for failure (its own default is 5 s). */
 const MIN_MONITOR_MS = 5_000;

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describePlan } from '../../../src/cli/commands/plan.js';
-import type { Plan } from '../../../src/reconcile/actions.js';
+import type { Plan } from '../../../src/reconcile/docker/actions.js';
 
 describe('berth plan output (describePlan)', () => {
   it('says an app only an invalid manifest names is invalid and that nothing changes, not "gone"', () => {

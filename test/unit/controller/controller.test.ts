@@ -10,7 +10,7 @@ import { ExpectedEvents } from '../../../src/controller/expected-events.js';
 import { expectingRuntime } from '../../../src/controller/expecting-runtime.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
-import { Reconciler } from '../../../src/reconcile/reconciler.js';
+import { Reconciler } from '../../../src/reconcile/docker/reconciler.js';
 import { directTraffic, directUrls } from '../../../src/proxy/direct.js';
 import type { TrafficRouter } from '../../../src/proxy/types.js';
 import { EngineEvents } from '../../../src/controller/sources/engine-events.js';

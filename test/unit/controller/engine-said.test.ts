@@ -8,7 +8,7 @@ import type { HostEventHandlers, HostEventSource } from '../../../src/controller
 import { WorkQueue } from '../../../src/controller/queue.js';
 import type { NewEvent } from '../../../src/events/types.js';
 import { ManifestDirectory } from '../../../src/manifest/load.js';
-import { Reconciler } from '../../../src/reconcile/reconciler.js';
+import { Reconciler } from '../../../src/reconcile/docker/reconciler.js';
 import { directTraffic } from '../../../src/proxy/direct.js';
 import { StateStore } from '../../../src/state/store.js';
 import { silentLogger } from '../../../src/util/silent-logger.js';

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { containerSpecFor } from '../../../src/reconcile/container-spec.js';
+import { containerSpecFor } from '../../../src/reconcile/docker/container-spec.js';
 import type { AppRecord } from '../../../src/state/types.js';
 import { createTag } from '../../../src/tags/create.js';
 import { destroyTag } from '../../../src/tags/destroy.js';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { shortId } from '../../../src/util/short-id.js';
 import { appRepository, imageRef, repositoryOf, tagOf } from '../../../src/manifest/image-ref.js';
-import { parseRevisionKey, revisionKey } from '../../../src/reconcile/revision.js';
+import { parseRevisionKey, revisionKey } from '../../../src/reconcile/core/revision.js';
 
 describe('the spelling of ids and references', () => {
   it('shortens image and container ids as docker does, and leaves names alone', () => {

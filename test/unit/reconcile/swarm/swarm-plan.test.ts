@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { Desired } from '../../../../src/reconcile/actions.js';
+import type { Desired } from '../../../../src/reconcile/docker/actions.js';
 import { planService, type SwarmObservation } from '../../../../src/reconcile/swarm/plan.js';
 import { serviceSpecFor, swarmSecretsFor } from '../../../../src/reconcile/swarm/service-spec.js';
 import type { ServiceSpec, ServiceSummary, TaskSummary } from '../../../../src/runtime/services.js';

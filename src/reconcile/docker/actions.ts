@@ -1,0 +1,94 @@
+/** The vocabulary of the planner: what it observes and what it asks the executor to do. */
+import type { Hook } from '../../manifest/types.js';
+import type { ContainerCreateSpec, ContainerDetail, ContainerSummary } from '../../runtime/types.js';
+import type { DeployRecord } from '../../state/types.js';
+import type { Desired } from '../core/desired.js';
+import type { Executed, RoundPlan } from '../core/outcome.js';
+
+export type { Desired } from '../core/desired.js';
+export type { Executed } from '../core/outcome.js';
+
+export type ImageState = { kind: 'present'; id: string; repoDigests: string[] } | { kind: 'missing' };
+
+/** Everything the planner needs to know about one app at one moment. */
+export interface Observation {
+  namespace: string;
+  name: string;
+  desired: Desired;
+  /** The app's managed containers, every state. */
+  containers: ContainerSummary[];
+  /** The image `<spec.image>:<spec.tag>` resolves to (present when desired is present). */
+  image?: ImageState;
+  /** The image id `<namespace>/<name>:<tag>` points at, when `spec.image` is another repository. */
+  localTagImageId?: string;
+  /** The image id `<namespace>/<name>:latest` points at (undefined when absent). */
+  latestImageId?: string;
+  /** The revision that last passed its checks and took traffic, from berth's state. */
+  serving?: { revision: string; switchedAt: number };
+  /** True when a proxy fronts the apps (fixed host ports then do not force `recreate`). */
+  proxy: boolean;
+  /**
+   * The proxy's side: `held` when it has a route of the app; `current` when that route is what
+   * berth would write now for the serving revision (always true without a proxy).
+   */
+  route: { held: boolean; current: boolean };
+  /** What image retention is judged on: berth's deploy history (newest first) and the tags it created. */
+  retention: { history: readonly DeployRecord[]; owned: readonly string[]; keep: number };
+  /** Revisions whose release step succeeded. */
+  released: readonly string[];
+  /** The revision that served before the serving one (berth may switch back to it within deploy.monitor). */
+  previousRevision?: string;
+  /** A rolled-back revision (or one whose release failed), not deployed again by itself. */
+  held?: { revision: string; reason: string };
+  /**
+   * The serving revision's containers as inspected now (restarts, exit codes, health); only a
+   * reconcile looks this close, a resync's cheap look leaves it out.
+   */
+  servingDetails?: ContainerDetail[];
+  now: number;
+}
+
+/** Traffic back to `to` (the previous revision, still running), the failed revision's containers gone. */
+export interface RollbackTarget {
+  to: string;
+  from: string;
+  containers: ContainerRef[];
+  repository: string;
+  /** Image ids `latest` and `previous` point at again. */
+  latest?: string;
+  previous?: string;
+}
+
+export interface ContainerRef {
+  id: string;
+  name: string;
+}
+
+export type Action =
+  | { type: 'pull'; ref: string; reason: string }
+  | { type: 'tag'; source: string; repository: string; tag: string; reason: string }
+  | { type: 'stop'; container: ContainerRef; reason: string }
+  | { type: 'remove'; container: ContainerRef; reason: string }
+  | { type: 'create'; spec: ContainerCreateSpec; reason: string }
+  | { type: 'check'; containers: string[]; reason: string }
+  | { type: 'switch'; revision: string; reason: string }
+  | { type: 'retag'; repository: string; latest: string; previous?: string; reason: string }
+  | { type: 'retire'; containers: ContainerRef[]; reason: string }
+  /** Point the proxy at the serving containers (`127.0.0.1:<port>` endpoints). */
+  | { type: 'route'; endpoints: string[]; reason: string }
+  | { type: 'unroute'; reason: string }
+  /** Release image references berth created (pulls, mirrors) for revisions it no longer keeps. */
+  | { type: 'untag'; refs: string[]; reason: string }
+  /** Run the release step of `revision` in a one-off container (or wait for the one already running). */
+  | { type: 'release'; revision: string; imageId: string; hook: Hook; reason: string }
+  /** Run the post-deploy command in `container` (a new one); a failure is reported, never rolled back. */
+  | { type: 'postDeploy'; container: string; hook: Hook; reason: string }
+  /** One more look at the new containers within deploy.monitor (their checks, once); a failure rolls back. */
+  | ({ type: 'probe'; containers: string[]; reason: string } & { rollback: RollbackTarget })
+  | ({ type: 'rollback'; reason: string } & RollbackTarget);
+
+export interface Plan extends RoundPlan {
+  actions: Action[];
+  /** Reconcile again after this long even without an event (retirement due, image wait). */
+  requeueAfterMs?: number;
+}

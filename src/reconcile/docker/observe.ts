@@ -1,0 +1,157 @@
+import type { TrafficRouter } from '../../proxy/types.js';
+import { RESTART_MEMORY_MS } from './plan.js';
+import { ContainerNotFoundError } from '../../runtime/errors.js';
+import type { ContainerDetail, ContainerSummary, Runtime } from '../../runtime/types.js';
+import { revisionKey } from '../core/revision.js';
+import type { StateStore } from '../../state/store.js';
+import type { Clock } from '../../util/clock.js';
+import type { Desired, ImageState, Observation } from './actions.js';
+import { resolveLocalImage, type ImageSource } from './local-image.js';
+import { servingEndpoints } from './serving.js';
+
+/** What observing asks of the proxy: reads only. */
+export type RouteLookup = Pick<TrafficRouter, 'isRouted' | 'hasRoute'>;
+import { appRepository, imageRef } from '../../manifest/image-ref.js';
+
+export interface ObserveDeps {
+  runtime: Runtime;
+  clock: Clock;
+  state: StateStore;
+  traffic: RouteLookup;
+  desired(name: string): Desired;
+}
+
+export interface ObserveOptions {
+  namespace: string;
+  proxy: boolean;
+  /** Deployed revisions whose pulled or mirrored images stay tagged, for rollbacks without a pull. */
+  keepRevisions: number;
+}
+
+/**
+ * Gathers what the planner needs about one app from the engine, the proxy and berth's record:
+ * its containers, its image, its serving revision and route. The engine calls (a container list,
+ * up to three image inspects) run concurrently: a reaction waits for one round trip, not four.
+ * `listed`: the app's containers when the caller has just listed them (no second list).
+ */
+export async function observeApp(
+  deps: ObserveDeps,
+  options: ObserveOptions,
+  name: string,
+  listed?: ContainerSummary[],
+): Promise<Observation> {
+  const observation = await observeWith(
+    deps,
+    options,
+    name,
+    listed ?? deps.runtime.listContainers(options.namespace, name),
+    deps.runtime,
+    deps.traffic,
+  );
+  const servingDetails = await inspectServing(deps.runtime, observation);
+  return servingDetails ? { ...observation, servingDetails } : observation;
+}
+
+/**
+ * The serving revision's containers, inspected (restart counts, exit codes, health): what the
+ * watch after a switch, and the report of a container that keeps restarting, are judged on.
+ */
+async function inspectServing(runtime: Runtime, observation: Observation): Promise<ContainerDetail[] | undefined> {
+  const { serving } = observation;
+  if (observation.desired.kind !== 'present' || serving === undefined) return undefined;
+  const ids = observation.containers
+    .filter((c) => revisionKey(c) === serving.revision && c.state !== 'removing')
+    .map((c) => c.id);
+  const details = await Promise.all(
+    ids.map((id) =>
+      runtime.inspectContainer(id).catch((error: unknown) => {
+        if (error instanceof ContainerNotFoundError) return undefined;
+        throw error;
+      }),
+    ),
+  );
+  // An inspect after a restart shows only the new run (exit code 0): the crash's code is in the engine's event log,
+  // asked only of a restart the plan still reports (within RESTART_MEMORY_MS), not at every reconcile of an old one.
+  return Promise.all(
+    details
+      .filter((d): d is ContainerDetail => d !== undefined)
+      .map(async (d) =>
+        d.restartCount > 0 && d.exitCode === 0 && observation.now - d.startedAt < RESTART_MEMORY_MS
+          ? { ...d, exitCode: (await runtime.lastExitCode(d.id, d.createdAt).catch(() => undefined)) ?? d.exitCode }
+          : d,
+      ),
+  );
+}
+
+/**
+ * The observation of `name` from its containers (known, or still being listed), an image source
+ * and a route lookup (a resync's snapshot, or the engine and proxy themselves); also reads the
+ * app's desired state and record.
+ */
+export async function observeWith(
+  deps: Omit<ObserveDeps, 'runtime' | 'traffic'>,
+  options: ObserveOptions,
+  name: string,
+  listed: ContainerSummary[] | Promise<ContainerSummary[]>,
+  images: ImageSource,
+  routes: RouteLookup,
+): Promise<Observation> {
+  const { namespace } = options;
+  const desired = deps.desired(name);
+  let image: ImageState | undefined;
+  let localTagImageId: string | undefined;
+  let latestImageId: string | undefined;
+  const containers = Promise.resolve(listed);
+  // Awaited below; if an image lookup fails first, its failure is the one reported (no unhandled rejection).
+  containers.catch(() => undefined);
+  if (desired.kind === 'present') {
+    const { spec } = desired.app;
+    const [{ found, mirror }, latest] = await Promise.all([
+      resolveLocalImage(images, namespace, name, spec.image, spec.tag),
+      images.inspectImage(imageRef(appRepository(namespace, name), 'latest')),
+    ]);
+    image = found ? { kind: 'present', id: found.id, repoDigests: found.repoDigests } : { kind: 'missing' };
+    if (mirror) localTagImageId = mirror.id;
+    latestImageId = latest?.id;
+  }
+  const record = deps.state.get(name);
+  const serving =
+    record?.servingRevision !== undefined && record.switchedAt !== undefined
+      ? { revision: record.servingRevision, switchedAt: record.switchedAt }
+      : undefined;
+  const observed = await containers;
+  return {
+    namespace,
+    name,
+    desired,
+    containers: observed,
+    route: await routeOf(routes, name, desired, serving?.revision, observed),
+    retention: { history: record?.history ?? [], owned: record?.ownedTags ?? [], keep: options.keepRevisions },
+    released: record?.released ?? [],
+    ...(record?.previousRevision !== undefined ? { previousRevision: record.previousRevision } : {}),
+    ...(record?.held !== undefined ? { held: { revision: record.held.revision, reason: record.held.reason } } : {}),
+    ...(image ? { image } : {}),
+    ...(localTagImageId ? { localTagImageId } : {}),
+    ...(latestImageId ? { latestImageId } : {}),
+    ...(serving ? { serving } : {}),
+    proxy: options.proxy,
+    now: deps.clock.now(),
+  };
+}
+
+/** For an app with a manifest, whether the proxy routes exactly to its serving revision; for one without, whether any route is left. */
+async function routeOf(
+  routes: RouteLookup,
+  name: string,
+  desired: Desired,
+  serving: string | undefined,
+  containers: readonly ContainerSummary[],
+): Promise<Observation['route']> {
+  if (desired.kind === 'absent') {
+    const held = await routes.hasRoute(name);
+    return { held, current: !held };
+  }
+  if (serving === undefined || (await routes.isRouted(desired.app, servingEndpoints(desired.app, serving, containers))))
+    return { held: serving !== undefined, current: true };
+  return { held: await routes.hasRoute(name), current: false };
+}

@@ -1,0 +1,321 @@
+/**
+ * The Docker reconciler: one app at a time, observe (manifest, engine, proxy, record) -> plan
+ * (pure) -> execute -> record, repeated until the plan has nothing left to do now.
+ * Level-triggered: it never looks at what event caused it to run. The controller guarantees one
+ * reconcile per app at a time.
+ */
+import { imageRef } from '../../manifest/image-ref.js';
+import type { ControllerMetrics } from '../../metrics/types.js';
+import { ProxyError } from '../../proxy/errors.js';
+import type { TrafficRouter } from '../../proxy/types.js';
+import { PullError, RuntimeError } from '../../runtime/errors.js';
+import type { Runtime } from '../../runtime/types.js';
+import type { StateStore } from '../../state/store.js';
+import type { Phase } from '../../state/types.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import type { Desired, Executed, Observation, Plan } from './actions.js';
+import { DeployFailedError, ReleaseFailedError } from '../core/errors.js';
+import { join } from 'node:path';
+import { LABEL_SECRETS } from '../../runtime/types.js';
+import { sweepSecretFiles } from '../../secrets/secret-files.js';
+import { UnsafeDirectoryError } from '../../util/private-dir.js';
+import type { EventSink } from '../../events/types.js';
+import { executePlan } from './execute.js';
+import { nothingExecuted } from '../core/outcome.js';
+import { HostSnapshot } from './host-snapshot.js';
+import { isInSync } from './in-sync.js';
+import { observeApp, observeWith, type ObserveOptions } from './observe.js';
+import { planApp } from './plan.js';
+import { fromCommit, originOf, Recorder } from '../core/recorder.js';
+import type { AppReconciler, HostView, ReconcileResult } from '../core/reconciler.js';
+
+export interface ReconcilerDeps {
+  runtime: Runtime;
+  clock: Clock;
+  logger: Logger;
+  state: StateStore;
+  traffic: TrafficRouter;
+  /** The app's desired state as the manifest directory determines it now. */
+  desired(name: string): Desired;
+  metrics?: ControllerMetrics;
+  /** `berth retry` requests; none in tests that do not need them. */
+  retries?: { take(name: string): Promise<boolean> };
+  /** Where what happened is said (timeline, notifications). */
+  events?: EventSink;
+}
+
+export interface ReconcilerOptions extends ObserveOptions {
+  stopTimeoutSeconds: number;
+  /** `<secrets-dir>/<namespace>`: apps' decrypted secret files, swept as their containers go. */
+  secretsRoot?: string;
+}
+
+/** Observe-plan-execute rounds per reconcile; a rollout needs two (act, then confirm). */
+const MAX_ROUNDS = 4;
+
+export class Reconciler implements AppReconciler {
+  private readonly recorder: Recorder;
+
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    private readonly options: ReconcilerOptions,
+  ) {
+    this.recorder = new Recorder(deps);
+  }
+
+  async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const logger = this.deps.logger.child({ app: name });
+    if (this.deps.retries && (await this.deps.retries.take(name))) {
+      const held = this.deps.state.get(name)?.held;
+      if (held)
+        logger.info(
+          { step: 'retry', revision: held.revision },
+          `berth retry: trying ${name} again (it was held: ${held.reason})`,
+        );
+      this.recorder.release(name);
+    }
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const observation = await observeApp(this.deps, this.options, name);
+      const plan = planApp(observation);
+      if (plan.refused !== undefined || plan.actions.length === 0) {
+        if (plan.refused !== undefined)
+          logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
+        this.recorder.ended(observation, plan, { kind: 'settled' });
+        return this.resultOf(plan);
+      }
+      const begin = this.deps.clock.now();
+      const executed = nothingExecuted();
+      try {
+        await this.execute(observation, plan, executed, signal, logger);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        return this.fail(observation, plan, executed, error, begin, logger);
+      }
+      // A look at the new revision within deploy.monitor that found nothing wrong: the app is as planned until the next look.
+      if (!executed.rolledBack && plan.actions.every((a) => a.type === 'probe')) {
+        this.recorder.ended(observation, plan, { kind: 'settled' });
+        return this.resultOf(plan);
+      }
+      await this.sweepSecrets(name, observation.desired);
+      const urls =
+        plan.rollout && observation.desired.kind === 'present'
+          ? this.deps.traffic.urls(observation.desired.app, executed.endpoints)
+          : [];
+      const repaired = plan.rollout || plan.gone ? undefined : repairOf(plan);
+      this.recorder.ended(observation, plan, {
+        kind: 'applied',
+        executed,
+        durationMs: this.deps.clock.now() - begin,
+        urls,
+        ...(repaired !== undefined ? { repaired } : {}),
+      });
+      if (plan.gone) {
+        if (plan.actions.some((a) => a.type === 'retire'))
+          logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);
+        return { phase: 'Running', failed: false, gone: true };
+      }
+      if (plan.rollout) this.logDeployed(observation, plan, executed, this.deps.clock.now() - begin, logger);
+    }
+    return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
+  }
+
+  /** Decrypted secret files no container of the app mounts any more are removed (all of them once the app is gone). */
+  private async sweepSecrets(name: string, desired: Desired): Promise<void> {
+    if (this.options.secretsRoot === undefined) return;
+    const inUse = (await this.deps.runtime.listContainers(this.options.namespace, name))
+      .map((c) => c.labels[LABEL_SECRETS])
+      .filter((d): d is string => d !== undefined);
+    const wanted = desired.kind === 'present' && desired.app.spec.resolved ? [desired.app.spec.resolved.digest] : [];
+    const keep = new Set([...inUse, ...(inUse.length > 0 || desired.kind === 'present' ? wanted : [])]);
+    try {
+      await sweepSecretFiles(join(this.options.secretsRoot, name), keep);
+    } catch (error) {
+      // Nothing is removed through a path that fails its check; the app itself is not disturbed.
+      if (!(error instanceof UnsafeDirectoryError)) throw error;
+      this.deps.logger.warn(
+        { app: name, step: 'secrets', reason: error.message },
+        `Not sweeping the secret files of ${name}: ${error.message}`,
+      );
+    }
+  }
+
+  isWatching(name: string): boolean {
+    const record = this.deps.state.get(name);
+    const desired = this.deps.desired(name);
+    if (
+      !record?.switchedAt ||
+      record.previousRevision === undefined ||
+      record.previousRevision === record.servingRevision ||
+      desired.kind !== 'present'
+    )
+      return false;
+    return this.deps.clock.now() < record.switchedAt + desired.app.spec.deploy.monitor * 1000;
+  }
+
+  /**
+   * One look at the host: every managed container and every image (two engine calls), and the
+   * proxy's routes. Its `isInSync` runs the planner on it; a serving app's route is read from the
+   * proxy's own files.
+   */
+  async observeHost(): Promise<HostView> {
+    const snapshot = await HostSnapshot.take(this.deps.runtime, this.deps.traffic, this.options.namespace);
+    return {
+      apps: () => snapshot.apps(),
+      holds: snapshot.holds,
+      isInSync: async (name) => {
+        const observation = await observeWith(
+          this.deps,
+          this.options,
+          name,
+          snapshot.containersOf(name),
+          snapshot,
+          snapshot,
+        );
+        return isInSync(observation, this.deps.state.get(name));
+      },
+    };
+  }
+
+  private async execute(
+    observation: Observation,
+    plan: Plan,
+    executed: Executed,
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<void> {
+    const { name, desired } = observation;
+    // Every line of a rollout carries its revision, as the history entry does.
+    const stepLogger = plan.rollout ? logger.child({ revision: plan.rollout.revision }) : logger;
+    if (plan.rollout) {
+      const ref = imageRef(plan.rollout.image, plan.rollout.tag);
+      this.recorder.deploying(observation, plan.rollout);
+      stepLogger.info({ step: 'release', image: ref }, `Releasing ${name} (${ref})...`);
+      const commit = originOf(observation)?.commit;
+      stepLogger.info(
+        { step: 'deploy', strategy: plan.rollout.strategy, ...(commit ? { commit: commit.sha } : {}) },
+        `Deploying ${name} (${ref})${fromCommit(observation)}...`,
+      );
+    }
+    await executePlan(
+      plan,
+      {
+        runtime: this.deps.runtime,
+        traffic: this.deps.traffic,
+        clock: this.deps.clock,
+        logger: stepLogger,
+        namespace: this.options.namespace,
+        name,
+        ...(desired.kind === 'present' ? { app: desired.app } : {}),
+        observed: observation.containers,
+        stopTimeoutSeconds: this.options.stopTimeoutSeconds,
+        onSwitched: (revision) => this.recorder.switched(name, plan, revision),
+        onReleased: (revision) => this.recorder.released(name, revision),
+        onRolledBack: (from, to, reason) => this.recorder.rolledBack(name, from, to, reason),
+        signal,
+      },
+      executed,
+    );
+  }
+
+  private resultOf(plan: Plan): ReconcileResult {
+    // A crash-looping serving revision is a failure: the controller backs off looking at it.
+    if (plan.refused !== undefined || plan.crashLoop !== undefined) return { phase: plan.outcome.phase, failed: true };
+    if (plan.gone) return { phase: 'Running', failed: false, gone: true };
+    return {
+      phase: plan.outcome.phase,
+      failed: false,
+      ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}),
+    };
+  }
+
+  private logDeployed(
+    observation: Observation,
+    plan: Plan,
+    executed: Executed,
+    durationMs: number,
+    logger: Logger,
+  ): void {
+    const { rollout } = plan;
+    if (!rollout) return;
+    const stepLogger = logger.child({ revision: rollout.revision });
+    const ref = imageRef(rollout.image, rollout.tag);
+    if (plan.requeueAfterMs !== undefined)
+      stepLogger.info(
+        { step: 'retire', seconds: plan.requeueAfterMs / 1000 },
+        `Shutting down old containers in ${plan.requeueAfterMs / 1000} seconds`,
+      );
+    const urls =
+      observation.desired.kind === 'present' ? this.deps.traffic.urls(observation.desired.app, executed.endpoints) : [];
+    const commit = originOf(observation)?.commit;
+    const from = fromCommit(observation);
+    stepLogger.info(
+      { step: 'deployed', durationMs, image: ref, urls, ...(commit ? { commit: commit.sha } : {}) },
+      `Application deployed: ${observation.name} (${ref})${from}${urls.length > 0 ? ` at ${urls.join(' ')}` : ''}`,
+    );
+  }
+
+  private async fail(
+    observation: Observation,
+    plan: Plan,
+    executed: Executed,
+    error: unknown,
+    begin: number,
+    logger: Logger,
+  ): Promise<ReconcileResult> {
+    if (!(error instanceof DeployFailedError || error instanceof RuntimeError || error instanceof ProxyError))
+      throw error;
+    const { clock, runtime } = this.deps;
+    const { name } = observation;
+    const serving = await runtime
+      .listContainers(this.options.namespace, name)
+      .then((containers) => containers.some((c) => c.state === 'running'))
+      .catch(() => observation.containers.some((c) => c.state === 'running'));
+    const phase: Phase = error instanceof PullError ? 'Pending' : serving ? 'Degraded' : 'Failed';
+    const message = error instanceof DeployFailedError ? `deploy failed: ${error.message}` : error.message;
+    const durationMs = clock.now() - begin;
+    this.recorder.ended(observation, plan, {
+      kind: 'failed',
+      executed,
+      phase,
+      message,
+      durationMs,
+      ...(error instanceof ReleaseFailedError ? { output: error.output } : {}),
+    });
+    // A failed release (a migration) is not run again by itself: the revision is held.
+    if (error instanceof ReleaseFailedError && plan.rollout)
+      this.recorder.hold(name, plan.rollout.revision, error.message);
+    logger.error(
+      {
+        step: plan.rollout ? 'deploy' : 'reconcile',
+        ...(plan.rollout ? { revision: plan.rollout.revision } : {}),
+        result: 'failed',
+        reason: message,
+        phase,
+        durationMs,
+      },
+      `${name}: ${message}`,
+    );
+    return { phase, failed: true };
+  }
+}
+
+/** What a plan without a rollout put right that had drifted (a replica replaced, a proxy block rewritten), in words; undefined for routine work. */
+function repairOf(plan: Plan): string | undefined {
+  const repairs = plan.actions.filter(
+    (a) =>
+      a.type === 'create' || a.type === 'route' || (a.type === 'remove' && /is (exited|dead|created)/.test(a.reason)),
+  );
+  if (repairs.length === 0) return undefined;
+  return [
+    ...new Set(
+      repairs.map((a) =>
+        a.type === 'create'
+          ? `created ${a.spec.name} (${a.reason})`
+          : a.type === 'route'
+            ? `rewrote the proxy route (${a.reason})`
+            : `removed ${a.type === 'remove' ? a.container.name : ''} (${a.reason})`,
+      ),
+    ),
+  ].join('; ');
+}
