@@ -168,7 +168,7 @@ await Promise.all([
   ),
   build({
     ...common,
-    entryPoints: { 'tokenize-worker': 'src/manifest/tokenize-worker.ts' },
+    entryPoints: { 'tokenize-worker': 'src/manifest/read/tokenize-worker.ts' },
     outdir: 'dist',
     plugins: [dynamicPackagesApart, deferModules],
   }),

@@ -6,7 +6,7 @@
 import { chmod, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setSpecTag } from '../manifest/edit.js';
-import { ManifestDirectory } from '../manifest/load.js';
+import { ManifestDirectory } from '../manifest/read/load.js';
 import { tagProblem } from '../manifest/tag.js';
 import { formatProblem, type App } from '../manifest/types.js';
 import type { Runtime } from '../runtime/types.js';

@@ -2,7 +2,7 @@ import { shortId } from '../../util/short-id.js';
 import { resolve } from 'node:path';
 import { DesiredState } from '../../controller/desired-state.js';
 import { formatProblem } from '../../manifest/types.js';
-import { ManifestDirectory } from '../../manifest/load.js';
+import { ManifestDirectory } from '../../manifest/read/load.js';
 import { directTraffic } from '../../proxy/direct.js';
 import type { Action, Plan } from '../../reconcile/docker/actions.js';
 import { formatDiff } from '../../reconcile/core/diff.js';

@@ -14,7 +14,7 @@ import { DesiredState } from '../../controller/desired-state.js';
 import { ExpectedEvents } from '../../controller/expected-events.js';
 import { expectingRuntime } from '../../controller/expecting-runtime.js';
 import { WorkQueue } from '../../controller/queue.js';
-import { ManifestDirectory } from '../../manifest/load.js';
+import { ManifestDirectory } from '../../manifest/read/load.js';
 import { permissionWarning } from '../../manifest/permissions.js';
 import { Reconciler } from '../../reconcile/docker/reconciler.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';

@@ -1,4 +1,4 @@
-import { loadPaths } from '../../manifest/load.js';
+import { loadPaths } from '../../manifest/read/load.js';
 import { dirname, resolve, sep } from 'node:path';
 import { formatProblem, type App, type ManifestSet } from '../../manifest/types.js';
 import { identityFiles } from '../identity-files.js';

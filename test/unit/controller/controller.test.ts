@@ -9,7 +9,7 @@ import { DesiredState } from '../../../src/controller/desired-state.js';
 import { ExpectedEvents } from '../../../src/controller/expected-events.js';
 import { expectingRuntime } from '../../../src/controller/expecting-runtime.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
-import { ManifestDirectory } from '../../../src/manifest/load.js';
+import { ManifestDirectory } from '../../../src/manifest/read/load.js';
 import { Reconciler } from '../../../src/reconcile/docker/reconciler.js';
 import { directTraffic, directUrls } from '../../../src/proxy/direct.js';
 import type { TrafficRouter } from '../../../src/proxy/types.js';

@@ -7,7 +7,7 @@ import { DesiredState } from '../../../src/controller/desired-state.js';
 import type { HostEventHandlers, HostEventSource } from '../../../src/controller/sources/host-events.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
 import type { NewEvent } from '../../../src/events/types.js';
-import { ManifestDirectory } from '../../../src/manifest/load.js';
+import { ManifestDirectory } from '../../../src/manifest/read/load.js';
 import { Reconciler } from '../../../src/reconcile/docker/reconciler.js';
 import { directTraffic } from '../../../src/proxy/direct.js';
 import { StateStore } from '../../../src/state/store.js';

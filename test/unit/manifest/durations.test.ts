@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { analyzeManifestText } from '../../../src/manifest/analyze.js';
+import { analyzeManifestText } from '../../../src/manifest/read/analyze.js';
 import { formatProblem, type LoadOptions } from '../../../src/manifest/types.js';
 
 /**

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ManifestDirectory, loadPaths } from '../../../src/manifest/load.js';
+import { ManifestDirectory, loadPaths } from '../../../src/manifest/read/load.js';
 import { formatProblem, type App, type AppSpec, type LoadOptions } from '../../../src/manifest/types.js';
 
 const FIXTURES = path.resolve('test/fixtures/manifests');

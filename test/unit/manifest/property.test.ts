@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import path from 'node:path';
 import fc from 'fast-check';
 import { dump } from 'js-yaml';
-import { analyzeManifestText } from '../../../src/manifest/analyze.js';
+import { analyzeManifestText } from '../../../src/manifest/read/analyze.js';
 import { parseManifestText } from '../../../src/manifest/parse.js';
 import { TAG_PATTERN } from '../../../src/manifest/tag.js';
 import { formatProblem, type LoadOptions, type ManifestProblem } from '../../../src/manifest/types.js';

@@ -15,8 +15,8 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../../src/cli/main.js';
-import { analyzeManifestText } from '../../../src/manifest/analyze.js';
-import { ManifestDirectory, loadPaths } from '../../../src/manifest/load.js';
+import { analyzeManifestText } from '../../../src/manifest/read/analyze.js';
+import { ManifestDirectory, loadPaths } from '../../../src/manifest/read/load.js';
 import { formatProblem, type LoadOptions } from '../../../src/manifest/types.js';
 
 /**

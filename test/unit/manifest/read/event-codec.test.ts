@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseEvents } from 'js-yaml';
-import { analyzeFile, analyzeTokenizedFiles, type AnalyzeJob } from '../../../src/manifest/analyze-file.js';
-import { EventWriter, decodeEvents } from '../../../src/manifest/event-codec.js';
-import { readManifestFile } from '../../../src/manifest/read-file.js';
-import { tokenizeText } from '../../../src/manifest/tokenize-file.js';
-import { CORPUS, anyYaml } from '../../support/yaml-corpus.js';
+import { analyzeFile, analyzeTokenizedFiles, type AnalyzeJob } from '../../../../src/manifest/read/analyze-file.js';
+import { EventWriter, decodeEvents } from '../../../../src/manifest/read/event-codec.js';
+import { readManifestFile } from '../../../../src/manifest/read/read-file.js';
+import { tokenizeText } from '../../../../src/manifest/read/tokenize-file.js';
+import { CORPUS, anyYaml } from '../../../support/yaml-corpus.js';
 
 function roundTrip(text: string): void {
   const events = parseEvents(text, {});

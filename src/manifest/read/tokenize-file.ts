@@ -4,7 +4,7 @@
  * what a tokenizing worker needs, so the worker loads no validator.
  */
 import type { EventWriter } from './event-codec.js';
-import { tokenizeManifestText, type YamlFailure } from './parse.js';
+import { tokenizeManifestText, type YamlFailure } from '../parse.js';
 
 /**
  * A file's tokens: why it is not YAML, or the end of its events in the chunk's EncodedEvents

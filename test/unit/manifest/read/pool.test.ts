@@ -9,8 +9,8 @@ import {
   PARALLEL_THRESHOLD,
   type AnalyzeJob,
   type AnalyzedFile,
-} from '../../../src/manifest/analyze-pool.js';
-import { ManifestDirectory } from '../../../src/manifest/load.js';
+} from '../../../../src/manifest/read/pool.js';
+import { ManifestDirectory } from '../../../../src/manifest/read/load.js';
 
 const OPTIONS = { namespace: 'dokku', allowHostPaths: [] };
 const FILES = PARALLEL_THRESHOLD + 50;
@@ -115,7 +115,7 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
         realPath: join(dir, `app${i}.yaml`),
         formerApps: [],
       }));
-      const failing = new URL('../../support/failing-tokenizer.js', import.meta.url);
+      const failing = new URL('../../../support/failing-tokenizer.js', import.meta.url);
       const { analyses, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1, failing);
       assert.equal(tokenizedByWorkers, 0);
       assert.deepEqual(analyses, (await analyzeTexts(jobs, OPTIONS, 0)).analyses);

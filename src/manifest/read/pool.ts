@@ -27,7 +27,7 @@ import { analyzeFile, analyzeTokenizedFiles, type AnalyzedFile, type AnalyzeJob 
 import type { TokenizedFile } from './tokenize-file.js';
 import { readManifestFile, type FileRead } from './read-file.js';
 import type { EncodedEvents } from './event-codec.js';
-import type { LoadOptions } from './types.js';
+import type { LoadOptions } from '../types.js';
 
 export type { AnalyzeJob, AnalyzedFile };
 

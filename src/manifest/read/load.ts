@@ -1,12 +1,12 @@
 import { readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
-import type { App, DirectoryState, LoadOptions, ManifestProblem, ManifestSet } from './types.js';
+import type { App, DirectoryState, LoadOptions, ManifestProblem, ManifestSet } from '../types.js';
 import { appsOf, failedFile, type FileAnalysis } from './analyze.js';
-import { AnalyzePool } from './analyze-pool.js';
+import { AnalyzePool } from './pool.js';
 import { osReason, stampOf, type FileStamp } from './read-file.js';
 import { isManifestFileName } from './ignore.js';
-import { printable } from './printable.js';
-import { collisionProblems, findCollisions } from './claims.js';
+import { printable } from '../printable.js';
+import { collisionProblems, findCollisions } from '../claims.js';
 
 const MAX_DIRECTORY_DEPTH = 8;
 /** The place of a file in the list until its analysis comes. */

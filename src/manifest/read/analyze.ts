@@ -1,7 +1,7 @@
-import type { LoadOptions, ManifestProblem, SourcePosition } from './types.js';
-import { parseManifestText, type Tokens } from './parse.js';
-import { validateDocument, type ValidationResult } from './validate.js';
-import { APP_NAME_BODY } from './app-name.js';
+import type { LoadOptions, ManifestProblem, SourcePosition } from '../types.js';
+import { parseManifestText, type Tokens } from '../parse.js';
+import { validateDocument, type ValidationResult } from '../validate.js';
+import { APP_NAME_BODY } from '../app-name.js';
 
 /** The validation outcome of one document, and where it writes its app name. */
 export interface DocumentAnalysis {

@@ -7,7 +7,7 @@ import { analyzeManifestText, failedFile, type FileAnalysis } from './analyze.js
 import { decodeEvents, type EncodedEvents } from './event-codec.js';
 import { readManifestFile, type FileRead, type FileStamp } from './read-file.js';
 import type { TokenizedFile } from './tokenize-file.js';
-import type { LoadOptions } from './types.js';
+import type { LoadOptions } from '../types.js';
 
 export interface AnalyzeJob {
   /** How problems name the file. */

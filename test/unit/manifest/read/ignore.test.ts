@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { isManifestFileName } from '../../../src/manifest/ignore.js';
+import { isManifestFileName } from '../../../../src/manifest/read/ignore.js';
 
 describe('isManifestFileName', () => {
   for (const name of ['web.yaml', 'web.yml', 'team.web.yaml', '4913.yaml', 'a-b_c.yml']) {

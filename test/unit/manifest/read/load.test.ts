@@ -13,8 +13,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ManifestDirectory, loadPaths } from '../../../src/manifest/load.js';
-import { formatProblem, type LoadOptions, type ManifestSet } from '../../../src/manifest/types.js';
+import { ManifestDirectory, loadPaths } from '../../../../src/manifest/read/load.js';
+import { formatProblem, type LoadOptions, type ManifestSet } from '../../../../src/manifest/types.js';
 
 const OPTIONS: LoadOptions = { namespace: 'dokku', allowHostPaths: [] };
 const MIB = 1024 * 1024;

@@ -3,7 +3,7 @@
  * posts the events back in a transferred buffer.
  */
 import { parentPort } from 'node:worker_threads';
-import type { ChunkRequest, TokenizedChunk } from './analyze-pool.js';
+import type { ChunkRequest, TokenizedChunk } from './pool.js';
 import { EventWriter } from './event-codec.js';
 import { tokenizeText } from './tokenize-file.js';
 
