@@ -1,8 +1,8 @@
 /**
- * What the README promises of each event, checked where a test produces it: the event reaches
- * the timeline (`berth events --json`) and a sink (`--notify-exec` appending to a file), the
- * very same event in both, with the fields every event has and the details documented for its
- * type (README, "Events and notifications").
+ * What docs/events-and-notifications.md promises of each event, checked where a test produces it:
+ * the event reaches the timeline (`berth events --json`) and a sink (`--notify-exec` appending to a
+ * file), the very same event in both, with the fields every event has and the details documented
+ * for its type (docs/events-and-notifications.md, "Event types").
  *
  * - `EventFile.create()`: a scratch file; `flags()` are the `berth run` flags that send every
  *   event to it; `read()` the events it got, in order; `remove()`.
@@ -20,7 +20,7 @@ import { eventually } from './berth-process.js';
 
 type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array';
 
-/** The details the README documents for each type; `name?` when it may be absent (`commit` without `--git`). */
+/** The details docs/events-and-notifications.md documents for each type; `name?` when it may be absent (`commit` without `--git`). */
 export const DOCUMENTED: Record<EventType, Record<string, FieldType>> = {
   'deploy.started': { image: 'string', tag: 'string', revision: 'string', strategy: 'string', 'commit?': 'object' },
   'deploy.succeeded': {
@@ -107,7 +107,7 @@ export interface ExpectOptions {
 
 /**
  * Waits for `type` at the sink, then checks it against the timeline (`timeline()`: `berth events
- * --json`, newest last) and the README: the same id, time, message and details in both, the
+ * --json`, newest last) and docs/events-and-notifications.md: the same id, time, message and details in both, the
  * common fields, and every documented detail of its type with its JSON type.
  */
 export async function expectEvents(

@@ -1,10 +1,10 @@
 /**
- * A second Docker engine for a multi-node swarm on one machine, after
- * shared/notes/multi-node-swarm.md: its own network namespace (a second dockerd in the host's
- * namespace removes the main engine's docker0), a veth pair to the host (10.203.N.1 host side,
- * 10.203.N.2 inside), its own data and exec roots, and socat forwarding 127.0.0.1:5000 inside the
- * namespace to the host's registry, so `127.0.0.1:5000/...` means one registry on every node.
- * Traffic stays on loopback and inside the namespace this helper creates. `stop()` undoes all of it.
+ * A second Docker engine for a multi-node swarm on one machine, as docs/swarm-test-setup.md
+ * describes: its own network namespace (a second dockerd in the host's namespace removes the main
+ * engine's docker0), a veth pair to the host (10.203.N.1 host side, 10.203.N.2 inside), its own
+ * data and exec roots, and socat forwarding 127.0.0.1:5000 inside the namespace to the host's
+ * registry, so `127.0.0.1:5000/...` means one registry on every node. Traffic stays on loopback and
+ * inside the namespace this helper creates. `stop()` undoes all of it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';

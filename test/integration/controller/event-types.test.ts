@@ -1,10 +1,10 @@
 /**
- * The events of an app's life, each asserted where berth makes it: it reaches the timeline
- * (`berth events --json`) and a sink (`--notify-exec`), the same event in both, with the fields
- * the README documents for its type. A deploy whose post-deploy command fails, the same
- * container removed twice behind berth's back, a manifest invalid then valid, a revision
- * rolled back within deploy.monitor, a failing deploy, and the app removed. (The engine's events
- * are asserted in engine-restart.test.ts, the git source's in git-source.test.ts, the
+ * The events of an app's life, each asserted where berth makes it: it reaches the timeline (`berth
+ * events --json`) and a sink (`--notify-exec`), the same event in both, with the fields
+ * docs/events-and-notifications.md documents for its type. A deploy whose post-deploy command
+ * fails, the same container removed twice behind berth's back, a manifest invalid then valid, a
+ * revision rolled back within deploy.monitor, a failing deploy, and the app removed. (The engine's
+ * events are asserted in engine-restart.test.ts, the git source's in git-source.test.ts, the
  * certificates' in proxy/tls.test.ts, a webhook's signature and chat lines in
  * notifications.test.ts.)
  */
