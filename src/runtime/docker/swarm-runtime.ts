@@ -24,13 +24,21 @@ import { EngineClient } from './engine-client.js';
 import { parseMemorySize } from './memory-size.js';
 import { registryCredentials } from './registry-auth.js';
 
-export interface SwarmRuntimeOptions {
+interface SwarmRuntimeOptions {
   /** Overrides DOCKER_HOST. */
   dockerHost?: string;
+  /** A push that makes no progress for this long is abandoned (`--pull-stall-timeout`, as a pull). */
+  pushStallMs?: number;
 }
 
+const DEFAULT_PUSH_STALL_MS = 120_000;
+
 export function createSwarmRuntime(options: SwarmRuntimeOptions = {}): ServiceRuntime {
-  return new SwarmRuntime(new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env), process.env);
+  return new SwarmRuntime(
+    new EngineClient(options.dockerHost ?? process.env.DOCKER_HOST, process.env),
+    process.env,
+    options.pushStallMs ?? DEFAULT_PUSH_STALL_MS,
+  );
 }
 
 const NANOS_PER_MS = 1_000_000;
@@ -39,6 +47,7 @@ class SwarmRuntime implements ServiceRuntime {
   constructor(
     private readonly engine: EngineClient,
     private readonly env: Record<string, string | undefined>,
+    private readonly pushStallMs: number,
   ) {}
 
   swarm(): Promise<{ nodeId: string; managers: number; nodes: number }> {
@@ -127,35 +136,62 @@ class SwarmRuntime implements ServiceRuntime {
     return local ? { where: 'local', repoDigests: local.RepoDigests ?? [] } : { where: 'nowhere' };
   }
 
+  /**
+   * A push has no deadline (images are large, links slow), but one that makes no progress for
+   * `pushStallMs` is abandoned: a registry that accepts the connection and then stalls must not
+   * hold the app's reconcile for ever.
+   */
   async pushImage(source: string, target: string): Promise<string> {
-    const auth = await this.credentials('pushImage', target);
+    const operation = 'pushImage';
+    const auth = await this.credentials(operation, target);
     const repository = repositoryOf(target);
     const tag = tagOf(target);
-    return this.engine.call(
-      {
-        operation: 'pushImage',
-        object: `${source} as ${target}`,
-        byStatus: { 404: ImageNotFoundError },
-        otherwise: PullError,
-        deadlineMs: 0,
-      },
-      async (docker) => {
-        await docker.getImage(source).tag({ repo: repository, tag });
-        // The engine insists on an X-Registry-Auth header, empty ({}) for a registry without credentials.
-        const stream = await docker.getImage(target).push({ authconfig: auth ?? {} });
-        let failure: string | undefined;
-        let digest: string | undefined;
-        await forEachJsonLine(stream, (line) => {
-          const { error, aux } = (line ?? {}) as { error?: unknown; aux?: { Digest?: unknown } };
-          if (typeof error === 'string' && error !== '') failure ??= error;
-          if (typeof aux?.Digest === 'string') digest = aux.Digest;
-        });
-        if (failure !== undefined) throw new PullError('pushImage', `pushImage ${target}: ${failure}`);
-        if (digest === undefined)
-          throw new PullError('pushImage', `pushImage ${target}: the registry reported no digest`);
-        return `${target}@${digest}`;
-      },
-    );
+    const stall = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    const progressed = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => stall.abort(), this.pushStallMs);
+    };
+    try {
+      progressed();
+      return await this.engine.call(
+        {
+          operation,
+          object: `${source} as ${target}`,
+          byStatus: { 404: ImageNotFoundError },
+          otherwise: PullError,
+          deadlineMs: 0,
+        },
+        async (docker) => {
+          await docker.getImage(source).tag({ repo: repository, tag });
+          // The engine insists on an X-Registry-Auth header, empty ({}) for a registry without credentials.
+          const stream = await docker.getImage(target).push({ authconfig: auth ?? {}, abortSignal: stall.signal });
+          let failure: string | undefined;
+          let digest: string | undefined;
+          await forEachJsonLine(stream, (line) => {
+            progressed();
+            const { error, aux } = (line ?? {}) as { error?: unknown; aux?: { Digest?: unknown } };
+            if (typeof error === 'string' && error !== '') failure ??= error;
+            if (typeof aux?.Digest === 'string') digest = aux.Digest;
+          });
+          if (stall.signal.aborted) throw new Error('stalled');
+          if (failure !== undefined) throw new PullError(operation, `${operation} ${target}: ${failure}`);
+          if (digest === undefined)
+            throw new PullError(operation, `${operation} ${target}: the registry reported no digest`);
+          return `${target}@${digest}`;
+        },
+      );
+    } catch (error) {
+      if (stall.signal.aborted)
+        throw new PullError(
+          operation,
+          `${operation} ${target}: no progress from the engine for ${this.pushStallMs / 1000} s (the registry does not answer); abandoned, retried later`,
+          { cause: error },
+        );
+      throw error;
+    } finally {
+      clearTimeout(watchdog);
+    }
   }
 
   async createService(spec: ServiceSpec, known: ReadonlyMap<string, string> = new Map()): Promise<string> {
