@@ -2,7 +2,9 @@ export const USAGE = `berth: a declarative deployment controller for a Docker ho
 
 Usage:
   berth run --manifests DIR [--once] [flags]   reconcile the host toward DIR (until SIGTERM, or one pass)
-  berth validate PATH... [--age-identity F]    check manifest files or directories (and, with keys, that their secrets decrypt)
+  berth validate PATH... [--age-identity F] [--runtime swarm]
+                                               check manifest files or directories (and, with keys, that their secrets
+                                               decrypt; with swarm, what Swarm cannot honour)
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
   berth status [--json]                        every managed app: desired tag, running image, phase
   berth secrets:encrypt APP NAME               encrypt stdin for the recipients in <manifests>/.age-recipients into secrets/APP/NAME.age

@@ -134,6 +134,8 @@ export interface App {
   claimsAt?: { ports: SourcePosition[]; domains: SourcePosition[]; volumes: SourcePosition[] };
   /** With a git source: the commit of the tree this manifest was read from, and who last changed its file (origin.ts). */
   origin?: ManifestOrigin;
+  /** What is worth saying about this manifest but refuses nothing (a field the runtime does not use), in file order. */
+  warnings?: ManifestProblem[];
 }
 
 /** One problem in one manifest file, printable as `file:line:col: message`. */
@@ -177,4 +179,6 @@ export interface LoadOptions {
   allowHostPaths: string[];
   /** With `--proxy nginx --domain D`: apps without domains claim `<app>.D`. */
   defaultDomain?: string;
+  /** The engine the apps are deployed to: with `swarm`, what Swarm cannot honour is said (swarm-fields.ts). Default docker. */
+  runtime?: 'docker' | 'swarm';
 }

@@ -10,6 +10,7 @@ import { appRepository } from './image-ref.js';
 import { describeSchemaErrors, type NodeMessage } from './messages.js';
 import { displayPath, valueAt } from './paths.js';
 import { MAX_QUOTED_LENGTH, printable, quote } from './printable.js';
+import { swarmFieldMessages, writtenFields } from './swarm-fields.js';
 
 export type ValidationResult =
   | { ok: true; app: App }
@@ -69,6 +70,7 @@ export function validateDocument(doc: ParsedDocument, file: string, options: Loa
   });
 
   const strategyExplicit = valueAt(doc.value, '/spec/deploy/strategy') !== undefined;
+  const written = options.runtime === 'swarm' ? writtenFields(doc.value) : undefined;
   const validate = appValidator();
   if (!validate(doc.value)) {
     const errors = focusOnIdentity(validate.errors ?? []);
@@ -80,8 +82,12 @@ export function validateDocument(doc: ParsedDocument, file: string, options: Loa
   }
   const valid = doc.value as ValidDocument;
   const ruleViolations = checkRules(valid, options);
+  const onSwarm = written ? swarmFieldMessages(valid, written) : undefined;
+  if (onSwarm) ruleViolations.push(...onSwarm.errors);
   if (ruleViolations.length > 0) return failure(ruleViolations);
-  return { ok: true, app: normalize(valid, doc, file, options, strategyExplicit) };
+  const normalized = normalize(valid, doc, file, options, strategyExplicit);
+  const warnings = onSwarm ? toProblems(onSwarm.warnings, doc, file, normalized.name) : [];
+  return { ok: true, app: warnings.length > 0 ? { ...normalized, warnings } : normalized };
 }
 
 /** The document as written, without the defaults validation filled in. */

@@ -6,12 +6,15 @@ import { checkedDomain } from '../domain-flag.js';
 import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage.js';
+import { RUNTIME_FLAG, runtimeKind } from '../runtime-flag.js';
 
 const VALIDATE_FLAGS = {
   /** As `run --proxy nginx --domain D` would serve apps without domains, so their `<app>.D` is checked for collisions. */
   domain: { type: 'string' },
   /** With it, the secrets each app names are decrypted too: "cannot decrypt" is a problem. */
   'age-identity': { type: 'string', multiple: true, default: [] as string[] },
+  /** With swarm, what Swarm cannot honour (a bound hostIp; retireAfter) is said, as `run --runtime swarm` would. */
+  ...RUNTIME_FLAG,
 } as const;
 
 /** Problems (exit 1) and warnings (exit unchanged) per `file:line:col`, in file order. */
@@ -19,8 +22,10 @@ export async function validateCommand(args: string[], out: Output): Promise<numb
   const { values, positionals } = parseCommand(args, VALIDATE_FLAGS, true);
   const shared = sharedOptions(values);
   if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
+  const runtime = runtimeKind(values.runtime);
   const loaded = await loadPaths(positionals, {
     namespace: shared.namespace,
+    runtime,
     allowHostPaths: shared.allowHostPaths,
     ...(values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {}),
   });

@@ -304,7 +304,10 @@ function combine(
   return {
     apps,
     problems,
-    warnings: collisionProblems(collisions.filter((c) => c.severity === 'warning')),
+    warnings: [
+      ...[...apps.values()].flatMap((app) => app.warnings ?? []),
+      ...collisionProblems(collisions.filter((c) => c.severity === 'warning')),
+    ],
     collisions: errors,
     conflicts,
     invalid,

@@ -42,6 +42,21 @@ describe('berth commands and exit codes (real engine)', function () {
     assert.ok(!/\n\s+at /.test(result.stdout + result.stderr), 'no stack trace');
   });
 
+  it('validate --runtime swarm: a hostIp Swarm cannot bind exits 1 naming its place; on one host the file is valid', async () => {
+    const file = join(world.manifests, 'bound.yaml');
+    await writeFile(
+      file,
+      'apiVersion: berth/v1\nkind: App\nmetadata:\n  name: bound\nspec:\n  tag: v1\n  ports:\n    - container: 80\n      hostIp: 127.0.0.1\n',
+    );
+    const onSwarm = await world.cli(['validate', '--runtime', 'swarm', file]);
+    assert.equal(onSwarm.code, 1);
+    assert.match(onSwarm.stdout, new RegExp(`^${file}:9:15: spec\\.ports\\[0\\]\\.hostIp: Swarm publishes port 80/tcp`));
+    assert.equal((await world.cli(['validate', file])).code, 0);
+    const unknown = await world.cli(['validate', '--runtime', 'kubernetes', file]);
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(unknown.stderr, /--runtime must be docker or swarm, not "kubernetes"/);
+  });
+
   it("keeps each command's compiled code in BERTH_COMPILE_CACHE and starts from it; a corrupt cache changes nothing a user sees; off keeps none", async () => {
     const cacheDir = join(world.root, 'code-cache');
     const good = await world.writeManifest('good', { tag: 'v1' });
