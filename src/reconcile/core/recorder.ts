@@ -111,10 +111,17 @@ export class Recorder {
     );
   }
 
-  /** A revision that failed its release step is held: not tried again until the manifest changes or `berth retry`. */
-  hold(name: string, revision: string, reason: string): void {
+  /**
+   * A revision that failed its release step (or that Swarm rolled back) is held: not tried again
+   * until the manifest changes or `berth retry`. `serviceHash`: on Swarm, the spec that failed.
+   */
+  hold(name: string, revision: string, reason: string, serviceHash?: string): void {
     const { state, clock } = this.deps;
-    state.update(name, { held: { revision, reason, at: clock.now() } }, clock.now());
+    state.update(
+      name,
+      { held: { revision, reason, at: clock.now(), ...(serviceHash !== undefined ? { serviceHash } : {}) } },
+      clock.now(),
+    );
   }
 
   /** `berth retry`: the held revision may be tried once more. */
@@ -135,6 +142,9 @@ export class Recorder {
       return;
     }
     if (end.kind !== 'settled') this.ownedTags(name, end.executed);
+    // Every action succeeded: the app is where the plan said it would be (a rollback, below, says otherwise).
+    if (end.kind === 'applied' && !end.executed.rolledBack)
+      this.writePhase(observation, plan.outcome.phase, plan.outcome.message);
     const { rollout } = plan;
     if (end.kind === 'settled') {
       const said = state.get(name)?.crashLoop;

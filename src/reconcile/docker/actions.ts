@@ -3,7 +3,7 @@ import type { Hook } from '../../manifest/types.js';
 import type { ContainerCreateSpec, ContainerDetail, ContainerSummary } from '../../runtime/types.js';
 import type { DeployRecord } from '../../state/types.js';
 import type { Desired } from '../core/desired.js';
-import type { Executed, RoundPlan } from '../core/outcome.js';
+import type { RoundPlan } from '../core/outcome.js';
 
 export type { Desired } from '../core/desired.js';
 export type { Executed } from '../core/outcome.js';
@@ -45,7 +45,19 @@ export interface Observation {
    * reconcile looks this close, a resync's cheap look leaves it out.
    */
   servingDetails?: ContainerDetail[];
+  /** The app's decrypted secret files on the host; undefined without a secrets directory, or when it has none. */
+  secretFiles?: SecretFilesOnDisk;
   now: number;
+}
+
+/** What `<secrets root>/<app>` holds: one directory per digest of the app's secrets (see secrets/secret-files.ts). */
+export interface SecretFilesOnDisk {
+  /** `<secrets root>/<app>`. */
+  root: string;
+  /** The entries found there (digests), at most a bounded number of them; empty when `unsafe`. */
+  digests: string[];
+  /** Why the directory was not looked into (it failed the checks of util/private-dir.ts): nothing in it is removed. */
+  unsafe?: string;
 }
 
 /** Traffic back to `to` (the previous revision, still running), the failed revision's containers gone. */
@@ -79,13 +91,22 @@ export type Action =
   | { type: 'unroute'; reason: string }
   /** Release image references berth created (pulls, mirrors) for revisions it no longer keeps. */
   | { type: 'untag'; refs: string[]; reason: string }
-  /** Run the release step of `revision` in a one-off container (or wait for the one already running). */
-  | { type: 'release'; revision: string; imageId: string; hook: Hook; reason: string }
+  /**
+   * Run the release step of `revision` in the one-off container `spec` (or wait for the one of
+   * this revision already running); `hook` gives its command and timeout.
+   */
+  | { type: 'release'; revision: string; imageId: string; hook: Hook; spec: ContainerCreateSpec; reason: string }
   /** Run the post-deploy command in `container` (a new one); a failure is reported, never rolled back. */
   | { type: 'postDeploy'; container: string; hook: Hook; reason: string }
   /** One more look at the new containers within deploy.monitor (their checks, once); a failure rolls back. */
   | ({ type: 'probe'; containers: string[]; reason: string } & { rollback: RollbackTarget })
-  | ({ type: 'rollback'; reason: string } & RollbackTarget);
+  | ({ type: 'rollback'; reason: string } & RollbackTarget)
+  /**
+   * Remove decrypted secret files under `root` that no container of the app mounts once the
+   * plan's other actions are done: the digest directories in `remove`, or `root` itself with
+   * everything in it when `keep` is empty (the app is gone, or none of its containers mounts any).
+   */
+  | { type: 'sweepSecrets'; root: string; keep: string[]; remove: string[]; reason: string };
 
 export interface Plan extends RoundPlan {
   actions: Action[];

@@ -1,40 +1,30 @@
 /**
- * The executor: applies a Plan's actions in order through the Runtime and the TrafficRouter, and
- * reports what it did in `Executed` (even when it fails part-way). It writes no state and adds no
- * decisions of its own except compensation: when the checks fail (or the progress deadline passes) it removes the
- * containers the rollout was checking and restarts any old container the plan had stopped, so
- * the revision that served before keeps serving; then it rejects with DeployFailedError.
+ * The executor: applies a Plan's actions in order through the Runtime and the TrafficRouter (and
+ * the file system, for the app's secret files), and reports what it did in `Executed` (even when
+ * it fails part-way). It writes no state and adds no decisions of its own except compensation:
+ * when the checks fail (or the progress deadline passes) it removes the containers the rollout
+ * was checking and restarts any old container the plan had stopped, so the revision that served
+ * before keeps serving; then it rejects with DeployFailedError.
  */
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { CheckFailedError } from '../../checks/errors.js';
 import { runChecks } from '../../checks/run-checks.js';
+import { imageRef } from '../../manifest/image-ref.js';
 import type { App, ResolvedSecrets } from '../../manifest/types.js';
 import type { TrafficRouter } from '../../proxy/types.js';
+import { lastLinesOf, secretValues } from '../../runtime/container-output.js';
 import { PortInUseError, RuntimeError } from '../../runtime/errors.js';
-import type { Runtime } from '../../runtime/types.js';
+import { LABEL_REVISION, type Runtime } from '../../runtime/types.js';
+import { materializeSecretFiles } from '../../secrets/secret-files.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
-import type { Action, ContainerRef, Executed, Plan, RollbackTarget } from './actions.js';
-import { servingEndpoints } from './serving.js';
-import { DeployFailedError, ReleaseFailedError } from '../core/errors.js';
-import { createHash } from 'node:crypto';
-import {
-  LABEL_APP,
-  LABEL_MANAGED,
-  LABEL_NAMESPACE,
-  LABEL_REVISION,
-  LABEL_ROLE,
-  type ContainerCreateSpec,
-} from '../../runtime/types.js';
+import { ensurePrivateDirectory, UnsafeDirectoryError } from '../../util/private-dir.js';
 import { silentLogger } from '../../util/silent-logger.js';
-
-/** The `berth.role` of a release container. */
-export const RELEASE_ROLE = 'release';
-import { lastLinesOf, secretValues } from '../../runtime/container-output.js';
-import { secretMounts } from './container-spec.js';
-import { containerEnv } from '../core/env.js';
-import { materializeSecretFiles } from '../../secrets/secret-files.js';
-import { UnsafeDirectoryError } from '../../util/private-dir.js';
-import { imageRef } from '../../manifest/image-ref.js';
+import { DeployFailedError, ReleaseFailedError } from '../core/errors.js';
+import type { Action, ContainerRef, Executed, Plan, RollbackTarget } from './actions.js';
+import { RELEASE_ROLE } from './container-spec.js';
+import { servingEndpoints } from './serving.js';
 
 export interface ExecuteContext {
   runtime: Runtime;
@@ -45,7 +35,10 @@ export interface ExecuteContext {
   logger: Logger;
   /** The app being deployed (undefined when removing an app whose manifest is gone). */
   app?: App;
-  /** The app's containers as observed when the plan was made, to resolve names to ids (and tell whether any other serves). */
+  /**
+   * The app's containers as observed when the plan was made, to resolve names to ids (and tell
+   * whether any other serves).
+   */
   observed: (ContainerRef & { state?: string })[];
   /** Seconds between SIGTERM and SIGKILL when stopping a container. */
   stopTimeoutSeconds: number;
@@ -184,6 +177,8 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
     case 'rollback':
       await rollBack(action, action.reason, ctx, progress);
       return undefined;
+    case 'sweepSecrets':
+      return sweepSecrets(action, ctx);
     case 'retire':
       logger.info(
         { step: 'retire', containers: action.containers.map((c) => c.name) },
@@ -226,7 +221,7 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   if (id === undefined) {
     logger.info({ step: 'release-step', command: action.hook.command }, `Running the release step ${command}...`);
     if (app.spec.resolved) await secretFilesFor(app.spec.resolved);
-    id = await runtime.createContainer(releaseSpecFor(namespace, app, action));
+    id = await runtime.createContainer(action.spec);
     await runtime.startContainer(id);
   } else {
     logger.info(
@@ -260,28 +255,38 @@ async function release(action: Extract<Action, { type: 'release' }>, ctx: Execut
   );
 }
 
-/** The one-off container of a release step: the new image, the app's env and volumes, no ports, never restarted. */
-function releaseSpecFor(
-  namespace: string,
-  app: App,
-  action: Extract<Action, { type: 'release' }>,
-): ContainerCreateSpec {
+/**
+ * Removes the digest directories the plan names under the app's secrets directory (the directory
+ * itself when the plan keeps none), after checking it again as observing did: nothing is removed
+ * through a directory that fails its checks (said in a warning; the app is not disturbed).
+ */
+async function sweepSecrets(action: Extract<Action, { type: 'sweepSecrets' }>, ctx: ExecuteContext): Promise<StepDone> {
+  let verified: string;
+  try {
+    verified = await ensurePrivateDirectory(action.root, { secret: true });
+  } catch (error) {
+    if (!(error instanceof UnsafeDirectoryError)) throw error;
+    if (error.reason === 'does not exist') return undefined;
+    ctx.logger.warn(
+      { step: 'secrets', reason: error.message },
+      `Not sweeping the secret files of ${ctx.name}: ${error.message}`,
+    );
+    return undefined;
+  }
+  const entries = action.keep.length === 0 ? [] : action.remove;
+  const stray = entries.find((entry) => entry !== basename(entry) || entry === '.' || entry === '..');
+  if (stray !== undefined) throw new Error(`sweepSecrets: "${stray}" is not an entry of ${action.root}`);
+  // rm removes a link it meets, never what it points at.
+  if (action.keep.length === 0) await rm(verified, { recursive: true, force: true });
+  for (const entry of entries) await rm(join(verified, entry), { recursive: true, force: true });
+  const digests = action.remove.map((d) => d.slice(0, 12));
   return {
-    name: `${namespace}.${app.name}.release.${createHash('sha256').update(action.revision).digest('hex').slice(0, 10)}`,
-    image: action.imageId,
-    command: action.hook.command,
-    env: containerEnv(app.spec),
-    labels: {
-      [LABEL_MANAGED]: 'true',
-      [LABEL_NAMESPACE]: namespace,
-      [LABEL_APP]: app.name,
-      [LABEL_ROLE]: RELEASE_ROLE,
-      [LABEL_REVISION]: action.revision,
-    },
-    ports: [],
-    volumes: [...app.spec.volumes, ...secretMounts(app.spec)],
-    resources: app.spec.resources,
-    restart: false,
+    step: 'secrets',
+    message:
+      action.keep.length === 0
+        ? `Removed the secret files of ${ctx.name} and their directory ${verified}: no container of it mounts any`
+        : `Removed the secret files of ${ctx.name} that no container mounts: ${digests.join(', ')}`,
+    fields: { digests: action.remove },
   };
 }
 
@@ -490,7 +495,9 @@ async function compensate(ctx: ExecuteContext, progress: Progress): Promise<void
     progress.stopped.length > 0 || ctx.observed.some((c) => c.state === 'running' && !removed.has(c.id));
   ctx.logger.warn(
     { step: 'rollback', removed: progress.started.map((c) => c.name), restarted: progress.stopped.map((c) => c.name) },
-    `Removed the new container(s); ${othersServe ? 'the previous revision keeps serving' : 'no other container of the app runs: nothing serves it'}`,
+    `Removed the new container(s); ${
+      othersServe ? 'the previous revision keeps serving' : 'no other container of the app runs: nothing serves it'
+    }`,
   );
 }
 
@@ -512,7 +519,10 @@ function uniqueRefs(refs: ContainerRef[]): ContainerRef[] {
   return [...new Map(refs.map((r) => [r.id, r])).values()];
 }
 
-/** The app's secret files written for a container to mount; a secrets directory that fails its check fails the deploy, in one line. */
+/**
+ * The app's secret files written for a container to mount; a secrets directory that fails its
+ * check fails the deploy, in one line.
+ */
 async function secretFilesFor(resolved: ResolvedSecrets): Promise<void> {
   try {
     await materializeSecretFiles(resolved);

@@ -1,18 +1,26 @@
+/**
+ * Observing one app: what the planner needs, gathered from the engine, the proxy, berth's record
+ * and the app's decrypted secret files on the host. Reads only.
+ */
+import { opendir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appRepository, imageRef } from '../../manifest/image-ref.js';
 import type { TrafficRouter } from '../../proxy/types.js';
-import { RESTART_MEMORY_MS } from './plan.js';
 import { ContainerNotFoundError } from '../../runtime/errors.js';
 import type { ContainerDetail, ContainerSummary, Runtime } from '../../runtime/types.js';
-import { revisionKey } from '../core/revision.js';
 import type { StateStore } from '../../state/store.js';
 import type { Clock } from '../../util/clock.js';
-import type { Desired, ImageState, Observation } from './actions.js';
+import { ensurePrivateDirectory, UnsafeDirectoryError } from '../../util/private-dir.js';
+import { revisionKey } from '../core/revision.js';
+import type { Desired, ImageState, Observation, SecretFilesOnDisk } from './actions.js';
 import { resolveLocalImage, type ImageSource } from './local-image.js';
+import { RESTART_MEMORY_MS } from './plan.js';
 import { servingEndpoints } from './serving.js';
 
 /** What observing asks of the proxy: reads only. */
 export type RouteLookup = Pick<TrafficRouter, 'isRouted' | 'hasRoute'>;
-import { appRepository, imageRef } from '../../manifest/image-ref.js';
 
+/** Where an observation is read from. */
 export interface ObserveDeps {
   runtime: Runtime;
   clock: Clock;
@@ -21,11 +29,14 @@ export interface ObserveDeps {
   desired(name: string): Desired;
 }
 
+/** What an observation depends on besides the app: the namespace and berth's settings. */
 export interface ObserveOptions {
   namespace: string;
   proxy: boolean;
   /** Deployed revisions whose pulled or mirrored images stay tagged, for rollbacks without a pull. */
   keepRevisions: number;
+  /** `<secrets-dir>/<namespace>`: apps' decrypted secret files, swept as their containers go. */
+  secretsRoot?: string;
 }
 
 /**
@@ -86,7 +97,7 @@ async function inspectServing(runtime: Runtime, observation: Observation): Promi
 /**
  * The observation of `name` from its containers (known, or still being listed), an image source
  * and a route lookup (a resync's snapshot, or the engine and proxy themselves); also reads the
- * app's desired state and record.
+ * app's desired state and record, and lists its secret files on the host (with a secrets root).
  */
 export async function observeWith(
   deps: Omit<ObserveDeps, 'runtime' | 'traffic'>,
@@ -102,8 +113,11 @@ export async function observeWith(
   let localTagImageId: string | undefined;
   let latestImageId: string | undefined;
   const containers = Promise.resolve(listed);
+  const secretFiles =
+    options.secretsRoot !== undefined ? observeSecretFiles(join(options.secretsRoot, name)) : undefined;
   // Awaited below; if an image lookup fails first, its failure is the one reported (no unhandled rejection).
   containers.catch(() => undefined);
+  secretFiles?.catch(() => undefined);
   if (desired.kind === 'present') {
     const { spec } = desired.app;
     const [{ found, mirror }, latest] = await Promise.all([
@@ -120,6 +134,7 @@ export async function observeWith(
       ? { revision: record.servingRevision, switchedAt: record.switchedAt }
       : undefined;
   const observed = await containers;
+  const onDisk = await secretFiles;
   return {
     namespace,
     name,
@@ -134,12 +149,16 @@ export async function observeWith(
     ...(localTagImageId ? { localTagImageId } : {}),
     ...(latestImageId ? { latestImageId } : {}),
     ...(serving ? { serving } : {}),
+    ...(onDisk ? { secretFiles: onDisk } : {}),
     proxy: options.proxy,
     now: deps.clock.now(),
   };
 }
 
-/** For an app with a manifest, whether the proxy routes exactly to its serving revision; for one without, whether any route is left. */
+/**
+ * For an app with a manifest, whether the proxy routes exactly to its serving revision; for one
+ * without, whether any route is left.
+ */
 async function routeOf(
   routes: RouteLookup,
   name: string,
@@ -154,4 +173,32 @@ async function routeOf(
   if (serving === undefined || (await routes.isRouted(desired.app, servingEndpoints(desired.app, serving, containers))))
     return { held: serving !== undefined, current: true };
   return { held: await routes.hasRoute(name), current: false };
+}
+
+/** Entries of an app's secrets directory one observation lists at most; a sweep of more takes several rounds. */
+export const SECRET_DIGESTS_LISTED = 256;
+
+/**
+ * The entries of `root` (an app's secrets directory: one per digest), listed only once `root` has
+ * passed the checks its files are written under (util/private-dir.ts: berth's own, reachable by
+ * no one else, no link another user could have planted on the way); a directory that fails them
+ * is reported `unsafe`, never looked into. Undefined when `root` does not exist.
+ */
+async function observeSecretFiles(root: string): Promise<SecretFilesOnDisk | undefined> {
+  let verified: string;
+  try {
+    verified = await ensurePrivateDirectory(root, { secret: true });
+  } catch (error) {
+    if (!(error instanceof UnsafeDirectoryError)) throw error;
+    // A component missing on the way: there is no directory, hence nothing to sweep.
+    if (error.reason === 'does not exist') return undefined;
+    return { root, digests: [], unsafe: error.message };
+  }
+  const digests: string[] = [];
+  // The iterator closes the directory when the loop ends or breaks.
+  for await (const entry of await opendir(verified)) {
+    digests.push(entry.name);
+    if (digests.length >= SECRET_DIGESTS_LISTED) break;
+  }
+  return { root, digests: digests.sort() };
 }

@@ -9,9 +9,9 @@
  * desired revision that never took traffic are checked again, never trusted.
  */
 import type { App } from '../../manifest/types.js';
-import type { ContainerDetail, ContainerSummary } from '../../runtime/types.js';
+import { LABEL_SECRETS, type ContainerDetail, type ContainerSummary } from '../../runtime/types.js';
 import type { Action, ContainerRef, Desired, Observation, Plan, RollbackTarget } from './actions.js';
-import { containerSpecFor } from './container-spec.js';
+import { containerSpecFor, releaseContainerSpec } from './container-spec.js';
 import { effectiveStrategy } from '../core/strategy.js';
 import { releasableTags } from './retention.js';
 import { servingEndpoints } from './serving.js';
@@ -19,12 +19,54 @@ import { digestMatches } from './local-image.js';
 import { parseRevisionKey, revisionKey, specHash, type Revision } from '../core/revision.js';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
 
+/** The actions that move the observed app toward its manifest now, and where it ends up once they are done. */
 export function planApp(observation: Observation): Plan {
   const { desired } = observation;
-  if (desired.kind === 'absent') return planRemoval(observation, desired);
-  const plan = planPresent(observation, desired.app);
-  if (desired.invalid !== undefined) plan.outcome = { phase: 'Invalid', message: desired.invalid };
+  const plan = desired.kind === 'absent' ? planRemoval(observation, desired) : planPresent(observation, desired.app);
+  if (desired.kind === 'present' && desired.invalid !== undefined)
+    plan.outcome = { phase: 'Invalid', message: desired.invalid };
+  // A refused plan is not carried out: nothing of it is planned.
+  if (plan.refused === undefined) plan.actions.push(...sweepSecrets(observation, plan.actions));
   return plan;
+}
+
+/**
+ * The app's decrypted secret files that no container of it mounts once `actions` are done (label
+ * berth.secrets: the digest a container's files were written under), except those of the
+ * revision the manifest wants; all of them, and the app's directory, when nothing is kept. None
+ * when the directory failed its checks (`unsafe`): nothing is removed through it.
+ */
+function sweepSecrets(observation: Observation, actions: readonly Action[]): Action[] {
+  const { secretFiles, desired } = observation;
+  if (secretFiles === undefined || secretFiles.unsafe !== undefined) return [];
+  const going = new Set(actions.flatMap(containersRemovedBy).map((c) => c.id));
+  const mounted = [
+    ...observation.containers.filter((c) => !going.has(c.id)).map((c) => c.labels[LABEL_SECRETS]),
+    ...actions.map((a) => (a.type === 'create' ? a.spec.labels[LABEL_SECRETS] : undefined)),
+  ];
+  const wanted = desired.kind === 'present' ? desired.app.spec.resolved?.digest : undefined;
+  const keep = [...new Set([...mounted, wanted].filter((d): d is string => d !== undefined))].sort();
+  const remove = secretFiles.digests.filter((d) => !keep.includes(d));
+  if (keep.length > 0 && remove.length === 0) return [];
+  return [
+    {
+      type: 'sweepSecrets',
+      root: secretFiles.root,
+      keep,
+      remove,
+      reason:
+        desired.kind === 'absent' && keep.length === 0
+          ? 'its manifest was removed'
+          : 'no container of the app mounts them',
+    },
+  ];
+}
+
+/** The containers an action stops and removes for good. */
+function containersRemovedBy(action: Action): ContainerRef[] {
+  if (action.type === 'remove') return [action.container];
+  if (action.type === 'retire' || action.type === 'rollback') return action.containers;
+  return [];
 }
 
 function planRemoval(observation: Observation, desired: Extract<Desired, { kind: 'absent' }>): Plan {
@@ -167,6 +209,7 @@ function planPresent(observation: Observation, app: App): Plan {
       revision: key,
       imageId: image.id,
       hook: spec.release,
+      spec: releaseContainerSpec(namespace, app, key, image.id, spec.release),
       reason: 'the release step runs once per revision, before any new container serves',
     });
   }
@@ -240,7 +283,9 @@ function planHeld(observation: Observation, app: App, actions: Action[], reason:
     actions: [...actions, ...routeToServing(observation, app)],
     outcome: {
       phase: anyRunning ? 'Degraded' : 'Failed',
-      message: `${ref} is held after it failed (${reason}); ${serving} until the manifest changes or \`berth retry ${app.name}\``,
+      message:
+        `${ref} is held after it failed (${reason}); ${serving} ` +
+        `until the manifest changes or \`berth retry ${app.name}\``,
     },
   };
 }
@@ -257,7 +302,8 @@ function restartsOf(observation: Observation): { message: string; requeueAfterMs
   const latest = Math.max(...restarted.map((d) => d.startedAt));
   const words = restarted.map(
     (d) =>
-      `${d.name} restarted ${d.restartCount} time${d.restartCount === 1 ? '' : 's'}${d.exitCode !== 0 ? ` (last exit code ${d.exitCode})` : ''}`,
+      `${d.name} restarted ${d.restartCount} time${d.restartCount === 1 ? '' : 's'}` +
+      (d.exitCode !== 0 ? ` (last exit code ${d.exitCode})` : ''),
   );
   return {
     message: `${words.join('; ')}: the engine restarts it; see its logs`,
@@ -279,7 +325,10 @@ function crashLoopOf(observation: Observation, serving: ContainerSummary[]): str
   const since = Math.min(...serving.map((c) => c.createdAt));
   const minutes = Math.max(1, Math.round((observation.now - since) / 60_000));
   const exit = exitCodes.length === 0 ? 'exited' : `exit code ${exitCodes.join(', ')}`;
-  return `restarting: ${exit}, ${restarts} restart${restarts === 1 ? '' : 's'} in ${minutes} min; nothing serves (the engine restarts it with backoff; see its logs)`;
+  return (
+    `restarting: ${exit}, ${restarts} restart${restarts === 1 ? '' : 's'} in ${minutes} min; ` +
+    'nothing serves (the engine restarts it with backoff; see its logs)'
+  );
 }
 
 /** What watching the serving revision within deploy.monitor asks for now. */
@@ -397,7 +446,10 @@ function untagReleased(observation: Observation, app: App, revision: string): Ac
   return refs.length === 0 ? [] : [{ type: 'untag', refs, reason: `older than the last ${keep} deployed revisions` }];
 }
 
-/** Old containers once the desired revision serves: stopped ones go now, running ones `retireAfter` after the switch. */
+/**
+ * Old containers once the desired revision serves: stopped ones go now, running ones `retireAfter`
+ * after the switch.
+ */
 function planRetirement(
   observation: Observation,
   app: App,
@@ -410,7 +462,8 @@ function planRetirement(
   const switchedAt = verified ? (observation.serving?.switchedAt ?? 0) : 0;
   const dueAt = switchedAt + retireAfterMs;
   const scaledToZero = app.spec.replicas === 0;
-  // A switch recorded in the future means the clock jumped backwards: retire now rather than wait for the clock to catch up.
+  // A switch recorded in the future means the clock jumped backwards: retire now rather than wait for the clock
+  // to catch up.
   const clockWentBack = switchedAt > observation.now;
   const due = scaledToZero || clockWentBack || dueAt <= observation.now;
   const retiring = due ? old : old.filter((c) => !isRunning(c));

@@ -13,10 +13,12 @@ import { planApp } from './plan.js';
 import { runningRevision } from './serving.js';
 import { desiredShape, runningShape } from './shapes.js';
 
-export interface AppPreview {
+/** The plan a reconcile would make now, what it was made from, and the diff it would apply. */
+export interface DockerPreview {
   plan: Plan;
   /** Empty when the plan changes nothing or refuses. */
   diff: DiffLine[];
+  observation: Observation;
 }
 
 /** `listed`: the app's containers, when the caller has listed them already. */
@@ -25,12 +27,12 @@ export async function previewApp(
   options: ObserveOptions,
   name: string,
   listed?: ContainerSummary[],
-): Promise<AppPreview> {
+): Promise<DockerPreview> {
   const observation = await observeApp(deps, options, name, listed);
   const plan = planApp(observation);
-  if (plan.actions.length === 0 || plan.refused !== undefined) return { plan, diff: [] };
+  if (plan.actions.length === 0 || plan.refused !== undefined) return { plan, diff: [], observation };
   const running = await observeRunningShape(deps.runtime, observation, deps.state.get(name));
-  return { plan, diff: diffApp(running, desiredShape(observation)) };
+  return { plan, diff: diffApp(running, desiredShape(observation)), observation };
 }
 
 /** Inspects one container of what runs now, and its image; undefined when nothing runs. */

@@ -4,6 +4,7 @@
  * Level-triggered: it never looks at what event caused it to run. The controller guarantees one
  * reconcile per app at a time.
  */
+import type { EventSink } from '../../events/types.js';
 import { imageRef } from '../../manifest/image-ref.js';
 import type { ControllerMetrics } from '../../metrics/types.js';
 import { ProxyError } from '../../proxy/errors.js';
@@ -14,22 +15,20 @@ import type { StateStore } from '../../state/store.js';
 import type { Phase } from '../../state/types.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
-import type { Desired, Executed, Observation, Plan } from './actions.js';
 import { DeployFailedError, ReleaseFailedError } from '../core/errors.js';
-import { join } from 'node:path';
-import { LABEL_SECRETS } from '../../runtime/types.js';
-import { sweepSecretFiles } from '../../secrets/secret-files.js';
-import { UnsafeDirectoryError } from '../../util/private-dir.js';
-import type { EventSink } from '../../events/types.js';
-import { executePlan } from './execute.js';
 import { nothingExecuted } from '../core/outcome.js';
+import type { AppPreview, AppReconciler, HostView, ReconcileResult } from '../core/reconciler.js';
+import { fromCommit, originOf, Recorder } from '../core/recorder.js';
+import type { Desired, Executed, Observation, Plan } from './actions.js';
+import { describeDockerPlan } from './describe.js';
+import { executePlan } from './execute.js';
 import { HostSnapshot } from './host-snapshot.js';
 import { isInSync } from './in-sync.js';
 import { observeApp, observeWith, type ObserveOptions } from './observe.js';
 import { planApp } from './plan.js';
-import { fromCommit, originOf, Recorder } from '../core/recorder.js';
-import type { AppReconciler, HostView, ReconcileResult } from '../core/reconciler.js';
+import { previewApp } from './preview.js';
 
+/** What the Docker reconciler works through: the engine, the proxy, berth's record, the manifests. */
 export interface ReconcilerDeps {
   runtime: Runtime;
   clock: Clock;
@@ -45,15 +44,15 @@ export interface ReconcilerDeps {
   events?: EventSink;
 }
 
+/** berth's settings the reconciler works with (the secrets root among them: see ObserveOptions). */
 export interface ReconcilerOptions extends ObserveOptions {
   stopTimeoutSeconds: number;
-  /** `<secrets-dir>/<namespace>`: apps' decrypted secret files, swept as their containers go. */
-  secretsRoot?: string;
 }
 
 /** Observe-plan-execute rounds per reconcile; a rollout needs two (act, then confirm). */
 const MAX_ROUNDS = 4;
 
+/** The AppReconciler of one Docker engine: apps as containers berth creates, checks, switches and retires. */
 export class Reconciler implements AppReconciler {
   private readonly recorder: Recorder;
 
@@ -92,12 +91,12 @@ export class Reconciler implements AppReconciler {
         if (signal.aborted) throw error;
         return this.fail(observation, plan, executed, error, begin, logger);
       }
-      // A look at the new revision within deploy.monitor that found nothing wrong: the app is as planned until the next look.
-      if (!executed.rolledBack && plan.actions.every((a) => a.type === 'probe')) {
+      // Only looks and housekeeping (a probe of the new revision within deploy.monitor that found nothing wrong,
+      // secret files swept): the app is as planned until the next look.
+      if (!executed.rolledBack && plan.actions.every((a) => a.type === 'probe' || a.type === 'sweepSecrets')) {
         this.recorder.ended(observation, plan, { kind: 'settled' });
         return this.resultOf(plan);
       }
-      await this.sweepSecrets(name, observation.desired);
       const urls =
         plan.rollout && observation.desired.kind === 'present'
           ? this.deps.traffic.urls(observation.desired.app, executed.endpoints)
@@ -120,26 +119,6 @@ export class Reconciler implements AppReconciler {
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
   }
 
-  /** Decrypted secret files no container of the app mounts any more are removed (all of them once the app is gone). */
-  private async sweepSecrets(name: string, desired: Desired): Promise<void> {
-    if (this.options.secretsRoot === undefined) return;
-    const inUse = (await this.deps.runtime.listContainers(this.options.namespace, name))
-      .map((c) => c.labels[LABEL_SECRETS])
-      .filter((d): d is string => d !== undefined);
-    const wanted = desired.kind === 'present' && desired.app.spec.resolved ? [desired.app.spec.resolved.digest] : [];
-    const keep = new Set([...inUse, ...(inUse.length > 0 || desired.kind === 'present' ? wanted : [])]);
-    try {
-      await sweepSecretFiles(join(this.options.secretsRoot, name), keep);
-    } catch (error) {
-      // Nothing is removed through a path that fails its check; the app itself is not disturbed.
-      if (!(error instanceof UnsafeDirectoryError)) throw error;
-      this.deps.logger.warn(
-        { app: name, step: 'secrets', reason: error.message },
-        `Not sweeping the secret files of ${name}: ${error.message}`,
-      );
-    }
-  }
-
   isWatching(name: string): boolean {
     const record = this.deps.state.get(name);
     const desired = this.deps.desired(name);
@@ -160,21 +139,29 @@ export class Reconciler implements AppReconciler {
    */
   async observeHost(): Promise<HostView> {
     const snapshot = await HostSnapshot.take(this.deps.runtime, this.deps.traffic, this.options.namespace);
-    return {
-      apps: () => snapshot.apps(),
-      holds: snapshot.holds,
-      isInSync: async (name) => {
-        const observation = await observeWith(
-          this.deps,
-          this.options,
-          name,
-          snapshot.containersOf(name),
-          snapshot,
-          snapshot,
-        );
-        return isInSync(observation, this.deps.state.get(name));
-      },
-    };
+    return new SnapshotView(snapshot, async (name) => {
+      const observation = await observeWith(
+        this.deps,
+        this.options,
+        name,
+        snapshot.containersOf(name),
+        snapshot,
+        snapshot,
+      );
+      return isInSync(observation, this.deps.state.get(name));
+    });
+  }
+
+  /**
+   * What `reconcile(name)` would do now: its first round's plan (a rollout takes a second round
+   * to confirm, never shown), the diff of what runs against the manifest, and the plan in words.
+   * The app's containers come from `host` when it is a snapshot `observeHost` took (no second
+   * list); images, the proxy and the serving containers are asked afresh. Changes nothing.
+   */
+  async preview(name: string, host: HostView): Promise<AppPreview> {
+    const listed = host instanceof SnapshotView ? host.snapshot.containersOf(name) : undefined;
+    const { plan, diff, observation } = await previewApp(this.deps, this.options, name, listed);
+    return { plan, diff, ...describeDockerPlan(name, plan, observation) };
   }
 
   private async execute(
@@ -300,7 +287,29 @@ export class Reconciler implements AppReconciler {
   }
 }
 
-/** What a plan without a rollout put right that had drifted (a replica replaced, a proxy block rewritten), in words; undefined for routine work. */
+/**
+ * The HostView of one snapshot: apps and claims read from it, `isInSync` judged on it; `preview`
+ * reads an app's containers from it.
+ */
+class SnapshotView implements HostView {
+  readonly holds: HostView['holds'];
+
+  constructor(
+    readonly snapshot: HostSnapshot,
+    readonly isInSync: HostView['isInSync'],
+  ) {
+    this.holds = snapshot.holds;
+  }
+
+  apps(): string[] {
+    return this.snapshot.apps();
+  }
+}
+
+/**
+ * What a plan without a rollout put right that had drifted (a replica replaced, a proxy block
+ * rewritten), in words; undefined for routine work.
+ */
 function repairOf(plan: Plan): string | undefined {
   const repairs = plan.actions.filter(
     (a) =>

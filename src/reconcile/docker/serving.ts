@@ -5,7 +5,10 @@ import { loopbackPort } from '../../runtime/loopback.js';
 import type { AppRecord } from '../../state/types.js';
 import { parseRevisionKey, revisionKey } from '../core/revision.js';
 
-/** `127.0.0.1:<port>` of each running container of `revision` publishing the app's first TCP port: where its traffic goes. */
+/**
+ * `127.0.0.1:<port>` of each running container of `revision` publishing the app's first TCP port:
+ * where its traffic goes.
+ */
 export function servingEndpoints(app: App, revision: string, containers: readonly ContainerSummary[]): string[] {
   const port = app.spec.ports.find((p) => p.protocol === 'tcp')?.container;
   return containers

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import type { Action, Desired, Observation, Plan } from '../../../../src/reconcile/docker/actions.js';
 import { planApp } from '../../../../src/reconcile/docker/plan.js';
 import { parseRevisionKey, revisionKey } from '../../../../src/reconcile/core/revision.js';
@@ -487,6 +488,25 @@ describe('planApp: release step, watch after the switch, held revisions', () => 
     );
     assert.deepEqual(steps(plan), ['release', 'create', 'check', 'switch', 'retag']);
     assert.deepEqual(find(plan, 'release')?.hook, release);
+    // The planner makes the whole one-off container; the executor only runs it.
+    const key = keyOf(r2, NEW);
+    assert.deepEqual(find(plan, 'release')?.spec, {
+      name: `dokku.web.release.${createHash('sha256').update(key).digest('hex').slice(0, 10)}`,
+      image: NEW,
+      command: ['./migrate'],
+      env: {},
+      labels: {
+        'berth.managed': 'true',
+        'berth.namespace': 'dokku',
+        'berth.app': 'web',
+        'berth.role': 'release',
+        'berth.revision': key,
+      },
+      ports: [],
+      volumes: [],
+      resources: {},
+      restart: false,
+    });
     const recreate = testApp('web', { tag: 'v2', release, deploy: { strategy: 'recreate' } });
     assert.deepEqual(
       steps(
@@ -651,4 +671,150 @@ describe('planApp: release step, watch after the switch, held revisions', () => 
     assert.ok(steps(rollout).includes('remove') && steps(rollout).includes('create'));
     assert.equal(rollout.crashLoop, undefined);
   });
+});
+
+describe('planApp: decrypted secret files no container mounts are swept', () => {
+  const ROOT = '/dev/shm/berth/dokku/web';
+  const digest = (c: string) => c.repeat(64);
+  const [D0, D1, D2] = [digest('0'), digest('1'), digest('2')];
+  const withSecrets = (tag: string, d: string, overrides = {}) =>
+    testApp('web', {
+      tag,
+      resolved: { env: {}, files: [{ target: '/run/secrets/db', content: Buffer.from('x') }], digest: d, root: ROOT },
+      ...overrides,
+    });
+  const s1 = withSecrets('v1', D1);
+  const s2 = withSecrets('v2', D2);
+  const onDisk = (...digests: string[]) => ({ secretFiles: { root: ROOT, digests } });
+  const cases: {
+    name: string;
+    observation: Observation;
+    steps: Action['type'][];
+    sweep?: { keep: string[]; remove: string[]; reason: RegExp };
+  }[] = [
+    {
+      name: 'a digest no container mounts goes; those the old and the new revision mount stay while both run',
+      observation: observe(present(s2), {
+        image: image(NEW),
+        containers: [containerOf(s1, OLD), containerOf(s2, NEW)],
+        serving: servingOf(s2, NEW, NOW - 10_000),
+        ...onDisk(D0, D1, D2),
+      }),
+      steps: ['sweepSecrets'],
+      sweep: { keep: [D1, D2], remove: [D0], reason: /no container of the app mounts them/ },
+    },
+    {
+      name: 'the digest of retired containers goes in the plan that retires them',
+      observation: observe(present(s2), {
+        image: image(NEW),
+        containers: [containerOf(s1, OLD), containerOf(s2, NEW)],
+        serving: servingOf(s2, NEW, NOW - 61_000),
+        ...onDisk(D1, D2),
+      }),
+      steps: ['retire', 'sweepSecrets'],
+      sweep: { keep: [D2], remove: [D1], reason: /no container of the app mounts them/ },
+    },
+    {
+      name: 'a rollout that retires at once sweeps what the replaced containers mounted; the new digest stays',
+      observation: observe(present(withSecrets('v2', D2, { deploy: { retireAfter: 0 } })), {
+        image: image(NEW),
+        containers: [containerOf(s1, OLD)],
+        serving: servingOf(s1, OLD),
+        ...onDisk(D1),
+      }),
+      steps: ['create', 'check', 'switch', 'retag', 'retire', 'sweepSecrets'],
+      sweep: { keep: [D2], remove: [D1], reason: /no container of the app mounts them/ },
+    },
+    {
+      name: 'nothing is swept while every digest on disk is mounted or wanted',
+      observation: observe(present(s2), {
+        image: image(NEW),
+        containers: [containerOf(s1, OLD), containerOf(s2, NEW)],
+        serving: servingOf(s2, NEW, NOW - 10_000),
+        ...onDisk(D1, D2),
+      }),
+      steps: [],
+    },
+    {
+      name: "the wanted revision's digest stays before any container of it exists (a new tag waits for its image)",
+      observation: observe(present(s2), {
+        image: { kind: 'missing' },
+        containers: [containerOf(s1, OLD)],
+        serving: servingOf(s1, OLD),
+        ...onDisk(D1, D2),
+      }),
+      steps: [],
+    },
+    {
+      name: 'a removed app: its containers retire, then all its secret files and their directory go',
+      observation: observe({ kind: 'absent' }, { containers: [containerOf(s1, OLD)], ...onDisk(D1) }),
+      steps: ['retire', 'sweepSecrets'],
+      sweep: { keep: [], remove: [D1], reason: /its manifest was removed/ },
+    },
+    {
+      name: 'a removed app with nothing left but its empty directory: the directory goes',
+      observation: observe({ kind: 'absent' }, onDisk()),
+      steps: ['sweepSecrets'],
+      sweep: { keep: [], remove: [], reason: /its manifest was removed/ },
+    },
+    {
+      name: 'an app that no longer has secret files: once no container mounts any, the directory goes',
+      observation: observe(present(v2), {
+        image: image(NEW),
+        containers: [containerOf(v2, NEW)],
+        serving: servingOf(v2, NEW),
+        ...onDisk(D1),
+      }),
+      steps: ['sweepSecrets'],
+      sweep: { keep: [], remove: [D1], reason: /no container of the app mounts them/ },
+    },
+    {
+      name: 'a held removal keeps what its containers mount',
+      observation: observe(
+        { kind: 'absent', hold: 'the manifest directory is empty' },
+        { containers: [containerOf(s1, OLD)], ...onDisk(D0, D1) },
+      ),
+      steps: ['sweepSecrets'],
+      sweep: { keep: [D1], remove: [D0], reason: /no container of the app mounts them/ },
+    },
+    {
+      name: 'a directory that failed its checks is never swept',
+      observation: observe(
+        { kind: 'absent' },
+        {
+          containers: [containerOf(s1, OLD)],
+          secretFiles: { root: ROOT, digests: [], unsafe: `${ROOT}: has mode 0755` },
+        },
+      ),
+      steps: ['retire'],
+    },
+    {
+      name: 'a refused plan sweeps nothing',
+      observation: observe(present(withSecrets('v2', D2, { digest: `sha256:${'c'.repeat(64)}` })), {
+        image: image(NEW),
+        containers: [containerOf(s1, OLD)],
+        serving: servingOf(s1, OLD),
+        ...onDisk(D0, D1),
+      }),
+      steps: [],
+    },
+    {
+      name: 'without a secrets directory (none configured, or none made yet) there is nothing to sweep',
+      observation: observe({ kind: 'absent' }, { containers: [containerOf(s1, OLD)] }),
+      steps: ['retire'],
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = planApp(c.observation);
+      assert.deepEqual(steps(plan), c.steps);
+      const sweep = find(plan, 'sweepSecrets');
+      assert.deepEqual(
+        sweep && { keep: sweep.keep, remove: sweep.remove, root: sweep.root },
+        c.sweep && { keep: c.sweep.keep, remove: c.sweep.remove, root: ROOT },
+      );
+      if (c.sweep) assert.match(sweep?.reason ?? '', c.sweep.reason);
+    });
+  }
 });

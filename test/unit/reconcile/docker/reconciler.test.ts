@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '../../../../src/manifest/types.js';
+import type { HostView } from '../../../../src/reconcile/core/reconciler.js';
 import type { Desired } from '../../../../src/reconcile/docker/actions.js';
 import { Reconciler } from '../../../../src/reconcile/docker/reconciler.js';
 import { directTraffic } from '../../../../src/proxy/direct.js';
@@ -25,7 +26,7 @@ describe('Reconciler (in-memory runtime)', () => {
     testApp('web', { tag, checks: { wait: 0 }, deploy: { retireAfter: 30 }, ...overrides });
   const want = (app: App) => desired.set(app.name, { kind: 'present', app });
   let stores: StateStore[] = [];
-  const make = (store: StateStore) => (
+  const make = (store: StateStore, secretsRoot?: string) => (
     stores.push(store),
     new Reconciler(
       {
@@ -36,7 +37,13 @@ describe('Reconciler (in-memory runtime)', () => {
         traffic: directTraffic,
         desired: (name) => desired.get(name) ?? { kind: 'absent' },
       },
-      { namespace: 'dokku', proxy: false, stopTimeoutSeconds: 1, keepRevisions: 2 },
+      {
+        namespace: 'dokku',
+        proxy: false,
+        stopTimeoutSeconds: 1,
+        keepRevisions: 2,
+        ...(secretsRoot !== undefined ? { secretsRoot } : {}),
+      },
     )
   );
 
@@ -302,6 +309,127 @@ describe('Reconciler (in-memory runtime)', () => {
     await reconciler.reconcile('web', signal);
     assert.equal(runtime.running('web').length, 1);
     assert.match(state.get('web')?.message ?? '', /--allow-empty/);
+  });
+
+  describe('preview: what a reconcile would do, told without doing it', () => {
+    const changes = /^(create|start|stop|remove|pull|untag)/;
+
+    it('tells the plan, diff, steps and when old containers retire, from the host view it is given', async () => {
+      runtime.addImage('dokku/web:v1');
+      runtime.addImage('dokku/web:v2');
+      want(quick('v1', { env: { MODE: 'blue' } }));
+      await reconciler.reconcile('web', signal);
+      want(quick('v2', { env: { MODE: 'green', LEVEL: '3' } }));
+      const host = await reconciler.observeHost();
+      runtime.calls.length = 0;
+      const before = runtime.running('web').map((c) => c.id);
+
+      const preview = await reconciler.preview('web', host);
+      const rollout = preview.plan.rollout;
+      assert.equal(rollout?.tag, 'v2');
+      const created = /^create (dokku\.web\.[0-9a-f]{10}\.0) /.exec(preview.steps[0]?.text ?? '')?.[1];
+      assert.ok(created, 'the new container, named after its revision');
+      assert.deepEqual(
+        preview.steps.map((s) => `${s.symbol} ${s.text}`),
+        [
+          `+ create ${created} ports 127.0.0.1:*->8080/tcp env MODE,LEVEL`,
+          `? check ${created}`,
+          `→ switch traffic to ${rollout?.revision.split('@')[0]}`,
+          '# tag dokku/web:latest (and :previous)',
+        ],
+      );
+      assert.deepEqual(preview.notes, ['… old containers retire in 30s']);
+      assert.deepEqual(
+        preview.diff.filter((d) => d.field === 'env').map((d) => `${d.change} ${d.text}`),
+        ['+ LEVEL', '~ MODE: (value changed)'],
+      );
+      assert.deepEqual(
+        runtime.calls.filter((c) => c.startsWith('listContainers') || changes.test(c)),
+        [],
+        'no second list, no change',
+      );
+      assert.deepEqual(
+        runtime.running('web').map((c) => c.id),
+        before,
+      );
+    });
+
+    it("lists the app's containers itself when the host view is not one it took", async () => {
+      runtime.addImage('dokku/web:v1');
+      want(quick('v1'));
+      await reconciler.reconcile('web', signal);
+      const elsewhere: HostView = { apps: () => ['web'], isInSync: async () => false, holds: () => false };
+      runtime.calls.length = 0;
+      const preview = await reconciler.preview('web', elsewhere);
+      assert.ok(runtime.calls.includes('listContainers web'));
+      assert.deepEqual(preview.steps, [], 'in sync: nothing to do');
+      assert.deepEqual(preview.diff, []);
+      assert.equal(preview.plan.outcome.phase, 'Running');
+    });
+  });
+
+  describe('decrypted secret files', () => {
+    let secretsRoot: string;
+    const digest = (c: string) => c.repeat(64);
+    const [D0, D1, D2] = [digest('0'), digest('1'), digest('2')];
+    const withSecrets = (tag: string, d: string, overrides = {}) =>
+      quick(tag, {
+        resolved: {
+          env: {},
+          files: [{ target: '/run/secrets/db', content: Buffer.from('s3cret') }],
+          digest: d,
+          root: join(secretsRoot, 'web'),
+        },
+        ...overrides,
+      });
+    const onDisk = () => readdir(join(secretsRoot, 'web')).then((entries) => entries.sort());
+
+    beforeEach(async () => {
+      secretsRoot = await mkdtemp(join(tmpdir(), 'berth-secrets-'));
+      reconciler = make(state, secretsRoot);
+      runtime.addImage('dokku/web:v1');
+      runtime.addImage('dokku/web:v2');
+    });
+    afterEach(async () => {
+      await chmod(join(secretsRoot, 'web'), 0o700).catch(() => undefined);
+      await rm(secretsRoot, { recursive: true, force: true });
+    });
+
+    it('previews the sweep of files no container mounts, sweeps them, and removes them all with the app', async () => {
+      await mkdir(join(secretsRoot, 'web', D0), { recursive: true, mode: 0o700 });
+      want(withSecrets('v1', D1));
+      const preview = await reconciler.preview('web', await reconciler.observeHost());
+      assert.deepEqual(
+        preview.steps.filter((s) => s.text.startsWith('sweep')).map((s) => `${s.symbol} ${s.text}  (${s.reason})`),
+        [`- sweep secret files of web: ${'0'.repeat(12)}  (no container of the app mounts them)`],
+      );
+      assert.deepEqual(await onDisk(), [D0], 'a preview removes nothing');
+
+      assert.equal((await reconciler.reconcile('web', signal)).phase, 'Running');
+      assert.deepEqual(await onDisk(), [D1], 'the stale digest is gone; the mounted one stays');
+
+      want(withSecrets('v2', D2, { deploy: { retireAfter: 0 } }));
+      await reconciler.reconcile('web', signal);
+      assert.deepEqual(await onDisk(), [D2], 'the old revision retired with its files');
+
+      desired.delete('web');
+      assert.equal((await reconciler.reconcile('web', signal)).gone, true);
+      await assert.rejects(stat(join(secretsRoot, 'web')), /ENOENT/, 'the app directory is gone with the app');
+    });
+
+    it('leaves a directory that fails its checks alone, and says so in the preview', async () => {
+      want(withSecrets('v1', D1));
+      await reconciler.reconcile('web', signal);
+      await mkdir(join(secretsRoot, 'web', D0), { mode: 0o700 });
+      await chmod(join(secretsRoot, 'web'), 0o755);
+      const preview = await reconciler.preview('web', await reconciler.observeHost());
+      assert.deepEqual(preview.steps, []);
+      assert.match(preview.notes.join('\n'), /^! the secret files of web are not swept: .*has mode 0755/);
+      desired.delete('web');
+      await reconciler.reconcile('web', signal);
+      assert.deepEqual(await onDisk(), [D0, D1], 'nothing removed through a directory that failed its checks');
+      assert.equal(runtime.running('web').length, 0, 'the app itself is removed all the same');
+    });
   });
 });
 
