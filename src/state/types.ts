@@ -61,7 +61,13 @@ export interface AppRecord {
    * A revision that was rolled back (or whose release failed): never deployed again by itself,
    * only after the manifest changes or `berth retry`.
    */
-  held?: { revision: string; reason: string; at: number };
+  held?: {
+    revision: string;
+    reason: string;
+    at: number;
+    /** On Swarm, the service hash of the spec that failed: the revision sent with other settings (checks) is a new attempt. */
+    serviceHash?: string;
+  };
   /** The serving revision berth last said is crash-looping (app.crash_looping), until the app runs calmly again. */
   crashLoop?: string;
 }

@@ -4,6 +4,7 @@
  */
 import type { App } from '../../manifest/types.js';
 import type { TaskSummary } from '../../runtime/services.js';
+import type { RouteAction } from './actions.js';
 
 /**
  * The endpoints of the tasks meant to run; with `starting`, also of tasks that have started
@@ -33,4 +34,28 @@ export function taskEndpoints(
         }),
     ),
   ].sort();
+}
+
+/**
+ * The route that points the proxy at the app's tasks as they are now (with `starting`, at new
+ * tasks too), or undefined when there is none to route to or `routed` (what this reconcile last
+ * routed to) is that already.
+ */
+export function followRoutes(
+  app: App,
+  tasks: readonly TaskSummary[],
+  nodes: readonly { id: string; addr: string }[],
+  options: { starting: boolean },
+  routed: readonly string[] = [],
+): RouteAction | undefined {
+  const endpoints = taskEndpoints(app, tasks, nodes, options);
+  if (endpoints.length === 0) return undefined;
+  if (endpoints.length === routed.length && endpoints.every((e, i) => e === routed[i])) return undefined;
+  return {
+    type: 'route',
+    endpoints,
+    reason: options.starting
+      ? 'new tasks started: the proxy knows them before Swarm stops an old one'
+      : 'the rollout ended: the proxy routes to the tasks that run',
+  };
 }

@@ -1,80 +1,74 @@
 /**
- * The Swarm planner: a pure function from what berth observes of one app's service to the one
- * call that moves it toward its manifest (create, update, remove), with the outcome to report.
- * Swarm itself rolls tasks out, restarts them and reschedules them when a node is lost; berth
- * sends a spec only when it differs (an unchanged update would reset Swarm's update status),
- * and watches.
+ * The Swarm planner: a pure function from what berth observes of one app's service to the actions
+ * that move it toward its manifest, each with a reason, and the outcome to report. Swarm itself
+ * rolls tasks out, restarts them and reschedules them when a node is lost; berth sends a spec only
+ * when it differs (an unchanged update would reset Swarm's update status), and watches.
+ *
+ * A rollout: push the image (`--swarm-registry`, in a round of its own: the spec names the digest
+ * the push gives), make the Docker secrets the spec mounts, create or update the service, watch it
+ * to its end (the proxy following new tasks), route to what runs then, sweep the secrets no spec
+ * mounts any more. A revision Swarm rolled back is held: it is not sent again until the manifest
+ * changes what berth would send, or `berth retry`. A removed manifest removes the service at once,
+ * held or not.
  */
 import { imageRef } from '../../manifest/image-ref.js';
-import type { ServiceSpec, ServiceSummary, TaskSummary } from '../../runtime/services.js';
-import { LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../../runtime/types.js';
-import type { Phase } from '../../state/types.js';
+import type { App } from '../../manifest/types.js';
+import type { ServiceSpec, ServiceSummary } from '../../runtime/services.js';
 import type { Desired } from '../core/desired.js';
-import type { ServiceSpecResult } from './service-spec.js';
+import type { Rollout } from '../core/outcome.js';
+import {
+  serviceHashOf,
+  specHashOf,
+  type HeldSpec,
+  type SwarmAction,
+  type SwarmObservation,
+  type SwarmPlan,
+} from './actions.js';
+import { swarmSecretsFor } from './service-spec.js';
+import { unusedSecrets } from './secrets.js';
+import { GIVEN_UP, pastDeadline, runningTasks } from './watch.js';
 
-export interface SwarmObservation {
-  name: string;
-  desired: Desired;
-  service?: ServiceSummary;
-  /** The service's tasks, every state Swarm still reports. */
-  tasks: TaskSummary[];
-  /** The service the manifest asks for (undefined when the app has no manifest or no image yet). */
-  wanted?: ServiceSpecResult;
-  /** The manifest's image is nowhere: not in a registry, not on this host. */
-  imageMissing?: boolean;
-  /** The image is on this host only and must go to the swarm's registry first (`--swarm-registry`). */
-  publish?: { source: string; target: string };
-  /** With a proxy: whether it routes the app, and whether to exactly `endpoints` (the running tasks). */
-  route?: { held: boolean; current: boolean; endpoints: string[] };
-}
-
-export type SwarmAction =
-  | { type: 'push'; source: string; target: string; reason: string }
-  | { type: 'create'; spec: ServiceSpec; reason: string }
-  /** `rolling`: the task spec changes, so Swarm rolls the tasks out; otherwise only the replica count moves. */
-  | { type: 'update'; id: string; version: number; spec: ServiceSpec; rolling: boolean; reason: string }
-  | { type: 'remove'; id: string; reason: string }
-  | { type: 'route'; endpoints: string[]; reason: string }
-  | { type: 'unroute'; reason: string };
-
-export interface SwarmPlan {
-  actions: SwarmAction[];
-  outcome: { phase: Phase; message: string };
-  gone?: boolean;
-  refused?: string;
-  rollout?: { revision: string; imageId: string; image: string; tag: string; strategy: 'zero-downtime' | 'recreate' };
-  /** Swarm is rolling out the spec berth wants already (berth restarted mid-rollout): watch it, send nothing. */
-  resume?: boolean;
-}
+export type { SwarmAction, SwarmObservation, SwarmPlan } from './actions.js';
+export { runningTasks } from './watch.js';
 
 export function planService(observation: SwarmObservation): SwarmPlan {
-  const { desired, service } = observation;
-  if (desired.kind === 'absent') {
-    const unroute: SwarmAction[] = observation.route?.held
-      ? [{ type: 'unroute', reason: 'its manifest was removed' }]
-      : [];
-    if (!service)
-      return desired.invalid !== undefined
-        ? { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } }
-        : { actions: unroute, outcome: { phase: 'Running', message: 'removed' }, gone: true };
-    if (desired.hold !== undefined)
-      return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
-    return {
-      actions: [...unroute, { type: 'remove', id: service.id, reason: 'its manifest was removed' }],
-      outcome: { phase: 'Running', message: 'removed' },
-      gone: true,
-    };
-  }
-  const plan = planPresent(observation, desired.app.spec);
+  const { desired } = observation;
+  if (desired.kind === 'absent') return planRemoval(observation, desired);
+  const plan = planPresent(observation, desired.app);
   if (desired.invalid !== undefined) plan.outcome = { phase: 'Invalid', message: desired.invalid };
   return plan;
 }
 
-function planPresent(
-  observation: SwarmObservation,
-  spec: { image: string; tag: string; replicas: number; deploy: { strategy: string } },
-): SwarmPlan {
+/** No manifest: the route, the service and every Docker secret of the app go (unless removal is held); a held revision never stops that. */
+function planRemoval(observation: SwarmObservation, desired: Extract<Desired, { kind: 'absent' }>): SwarmPlan {
+  const { service } = observation;
+  const unroute: SwarmAction[] = observation.route?.held
+    ? [{ type: 'unroute', reason: 'its manifest was removed' }]
+    : [];
+  if (!service)
+    return desired.invalid !== undefined
+      ? { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } }
+      : {
+          actions: [...unroute, ...unusedSecrets(observation.secrets, undefined)],
+          outcome: { phase: 'Running', message: 'removed' },
+          gone: true,
+        };
+  if (desired.hold !== undefined)
+    return { actions: [], outcome: { phase: 'Running', message: `manifest gone, removal held: ${desired.hold}` } };
+  return {
+    actions: [
+      ...unroute,
+      { type: 'remove', id: service.id, reason: 'its manifest was removed' },
+      ...unusedSecrets(observation.secrets, undefined),
+    ],
+    outcome: { phase: 'Running', message: 'removed' },
+    gone: true,
+  };
+}
+
+function planPresent(observation: SwarmObservation, app: App): SwarmPlan {
   const { service, wanted, tasks } = observation;
+  const { spec } = app;
   const ref = imageRef(spec.image, spec.tag);
   const running = service ? runningTasks(tasks, service.specHash) : 0;
   if (observation.imageMissing) {
@@ -106,25 +100,39 @@ function planPresent(
     return { actions: [], outcome: { phase: running > 0 ? 'Degraded' : 'Failed', message: reason }, refused: reason };
   }
   const next = wanted.spec;
-  const revision = `${next.labels[LABEL_SPEC_HASH]}@${digestOf(next.image)}`;
-  const rollout = {
-    revision,
-    imageId: digestOf(next.image),
-    image: spec.image,
-    tag: spec.tag,
-    strategy: next.update.order === 'start-first' ? ('zero-downtime' as const) : ('recreate' as const),
-  };
+  const rollout = rolloutOf(app, next);
+  const held = isHeld(observation.held, rollout.revision, next) ? observation.held : undefined;
   const runningMessage = `${spec.replicas} × ${ref} running`;
-  if (!service)
+  const deadlineMs = spec.deploy.progressDeadline * 1000;
+  const follow = observation.route !== undefined;
+  const after = afterSending(observation, app);
+
+  if (!service) {
+    if (held) return planHeld(observation, app, held);
     return {
-      actions: [{ type: 'create', spec: next, reason: `deploy ${ref}` }],
+      actions: [
+        ...makeSecrets(observation, app),
+        { type: 'create', spec: next, reason: `deploy ${ref}` },
+        {
+          type: 'watch',
+          spec: next,
+          until: 'running',
+          deadlineMs,
+          follow,
+          reason: `until ${spec.replicas} task(s) run`,
+        },
+        ...after,
+      ],
       outcome: { phase: 'Running', message: runningMessage },
       rollout,
     };
-  if (service.serviceHash !== next.labels[LABEL_SERVICE_HASH]) {
-    const rolling = service.specHash !== next.labels[LABEL_SPEC_HASH] || service.image !== next.image;
+  }
+  if (service.serviceHash !== serviceHashOf(next)) {
+    if (held) return planHeld(observation, app, held);
+    const rolling = service.specHash !== specHashOf(next) || service.image !== next.image;
     return {
       actions: [
+        ...makeSecrets(observation, app),
         {
           type: 'update',
           id: service.id,
@@ -133,38 +141,170 @@ function planPresent(
           rolling,
           reason: rolling ? `roll out ${ref}` : 'the service spec changed (replicas, checks or update settings)',
         },
+        rolling
+          ? {
+              type: 'watch',
+              spec: next,
+              until: 'updated',
+              deadlineMs,
+              follow,
+              reason: 'until Swarm completes the update',
+            }
+          : {
+              type: 'watch',
+              spec: next,
+              until: 'running',
+              deadlineMs,
+              follow,
+              reason: `until ${spec.replicas} task(s) run`,
+            },
+        ...after,
       ],
       outcome: { phase: 'Running', message: runningMessage },
       ...(rolling ? { rollout } : {}),
     };
   }
-  if (service.update.state === 'updating')
-    return { actions: [], outcome: { phase: 'Running', message: runningMessage }, rollout, resume: true };
-  const route = observation.route;
-  const routeActions: SwarmAction[] =
-    route && !route.current
-      ? [
-          {
-            type: 'route',
-            endpoints: route.endpoints,
-            reason: route.held ? 'the proxy does not route to the running tasks' : 'the proxy has no route for the app',
-          },
-        ]
-      : [];
+  if (service.update.state === 'updating') return planResumed(observation, app, service, next, rollout);
+  // Swarm gave the held spec up but still names it (a pause, or a rollback under way): it stays held.
+  if (held && GIVEN_UP.has(service.update.state)) return planHeld(observation, app, held);
+
+  const actions = [...routeToRunning(observation), ...unusedSecrets(observation.secrets, service)];
   if (running < spec.replicas)
     return {
-      actions: routeActions,
+      actions,
       outcome: {
         phase: 'Degraded',
         message: `${running} of ${spec.replicas} replicas of ${ref} running (Swarm is rescheduling)`,
       },
     };
-  return { actions: routeActions, outcome: { phase: 'Running', message: runningMessage } };
+  return { actions, outcome: { phase: 'Running', message: runningMessage } };
 }
 
-/** Tasks of the spec `specHash` that run and are meant to. */
-export function runningTasks(tasks: readonly TaskSummary[], specHash: string): number {
-  return tasks.filter((t) => t.specHash === specHash && t.state === 'running' && t.desiredState === 'running').length;
+/**
+ * Swarm is rolling out the spec berth wants already (berth restarted mid-rollout): nothing is
+ * sent; the rollout is watched to its end, or, when it has run past deploy.progressDeadline
+ * already, Swarm is asked to roll it back.
+ */
+function planResumed(
+  observation: SwarmObservation,
+  app: App,
+  service: ServiceSummary,
+  next: ServiceSpec,
+  rollout: Rollout,
+): SwarmPlan {
+  const { spec } = app;
+  const deadlineMs = spec.deploy.progressDeadline * 1000;
+  const since = service.update.startedAt;
+  if (since !== undefined && observation.now > since + deadlineMs) {
+    const rollback = pastDeadline(service, next, observation.tasks);
+    const running = observation.tasks.some((t) => t.state === 'running' && t.desiredState === 'running');
+    return {
+      actions: [rollback],
+      outcome: { phase: running ? 'Degraded' : 'Failed', message: `deploy failed: ${rollback.failure}` },
+      rollout,
+    };
+  }
+  return {
+    actions: [
+      {
+        type: 'watch',
+        spec: next,
+        until: 'updated',
+        // Without Swarm's start time, the deadline runs from now.
+        since: since ?? observation.now,
+        deadlineMs,
+        follow: observation.route !== undefined,
+        reason: 'Swarm is rolling it out already (berth restarted mid-rollout)',
+      },
+      ...afterSending(observation, app),
+    ],
+    outcome: { phase: 'Running', message: `${spec.replicas} × ${imageRef(spec.image, spec.tag)} running` },
+    rollout,
+  };
+}
+
+/**
+ * The held revision is not sent again; what serves keeps serving (and routed), and secrets no spec
+ * mounts still go. Degraded while a task runs, Failed when none does.
+ */
+function planHeld(observation: SwarmObservation, app: App, held: HeldSpec): SwarmPlan {
+  const ref = imageRef(app.spec.image, app.spec.tag);
+  const anyRunning = observation.tasks.some((t) => t.state === 'running' && t.desiredState === 'running');
+  const serving = anyRunning ? 'the previous revision keeps serving' : 'nothing serves';
+  return {
+    actions: [
+      ...routeToRunning(observation),
+      ...(observation.service ? unusedSecrets(observation.secrets, observation.service) : []),
+    ],
+    outcome: {
+      phase: anyRunning ? 'Degraded' : 'Failed',
+      message: `${ref} is held after it failed (${held.reason}); ${serving} until the manifest changes or \`berth retry ${app.name}\``,
+    },
+    hold: { revision: held.revision, reason: held.reason },
+  };
+}
+
+/**
+ * Whether `held` is the spec about to be sent: the same revision and, when the hold knows it, the
+ * same service hash (a held revision sent with other checks or replicas is a new attempt).
+ */
+function isHeld(held: HeldSpec | undefined, revision: string, next: ServiceSpec): held is HeldSpec {
+  return (
+    held !== undefined &&
+    held.revision === revision &&
+    (held.serviceHash === undefined || held.serviceHash === serviceHashOf(next))
+  );
+}
+
+/** The Docker secrets the spec mounts, made before it is sent. */
+function makeSecrets(observation: SwarmObservation, app: App): SwarmAction[] {
+  const secrets = swarmSecretsFor(observation.namespace, app);
+  if (secrets.length === 0) return [];
+  return [
+    {
+      type: 'makeSecrets',
+      secrets: secrets.map(({ target: _target, ...secret }) => secret),
+      reason: "the spec mounts them (named by their content's digest: one there already stands)",
+    },
+  ];
+}
+
+/** After the spec was sent and watched: the proxy to what runs, and the secrets no spec mounts away. */
+function afterSending(observation: SwarmObservation, app: App): SwarmAction[] {
+  const wanted = new Set(swarmSecretsFor(observation.namespace, app).map((s) => s.name));
+  return [
+    ...(observation.route !== undefined
+      ? [{ type: 'follow' as const, reason: 'the proxy routes to the tasks that run once the rollout ends' }]
+      : []),
+    ...(observation.secrets.some((s) => !wanted.has(s.name))
+      ? [{ type: 'sweepSecrets' as const, reason: 'secrets neither the new spec nor the one before it mounts go' }]
+      : []),
+  ];
+}
+
+/** A route to the running tasks, when the proxy does not hold exactly that. */
+function routeToRunning(observation: SwarmObservation): SwarmAction[] {
+  const { route } = observation;
+  if (!route || route.current) return [];
+  return [
+    {
+      type: 'route',
+      endpoints: route.endpoints,
+      reason: route.held ? 'the proxy does not route to the running tasks' : 'the proxy has no route for the app',
+    },
+  ];
+}
+
+/** The rollout of `next`; its revision is `<specHash>@<digest>`. */
+function rolloutOf(app: App, next: ServiceSpec): Rollout {
+  const digest = digestOf(next.image);
+  return {
+    revision: `${specHashOf(next)}@${digest}`,
+    imageId: digest,
+    image: app.spec.image,
+    tag: app.spec.tag,
+    strategy: next.update.order === 'start-first' ? 'zero-downtime' : 'recreate',
+  };
 }
 
 /** The `sha256:...` a pinned reference names, else the reference itself. */

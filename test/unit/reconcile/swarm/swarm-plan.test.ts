@@ -1,70 +1,10 @@
 import { strict as assert } from 'node:assert';
-import type { Desired } from '../../../../src/reconcile/docker/actions.js';
-import { planService, type SwarmObservation } from '../../../../src/reconcile/swarm/plan.js';
+import { planService } from '../../../../src/reconcile/swarm/plan.js';
+import { taskEndpoints } from '../../../../src/reconcile/swarm/endpoints.js';
 import { serviceSpecFor, swarmSecretsFor } from '../../../../src/reconcile/swarm/service-spec.js';
-import type { ServiceSpec, ServiceSummary, TaskSummary } from '../../../../src/runtime/services.js';
-import type { App } from '../../../../src/manifest/types.js';
+import type { TaskSummary } from '../../../../src/runtime/services.js';
 import { testApp } from '../../../support/apps.js';
-
-const DIGEST = `sha256:${'d'.repeat(64)}`;
-const registryApp = (tag: string, overrides = {}) =>
-  testApp('web', {
-    image: '127.0.0.1:5000/team/web',
-    tag,
-    replicas: 2,
-    checks: { wait: 0, http: [{ path: '/health', content: 'ok', port: 8080, attempts: 3, wait: 1, timeout: 2 }] },
-    ...overrides,
-  });
-const pinned = (app: App) => ({ ref: `${app.spec.image}:${app.spec.tag}@${DIGEST}`, pinned: true });
-const specOf = (app: App): ServiceSpec => {
-  const result = serviceSpecFor('dokku', app, pinned(app), 1, 10);
-  if (!('spec' in result)) throw new Error(result.refused);
-  return result.spec;
-};
-const serviceOf = (
-  spec: ServiceSpec,
-  update: ServiceSummary['update'] = { state: 'completed', message: '' },
-): ServiceSummary => ({
-  id: 'svc1',
-  name: spec.name,
-  app: 'web',
-  version: 7,
-  specHash: spec.labels['berth.spec-hash'] ?? '',
-  serviceHash: spec.labels['berth.service-hash'] ?? '',
-  image: spec.image,
-  replicas: spec.replicas,
-  update,
-  secretNames: spec.secrets.map((x) => x.name),
-});
-const task = (spec: ServiceSpec, slot: number, state: TaskSummary['state'] = 'running'): TaskSummary => ({
-  id: `t${slot}`,
-  serviceId: 'svc1',
-  app: 'web',
-  slot,
-  nodeId: 'n1',
-  state,
-  desiredState: 'running',
-  specHash: spec.labels['berth.spec-hash'] ?? '',
-  message: '',
-  error: '',
-  ports: [],
-  createdAt: slot,
-});
-const present = (app: App): Desired => ({ kind: 'present', app });
-function observe(
-  app: App | undefined,
-  service?: ServiceSummary,
-  tasks: TaskSummary[] = [],
-  desired?: Desired,
-): SwarmObservation {
-  return {
-    name: 'web',
-    desired: desired ?? (app ? present(app) : { kind: 'absent' }),
-    tasks,
-    ...(service ? { service } : {}),
-    ...(app ? { wanted: serviceSpecFor('dokku', app, pinned(app), 1, 10) } : {}),
-  };
-}
+import { DIGEST, observe, pinned, registryApp, serviceOf, specOf, task } from './fixtures.js';
 
 describe('a manifest as a Swarm service (serviceSpecFor)', () => {
   it('names and labels the service, pins the image, and turns http checks into a healthcheck', () => {
@@ -129,9 +69,11 @@ describe('a manifest as a Swarm service (serviceSpecFor)', () => {
     // A rotation is a new secret name and a rolling update.
     const rotated = specOf(app('second-Zq8'));
     assert.equal(rotated.secrets[0]?.name, `dokku_web_${'b'.repeat(12)}_0`);
-    const plan = planService(observe(app('second-Zq8'), serviceOf(first), [task(first, 1), task(first, 2)]));
+    const plan = planService(
+      observe(app('second-Zq8'), { service: serviceOf(first), tasks: [task(first, 1), task(first, 2)] }),
+    );
     assert.deepEqual(
-      plan.actions.map((a) => a.type === 'update' && a.rolling),
+      plan.actions.filter((a) => a.type === 'update').map((a) => a.type === 'update' && a.rolling),
       [true],
     );
 
@@ -179,91 +121,7 @@ describe('a manifest as a Swarm service (serviceSpecFor)', () => {
   });
 });
 
-describe('the Swarm planner (planService)', () => {
-  const v1 = registryApp('v1');
-  const v2 = registryApp('v2');
-
-  it('creates a missing service as a rollout', () => {
-    const plan = planService(observe(v1));
-    assert.deepEqual(
-      plan.actions.map((a) => a.type),
-      ['create'],
-    );
-    assert.equal(plan.rollout?.imageId, DIGEST);
-  });
-
-  it("sends nothing for a service whose spec is what berth would send (an update would reset Swarm's status)", () => {
-    const spec = specOf(v1);
-    const plan = planService(observe(v1, serviceOf(spec), [task(spec, 1), task(spec, 2)]));
-    assert.deepEqual(plan.actions, []);
-    assert.deepEqual(plan.outcome, { phase: 'Running', message: '2 × 127.0.0.1:5000/team/web:v1 running' });
-  });
-
-  it("rolls out a new tag as an update at the service's version, and a replica change as a plain update", () => {
-    const spec = specOf(v1);
-    const rolling = planService(observe(v2, serviceOf(spec)));
-    assert.equal(rolling.actions[0]?.type === 'update' && rolling.actions[0].rolling, true);
-    assert.equal(rolling.actions[0]?.type === 'update' && rolling.actions[0].version, 7);
-    assert.ok(rolling.rollout);
-    const scaled = planService(observe(registryApp('v1', { replicas: 3 }), serviceOf(spec)));
-    assert.equal(scaled.actions[0]?.type === 'update' && scaled.actions[0].rolling, false);
-    assert.equal(scaled.rollout, undefined, 'scaling is no new revision');
-  });
-
-  it('reports fewer running tasks than replicas as Degraded without acting (Swarm reschedules)', () => {
-    const spec = specOf(v1);
-    const plan = planService(observe(v1, serviceOf(spec), [task(spec, 1), task(spec, 2, 'failed')]));
-    assert.deepEqual(plan.actions, []);
-    assert.equal(plan.outcome.phase, 'Degraded');
-    assert.match(plan.outcome.message, /^1 of 2 replicas/);
-  });
-
-  it('watches a rollout Swarm is running already (berth restarted mid-rollout) instead of sending it again', () => {
-    const spec = specOf(v2);
-    const plan = planService(observe(v2, serviceOf(spec, { state: 'updating', message: 'update in progress' })));
-    assert.deepEqual(plan.actions, []);
-    assert.equal(plan.resume, true);
-  });
-
-  it('removes the service of a removed app, unless removal is held', () => {
-    const service = serviceOf(specOf(v1));
-    assert.deepEqual(
-      planService(observe(undefined, service)).actions.map((a) => a.type),
-      ['remove'],
-    );
-    const held = planService(
-      observe(undefined, service, [], { kind: 'absent', hold: 'the manifest directory is empty' }),
-    );
-    assert.deepEqual(held.actions, []);
-    assert.notEqual(held.gone, true);
-  });
-});
-
-describe('the Swarm planner and images only this host has', () => {
-  const local = testApp('web', { tag: 'v1', replicas: 1 });
-  it('waits (Pending) for an image that is nowhere yet', () => {
-    const plan = planService({ name: 'web', desired: { kind: 'present', app: local }, tasks: [], imageMissing: true });
-    assert.deepEqual(plan.actions, []);
-    assert.equal(plan.outcome.phase, 'Pending');
-    assert.match(plan.outcome.message, /^waiting for image dokku\/web:v1/);
-  });
-
-  it('pushes an image only this host has to the swarm registry before anything else', () => {
-    const plan = planService({
-      name: 'web',
-      desired: { kind: 'present', app: local },
-      tasks: [],
-      publish: { source: 'dokku/web:v1', target: '127.0.0.1:5000/dokku/web:v1' },
-    });
-    assert.deepEqual(
-      plan.actions.map((a) => a.type),
-      ['push'],
-    );
-    assert.equal(plan.outcome.phase, 'Deploying');
-  });
-});
-
-describe('a Swarm app behind the proxy', () => {
+describe('Swarm tasks behind the proxy (taskEndpoints)', () => {
   const app = registryApp('v1');
   const spec = specOf(app);
   const withPort = (slot: number, state: TaskSummary['state'], node: string, published: number): TaskSummary => ({
@@ -276,8 +134,7 @@ describe('a Swarm app behind the proxy', () => {
     { id: 'n2', addr: '10.203.0.2' },
   ];
 
-  it('routes to each running task at its node address and published port; during a rollout to starting tasks too', async () => {
-    const { taskEndpoints } = await import('../../../../src/reconcile/swarm/endpoints.js');
+  it('routes to each running task at its node address and published port; during a rollout to starting tasks too', () => {
     const tasks = [
       withPort(1, 'running', 'n1', 30001),
       withPort(2, 'running', 'n2', 30002),
@@ -290,30 +147,5 @@ describe('a Swarm app behind the proxy', () => {
       '10.203.0.1:30003',
       '10.203.0.2:30002',
     ]);
-  });
-
-  it('plans a route when the proxy does not hold the running tasks, and an unroute with the service of a removed app', () => {
-    const service = serviceOf(spec);
-    const tasks = [task(spec, 1), task(spec, 2)];
-    const stale = planService({
-      ...observe(app, service, tasks),
-      route: { held: true, current: false, endpoints: ['10.203.0.1:30001'] },
-    });
-    assert.deepEqual(
-      stale.actions.map((a) => a.type),
-      ['route'],
-    );
-    assert.deepEqual(
-      planService({ ...observe(app, service, tasks), route: { held: true, current: true, endpoints: [] } }).actions,
-      [],
-    );
-    const removed = planService({
-      ...observe(undefined, service),
-      route: { held: true, current: true, endpoints: [] },
-    });
-    assert.deepEqual(
-      removed.actions.map((a) => a.type),
-      ['unroute', 'remove'],
-    );
   });
 });
