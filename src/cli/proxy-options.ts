@@ -1,9 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { directTraffic } from '../proxy/direct.js';
-import { NginxRouter } from '../proxy/nginx-router.js';
-import type { ProxyTls, TrafficRouter } from '../proxy/types.js';
-import type { Logger } from '../util/logger.js';
+import type { NginxRouterOptions } from '../proxy/nginx-router.js';
 import { checkedDomain } from './domain-flag.js';
 import { UsageError } from './usage.js';
 
@@ -45,7 +42,7 @@ export interface TlsSettings {
   challengeRoot?: string;
 }
 
-export async function tlsSettings(values: ProxyValues, namespace: string): Promise<TlsSettings | undefined> {
+async function tlsSettings(values: ProxyValues, namespace: string): Promise<TlsSettings | undefined> {
   const directory = values['acme-directory'];
   const ownDir = values['tls-cert-dir'];
   if (directory === undefined && ownDir === undefined) {
@@ -94,29 +91,40 @@ function checkedListen(flag: string, listen: string): string {
   return listen;
 }
 
-/** The domain apps without `domains` are served under (`<app>.D`), when the flags ask for one. */
-export function claimOptions(values: ProxyValues): { defaultDomain?: string } {
+/** The proxy as the flags ask for it, checked; nothing is made yet (compose/proxy.ts makes it). */
+export interface ProxySettings {
+  /** `--proxy nginx`: the router's options but its TLS; undefined without a proxy (traffic reaches containers through their published ports). */
+  nginx?: Omit<NginxRouterOptions, 'tls'>;
+  /** HTTPS at the proxy; only ever with `nginx`. */
+  tls?: TlsSettings;
+  /** The domain apps without `domains` are served under (`<app>.D`), when the flags ask for one. */
+  claims: { defaultDomain?: string };
+}
+
+/** Every proxy flag checked, in the order `run` and `plan` have always reported them: the TLS flags, then the router's. */
+export async function proxySettings(values: ProxyValues, namespace: string): Promise<ProxySettings> {
+  const tls = await tlsSettings(values, namespace);
+  const nginx = nginxSettings(values, namespace);
+  return { ...(nginx ? { nginx } : {}), ...(tls ? { tls } : {}), claims: claimOptions(values) };
+}
+
+function claimOptions(values: ProxyValues): { defaultDomain?: string } {
   return values.proxy === 'nginx' && values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {};
 }
 
-/** The router the flags ask for: none (`directTraffic`) unless `--proxy nginx`. */
-export function trafficRouter(values: ProxyValues, namespace: string, logger: Logger, tls?: ProxyTls): TrafficRouter {
+/** The nginx router's options the flags ask for; undefined (no proxy) unless `--proxy nginx`. */
+function nginxSettings(values: ProxyValues, namespace: string): ProxySettings['nginx'] {
   if (values.proxy === undefined) {
     if (values.domain !== undefined) throw new UsageError('--domain needs --proxy nginx');
-    return directTraffic;
+    return undefined;
   }
   if (values.proxy !== 'nginx') throw new UsageError(`--proxy supports "nginx", not "${values.proxy}"`);
-  const listen = checkedListen('--proxy-listen', values['proxy-listen']);
-  return new NginxRouter(
-    {
-      namespace,
-      confDir: resolve(values['nginx-conf-dir']),
-      listen,
-      testCommand: values['nginx-test'],
-      reloadCommand: values['nginx-reload'],
-      ...(values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {}),
-      ...(tls ? { tls } : {}),
-    },
-    logger,
-  );
+  return {
+    namespace,
+    confDir: resolve(values['nginx-conf-dir']),
+    listen: checkedListen('--proxy-listen', values['proxy-listen']),
+    testCommand: values['nginx-test'],
+    reloadCommand: values['nginx-reload'],
+    ...(values.domain !== undefined ? { defaultDomain: checkedDomain(values.domain) } : {}),
+  };
 }

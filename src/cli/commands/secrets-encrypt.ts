@@ -1,9 +1,10 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Encrypter } from 'age-encryption';
 import { appArguments, parseCommand } from '../options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage.js';
+import { writeFileAtomically } from '../../util/atomic-file.js';
 
 /**
  * `berth secrets:encrypt APP NAME [--manifests DIR]`: encrypts stdin for the recipients listed in
@@ -45,8 +46,8 @@ export async function secretsEncryptCommand(
   for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
   const target = join(dir, 'secrets', app, `${name}.age`);
   await mkdir(dirname(target), { recursive: true });
-  await writeFile(`${target}.tmp`, await encrypter.encrypt(new Uint8Array(Buffer.concat(chunks))), { mode: 0o644 });
-  await rename(`${target}.tmp`, target);
+  // Only ciphertext: readable by all (0644), like any other manifest file.
+  await writeFileAtomically(target, await encrypter.encrypt(new Uint8Array(Buffer.concat(chunks))), 0o644);
   const path = relative(dir, target);
   out.stdout(`=====> Encrypted for ${recipients.length} recipient(s) into ${path}\n`);
   out.stdout(`       name it in ${app}'s manifest: envFrom: [{ file: ${path} }]  (a dotenv file)\n`);

@@ -50,7 +50,10 @@ describe('berth commands and exit codes (real engine)', function () {
     );
     const onSwarm = await world.cli(['validate', '--runtime', 'swarm', file]);
     assert.equal(onSwarm.code, 1);
-    assert.match(onSwarm.stdout, new RegExp(`^${file}:9:15: spec\\.ports\\[0\\]\\.hostIp: Swarm publishes port 80/tcp`));
+    assert.match(
+      onSwarm.stdout,
+      new RegExp(`^${file}:9:15: spec\\.ports\\[0\\]\\.hostIp: Swarm publishes port 80/tcp`),
+    );
     assert.equal((await world.cli(['validate', file])).code, 0);
     const unknown = await world.cli(['validate', '--runtime', 'kubernetes', file]);
     assert.equal(unknown.code, 1, unknown.stderr);

@@ -1,0 +1,137 @@
+/**
+ * What `run --listen` serves: the Prometheus metrics, read from the parts at scrape time, and the
+ * status page, /healthz, /readyz, /api/apps and the git webhook. fastify and prom-client load only
+ * for --listen: every other start stays lean.
+ */
+import type { Controller } from '../../controller/controller.js';
+import type { DesiredState } from '../../controller/desired-state.js';
+import type { BerthEvent } from '../../events/types.js';
+import { formatListenAddress } from '../../http/listen-address.js';
+import type { StatusServer } from '../../http/server.js';
+import { formatProblem } from '../../manifest/types.js';
+import type { createPrometheusMetrics } from '../../metrics/prometheus.js';
+import type { GitSource } from '../../source/git/git-source.js';
+import type { StateStore } from '../../state/store.js';
+import { appStatuses, engineOutage } from '../../status/app-status.js';
+import type { ObservedContainers } from '../../status/observed-containers.js';
+import { sourceLine } from '../../status/source-line.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import type { GitSettings } from '../git-options.js';
+import type { ListenSettings } from '../listen-options.js';
+import type { Engine } from './engine.js';
+
+/** berth's Prometheus metrics: counters, gauges and their registry. */
+type PrometheusMetrics = ReturnType<typeof createPrometheusMetrics>;
+
+/** What the gauges read at each scrape. */
+export interface MetricParts {
+  state: StateStore;
+  queue: { readonly depth: number };
+  desired: Pick<DesiredState, 'problems'>;
+  /** With --git: berth_source_up, from the condition the source last recorded. */
+  followsGit: boolean;
+}
+
+/** berth's metrics, each gauge read from `parts` at scrape time. */
+export async function statusMetrics(parts: MetricParts): Promise<PrometheusMetrics> {
+  const prometheus = await import('../../metrics/prometheus.js');
+  const { state, queue, desired } = parts;
+  return prometheus.createPrometheusMetrics({
+    phases: () => state.names().flatMap((name) => state.get(name)?.phase ?? []),
+    queueDepth: () => queue.depth,
+    manifestErrors: () => desired.problems().length,
+    stateWritable: () => state.writeFailure() === undefined,
+    certificates: () => state.certificates(),
+    ...(parts.followsGit ? { sourceUp: () => state.source()?.error === undefined } : {}),
+  });
+}
+
+/** What the status server shows and answers from. */
+export interface StatusParts {
+  namespace: string;
+  clock: Clock;
+  logger: Logger;
+  listening: ListenSettings;
+  metrics: PrometheusMetrics;
+  controller: Pick<Controller, 'readiness'>;
+  state: StateStore;
+  desired: Pick<DesiredState, 'problems'>;
+  /** The containers as the controller last saw them (engine.wrap fed them). */
+  observed: ObservedContainers;
+  engine: Pick<Engine, 'runtime' | 'watchesContainers'>;
+  events: { events(): BerthEvent[] };
+  /** With --git: the source's condition on the page, and with --git-webhook-secret-file the push webhook. */
+  git?: { settings: GitSettings; source: Pick<GitSource, 'status' | 'fetchNow'> };
+}
+
+/** The status server, listening on --listen (the line saying where is logged); close() it at the end. */
+export async function serveStatus(parts: StatusParts): Promise<StatusServer> {
+  const { StatusServer } = await import('../../http/server.js');
+  const { namespace, state, observed, engine, git, clock } = parts;
+  const server = new StatusServer({
+    namespace,
+    readiness: () => parts.controller.readiness(),
+    snapshot: async () => ({
+      ...statusSnapshot(
+        observed,
+        state,
+        engine.watchesContainers ? undefined : () => engine.runtime.listContainers(namespace),
+      ),
+      problems: parts.desired.problems().map(formatProblem),
+      ...(git ? { source: sourceLine(git.source.status(), clock.now()) } : {}),
+      events: parts.events.events(),
+    }),
+    ...(git?.settings.webhookSecret !== undefined
+      ? {
+          gitWebhook: {
+            secret: git.settings.webhookSecret,
+            branch: git.settings.branch,
+            onPush: () => void git.source.fetchNow(),
+          },
+        }
+      : {}),
+    onChange: (listener) => {
+      const offState = state.onChange(listener);
+      const offObserved = observed.onChange(listener);
+      return () => {
+        offState();
+        offObserved();
+      };
+    },
+    metrics: parts.metrics.registry,
+    limits: parts.listening.limits,
+    clock,
+    logger: parts.logger,
+  });
+  try {
+    const bound = await server.listen(parts.listening.address);
+    const url = `http://${formatListenAddress(bound)}`;
+    parts.logger.info(
+      { source: 'http', listen: url },
+      `Status page on ${url}/ (also /healthz, /readyz, /metrics, /api/apps)`,
+    );
+    return server;
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+}
+
+/** Where the controller watches services, not containers: the containers are listed at most this often, whatever the number of requests. */
+const LISTED_CONTAINERS_MAX_AGE_MS = 5_000;
+
+/**
+ * What the status endpoints show: state beside the containers as the controller last saw them
+ * (its resync, its reconciles, the engine's events); no request asks the engine. While the engine
+ * is lost or hung, state alone. `list`: where the controller does not watch containers (Swarm),
+ * they are listed in the background when what is known is older than LISTED_CONTAINERS_MAX_AGE_MS
+ * (one list at a time, shared).
+ */
+function statusSnapshot(observed: ObservedContainers, state: StateStore, list: (() => Promise<unknown>) | undefined) {
+  const engineReachable = state.engine()?.reachable !== false;
+  if (engineReachable && list) observed.refreshIfOlder(LISTED_CONTAINERS_MAX_AGE_MS, list);
+  const containers = engineReachable ? observed.containers() : undefined;
+  const outages = [engineOutage(state.engine()), state.writeFailure()?.message].filter((line) => line !== undefined);
+  return { apps: appStatuses({ state, containers }), ...(outages.length > 0 ? { outage: outages.join('; ') } : {}) };
+}
