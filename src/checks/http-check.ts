@@ -30,7 +30,7 @@ export function httpCheck(
 }
 
 /** How much of a body `content` is looked for in; the rest is never read. */
-export const CHECK_BODY_LIMIT_BYTES = 64 * 1024;
+const CHECK_BODY_LIMIT_BYTES = 64 * 1024;
 
 /** '' when the attempt passed, else why it did not. */
 async function attemptOnce(url: string, check: HttpCheck, signal: AbortSignal): Promise<string> {
@@ -55,7 +55,7 @@ async function attemptOnce(url: string, check: HttpCheck, signal: AbortSignal): 
 }
 
 /** The first `limit` bytes of the body as text (`cut` when there was more); the rest is never read. */
-export async function bodyPrefix(response: Response, limit: number): Promise<{ text: string; cut: boolean }> {
+async function bodyPrefix(response: Response, limit: number): Promise<{ text: string; cut: boolean }> {
   const reader = response.body?.getReader();
   if (!reader) return { text: '', cut: false };
   const chunks: Uint8Array[] = [];

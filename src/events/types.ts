@@ -46,5 +46,3 @@ export interface EventSink {
   /** A person asked for one more attempt at `app` (`berth retry`): its next start and failure are news, though the revision failed before. */
   retried?(app: string): void;
 }
-
-export const noEvents: EventSink = { emit: () => undefined };

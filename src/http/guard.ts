@@ -29,7 +29,7 @@ export function hostOfHeader(header: string): string | undefined {
 }
 
 /** 127.0.0.0/8, ::1, `localhost` (and its IPv4-mapped forms). */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^(?:::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
@@ -95,7 +95,7 @@ export function clientKey(address: string | undefined): string {
     .join(':')}::/64`;
 }
 
-export type RateVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+type RateVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 /** How many client addresses are remembered at most: the least recently seen is forgotten first. */
 const MAX_CLIENTS = 10_000;

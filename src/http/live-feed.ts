@@ -16,7 +16,7 @@ import { escapeHtml } from './status-page.js';
 /** A client that has not read this much of what was pushed to it is let go: a stalled reader must not grow berth's memory. */
 export const MAX_UNREAD_BYTES = 1024 * 1024;
 
-export interface LiveFeedOptions<View> {
+interface LiveFeedOptions<View> {
   /** What is shown now; may do I/O. */
   render(): Promise<View>;
   /** The whole live part, as HTML. */

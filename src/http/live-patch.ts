@@ -19,7 +19,7 @@ export interface LiveList {
 }
 
 /** A part is an element the page finds by its position (LIVE_PARTS, ROW_PARTS in the page's script) and replaces whole, or a list. */
-export type LivePart = string | LiveList;
+type LivePart = string | LiveList;
 
 export interface LiveRow {
   /** The `<tr>`'s id, `app-NAME`. */
@@ -45,9 +45,9 @@ export interface LiveModel {
 }
 
 /** `[scope, part, html]`: replace the part (scope '' is the live part itself, else a row's id). */
-export type SetOp = [scope: string, part: number, html: string];
+type SetOp = [scope: string, part: number, html: string];
 /** `[scope, part, summary, items, length]`: put `items` (maybe none) at the head of the part's list, keep its first `length` items, replace its summary. */
-export type PrependOp = [scope: string, part: number, summary: string, items: string[], length: number];
+type PrependOp = [scope: string, part: number, summary: string, items: string[], length: number];
 
 /** A `patch` frame. */
 export interface LivePatch {

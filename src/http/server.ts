@@ -30,7 +30,7 @@ import { liveModel, renderStatusPage } from './status-page.js';
 import { verifyWebhook } from '../source/git/webhook.js';
 import type { BerthEvent } from '../events/types.js';
 
-export interface StatusSnapshot {
+interface StatusSnapshot {
   apps: AppStatus[];
   /** Set while the controller cannot reach the Docker engine. */
   outage?: string;
@@ -43,7 +43,7 @@ export interface StatusSnapshot {
 }
 
 /** `POST /hooks/git`: a push webhook that makes the git source look at once. */
-export interface GitWebhook {
+interface GitWebhook {
   secret: string;
   branch: string;
   /** Called for a verified push to the branch. */
@@ -53,7 +53,7 @@ export interface GitWebhook {
 /** A push event's body is a few KiB; anything much larger is refused before it is read whole. */
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
-export interface StatusServerDeps {
+interface StatusServerDeps {
   namespace: string;
   readiness(): Readiness;
   /** What berth knows now (its state, the controller's last look at the host); never asks the engine, never rejects. */

@@ -31,7 +31,7 @@ export interface PageView {
 const HISTORY_SHOWN = 5;
 
 /** Who writes ages: the server (the page as served, read without JavaScript), or the page's script (what /events sends). */
-export type Ages = 'server' | 'client';
+type Ages = 'server' | 'client';
 
 export function renderStatusPage(view: PageView): string {
   return `<!doctype html>

@@ -22,7 +22,7 @@ export interface Collision {
 }
 
 /** With `--proxy nginx --domain D`, an app without domains is served as `<app>.D`. */
-export interface ClaimOptions {
+interface ClaimOptions {
   defaultDomain?: string;
 }
 
@@ -64,7 +64,7 @@ export function claimsOf(app: App, options: ClaimOptions = {}): Claim[] {
   return claims;
 }
 
-/** The claim as one key, equal for claims on one thing (ports: per exact address; see `overlaps`). */
+/** The claim as one key, equal for claims on one thing (ports: per exact address; `findCollisions` groups them wider). */
 export function claimKey(claim: Claim): string {
   switch (claim.kind) {
     case 'port':
@@ -74,15 +74,6 @@ export function claimKey(claim: Claim): string {
     case 'volume':
       return `volume ${claim.name}`;
   }
-}
-
-/** One host port on two addresses is one socket when the addresses are equal or either is a wildcard of the family (0.0.0.0, ::). */
-export function overlaps(a: Claim, b: Claim): boolean {
-  if (a.kind === 'port' && b.kind === 'port') {
-    if (a.port !== b.port || a.protocol !== b.protocol || family(a.hostIp) !== family(b.hostIp)) return false;
-    return a.hostIp === b.hostIp || isWildcard(a.hostIp) || isWildcard(b.hostIp);
-  }
-  return a.kind === b.kind && claimKey(a) === claimKey(b);
 }
 
 /**

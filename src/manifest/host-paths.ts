@@ -25,7 +25,7 @@ import { isPathWithin } from './validate.js';
 import type { App, ManifestProblem, ManifestSet, VolumeSpec } from './types.js';
 
 /** An `--allow-host-path` prefix as given, and its real path as resolved and checked at start. */
-export interface HostPathPrefix {
+interface HostPathPrefix {
   given: string;
   real: string;
 }

@@ -12,7 +12,7 @@ export interface NodeMessage {
 }
 
 /** Raw source text of a plain scalar, to show how the user wrote it. */
-export type ScalarSource = (pointer: string) => string | undefined;
+type ScalarSource = (pointer: string) => string | undefined;
 
 interface SchemaNode {
   type?: string;

@@ -13,7 +13,7 @@ import type { ManifestSet } from './types.js';
 const ATTEMPTS = 4;
 const RETRY_MS = 20;
 
-export interface TreeSource {
+interface TreeSource {
   /** The tree in place now; 'swapping' while it is being swapped; undefined before any tree. */
   applied(): AppliedTree | 'swapping' | undefined;
 }

@@ -12,8 +12,6 @@ import { constructPlainDocuments } from './construct-plain.js';
 import { printable } from './printable.js';
 import { LineIndex, buildSourceMaps, type Position, type ScalarRange, type SourceMap } from './source-map.js';
 
-export type { Position, ScalarRange } from './source-map.js';
-
 /** One non-empty YAML document of a manifest file, with the source position of every node. */
 export interface ParsedDocument {
   /** The constructed document (YAML core schema: mappings are plain objects). */
@@ -30,7 +28,7 @@ export interface ParsedDocument {
   readonly sourceMap: SourceMap;
 }
 
-export interface ParseResult {
+interface ParseResult {
   documents: ParsedDocument[];
   /** At most one: a file that is not valid YAML yields no documents. */
   problems: ManifestProblem[];
@@ -44,7 +42,7 @@ export interface ParseResult {
  * MAX_DEPTH: mappings and lists nested in one another, the document's own mapping or list
  * counting as the first level (a manifest's `spec.checks.http[0]` is 4 levels deep).
  */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 /**
  * js-yaml's own bound, which keeps its recursion short. It counts its nested parse calls, not
  * levels (a scalar leaf is one more, a single-pair mapping in a flow list none), and so stops a
@@ -55,13 +53,13 @@ export const MAX_DEPTH = 64;
  */
 const PARSER_DEPTH = MAX_DEPTH + 3;
 /** Per document: an alias bomb ("billion laughs") needs many more. */
-export const MAX_ALIASES = 64;
+const MAX_ALIASES = 64;
 /**
  * Scalars, collections and aliases (keys included) in the whole file. A node takes at least one
  * character, or (an empty value) follows a key or indicator that does: a text shorter than half
  * the limit cannot reach it, and only longer ones have their nodes counted.
  */
-export const MAX_NODES = 20_000;
+const MAX_NODES = 20_000;
 
 const TAB_MESSAGE = 'invalid YAML: tab character used for indentation (indent with spaces)';
 const DEPTH_MESSAGE = `nesting deeper than ${MAX_DEPTH} levels (mappings and lists inside one another) is not allowed`;

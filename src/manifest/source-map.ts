@@ -6,7 +6,7 @@ export interface Position {
   col: number;
 }
 
-export type ScalarStyleName = 'plain' | 'single-quoted' | 'double-quoted' | 'literal' | 'folded';
+type ScalarStyleName = 'plain' | 'single-quoted' | 'double-quoted' | 'literal' | 'folded';
 
 /**
  * Source offsets of a scalar's text, end-exclusive. For quoted styles the range excludes

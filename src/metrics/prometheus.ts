@@ -10,7 +10,7 @@ import type { NotifyMetrics } from '../notify/notifier.js';
 import type { CertificateRecord } from '../state/types.js';
 
 /** Read at each scrape. */
-export interface GaugeSources {
+interface GaugeSources {
   phases(): Phase[];
   queueDepth(): number;
   manifestErrors(): number;
@@ -22,7 +22,7 @@ export interface GaugeSources {
   sourceUp?(): boolean;
 }
 
-export interface PrometheusMetrics extends ControllerMetrics {
+interface PrometheusMetrics extends ControllerMetrics {
   readonly registry: Registry;
   readonly notify: NotifyMetrics;
 }

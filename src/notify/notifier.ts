@@ -19,7 +19,7 @@ export interface NotifyMetrics {
   dropped(sink: string): void;
 }
 
-export interface NotifierDeps {
+interface NotifierDeps {
   namespace: string;
   clock: Clock;
   logger: Logger;

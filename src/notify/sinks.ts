@@ -38,7 +38,7 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 /** `webhook`: the event itself as JSON; `slack`, `mattermost`: `{"text": "..."}`; `discord`: `{"content": "...", "allowed_mentions": {"parse": []}}`. */
 export type WebhookKind = 'webhook' | ChatDialect;
 
-export interface WebhookOptions {
+interface WebhookOptions {
   url: string;
   filter: EventFilter;
   /** Signs each body (JSON webhooks): `X-Berth-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` beside `X-Berth-Timestamp`. */

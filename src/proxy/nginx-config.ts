@@ -9,7 +9,7 @@ import { blockHeader, upstreamName } from './nginx-names.js';
 
 export { upstreamName };
 
-export interface ServerBlock {
+interface ServerBlock {
   namespace: string;
   app: string;
   /** `80`, `127.0.0.1:8080`, `[::1]:80`: nginx `listen` syntax. */

@@ -21,7 +21,7 @@ import { APP_NAME } from '../manifest/app-name.js';
 /** A namespace as `--namespace` admits it (the same pattern as src/cli/options.ts). */
 const NAMESPACE = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 
-export interface BlockOwner {
+interface BlockOwner {
   namespace: string;
   app: string;
 }

@@ -25,7 +25,7 @@ import { stripControl } from '../util/strip-control.js';
 export const CONTAINER_OUTPUT_LIMIT_BYTES = 64 * 1024;
 
 /** What berth logs and records of an output (history, events): its last lines, at most this many characters. */
-export const KEPT_OUTPUT_CHARS = 4 * 1024;
+const KEPT_OUTPUT_CHARS = 4 * 1024;
 
 /** A secret file shorter than this is not redacted (it would mangle ids and port numbers), as env values. */
 const MIN_SECRET_FILE_LENGTH = 4;
@@ -119,7 +119,7 @@ export function containerText(bytes: Uint8Array, dropped: number, secrets: reado
   return dropped > 0 ? `${truncationNote(dropped)}\n${text}` : text;
 }
 
-export function truncationNote(dropped: number): string {
+function truncationNote(dropped: number): string {
   return `[output truncated: ${dropped} bytes dropped]`;
 }
 

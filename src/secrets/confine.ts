@@ -11,7 +11,7 @@ import { lstat, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
 /** The directory under `secrets/` every app may read. */
-export const SHARED_SECRETS = 'shared';
+const SHARED_SECRETS = 'shared';
 
 export class ConfinementError extends Error {
   constructor(

@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { readAtMost, readSecretFile, SecretFileError } from '../util/secret-file.js';
 
 /** Larger encrypted files are refused: env files and secret files are small. */
-export const SECRET_FILE_LIMIT = 64 * 1024;
+const SECRET_FILE_LIMIT = 64 * 1024;
 
 export class SecretError extends Error {
   constructor(

@@ -6,15 +6,16 @@
  * With `secretsRoot`, each app's decrypted files are to go in `<secretsRoot>/<app>`.
  */
 import { createHmac, createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App, ManifestProblem, ManifestSet, SecretRef } from '../manifest/types.js';
+import { writeFileAtomically } from '../util/atomic-file.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { ConfinementError, confinedFile } from './confine.js';
 import { type SecretDecrypter, SecretError } from './decrypter.js';
 import { parseDotenv } from './dotenv.js';
 
-export interface ResolveOptions {
+interface ResolveOptions {
   /** The source an app's manifest came from (the manifests directory, or the git checkout): every file it names lies inside it (confine.ts). */
   root: (app: App) => string;
   /** `<secrets root>`: each app's decrypted files are to go in `<secretsRoot>/<app>`. */
@@ -163,6 +164,6 @@ export async function digestKey(file: string): Promise<Buffer> {
   const existing = await readFile(file).catch(() => undefined);
   if (existing && existing.length >= 32) return existing;
   const key = randomBytes(32);
-  await writeFile(file, key, { mode: 0o600 });
+  await writeFileAtomically(file, key, 0o600);
   return key;
 }

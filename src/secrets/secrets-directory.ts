@@ -21,15 +21,15 @@ import { writeFileAtomically } from '../util/atomic-file.js';
 import { ensurePrivateDirectory, UnsafeDirectoryError } from '../util/private-dir.js';
 
 /** Where the default secrets directories are made: a tmpfs on every Linux host. */
-export const DEFAULT_SECRETS_PARENT = '/dev/shm';
+const DEFAULT_SECRETS_PARENT = '/dev/shm';
 
 /** The file in the namespace's state directory that records the default directory's name. */
-export const RECORD_FILE = 'secrets-dir';
+const RECORD_FILE = 'secrets-dir';
 
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
 
-export interface SecretsDirectoryRequest {
+interface SecretsDirectoryRequest {
   namespace: string;
   /** The namespace's state directory, already checked private. */
   stateDir: string;

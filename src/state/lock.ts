@@ -11,7 +11,7 @@ import { StateStore } from './store.js';
 import { LockHeldError } from './errors.js';
 import { ensurePrivateDirectory } from '../util/private-dir.js';
 
-export interface Lock {
+interface Lock {
   readonly file: string;
   release(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * berth's own memory per namespace: each app's phase, last error, serving revision and deploy
  * history, in `<state-dir>/<namespace>/state.json`. Every write replaces the file atomically
- * (write a temp file, fsync, rename); the directory is private to its owner (0700, files 0600).
+ * (src/util/atomic-file.ts); the directory is private to its owner (0700, files 0600).
  * Losing the file loses history, never correctness: Docker's labels hold what reconcile needs.
  *
  * The host's faults never end the process: the record lives in memory and a write that fails
@@ -9,7 +9,7 @@
  * with backoff until the file catches up by itself. A state file that cannot be read as state is
  * moved aside (`state.json.corrupt-<time>`), never silently replaced.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/silent-logger.js';
@@ -23,13 +23,14 @@ import {
   type CertificateRecord,
 } from './types.js';
 import { ensurePrivateDirectory } from '../util/private-dir.js';
+import { writeFileAtomically } from '../util/atomic-file.js';
 
-export interface StateStoreOptions {
+interface StateStoreOptions {
   logger?: Logger;
 }
 
 /** A write of the state file that failed, and is being retried. */
-export interface WriteFailure {
+interface WriteFailure {
   /** One line: the path and the reason. */
   message: string;
   /** Milliseconds since the epoch of the first failure in a row. */
@@ -274,7 +275,7 @@ export class StateStore {
         ...(this.eventRecords.length > 0 ? { events: this.eventRecords } : {}),
       };
       try {
-        await writeAtomically(this.file, `${JSON.stringify(snapshot, null, 2)}\n`);
+        await writeFileAtomically(this.file, `${JSON.stringify(snapshot, null, 2)}\n`, 0o600);
         this.written();
       } catch (error) {
         this.failed(error as Error);
@@ -315,24 +316,6 @@ export class StateStore {
       this.scheduleWrite(false);
     }, delay);
     this.retry.unref();
-  }
-}
-
-/** Temp file, fsync, rename; a temp file a failed write leaves is removed. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw error;
   }
 }
 

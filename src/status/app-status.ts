@@ -30,7 +30,7 @@ export interface AppStatus {
   changedBy: Commit | null;
 }
 
-export interface CertificateStatus {
+interface CertificateStatus {
   domain: string;
   state: CertificateRecord['state'];
   issuer: string | null;
@@ -42,7 +42,7 @@ export interface CertificateStatus {
 }
 
 /** Kubernetes-style conditions, derived from the phase and the containers. */
-export interface Condition {
+interface Condition {
   type: 'Available' | 'Progressing' | 'UpToDate';
   status: 'True' | 'False' | 'Unknown';
   reason: string;
@@ -51,7 +51,7 @@ export interface Condition {
 }
 
 /** The state a status is made from; `containers` is undefined when the engine could not be asked. */
-export interface StatusSources {
+interface StatusSources {
   state: { names(): string[]; get(name: string): AppRecord | undefined; certificates?(): CertificateRecord[] };
   containers: ContainerSummary[] | undefined;
 }

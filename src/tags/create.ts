@@ -8,9 +8,9 @@ import { shortId } from '../util/short-id.js';
 import { appRepository, imageRef } from '../manifest/image-ref.js';
 
 /** Tags berth moves itself after every deploy; a person setting them would be overruled. */
-export const RESERVED_TAGS: readonly string[] = ['latest', 'previous'];
+const RESERVED_TAGS: readonly string[] = ['latest', 'previous'];
 
-export interface CreateTagResult {
+interface CreateTagResult {
   ref: string;
   imageId: string;
   /** The tag already pointed at the running image: nothing changed. */

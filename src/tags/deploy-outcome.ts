@@ -1,6 +1,6 @@
 import type { AppRecord } from '../state/types.js';
 
-export type DeployOutcome = { done: false; note: string } | { done: true; ok: boolean; message: string };
+type DeployOutcome = { done: false; note: string } | { done: true; ok: boolean; message: string };
 
 /**
  * Whether the deploy of `tag` that `tags:deploy --wait` waits for has ended, judged from berth's

@@ -3,7 +3,7 @@
  * then sets `spec.tag` in the app's manifest file in place (see ../manifest/edit.ts); the running
  * controller deploys it like any other edit. Nothing is written when a check fails.
  */
-import { chmod, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { setSpecTag } from '../manifest/edit.js';
 import { ManifestDirectory } from '../manifest/read/load.js';
@@ -11,10 +11,11 @@ import { tagProblem } from '../manifest/tag.js';
 import { formatProblem, type App } from '../manifest/types.js';
 import type { Runtime } from '../runtime/types.js';
 import { TagCommandError } from './errors.js';
+import { writeFileAtomically } from '../util/atomic-file.js';
 import { digestMatches, resolveLocalImage } from '../reconcile/docker/local-image.js';
 import { appRepository, imageRef, tagOf } from '../manifest/image-ref.js';
 
-export interface DeployTagInput {
+interface DeployTagInput {
   namespace: string;
   app: string;
   tag: string;
@@ -23,7 +24,7 @@ export interface DeployTagInput {
   allowHostPaths: string[];
 }
 
-export interface DeployTagResult {
+interface DeployTagResult {
   file: string;
   previousTag: string;
   /** The image id the tag resolves to on this host; undefined when only the registry has it (yet). */
@@ -51,7 +52,8 @@ export async function deployTag(runtime: Runtime, input: DeployTagInput): Promis
 
   const target = await realpath(app.source.file);
   const text = await readFile(target, 'utf8');
-  await writeAtomically(target, setSpecTag(text, app.source.file, name, tag));
+  // Keeps the file's mode; the temporary name is hidden, so the watcher never reads it as a manifest.
+  await writeFileAtomically(target, setSpecTag(text, app.source.file, name, tag));
   return {
     file: app.source.file,
     previousTag: spec.tag,
@@ -118,24 +120,4 @@ async function resolveTag(runtime: Runtime, namespace: string, app: App, tag: st
   const where = remote ? 'on this host nor in its registry' : 'on this host';
   const hint = known.length > 0 ? `; ${local} has ${[...new Set(known)].sort().join(', ')}` : '';
   throw new TagCommandError(`no image ${ref} ${where}${hint}`);
-}
-
-/** Same directory, hidden temp name (the watcher ignores it), same mode; then one rename. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const { mode } = await stat(file);
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.berth-${process.pid}.tmp`);
-  try {
-    const handle = await open(temp, 'wx', mode & 0o777);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, mode & 0o7777);
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
 }

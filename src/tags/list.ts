@@ -4,7 +4,7 @@ import { runningImage, swarmServedImage } from './running-image.js';
 import type { ServiceRuntime } from '../runtime/services.js';
 import { appRepository, repositoryOf, tagOf } from '../manifest/image-ref.js';
 
-export interface TagRow {
+interface TagRow {
   repository: string;
   tag: string;
   /** `sha256:...` */

@@ -26,7 +26,7 @@ export async function runningImageIds(
 }
 
 /** The image a berth service of the app runs on Swarm: its pinned reference, and its id when this host has it. */
-export interface SwarmServedImage {
+interface SwarmServedImage {
   /** `repo:tag@sha256:...` as the service names it. */
   ref: string;
   imageId?: string;

@@ -4,23 +4,25 @@
  * One account per namespace; its key stays in the AcmeStore. Every failure is an AcmeError.
  *
  * The CA is not trusted with file names: a challenge token names a file only if it is base64url
- * (RFC 8555 section 8.1; `../../x` is not), and the file is created exclusively, without following
- * a link, in a challenge directory checked from `/` down as berth's private directories are
+ * (RFC 8555 section 8.1; `../../x` is not), and the file is written atomically (a temporary file
+ * created exclusively, without following a link, renamed over the name: src/util/atomic-file.ts)
+ * in a challenge directory checked from `/` down as berth's private directories are
  * (src/util/private-dir.ts) just before; only a file this order wrote is removed.
  */
 import { Agent, get } from 'node:https';
-import { constants, type Stats } from 'node:fs';
-import { chmod, lstat, open, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
+import { writeFileAtomically } from '../util/atomic-file.js';
 import type { Logger } from '../util/logger.js';
 import { ensurePrivateDirectory, UnsafeDirectoryError } from '../util/private-dir.js';
 import { oneLine } from '../util/strip-control.js';
 import type { AcmeStore } from './acme-store.js';
 import { AcmeError } from './errors.js';
 
-export interface AcmeIssuerOptions {
+interface AcmeIssuerOptions {
   directoryUrl: string;
   email: string;
   /** PEM of a CA to trust beside the system's, for a private ACME server. */
@@ -189,24 +191,13 @@ export function challengeTokenProblem(token: unknown): string | undefined {
 }
 
 /**
- * Writes `content` to a new file `file`, 0644 (nginx's workers read it): created exclusively and
- * without following a link. A file left at the name by an earlier attempt (a CA may hand out a
- * pending authorization again) is unlinked first, never written through.
+ * Writes `content` to `file`, 0644 (nginx's workers read it), atomically (util/atomic-file.ts): a
+ * file or link left at the name by an earlier attempt (a CA may hand out a pending authorization
+ * again) is replaced, never written through.
  */
 async function writeChallengeFile(file: string, content: string, domain: string): Promise<void> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   try {
-    const handle = await open(file, flags, 0o644).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-      await unlink(file);
-      return open(file, flags, 0o644);
-    });
-    try {
-      await handle.writeFile(content);
-      await handle.chmod(0o644);
-    } finally {
-      await handle.close();
-    }
+    await writeFileAtomically(file, content, 0o644);
   } catch (error) {
     throw new AcmeError(
       `${domain}: cannot write the challenge file in ${dirname(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,

@@ -1,7 +1,6 @@
 /** Reading a certificate and its key: what nginx would serve, checked as nginx would need it. */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { covers } from './domain-names.js';
 import { TlsFileError } from './errors.js';
 
 export interface CertificateInfo {
@@ -16,7 +15,7 @@ export interface CertificateInfo {
 }
 
 /** The pair's certificate, once the key is known to match it. TlsFileError names the file and why. */
-export function certificateInfo(certPem: string, keyPem: string, certFile: string, keyFile: string): CertificateInfo {
+function certificateInfo(certPem: string, keyPem: string, certFile: string, keyFile: string): CertificateInfo {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(certPem);
@@ -49,11 +48,6 @@ export function certificateInfo(certPem: string, keyPem: string, certFile: strin
 export async function readCertificatePair(certFile: string, keyFile: string): Promise<CertificateInfo> {
   const [certPem, keyPem] = await Promise.all([readText(certFile), readText(keyFile)]);
   return certificateInfo(certPem, keyPem, certFile, keyFile);
-}
-
-/** True when `info` names `domain` (directly or by a wildcard). */
-export function namesDomain(info: CertificateInfo, domain: string): boolean {
-  return info.names.some((name) => covers(name, domain));
 }
 
 async function readText(file: string): Promise<string> {

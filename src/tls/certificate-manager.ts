@@ -19,11 +19,11 @@ import { renewAt, retryDelayMs } from './renewal.js';
 import { lookup, type StoredCertificate } from './stored-certificate.js';
 
 /** Orders one certificate; AcmeError when it cannot. */
-export interface CertificateIssuer {
+interface CertificateIssuer {
   issue(domain: string): Promise<{ certPem: string; keyPem: string }>;
 }
 
-export interface CertificateManagerDeps {
+interface CertificateManagerDeps {
   clock: Clock;
   logger: Logger;
   /** Absent without --acme-directory: own certificates only. */

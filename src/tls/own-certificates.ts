@@ -9,7 +9,7 @@ import { readCertificatePair } from './certificate-file.js';
 import { nameOfFile } from './domain-names.js';
 import type { StoredCertificate } from './stored-certificate.js';
 
-export interface OwnCertificates {
+interface OwnCertificates {
   /** By the name the file stands for (`web.example.com`, `*.example.com`). */
   byName: Map<string, StoredCertificate>;
   /** One line per pair left out: the file and why. */

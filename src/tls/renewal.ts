@@ -2,7 +2,7 @@
 
 const DAY_MS = 86_400_000;
 /** Renew this long before expiry (Let's Encrypt's advice), or at two thirds of a shorter lifetime. */
-export const RENEW_BEFORE_MS = 30 * DAY_MS;
+const RENEW_BEFORE_MS = 30 * DAY_MS;
 
 /** When a certificate valid from `notBefore` to `notAfter` is due for renewal. */
 export function renewAt(notBefore: number, notAfter: number): number {

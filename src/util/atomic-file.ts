@@ -1,24 +1,85 @@
+/**
+ * berth's one way to replace a file: whole or not at all, and still there after a crash. Every
+ * file berth writes over (its state, nginx blocks, ACME pairs and challenge answers, decrypted
+ * secret files, a manifest's tag, an encrypted secret) goes through `writeFileAtomically`.
+ *
+ * 1. A temporary file beside the target (same directory, so same filesystem): hidden, with an
+ *    unpredictable name, created exclusively and without following a link (`O_EXCL|O_NOFOLLOW`):
+ *    a link or file planted at the name makes the write fail, never writes through it.
+ * 2. The content is written, the permission bits set exactly (no umask), the file synced.
+ * 3. It is renamed over the target (a link at the target is replaced, its own target untouched),
+ *    then the directory is synced so the rename itself survives a crash.
+ *
+ * A reader sees the old content or the new, never half; a failure before the rename leaves the
+ * target as it was and removes the temporary file.
+ */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** The permission bits of a new file when no mode is given and no regular file is there to keep them from. */
+const DEFAULT_ATOMIC_FILE_MODE = 0o600;
+
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** How much of the target's name the temporary name repeats: enough to see whose it is, short of NAME_MAX. */
+const NAME_KEPT = 64;
+
+/** Filesystems that cannot sync a directory say so with these; the rename is done all the same. */
+const DIRECTORY_SYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF']);
 
 /**
- * Writes `file` whole or not at all: a temporary file beside it, renamed over it. A reader never
- * sees half of it. The temporary name is unpredictable and created exclusively (`O_EXCL` never
- * follows a link planted at the name), and the content is synced before the rename.
+ * Replaces `file` with `content`, atomically and durably (see above). `mode` gives the new file's
+ * permission bits exactly; without it the regular file being replaced keeps its bits (a link or a
+ * missing file gets 0600). `beforeRename` is for tests: it runs once the
+ * temporary file is written and synced, and whatever it throws fails the write there.
  */
-export async function writeFileAtomically(file: string, content: string | Uint8Array, mode: number): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+export async function writeFileAtomically(
+  file: string,
+  content: string | Uint8Array,
+  mode?: number,
+  beforeRename?: (temp: string) => Promise<void>,
+): Promise<void> {
+  const bits = mode ?? (await keptMode(file));
+  const dir = dirname(file);
+  const temp = join(dir, `.${basename(file).slice(0, NAME_KEPT)}.${randomBytes(8).toString('hex')}.tmp`);
+  let created = false;
   try {
-    const handle = await open(temp, 'wx', mode);
+    const handle = await open(temp, CREATE_NEW, 0o600);
+    created = true;
     try {
       await handle.writeFile(content);
+      await handle.chmod(bits);
       await handle.sync();
     } finally {
       await handle.close();
     }
+    await beforeRename?.(temp);
     await rename(temp, file);
+    created = false;
   } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
+    // Only what this write made goes: never a file someone else put at the temporary name.
+    if (created) await rm(temp, { force: true }).catch(() => undefined);
     throw error;
+  }
+  await syncDirectory(dir);
+}
+
+/** The permission bits of the regular file at `file` (a link is not followed), else the default. */
+async function keptMode(file: string): Promise<number> {
+  const existing = await lstat(file).catch(() => undefined);
+  return existing?.isFile() ? existing.mode & 0o7777 : DEFAULT_ATOMIC_FILE_MODE;
+}
+
+/** Makes the directory's latest entries (the rename) durable. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!DIRECTORY_SYNC_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    await handle.close();
   }
 }

@@ -15,7 +15,7 @@ export interface Paint {
   red(text: string): string;
 }
 
-export const noPaint: Paint = { dim: (t) => t, bold: (t) => t, yellow: (t) => t, red: (t) => t };
+const noPaint: Paint = { dim: (t) => t, bold: (t) => t, yellow: (t) => t, red: (t) => t };
 
 /** Steps shown as headlines, the seed's `----->` lines. */
 const HEADLINE_STEPS = new Set(['release', 'deploy', 'switch', 'retire', 'remove', 'ready']);

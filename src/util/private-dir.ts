@@ -34,7 +34,7 @@ export class UnsafeDirectoryError extends Error {
   }
 }
 
-export interface PrivateDirectoryOptions {
+interface PrivateDirectoryOptions {
   /** Create what is missing (0700). Otherwise a missing directory is an error. */
   create?: boolean;
   /** No access at all for group or others (decrypted secrets); otherwise only no write access. */

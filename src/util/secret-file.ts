@@ -17,7 +17,7 @@ import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 /** Larger files are refused: keys, secrets and URL lists are small. */
-export const SECRET_FILE_READ_LIMIT = 64 * 1024;
+const SECRET_FILE_READ_LIMIT = 64 * 1024;
 
 export class SecretFileError extends Error {
   constructor(

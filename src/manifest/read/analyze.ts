@@ -4,7 +4,7 @@ import { validateDocument, type ValidationResult } from '../validate.js';
 import { APP_NAME_BODY } from '../app-name.js';
 
 /** The validation outcome of one document, and where it writes its app name. */
-export interface DocumentAnalysis {
+interface DocumentAnalysis {
   result: ValidationResult;
   /** The app the document names (valid name only), whether or not it validated. */
   app?: string;

@@ -8,8 +8,8 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /** Larger files are refused unread: with parse's limits, this bounds the memory and time any file costs. */
-export const MAX_FILE_BYTES = 1024 * 1024;
-export const TOO_LARGE_MESSAGE = 'file is larger than 1 MiB';
+const MAX_FILE_BYTES = 1024 * 1024;
+const TOO_LARGE_MESSAGE = 'file is larger than 1 MiB';
 
 /** What identifies a file's content without reading it. */
 export interface FileStamp {

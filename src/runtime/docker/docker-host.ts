@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DockerOptions } from 'dockerode';
 
-export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
 export interface EngineEndpoint {
   /** The DOCKER_HOST the options were made from, for messages. */

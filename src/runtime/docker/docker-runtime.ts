@@ -43,7 +43,7 @@ import { authFailure, registryCredentials } from './registry-auth.js';
 import { shortId } from '../../util/short-id.js';
 import { repositoryOf } from '../../manifest/image-ref.js';
 
-export interface DockerRuntimeOptions {
+interface DockerRuntimeOptions {
   /** Overrides DOCKER_HOST: `unix:///path` or `tcp://host:port`. */
   dockerHost?: string;
   /** A pull with no progress from the engine for this long is abandoned (PullError); default 120 s. */

@@ -33,7 +33,7 @@ export function registryOf(reference: string): string {
 
 /** `env` is the environment as Docker's CLI would see it: DOCKER_CONFIG, and PATH for the helpers. */
 /** Where `docker login` keeps credentials for this environment. */
-export function dockerConfigPath(env: Record<string, string | undefined>): string {
+function dockerConfigPath(env: Record<string, string | undefined>): string {
   return join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
 }
 

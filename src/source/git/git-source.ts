@@ -15,8 +15,9 @@
  * over what was fetched), else to the new head. A file already in the first tree berth fetched
  * has no known author until it changes.
  */
-import { lstat, mkdir, readFile, readdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, realpath, rename, rm, symlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { writeFileAtomically } from '../../util/atomic-file.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { describeCommit, type AppliedTree, type Commit, type SourceCondition } from '../types.js';
@@ -24,7 +25,7 @@ import { GitError, runGit } from './git-command.js';
 import { redactUrl } from './redact-url.js';
 import { checkCommitSignature, type SignatureTrust } from './signature.js';
 
-export interface GitSourceOptions {
+interface GitSourceOptions {
   url: string;
   branch: string;
   /** Directory inside the repository holding the manifests ('' for its root). */
@@ -36,7 +37,7 @@ export interface GitSourceOptions {
   signatures?: SignatureTrust;
 }
 
-export interface GitSourceDeps {
+interface GitSourceDeps {
   clock: Clock;
   logger: Logger;
   /** A new tree is in place: read it. */
@@ -266,7 +267,7 @@ export class GitSource {
       );
     }
     const files = await this.changes(repo, applied, commit);
-    await writeFile(join(dir, 'files.json'), `${JSON.stringify(files)}\n`, { mode: 0o600 });
+    await writeFileAtomically(join(dir, 'files.json'), `${JSON.stringify(files)}\n`, 0o600);
     await rm(tree, { recursive: true, force: true });
     await rename(temp, tree);
     const link = join(dir, `current.tmp-${process.pid}`);
@@ -281,7 +282,7 @@ export class GitSource {
     this.current = commit;
     this.files = files;
     this.tree = this.treeOf(commit);
-    await writeFile(join(dir, 'commit.json'), `${JSON.stringify(commit)}\n`, { mode: 0o600 });
+    await writeFileAtomically(join(dir, 'commit.json'), `${JSON.stringify(commit)}\n`, 0o600);
     for (const other of await readdir(join(dir, 'trees')))
       if (other !== sha) await rm(join(dir, 'trees', other), { recursive: true, force: true });
     this.rejected = undefined;

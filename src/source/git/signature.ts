@@ -21,7 +21,7 @@ export interface SignatureTrust {
 }
 
 /** What git says of a commit's signature. */
-export interface SignatureFacts {
+interface SignatureFacts {
   /** `%G?`: G good, U good of unknown validity, B bad, X/Y expired signature/key, R revoked, E cannot check, N none. */
   status: string;
   /** `%GF`: the signing key's fingerprint (`SHA256:...` for SSH, hex for GPG). */

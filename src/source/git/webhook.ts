@@ -8,7 +8,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type WebhookVerdict =
+type WebhookVerdict =
   | { ok: true; provider: 'github' | 'gitea' | 'gitlab'; ref?: string }
   | { ok: false; reason: string };
 

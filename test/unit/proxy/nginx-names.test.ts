@@ -41,6 +41,7 @@ describe('nginx names', () => {
     for (const file of [
       'berth-prod-web.conf',
       'berth.prod.web.conf.3fa1c2.tmp',
+      '.berth.prod.web.conf.0123456789abcdef.tmp',
       'shop.conf',
       'berth.web.conf',
       'berth..web.conf',
