@@ -1,9 +1,10 @@
 /**
  * What a manifest asks that Swarm cannot honour as one host does, said at its `file:line:col`
- * rather than dropped without a word (`--runtime swarm`). Swarm publishes every port through its
- * routing mesh, on every address of every node: a manifest that binds an address other than the
- * wildcard asks for something Swarm cannot do (a problem); one that omits `hostIp` (the schema's
- * default, 127.0.0.1 on one host) is published everywhere all the same (a warning). Swarm stops
+ * rather than dropped without a word (`--runtime swarm`). berth publishes a service's ports in
+ * host mode, and Swarm binds each on every address of the node that runs the task: a manifest that
+ * binds an address other than the wildcard asks for something Swarm cannot do (a problem); one
+ * that omits `hostIp` (the schema's default, 127.0.0.1 on one host) is published on every address
+ * all the same (a warning). Swarm stops
  * each old task once its replacement is healthy, so `deploy.retireAfter` has no effect there (a
  * warning, when written). Pure.
  */
@@ -43,14 +44,14 @@ export function swarmFieldMessages(
       errors.push({
         pointer,
         which: 'value',
-        message: `${displayPath(pointer, valid)}: Swarm publishes port ${where} on every address of every node (its routing mesh) and cannot bind ${port.hostIp}; write 0.0.0.0 (or ::), or drop the port and let the proxy reach the tasks`,
+        message: `${displayPath(pointer, valid)}: Swarm publishes port ${where} on every address of the node that runs each task and cannot bind ${port.hostIp}; write 0.0.0.0 (or ::), or drop the port and let the proxy reach the tasks`,
       });
     } else if (!written.hostIp[i]) {
       const pointer = `/spec/ports/${i}`;
       warnings.push({
         pointer,
         which: 'value',
-        message: `warning: ${displayPath(pointer, valid)}: on Swarm port ${where} is published on every address of every node (its routing mesh), not on 127.0.0.1 as on one host; write hostIp: 0.0.0.0 to say so`,
+        message: `warning: ${displayPath(pointer, valid)}: on Swarm port ${where} is published on every address of the node that runs each task, not on 127.0.0.1 as on one host; write hostIp: 0.0.0.0 to say so`,
       });
     }
   });

@@ -52,10 +52,13 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
 
   const service = () => inspectService(`${world.namespace}_web`);
   const image = (_tag: string) => `${SHARED_REGISTRY}/${world.namespace}/web`;
+  // Published on every address, as Swarm does, and no retireAfter (which Swarm does not use): nothing to warn of.
   const manifest = (tag: string, extra: Record<string, unknown> = {}) => ({
     image: image(tag),
     tag,
     replicas: 2,
+    ports: [{ container: 8080, hostIp: '0.0.0.0' }],
+    deploy: {},
     checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] },
     ...extra,
   });

@@ -25,7 +25,7 @@ describe('fields Swarm cannot honour, said where they are written (--runtime swa
     const onSwarm = validate(text, SWARM);
     assert.equal(onSwarm.ok, false);
     assert.deepEqual(onSwarm.ok ? [] : onSwarm.problems.map(formatProblem), [
-      'm.yaml:10:15: spec.ports[0].hostIp: Swarm publishes port 8080/tcp on every address of every node (its routing mesh) and cannot bind 127.0.0.1; write 0.0.0.0 (or ::), or drop the port and let the proxy reach the tasks',
+      'm.yaml:10:15: spec.ports[0].hostIp: Swarm publishes port 8080/tcp on every address of the node that runs each task and cannot bind 127.0.0.1; write 0.0.0.0 (or ::), or drop the port and let the proxy reach the tasks',
     ]);
     const onOneHost = validate(text, DOCKER);
     assert.ok(onOneHost.ok);
@@ -45,7 +45,7 @@ describe('fields Swarm cannot honour, said where they are written (--runtime swa
     const result = validate(text, SWARM);
     assert.ok(result.ok, 'warnings refuse nothing');
     assert.deepEqual(result.app.warnings?.map(formatProblem), [
-      'm.yaml:8:7: warning: spec.ports[0]: on Swarm port 8080/tcp is published on every address of every node (its routing mesh), not on 127.0.0.1 as on one host; write hostIp: 0.0.0.0 to say so',
+      'm.yaml:8:7: warning: spec.ports[0]: on Swarm port 8080/tcp is published on every address of the node that runs each task, not on 127.0.0.1 as on one host; write hostIp: 0.0.0.0 to say so',
       'm.yaml:10:18: warning: spec.deploy.retireAfter has no effect on Swarm: Swarm stops each old task as soon as its replacement is healthy',
     ]);
   });
