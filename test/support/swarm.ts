@@ -2,9 +2,42 @@
  * A swarm for the swarm tests, on the shared engine: `docker swarm init` when the engine is in
  * none (left again afterwards), and the cleanup of one namespace's services. Routing mesh aside
  * (no IPVS on this kernel), a single-node swarm runs next to the plain containers of other tests.
+ *
+ * The suite runs files in parallel, and a swarm is one per engine: each user holds the swarm
+ * alone, from ensureSwarm to release (a lock directory beside the system's temp files, taken
+ * with mkdir, which is atomic; one whose holder is dead is taken over).
  */
+import { rmSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dockerCli } from './docker.js';
 import { eventually } from './berth-process.js';
+
+const SWARM_LOCK = join(tmpdir(), 'berth-test-swarm.lock.d');
+
+/** Waits until this process holds the swarm alone; resolves to the function that lets it go. */
+async function holdSwarm(): Promise<() => Promise<void>> {
+  for (;;) {
+    try {
+      await mkdir(SWARM_LOCK);
+      await writeFile(join(SWARM_LOCK, 'pid'), String(process.pid));
+      // A file that dies holding the swarm must not keep the others waiting.
+      const onExit = () => rmSync(SWARM_LOCK, { recursive: true, force: true });
+      process.once('exit', onExit);
+      return async () => {
+        process.off('exit', onExit);
+        await rm(SWARM_LOCK, { recursive: true, force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(await readFile(join(SWARM_LOCK, 'pid'), 'utf8').catch(() => ''));
+      if (holder > 0 && !alive(holder)) await rm(SWARM_LOCK, { recursive: true, force: true });
+      else await sleep(500);
+    }
+  }
+}
 
 export interface Swarm {
   /** Leaves the swarm when this helper created it; otherwise leaves it as it was. */
@@ -13,14 +46,28 @@ export interface Swarm {
 
 /** `advertise`: the address other nodes reach the manager at (and it listens on for them). */
 export async function ensureSwarm(advertise = '127.0.0.1'): Promise<Swarm> {
+  const letGo = await holdSwarm();
   const state = (await dockerCli(['info', '--format', '{{.Swarm.LocalNodeState}}'])).trim();
-  if (state === 'active') return { release: async () => undefined };
+  if (state === 'active') return { release: letGo };
   await dockerCli(['swarm', 'init', '--advertise-addr', advertise, '--listen-addr', `${advertise}:2377`]);
   return {
     release: async () => {
-      await dockerCli(['swarm', 'leave', '--force']);
+      try {
+        await dockerCli(['swarm', 'leave', '--force']);
+      } finally {
+        await letGo();
+      }
     },
   };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Removes the namespace's services and Docker secrets, and waits for their task containers to go. */
