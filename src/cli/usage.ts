@@ -6,12 +6,14 @@ Usage:
                                                check manifest files or directories (and, with keys, that their secrets
                                                decrypt; with swarm, what Swarm cannot honour)
   berth plan --manifests DIR [--exit-code]     print what a pass would do now; changes nothing
-  berth status [--json]                        every managed app: desired tag, running image, phase
+  berth status [--json] [--runtime swarm]      every managed app: desired tag, running image, phase (swarm: each
+                                               task on every node, with the node's name and address)
   berth secrets:encrypt APP NAME               encrypt stdin for the recipients in <manifests>/.age-recipients into secrets/APP/NAME.age
   berth events [APP] [--json]                  the timeline: deploys, failures, rollbacks, removals, repairs, faults
   berth sync                                   ask the running berth (run --git) to fetch its repository now
   berth retry APP                              try a revision again that berth holds back (rolled back, or its release failed)
-  berth history APP [--json]                   the app's deploys (time, tag, image id, outcome); * marks what serves
+  berth history APP [--json] [--runtime swarm] the app's deploys (time, tag, image id, outcome); * marks what serves
+                                               (swarm: the nodes each deploy's tasks ran on, while Swarm keeps them)
   berth tags APP [--json]                      image tags of <NS>/<APP>, the running one marked
   berth tags:create APP TAG [--force]          tag the image APP runs now as <NS>/<APP>:TAG (--force moves an existing tag)
   berth tags:deploy APP TAG [--wait]           set spec.tag in APP's manifest (comments kept); the controller deploys it

@@ -7,6 +7,7 @@
  * Pure: everything shown comes in as arguments, and every value is escaped.
  */
 import { runningLabel, type AppStatus } from '../status/app-status.js';
+import { nodeLabel, revisionLabel, replicaSummary, type ReplicaStatus } from '../status/replicas.js';
 import { PHASES } from '../state/types.js';
 import { timeAgo } from '../util/age.js';
 import type { BerthEvent } from '../events/types.js';
@@ -157,7 +158,7 @@ function liveRow(app: AppStatus, now: number, events: BerthEvent[], ages: Ages):
     `<td class="app">${escapeHtml(app.app)}${app.desiredImage ? `<div class="image">${escapeHtml(app.desiredImage)}</div>` : ''}</td>`,
     `<td><span class="phase phase-${escapeHtml(app.phase)}">${escapeHtml(app.phase)}</span></td>`,
     `<td class="desired">${escapeHtml(app.desiredTag ?? '–')}${renderCommits(app.commit, app.changedBy)}</td>`,
-    `<td class="running${drift ? ' drift' : ''}">${escapeHtml(running)}<div class="containers">${app.running.containers.length} container${app.running.containers.length === 1 ? '' : 's'}</div></td>`,
+    `<td class="running${drift ? ' drift' : ''}">${escapeHtml(running)}${renderReplicas(app)}</td>`,
     `<td class="age">${lastDeploy}</td>`,
   ];
   const head = `<div class="message-head">${escapeHtml(app.message)}${error}${renderCertificates(app)}</div>`;
@@ -168,6 +169,30 @@ ${cells.join('\n')}
 <td class="message">${head}${history.html}${appEvents.html}</td>
 </tr>`;
   return { id, app: app.app, phase: app.phase, parts: [...cells, head, history, appEvents], html };
+}
+
+/**
+ * Under what runs: on one host the number of containers; on Swarm how many tasks run where, then
+ * each task with its node (hostname and address), state, revision and error.
+ */
+function renderReplicas(app: AppStatus): string {
+  if (app.runtime !== 'swarm') {
+    const count = app.running.containers.length;
+    return `<div class="containers">${count} container${count === 1 ? '' : 's'}</div>`;
+  }
+  const tasks = app.replicas.map((task) => `<li class="task task-${escapeHtml(task.state)}">${renderTask(task)}</li>`);
+  return `<div class="containers">${escapeHtml(replicaSummary(app.replicas))}</div>${tasks.length > 0 ? `<ul class="tasks">${tasks.join('')}</ul>` : ''}`;
+}
+
+/** `web.1 running on node-a 10.0.0.5 · v2`, and the task's error under it. */
+function renderTask(task: ReplicaStatus): string {
+  const stopping = task.desiredState !== null && task.desiredState !== 'running' ? ` (to ${task.desiredState})` : '';
+  const where = task.node
+    ? ` on <span class="node" title="node ${escapeHtml(task.node.id)}">${escapeHtml(nodeLabel(task.node))}</span>${task.node.address ? ` ${escapeHtml(task.node.address)}` : ''}`
+    : ' (not placed yet)';
+  const revision = revisionLabel(task);
+  const error = task.error !== null ? `<div class="error">${escapeHtml(task.error)}</div>` : '';
+  return `${escapeHtml(task.name)} ${escapeHtml(task.state)}${escapeHtml(stopping)}${where} · ${escapeHtml(revision)}${error}`;
 }
 
 /** The commit of the tree the serving deploy was read from, and, when another, the commit that last changed the app's manifest file. */
@@ -230,6 +255,10 @@ th, td { text-align: left; padding: 0.45rem 0.6rem; border-bottom: 1px solid #88
 th { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; opacity: 0.7; }
 .app { font-weight: 600; }
 .image, .containers { font-weight: normal; font-size: 0.8rem; opacity: 0.7; }
+.tasks { list-style: none; margin: 0.25rem 0 0; padding: 0; font-size: 0.8rem; }
+.tasks .error { white-space: normal; }
+.task-running { opacity: 0.85; }
+.task .node { font-weight: 600; }
 .desired, .running { font-family: ui-monospace, monospace; }
 .desired, .running, .age { white-space: nowrap; }
 .drift { color: #bc4c00; }

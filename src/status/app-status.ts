@@ -1,8 +1,16 @@
 /**
  * What berth reports about an app (`status --json`, `/api/apps`, the status page): berth's
- * recorded state beside the containers Docker runs now. Pure: the caller lists the containers.
+ * recorded state beside what runs now: the containers of one engine, or on Swarm the tasks of the
+ * manager's task list on every node. Pure: the caller lists the containers or the tasks.
  */
 import type { ContainerSummary } from '../runtime/types.js';
+import {
+  containerReplicas,
+  type ReplicaStatus,
+  runningTaskContainers,
+  type SwarmTasks,
+  taskReplicas,
+} from './replicas.js';
 import type { AppRecord, CertificateRecord, DeployRecord, EngineRecord } from '../state/types.js';
 import type { Commit } from '../source/types.js';
 import { shortId } from '../util/short-id.js';
@@ -12,7 +20,12 @@ export interface AppStatus {
   app: string;
   desiredImage: string | null;
   desiredTag: string | null;
+  /** On Swarm, `containers` are the current tasks (every node), `imageId` the digest the running revision names. */
   running: { tag: string | null; imageId: string | null; containers: { id: string; name: string; state: string }[] };
+  /** Where `running` and `replicas` were read: this engine's containers (`docker`), or the swarm manager's task list (`swarm`). */
+  runtime: 'docker' | 'swarm';
+  /** Each replica: on Swarm each current task with its node, state, revision and error; on one host each container. */
+  replicas: ReplicaStatus[];
   phase: string;
   message: string;
   lastError: string | null;
@@ -50,34 +63,52 @@ interface Condition {
   lastTransitionTime: string | null;
 }
 
-/** The state a status is made from; `containers` is undefined when the engine could not be asked. */
-interface StatusSources {
+/**
+ * The state a status is made from: on one host the namespace's containers, on Swarm (`runtime:
+ * 'swarm'`) the manager's tasks and the nodes; either is undefined when the engine could not be asked.
+ */
+type StatusSources = {
   state: { names(): string[]; get(name: string): AppRecord | undefined; certificates?(): CertificateRecord[] };
-  containers: ContainerSummary[] | undefined;
-}
+} & (
+  | { runtime?: 'docker'; containers: ContainerSummary[] | undefined }
+  | { runtime: 'swarm'; tasks: SwarmTasks | undefined }
+);
 
+/** Every app berth has a record of or finds running, by name. */
 export function appStatuses(sources: StatusSources): AppStatus[] {
-  const containers = sources.containers ?? [];
-  const names = [...new Set([...sources.state.names(), ...containers.map((c) => c.app)])].sort();
+  const swarm = sources.runtime === 'swarm' ? sources.tasks : undefined;
+  const containers = sources.runtime === 'swarm' ? [] : (sources.containers ?? []);
+  const known = sources.runtime === 'swarm' ? sources.tasks !== undefined : sources.containers !== undefined;
+  const seen = swarm ? swarm.tasks.filter((t) => t.app !== '').map((t) => t.app) : containers.map((c) => c.app);
+  const names = [...new Set([...sources.state.names(), ...seen])].sort();
   const certificates = sources.state.certificates?.() ?? [];
   return names.map((name) =>
     appStatus(
       name,
       sources.state.get(name),
-      containers.filter((c) => c.app === name),
-      sources.containers !== undefined,
+      sources.runtime === 'swarm'
+        ? { tasks: swarm?.tasks.filter((t) => t.app === name) ?? [], nodes: swarm?.nodes ?? [] }
+        : containers.filter((c) => c.app === name),
+      known,
       certificates.filter((c) => c.app === name),
     ),
   );
 }
 
+/**
+ * One app's status. `observed`: its containers on one host, or on Swarm its tasks (every state the
+ * manager reports) and the swarm's nodes; `engineKnown` false when they could not be asked.
+ */
 export function appStatus(
   name: string,
   record: AppRecord | undefined,
-  containers: ContainerSummary[],
+  observed: readonly ContainerSummary[] | SwarmTasks,
   engineKnown = true,
   certificates: CertificateRecord[] = [],
 ): AppStatus {
+  const swarm = isSwarmTasks(observed) ? observed : undefined;
+  const containers = swarm ? runningTaskContainers(swarm.tasks) : (observed as readonly ContainerSummary[]);
+  const replicas = swarm ? taskReplicas(swarm, record) : containerReplicas(containers, record);
   const running = containers.filter((c) => c.state === 'running');
   const now = runningRevision(containers, record);
   const imageId = now?.imageId ?? null;
@@ -91,7 +122,15 @@ export function appStatus(
     app: name,
     desiredImage: record?.desiredImage ?? null,
     desiredTag,
-    running: { tag, imageId, containers: containers.map((c) => ({ id: shortId(c.id), name: c.name, state: c.state })) },
+    running: {
+      tag,
+      imageId,
+      containers: swarm
+        ? replicas.map((r) => ({ id: r.id, name: r.name, state: r.state }))
+        : containers.map((c) => ({ id: shortId(c.id), name: c.name, state: c.state })),
+    },
+    runtime: swarm ? 'swarm' : 'docker',
+    replicas,
     phase,
     message: record?.message ?? 'no state recorded (berth has not reconciled this app yet)',
     lastError: record?.lastError ?? null,
@@ -104,21 +143,25 @@ export function appStatus(
               type: 'Available',
               status: 'True',
               reason: 'ContainersRunning',
-              message: `${running.length} container(s) running`,
+              message: swarm
+                ? `${running.length} task(s) running on ${new Set(replicas.filter((r) => r.state === 'running').map((r) => r.node?.id)).size} node(s)`
+                : `${running.length} container(s) running`,
               lastTransitionTime: since,
             }
           : {
               type: 'Available',
               status: 'False',
               reason: 'NoContainerRunning',
-              message: 'no container of the app is running',
+              message: swarm ? 'no task of the app is running on any node' : 'no container of the app is running',
               lastTransitionTime: since,
             }
         : {
             type: 'Available',
             status: 'Unknown',
             reason: 'EngineUnreachable',
-            message: 'the Docker engine could not be asked',
+            message: swarm
+              ? 'the swarm manager could not be asked for its tasks'
+              : 'the Docker engine could not be asked',
             lastTransitionTime: null,
           },
       phase === 'Deploying'
@@ -158,6 +201,10 @@ export function appStatus(
       nextAttempt: c.nextAttempt !== undefined ? new Date(c.nextAttempt).toISOString() : null,
     })),
   };
+}
+
+function isSwarmTasks(observed: readonly ContainerSummary[] | SwarmTasks): observed is SwarmTasks {
+  return !Array.isArray(observed);
 }
 
 /** What runs, for people: the serving tag, else the short image id, else `none`. */

@@ -23,14 +23,9 @@ export class ObservedContainers {
   private readonly byApp = new Map<string, Known>();
   /** The seq of the latest whole-namespace list applied; -1 before the first. */
   private wholeSeq = -1;
-  private wholeAt: number | undefined;
   private readonly listeners = new Set<() => void>();
-  private refreshing: Promise<unknown> | undefined;
 
-  constructor(
-    readonly namespace: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(readonly namespace: string) {}
 
   /**
    * Every container known, in list order per app; undefined until a whole-namespace list has been
@@ -45,21 +40,6 @@ export class ObservedContainers {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  /**
-   * For a host whose controller lists no containers itself (Swarm: it watches services): starts a
-   * whole-namespace list through `list` when the last one is older than `maxAgeMs` and none is in
-   * flight. Never waits: the caller answers from what is known, and the list applies when it lands.
-   */
-  refreshIfOlder(maxAgeMs: number, list: () => Promise<unknown>): void {
-    if (this.refreshing !== undefined) return;
-    if (this.wholeAt !== undefined && this.now() - this.wholeAt < maxAgeMs) return;
-    this.refreshing = list()
-      .catch(() => undefined)
-      .finally(() => {
-        this.refreshing = undefined;
-      });
   }
 
   /** A list is about to be asked for (of `app`, or of the whole namespace): returns what applies its answer. */
@@ -117,10 +97,7 @@ export class ObservedContainers {
       }
     }
     for (const [app, list] of listed) changed = this.apply(seq, app, list) || changed;
-    if (seq > this.wholeSeq) {
-      this.wholeSeq = seq;
-      this.wholeAt = this.now();
-    }
+    if (seq > this.wholeSeq) this.wholeSeq = seq;
     return changed;
   }
 

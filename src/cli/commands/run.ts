@@ -75,7 +75,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     // Blocks of the previous naming become this version's before any route is read (one berth per namespace: the lock is held).
     await proxy.migrate();
     // With --listen, the status endpoints are served from the controller's own looks at the containers, never a list per request.
-    const observed = new ObservedContainers(namespace, () => clock.now());
+    const observed = new ObservedContainers(namespace);
     const engineOptions = { namespace, clock, logger, stopTimeoutSeconds, keepRevisions, pullStallMs };
     const engine = composeEngine(choice, { ...engineOptions, observed: listening ? observed : undefined });
     const version = await engine.runtime.ping();

@@ -2,70 +2,71 @@ import { EngineUnavailableError } from '../../runtime/errors.js';
 import type { ContainerSummary } from '../../runtime/types.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { StateStore } from '../../state/store.js';
-import { appStatuses, engineOutage, runningLabel } from '../../status/app-status.js';
-import { age } from '../../util/age.js';
+import { appStatuses, engineOutage } from '../../status/app-status.js';
+import type { SwarmTasks } from '../../status/replicas.js';
 import { sourceLine } from '../../status/source-line.js';
-import { formatTable } from '../table.js';
 import { parseCommand, sharedOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { RUNTIME_FLAG, runtimeKind } from '../runtime-flag.js';
+import { statusTables } from '../status-table.js';
 
-/** Every managed app: berth's state beside what Docker runs now. */
+/**
+ * Every managed app: berth's state beside what runs now. On one host, the containers of the
+ * engine berth talks to; with `--runtime swarm`, the manager's task list: every task on every
+ * node, with the node's name and address.
+ */
 export async function statusCommand(args: string[], out: Output): Promise<number> {
-  const { values } = parseCommand(args, { json: { type: 'boolean', default: false } }, false);
+  const { values } = parseCommand(args, { json: { type: 'boolean', default: false }, ...RUNTIME_FLAG }, false);
   const shared = sharedOptions(values);
+  const runtime = runtimeKind(values.runtime);
   const state = await StateStore.read(shared.stateDir, shared.namespace);
-  let containers: ContainerSummary[] | undefined;
-  try {
-    containers = await createDockerRuntime().listContainers(shared.namespace);
-  } catch (error) {
+  const unreachable = (error: unknown) => {
     if (!(error instanceof EngineUnavailableError)) throw error;
     out.stderr(`berth: the Docker engine is unreachable (${error.message}); showing berth's last recorded state\n`);
-  }
+    return undefined;
+  };
   const outage = engineOutage(state.engine());
+  if (runtime === 'swarm') {
+    const tasks = await swarmTasks(shared.namespace).catch(unreachable);
+    if (outage !== undefined) out.stderr(`berth: ${outage}\n`);
+    return print(appStatuses({ state, runtime, tasks }), {
+      state,
+      namespace: shared.namespace,
+      json: values.json,
+      out,
+    });
+  }
+  const containers: ContainerSummary[] | undefined = await createDockerRuntime()
+    .listContainers(shared.namespace)
+    .catch(unreachable);
   if (outage !== undefined) out.stderr(`berth: ${outage}\n`);
-  const statuses = appStatuses({ state, containers });
-  const source = state.source();
+  return print(appStatuses({ state, containers }), { state, namespace: shared.namespace, json: values.json, out });
+}
 
-  if (values.json) {
+/** The manager's tasks of the namespace and the swarm's nodes; rejects with EngineError when the engine is no manager. */
+async function swarmTasks(namespace: string): Promise<SwarmTasks> {
+  const { createSwarmRuntime } = await import('../../runtime/docker/swarm-runtime.js');
+  const services = createSwarmRuntime();
+  await services.swarm();
+  const [tasks, nodes] = await Promise.all([services.listTasks(namespace), services.listNodes()]);
+  return { tasks, nodes };
+}
+
+function print(
+  statuses: ReturnType<typeof appStatuses>,
+  at: { state: StateStore; namespace: string; json: boolean; out: Output },
+): number {
+  const { out } = at;
+  if (at.json) {
     out.stdout(`${JSON.stringify(statuses, null, 2)}\n`);
     return 0;
   }
+  const source = at.state.source();
   if (source) out.stdout(`source: ${sourceLine(source, Date.now())}\n`);
   if (statuses.length === 0) {
-    out.stdout(`no apps in namespace "${shared.namespace}"\n`);
+    out.stdout(`no apps in namespace "${at.namespace}"\n`);
     return 0;
   }
-  const now = Date.now();
-  const rows = statuses.map((s) => [
-    s.app,
-    // With --git: the commit of the tree the serving deploy was read from, and the commit that last changed the app's file when another.
-    (s.desiredTag ?? '-') +
-      (s.commit
-        ? ` (${s.commit.sha.slice(0, 7)}${s.changedBy && s.changedBy.sha !== s.commit.sha ? `, changed by ${s.changedBy.sha.slice(0, 7)}` : ''})`
-        : ''),
-    runningLabel(s, '-'),
-    s.phase,
-    age(now, toMillis(s.lastDeployAt ?? s.since)),
-    s.message,
-  ]);
-  out.stdout(formatTable(['APP', 'DESIRED', 'RUNNING', 'PHASE', 'AGE', 'MESSAGE'], rows));
-  const certificates = statuses.flatMap((s) =>
-    s.certificates.map((c) => [
-      c.domain,
-      s.app,
-      c.state,
-      c.issuer ?? '-',
-      c.notAfter === null ? '-' : c.notAfter.slice(0, 16).replace('T', ' '),
-      c.error ?? '',
-    ]),
-  );
-  if (certificates.length > 0)
-    out.stdout(
-      `\n${formatTable(['DOMAIN', 'APP', 'CERTIFICATE', 'ISSUER', 'EXPIRES (UTC)', 'LAST ERROR'], certificates)}`,
-    );
+  out.stdout(statusTables(statuses, Date.now()));
   return 0;
-}
-
-function toMillis(iso: string | null): number | undefined {
-  return iso === null ? undefined : Date.parse(iso);
 }

@@ -76,10 +76,11 @@ export interface Engine {
    */
   readonly checksHostPaths: boolean;
   /**
-   * True when the controller's own looks (resyncs, reconciles, engine events) keep the containers
-   * the status page shows current; a swarm's controller watches services, so the page lists them itself.
+   * What the status endpoints show as each app's replicas: this engine's `containers`, which the
+   * controller's own looks keep current; or a swarm's `tasks` on every node, from the manager's
+   * task list, which the status server lists itself (compose/status.ts).
    */
-  readonly watchesContainers: boolean;
+  readonly replicas: 'containers' | 'tasks';
   /**
    * The engine's events and reachability, for the controller; the events berth's own starts, stops
    * and removes cause (through `runtime`) are expected, not acted on.
@@ -117,7 +118,7 @@ export function composeEngine(choice: EngineChoice, options: EngineOptions): Eng
     kind: choice.kind,
     runtime,
     checksHostPaths: !swarm,
-    watchesContainers: !swarm,
+    replicas: swarm ? 'tasks' : 'containers',
     hostEvents: () => new EngineEvents(namespace, { runtime, clock, logger, expected }),
     reconciler: (parts) =>
       swarm ? swarmReconciler(parts, options, choice.registry) : dockerReconciler(parts, options, runtime),

@@ -10,10 +10,13 @@ import { formatListenAddress } from '../../http/listen-address.js';
 import type { StatusServer } from '../../http/server.js';
 import { formatProblem } from '../../manifest/types.js';
 import type { createPrometheusMetrics } from '../../metrics/prometheus.js';
+import type { ServiceRuntime } from '../../runtime/services.js';
 import type { GitSource } from '../../source/git/git-source.js';
 import type { StateStore } from '../../state/store.js';
 import { appStatuses, engineOutage } from '../../status/app-status.js';
 import type { ObservedContainers } from '../../status/observed-containers.js';
+import { ObservedTasks } from '../../status/observed-tasks.js';
+import type { SwarmTasks } from '../../status/replicas.js';
 import { sourceLine } from '../../status/source-line.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
@@ -57,9 +60,9 @@ export interface StatusParts {
   controller: Pick<Controller, 'readiness'>;
   state: StateStore;
   desired: Pick<DesiredState, 'problems'>;
-  /** The containers as the controller last saw them (engine.wrap fed them). */
+  /** The containers as the controller last saw them (engine.wrap fed them); on Swarm the manager's tasks are shown instead. */
   observed: ObservedContainers;
-  engine: Pick<Engine, 'runtime' | 'watchesContainers'>;
+  engine: Pick<Engine, 'replicas'>;
   events: { events(): BerthEvent[] };
   /** With --git: the source's condition on the page, and with --git-webhook-secret-file the push webhook. */
   git?: { settings: GitSettings; source: Pick<GitSource, 'status' | 'fetchNow'> };
@@ -69,15 +72,15 @@ export interface StatusParts {
 export async function serveStatus(parts: StatusParts): Promise<StatusServer> {
   const { StatusServer } = await import('../../http/server.js');
   const { namespace, state, observed, engine, git, clock } = parts;
+  const tasks =
+    engine.replicas === 'tasks' ? new ObservedTasks(swarmTaskList(namespace), () => clock.now()) : undefined;
+  // The first look at the tasks as the server starts: the first request already finds them.
+  tasks?.refreshIfOlder(LISTED_TASKS_MAX_AGE_MS);
   const server = new StatusServer({
     namespace,
     readiness: () => parts.controller.readiness(),
     snapshot: async () => ({
-      ...statusSnapshot(
-        observed,
-        state,
-        engine.watchesContainers ? undefined : () => engine.runtime.listContainers(namespace),
-      ),
+      ...statusSnapshot(state, tasks ? { tasks } : { observed }),
       problems: parts.desired.problems().map(formatProblem),
       ...(git ? { source: sourceLine(git.source.status(), clock.now()) } : {}),
       events: parts.events.events(),
@@ -93,7 +96,7 @@ export async function serveStatus(parts: StatusParts): Promise<StatusServer> {
       : {}),
     onChange: (listener) => {
       const offState = state.onChange(listener);
-      const offObserved = observed.onChange(listener);
+      const offObserved = tasks ? tasks.onChange(listener) : observed.onChange(listener);
       return () => {
         offState();
         offObserved();
@@ -118,20 +121,36 @@ export async function serveStatus(parts: StatusParts): Promise<StatusServer> {
   }
 }
 
-/** Where the controller watches services, not containers: the containers are listed at most this often, whatever the number of requests. */
-const LISTED_CONTAINERS_MAX_AGE_MS = 5_000;
+/** On Swarm, the manager's tasks are listed at most this often, whatever the number of requests. */
+const LISTED_TASKS_MAX_AGE_MS = 5_000;
 
 /**
- * What the status endpoints show: state beside the containers as the controller last saw them
- * (its resync, its reconciles, the engine's events); no request asks the engine. While the engine
- * is lost or hung, state alone. `list`: where the controller does not watch containers (Swarm),
- * they are listed in the background when what is known is older than LISTED_CONTAINERS_MAX_AGE_MS
- * (one list at a time, shared).
+ * What the status endpoints show: state beside the replicas as berth last saw them; no request
+ * asks the engine. On one host, the containers as the controller last saw them (its resync, its
+ * reconciles, the engine's events). On Swarm, the manager's tasks on every node, listed in the
+ * background when what is known is older than LISTED_TASKS_MAX_AGE_MS (one list at a time,
+ * shared). While the engine is lost or hung, state alone.
  */
-function statusSnapshot(observed: ObservedContainers, state: StateStore, list: (() => Promise<unknown>) | undefined) {
+function statusSnapshot(state: StateStore, seen: { observed: ObservedContainers } | { tasks: ObservedTasks }) {
   const engineReachable = state.engine()?.reachable !== false;
-  if (engineReachable && list) observed.refreshIfOlder(LISTED_CONTAINERS_MAX_AGE_MS, list);
-  const containers = engineReachable ? observed.containers() : undefined;
   const outages = [engineOutage(state.engine()), state.writeFailure()?.message].filter((line) => line !== undefined);
-  return { apps: appStatuses({ state, containers }), ...(outages.length > 0 ? { outage: outages.join('; ') } : {}) };
+  let apps: ReturnType<typeof appStatuses>;
+  if ('tasks' in seen) {
+    if (engineReachable) seen.tasks.refreshIfOlder(LISTED_TASKS_MAX_AGE_MS);
+    apps = appStatuses({ state, runtime: 'swarm', tasks: engineReachable ? seen.tasks.current() : undefined });
+  } else {
+    apps = appStatuses({ state, containers: engineReachable ? seen.observed.containers() : undefined });
+  }
+  return { apps, ...(outages.length > 0 ? { outage: outages.join('; ') } : {}) };
+}
+
+/** The namespace's tasks and the swarm's nodes, from the manager (its client made at the first list). */
+function swarmTaskList(namespace: string): () => Promise<SwarmTasks> {
+  let services: Promise<ServiceRuntime> | undefined;
+  return async () => {
+    services ??= import('../../runtime/docker/swarm-runtime.js').then((m) => m.createSwarmRuntime());
+    const manager = await services;
+    const [tasks, nodes] = await Promise.all([manager.listTasks(namespace), manager.listNodes()]);
+    return { tasks, nodes };
+  };
 }

@@ -1,5 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { repositoryOf, tagOf } from '../../manifest/image-ref.js';
+import { containerText, OutputTail } from '../container-output.js';
 import { forEachJsonLine } from './json-lines.js';
+import { LogFrameDemuxer } from './log-frames.js';
 import {
   EngineError,
   ImageNotFoundError,
@@ -8,9 +11,20 @@ import {
   SecretNotFoundError,
   ServiceNotFoundError,
 } from '../errors.js';
-import { LABEL_APP, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE_HASH, LABEL_SPEC_HASH } from '../types.js';
+import {
+  LABEL_APP,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_REVISION,
+  LABEL_ROLE,
+  LABEL_SERVICE_HASH,
+  LABEL_SPEC_HASH,
+} from '../types.js';
 import type {
   ImageLocation,
+  JobSpec,
+  JobSummary,
+  NodeSummary,
   SecretSpec,
   SecretSummary,
   ServiceRuntime,
@@ -78,7 +92,7 @@ class SwarmRuntime implements ServiceRuntime {
         const services = (await docker.listServices({
           filters: { label: managedLabels(namespace, app) },
         })) as unknown as RawService[];
-        return services.map(serviceSummaryOf);
+        return services.filter((s) => !isJob(s)).map(serviceSummaryOf);
       },
     );
   }
@@ -90,15 +104,16 @@ class SwarmRuntime implements ServiceRuntime {
         const tasks = (await docker.listTasks({
           filters: { label: managedLabels(namespace, app) },
         })) as unknown as RawTask[];
-        return tasks.map(taskSummaryOf);
+        return tasks.filter((t) => t.Spec?.ContainerSpec?.Labels?.[LABEL_ROLE] === undefined).map(taskSummaryOf);
       },
     );
   }
 
-  listNodes(): Promise<{ id: string; addr: string }[]> {
+  listNodes(): Promise<NodeSummary[]> {
     return this.engine.call({ operation: 'listNodes', object: 'swarm' }, async (docker) => {
       const nodes = (await docker.listNodes()) as {
         ID: string;
+        Description?: { Hostname?: string };
         Status?: { Addr?: string };
         ManagerStatus?: { Addr?: string };
       }[];
@@ -107,7 +122,7 @@ class SwarmRuntime implements ServiceRuntime {
         const status = n.Status?.Addr ?? '';
         const addr =
           status !== '' && status !== '0.0.0.0' ? status : (n.ManagerStatus?.Addr ?? '').replace(/:\d+$/, '');
-        return { id: n.ID, addr };
+        return { id: n.ID, addr, hostname: n.Description?.Hostname ?? '' };
       });
     });
   }
@@ -243,6 +258,25 @@ class SwarmRuntime implements ServiceRuntime {
     });
   }
 
+  async labelService(id: string, version: number, labels: Readonly<Record<string, string | undefined>>): Promise<void> {
+    await this.engine.call({ operation: 'labelService', object: id }, async (docker) => {
+      const current = (await docker.getService(id).inspect()) as RawService;
+      const merged: Record<string, string> = { ...current.Spec.Labels };
+      for (const [key, value] of Object.entries(labels)) {
+        if (value === undefined) delete merged[key];
+        else merged[key] = value;
+      }
+      const modem = (docker as unknown as { modem: Modem }).modem;
+      // The service's labels alone: its task template (and so every task) stays as it is.
+      await dial(modem, {
+        path: `/services/${encodeURIComponent(id)}/update?`,
+        method: 'POST',
+        statusCodes: { 200: true },
+        options: { _query: { version }, _body: { ...current.Spec, Labels: merged } },
+      });
+    });
+  }
+
   async removeService(id: string): Promise<void> {
     await this.engine
       .call({ operation: 'removeService', object: id, byStatus: { 404: ServiceNotFoundError } }, (docker) =>
@@ -301,10 +335,101 @@ class SwarmRuntime implements ServiceRuntime {
       });
   }
 
+  async createJob(spec: JobSpec, known: ReadonlyMap<string, string> = new Map()): Promise<string> {
+    const operation = 'createJob';
+    const auth = await this.credentials(operation, spec.image);
+    const secretIds = this.secretIds(operation, spec, known);
+    return this.engine.call(
+      { operation, object: spec.name, env: spec.env, byStatus: { 409: NameConflictError } },
+      async (docker) => {
+        const modem = (docker as unknown as { modem: Modem }).modem;
+        const spoken = modem.version ?? '';
+        if (!speaksAtLeast(spoken, JOBS_API))
+          throw new EngineError(
+            operation,
+            `${operation} ${spec.name}: Swarm jobs need Engine API ${JOBS_API.join('.')} (Docker 20.10); this engine speaks ${spoken.replace(/^v/, '') || 'an unknown version'}`,
+          );
+        const created = (await dial(modem, {
+          path: '/services/create',
+          method: 'POST',
+          statusCodes: { 200: true, 201: true, 409: 'name conflicts with an existing object' },
+          authconfig: auth,
+          options: { _body: toEngineJob(spec, secretIds) },
+        })) as { ID?: string };
+        const id = created.ID ?? '';
+        // An engine that does not know the mode would run the command as a service, restarted for ever.
+        const made = (await docker.getService(id).inspect()) as RawService;
+        if (!isJob(made) || made.Spec.Mode?.ReplicatedJob === undefined) {
+          await docker
+            .getService(id)
+            .remove()
+            .catch(() => undefined);
+          throw new EngineError(
+            operation,
+            `${operation} ${spec.name}: the engine made a service of another mode (${Object.keys(made.Spec.Mode ?? {}).join(', ') || 'none'}), not a replicated job; removed`,
+          );
+        }
+        return id;
+      },
+    );
+  }
+
+  listJobs(namespace: string, app?: string): Promise<JobSummary[]> {
+    return this.engine.call(
+      {
+        operation: 'listJobs',
+        object: app === undefined ? namespace : `${namespace}/${app}`,
+        deadlineMs: READ_DEADLINE_MS,
+      },
+      async (docker) => {
+        const label = [...managedLabels(namespace, app), LABEL_ROLE];
+        const [services, tasks] = await Promise.all([
+          docker.listServices({ filters: { label } }) as unknown as Promise<RawService[]>,
+          docker.listTasks({ filters: { label } }) as unknown as Promise<RawTask[]>,
+        ]);
+        return services.filter(isJob).map((job) =>
+          jobSummaryOf(
+            job,
+            tasks.filter((t) => t.ServiceID === job.ID),
+          ),
+        );
+      },
+    );
+  }
+
+  jobLogs(id: string, secrets: readonly string[]): Promise<string> {
+    return this.engine.call(
+      { operation: 'jobLogs', object: id, byStatus: { 404: ServiceNotFoundError }, deadlineMs: READ_DEADLINE_MS },
+      async (docker) => {
+        const modem = (docker as unknown as { modem: Modem }).modem;
+        const stream = (await dial(modem, {
+          path: `/services/${encodeURIComponent(id)}/logs?`,
+          method: 'GET',
+          isStream: true,
+          statusCodes: { 200: true, 404: 'no such service', 500: 'server error', 503: 'node is not part of a swarm' },
+          options: { stdout: true, stderr: true },
+        })) as IncomingMessage;
+        const output = new OutputTail();
+        await readFrames(stream, output);
+        return containerText(output.bytes(), output.dropped, secrets);
+      },
+    );
+  }
+
+  async removeJob(id: string): Promise<void> {
+    await this.engine
+      .call({ operation: 'removeJob', object: id, byStatus: { 404: ServiceNotFoundError } }, (docker) =>
+        docker.getService(id).remove(),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ServiceNotFoundError)) throw error;
+      });
+  }
+
   /** The id of each secret the spec mounts, from `secretIds`; one that is missing is an error before the service is sent. */
   private secretIds(
     operation: string,
-    spec: ServiceSpec,
+    spec: Pick<ServiceSpec, 'name' | 'secrets'>,
     secretIds: ReadonlyMap<string, string>,
   ): ReadonlyMap<string, string> {
     const missing = spec.secrets.find((s) => !secretIds.has(s.name));
@@ -323,7 +448,37 @@ class SwarmRuntime implements ServiceRuntime {
 }
 
 interface Modem {
+  /** The API version requests are sent with (`v1.41`), as the engine client negotiated it. */
+  version?: string;
   dial(options: Record<string, unknown>, callback: (error: unknown, data: unknown) => void): void;
+}
+
+/** The Engine API version that brought Swarm jobs (Docker 20.10). */
+const JOBS_API = [1, 41] as const;
+
+/** How long a listing or a finished job's log may take. */
+const READ_DEADLINE_MS = 30_000;
+
+/** Whether `version` (`v1.41`, `1.44`) is at least `[major, minor]`. */
+function speaksAtLeast(version: string, [major, minor]: readonly [number, number]): boolean {
+  const match = /^v?(\d+)\.(\d+)$/.exec(version);
+  if (!match) return false;
+  const [spokenMajor, spokenMinor] = [Number(match[1]), Number(match[2])];
+  return spokenMajor > major || (spokenMajor === major && spokenMinor >= minor);
+}
+
+/**
+ * Reads a service's log stream to its end into `output`, demultiplexed from the engine's frames
+ * (a job runs without a TTY): only the tail's fixed buffer holds what the task wrote.
+ */
+function readFrames(stream: IncomingMessage, output: OutputTail): Promise<void> {
+  const demuxer = new LogFrameDemuxer((payload) => output.push(payload));
+  return new Promise((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', reject);
+  });
 }
 
 function dial(modem: Modem, options: Record<string, unknown>): Promise<unknown> {
@@ -351,19 +506,7 @@ function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>)
         Image: spec.image,
         Labels: spec.labels,
         ...(spec.command ? { Args: spec.command } : {}),
-        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-        Mounts: spec.volumes.map((v) => ({
-          Type: v.source.startsWith('/') ? 'bind' : 'volume',
-          Source: v.source,
-          Target: v.target,
-          ReadOnly: v.readOnly,
-        })),
-        // Readable by any user in the task, as on one host; the target may be an absolute path.
-        Secrets: spec.secrets.map((s) => ({
-          SecretID: secretIds.get(s.name),
-          SecretName: s.name,
-          File: { Name: s.target, UID: '0', GID: '0', Mode: 0o444 },
-        })),
+        ...containerBasics(spec, secretIds),
         StopGracePeriod: spec.stopGracePeriodMs * NANOS_PER_MS,
         ...(health
           ? {
@@ -377,12 +520,7 @@ function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>)
             }
           : {}),
       },
-      Resources: {
-        Limits: {
-          ...(spec.resources.memory !== undefined ? { MemoryBytes: parseMemorySize(spec.resources.memory) } : {}),
-          ...(spec.resources.cpus !== undefined ? { NanoCPUs: Math.round(spec.resources.cpus * 1e9) } : {}),
-        },
-      },
+      Resources: resourcesOf(spec),
       RestartPolicy: { Condition: 'any', Delay: 1_000 * NANOS_PER_MS },
     },
     Mode: { Replicated: { Replicas: spec.replicas } },
@@ -411,6 +549,64 @@ function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>)
   };
 }
 
+/**
+ * The Engine API's spec of a job: one task (`ReplicatedJob`, one completion, one at a time) that is
+ * never restarted (a job's default restart policy is on-failure without limit), no ports.
+ */
+function toEngineJob(spec: JobSpec, secretIds: ReadonlyMap<string, string>): Record<string, unknown> {
+  return {
+    Name: spec.name,
+    Labels: spec.labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: spec.image,
+        Labels: spec.labels,
+        Args: spec.command,
+        ...containerBasics(spec, secretIds),
+      },
+      Resources: resourcesOf(spec),
+      RestartPolicy: { Condition: 'none' },
+    },
+    Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
+  };
+}
+
+/** The env, mounts and Docker secrets of a task's container. */
+function containerBasics(
+  spec: Pick<ServiceSpec, 'env' | 'volumes' | 'secrets'>,
+  secretIds: ReadonlyMap<string, string>,
+): Record<string, unknown> {
+  return {
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Mounts: spec.volumes.map((v) => ({
+      Type: v.source.startsWith('/') ? 'bind' : 'volume',
+      Source: v.source,
+      Target: v.target,
+      ReadOnly: v.readOnly,
+    })),
+    // Readable by any user in the task, as on one host; the target may be an absolute path.
+    Secrets: spec.secrets.map((s) => ({
+      SecretID: secretIds.get(s.name),
+      SecretName: s.name,
+      File: { Name: s.target, UID: '0', GID: '0', Mode: 0o444 },
+    })),
+  };
+}
+
+function resourcesOf(spec: Pick<ServiceSpec, 'resources'>): Record<string, unknown> {
+  return {
+    Limits: {
+      ...(spec.resources.memory !== undefined ? { MemoryBytes: parseMemorySize(spec.resources.memory) } : {}),
+      ...(spec.resources.cpus !== undefined ? { NanoCPUs: Math.round(spec.resources.cpus * 1e9) } : {}),
+    },
+  };
+}
+
+/** A job berth made: its berth.role label says so (a service of berth's has none). */
+function isJob(raw: RawService): boolean {
+  return raw.Spec.Labels?.[LABEL_ROLE] !== undefined;
+}
+
 interface RawService {
   ID: string;
   Version?: { Index?: number };
@@ -418,10 +614,14 @@ interface RawService {
     Name?: string;
     Labels?: Record<string, string>;
     TaskTemplate?: RawTaskTemplate;
-    Mode?: { Replicated?: { Replicas?: number } };
+    Mode?: {
+      Replicated?: { Replicas?: number };
+      ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number };
+    };
   };
+  CreatedAt?: string;
   PreviousSpec?: { Labels?: Record<string, string>; TaskTemplate?: RawTaskTemplate };
-  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
+  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string; CompletedAt?: string };
 }
 
 interface RawTaskTemplate {
@@ -435,11 +635,13 @@ interface RawTask {
   NodeID?: string;
   DesiredState?: string;
   CreatedAt?: string;
-  Spec?: { ContainerSpec?: { Labels?: Record<string, string> } };
+  Spec?: { ContainerSpec?: { Image?: string; Labels?: Record<string, string> } };
   Status?: {
     State?: string;
     Message?: string;
     Err?: string;
+    Timestamp?: string;
+    ContainerStatus?: { ContainerID?: string; ExitCode?: number };
     PortStatus?: { Ports?: { Protocol?: string; TargetPort?: number; PublishedPort?: number }[] };
   };
 }
@@ -449,6 +651,9 @@ function serviceSummaryOf(raw: RawService): ServiceSummary {
   const state = (raw.UpdateStatus?.State ?? 'none') as UpdateState;
   const startedAt = raw.UpdateStatus?.StartedAt ? Date.parse(raw.UpdateStatus.StartedAt) : undefined;
   const previous = raw.PreviousSpec?.Labels?.[LABEL_SPEC_HASH];
+  const completedAt = raw.UpdateStatus?.CompletedAt ? Date.parse(raw.UpdateStatus.CompletedAt) : undefined;
+  const previousServiceHash = raw.PreviousSpec?.Labels?.[LABEL_SERVICE_HASH];
+  const previousImage = raw.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image;
   return {
     id: raw.ID,
     name: raw.Spec.Name ?? '',
@@ -462,8 +667,12 @@ function serviceSummaryOf(raw: RawService): ServiceSummary {
       state,
       message: raw.UpdateStatus?.Message ?? '',
       ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}),
+      ...(completedAt !== undefined && !Number.isNaN(completedAt) ? { completedAt } : {}),
     },
     ...(previous !== undefined ? { previousSpecHash: previous } : {}),
+    ...(previousServiceHash !== undefined ? { previousServiceHash } : {}),
+    ...(previousImage !== undefined ? { previousImage } : {}),
+    labels,
     secretNames: [raw.Spec.TaskTemplate, raw.PreviousSpec?.TaskTemplate].flatMap((t) =>
       (t?.ContainerSpec?.Secrets ?? []).map((s) => s.SecretName ?? ''),
     ),
@@ -489,5 +698,35 @@ function taskSummaryOf(raw: RawTask): TaskSummary {
       protocol: p.Protocol === 'udp' ? 'udp' : 'tcp',
     })),
     createdAt: raw.CreatedAt ? Date.parse(raw.CreatedAt) : 0,
+    image: raw.Spec?.ContainerSpec?.Image ?? '',
   };
+}
+
+/** A job and its task (the newest, should Swarm have made more than one). */
+function jobSummaryOf(raw: RawService, tasks: readonly RawTask[]): JobSummary {
+  const labels = raw.Spec.Labels ?? {};
+  const [task] = [...tasks].sort((a, b) => timeOf(b.CreatedAt) - timeOf(a.CreatedAt));
+  const state = (task?.Status?.State ?? 'new') as TaskState;
+  // An exit code only from a container that ran and ended (a rejected task never had one).
+  const container = task?.Status?.ContainerStatus;
+  const exitCode =
+    (state === 'complete' || state === 'failed') && container?.ContainerID ? container.ExitCode : undefined;
+  return {
+    id: raw.ID,
+    name: raw.Spec.Name ?? '',
+    app: labels[LABEL_APP] ?? '',
+    role: labels[LABEL_ROLE] ?? '',
+    revision: labels[LABEL_REVISION] ?? '',
+    createdAt: timeOf(raw.CreatedAt),
+    state,
+    startedAt: state === 'running' ? timeOf(task?.Status?.Timestamp) : 0,
+    ...(typeof exitCode === 'number' ? { exitCode } : {}),
+    error: task?.Status?.Err ?? '',
+    nodeId: task?.NodeID ?? '',
+  };
+}
+
+function timeOf(text: string | undefined): number {
+  const at = text ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(at) ? 0 : at;
 }

@@ -3,6 +3,7 @@ import { renderLive, renderStatusPage } from '../../../src/http/status-page.js';
 import { appStatus } from '../../../src/status/app-status.js';
 import type { AppRecord } from '../../../src/state/types.js';
 import { containerOf, testApp } from '../../support/apps.js';
+import { TWO_NODES, taskOf } from '../../support/tasks.js';
 
 const now = Date.parse('2026-11-27T09:00:00Z');
 const record = (patch: Partial<AppRecord>): AppRecord => ({
@@ -48,6 +49,31 @@ describe('status page (rendering)', () => {
     assert.match(html, /3 minutes ago/);
     assert.match(html, /history \(1\).*v1 succeeded in 4\.2 s/s);
     assert.match(html, /1 app: <span class="phase phase-Deploying">1 Deploying<\/span>/);
+  });
+
+  it('on Swarm, lists each task under what runs: where (hostname, address), its state, its tag and its error', () => {
+    const [alpha, beta] = TWO_NODES as [(typeof TWO_NODES)[0], (typeof TWO_NODES)[0]];
+    const web = appStatus(
+      'web',
+      record({ desiredTag: 'v2', servingRevision: 'h2@sha256:d2', servingTag: 'v2', phase: 'Degraded' }),
+      {
+        tasks: [
+          taskOf({ id: 't1', slot: 1, nodeId: alpha.id }),
+          taskOf({ id: 't2', slot: 2, nodeId: beta.id, state: 'starting', error: 'task: non-zero exit (1) <oops>' }),
+        ],
+        nodes: TWO_NODES,
+      },
+    );
+    const html = renderLive({ namespace: 'dokku', apps: [web], now });
+    assert.match(html, /<div class="containers">1\/2 running on alpha<\/div>/);
+    assert.match(
+      html,
+      /<li class="task task-running">web\.1 running on <span class="node" title="node node-manager-0000000000001">alpha<\/span> 10\.0\.0\.5 · v2<\/li>/,
+    );
+    assert.match(
+      html,
+      /<li class="task task-starting">web\.2 starting on <span class="node" [^>]*>beta<\/span> 10\.0\.0\.6 · v2<div class="error">task: non-zero exit \(1\) &lt;oops&gt;<\/div><\/li>/,
+    );
   });
 
   it('escapes everything that comes from manifests, state or the engine', () => {

@@ -118,24 +118,4 @@ describe("ObservedContainers: the controller's last look at the containers, for 
     await wrapped.ping();
     assert.deepEqual(calls, ['list *', 'ping']);
   });
-
-  it('for a controller that lists no containers (Swarm): one background list at a time, at most once per max age', async () => {
-    let now = 0;
-    const observed = new ObservedContainers('ns', () => now);
-    const { runtime, pending, calls } = manualRuntime();
-    const wrapped = observingRuntime(runtime, observed);
-    const list = () => wrapped.listContainers('ns');
-    for (let i = 0; i < 10; i++) observed.refreshIfOlder(5_000, list);
-    assert.deepEqual(calls, ['list *'], 'ten requests, one list');
-    pending.shift()!.resolve([container('web', 'a')]);
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(ids(observed), ['a:running']);
-    now = 4_999;
-    observed.refreshIfOlder(5_000, list);
-    assert.equal(calls.length, 1);
-    now = 5_000;
-    observed.refreshIfOlder(5_000, list);
-    assert.equal(calls.length, 2);
-    pending.shift()!.resolve([]);
-  });
 });
