@@ -2,12 +2,17 @@
  * An in-memory ServiceRuntime (a one-manager swarm) for fast unit tests of the Swarm reconciler.
  * It models what the reconciler relies on, on the test's clock:
  * - services with versions: an update or rollback naming a stale version is refused, as Swarm
- *   refuses it; each keeps its previous spec, as Swarm does for a rollback;
+ *   refuses it; each keeps its previous spec, as Swarm does for a rollback; an update (labels
+ *   alone too) empties the update status, as Swarm does;
  * - tasks: a create or an update starts new tasks (`starting`), which run `rolloutMs` later and an
- *   update completes (the old tasks shut down). An image in `unhealthy` fails its new tasks and
- *   Swarm rolls the update back (`rollback_started`, then `rollback_completed`); an image in
- *   `stuck` never gets its tasks running, so the update runs until someone rolls it back. Tests
- *   may also edit `tasks` and a service's `update` directly;
+ *   update completes (the old tasks shut down; `completedAt` set). An image in `unhealthy` fails
+ *   its new tasks and Swarm rolls the update back itself (`rollback_started`, then
+ *   `rollback_completed`), forgetting the failed spec (no previous spec after it, as Swarm does);
+ *   a rollback someone asks for swaps the spec and the previous one, starts the previous spec's
+ *   tasks where none run, and completes `rolloutMs` later. An image in `stuck` never gets its
+ *   tasks running, so the update runs until someone rolls it back; an image in `crashing` runs,
+ *   and each of its tasks fails that long after it started running, and Swarm starts another for
+ *   its slot. Tests may also edit `tasks` and a service's `update` directly;
  * - Docker secrets: a create by a name already there gives that one's id; removing one a spec (or
  *   previous spec) mounts is refused; a create or update whose secrets are not given by id is refused;
  * - where images are (`inRegistry`, `onHostOnly`), and pushes;
@@ -19,6 +24,8 @@ import { repositoryOf } from '../../src/manifest/image-ref.js';
 import { EngineError, ImageNotFoundError, ServiceNotFoundError } from '../../src/runtime/errors.js';
 import type {
   ImageLocation,
+  JobSpec,
+  JobSummary,
   SecretSpec,
   SecretSummary,
   ServiceRuntime,
@@ -27,6 +34,7 @@ import type {
   TaskSummary,
 } from '../../src/runtime/services.js';
 import type { Clock } from '../../src/util/clock.js';
+import { FakeJobs } from './fake-jobs.js';
 
 export interface FakeService {
   id: string;
@@ -51,7 +59,10 @@ const CHANGES = [
   'createService',
   'updateService',
   'rollbackService',
+  'labelService',
   'removeService',
+  'createJob',
+  'removeJob',
 ];
 
 export class FakeServices implements ServiceRuntime {
@@ -65,6 +76,8 @@ export class FakeServices implements ServiceRuntime {
   readonly unhealthy = new Set<string>();
   /** Pinned image references whose tasks never run. */
   readonly stuck = new Set<string>();
+  /** Pinned image references whose tasks fail this long after they started running (and are restarted by Swarm). */
+  readonly crashing = new Map<string, number>();
   /** How long new tasks take to run (or fail), on the clock. */
   rolloutMs = 500;
   readonly calls: string[] = [];
@@ -73,7 +86,12 @@ export class FakeServices implements ServiceRuntime {
   private readonly rollingOut = new Map<string, TaskSummary[]>();
   private nextPort = 30000;
 
-  constructor(private readonly clock: Clock) {}
+  /** The swarm's jobs (release steps, post-deploy commands): how they run, and every one made. */
+  readonly jobs: FakeJobs;
+
+  constructor(private readonly clock: Clock) {
+    this.jobs = new FakeJobs(clock, (name) => this.secrets.get(name)?.id);
+  }
 
   /** `ref` is in its registry as `ref@digest`; returns the pinned reference. */
   inRegistry(ref: string, digest = this.digest(ref)): string {
@@ -171,6 +189,7 @@ export class FakeServices implements ServiceRuntime {
     service.previous = service.spec;
     service.spec = structuredClone(spec);
     service.version++;
+    service.update = { state: 'none', message: '' };
     if (!rolling) {
       this.scale(service);
       return;
@@ -185,11 +204,16 @@ export class FakeServices implements ServiceRuntime {
           message: `update rolled back due to failure or early termination of task ${started[0]?.id}`,
           startedAt: service.update.startedAt ?? this.clock.now(),
         };
-        this.rollBack(service);
+        this.rollBack(service, false);
         return;
       }
       for (const t of old) Object.assign(t, { state: 'shutdown', desiredState: 'shutdown' });
-      service.update = { state: 'completed', message: 'update completed', startedAt: service.update.startedAt };
+      service.update = {
+        state: 'completed',
+        message: 'update completed',
+        ...(service.update.startedAt !== undefined ? { startedAt: service.update.startedAt } : {}),
+        completedAt: this.clock.now(),
+      };
     });
   }
 
@@ -198,7 +222,21 @@ export class FakeServices implements ServiceRuntime {
     const service = this.current('rollbackService', id, version);
     if (!service.previous) throw new EngineError('rollbackService', `rollbackService ${id}: no previous spec`, 400);
     service.update = { state: 'rollback_started', message: 'manually requested rollback', startedAt: this.clock.now() };
-    this.rollBack(service);
+    this.rollBack(service, true);
+  }
+
+  async labelService(id: string, version: number, labels: Readonly<Record<string, string | undefined>>): Promise<void> {
+    this.calls.push(`labelService ${id} ${version}`);
+    const service = this.current('labelService', id, version);
+    const spec = structuredClone(service.spec);
+    for (const [key, value] of Object.entries(labels)) {
+      if (value === undefined) delete spec.labels[key];
+      else spec.labels[key] = value;
+    }
+    service.previous = service.spec;
+    service.spec = spec;
+    service.version++;
+    service.update = { state: 'none', message: '' };
   }
 
   async removeService(id: string): Promise<void> {
@@ -222,6 +260,26 @@ export class FakeServices implements ServiceRuntime {
     const id = this.id('sec');
     this.secrets.set(secret.name, { id, name: secret.name, labels: { ...secret.labels }, data: secret.data });
     return id;
+  }
+
+  async createJob(spec: JobSpec, secretIds: ReadonlyMap<string, string> = new Map()): Promise<string> {
+    this.calls.push(`createJob ${spec.name}`);
+    return this.jobs.create(spec, secretIds);
+  }
+
+  async listJobs(namespace: string, app?: string): Promise<JobSummary[]> {
+    this.calls.push(app === undefined ? 'listJobs' : `listJobs ${app}`);
+    return this.jobs.list(namespace, app);
+  }
+
+  async jobLogs(id: string, secrets: readonly string[]): Promise<string> {
+    this.calls.push(`jobLogs ${id}`);
+    return this.jobs.logs(id, secrets);
+  }
+
+  async removeJob(id: string): Promise<void> {
+    this.calls.push(`removeJob ${id}`);
+    this.jobs.remove(id);
   }
 
   async removeSecret(id: string): Promise<void> {
@@ -273,29 +331,72 @@ export class FakeServices implements ServiceRuntime {
     this.clock.schedule(() => {
       if (!this.services.has(service.id) || this.stuck.has(spec.image)) return;
       const unhealthy = this.unhealthy.has(spec.image);
-      for (const t of started)
+      for (const t of started) {
+        if (t.desiredState !== 'running') continue;
         Object.assign(
           t,
           unhealthy
             ? { state: 'failed', desiredState: 'shutdown', error: 'task: non-zero exit (1): unhealthy container' }
             : { state: 'running' },
         );
+        if (!unhealthy) this.crashLater(service, t);
+      }
       settled(started);
     }, this.rolloutMs);
   }
 
-  /** Back to the previous spec: the new tasks go, the old ones (never stopped: start-first) serve; done `rolloutMs` later. */
-  private rollBack(service: FakeService): void {
+  /**
+   * Back to the previous spec: the tasks of the spec left go once the previous spec's run (those
+   * an update never stopped, start-first, or new ones); done `rolloutMs` later. `requested`: someone
+   * asked for it, and the spec left becomes the previous one; Swarm's own rollback forgets it.
+   */
+  private rollBack(service: FakeService, requested: boolean): void {
     const failed = service.spec;
     service.spec = service.previous ?? service.spec;
-    service.previous = failed;
+    if (requested) service.previous = failed;
+    else delete service.previous;
     service.version++;
-    for (const t of this.rollingOut.get(service.id) ?? [])
-      if (t.desiredState === 'running') Object.assign(t, { state: 'shutdown', desiredState: 'shutdown' });
+    const { spec } = service;
+    const live = this.tasks.filter((t) => t.serviceId === service.id && t.desiredState === 'running');
+    const restored = live.filter((t) => t.image === spec.image && t.specHash === spec.labels['berth.spec-hash']);
+    const leaving = live.filter((t) => !restored.includes(t));
+    const missing = Math.max(0, spec.replicas - restored.length);
+    const free = Array.from({ length: spec.replicas }, (_, i) => i + 1).filter(
+      (slot) => !restored.some((t) => t.slot === slot),
+    );
+    const started = free.slice(0, missing).map((slot) => this.task(service, slot, 'starting'));
+    this.tasks.push(...started);
+    if (started.length === 0)
+      for (const t of leaving) Object.assign(t, { state: 'shutdown', desiredState: 'shutdown' });
     this.clock.schedule(() => {
+      for (const t of started) if (t.desiredState === 'running') Object.assign(t, { state: 'running' });
+      for (const t of leaving) Object.assign(t, { state: 'shutdown', desiredState: 'shutdown' });
       if (service.update.state === 'rollback_started')
-        service.update = { ...service.update, state: 'rollback_completed', message: 'rollback completed' };
+        service.update = {
+          ...service.update,
+          state: 'rollback_completed',
+          message: 'rollback completed',
+          completedAt: this.clock.now(),
+        };
     }, this.rolloutMs);
+  }
+
+  /** A task of a `crashing` image fails that long after it started running; Swarm starts another for its slot. */
+  private crashLater(service: FakeService, task: TaskSummary): void {
+    const after = task.image === undefined ? undefined : this.crashing.get(task.image);
+    if (after === undefined) return;
+    this.clock.schedule(() => {
+      if (!this.services.has(service.id) || task.state !== 'running' || task.desiredState !== 'running') return;
+      Object.assign(task, { state: 'failed', desiredState: 'shutdown', error: 'task: non-zero exit (1)' });
+      if (service.spec.image !== task.image) return;
+      const replacement = this.task(service, task.slot, 'starting');
+      this.tasks.push(replacement);
+      this.clock.schedule(() => {
+        if (replacement.desiredState !== 'running' || !this.services.has(service.id)) return;
+        replacement.state = 'running';
+        this.crashLater(service, replacement);
+      }, this.rolloutMs);
+    }, after);
   }
 
   /** The replica count changed alone: tasks come or go at once. */
@@ -319,6 +420,7 @@ export class FakeServices implements ServiceRuntime {
       state,
       desiredState: 'running',
       specHash: spec.labels['berth.spec-hash'] ?? '',
+      image: spec.image,
       message: state,
       error: '',
       ports: spec.ports.map((p) => ({
@@ -361,7 +463,14 @@ function summaryOf(service: FakeService): ServiceSummary {
     image: spec.image,
     replicas: spec.replicas,
     update: { ...service.update },
-    ...(previous ? { previousSpecHash: previous.labels['berth.spec-hash'] ?? '' } : {}),
+    ...(previous
+      ? {
+          previousSpecHash: previous.labels['berth.spec-hash'] ?? '',
+          previousServiceHash: previous.labels['berth.service-hash'] ?? '',
+          previousImage: previous.image,
+        }
+      : {}),
+    labels: { ...spec.labels },
     secretNames: [...new Set([spec, previous].flatMap((s) => s?.secrets.map((m) => m.name) ?? []))],
   };
 }

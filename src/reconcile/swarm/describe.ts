@@ -18,14 +18,38 @@ export function describeSteps(plan: SwarmPlan): PlannedStep[] {
   });
 }
 
-/** What the steps do not say: a rollout Swarm runs now, which a pass watches. */
+/** What the steps do not say: a rollout Swarm runs now, which a pass watches; the deploy.monitor watch after a rollout. */
 export function describeNotes(plan: SwarmPlan): string[] {
   const resumed = plan.actions.some((a) => a.type === 'watch' && a.since !== undefined);
-  return resumed ? ['… Swarm is rolling it out now; a pass watches it to its end'] : [];
+  return [
+    ...(resumed ? ['… Swarm is rolling it out now; a pass watches it to its end'] : []),
+    ...(plan.monitorAfterMs !== undefined
+      ? [
+          `… once Swarm completes it, the new tasks are watched for deploy.monitor (${plan.monitorAfterMs / 1000}s): one that ends rolls the service back`,
+        ]
+      : []),
+  ];
 }
 
 function describeAction(action: SwarmAction): Omit<PlannedStep, 'reason'> | undefined {
   switch (action.type) {
+    case 'release':
+      return {
+        symbol: '▶',
+        text:
+          action.existing !== undefined
+            ? `wait for the release job ${action.job.name} under way (${JSON.stringify(action.hook.command)})`
+            : `release ${JSON.stringify(action.hook.command)} as Swarm job ${action.job.name} of ${action.job.image} (timeout ${action.hook.timeout}s)`,
+      };
+    case 'postDeploy':
+      return {
+        symbol: '▶',
+        text: `post-deploy ${JSON.stringify(action.hook.command)} as Swarm job ${action.job.name} once the rollout completes`,
+      };
+    case 'removeJob':
+      return { symbol: '-', text: `remove Swarm job ${action.name}` };
+    case 'removeReleaseJob':
+      return { symbol: '-', text: 'remove the completed release job once the service carries its revision' };
     case 'push':
       return { symbol: '↑', text: `push ${action.source} as ${action.target}` };
     case 'makeSecrets':
@@ -46,6 +70,18 @@ function describeAction(action: SwarmAction): Omit<PlannedStep, 'reason'> | unde
       return { symbol: '→', text: 'route the proxy to the running tasks once the rollout ends' };
     case 'rollback':
       return { symbol: '←', text: `ask Swarm to roll service ${action.id.slice(0, 12)} back to its previous spec` };
+    case 'monitor':
+      return {
+        symbol: '?',
+        text: `watch the new tasks of ${action.spec.name} until ${new Date(action.since + action.windowMs).toISOString().slice(11, 19)} UTC`,
+      };
+    case 'revert':
+      return { symbol: '←', text: `ask Swarm to roll service ${action.id.slice(0, 12)} back to its previous spec` };
+    case 'recordHold':
+      return {
+        symbol: '+',
+        text: `label service ${action.id.slice(0, 12)} with the hold of ${action.labels['berth.held-revision'] ?? ''}`,
+      };
     case 'sweepSecrets':
       return { symbol: '-', text: "remove the app's Docker secrets no spec of its service mounts any more" };
     case 'removeSecret':

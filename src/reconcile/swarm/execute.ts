@@ -3,8 +3,10 @@
  * TrafficRouter, and reports what it did in its record (even when it fails part-way). It writes
  * no state and decides nothing: where an action needs a fresh look (a watch, the route once a
  * rollout ended, the secrets sweep), it looks and hands what it saw to the pure function that
- * decides (watch.ts, endpoints.ts, secrets.ts), then runs the actions that returns through the
- * same runner. A failed rollout rejects with RolloutFailed.
+ * decides (watch.ts, monitor.ts, endpoints.ts, secrets.ts), then runs the actions that returns
+ * through the same runner. A failed rollout rejects with RolloutFailed. A watch ends early when
+ * the app's manifest changed (`superseded`): the plan's remaining actions are left to the next
+ * pass, which plans from the new manifest.
  */
 import type { App } from '../../manifest/types.js';
 import type { TrafficRouter } from '../../proxy/types.js';
@@ -13,8 +15,10 @@ import type { ServiceRuntime, ServiceSpec } from '../../runtime/services.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { Executed } from '../core/outcome.js';
-import type { SwarmAction, SwarmPlan, WatchAction } from './actions.js';
+import type { MonitorAction, SwarmAction, SwarmPlan, WatchAction } from './actions.js';
 import { followRoutes } from './endpoints.js';
+import { judgeMonitor } from './monitor.js';
+import { runPostDeploy, runRelease, runRemoveJob, runRemoveReleaseJob } from './run-jobs.js';
 import { unusedSecrets } from './secrets.js';
 import { judgeRollout, taskFailure } from './watch.js';
 
@@ -42,6 +46,12 @@ export interface SwarmExecuteContext {
   pollMs: number;
   /** Called once a watch ended with the rollout done, before the next action: Swarm runs the new spec now. */
   onRolledOut(): void;
+  /** Called once berth asked Swarm to roll `from` back to `to` (deploy.monitor found a failure): `from` is held. */
+  onRolledBack?(from: string, to: string, reason: string, serviceHash: string): void;
+  /** Whether the app's manifest changed since the plan was made: a watch then ends, superseded. */
+  superseded?(): boolean;
+  /** Called once the release step of `revision` succeeded (or its completed job is about to go): it never runs again. */
+  onReleased?(revision: string): void;
   signal: AbortSignal;
 }
 
@@ -53,6 +63,8 @@ export interface SwarmExecuted extends Executed {
   sentAt?: number;
   /** The pinned references pushed (`target@sha256:...`). */
   pushed: string[];
+  /** Why a watch ended early (the manifest changed): the plan's remaining actions did not run. */
+  superseded?: string;
 }
 
 /** An executor's record before it has done anything. */
@@ -66,7 +78,10 @@ export async function executeSwarmPlan(
   ctx: SwarmExecuteContext,
   executed: SwarmExecuted,
 ): Promise<void> {
-  for (const action of plan.actions) await run(action, ctx, executed);
+  for (const action of plan.actions) {
+    await run(action, ctx, executed);
+    if (executed.superseded !== undefined) return;
+  }
 }
 
 /** The one action runner: every action, planned or judged during a watch, goes through it. */
@@ -100,6 +115,14 @@ async function run(action: SwarmAction, ctx: SwarmExecuteContext, executed: Swar
         `Updated service ${action.spec.name}${action.rolling ? `: Swarm rolls it out ${action.spec.update.order}` : ''}`,
       );
       return;
+    case 'release':
+      return runRelease(action, ctx, executed);
+    case 'postDeploy':
+      return runPostDeploy(action, ctx, executed);
+    case 'removeJob':
+      return runRemoveJob(action, ctx);
+    case 'removeReleaseJob':
+      return runRemoveReleaseJob(action, ctx);
     case 'watch':
       return watch(action, ctx, executed);
     case 'follow': {
@@ -109,6 +132,30 @@ async function run(action: SwarmAction, ctx: SwarmExecuteContext, executed: Swar
       if (route) await run(route, ctx, executed);
       return;
     }
+    case 'monitor':
+      return monitor(action, ctx, executed);
+    case 'revert':
+      executed.sentAt = clock.now();
+      await services.rollbackService(action.id, action.version);
+      executed.rolledBack = { from: action.from, to: action.to, reason: action.reason };
+      ctx.onRolledBack?.(action.from, action.to, action.reason, action.serviceHash);
+      logger.warn(
+        { step: 'rollback', reason: action.reason, revision: action.from, to: action.to },
+        `Rolled back: Swarm returns ${ctx.name} to its previous spec; ${action.reason}`,
+      );
+      return;
+    case 'recordHold':
+      try {
+        await services.labelService(action.id, action.version, action.labels);
+        logger.info(
+          { step: 'hold', revision: action.labels['berth.held-revision'] },
+          `The hold of ${ctx.name} is kept on its service too: a berth started again, or on another manager, finds it`,
+        );
+      } catch (error) {
+        if (!(error instanceof RuntimeError)) throw error;
+        logger.warn({ step: 'hold', err: error }, `could not keep ${ctx.name}'s hold on its service: ${error.message}`);
+      }
+      return;
     case 'rollback':
       await services.rollbackService(action.id, action.version).catch((error: unknown) => {
         if (!(error instanceof RuntimeError)) throw error;
@@ -171,25 +218,84 @@ async function watch(action: WatchAction, ctx: SwarmExecuteContext, executed: Sw
   for (;;) {
     const [tasks, [service]] = await Promise.all([
       services.listTasks(namespace, name),
-      action.until === 'updated' ? services.listServices(namespace, name) : Promise.resolve([]),
+      action.until !== 'running' ? services.listServices(namespace, name) : Promise.resolve([]),
     ]);
     const verdict = judgeRollout(
       action,
-      { ...(service ? { service } : {}), tasks, nodes, now: clock.now() },
+      { ...(service ? { service } : {}), tasks, nodes, now: clock.now(), superseded: ctx.superseded?.() ?? false },
       { ...(ctx.app ? { app: ctx.app } : {}), since, deadline, routed: executed.endpoints },
     );
     for (const next of verdict.actions) await run(next, ctx, executed);
     const end = verdict.end;
+    if (end?.kind === 'superseded') {
+      executed.superseded = end.message;
+      return;
+    }
     if (end?.kind === 'done') {
       logger.info(end.fields, end.message);
-      ctx.onRolledOut();
+      if (action.until !== 'rolledBack') ctx.onRolledOut();
       return;
     }
     if (end?.kind === 'failed') {
+      // The rollback berth asked for stands as asked: the deploy is rolled back and held either way.
+      if (action.until === 'rolledBack') {
+        logger.warn({ step: 'rollback', reason: end.reason }, `${name}: ${end.reason}`);
+        return;
+      }
       const detail = end.swarmMessage !== undefined ? await failureDetail(action.spec, end.swarmMessage, ctx) : '';
       throw new RolloutFailed(`${end.reason}${detail}`, end.rolledBack);
     }
-    await clock.sleep(ctx.pollMs, ctx.signal);
+    await pause(ctx, ctx.pollMs);
+  }
+}
+
+/** How often deploy.monitor looks at the new tasks (at least): a failure found a second late is found in time. */
+const MONITOR_LOOK_MS = 1_000;
+
+/** Looks at the new tasks until deploy.monitor has passed, and runs what `judgeMonitor` makes of each look. */
+async function monitor(action: MonitorAction, ctx: SwarmExecuteContext, executed: SwarmExecuted): Promise<void> {
+  const { services, clock, logger, namespace, name } = ctx;
+  const endsAt = action.since + action.windowMs;
+  logger.info(
+    { step: 'monitor', until: new Date(endsAt).toISOString() },
+    `Watching ${name}'s new tasks until ${new Date(endsAt).toISOString().slice(11, 19)} UTC (deploy.monitor)`,
+  );
+  for (;;) {
+    const [tasks, [service]] = await Promise.all([
+      services.listTasks(namespace, name),
+      services.listServices(namespace, name),
+    ]);
+    const verdict = judgeMonitor(action, {
+      ...(service ? { service } : {}),
+      tasks,
+      now: clock.now(),
+      superseded: ctx.superseded?.() ?? false,
+    });
+    for (const next of verdict.actions) await run(next, ctx, executed);
+    const end = verdict.end;
+    if (end?.kind === 'superseded') {
+      executed.superseded = end.message;
+      return;
+    }
+    if (end?.kind === 'done') {
+      logger.info({ step: 'monitor', result: 'passed' }, `${name}: ${end.message}`);
+      return;
+    }
+    if (end?.kind === 'rolledBack' || end?.kind === 'later') return;
+    const next = Math.min(Math.max(ctx.pollMs, MONITOR_LOOK_MS), Math.min(endsAt, action.lookUntil) - clock.now());
+    await pause(ctx, Math.max(1, next));
+  }
+}
+
+/** How often a watch looks whether the manifest changed between its looks at Swarm. */
+const SUPERSEDED_LOOK_MS = 200;
+
+/** Sleeps `ms`, or less: it ends as soon as the app's manifest changed. */
+async function pause(ctx: SwarmExecuteContext, ms: number): Promise<void> {
+  const until = ctx.clock.now() + ms;
+  for (let left = ms; left > 0; left = until - ctx.clock.now()) {
+    await ctx.clock.sleep(Math.min(left, SUPERSEDED_LOOK_MS), ctx.signal);
+    if (ctx.superseded?.()) return;
   }
 }
 

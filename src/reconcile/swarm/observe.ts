@@ -1,7 +1,8 @@
 /**
  * What the Swarm planner is given: one listing of the swarm (services, tasks, secrets, nodes) for
  * an app or a whole namespace, and the app's observation built from it, its image located (the
- * registry's digest, else this host's copy), the proxy's route and berth's hold read.
+ * registry's digest, else this host's copy), the proxy's route and the hold read: berth's record,
+ * and the swarm's own (hold.ts).
  */
 import { appRepository, imageRef, repositoryOf } from '../../manifest/image-ref.js';
 import type { App } from '../../manifest/types.js';
@@ -9,6 +10,7 @@ import { directTraffic } from '../../proxy/direct.js';
 import type { TrafficRouter } from '../../proxy/types.js';
 import type {
   ImageLocation,
+  JobSummary,
   SecretSummary,
   ServiceRuntime,
   ServiceSummary,
@@ -21,6 +23,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Desired } from '../core/desired.js';
 import type { SwarmObservation } from './actions.js';
 import { taskEndpoints } from './endpoints.js';
+import { heldBySwarm } from './hold.js';
 import { desiredRef, serviceSpecFor } from './service-spec.js';
 
 export interface SwarmObserveDeps {
@@ -30,6 +33,8 @@ export interface SwarmObserveDeps {
   state: StateStore;
   clock: Clock;
   desired(name: string): Desired;
+  /** Whether `berth retry` released the app since its last send: the swarm's hold is passed over then. */
+  retried?(name: string): boolean;
 }
 
 export interface SwarmObserveOptions {
@@ -48,19 +53,22 @@ export interface SwarmListing {
   nodeCount: number;
   /** The nodes' addresses (none are listed without a proxy). */
   nodes: { id: string; addr: string }[];
+  /** The jobs berth made (release steps, post-deploy commands); none when not listed. */
+  jobs?: JobSummary[];
 }
 
 /** Lists the namespace's services, tasks and secrets (of `app` alone when given), and the swarm's nodes. */
 export async function listSwarm(deps: SwarmObserveDeps, namespace: string, app?: string): Promise<SwarmListing> {
   const { services } = deps;
-  const [listed, tasks, secrets, swarm, nodes] = await Promise.all([
+  const [listed, tasks, secrets, swarm, nodes, jobs] = await Promise.all([
     services.listServices(namespace, app),
     services.listTasks(namespace, app),
     services.listSecrets(namespace, app),
     services.swarm(),
     deps.traffic === directTraffic ? Promise.resolve([]) : services.listNodes(),
+    services.listJobs(namespace, app),
   ]);
-  return { services: listed, tasks, secrets, nodeCount: swarm.nodes, nodes };
+  return { services: listed, tasks, secrets, nodeCount: swarm.nodes, nodes, jobs };
 }
 
 /** The part of a namespace's listing that is `app`'s. */
@@ -70,6 +78,7 @@ export function listingOf(listing: SwarmListing, app: string): SwarmListing {
     services: listing.services.filter((s) => s.app === app),
     tasks: listing.tasks.filter((t) => t.app === app),
     secrets: listing.secrets.filter((s) => s.app === app),
+    ...(listing.jobs ? { jobs: listing.jobs.filter((j) => j.app === app) } : {}),
   };
 }
 
@@ -91,6 +100,7 @@ export async function observeService(
   const app: App | undefined = desired.kind === 'present' ? desired.app : undefined;
   const [service] = listing.services;
   const held = deps.state.get(name)?.held;
+  const swarmHeld = service && !deps.retried?.(name) ? heldBySwarm(service) : undefined;
   const route = await routeOf(deps.traffic, name, app, listing);
   const base: SwarmObservation = {
     namespace,
@@ -98,6 +108,8 @@ export async function observeService(
     desired,
     tasks: listing.tasks,
     secrets: listing.secrets,
+    ...(listing.jobs ? { jobs: listing.jobs } : {}),
+    released: deps.state.get(name)?.released ?? [],
     now: deps.clock.now(),
     ...(service ? { service } : {}),
     ...(route ? { route } : {}),
@@ -110,6 +122,7 @@ export async function observeService(
           },
         }
       : {}),
+    ...(swarmHeld ? { swarmHeld } : {}),
   };
   if (!app) return base;
   const ref = desiredRef(namespace, app);

@@ -5,11 +5,15 @@
  * when it differs (an unchanged update would reset Swarm's update status), and watches.
  *
  * A rollout: push the image (`--swarm-registry`, in a round of its own: the spec names the digest
- * the push gives), make the Docker secrets the spec mounts, create or update the service, watch it
- * to its end (the proxy following new tasks), route to what runs then, sweep the secrets no spec
- * mounts any more. A revision Swarm rolled back is held: it is not sent again until the manifest
- * changes what berth would send, or `berth retry`. A removed manifest removes the service at once,
- * held or not.
+ * the push gives), make the Docker secrets the spec mounts, run the release step as a Swarm job of
+ * the new revision (once per revision: plan-jobs.ts), create or update the service, watch it to its
+ * end (the proxy following new tasks), route to what runs then, sweep the secrets no spec mounts
+ * any more, run the post-deploy command as a job. A failed release step holds its revision. Once Swarm completed an update, the next pass watches the new tasks for
+ * deploy.monitor (monitor.ts). A revision rolled back (by Swarm, or by berth past the deadline or
+ * within deploy.monitor) is held: it is not sent again until the manifest changes what berth would
+ * send, or `berth retry`; the hold is berth's record and the swarm's (hold.ts: the service's
+ * labels, written once the rollback is done), so a berth with an empty state directory finds it.
+ * A removed manifest removes the service at once, held or not.
  */
 import { imageRef } from '../../manifest/image-ref.js';
 import type { App } from '../../manifest/types.js';
@@ -24,6 +28,9 @@ import {
   type SwarmObservation,
   type SwarmPlan,
 } from './actions.js';
+import { digestOf, holdLabels, holdToRecord } from './hold.js';
+import { planMonitor } from './monitor.js';
+import { everyJob, leftoverJobs, postDeployAfter, releaseAround } from './plan-jobs.js';
 import { swarmSecretsFor } from './service-spec.js';
 import { unusedSecrets } from './secrets.js';
 import { GIVEN_UP, pastDeadline, runningTasks } from './watch.js';
@@ -49,7 +56,7 @@ function planRemoval(observation: SwarmObservation, desired: Extract<Desired, { 
     return desired.invalid !== undefined
       ? { actions: [], outcome: { phase: 'Invalid', message: desired.invalid } }
       : {
-          actions: [...unroute, ...unusedSecrets(observation.secrets, undefined)],
+          actions: [...unroute, ...everyJob(observation), ...unusedSecrets(observation.secrets, undefined)],
           outcome: { phase: 'Running', message: 'removed' },
           gone: true,
         };
@@ -59,6 +66,7 @@ function planRemoval(observation: SwarmObservation, desired: Extract<Desired, { 
     actions: [
       ...unroute,
       { type: 'remove', id: service.id, reason: 'its manifest was removed' },
+      ...everyJob(observation),
       ...unusedSecrets(observation.secrets, undefined),
     ],
     outcome: { phase: 'Running', message: 'removed' },
@@ -101,18 +109,21 @@ function planPresent(observation: SwarmObservation, app: App): SwarmPlan {
   }
   const next = wanted.spec;
   const rollout = rolloutOf(app, next);
-  const held = isHeld(observation.held, rollout.revision, next) ? observation.held : undefined;
+  const held = [observation.held, observation.swarmHeld].find((h) => isHeld(h, rollout.revision, next));
   const runningMessage = `${spec.replicas} × ${ref} running`;
   const deadlineMs = spec.deploy.progressDeadline * 1000;
   const follow = observation.route !== undefined;
   const after = afterSending(observation, app);
+  const release = releaseAround(observation, app, next, rollout.revision);
 
   if (!service) {
-    if (held) return planHeld(observation, app, held);
+    if (held) return planHeld(observation, app, held, next);
     return {
       actions: [
         ...makeSecrets(observation, app),
+        ...release.before,
         { type: 'create', spec: next, reason: `deploy ${ref}` },
+        ...release.after,
         {
           type: 'watch',
           spec: next,
@@ -122,17 +133,19 @@ function planPresent(observation: SwarmObservation, app: App): SwarmPlan {
           reason: `until ${spec.replicas} task(s) run`,
         },
         ...after,
+        ...postDeployAfter(observation, app, next, rollout.revision),
       ],
       outcome: { phase: 'Running', message: runningMessage },
       rollout,
     };
   }
   if (service.serviceHash !== serviceHashOf(next)) {
-    if (held) return planHeld(observation, app, held);
+    if (held) return planHeld(observation, app, held, next);
     const rolling = service.specHash !== specHashOf(next) || service.image !== next.image;
     return {
       actions: [
         ...makeSecrets(observation, app),
+        ...(rolling ? release.before : []),
         {
           type: 'update',
           id: service.id,
@@ -141,6 +154,7 @@ function planPresent(observation: SwarmObservation, app: App): SwarmPlan {
           rolling,
           reason: rolling ? `roll out ${ref}` : 'the service spec changed (replicas, checks or update settings)',
         },
+        ...(rolling ? release.after : leftoverJobs(observation)),
         rolling
           ? {
               type: 'watch',
@@ -159,16 +173,26 @@ function planPresent(observation: SwarmObservation, app: App): SwarmPlan {
               reason: `until ${spec.replicas} task(s) run`,
             },
         ...after,
+        ...(rolling ? postDeployAfter(observation, app, next, rollout.revision) : []),
       ],
       outcome: { phase: 'Running', message: runningMessage },
-      ...(rolling ? { rollout } : {}),
+      ...(rolling ? { rollout, ...monitoredAfter(app) } : {}),
     };
   }
   if (service.update.state === 'updating') return planResumed(observation, app, service, next, rollout);
   // Swarm gave the held spec up but still names it (a pause, or a rollback under way): it stays held.
-  if (held && GIVEN_UP.has(service.update.state)) return planHeld(observation, app, held);
+  if (held && GIVEN_UP.has(service.update.state)) return planHeld(observation, app, held, next);
 
-  const actions = [...routeToRunning(observation), ...unusedSecrets(observation.secrets, service)];
+  // Within deploy.monitor after Swarm completed the update, the new tasks are watched (last: it takes the window).
+  const monitor = planMonitor(observation, app, service, next, rollout.revision);
+  const actions = [
+    ...routeToRunning(observation),
+    ...unusedSecrets(observation.secrets, service),
+    ...leftoverJobs(observation),
+    ...(monitor ? [monitor] : []),
+  ];
+  // A pass watches a slice of the window: the next one, at once, watches on.
+  const later = monitor && monitor.lookUntil < monitor.since + monitor.windowMs ? { requeueAfterMs: 0 } : {};
   if (running < spec.replicas)
     return {
       actions,
@@ -176,8 +200,19 @@ function planPresent(observation: SwarmObservation, app: App): SwarmPlan {
         phase: 'Degraded',
         message: `${running} of ${spec.replicas} replicas of ${ref} running (Swarm is rescheduling)`,
       },
+      runs: rollout,
+      ...later,
     };
-  return { actions, outcome: { phase: 'Running', message: runningMessage } };
+  return { actions, outcome: { phase: 'Running', message: runningMessage }, runs: rollout, ...later };
+}
+
+/** How soon a held app is looked at again while Swarm still rolls it back, to write the hold onto the service. */
+const HOLD_RECHECK_MS = 2_000;
+
+/** A rollout whose new tasks the next pass watches for deploy.monitor, once Swarm completes it: that pass comes at once. */
+function monitoredAfter(app: App): Pick<SwarmPlan, 'monitorAfterMs' | 'requeueAfterMs'> {
+  const monitorMs = app.spec.deploy.monitor * 1000;
+  return monitorMs > 0 ? { monitorAfterMs: monitorMs, requeueAfterMs: 0 } : {};
 }
 
 /**
@@ -199,7 +234,7 @@ function planResumed(
     const rollback = pastDeadline(service, next, observation.tasks);
     const running = observation.tasks.some((t) => t.state === 'running' && t.desiredState === 'running');
     return {
-      actions: [rollback],
+      actions: [...leftoverJobs(observation), rollback],
       outcome: { phase: running ? 'Degraded' : 'Failed', message: `deploy failed: ${rollback.failure}` },
       rollout,
     };
@@ -216,31 +251,53 @@ function planResumed(
         follow: observation.route !== undefined,
         reason: 'Swarm is rolling it out already (berth restarted mid-rollout)',
       },
+      ...leftoverJobs(observation),
       ...afterSending(observation, app),
+      ...postDeployAfter(observation, app, next, rollout.revision),
     ],
     outcome: { phase: 'Running', message: `${spec.replicas} × ${imageRef(spec.image, spec.tag)} running` },
     rollout,
+    ...monitoredAfter(app),
   };
 }
 
 /**
  * The held revision is not sent again; what serves keeps serving (and routed), and secrets no spec
- * mounts still go. Degraded while a task runs, Failed when none does.
+ * mounts still go. Degraded while a task runs, Failed when none does. Once Swarm has finished
+ * rolling back, the hold is written onto the service too, unless it shows it already.
  */
-function planHeld(observation: SwarmObservation, app: App, held: HeldSpec): SwarmPlan {
+function planHeld(observation: SwarmObservation, app: App, held: HeldSpec, next: ServiceSpec): SwarmPlan {
   const ref = imageRef(app.spec.image, app.spec.tag);
   const anyRunning = observation.tasks.some((t) => t.state === 'running' && t.desiredState === 'running');
   const serving = anyRunning ? 'the previous revision keeps serving' : 'nothing serves';
+  const { service } = observation;
+  // The held spec is the one berth would send: its service hash and image say exactly which.
+  const hold: HeldSpec = { ...held, serviceHash: serviceHashOf(next), image: next.image };
+  // Swarm is still rolling back: the hold is written once it is done, a moment from now.
+  const rollingBack = service?.update.state === 'rollback_started';
   return {
     actions: [
       ...routeToRunning(observation),
-      ...(observation.service ? unusedSecrets(observation.secrets, observation.service) : []),
+      ...(service ? unusedSecrets(observation.secrets, service) : []),
+      ...leftoverJobs(observation),
+      ...(service && holdToRecord(service, hold)
+        ? [
+            {
+              type: 'recordHold' as const,
+              id: service.id,
+              version: service.version,
+              labels: holdLabels(hold),
+              reason: 'kept in the swarm too: a berth started again, or on another manager, finds the hold',
+            },
+          ]
+        : []),
     ],
     outcome: {
       phase: anyRunning ? 'Degraded' : 'Failed',
       message: `${ref} is held after it failed (${held.reason}); ${serving} until the manifest changes or \`berth retry ${app.name}\``,
     },
-    hold: { revision: held.revision, reason: held.reason },
+    hold,
+    ...(rollingBack ? { requeueAfterMs: HOLD_RECHECK_MS } : {}),
   };
 }
 
@@ -305,10 +362,4 @@ function rolloutOf(app: App, next: ServiceSpec): Rollout {
     tag: app.spec.tag,
     strategy: next.update.order === 'start-first' ? 'zero-downtime' : 'recreate',
   };
-}
-
-/** The `sha256:...` a pinned reference names, else the reference itself. */
-function digestOf(image: string): string {
-  const at = image.indexOf('@');
-  return at < 0 ? image : image.slice(at + 1);
 }

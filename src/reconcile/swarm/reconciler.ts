@@ -7,7 +7,15 @@
  * A push to `--swarm-registry` is a round of its own (the spec names the digest the push gives):
  * after it the app is observed and planned once more in the same reconcile, a bounded loop of two
  * rounds, never a recursion. A rollout Swarm rolled back (or paused), or that berth had Swarm roll
- * back past deploy.progressDeadline, is recorded as failed and its revision held.
+ * back past deploy.progressDeadline, is recorded as failed and its revision held. Once Swarm has
+ * completed a rollout, the next pass watches the new tasks for deploy.monitor; a failure there
+ * rolls the service back, recorded as rolled back and held. A watch ends as soon as the app's
+ * manifest changes: the next pass (queued by that change) plans from it.
+ *
+ * A berth with no record of an app (its state directory is new, or it runs on another manager)
+ * judges it from the swarm alone: the service's labels, spec, previous spec and update status,
+ * and the hold kept on the service. It sends nothing to a service that runs the manifest's
+ * revision, nor a revision the swarm shows held; the app's history starts there, and it says so.
  */
 import { imageRef } from '../../manifest/image-ref.js';
 import type { ControllerMetrics } from '../../metrics/types.js';
@@ -16,6 +24,7 @@ import { directTraffic } from '../../proxy/direct.js';
 import { ProxyError } from '../../proxy/errors.js';
 import type { TrafficRouter } from '../../proxy/types.js';
 import { RuntimeError } from '../../runtime/errors.js';
+import { ReleaseFailedError } from '../core/errors.js';
 import type { ServiceRuntime } from '../../runtime/services.js';
 import type { StateStore } from '../../state/store.js';
 import type { Phase } from '../../state/types.js';
@@ -26,6 +35,7 @@ import { fromCommit, originOf, Recorder } from '../core/recorder.js';
 import type { AppPreview, AppReconciler, HostView, ReconcileResult } from '../core/reconciler.js';
 import { serviceHashOf, type SwarmObservation, type SwarmPlan } from './actions.js';
 import { describeNotes, describeSteps } from './describe.js';
+import { desiredChange } from './desired-change.js';
 import { executeSwarmPlan, nothingExecutedOnSwarm, RolloutFailed, type SwarmExecuted } from './execute.js';
 import {
   heldImage,
@@ -36,6 +46,7 @@ import {
   type SwarmListing,
   type SwarmObserveDeps,
 } from './observe.js';
+import { heldBySwarm, heldReference } from './hold.js';
 import { planService } from './plan.js';
 import { serviceName } from './service-spec.js';
 import { serviceDiff } from './shapes.js';
@@ -72,6 +83,8 @@ export class SwarmReconciler implements AppReconciler {
   private readonly recorder: Recorder;
   /** The listing each host view was judged on, for a preview on that view. */
   private readonly listings = new WeakMap<HostView, SwarmListing>();
+  /** Apps `berth retry` released whose spec was not sent since: the swarm's hold of them is passed over. */
+  private readonly retried = new Set<string>();
 
   constructor(
     private readonly deps: SwarmReconcilerDeps,
@@ -105,10 +118,13 @@ export class SwarmReconciler implements AppReconciler {
           `berth retry: trying ${name} again (it was held: ${held.reason})`,
         );
       this.recorder.release(name);
+      this.retried.add(name);
     }
     for (let round = 1; ; round++) {
       const observation = await this.observeApp(name);
       const plan = planService(observation);
+      if (round === 1) this.adopt(observation, plan, logger);
+      if (plan.gone) this.retried.delete(name);
       if (plan.refused !== undefined || plan.actions.length === 0) {
         if (plan.refused !== undefined)
           logger.warn({ step: 'plan', reason: plan.refused }, `Refusing to deploy ${name}: ${plan.refused}`);
@@ -122,7 +138,11 @@ export class SwarmReconciler implements AppReconciler {
       } catch (error) {
         if (signal.aborted) throw error;
         return this.fail(observation, plan, executed, error, begin, logger);
+      } finally {
+        if (plan.actions.some((a) => a.type === 'create' || a.type === 'update')) this.retried.delete(name);
       }
+      if (executed.superseded !== undefined && !executed.rolledBack)
+        return this.superseded(observation, plan, executed.superseded, logger);
       // The image is in the swarm's registry now: the next round deploys it from there by its digest.
       if (isPushOnly(plan) && round < MAX_ROUNDS) continue;
       return this.succeeded(observation, plan, executed, this.deps.clock.now() - begin, logger);
@@ -141,16 +161,19 @@ export class SwarmReconciler implements AppReconciler {
       holds: () => false,
       isInSync: async (name) => {
         const own = listingOf(listing, name);
+        const [service] = own.services;
+        const swarmHeld = service && !this.retried.has(name) ? heldBySwarm(service) : undefined;
         const observation = await observeService(
           this.observeDeps,
           this.options,
           name,
           own,
-          pinnedBy(own.services[0], heldImage(this.deps.state.get(name))),
+          pinnedBy(service, heldImage(this.deps.state.get(name)) ?? heldReference(swarmHeld?.image)),
         );
         const plan = planService(observation);
         const record = this.deps.state.get(name);
-        if (plan.actions.length > 0 || plan.refused !== undefined) return false;
+        if (plan.actions.length > 0 || plan.refused !== undefined || this.retried.has(name)) return false;
+        if (plan.hold && record?.held?.revision !== plan.hold.revision) return false;
         if (plan.gone) return record === undefined;
         return record !== undefined && record.phase === plan.outcome.phase && record.message === plan.outcome.message;
       },
@@ -191,6 +214,7 @@ export class SwarmReconciler implements AppReconciler {
     logger: Logger,
   ): Promise<void> {
     const { name, desired } = observation;
+    const changed = desiredChange(desired);
     // Every line of a rollout carries its revision, as the history entry does.
     const stepLogger = plan.rollout ? logger.child({ revision: plan.rollout.revision }) : logger;
     if (plan.rollout) {
@@ -221,6 +245,12 @@ export class SwarmReconciler implements AppReconciler {
         onRolledOut: () => {
           if (plan.rollout) this.recorder.switched(name, plan, plan.rollout.revision);
         },
+        onRolledBack: (from, to, reason, serviceHash) => {
+          this.recorder.rolledBack(name, from, to, reason);
+          this.recorder.hold(name, from, reason, serviceHash);
+        },
+        superseded: () => changed(this.deps.desired(name)),
+        onReleased: (revision) => this.recorder.released(name, revision),
         signal,
       },
       executed,
@@ -252,6 +282,7 @@ export class SwarmReconciler implements AppReconciler {
         );
       return { phase: 'Running', failed: false, gone: true };
     }
+    if (executed.rolledBack) return { phase: 'Degraded', failed: false, requeueAfterMs: 0 };
     if (plan.rollout) {
       const ref = imageRef(plan.rollout.image, plan.rollout.tag);
       const commit = originOf(observation)?.commit;
@@ -265,6 +296,43 @@ export class SwarmReconciler implements AppReconciler {
     return resultOf(plan);
   }
 
+  /**
+   * A watch ended because the app's manifest changed: what was sent stands (Swarm goes on rolling
+   * it out), nothing is judged of it, and the next pass plans from the new manifest at once.
+   */
+  private superseded(observation: SwarmObservation, plan: SwarmPlan, why: string, logger: Logger): ReconcileResult {
+    const { name } = observation;
+    const outcome = plan.rollout
+      ? {
+          phase: 'Deploying' as const,
+          message: `the manifest changed while Swarm rolled out ${imageRef(plan.rollout.image, plan.rollout.tag)}; planning again`,
+        }
+      : plan.outcome;
+    logger.info({ step: 'watch', result: 'superseded' }, `${name}: the watch ended early: ${why}`);
+    this.recorder.ended(observation, { outcome }, { kind: 'settled' });
+    return { phase: outcome.phase, failed: false, requeueAfterMs: 0 };
+  }
+
+  /**
+   * A berth with no record of an app that has a service (its state directory is new, or it runs
+   * on another manager): the app's history starts here, and the log says so. A service that runs
+   * the manifest's revision is recorded as serving it; a hold the swarm shows is recorded as
+   * berth's too, so `status` and `berth retry` see it.
+   */
+  private adopt(observation: SwarmObservation, plan: SwarmPlan, logger: Logger): void {
+    const { name, service, desired } = observation;
+    const record = this.deps.state.get(name);
+    if (!record && service && desired.kind === 'present') {
+      logger.info(
+        { step: 'adopt', service: service.name, image: service.image, update: service.update.state },
+        `${name}: history starts here: this berth has no record of earlier deploys; service ${service.name} runs ${service.image} (judged from the swarm: its labels, spec, previous spec and update status)`,
+      );
+      if (plan.runs) this.recorder.switched(name, { ...plan, rollout: plan.runs }, plan.runs.revision);
+    }
+    if (plan.hold && this.deps.state.get(name)?.held?.revision !== plan.hold.revision)
+      this.recorder.hold(name, plan.hold.revision, plan.hold.reason, plan.hold.serviceHash);
+  }
+
   /** A failed action: recorded as failed (a rollout Swarm rolled back is held), the round's result Degraded or Failed. */
   private async fail(
     observation: SwarmObservation,
@@ -274,15 +342,30 @@ export class SwarmReconciler implements AppReconciler {
     begin: number,
     logger: Logger,
   ): Promise<ReconcileResult> {
-    if (!(error instanceof RolloutFailed || error instanceof RuntimeError || error instanceof ProxyError)) throw error;
+    if (
+      !(
+        error instanceof RolloutFailed ||
+        error instanceof ReleaseFailedError ||
+        error instanceof RuntimeError ||
+        error instanceof ProxyError
+      )
+    )
+      throw error;
     const { name } = observation;
     const remaining = await this.deps.services.listTasks(this.options.namespace, name).catch(() => observation.tasks);
     const phase: Phase = remaining.some((t) => t.state === 'running' && t.desiredState === 'running')
       ? 'Degraded'
       : 'Failed';
-    const message = error instanceof RolloutFailed ? `deploy failed: ${error.message}` : error.message;
+    const message =
+      error instanceof RolloutFailed || error instanceof ReleaseFailedError
+        ? `deploy failed: ${error.message}`
+        : error.message;
     const durationMs = this.deps.clock.now() - begin;
-    this.recorder.ended(observation, plan, { kind: 'failed', executed, phase, message, durationMs });
+    const output = error instanceof ReleaseFailedError && error.output !== '' ? { output: error.output } : {};
+    this.recorder.ended(observation, plan, { kind: 'failed', executed, phase, message, durationMs, ...output });
+    // A failed release step (a migration) is not run again by itself: the revision is held, its service untouched.
+    if (error instanceof ReleaseFailedError && plan.rollout)
+      this.recorder.hold(name, plan.rollout.revision, error.message, sentServiceHash(plan));
     // Swarm rolled it back (or berth had it): not sent again by itself.
     if (error instanceof RolloutFailed && error.rolledBack && plan.rollout)
       this.recorder.hold(name, plan.rollout.revision, error.message, sentServiceHash(plan));
@@ -307,6 +390,7 @@ export class SwarmReconciler implements AppReconciler {
       state: this.deps.state,
       clock: this.deps.clock,
       desired: (name) => this.deps.desired(name),
+      retried: (name) => this.retried.has(name),
     };
   }
 
@@ -336,7 +420,11 @@ function sentServiceHash(plan: SwarmPlan): string | undefined {
 function resultOf(plan: SwarmPlan): ReconcileResult {
   if (plan.refused !== undefined) return { phase: plan.outcome.phase, failed: true };
   if (plan.gone) return { phase: 'Running', failed: false, gone: true };
-  return { phase: plan.outcome.phase, failed: false };
+  return {
+    phase: plan.outcome.phase,
+    failed: false,
+    ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}),
+  };
 }
 
 /** What a plan without a rollout put right that had drifted (the proxy's route), in words; undefined for routine work. */

@@ -13,6 +13,8 @@
  *   digest of its secrets, so a rotation is a new secret and a rolling update; `spec.envFrom`
  *   variables join the service's env, as they join a container's on one host. The service-hash
  *   label covers that digest, never a value.
+ * - `release` and `postDeploy` are not part of the service: each runs as a Swarm job of the
+ *   revision's spec (jobs.ts), planned around the create or update (plan-jobs.ts).
  */
 import { createHash } from 'node:crypto';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
@@ -71,16 +73,6 @@ export function serviceSpecFor(
   }
   if ((spec.envFrom.length > 0 || spec.secrets.length > 0) && !spec.resolved)
     return { refused: 'spec.envFrom and spec.secrets were not decrypted (berth was given no identity)' };
-  if (spec.release)
-    return {
-      refused:
-        'spec.release cannot be honoured on the Swarm runtime yet (a release step runs once, in a one-off container on one host); run it in CI before the tag edit, or deploy with --runtime docker',
-    };
-  if (spec.postDeploy)
-    return {
-      refused:
-        'spec.postDeploy cannot be honoured on the Swarm runtime yet; run it after the deploy from CI, or deploy with --runtime docker',
-    };
   const strategy = effectiveStrategy(app, false);
   if ('refused' in strategy) return { refused: strategy.refused };
 

@@ -7,8 +7,12 @@
  *   it, as rolled back: Swarm's message and the failing task's error say why. Swarm has no
  *   progress deadline of its own: past `deploy.progressDeadline` the verdict is a `rollback`
  *   action (berth asks Swarm to roll back, which ends the rollout as failed).
+ * - A rollback berth asked for (after deploy.monitor found a failure) is done when Swarm says
+ *   `rollback_completed`; a paused one, or one past the deadline, ends it as failed.
  * - With a proxy, each look that finds new tasks starting routes to them too, so the proxy knows
  *   a new task before Swarm stops an old one (and retries past one that does not answer yet).
+ * - A manifest changed since the pass planned ends any watch (`superseded`): the next pass plans
+ *   from it, within seconds, however long the rollout would still take.
  */
 import type { App } from '../../manifest/types.js';
 import type { ServiceSpec, ServiceSummary, TaskSummary, UpdateState } from '../../runtime/services.js';
@@ -22,6 +26,8 @@ export interface Sighting {
   tasks: readonly TaskSummary[];
   nodes: readonly { id: string; addr: string }[];
   now: number;
+  /** The app's manifest changed since this pass planned. */
+  superseded?: boolean;
 }
 
 /** Where the watch stands: its `since` and deadline, and what this reconcile last routed to. */
@@ -39,7 +45,9 @@ export type WatchEnd =
    * The rollout failed. `rolledBack`: Swarm rolled it back (or paused it), so its revision is
    * held; `swarmMessage` is Swarm's word, whose task's error is worth a brief wait (taskFailure).
    */
-  | { kind: 'failed'; reason: string; rolledBack: boolean; swarmMessage?: string };
+  | { kind: 'failed'; reason: string; rolledBack: boolean; swarmMessage?: string }
+  /** The manifest changed: the watch ends without a verdict, and the next pass plans from it. */
+  | { kind: 'superseded'; message: string };
 
 export interface Verdict {
   /** Run now, in order (a route to new tasks, or the rollback past the deadline). */
@@ -60,7 +68,49 @@ export const GIVEN_UP: ReadonlySet<UpdateState> = new Set([
 const CLOCK_SLACK_MS = 2_000;
 
 export function judgeRollout(watch: WatchAction, sighting: Sighting, context: WatchContext): Verdict {
-  return watch.until === 'running' ? judgeReplicas(watch, sighting, context) : judgeUpdate(watch, sighting, context);
+  if (sighting.superseded)
+    return { actions: [], end: { kind: 'superseded', message: 'the manifest changed: the next pass plans from it' } };
+  if (watch.until === 'running') return judgeReplicas(watch, sighting, context);
+  if (watch.until === 'rolledBack') return judgeRollback(watch, sighting, context);
+  return judgeUpdate(watch, sighting, context);
+}
+
+/** A rollback berth asked for: done once Swarm completed it; paused, or past the deadline, it failed. */
+function judgeRollback(watch: WatchAction, sighting: Sighting, context: WatchContext): Verdict {
+  const { spec } = watch;
+  const { service } = sighting;
+  if (!service)
+    return {
+      actions: [],
+      end: { kind: 'failed', reason: `service ${spec.name} disappeared during the rollback`, rolledBack: true },
+    };
+  const { state, message, startedAt } = service.update;
+  const ours = startedAt === undefined || startedAt >= context.since - CLOCK_SLACK_MS;
+  if (ours && state === 'rollback_completed')
+    return {
+      actions: [],
+      end: {
+        kind: 'done',
+        message: "Swarm rolled the service back: the previous revision's tasks run",
+        fields: { step: 'rollback', result: 'completed' },
+      },
+    };
+  if (ours && state === 'rollback_paused')
+    return {
+      actions: [],
+      end: { kind: 'failed', reason: `Swarm paused the rollback: ${message || state}`, rolledBack: true },
+    };
+  const routes = following(watch, sighting, context);
+  if (sighting.now > context.deadline)
+    return {
+      actions: routes,
+      end: {
+        kind: 'failed',
+        reason: 'the rollback did not complete within deploy.progressDeadline',
+        rolledBack: true,
+      },
+    };
+  return { actions: routes };
 }
 
 function judgeReplicas(watch: WatchAction, sighting: Sighting, context: WatchContext): Verdict {

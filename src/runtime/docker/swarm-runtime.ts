@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type Docker from 'dockerode';
 import { repositoryOf, tagOf } from '../../manifest/image-ref.js';
 import { containerText, OutputTail } from '../container-output.js';
 import { forEachJsonLine } from './json-lines.js';
@@ -35,6 +36,7 @@ import type {
   UpdateState,
 } from '../services.js';
 import { EngineClient } from './engine-client.js';
+import { statusCodeOf } from './map-error.js';
 import { parseMemorySize } from './memory-size.js';
 import { registryCredentials } from './registry-auth.js';
 
@@ -416,14 +418,43 @@ class SwarmRuntime implements ServiceRuntime {
     );
   }
 
+  /**
+   * Swarm before Docker 24 (Engine API 1.43) forgets a removed job's tasks (moby/moby#44312): a
+   * task still running runs on, and every task's container stays on its node. So there, a task
+   * still running is stopped first, by a new iteration of the job that asks for no completion
+   * (Swarm stops and removes the tasks of an earlier iteration that have not ended), and after the
+   * removal the containers of its tasks on this engine's node are removed too. Those of tasks
+   * that ended on other nodes stay there (`docker container prune` on that node).
+   */
   async removeJob(id: string): Promise<void> {
-    await this.engine
-      .call({ operation: 'removeJob', object: id, byStatus: { 404: ServiceNotFoundError } }, (docker) =>
-        docker.getService(id).remove(),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof ServiceNotFoundError)) throw error;
-      });
+    await this.engine.call({ operation: 'removeJob', object: id }, async (docker) => {
+      const modem = (docker as unknown as { modem: Modem }).modem;
+      const reaped = speaksAtLeast(modem.version ?? '', JOBS_REAPED_API);
+      const tasks = reaped ? [] : ((await docker.listTasks({ filters: { service: [id] } })) as unknown as RawTask[]);
+      try {
+        if (
+          tasks.some((t) =>
+            ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(
+              t.Status?.State ?? '',
+            ),
+          )
+        )
+          await stopJobTasks(docker, modem, id);
+        await docker.getService(id).remove();
+      } catch (error) {
+        // Gone already: nothing to remove.
+        if (statusCodeOf(error) !== 404) throw error;
+      }
+      for (const task of tasks) {
+        const container = task.Status?.ContainerStatus?.ContainerID;
+        // Another node's container is no container of this engine's (404).
+        if (container)
+          await docker
+            .getContainer(container)
+            .remove({ force: true, v: false })
+            .catch(() => undefined);
+      }
+    });
   }
 
   /** The id of each secret the spec mounts, from `secretIds`; one that is missing is an error before the service is sent. */
@@ -455,6 +486,27 @@ interface Modem {
 
 /** The Engine API version that brought Swarm jobs (Docker 20.10). */
 const JOBS_API = [1, 41] as const;
+
+/** The Engine API version of Docker 24, whose Swarm removes a removed job's tasks (moby/swarmkit#3112). */
+const JOBS_REAPED_API = [1, 43] as const;
+
+/**
+ * Stops the tasks of job `id` that have not ended: an update to a job starts a new iteration of
+ * it, and Swarm stops and removes the earlier iteration's tasks wherever they run; this iteration
+ * asks for no completion, so no task starts.
+ */
+async function stopJobTasks(docker: Docker, modem: Modem, id: string): Promise<void> {
+  const current = (await docker.getService(id).inspect()) as RawService;
+  await dial(modem, {
+    path: `/services/${encodeURIComponent(id)}/update?`,
+    method: 'POST',
+    statusCodes: { 200: true, 404: 'no such service' },
+    options: {
+      _query: { version: current.Version?.Index ?? 0 },
+      _body: { ...current.Spec, Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 0 } } },
+    },
+  });
+}
 
 /** How long a listing or a finished job's log may take. */
 const READ_DEADLINE_MS = 30_000;

@@ -77,7 +77,10 @@ describe('a Swarm plan in words (describeSteps, describeNotes)', () => {
       observe(v1, { service: serviceOf(spec1, { state: 'updating', message: '', startedAt: NOW - 1_000 }) }),
     );
     assert.deepEqual(describeSteps(resumed), []);
-    assert.deepEqual(describeNotes(resumed), ['… Swarm is rolling it out now; a pass watches it to its end']);
+    assert.deepEqual(describeNotes(resumed), [
+      '… Swarm is rolling it out now; a pass watches it to its end',
+      '… once Swarm completes it, the new tasks are watched for deploy.monitor (60s): one that ends rolls the service back',
+    ]);
     const late = planService(
       observe(v1, { service: serviceOf(spec1, { state: 'updating', message: '', startedAt: NOW - 601_000 }) }),
     );
@@ -86,6 +89,37 @@ describe('a Swarm plan in words (describeSteps, describeNotes)', () => {
       ['← ask Swarm to roll service svc123456789 back to its previous spec'],
     );
     assert.deepEqual(describeNotes(late), []);
+  });
+
+  it('shows the watch within deploy.monitor, and the hold written onto the service', () => {
+    const v2 = registryApp('v2');
+    const spec2 = specOf(v2);
+    const watching = planService(
+      observe(v2, {
+        service: serviceOf(
+          spec2,
+          { state: 'completed', message: '', startedAt: NOW - 9_000, completedAt: Date.UTC(2026, 0, 1, 10, 0, 0) },
+          spec1,
+        ),
+        now: Date.UTC(2026, 0, 1, 10, 0, 5),
+      }),
+    );
+    assert.deepEqual(
+      describeSteps(watching).map((s) => `${s.symbol} ${s.text}  (${s.reason})`),
+      [
+        '? watch the new tasks of dokku_web until 10:01:00 UTC  (Swarm completed the update at 10:00:00 UTC: its new tasks are watched for deploy.monitor (60s))',
+      ],
+    );
+    const held = planService(
+      observe(v2, {
+        service: serviceOf(spec1, { state: 'rollback_completed', message: 'rollback completed' }),
+        held: { revision: `${spec2.labels['berth.spec-hash']}@sha256:${'v2'.padEnd(64, '0')}`, reason: 'x' },
+      }),
+    );
+    assert.deepEqual(
+      describeSteps(held).map((s) => `${s.symbol} ${s.text}`),
+      [`+ label service svc123456789 with the hold of ${held.hold?.revision}`],
+    );
   });
 
   it('says nothing of an app in sync', () => {

@@ -47,7 +47,14 @@ export const serviceOf = (
   image: spec.image,
   replicas: spec.replicas,
   update,
-  ...(previous ? { previousSpecHash: previous.labels['berth.spec-hash'] ?? '' } : {}),
+  ...(previous
+    ? {
+        previousSpecHash: previous.labels['berth.spec-hash'] ?? '',
+        previousServiceHash: previous.labels['berth.service-hash'] ?? '',
+        previousImage: previous.image,
+      }
+    : {}),
+  labels: { ...spec.labels },
   secretNames: [...spec.secrets, ...(previous?.secrets ?? [])].map((s) => s.name),
 });
 
@@ -74,6 +81,7 @@ export interface Seen {
   desired?: Desired;
   secrets?: SecretSummary[];
   held?: SwarmObservation['held'];
+  swarmHeld?: SwarmObservation['swarmHeld'];
   route?: SwarmObservation['route'];
   now?: number;
 }
@@ -89,6 +97,7 @@ export function observe(app: App | undefined, seen: Seen = {}): SwarmObservation
     now: seen.now ?? NOW,
     ...(seen.service ? { service: seen.service } : {}),
     ...(seen.held ? { held: seen.held } : {}),
+    ...(seen.swarmHeld ? { swarmHeld: seen.swarmHeld } : {}),
     ...(seen.route ? { route: seen.route } : {}),
     ...(app ? { wanted: serviceSpecFor('dokku', app, pinned(app), 1, 10) } : {}),
   };

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { SwarmAction, SwarmObservation, SwarmPlan } from '../../../../src/reconcile/swarm/actions.js';
+import { holdLabels } from '../../../../src/reconcile/swarm/hold.js';
 import { planService } from '../../../../src/reconcile/swarm/plan.js';
 import { swarmSecretsFor } from '../../../../src/reconcile/swarm/service-spec.js';
 import { testApp } from '../../../support/apps.js';
@@ -27,6 +28,24 @@ const heldV2 = (reason = 'Swarm rolled back the update: rollback completed') => 
   serviceHash: spec2.labels['berth.service-hash'] ?? '',
 });
 const proxied = { held: true, current: true, endpoints: ['10.0.0.1:30001', '10.0.0.1:30002'] };
+/** What the hold labels of v2 say once berth wrote them (Swarm's update status then empty). */
+const labelledV2 = () => {
+  const service = serviceOf(spec1, { state: 'none', message: '' }, spec1);
+  return {
+    ...service,
+    labels: { ...service.labels, ...definedLabels({ ...heldV2(), image: spec2.image }) },
+  };
+};
+const definedLabels = (hold: Parameters<typeof holdLabels>[0]) =>
+  Object.fromEntries(Object.entries(holdLabels(hold)).filter((e): e is [string, string] => e[1] !== undefined));
+/** v2 as Swarm completed it `ago` ms before NOW, v1 its previous spec. */
+const completedV2 = (ago: number) =>
+  serviceOf(
+    spec2,
+    { state: 'completed', message: 'update completed', startedAt: NOW - ago - 8_000, completedAt: NOW - ago },
+    spec1,
+  );
+const running2 = [task(spec2, 1), task(spec2, 2)];
 
 interface Case {
   name: string;
@@ -72,7 +91,68 @@ const cases: Case[] = [
       assert.deepEqual(update?.type === 'update' && [update.version, update.rolling], [7, true]);
       assert.equal(watch?.type === 'watch' && watch.until, 'updated');
       assert.equal(watch?.type === 'watch' && watch.since, undefined, 'the deadline runs from the send');
+      assert.deepEqual(
+        [plan.monitorAfterMs, plan.requeueAfterMs],
+        [60_000, 0],
+        'the next pass, at once, watches the new tasks for deploy.monitor',
+      );
     },
+  },
+  {
+    name: 'within deploy.monitor after Swarm completed the update, watches the new tasks, rolling back to the previous spec on a failure',
+    observation: observe(v2, { service: completedV2(5_000), tasks: running2, route: proxied }),
+    actions: ['monitor'],
+    outcome: ['Running', '2 × 127.0.0.1:5000/team/web:v2 running'],
+    rollout: false,
+    check: (plan) => {
+      const [monitor] = plan.actions;
+      assert.ok(monitor?.type === 'monitor');
+      assert.deepEqual(
+        [monitor.since, monitor.rolloutSince, monitor.windowMs, monitor.from, monitor.to, monitor.follow],
+        [NOW - 5_000, NOW - 13_000, 60_000, revisionOf(v2), revisionOf(v1), true],
+      );
+      assert.match(monitor.reason, /^Swarm completed the update at \d\d:\d\d:\d\d UTC: .* deploy\.monitor \(60s\)$/);
+      assert.equal(monitor.lookUntil, NOW + 10_000, 'this pass looks for a slice of the window');
+      assert.equal(plan.requeueAfterMs, 0, 'and the next one, at once, looks on');
+    },
+  },
+  {
+    name: 'watches nothing once deploy.monitor has passed since Swarm completed the update',
+    observation: observe(v2, { service: completedV2(60_000), tasks: running2 }),
+    actions: [],
+    outcome: ['Running', /web:v2 running/],
+  },
+  {
+    name: 'watches nothing when deploy.monitor is 0',
+    observation: observe(registryApp('v2', { deploy: { monitor: 0 } }), {
+      service: serviceOf(
+        specOf(registryApp('v2', { deploy: { monitor: 0 } })),
+        { state: 'completed', message: '', startedAt: NOW - 2_000, completedAt: NOW - 1_000 },
+        spec1,
+      ),
+      tasks: running2,
+    }),
+    actions: [],
+    outcome: ['Running', /web:v2 running/],
+  },
+  {
+    name: 'watches nothing with no previous spec to go back to (a created service, or a rollback Swarm decided)',
+    observation: observe(v2, {
+      service: serviceOf(spec2, { state: 'completed', message: '', startedAt: NOW - 2_000, completedAt: NOW - 1_000 }),
+      tasks: running2,
+    }),
+    actions: [],
+    outcome: ['Running', /web:v2 running/],
+    check: (plan) => assert.equal(plan.runs?.revision, revisionOf(v2), 'the service runs the manifest revision'),
+  },
+  {
+    name: 'watches the new tasks while one is being replaced (Degraded), so the failure is judged',
+    observation: observe(v2, {
+      service: completedV2(5_000),
+      tasks: [task(spec2, 1), { ...task(spec2, 2, 'failed'), createdAt: NOW - 12_000 }],
+    }),
+    actions: ['monitor'],
+    outcome: ['Degraded', /^1 of 2 replicas/],
   },
   {
     name: 'sends a replica change as a plain update, watched until the replicas run: no rollout',
@@ -132,13 +212,54 @@ const cases: Case[] = [
       tasks: running1,
       held: heldV2(),
     }),
-    actions: [],
+    actions: ['recordHold'],
     outcome: [
       'Degraded',
       '127.0.0.1:5000/team/web:v2 is held after it failed (Swarm rolled back the update: rollback completed); the previous revision keeps serving until the manifest changes or `berth retry web`',
     ],
     rollout: false,
-    check: (plan) => assert.deepEqual(plan.hold, { revision: revisionOf(v2), reason: heldV2().reason }),
+    check: (plan) => {
+      assert.deepEqual(plan.hold, { ...heldV2(), image: spec2.image });
+      const [record] = plan.actions;
+      assert.deepEqual(record?.type === 'recordHold' && [record.id, record.version, record.labels], [
+        'svc1234567890abcdef',
+        7,
+        {
+          'berth.held-revision': revisionOf(v2),
+          'berth.held-reason': heldV2().reason,
+          'berth.held-service-hash': spec2.labels['berth.service-hash'],
+          'berth.held-image': spec2.image,
+        },
+      ]);
+    },
+  },
+  {
+    name: 'writes the hold no more once the service shows it (its labels, Swarm status empty)',
+    observation: observe(v2, { service: labelledV2(), tasks: running1, held: heldV2() }),
+    actions: [],
+    outcome: ['Degraded', /web:v2 is held after it failed/],
+  },
+  {
+    name: "a berth with no record of the app holds what the swarm holds (the service's labels), sending nothing",
+    observation: observe(v2, {
+      service: labelledV2(),
+      tasks: running1,
+      swarmHeld: { ...heldV2('rolled back on another manager'), image: spec2.image },
+    }),
+    actions: [],
+    outcome: ['Degraded', /web:v2 is held after it failed \(rolled back on another manager\)/],
+    check: (plan) => assert.equal(plan.hold?.revision, revisionOf(v2)),
+  },
+  {
+    name: 'the swarm holding another revision does not stop a new tag',
+    observation: observe(registryApp('v3'), {
+      service: labelledV2(),
+      tasks: running1,
+      swarmHeld: { ...heldV2(), image: spec2.image },
+    }),
+    actions: ['update', 'watch'],
+    outcome: ['Running', /web:v3 running/],
+    rollout: true,
   },
   {
     name: 'holds the revision while Swarm still names it, rolling it back: it is neither sent nor judged as running',
@@ -149,6 +270,8 @@ const cases: Case[] = [
     }),
     actions: [],
     outcome: ['Degraded', /web:v2 is held after it failed/],
+    check: (plan) =>
+      assert.equal(plan.requeueAfterMs, 2_000, 'looked at again soon, to write the hold once Swarm is done'),
   },
   {
     name: 'holds a held revision with no service at all as Failed: nothing serves',
@@ -267,7 +390,7 @@ const cases: Case[] = [
   {
     name: 'keeps the proxy on the running tasks while a revision is held',
     observation: observe(v2, {
-      service: serviceOf(spec1, { state: 'rollback_completed', message: '' }, spec2),
+      service: labelledV2(),
       tasks: running1,
       held: heldV2(),
       route: { held: false, current: false, endpoints: ['10.0.0.1:30001', '10.0.0.1:30002'] },

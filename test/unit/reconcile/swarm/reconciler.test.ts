@@ -52,6 +52,8 @@ const COMMIT = {
 
 describe('SwarmReconciler (in-memory swarm)', () => {
   let stateDir: string;
+  /** The state directory of a second berth (a new one, or one on another manager). */
+  let otherDir: string;
   let clock: FakeClock;
   let services: FakeServices;
   let state: StateStore;
@@ -95,6 +97,7 @@ describe('SwarmReconciler (in-memory swarm)', () => {
 
   beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'berth-swarm-state-'));
+    otherDir = await mkdtemp(join(tmpdir(), 'berth-swarm-other-state-'));
     clock = new FakeClock();
     services = new FakeServices(clock);
     state = await StateStore.open(stateDir, 'dokku');
@@ -113,6 +116,7 @@ describe('SwarmReconciler (in-memory swarm)', () => {
     Recorder.prototype.ended = ended;
     await state.flush();
     await rm(stateDir, { recursive: true, force: true });
+    await rm(otherDir, { recursive: true, force: true });
   });
 
   it('creates the service, runs it to Running and records once; a second pass sends nothing and the host view finds it in sync', async () => {
@@ -164,8 +168,18 @@ describe('SwarmReconciler (in-memory swarm)', () => {
     const failure = events.find((e) => e.type === 'deploy.failed');
     assert.match(failure?.message ?? '', /:bad: deploy failed: Swarm rolled back the update/);
     assert.equal(services.serviceOf('web')?.spec.image.includes(':v1@'), true, 'Swarm went back to v1');
+    const sent0 = services.sent().length;
 
-    // The next passes send nothing: the revision is held, v1 keeps serving.
+    // The next pass keeps the hold on the service too (its labels: no task moves), then passes send nothing.
+    // Written once Swarm has finished rolling back (the backoff is over by then): a write would restart a rollback.
+    assert.equal((await reconcile(reconciler)).phase, 'Degraded');
+    assert.equal(services.sent().length, sent0, 'nothing written while Swarm rolls back');
+    await clock.advance(2_000);
+    const { id, version } = services.serviceOf('web') ?? {};
+    assert.deepEqual(await reconcile(reconciler), { phase: 'Degraded', failed: false });
+    assert.deepEqual(services.sent().slice(-1), [`labelService ${id} ${version}`]);
+    assert.equal(services.serviceOf('web')?.spec.labels['berth.held-revision'], record?.held?.revision);
+    assert.equal(services.serviceOf('web')?.spec.image.includes(':v1@'), true, 'v1 still serves');
     const sent = services.sent().length;
     for (let pass = 0; pass < 3; pass++) {
       await clock.advance(60_000);
@@ -181,9 +195,10 @@ describe('SwarmReconciler (in-memory swarm)', () => {
     assert.equal(await (await reconciler.observeHost()).isInSync('web'), true);
 
     want(registryApp('v2'));
-    assert.deepEqual(await reconcile(reconciler), { phase: 'Running', failed: false });
+    assert.deepEqual(await reconcile(reconciler), { phase: 'Running', failed: false, requeueAfterMs: 0 });
     assert.deepEqual(history(), ['v2 succeeded', 'bad failed', 'v1 succeeded']);
     assert.equal(state.get('web')?.held, undefined, 'a deploy that went live clears the hold');
+    assert.equal(services.serviceOf('web')?.spec.labels['berth.held-revision'], undefined, 'and so does the spec sent');
   });
 
   it('berth retry sends the held revision once more; a deleted manifest removes a held app at once', async () => {
@@ -353,7 +368,7 @@ describe('SwarmReconciler (in-memory swarm)', () => {
     await services.updateService(spec.id, spec.version, v2.spec);
     want(registryApp('v2'));
     const sent = services.sent().length;
-    assert.deepEqual(await reconcile(reconciler), { phase: 'Running', failed: false });
+    assert.deepEqual(await reconcile(reconciler), { phase: 'Running', failed: false, requeueAfterMs: 0 });
     assert.deepEqual(services.sent().slice(sent), [], 'nothing sent');
     assert.ok(logs.some((l) => /^Swarm is rolling out web already; watching it$/.test(String(l.msg))));
     assert.deepEqual(history(), ['v2 succeeded', 'v1 succeeded']);
@@ -386,8 +401,185 @@ describe('SwarmReconciler (in-memory swarm)', () => {
       preview.diff.map((d) => `${d.change} ${d.field}`),
       ['~ image'],
     );
-    assert.deepEqual(preview.notes, []);
+    assert.deepEqual(preview.notes, [
+      '… once Swarm completes it, the new tasks are watched for deploy.monitor (60s): one that ends rolls the service back',
+    ]);
     assert.equal(services.sent().length, sent, 'a preview sends nothing');
     assert.equal(state.get('web')?.message, `2 × ${REGISTRY_IMAGE}:v1 running`, 'nor records anything');
+  });
+  describe('deploy.monitor: the new tasks watched once Swarm completed the update', () => {
+    const app = (tag: string) => registryApp(tag, { deploy: { monitor: 30 } });
+
+    it('a revision whose tasks crash after the rollout is rolled back within deploy.monitor, recorded rolled_back, held and kept on the service; berth retry sends it again', async () => {
+      const reconciler = make();
+      want(app('v1'));
+      await reconcile(reconciler);
+      services.crashing.set(services.inRegistry(`${REGISTRY_IMAGE}:crash`), 5_000);
+      want(app('crash'));
+      assert.deepEqual(await reconcile(reconciler), { phase: 'Running', failed: false, requeueAfterMs: 0 });
+      assert.deepEqual(history(), ['crash succeeded', 'v1 succeeded'], 'Swarm completed it: a success, for now');
+
+      // The pass the deploy asked for at once: it watches the new tasks, and one of them crashes 5 s in.
+      const begin = clock.now();
+      const sent = services.sent().length;
+      assert.deepEqual(await reconcile(reconciler), { phase: 'Degraded', failed: false, requeueAfterMs: 0 });
+      assert.ok(clock.now() - begin < 30_000, `rolled back within deploy.monitor (after ${clock.now() - begin} ms)`);
+      assert.deepEqual(
+        services
+          .sent()
+          .slice(sent)
+          .map((c) => c.split(' ')[0]),
+        ['rollbackService'],
+      );
+      assert.deepEqual(history(), ['crash rolled_back', 'crash succeeded', 'v1 succeeded']);
+      const record = state.get('web');
+      assert.match(
+        record?.message ?? '',
+        /^rolled back: task dokku_web\.\d ended \(failed: task: non-zero exit \(1\)\) within deploy\.monitor \(30s\) after Swarm completed the update$/,
+      );
+      assert.equal(record?.held?.revision, record?.history[0]?.revision, 'the revision is held');
+      assert.ok(record?.held?.serviceHash, 'with the spec that failed');
+      assert.equal(services.serviceOf('web')?.spec.image.includes(':v1@'), true, 'Swarm went back to v1');
+      assert.equal(services.runningTasks('web').length, 2);
+      const rolledBack = events.find((e) => e.type === 'deploy.rolled_back');
+      assert.match(rolledBack?.message ?? '', /:crash rolled back: task dokku_web/);
+
+      // The pass after keeps the hold on the service; then nothing is sent, however often berth looks.
+      await reconcile(reconciler);
+      assert.deepEqual(
+        services
+          .sent()
+          .slice(sent + 1)
+          .map((c) => c.split(' ')[0]),
+        ['labelService'],
+      );
+      const held = services.sent().length;
+      for (let pass = 0; pass < 3; pass++) {
+        await clock.advance(60_000);
+        assert.equal((await reconcile(reconciler)).phase, 'Degraded');
+      }
+      assert.equal(services.sent().length, held, 'the held revision was not sent again');
+      assert.equal(await (await reconciler.observeHost()).isInSync('web'), true);
+
+      retries.add('web');
+      await reconcile(reconciler);
+      assert.deepEqual(
+        services
+          .sent()
+          .slice(held)
+          .map((c) => c.split(' ')[0]),
+        ['updateService'],
+        'berth retry sent it again',
+      );
+    });
+
+    it('a rollout that stays healthy through the window is left alone, and the window is judged from Swarm, not from this berth', async () => {
+      const reconciler = make();
+      want(app('v1'));
+      await reconcile(reconciler);
+      want(app('v2'));
+      await reconcile(reconciler);
+      const sent = services.sent().length;
+      // A berth started anew (or on another manager) 10 s into the window watches the rest of it.
+      await clock.advance(10_000);
+      const other = make({ state: await StateStore.open(otherDir, 'dokku') });
+      const begin = clock.now();
+      // Two passes: one looks for a slice of the window (its worker then free for other apps), the next looks on.
+      assert.deepEqual(await reconcile(other), { phase: 'Running', failed: false, requeueAfterMs: 0 });
+      assert.deepEqual(await reconcile(other), { phase: 'Running', failed: false });
+      assert.ok(clock.now() - begin >= 19_000 && clock.now() - begin < 22_000, `watched ${clock.now() - begin} ms`);
+      assert.ok(logs.some((l) => l.step === 'monitor' && l.result === 'passed'));
+      assert.deepEqual(await reconcile(other), { phase: 'Running', failed: false }, 'the window is over');
+      assert.equal(services.sent().length, sent, 'nothing sent');
+    });
+
+    it('a manifest edit while the new tasks are watched ends the watch at once; the next pass sends the new tag', async () => {
+      const reconciler = make();
+      want(app('v1'));
+      await reconcile(reconciler);
+      want(app('v2'));
+      await reconcile(reconciler);
+      const watching = reconciler.reconcile('web', signal);
+      await clock.advance(3_000);
+      want(app('v3'));
+      const edited = clock.now();
+      assert.deepEqual(await drive(watching), { phase: 'Running', failed: false, requeueAfterMs: 0 });
+      assert.ok(clock.now() - edited <= 1_000, `the watch ended ${clock.now() - edited} ms after the edit`);
+      assert.ok(logs.some((l) => l.result === 'superseded' && /the manifest changed/.test(String(l.msg))));
+      await reconcile(reconciler);
+      assert.deepEqual(history(), ['v3 succeeded', 'v2 succeeded', 'v1 succeeded']);
+    });
+  });
+
+  it('a manifest deleted while a rollout is watched (it would take minutes) removes the service within seconds', async () => {
+    const reconciler = make();
+    want(registryApp('v1'));
+    await reconcile(reconciler);
+    services.stuck.add(services.inRegistry(`${REGISTRY_IMAGE}:bad`));
+    want(registryApp('bad'));
+    const rolling = reconciler.reconcile('web', signal);
+    await clock.advance(5_000);
+    desired.delete('web');
+    const deleted = clock.now();
+    assert.deepEqual(await drive(rolling), { phase: 'Deploying', failed: false, requeueAfterMs: 0 });
+    assert.ok(clock.now() - deleted <= 1_000, `the watch ended ${clock.now() - deleted} ms after the deletion`);
+    assert.deepEqual(history(), ['v1 succeeded'], 'nothing judged of the rollout left');
+    assert.deepEqual(await reconcile(reconciler), { phase: 'Running', failed: false, gone: true });
+    assert.equal(services.serviceOf('web'), undefined);
+    assert.ok(clock.now() - deleted < 5_000);
+  });
+
+  describe('a berth with an empty state directory (restarted, or on another manager)', () => {
+    it('sends nothing to a service that runs its manifest revision; its history starts there, and it says so', async () => {
+      want(registryApp('v1'));
+      await reconcile(make());
+      const sent = services.sent().length;
+      const fresh = await StateStore.open(otherDir, 'dokku');
+      const other = make({ state: fresh });
+      assert.equal(await (await other.observeHost()).isInSync('web'), false, 'no record yet: a pass records it');
+      assert.deepEqual(await reconcile(other), { phase: 'Running', failed: false });
+      assert.equal(services.sent().length, sent, 'nothing sent');
+      assert.ok(
+        logs.some((l) => l.step === 'adopt' && /history starts here: this berth has no record/.test(String(l.msg))),
+      );
+      const record = fresh.get('web');
+      assert.deepEqual(
+        [record?.phase, record?.servingRevision, record?.servingTag, record?.history.length],
+        ['Running', state.get('web')?.servingRevision, 'v1', 0],
+      );
+      assert.equal(await (await other.observeHost()).isInSync('web'), true);
+    });
+
+    it('finds the hold on the service and sends nothing; berth retry sends it again', async () => {
+      const first = make();
+      want(registryApp('v1'));
+      await reconcile(first);
+      services.unhealthy.add(services.inRegistry(`${REGISTRY_IMAGE}:bad`));
+      want(registryApp('bad'));
+      await reconcile(first);
+      await clock.advance(2_000);
+      await reconcile(first);
+      assert.ok(services.serviceOf('web')?.spec.labels['berth.held-revision'], 'the hold is on the service');
+      const sent = services.sent().length;
+
+      const fresh = await StateStore.open(otherDir, 'dokku');
+      const other = make({ state: fresh });
+      assert.equal((await reconcile(other)).phase, 'Degraded');
+      assert.equal(services.sent().length, sent, 'the held revision was not sent');
+      assert.equal(fresh.get('web')?.held?.revision, state.get('web')?.held?.revision, 'berth records the hold too');
+      assert.match(fresh.get('web')?.message ?? '', /web:bad is held after it failed/);
+      assert.equal(await (await other.observeHost()).isInSync('web'), true, 'and a resync finds it in sync');
+
+      retries.add('web');
+      await reconcile(other);
+      assert.deepEqual(
+        services
+          .sent()
+          .slice(sent)
+          .map((c) => c.split(' ')[0]),
+        ['updateService'],
+        'berth retry sent it again',
+      );
+    });
   });
 });

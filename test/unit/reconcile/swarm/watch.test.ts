@@ -101,6 +101,43 @@ describe('judging a rollout as it runs (judgeRollout)', () => {
     ]);
   });
 
+  it('a rollback berth asked for (deploy.monitor): follows the tasks it starts, done once Swarm completed it; paused or past the deadline it ends as failed', () => {
+    const back = (state: 'rollback_started' | 'rollback_completed' | 'rollback_paused', startedAt = NOW + 100) =>
+      serviceOf(old, { state, message: state === 'rollback_paused' ? 'rollback paused: task failed' : '', startedAt });
+    const starting = [task(spec, 1), task(old, 2, 'starting')];
+    const look = (state: Parameters<typeof back>[0], now = NOW + 500, startedAt?: number) =>
+      judgeRollout(
+        watchOf('rolledBack', true),
+        { service: back(state, startedAt), tasks: starting, nodes, now },
+        context,
+      );
+    assert.deepEqual(summary(look('rollback_started')), [['route'], 'waiting']);
+    assert.deepEqual(summary(look('rollback_completed')), [[], 'done']);
+    assert.deepEqual(
+      summary(look('rollback_completed', NOW + 500, NOW - 60_000)),
+      [['route'], 'waiting'],
+      'an earlier rollback is not this one',
+    );
+    const paused = look('rollback_paused').end;
+    assert.deepEqual(paused?.kind === 'failed' && [paused.reason, paused.rolledBack], [
+      'Swarm paused the rollback: rollback paused: task failed',
+      true,
+    ]);
+    assert.deepEqual(summary(look('rollback_started', NOW + 60_001)), [['route'], 'failed']);
+  });
+
+  it('any watch ends, superseded, once the manifest changed: the next pass plans from it', () => {
+    for (const until of ['running', 'updated', 'rolledBack'] as const) {
+      const service = serviceOf(spec, { state: 'updating', message: '', startedAt: NOW + 100 });
+      const verdict = judgeRollout(
+        watchOf(until, true),
+        { service, tasks: [task(spec, 1, 'starting')], nodes, now: NOW + 500, superseded: true },
+        context,
+      );
+      assert.deepEqual(summary(verdict), [[], 'superseded'], until);
+    }
+  });
+
   it('an update whose service went away fails, not as a rollback', () => {
     const verdict = judgeRollout(watchOf('updated'), { tasks: [], nodes, now: NOW + 200 }, context);
     assert.deepEqual(verdict.end, {
