@@ -9,7 +9,7 @@ import type { Protocol, Resources, VolumeSpec } from '../manifest/types.js';
 export interface ServiceSpec {
   /** `<namespace>_<app>`. */
   name: string;
-  /** On the service and on its task containers: berth.managed, berth.namespace, berth.app, berth.spec-hash. */
+  /** On the service and on its task containers: berth.managed, berth.namespace, berth.app, berth.spec-hash; berth.service-hash on the service only. */
   labels: Record<string, string>;
   /** `repository:tag@sha256:...` where the registry knows the digest, so every node runs the same bytes. */
   image: string;

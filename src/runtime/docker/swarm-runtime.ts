@@ -548,6 +548,16 @@ function managedLabels(namespace: string, app?: string): string[] {
 }
 
 /** The Engine API's ServiceSpec for berth's; `secretIds` maps each secret's name to its id. */
+/**
+ * The labels of a service's task containers: the service's, less the service hash. That hash
+ * covers the replica count and update settings, and any change to the task template makes Swarm
+ * replace every task: a replica change must move no task to a new revision.
+ */
+function taskLabels(labels: Record<string, string>): Record<string, string> {
+  const { [LABEL_SERVICE_HASH]: _serviceHash, ...task } = labels;
+  return task;
+}
+
 function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>): Record<string, unknown> {
   const health = spec.healthcheck;
   return {
@@ -556,7 +566,7 @@ function toEngineSpec(spec: ServiceSpec, secretIds: ReadonlyMap<string, string>)
     TaskTemplate: {
       ContainerSpec: {
         Image: spec.image,
-        Labels: spec.labels,
+        Labels: taskLabels(spec.labels),
         ...(spec.command ? { Args: spec.command } : {}),
         ...containerBasics(spec, secretIds),
         StopGracePeriod: spec.stopGracePeriodMs * NANOS_PER_MS,

@@ -286,3 +286,46 @@ describe('Swarm runtime: jobs (a stand-in engine)', () => {
     assert.ok(bounded.endsWith('the end\n'));
   });
 });
+
+describe('Swarm runtime: a service spec (a stand-in engine)', () => {
+  let dir: string;
+  let engine: StubEngine;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-swarm-service-'));
+    engine = new StubEngine('1.41', join(dir, 'engine.sock'));
+    await engine.listen();
+  });
+  afterEach(async () => {
+    await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('labels the task containers without the service hash, so a replica change replaces no task', async () => {
+    const runtime = createSwarmRuntime({ dockerHost: `unix://${engine.socketPath}` });
+    const labels = {
+      'berth.managed': 'true',
+      'berth.namespace': 'dokku',
+      'berth.app': 'web',
+      'berth.spec-hash': 'abc',
+      'berth.service-hash': 'def',
+    };
+    await runtime.createService({
+      name: 'dokku_web',
+      labels,
+      image: '127.0.0.1:5000/team/web:v2@sha256:1111',
+      env: {},
+      ports: [],
+      volumes: [],
+      secrets: [],
+      replicas: 2,
+      resources: {},
+      update: { order: 'start-first', monitorMs: 5_000 },
+      stopGracePeriodMs: 10_000,
+    });
+    const sent = engine.requests.find((r) => r.path.endsWith('/services/create'))?.body as SentJob;
+    assert.deepEqual(sent.Labels, labels, 'the service carries both hashes');
+    const { 'berth.service-hash': _hash, ...taskLabels } = labels;
+    assert.deepEqual(sent.TaskTemplate.ContainerSpec.Labels, taskLabels);
+  });
+});
