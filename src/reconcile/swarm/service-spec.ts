@@ -35,6 +35,12 @@ import { specHash } from '../core/revision.js';
 
 /** The shortest window Swarm watches a new task for failure (its own default is 5 s). */
 const MIN_MONITOR_MS = 5_000;
+/**
+ * Swarm's window when berth watches the new tasks itself once the update completes
+ * (deploy.monitor): a crash after it is rolled back by berth, so Swarm need not hold the update
+ * open for 5 s per task before calling it complete.
+ */
+const WATCHED_MONITOR_MS = 1_000;
 
 export type ServiceSpecResult = { spec: ServiceSpec } | { refused: string };
 
@@ -100,7 +106,7 @@ export function serviceSpecFor(
     ...healthcheckFor(spec.checks),
     update: {
       order: strategy.name === 'zero-downtime' ? 'start-first' : 'stop-first',
-      monitorMs: Math.max(MIN_MONITOR_MS, spec.checks.wait * 1000),
+      monitorMs: spec.deploy.monitor > 0 ? WATCHED_MONITOR_MS : Math.max(MIN_MONITOR_MS, spec.checks.wait * 1000),
     },
     stopGracePeriodMs: stopTimeoutSeconds * 1000,
   };
