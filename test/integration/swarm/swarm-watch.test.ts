@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { eventually, type BerthProcess } from '../../support/berth-process.js';
 import { buildTestImage } from '../../support/docker.js';
@@ -50,7 +51,7 @@ describe('berth run --runtime swarm: deploy.monitor, the hold kept in the swarm,
   const name = () => `${world.namespace}_web`;
   const service = () => inspectService(name());
   const pinned = (tag: string) => `${SHARED_REGISTRY}/${world.namespace}/web:${tag}@${digests[tag]}`;
-  // Swarm watches a new task 5 s (checks.wait 0); berth watches it 40 s more once Swarm completed the update.
+  // Swarm watches a new task 1 s (berth's own watch follows); berth watches it 40 s once Swarm completed the update.
   const manifest = (tag: string) => ({
     image: `${SHARED_REGISTRY}/${world.namespace}/web`,
     tag,
@@ -149,5 +150,52 @@ describe('berth run --runtime swarm: deploy.monitor, the hold kept in the swarm,
     await eventually(async () => (await service()) === undefined, 15_000, 'the service removed').catch(failWith(berth));
     assert.ok(Date.now() - deleted < 15_000);
     assert.equal(await berth.stop(), 0);
+  });
+
+  it('a --swarm-registry that accepts the push and never answers: the app reports the stall within the timeout, another app deploys meanwhile', async () => {
+    const held: Socket[] = [];
+    const silent: Server = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const registry = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      // An image of the app's own repository that only this host has: berth must push it first.
+      await buildTestImage(`${world.namespace}/stuck`, 'v1');
+      await world.writeManifest('stuck', { tag: 'v1', replicas: 1, ports: [{ container: 8080, hostIp: '0.0.0.0' }] });
+      await world.writeManifest('web', manifest('v1'));
+      const berth = world.start([
+        '--runtime',
+        'swarm',
+        '--resync',
+        '2',
+        '--swarm-registry',
+        registry,
+        '--pull-stall-timeout',
+        '3',
+      ]);
+      const stalled = await berth
+        .waitForLog((l) => l.app === 'stuck' && /no progress from the engine for 3 s/.test(l.msg), 60_000)
+        .catch(failWith(berth));
+      assert.match(stalled.msg, new RegExp(`pushImage ${registry}/${world.namespace}/stuck:v1`));
+      await eventually(async () => (await web())?.phase === 'Running', 60_000, 'web Running meanwhile').catch(
+        failWith(berth),
+      );
+      let said = '';
+      await eventually(
+        async () => {
+          const stuck = (await world.status()).find((a) => a.app === 'stuck');
+          said = JSON.stringify(stuck);
+          return /no progress/.test(stuck?.message ?? '');
+        },
+        20_000,
+        'stuck says the stall',
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}: ${said}\n${berth.tail(20)}`);
+      });
+      assert.ok(held.length > 0, 'the engine did reach the silent registry');
+      assert.equal(await berth.stop(), 0);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
