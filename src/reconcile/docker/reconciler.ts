@@ -27,6 +27,7 @@ import { isInSync } from './in-sync.js';
 import { observeApp, observeWith, type ObserveOptions } from './observe.js';
 import { planApp } from './plan.js';
 import { previewApp } from './preview.js';
+import { logFailedRound } from '../core/failed-round.js';
 
 /** What the Docker reconciler works through: the engine, the proxy, berth's record, the manifests. */
 export interface ReconcilerDeps {
@@ -272,17 +273,7 @@ export class Reconciler implements AppReconciler {
     // A failed release (a migration) is not run again by itself: the revision is held.
     if (error instanceof ReleaseFailedError && plan.rollout)
       this.recorder.hold(name, plan.rollout.revision, error.message);
-    logger.error(
-      {
-        step: plan.rollout ? 'deploy' : 'reconcile',
-        ...(plan.rollout ? { revision: plan.rollout.revision } : {}),
-        result: 'failed',
-        reason: message,
-        phase,
-        durationMs,
-      },
-      `${name}: ${message}`,
-    );
+    logFailedRound(logger, name, plan, { message, phase, durationMs });
     return { phase, failed: true };
   }
 }

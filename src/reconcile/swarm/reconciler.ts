@@ -50,6 +50,7 @@ import { heldBySwarm, heldReference } from './hold.js';
 import { planService } from './plan.js';
 import { serviceName } from './service-spec.js';
 import { serviceDiff } from './shapes.js';
+import { logFailedRound } from '../core/failed-round.js';
 
 export interface SwarmReconcilerDeps {
   services: ServiceRuntime;
@@ -369,17 +370,7 @@ export class SwarmReconciler implements AppReconciler {
     // Swarm rolled it back (or berth had it): not sent again by itself.
     if (error instanceof RolloutFailed && error.rolledBack && plan.rollout)
       this.recorder.hold(name, plan.rollout.revision, error.message, sentServiceHash(plan));
-    logger.error(
-      {
-        step: plan.rollout ? 'deploy' : 'reconcile',
-        ...(plan.rollout ? { revision: plan.rollout.revision } : {}),
-        result: 'failed',
-        reason: message,
-        phase,
-        durationMs,
-      },
-      `${name}: ${message}`,
-    );
+    logFailedRound(logger, name, plan, { message, phase, durationMs });
     return { phase, failed: true };
   }
 
