@@ -50,7 +50,11 @@ async function attemptOnce(url: string, check: HttpCheck, signal: AbortSignal): 
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     if ((error as Error).name === 'TimeoutError') return `no answer within ${check.timeout}s`;
-    return (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    // The published port accepts before the app listens behind it, then drops the connection.
+    if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET')
+      return `the connection was closed before a whole answer (${code}): is the app listening on port ${check.port}?`;
+    return code ?? (error as Error).message;
   }
 }
 

@@ -242,9 +242,11 @@ describe('container output: redacted, stripped of control characters, bounded (r
     assert.equal(await servedBy(), 'web 3', 'the serving revision is undisturbed');
 
     // A body of 4 GiB without the content: the check reads its first 64 KiB, no more, and says so.
+    // The one attempt waits 2 s: the published port (docker-proxy) accepts at once and resets the
+    // connection until busybox httpd listens behind it.
     await world.writeManifest(
       'web',
-      spec(5, { checks: { http: [{ path: '/zeros', content: 'ok', attempts: 1, wait: 0, timeout: 10 }] } }),
+      spec(5, { checks: { http: [{ path: '/zeros', content: 'ok', attempts: 1, wait: 2, timeout: 10 }] } }),
     );
     const zeros = await eventually(
       async () => {

@@ -33,6 +33,7 @@ describe('an HTTP check (httpCheck) against an endless body', () => {
     server = createServer((request, response) => {
       if (request.url === '/starts-ok') endless(response, 'ok\n');
       else if (request.url === '/zeros') endless(response, '');
+      else if (request.url === '/reset') request.socket.resetAndDestroy();
       else response.writeHead(503).end('x'.repeat(1024));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -81,6 +82,17 @@ describe('an HTTP check (httpCheck) against an endless body', () => {
     });
     const { written } = await closed(2);
     assert.ok(written < 64 * 1024 * 1024, `the server wrote ${written} bytes before the check closed the connection`);
+  });
+
+  it('says a connection dropped before an answer may mean the app is not listening yet', async () => {
+    const { runtime, id } = container();
+    await assert.rejects(httpCheck(runtime, systemClock, id, check('/reset', 'ok'), signal), (error: Error) => {
+      assert.equal(
+        error.message,
+        'check /reset on web-1 failed after 1 attempts: the connection was closed before a whole answer (ECONNRESET): is the app listening on port 8080?',
+      );
+      return true;
+    });
   });
 
   it('reads no body when no content is asked for: the status decides', async () => {
