@@ -413,7 +413,11 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
             async () => berth.logs.filter((l) => l.app === 'shop' && l.step === 'deployed').length >= deploys,
             90_000,
             `${tag} deployed`,
-          );
+          ).catch(async (error: Error) => {
+            // What berth and Swarm were doing, to tell a stalled rollout from a slow one.
+            const tasks = await dockerCli(['service', 'ps', '--no-trunc', `${world.namespace}_shop`]).catch(String);
+            throw new Error(`${error.message}\n${berth.tail(30)}\n${tasks}`);
+          });
           await eventually(async () => load.result.firstSeen.has(tag), 10_000, `${tag} through nginx`);
         }
       } finally {
