@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Bundles the CLI into dist/ with esbuild: `dist/cli.js` (the `berth` command: options and the
- * command table) and `dist/tokenize-worker.js` (the manifest tokenizing worker, beside the code that
- * starts it), plus chunks: each command is loaded when it runs, with the chunks it shares with
- * others, so `berth status` never loads what `berth run` needs. One build, so every class (the
+ * command table) and `dist/read-worker.js` (the worker that reads and tokenizes manifests, beside the
+ * code that starts it), plus chunks: each command is loaded when it runs, with the chunks it shares
+ * with others, so `berth status` never loads what `berth run` needs. One build, so every class (the
  * typed errors the CLI maps to messages) exists once. Types are checked by `tsc`
  * (`npm run build:test`), not here.
  *
@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { withAssignedParserState } from './js-yaml-parser-state.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const requireHere = createRequire(join(root, 'package.json'));
@@ -150,6 +151,20 @@ const common = {
   logLevel: 'warning',
 };
 
+/**
+ * js-yaml's ES module build, bundled with its parser's state made by Object.assign instead of
+ * object spread (js-yaml-parser-state.mjs says why): its parser runs several times faster.
+ */
+const fastJsYamlParser = {
+  name: 'fast-js-yaml-parser',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /[\\/]node_modules[\\/]js-yaml[\\/]dist[\\/]js-yaml\.mjs$/ }, (args) => ({
+      contents: withAssignedParserState(readFileSync(args.path, 'utf8')),
+      loader: 'js',
+    }));
+  },
+};
+
 const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 const commands = commandTable();
@@ -163,14 +178,14 @@ await Promise.all([
       ...common,
       entryPoints: { [b.name]: 'src/cli/main.ts' },
       outdir: 'dist',
-      plugins: [dynamicPackagesApart, deferModules, onlyCommand(b.module)],
+      plugins: [fastJsYamlParser, dynamicPackagesApart, deferModules, onlyCommand(b.module)],
     }),
   ),
   build({
     ...common,
-    entryPoints: { 'tokenize-worker': 'src/manifest/read/tokenize-worker.ts' },
+    entryPoints: { 'read-worker': 'src/manifest/read/read-worker.ts' },
     outdir: 'dist',
-    plugins: [dynamicPackagesApart, deferModules],
+    plugins: [fastJsYamlParser, dynamicPackagesApart, deferModules],
   }),
 ]);
 // dist/ is CommonJS, whatever the package's type.

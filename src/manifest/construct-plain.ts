@@ -1,24 +1,27 @@
 /**
- * Documents built from parser events the way js-yaml's constructFromEvents builds them with the
- * core schema, for the YAML manifests are written in: plain mappings with string keys, sequences
- * and scalars, no tags, anchors, aliases or directives. It declines (returns undefined) anything
- * else (a non-string, duplicate, `__proto__` or `<<` key, a tag, an anchor, an alias, an
- * incomplete pair) and js-yaml builds that, with its errors. Where it builds, the result deep-equals
- * js-yaml's, keys in the same order; it skips js-yaml's per-event bookkeeping for the features it
- * declines, which made construction most of the main thread's work (a quarter of the time of a
- * 10,000-file read). Scalars resolve through the core schema's own tags. Pure.
+ * Documents built from packed parser events (packed-events.ts) the way js-yaml's
+ * constructFromEvents builds them with the core schema, for the YAML manifests are written in:
+ * plain mappings with string keys, sequences and scalars, no tags, anchors, aliases or directives.
+ * It declines (returns undefined) anything else (a non-string, duplicate, `__proto__` or `<<` key,
+ * a tag, an anchor, an alias, an incomplete pair) and js-yaml builds that, with its errors. Where
+ * it builds, the result deep-equals js-yaml's, keys in the same order; it skips js-yaml's per-event
+ * bookkeeping for the features it declines, which made construction most of the main thread's work
+ * (a quarter of the time of a 10,000-file read), and reads each event where it lies in the packed
+ * buffer, without making an object of it. Scalars resolve through the core schema's own tags. Pure.
  */
+import { CORE_SCHEMA, EVENT_ID, NOT_RESOLVED, SCALAR_STYLE, type ScalarTagDefinition } from 'js-yaml';
 import {
-  CORE_SCHEMA,
-  EVENT_ID,
-  NOT_RESOLVED,
-  SCALAR_STYLE,
-  getScalarValue,
-  type Event,
-  type ScalarTagDefinition,
-} from 'js-yaml';
+  ANCHOR_START,
+  DIRECTIVES,
+  NONE,
+  STRIDE,
+  TAG_START,
+  scalarTextAt,
+  styleAt,
+  typeAt,
+  type PackedEvents,
+} from './packed-events.js';
 
-const NO_RANGE = -1;
 const STRING_TAG = CORE_SCHEMA.defaultScalarTag;
 const IMPLICIT_TAGS = CORE_SCHEMA.tags.filter(
   (tag): tag is ScalarTagDefinition => tag.nodeKind === 'scalar' && tag.implicit,
@@ -41,25 +44,29 @@ interface Level {
 }
 
 /** Every document of the events (undefined for an empty one), or undefined to let js-yaml build them. */
-export function constructPlainDocuments(events: readonly Event[], text: string): unknown[] | undefined {
+export function constructPlainDocuments(events: PackedEvents, text: string): unknown[] | undefined {
+  const { slots: s, end } = events;
   const documents: unknown[] = [];
   const open: Level[] = [];
   let document: unknown;
-  for (const event of events) {
+  for (let at = events.start; at < end; at += STRIDE) {
     let value: unknown;
-    switch (event.type) {
+    switch (typeAt(s, at)) {
       case EVENT_ID.DOCUMENT:
-        if (event.directives.length !== 0) return undefined;
+        if (s[at + DIRECTIVES] !== NONE) return undefined;
         document = undefined;
         continue;
       case EVENT_ID.MAPPING:
+        if (s[at + TAG_START] !== NONE || s[at + ANCHOR_START] !== NONE) return undefined;
+        open.push({ collection: {}, key: undefined });
+        continue;
       case EVENT_ID.SEQUENCE:
-        if (event.tagStart !== NO_RANGE || event.anchorStart !== NO_RANGE) return undefined;
-        open.push({ collection: event.type === EVENT_ID.MAPPING ? {} : [], key: undefined });
+        if (s[at + TAG_START] !== NONE || s[at + ANCHOR_START] !== NONE) return undefined;
+        open.push({ collection: [], key: undefined });
         continue;
       case EVENT_ID.SCALAR:
-        if (event.tagStart !== NO_RANGE || event.anchorStart !== NO_RANGE) return undefined;
-        value = scalarValue(getScalarValue(text, event), event.style === SCALAR_STYLE.PLAIN);
+        if (s[at + TAG_START] !== NONE || s[at + ANCHOR_START] !== NONE) return undefined;
+        value = scalarValue(scalarTextAt(text, s, at), styleAt(s, at) === SCALAR_STYLE.PLAIN);
         break;
       case EVENT_ID.POP: {
         const closed = open.pop();
@@ -74,7 +81,7 @@ export function constructPlainDocuments(events: readonly Event[], text: string):
       default:
         return undefined;
     }
-    const level = open.at(-1);
+    const level = open.length === 0 ? undefined : (open[open.length - 1] as Level);
     if (level === undefined) document = value;
     else if (Array.isArray(level.collection)) level.collection.push(value);
     else if (level.key === undefined) {

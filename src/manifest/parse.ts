@@ -9,6 +9,18 @@ import {
 } from 'js-yaml';
 import type { ManifestProblem } from './types.js';
 import { constructPlainDocuments } from './construct-plain.js';
+import {
+  ANCHOR_START,
+  START,
+  STRIDE,
+  TAG_START,
+  VALUE_START,
+  decodeEvents,
+  packEvents,
+  styleAt,
+  typeAt,
+  type PackedEvents,
+} from './packed-events.js';
 import { printable } from './printable.js';
 import { LineIndex, buildSourceMaps, type Position, type ScalarRange, type SourceMap } from './source-map.js';
 
@@ -73,10 +85,10 @@ const LIMIT_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 /**
- * A text's parser events, or why it is not YAML: plain data, so that one thread can tokenize a
- * file (the costliest step) and another construct and validate it (analyze-pool.ts).
+ * A text's parser events, packed, or why it is not YAML: plain data, so that one thread can
+ * tokenize a file and another construct and validate it (read/pool.ts).
  */
-export type Tokens = { events: Event[] } | { failure: YamlFailure };
+export type Tokens = { events: PackedEvents } | { failure: YamlFailure };
 
 /** Why js-yaml refused a text. */
 export interface YamlFailure {
@@ -88,7 +100,14 @@ export interface YamlFailure {
   yaml: boolean;
 }
 
+/** A text's parser events, packed on their own. */
 export function tokenizeManifestText(text: string): Tokens {
+  const events = manifestEvents(text);
+  return Array.isArray(events) ? { events: packEvents(events) } : events;
+}
+
+/** js-yaml's events of a text, within the nesting limit, or why it is not YAML. */
+export function manifestEvents(text: string): Event[] | { failure: YamlFailure } {
   let events: Event[];
   try {
     events = parseEvents(text, { maxDepth: PARSER_DEPTH });
@@ -96,7 +115,7 @@ export function tokenizeManifestText(text: string): Tokens {
     return { failure: yamlFailure(error) };
   }
   const tooDeep = deeperThanLimit(events);
-  if (tooDeep === undefined) return { events };
+  if (tooDeep === undefined) return events;
   const position = new LineIndex(text).position(tooDeep);
   return {
     failure: {
@@ -137,50 +156,64 @@ export function parseManifestText(
   tokens: Tokens = tokenizeManifestText(text),
 ): ParseResult {
   const lines = new LineIndex(text);
-  const fail = (offset: number | Position, message: string): ParseResult => {
-    const position = typeof offset === 'number' ? lines.position(offset) : offset;
-    return { documents: [], problems: [{ file, ...position, message }] };
-  };
-  const refused = (failure: YamlFailure): ParseResult => {
-    if (!failure.yaml) return fail(0, `invalid YAML: ${printable(failure.reason)}`);
-    const at = { line: failure.line + 1, col: failure.column + 1 };
-    const limit = LIMIT_MESSAGES.find(([reason]) => reason.test(failure.reason));
-    if (limit !== undefined) return fail(at, limit[1]);
-    const tab = indentationTabAtFault(text, failure);
-    if (tab !== undefined) return fail(tab, TAB_MESSAGE);
-    return fail(at, `invalid YAML: ${printable(failure.reason)}`);
-  };
-
-  if ('failure' in tokens) return refused(tokens.failure);
+  if ('failure' in tokens) return refused(text, file, lines, tokens.failure);
   const { events } = tokens;
   const nodeBeyondLimit = text.length * 2 < MAX_NODES ? undefined : findNodeBeyondLimit(events);
-  if (nodeBeyondLimit !== undefined) return fail(nodeBeyondLimit, NODES_MESSAGE);
+  if (nodeBeyondLimit !== undefined) return failed(file, lines.position(nodeBeyondLimit), NODES_MESSAGE);
   let values: unknown[];
   try {
     values =
       constructPlainDocuments(events, text) ??
-      constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
+      constructFromEvents(decodeEvents(events), { source: text, schema: CORE_SCHEMA, maxAliases: MAX_ALIASES });
   } catch (error) {
-    return refused(yamlFailure(error));
+    return refused(text, file, lines, yamlFailure(error));
   }
 
   const indentationTab = text.includes('\t') ? findTabStartingPlainScalar(events, text) : undefined;
-  if (indentationTab !== undefined) return fail(indentationTab, TAB_MESSAGE);
+  if (indentationTab !== undefined) return failed(file, lines.position(indentationTab), TAB_MESSAGE);
 
   const sourceMaps = buildSourceMaps(events, text, lines);
   const documents: ParsedDocument[] = [];
-  values.forEach((value, index) => {
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
     const sourceMap = sourceMaps[index];
-    if (value === null || value === undefined || sourceMap === undefined) return;
-    documents.push({
-      value,
-      index,
-      start: sourceMap.locate(''),
-      locate: (pointer, which) => sourceMap.locate(pointer, which),
-      sourceMap,
-    });
-  });
+    if (value === null || value === undefined || sourceMap === undefined) continue;
+    documents.push(new SourceDocument(value, index, sourceMap));
+  }
   return { documents, problems: [] };
+}
+
+/** A parsed document; its positions are looked up in its source map. */
+class SourceDocument implements ParsedDocument {
+  readonly start: Position;
+
+  constructor(
+    readonly value: unknown,
+    readonly index: number,
+    readonly sourceMap: SourceMap,
+  ) {
+    this.start = sourceMap.locate('');
+  }
+
+  locate(pointer: string, which?: 'key' | 'value'): Position {
+    return this.sourceMap.locate(pointer, which);
+  }
+}
+
+/** The file refused, with one problem at `position`. */
+function failed(file: string, position: Position, message: string): ParseResult {
+  return { documents: [], problems: [{ file, line: position.line, col: position.col, message }] };
+}
+
+/** The file refused for what js-yaml said of it (`failure`), with the message a user can act on. */
+function refused(text: string, file: string, lines: LineIndex, failure: YamlFailure): ParseResult {
+  if (!failure.yaml) return failed(file, lines.position(0), `invalid YAML: ${printable(failure.reason)}`);
+  const at = { line: failure.line + 1, col: failure.column + 1 };
+  const limit = LIMIT_MESSAGES.find(([reason]) => reason.test(failure.reason));
+  if (limit !== undefined) return failed(file, at, limit[1]);
+  const tab = indentationTabAtFault(text, failure);
+  if (tab !== undefined) return failed(file, lines.position(tab), TAB_MESSAGE);
+  return failed(file, at, `invalid YAML: ${printable(failure.reason)}`);
 }
 
 /**
@@ -192,25 +225,31 @@ export function scalarRange(doc: ParsedDocument, pointer: string): ScalarRange |
 }
 
 /** Offset of the first node beyond MAX_NODES, if the file has that many. */
-function findNodeBeyondLimit(events: readonly Event[]): number | undefined {
+function findNodeBeyondLimit(events: PackedEvents): number | undefined {
+  const s = events.slots;
   let nodes = 0;
-  for (const event of events) {
-    if (event.type === EVENT_ID.DOCUMENT || event.type === EVENT_ID.POP) continue;
-    if (++nodes > MAX_NODES) return nodeOffset(event);
+  for (let at = events.start; at < events.end; at += STRIDE) {
+    const type = typeAt(s, at);
+    if (type === EVENT_ID.DOCUMENT || type === EVENT_ID.POP) continue;
+    if (++nodes > MAX_NODES) return nodeOffset(s, at);
   }
   return undefined;
 }
 
-/** Roughly where a node event is written (the line is what matters). */
-function nodeOffset(event: Event): number {
-  switch (event.type) {
+/** Roughly where the node event at slot `at` is written (the line is what matters). */
+function nodeOffset(s: Int32Array, at: number): number {
+  switch (typeAt(s, at)) {
     case EVENT_ID.ALIAS:
-      return event.anchorStart - 1;
-    case EVENT_ID.SCALAR:
-      return event.valueStart >= 0 ? event.valueStart : Math.max(event.tagStart, event.anchorStart - 1, 0);
+      return (s[at + ANCHOR_START] as number) - 1;
+    case EVENT_ID.SCALAR: {
+      const valueStart = s[at + VALUE_START] as number;
+      return valueStart >= 0
+        ? valueStart
+        : Math.max(s[at + TAG_START] as number, (s[at + ANCHOR_START] as number) - 1, 0);
+    }
     case EVENT_ID.MAPPING:
     case EVENT_ID.SEQUENCE:
-      return event.start;
+      return s[at + START] as number;
     default:
       return 0;
   }
@@ -220,11 +259,12 @@ function nodeOffset(event: Event): number {
  * js-yaml reads a tab-indented line as a plain scalar starting with the tab (`\ttag`) instead
  * of failing; a plain scalar never starts with a tab otherwise. Returns the tab's offset.
  */
-function findTabStartingPlainScalar(events: readonly Event[], text: string): number | undefined {
-  for (const event of events) {
-    if (event.type === EVENT_ID.SCALAR && event.style === SCALAR_STYLE.PLAIN && text[event.valueStart] === '\t') {
-      return event.valueStart;
-    }
+function findTabStartingPlainScalar(events: PackedEvents, text: string): number | undefined {
+  const s = events.slots;
+  for (let at = events.start; at < events.end; at += STRIDE) {
+    if (typeAt(s, at) !== EVENT_ID.SCALAR || styleAt(s, at) !== SCALAR_STYLE.PLAIN) continue;
+    const valueStart = s[at + VALUE_START] as number;
+    if (text[valueStart] === '\t') return valueStart;
   }
   return undefined;
 }

@@ -1,4 +1,17 @@
-import { EVENT_ID, SCALAR_STYLE, getScalarValue, type Event, type ScalarEvent } from 'js-yaml';
+import { EVENT_ID, SCALAR_STYLE } from 'js-yaml';
+import {
+  ANCHOR_START,
+  START,
+  STRIDE,
+  TAG_START,
+  VALUE_END,
+  VALUE_START,
+  isFastAt,
+  scalarTextAt,
+  styleAt,
+  typeAt,
+  type PackedEvents,
+} from './packed-events.js';
 
 /** A place in a source text; line and col are 1-based, col counts UTF-16 code units. */
 export interface Position {
@@ -18,28 +31,36 @@ export interface ScalarRange {
   style: ScalarStyleName;
 }
 
-/** Converts source offsets to 1-based line/col; a leading byte-order mark takes no column. */
+/**
+ * Converts source offsets to 1-based line/col; a leading byte-order mark takes no column. The
+ * lines are found at the first conversion.
+ */
 export class LineIndex {
-  private readonly lineStarts: number[] = [0];
-  private readonly bomLength: number;
+  private lineStarts: number[] | undefined;
 
-  constructor(text: string) {
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
-    this.bomLength = text.startsWith('\uFEFF') ? 1 : 0;
-  }
+  constructor(private readonly text: string) {}
 
   position(offset: number): Position {
+    const lineStarts = (this.lineStarts ??= lineStartsOf(this.text));
     let low = 0;
-    let high = this.lineStarts.length - 1;
+    let high = lineStarts.length - 1;
     while (low < high) {
       const mid = (low + high + 1) >> 1;
-      if ((this.lineStarts[mid] as number) <= offset) low = mid;
+      if ((lineStarts[mid] as number) <= offset) low = mid;
       else high = mid - 1;
     }
-    const lineStart = this.lineStarts[low] as number;
-    const skipped = low === 0 ? this.bomLength : 0;
+    const lineStart = lineStarts[low] as number;
+    const skipped = low === 0 && this.text.charCodeAt(0) === BYTE_ORDER_MARK ? 1 : 0;
     return { line: low + 1, col: Math.max(offset - lineStart - skipped, 0) + 1 };
   }
+}
+
+const BYTE_ORDER_MARK = 0xfeff;
+
+function lineStartsOf(text: string): number[] {
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  return lineStarts;
 }
 
 /**
@@ -73,9 +94,9 @@ export class SourceMap {
   private tree: SpanNode | undefined | null = null;
   private lookups = 0;
 
-  /** `documentAt`: the index of the document's DOCUMENT event in `events`. */
+  /** `documentAt`: the slot of the document's DOCUMENT event in `events`. */
   constructor(
-    private readonly events: readonly Event[],
+    private readonly events: PackedEvents,
     private readonly documentAt: number,
     private readonly lines: LineIndex,
     readonly text: string,
@@ -86,13 +107,19 @@ export class SourceMap {
    * falls back to the value, an empty value to the key, and a missing node to its ancestors.
    */
   offset(pointer: string, which: 'key' | 'value' = 'value'): number {
-    const path = this.pathTo(pointer);
-    for (let i = path.length - 1; i >= 0; i--) {
-      const span = path[i] as SpanNode;
-      const preferred = which === 'key' ? (span.key ?? span.value) : (span.value ?? span.key);
-      if (preferred !== undefined) return preferred;
+    const segments = pointerSegments(pointer);
+    const tree = this.treeOnceLookedUpOften();
+    if (tree === null) return offsetByWalk(this.events, this.documentAt, this.text, segments, which);
+    if (tree === undefined) return 0;
+    let node = tree;
+    let best = preferredOffset(node, which) ?? 0;
+    for (const segment of segments) {
+      const child = node.children?.get(segment);
+      if (child === undefined) break;
+      node = child;
+      best = preferredOffset(node, which) ?? best;
     }
-    return 0;
+    return best;
   }
 
   locate(pointer: string, which: 'key' | 'value' = 'value'): Position {
@@ -100,35 +127,49 @@ export class SourceMap {
   }
 
   scalar(pointer: string): ScalarRange | undefined {
-    const path = this.pathTo(pointer);
-    return path.length === pointerSegments(pointer).length + 1 ? path.at(-1)?.scalar : undefined;
+    const segments = pointerSegments(pointer);
+    const tree = this.treeOnceLookedUpOften();
+    if (tree === null) return scalarByWalk(this.events, this.documentAt, this.text, segments);
+    let node = tree;
+    for (const segment of segments) node = node?.children?.get(segment);
+    return node?.scalar;
   }
 
-  /** The recorded nodes from the root towards `pointer`, as far as they go. */
-  private pathTo(pointer: string): SpanNode[] {
+  /** The tree, built at the DIRECT_LOOKUPS+1-th lookup; null before (lookups walk the events). */
+  private treeOnceLookedUpOften(): SpanNode | undefined | null {
     if (this.tree === null && ++this.lookups > DIRECT_LOOKUPS)
       this.tree = buildTree(this.events, this.documentAt, this.text);
-    if (this.tree === null) return walkTo(this.events, this.documentAt, this.text, pointerSegments(pointer));
-    if (this.tree === undefined) return [];
-    const path = [this.tree];
-    for (const segment of pointerSegments(pointer)) {
-      const child = path.at(-1)?.children?.get(segment);
-      if (child === undefined) break;
-      path.push(child);
-    }
-    return path;
+    return this.tree;
   }
+}
+
+function preferredOffset(node: SpanNode, which: 'key' | 'value'): number | undefined {
+  return which === 'key' ? (node.key ?? node.value) : (node.value ?? node.key);
 }
 
 export function childPointer(parent: string, segment: string | number): string {
   return `${parent}/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`;
 }
 
-export function pointerSegments(pointer: string): string[] {
-  if (pointer === '') return [];
-  const segments = pointer.slice(1).split('/');
-  return pointer.includes('~') ? segments.map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~')) : segments;
+/**
+ * The segments of a JSON pointer, unescaped. The same few pointers are looked up in every app
+ * (`/metadata/name`, `/spec/ports/0/host`): the first POINTERS_KEPT pointers' segments are kept,
+ * and shared, which is why they must not be changed.
+ */
+export function pointerSegments(pointer: string): readonly string[] {
+  const kept = keptSegments.get(pointer);
+  if (kept !== undefined) return kept;
+  const segments = pointer === '' ? [] : pointer.slice(1).split('/');
+  const unescaped = pointer.includes('~')
+    ? segments.map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+    : segments;
+  // Not frozen: V8 iterates a frozen array more slowly.
+  if (keptSegments.size < POINTERS_KEPT) keptSegments.set(pointer, unescaped);
+  return unescaped;
 }
+
+const POINTERS_KEPT = 256;
+const keptSegments = new Map<string, readonly string[]>();
 
 /** One entry per open collection (or document) while walking the event stream. */
 type Frame =
@@ -147,137 +188,191 @@ const STYLE_NAMES: Record<number, ScalarStyleName> = {
   [SCALAR_STYLE.FOLDED_BLOCK]: 'folded',
 };
 
-/** Offset where a scalar is written: its opening quote, or its first non-blank content. */
-function scalarValueOffset(event: ScalarEvent, text: string): number | undefined {
-  if (event.valueStart < 0) {
-    if (event.tagStart >= 0) return event.tagStart;
-    return event.anchorStart >= 0 ? event.anchorStart - 1 : undefined;
+/** Offset where the scalar at slot `at` is written: its opening quote, or its first non-blank content. */
+function scalarValueOffset(s: Int32Array, at: number, text: string): number | undefined {
+  const valueStart = s[at + VALUE_START] as number;
+  if (valueStart < 0) {
+    const tagStart = s[at + TAG_START] as number;
+    if (tagStart >= 0) return tagStart;
+    const anchorStart = s[at + ANCHOR_START] as number;
+    return anchorStart >= 0 ? anchorStart - 1 : undefined;
   }
-  if (event.style === SCALAR_STYLE.SINGLE_QUOTED || event.style === SCALAR_STYLE.DOUBLE_QUOTED)
-    return event.valueStart - 1;
-  if (event.style === SCALAR_STYLE.LITERAL_BLOCK || event.style === SCALAR_STYLE.FOLDED_BLOCK) {
-    let offset = event.valueStart;
-    while (offset < event.valueEnd && text[offset] === ' ') offset++;
+  const style = styleAt(s, at);
+  if (style === SCALAR_STYLE.SINGLE_QUOTED || style === SCALAR_STYLE.DOUBLE_QUOTED) return valueStart - 1;
+  if (style === SCALAR_STYLE.LITERAL_BLOCK || style === SCALAR_STYLE.FOLDED_BLOCK) {
+    const valueEnd = s[at + VALUE_END] as number;
+    let offset = valueStart;
+    while (offset < valueEnd && text.charCodeAt(offset) === SPACE) offset++;
     return offset;
   }
-  return event.valueStart;
+  return valueStart;
 }
+
+const SPACE = 0x20;
 
 /**
  * One SourceMap per document of a successfully parsed event stream, in document order. Each
  * looks positions up in `events` when asked.
  */
-export function buildSourceMaps(events: readonly Event[], text: string, lines: LineIndex): SourceMap[] {
+export function buildSourceMaps(events: PackedEvents, text: string, lines: LineIndex): SourceMap[] {
   const maps: SourceMap[] = [];
-  events.forEach((event, i) => {
-    if (event.type === EVENT_ID.DOCUMENT) maps.push(new SourceMap(events, i, lines, text));
-  });
+  const s = events.slots;
+  for (let at = events.start; at < events.end; at += STRIDE)
+    if (typeAt(s, at) === EVENT_ID.DOCUMENT) maps.push(new SourceMap(events, at, lines, text));
   return maps;
 }
 
-/** Where the node of `event` is written; `keyOffset` where its key is, for a mapping member. */
-function spanOf(event: Event, keyOffset: number | undefined, text: string): SpanNode {
+/** Where the node whose event is at slot `at` is written; `keyOffset` where its key is, for a mapping member. */
+function spanOf(s: Int32Array, at: number, keyOffset: number | undefined, text: string): SpanNode {
   const node: SpanNode = {};
   if (keyOffset !== undefined) node.key = keyOffset;
-  if (event.type === EVENT_ID.SCALAR) {
-    const valueOffset = scalarValueOffset(event, text);
-    if (valueOffset !== undefined) node.value = valueOffset;
-    if (event.valueStart >= 0)
-      node.scalar = { start: event.valueStart, end: event.valueEnd, style: STYLE_NAMES[event.style] ?? 'plain' };
-  } else if (event.type === EVENT_ID.ALIAS) {
-    node.value = event.anchorStart - 1;
-  } else if (event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE) {
-    node.value = event.start;
-  }
+  const valueOffset = valueOffsetAt(s, at, text);
+  if (valueOffset !== undefined) node.value = valueOffset;
+  const scalar = scalarRangeAt(s, at);
+  if (scalar !== undefined) node.scalar = scalar;
   return node;
 }
 
-/**
- * The path towards `segments` found by walking the document's events, without building the
- * tree: the same nodes buildTree's tree holds on that path.
- */
-function walkTo(events: readonly Event[], documentAt: number, text: string, segments: readonly string[]): SpanNode[] {
-  let at = documentAt + 1;
-  const root = events[at];
-  if (root === undefined || root.type === EVENT_ID.POP) return [];
-  const path = [spanOf(root, undefined, text)];
-  for (const segment of segments) {
-    const parent = events[at] as Event;
-    const child =
-      parent.type === EVENT_ID.MAPPING
-        ? memberOf(events, at, text, segment)
-        : parent.type === EVENT_ID.SEQUENCE
-          ? itemOf(events, at, segment)
-          : undefined;
-    if (child === undefined) break;
-    at = child.at;
-    path.push(spanOf(events[at] as Event, child.keyOffset, text));
+/** Where the value of the node whose event is at slot `at` is written; undefined for an empty one. */
+function valueOffsetAt(s: Int32Array, at: number, text: string): number | undefined {
+  switch (typeAt(s, at)) {
+    case EVENT_ID.SCALAR:
+      return scalarValueOffset(s, at, text);
+    case EVENT_ID.ALIAS:
+      return (s[at + ANCHOR_START] as number) - 1;
+    case EVENT_ID.MAPPING:
+    case EVENT_ID.SEQUENCE:
+      return s[at + START] as number;
+    default:
+      return undefined;
   }
-  return path;
 }
 
-/** The index just past the node at `at`, its descendants included. */
-function skipNode(events: readonly Event[], at: number): number {
+/** The text range of the scalar whose event is at slot `at`; undefined for another node or an empty value. */
+function scalarRangeAt(s: Int32Array, at: number): ScalarRange | undefined {
+  const start = s[at + VALUE_START] as number;
+  if (typeAt(s, at) !== EVENT_ID.SCALAR || start < 0) return undefined;
+  return { start, end: s[at + VALUE_END] as number, style: STYLE_NAMES[styleAt(s, at)] ?? 'plain' };
+}
+
+/** Where the mapping key whose (scalar) event is at slot `keyAt` is written. */
+function keyOffsetAt(s: Int32Array, keyAt: number, text: string): number {
+  return scalarValueOffset(s, keyAt, text) ?? (s[keyAt + VALUE_START] as number);
+}
+
+/**
+ * The slot of the child `segment` names of the node at slot `at` (a mapping's member, a
+ * sequence's item), or -1; with `keyAt`, the slot of the member's key (-1 for an item) is set in it.
+ */
+function childAt(s: Int32Array, at: number, text: string, segment: string, keyAt: { at: number }): number {
+  const type = typeAt(s, at);
+  if (type === EVENT_ID.MAPPING) {
+    keyAt.at = memberKeyAt(s, at, text, segment);
+    // A member's key is one scalar event: its value follows it.
+    return keyAt.at === -1 ? -1 : keyAt.at + STRIDE;
+  }
+  keyAt.at = -1;
+  return type === EVENT_ID.SEQUENCE ? itemAt(s, at, segment) : -1;
+}
+
+/**
+ * The offset offset() gives, found by walking the document's events without building the tree:
+ * the same as the tree gives.
+ */
+function offsetByWalk(
+  events: PackedEvents,
+  documentAt: number,
+  text: string,
+  segments: readonly string[],
+  which: 'key' | 'value',
+): number {
+  const s = events.slots;
+  let at = documentAt + STRIDE;
+  if (at >= events.end || typeAt(s, at) === EVENT_ID.POP) return 0;
+  let best = valueOffsetAt(s, at, text) ?? 0;
+  const keyAt = { at: -1 };
+  for (const segment of segments) {
+    at = childAt(s, at, text, segment, keyAt);
+    if (at === -1) break;
+    const key = keyAt.at === -1 ? undefined : keyOffsetAt(s, keyAt.at, text);
+    const value = valueOffsetAt(s, at, text);
+    best = (which === 'key' ? (key ?? value) : (value ?? key)) ?? best;
+  }
+  return best;
+}
+
+/** The range scalar() gives, found by walking the document's events without building the tree. */
+function scalarByWalk(
+  events: PackedEvents,
+  documentAt: number,
+  text: string,
+  segments: readonly string[],
+): ScalarRange | undefined {
+  const s = events.slots;
+  let at = documentAt + STRIDE;
+  if (at >= events.end || typeAt(s, at) === EVENT_ID.POP) return undefined;
+  const keyAt = { at: -1 };
+  for (const segment of segments) {
+    at = childAt(s, at, text, segment, keyAt);
+    if (at === -1) return undefined;
+  }
+  return scalarRangeAt(s, at);
+}
+
+/** The slot just past the node at slot `at`, its descendants included. */
+function skipNode(s: Int32Array, at: number): number {
   let depth = 0;
   do {
-    const type = (events[at] as Event).type;
+    const type = typeAt(s, at);
     if (type === EVENT_ID.MAPPING || type === EVENT_ID.SEQUENCE) depth++;
     else if (type === EVENT_ID.POP) depth--;
-    at++;
+    at += STRIDE;
   } while (depth > 0);
   return at;
 }
 
-/** The value of the mapping's member written with a scalar key `name` (the last, as the tree keeps). */
-function memberOf(
-  events: readonly Event[],
-  mappingAt: number,
-  text: string,
-  name: string,
-): { at: number; keyOffset: number } | undefined {
-  let found: { at: number; keyOffset: number } | undefined;
-  for (let at = mappingAt + 1; (events[at] as Event).type !== EVENT_ID.POP; ) {
-    const key = events[at] as Event;
-    const valueAt = skipNode(events, at);
-    if (key.type === EVENT_ID.SCALAR && key.valueStart >= 0 && scalarIs(key, text, name)) {
-      found = { at: valueAt, keyOffset: scalarValueOffset(key, text) ?? key.valueStart };
-    }
-    at = skipNode(events, valueAt);
+/** The slot of the key of the mapping's member written with a scalar key `name` (the last, as the tree keeps), or -1. */
+function memberKeyAt(s: Int32Array, mappingAt: number, text: string, name: string): number {
+  let found = -1;
+  for (let at = mappingAt + STRIDE; typeAt(s, at) !== EVENT_ID.POP; ) {
+    const valueAt = skipNode(s, at);
+    if (typeAt(s, at) === EVENT_ID.SCALAR && (s[at + VALUE_START] as number) >= 0 && scalarIs(s, at, text, name))
+      found = at;
+    at = skipNode(s, valueAt);
   }
   return found;
 }
 
-/** The sequence's item at the index `segment` spells (as String(index) does). */
-function itemOf(
-  events: readonly Event[],
-  sequenceAt: number,
-  segment: string,
-): { at: number; keyOffset: undefined } | undefined {
-  if (!/^(?:0|[1-9]\d*)$/.test(segment)) return undefined;
+/** The slot of the sequence's item at the index `segment` spells (as String(index) does), or -1. */
+function itemAt(s: Int32Array, sequenceAt: number, segment: string): number {
+  if (!/^(?:0|[1-9]\d*)$/.test(segment)) return -1;
   let remaining = Number(segment);
-  for (let at = sequenceAt + 1; (events[at] as Event).type !== EVENT_ID.POP; at = skipNode(events, at)) {
-    if (remaining-- === 0) return { at, keyOffset: undefined };
+  for (let at = sequenceAt + STRIDE; typeAt(s, at) !== EVENT_ID.POP; at = skipNode(s, at)) {
+    if (remaining-- === 0) return at;
   }
-  return undefined;
+  return -1;
 }
 
-function scalarIs(event: ScalarEvent, text: string, name: string): boolean {
-  if (!event.fast) return getScalarValue(text, event) === name;
-  return event.valueEnd - event.valueStart === name.length && text.startsWith(name, event.valueStart);
+/** Whether the scalar at slot `at` reads `name`. */
+function scalarIs(s: Int32Array, at: number, text: string, name: string): boolean {
+  if (!isFastAt(s, at)) return scalarTextAt(text, s, at) === name;
+  const valueStart = s[at + VALUE_START] as number;
+  return (s[at + VALUE_END] as number) - valueStart === name.length && text.startsWith(name, valueStart);
 }
 
-/** The tree of every addressable node of the document whose DOCUMENT event is at `documentAt`. */
-function buildTree(events: readonly Event[], documentAt: number, text: string): SpanNode | undefined {
+/** The tree of every addressable node of the document whose DOCUMENT event is at slot `documentAt`. */
+function buildTree(events: PackedEvents, documentAt: number, text: string): SpanNode | undefined {
+  const s = events.slots;
   const stack: Frame[] = [];
   let root: SpanNode | undefined;
 
-  for (let i = documentAt; i < events.length; i++) {
-    const event = events[i] as Event;
-    if (event.type === EVENT_ID.DOCUMENT) {
+  for (let at = documentAt; at < events.end; at += STRIDE) {
+    const type = typeAt(s, at);
+    if (type === EVENT_ID.DOCUMENT) {
       stack.push({ kind: 'document' });
       continue;
     }
-    if (event.type === EVENT_ID.POP) {
+    if (type === EVENT_ID.POP) {
       const closed = stack.pop();
       const parent = stack.at(-1);
       if (closed?.kind === 'document') return root;
@@ -288,15 +383,18 @@ function buildTree(events: readonly Event[], documentAt: number, text: string): 
       continue;
     }
 
-    const isCollection = event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE;
+    const isCollection = type === EVENT_ID.MAPPING || type === EVENT_ID.SEQUENCE;
     const parent = stack.at(-1);
     if (parent?.kind === 'key' || (parent?.kind === 'mapping' && parent.awaitingKey)) {
       if (isCollection) stack.push({ kind: 'key' });
       else if (parent.kind === 'mapping') {
         parent.awaitingKey = false;
         parent.key =
-          event.type === EVENT_ID.SCALAR && event.valueStart >= 0
-            ? { name: getScalarValue(text, event), offset: scalarValueOffset(event, text) ?? event.valueStart }
+          type === EVENT_ID.SCALAR && (s[at + VALUE_START] as number) >= 0
+            ? {
+                name: scalarTextAt(text, s, at),
+                offset: scalarValueOffset(s, at, text) ?? (s[at + VALUE_START] as number),
+              }
             : null;
       }
       continue;
@@ -305,20 +403,20 @@ function buildTree(events: readonly Event[], documentAt: number, text: string): 
     // The node is recorded in the tree unless it is not addressable.
     let node: SpanNode | null = null;
     if (parent === undefined || parent.kind === 'document') {
-      root = node = spanOf(event, undefined, text);
+      root = node = spanOf(s, at, undefined, text);
     } else if (parent.kind === 'sequence') {
       if (parent.node !== null)
-        childrenOf(parent.node).set(String(parent.nextIndex), (node = spanOf(event, undefined, text)));
+        childrenOf(parent.node).set(String(parent.nextIndex), (node = spanOf(s, at, undefined, text)));
       parent.nextIndex++;
     } else {
       const { node: parentNode, key } = parent;
       if (parentNode !== null && key !== null)
-        childrenOf(parentNode).set(key.name, (node = spanOf(event, key.offset, text)));
+        childrenOf(parentNode).set(key.name, (node = spanOf(s, at, key.offset, text)));
       parent.awaitingKey = true;
     }
 
-    if (event.type === EVENT_ID.MAPPING) stack.push({ kind: 'mapping', node, awaitingKey: true, key: null });
-    else if (event.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'sequence', node, nextIndex: 0 });
+    if (type === EVENT_ID.MAPPING) stack.push({ kind: 'mapping', node, awaitingKey: true, key: null });
+    else if (type === EVENT_ID.SEQUENCE) stack.push({ kind: 'sequence', node, nextIndex: 0 });
   }
   return root;
 }

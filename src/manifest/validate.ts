@@ -1,7 +1,7 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
-import type { App, LoadOptions, ManifestProblem, Protocol, Strategy } from './types.js';
+import type { App, LoadOptions, ManifestProblem, Protocol, SourcePosition, Strategy } from './types.js';
 import { parseManifestText, scalarRange, type ParsedDocument } from './parse.js';
 import { appValidator } from './schema.js';
 import { APP_NAME } from './app-name.js';
@@ -245,73 +245,78 @@ function normalize(
   options: LoadOptions,
   strategyExplicit: boolean,
 ): App {
+  // Built field by field, in the order the App's fields are listed, an optional field set only
+  // when present: no object made only to be spread into another (every app of a large read pays it).
   const { metadata, spec } = valid;
   const firstTcpPort = spec.ports.find((p) => p.protocol === 'tcp')?.container;
+  const at = (pointer: string): SourcePosition => positionIn(file, doc.locate(pointer, 'value'));
+  const normalized = {
+    image: spec.image ?? appRepository(options.namespace, metadata.name),
+    tag: spec.tag,
+  } as App['spec'];
+  if (spec.digest !== undefined) normalized.digest = spec.digest;
+  if (spec.command !== undefined) normalized.command = spec.command;
+  normalized.env = spec.env;
+  normalized.envFrom = spec.envFrom.map((e, i) => ({
+    file: resolvePath(dirname(file), e.file),
+    at: at(`/spec/envFrom/${i}/file`),
+  }));
+  normalized.secrets = spec.secrets.map((e, i) => ({
+    file: resolvePath(dirname(file), e.file),
+    target: e.target,
+    at: at(`/spec/secrets/${i}/file`),
+  }));
+  normalized.ports = spec.ports.map((p) =>
+    p.host === undefined
+      ? { container: p.container, hostIp: p.hostIp, protocol: p.protocol }
+      : { container: p.container, host: p.host, hostIp: p.hostIp, protocol: p.protocol },
+  );
+  normalized.volumes = spec.volumes.map((v) => ({ source: v.source, target: v.target, readOnly: v.readOnly }));
+  normalized.replicas = spec.replicas;
+  const resources: App['spec']['resources'] = {};
+  if (spec.resources.memory !== undefined) resources.memory = spec.resources.memory;
+  if (spec.resources.cpus !== undefined) resources.cpus = spec.resources.cpus;
+  normalized.resources = resources;
+  normalized.checks = {
+    wait: spec.checks.wait,
+    http: spec.checks.http.map((c) => {
+      // checkRules guarantees a port when there is no tcp port to default to
+      const port = c.port ?? (firstTcpPort as number);
+      return c.content === undefined
+        ? { path: c.path, port, attempts: c.attempts, wait: c.wait, timeout: c.timeout }
+        : { path: c.path, content: c.content, port, attempts: c.attempts, wait: c.wait, timeout: c.timeout };
+    }),
+    exec: spec.checks.exec.map((c) => ({
+      command: c.command,
+      attempts: c.attempts,
+      wait: c.wait,
+      timeout: c.timeout,
+    })),
+  };
+  if (spec.release !== undefined) normalized.release = { command: spec.release.command, timeout: spec.release.timeout };
+  if (spec.postDeploy !== undefined)
+    normalized.postDeploy = { command: spec.postDeploy.command, timeout: spec.postDeploy.timeout };
+  normalized.deploy = {
+    strategy: spec.deploy.strategy,
+    strategyExplicit,
+    retireAfter: spec.deploy.retireAfter,
+    progressDeadline: spec.deploy.progressDeadline,
+    monitor: spec.deploy.monitor ?? spec.deploy.retireAfter,
+  };
+  normalized.domains = spec.domains;
   return {
     name: metadata.name,
     source: { file, line: doc.start.line, col: doc.start.col },
     claimsAt: {
-      ports: spec.ports.map((_p, i) => ({ file, ...doc.locate(`/spec/ports/${i}/host`, 'value') })),
-      domains: spec.domains.map((_d, i) => ({ file, ...doc.locate(`/spec/domains/${i}`, 'value') })),
-      volumes: spec.volumes.map((_v, i) => ({ file, ...doc.locate(`/spec/volumes/${i}/source`, 'value') })),
+      ports: spec.ports.map((_p, i) => at(`/spec/ports/${i}/host`)),
+      domains: spec.domains.map((_d, i) => at(`/spec/domains/${i}`)),
+      volumes: spec.volumes.map((_v, i) => at(`/spec/volumes/${i}/source`)),
     },
-    spec: {
-      image: spec.image ?? appRepository(options.namespace, metadata.name),
-      tag: spec.tag,
-      ...(spec.digest !== undefined && { digest: spec.digest }),
-      ...(spec.command !== undefined && { command: spec.command }),
-      env: spec.env,
-      envFrom: spec.envFrom.map((e, i) => ({
-        file: resolvePath(dirname(file), e.file),
-        at: { file, ...doc.locate(`/spec/envFrom/${i}/file`, 'value') },
-      })),
-      secrets: spec.secrets.map((e, i) => ({
-        file: resolvePath(dirname(file), e.file),
-        target: e.target,
-        at: { file, ...doc.locate(`/spec/secrets/${i}/file`, 'value') },
-      })),
-      ports: spec.ports.map((p) => ({
-        container: p.container,
-        ...(p.host !== undefined && { host: p.host }),
-        hostIp: p.hostIp,
-        protocol: p.protocol,
-      })),
-      volumes: spec.volumes.map((v) => ({ source: v.source, target: v.target, readOnly: v.readOnly })),
-      replicas: spec.replicas,
-      resources: {
-        ...(spec.resources.memory !== undefined && { memory: spec.resources.memory }),
-        ...(spec.resources.cpus !== undefined && { cpus: spec.resources.cpus }),
-      },
-      checks: {
-        wait: spec.checks.wait,
-        http: spec.checks.http.map((c) => ({
-          path: c.path,
-          ...(c.content !== undefined && { content: c.content }),
-          // checkRules guarantees a port when there is no tcp port to default to
-          port: c.port ?? (firstTcpPort as number),
-          attempts: c.attempts,
-          wait: c.wait,
-          timeout: c.timeout,
-        })),
-        exec: spec.checks.exec.map((c) => ({
-          command: c.command,
-          attempts: c.attempts,
-          wait: c.wait,
-          timeout: c.timeout,
-        })),
-      },
-      ...(spec.release !== undefined && { release: { command: spec.release.command, timeout: spec.release.timeout } }),
-      ...(spec.postDeploy !== undefined && {
-        postDeploy: { command: spec.postDeploy.command, timeout: spec.postDeploy.timeout },
-      }),
-      deploy: {
-        strategy: spec.deploy.strategy,
-        strategyExplicit,
-        retireAfter: spec.deploy.retireAfter,
-        progressDeadline: spec.deploy.progressDeadline,
-        monitor: spec.deploy.monitor ?? spec.deploy.retireAfter,
-      },
-      domains: spec.domains,
-    },
+    spec: normalized,
   };
+}
+
+/** `position` in `file`. */
+function positionIn(file: string, position: { line: number; col: number }): SourcePosition {
+  return { file, line: position.line, col: position.col };
 }

@@ -1,10 +1,10 @@
 /**
- * One manifest file read and analyzed, on whichever thread runs the job (analyze-pool.ts): in one
- * go, or from the tokens another thread made of it (tokenize-file.ts). Both ways give the same
+ * One manifest file read and analyzed, on whichever thread runs the job (pool.ts): in one go, or
+ * from what a worker read of it and the tokens it made (tokenize-file.ts). Both ways give the same
  * analysis.
  */
 import { analyzeManifestText, failedFile, type FileAnalysis } from './analyze.js';
-import { decodeEvents, type EncodedEvents } from './event-codec.js';
+import { eventsOf, type EventBuffer } from '../packed-events.js';
 import { readManifestFile, type FileRead, type FileStamp } from './read-file.js';
 import type { TokenizedFile } from './tokenize-file.js';
 import type { LoadOptions } from '../types.js';
@@ -15,7 +15,7 @@ export interface AnalyzeJob {
   /** Where it is read. */
   realPath: string;
   /** Apps the file defined at the previous read. */
-  formerApps: string[];
+  formerApps: readonly string[];
 }
 
 /** The analysis, and the stamp of what was read (none when the file could not be read). */
@@ -30,12 +30,15 @@ export function analyzeFile(job: AnalyzeJob, options: LoadOptions): AnalyzedFile
   return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps), stamp: read.stamp };
 }
 
-/** The files of one chunk, in order: what was read of them, and the tokens another thread made of the texts that were read (one per read text, in order). */
+/**
+ * The files of one chunk, in order: what was read of them, and the tokens made of the texts that
+ * were read (one per read text, in order), their events in `events`.
+ */
 export function analyzeTokenizedFiles(
   jobs: readonly AnalyzeJob[],
   reads: readonly FileRead[],
   files: readonly TokenizedFile[],
-  events: EncodedEvents,
+  events: EventBuffer,
   options: LoadOptions,
 ): AnalyzedFile[] {
   let eventsStart = 0;
@@ -47,7 +50,7 @@ export function analyzeTokenizedFiles(
     const tokens =
       'failure' in file
         ? { failure: file.failure }
-        : { events: decodeEvents(events, eventsStart, (eventsStart = file.eventsEnd)) };
+        : { events: eventsOf(events, eventsStart, (eventsStart = file.eventsEnd)) };
     return { analysis: analyzeManifestText(read.text, job.file, options, job.formerApps, tokens), stamp: read.stamp };
   });
 }

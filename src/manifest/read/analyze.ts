@@ -11,18 +11,24 @@ interface DocumentAnalysis {
   namePosition: SourcePosition;
 }
 
-/** Everything one manifest file's text yields on its own (conflicts need the other files). */
+/**
+ * Everything one manifest file's text yields on its own (conflicts need the other files). Read
+ * only: a large read keeps one per file, and the empty lists are one shared list.
+ */
 export interface FileAnalysis {
   /** Problems about the file as a whole (not YAML, unreadable, ...); documents is then empty. */
-  problems: ManifestProblem[];
-  documents: DocumentAnalysis[];
+  readonly problems: readonly ManifestProblem[];
+  readonly documents: readonly DocumentAnalysis[];
   /**
    * Apps the file may still define although no valid-named document confirms it (the file
    * could not be parsed, or a document lost its name): they are reported invalid, keeping
    * their last valid state, instead of looking deleted.
    */
-  unconfirmedApps: string[];
+  readonly unconfirmedApps: readonly string[];
 }
+
+/** The empty list of every analysis that has none; not frozen, since V8 iterates a frozen array more slowly. */
+const NONE: readonly never[] = [];
 
 /** `name: web` as a block or flow mapping entry with a valid app name, in a line without its comment. */
 const NAME_ENTRY = new RegExp(String.raw`(?:^|[{,\s])name:[ \t]*(["']?)(${APP_NAME_BODY})\1(?=[ \t]*(?:[,}]|$))`, 'g');
@@ -41,18 +47,19 @@ export function analyzeManifestText(
   const parsed = parseManifestText(text, file, tokens);
   if (parsed.problems.length > 0) return failedFile(parsed.problems, [...appNamesMentioned(text), ...formerApps]);
 
-  const documents = parsed.documents.map((doc): DocumentAnalysis => {
+  const documents: DocumentAnalysis[] = [];
+  let lostName = false;
+  for (const doc of parsed.documents) {
     const result = validateDocument(doc, file, options);
     const app = result.ok ? result.app.name : result.app;
-    return { result, ...(app !== undefined && { app }), namePosition: { file, ...doc.locate('/metadata/name') } };
-  });
+    const { line, col } = doc.locate('/metadata/name');
+    const namePosition = { file, line, col };
+    documents.push(app === undefined ? { result, namePosition } : { result, app, namePosition });
+    if (!result.ok && app === undefined) lostName = true;
+  }
+  if (!lostName) return { problems: NONE, documents, unconfirmedApps: NONE };
   const named = new Set(documents.flatMap((doc) => (doc.app === undefined ? [] : [doc.app])));
-  const lostName = documents.some((doc) => !doc.result.ok && doc.app === undefined);
-  return {
-    problems: [],
-    documents,
-    unconfirmedApps: lostName ? [...new Set(formerApps)].filter((app) => !named.has(app)) : [],
-  };
+  return { problems: NONE, documents, unconfirmedApps: [...new Set(formerApps)].filter((app) => !named.has(app)) };
 }
 
 /**

@@ -12,6 +12,8 @@ const MAX_DIRECTORY_DEPTH = 8;
 /** The place of a file in the list until its analysis comes. */
 const UNREAD = failedFile([], []);
 const READ_BATCH = 200;
+/** The former apps of a file never read before. */
+const NO_APPS: readonly string[] = [];
 
 /** A manifest file to read: `file` is how problems name it, `realPath` where it is. */
 interface Candidate {
@@ -56,8 +58,10 @@ export class ManifestDirectory {
   ) {}
 
   async read(): Promise<ManifestSet> {
-    const scan = scanDirectory(this.dir);
-    const { set, cache } = await assemble([scan], this.options, this.cache);
+    const pool = new AnalyzePool(this.options);
+    // Only a first read reads every file: later ones read the files that changed.
+    const scan = scanDirectory(this.dir, this.cache.size === 0 ? pool : undefined);
+    const { set, cache } = await assemble([scan], this.options, this.cache, pool);
     this.cache = cache ?? new Map();
     return set;
   }
@@ -68,23 +72,25 @@ export class ManifestDirectory {
  * their name); apps defined more than once across all of them are conflicts.
  */
 export async function loadPaths(paths: readonly string[], options: LoadOptions): Promise<ManifestSet> {
-  const scans = paths.map((p) => scanPath(p));
-  const { set } = await assemble(scans, options, null);
+  const pool = new AnalyzePool(options);
+  const scans = paths.map((p) => scanPath(p, pool));
+  const { set } = await assemble(scans, options, null, pool);
   return set;
 }
 
-function scanPath(target: string): Scan {
+/** `pool`, when every file found is to be read: told how many a large directory holds, as soon as its listing says. */
+function scanPath(target: string, pool?: AnalyzePool): Scan {
   let stats: Stats;
   try {
     stats = statSync(target);
   } catch (error) {
     return rootFailure(target, error);
   }
-  if (stats.isDirectory()) return scanDirectory(target);
+  if (stats.isDirectory()) return scanDirectory(target, pool);
   return { state: 'ok', candidates: [{ file: target, realPath: path.resolve(target) }], refused: [], problems: [] };
 }
 
-function scanDirectory(dir: string): Scan {
+function scanDirectory(dir: string, pool?: AnalyzePool): Scan {
   let realRoot: string;
   let entries: Dirent[];
   try {
@@ -93,6 +99,8 @@ function scanDirectory(dir: string): Scan {
   } catch (error) {
     return rootFailure(dir, error);
   }
+  // The workers start now, and get ready while the rest is listed.
+  pool?.expect(entries.reduce((count, entry) => (isManifestFileName(entry.name) ? count + 1 : count), 0));
   const scan: Scan = { state: 'ok', candidates: [], refused: [], problems: [] };
   walk(scan, realRoot, dir, realRoot, entries, 0, new Set([realRoot]));
   if (scan.candidates.length + scan.refused.length === 0) scan.state = 'empty';
@@ -177,7 +185,7 @@ function walk(
 
 /**
  * Reuses the cached analysis of every unchanged candidate and reads and analyzes the others
- * (on worker threads too when there are many: analyze-pool.ts), then combines all files into one
+ * (on worker threads too when there are many: pool.ts), then combines all files into one
  * ManifestSet. Synchronous file access is much faster than the thread pool for many small
  * files; the event loop gets a turn every READ_BATCH files.
  */
@@ -186,6 +194,7 @@ async function assemble(
   scans: readonly Scan[],
   options: LoadOptions,
   cache: AnalysisCache | null,
+  pool: AnalyzePool,
 ): Promise<{ set: ManifestSet; cache: AnalysisCache | null }> {
   const byRealPath = new Map<string, Candidate>();
   for (const candidate of scans.flatMap((s) => s.candidates)) {
@@ -195,31 +204,39 @@ async function assemble(
   // A one-off read (cache null) keeps no cache: nothing would read it.
   const nextCache: AnalysisCache | null = cache === null ? null : new Map();
   const files: Array<{ file: string; analysis: FileAnalysis }> = [];
-  const unread: Array<{ index: number; candidate: Candidate; former: CachedAnalysis | undefined }> = [];
-  const pool = new AnalyzePool(options);
-  for (const [index, candidate] of candidates.entries()) {
+  // The files read, in the order the pool gives their analyses: where each goes, what it was.
+  // Arrays side by side rather than an object per file, which a large read keeps to its end.
+  const unreadFiles: Array<{ file: string; analysis: FileAnalysis }> = [];
+  const unreadCandidates: Candidate[] = [];
+  const unreadFormer: Array<CachedAnalysis | undefined> = [];
+  for (let index = 0; index < candidates.length; index++) {
     if (index > 0 && index % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+    const candidate = candidates[index] as Candidate;
     const former = cache?.get(candidate.file);
     if (former !== undefined && isUnchanged(candidate, former)) {
       nextCache?.set(candidate.file, former);
       files.push({ file: candidate.file, analysis: former.analysis });
     } else {
-      unread.push({ index: files.push({ file: candidate.file, analysis: UNREAD }) - 1, candidate, former });
+      const entry = { file: candidate.file, analysis: UNREAD };
+      files.push(entry);
+      unreadFiles.push(entry);
+      unreadCandidates.push(candidate);
+      unreadFormer.push(former);
       pool.add({
         file: candidate.file,
         realPath: candidate.realPath,
-        formerApps: former === undefined ? [] : appsOf(former.analysis),
+        formerApps: former === undefined ? NO_APPS : appsOf(former.analysis),
       });
     }
   }
   const analyses = await pool.finish();
-  unread.forEach(({ index, candidate, former }, i) => {
-    const { analysis, stamp } = analyses[i]!;
-    const { file, realPath } = candidate;
+  analyses.forEach(({ analysis, stamp }, i) => {
+    const { file, realPath } = unreadCandidates[i] as Candidate;
+    const former = unreadFormer[i];
     if (stamp !== undefined) nextCache?.set(file, { realPath, ...stamp, analysis });
     // Unreadable: the analysis it had stays cached, for the apps it defined.
     else if (former !== undefined) nextCache?.set(file, former);
-    files[index] = { file, analysis };
+    (unreadFiles[i] as { analysis: FileAnalysis }).analysis = analysis;
   });
   for (const problem of scans.flatMap((s) => s.refused)) {
     files.push({ file: problem.file, analysis: failedRead(problem.file, problem.message, cache, nextCache) });

@@ -1,8 +1,8 @@
 /**
- * Reading one manifest file, on whichever thread analyzes it: the text, and the stamp (size,
- * times, inode) that tells a later read whether the file changed. Whatever the file turned into
- * since it was listed (grown, swapped for a FIFO, binary), a read costs no more than the size
- * limit, never blocks, and fails with a one-line reason.
+ * Reading one manifest file, on a reading worker or on the thread that analyzes it: the text, and
+ * the stamp (size, times, inode) that tells a later read whether the file changed. Whatever the
+ * file turned into since it was listed (grown, swapped for a FIFO, binary), a read costs no more
+ * than the size limit, never blocks, and fails with a one-line reason.
  */
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
@@ -52,9 +52,11 @@ export function readManifestFile(realPath: string): FileRead {
 /**
  * At most `limit` + 1 bytes of regular file `fd`, whatever its size is now; undefined past the
  * limit. A regular file reads short only at its end, so a file that did not grow takes one read.
+ * The bytes are in a buffer this thread reads every file into: they are good until the next read.
  */
 function readAtMost(fd: number, expectedSize: number, limit: number): Buffer | undefined {
-  let buffer = Buffer.allocUnsafe(Math.min(expectedSize, limit) + 1);
+  let buffer =
+    readBuffer.length > expectedSize ? readBuffer : Buffer.allocUnsafeSlow(Math.min(expectedSize, limit) + 1);
   let length = 0;
   for (;;) {
     if (length === buffer.length) {
@@ -64,9 +66,16 @@ function readAtMost(fd: number, expectedSize: number, limit: number): Buffer | u
     const wanted = buffer.length - length;
     const read = readSync(fd, buffer, length, wanted, null);
     length += read;
-    if (read < wanted) return buffer.subarray(0, length);
+    if (read < wanted) {
+      // Kept for the next files, up to the limit: most manifests are a few KiB.
+      if (buffer.length > readBuffer.length) readBuffer = buffer;
+      return buffer.subarray(0, length);
+    }
   }
 }
+
+/** What readAtMost reads into, grown to the largest file read yet. */
+let readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 
 /** "EACCES: permission denied" from a Node fs error, without the path. */
 export function osReason(error: unknown): string {

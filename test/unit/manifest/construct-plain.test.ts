@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { CORE_SCHEMA, constructFromEvents, dump, parseEvents } from 'js-yaml';
 import { constructPlainDocuments } from '../../../src/manifest/construct-plain.js';
+import { packEvents } from '../../../src/manifest/packed-events.js';
 import { CORPUS, anyYaml, anything } from '../../support/yaml-corpus.js';
 
 /** js-yaml's documents, or the error it throws. */
@@ -15,7 +16,7 @@ function jsYaml(text: string): unknown[] | Error {
 
 /** Whether the plain construction built `text` (true) or declined it (false); throws if it disagrees with js-yaml. */
 function agrees(text: string): boolean {
-  const plain = constructPlainDocuments(parseEvents(text, {}), text);
+  const plain = constructPlainDocuments(packEvents(parseEvents(text, {})), text);
   if (plain === undefined) return false;
   const expected = jsYaml(text);
   if (expected instanceof Error)
@@ -39,7 +40,7 @@ const REFUSED_OR_SPECIAL = [
   'a: [1, 2]\na: {}\n',
 ];
 
-describe('building documents from events without js-yaml (constructPlainDocuments)', () => {
+describe('building documents from packed events without js-yaml (constructPlainDocuments)', () => {
   it('builds exactly what js-yaml builds, or declines, for the corpus, edge cases and random YAML', () => {
     for (const text of [...CORPUS, ...REFUSED_OR_SPECIAL]) agrees(text);
     fc.assert(
@@ -82,7 +83,11 @@ describe('building documents from events without js-yaml (constructPlainDocument
     ].join('\n');
     assert.ok(agrees(manifest), 'built, not declined');
     for (const text of REFUSED_OR_SPECIAL)
-      assert.equal(constructPlainDocuments(parseEvents(text, {}), text), undefined, `declines ${JSON.stringify(text)}`);
+      assert.equal(
+        constructPlainDocuments(packEvents(parseEvents(text, {})), text),
+        undefined,
+        `declines ${JSON.stringify(text)}`,
+      );
   });
 
   it('never declines what js-yaml dumps of values whose keys are ordinary strings', () => {

@@ -41,11 +41,14 @@ async function analyzeTexts(
   options: typeof OPTIONS,
   workers: number,
   workerScript?: URL,
-): Promise<{ analyses: AnalyzedFile[]; tokenizedByWorkers: number }> {
+  { expected, wait = true }: { expected?: number; wait?: boolean } = {},
+): Promise<{ analyses: AnalyzedFile[]; tokenizedByWorkers: number; chunks: number }> {
   const pool = new AnalyzePool(options, workers, workerScript);
+  if (expected !== undefined) pool.expect(expected);
   for (const job of jobs) pool.add(job);
-  if (workers > 0) await new Promise((resolve) => setTimeout(resolve, 1500));
-  return { analyses: await pool.finish(), tokenizedByWorkers: pool.tokenizedByWorkers };
+  if (workers > 0 && wait) await new Promise((resolve) => setTimeout(resolve, 1500));
+  const chunks = pool.chunkCount;
+  return { analyses: await pool.finish(), tokenizedByWorkers: pool.tokenizedByWorkers, chunks };
 }
 
 /** Runs `test` with a directory holding FILES manifests, app0.yaml to app{FILES-1}.yaml (manifest(i)); removes it after. */
@@ -59,7 +62,7 @@ async function withManifests(test: (dir: string) => Promise<void>): Promise<void
   }
 }
 
-describe('analyzing many manifests with worker threads tokenizing', () => {
+describe('analyzing many manifests with worker threads reading and tokenizing', () => {
   it('gives exactly what reading and analyzing them one by one on this thread gives, in order', async function () {
     this.timeout(60_000);
     await withManifests(async (dir) => {
@@ -68,13 +71,10 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
         realPath: join(dir, `app${i}.yaml`),
         formerApps: i === 7 || i === FILES ? [`app${i}`] : [],
       }));
-      const { analyses: threaded, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 1);
+      const { analyses: threaded, tokenizedByWorkers, chunks } = await analyzeTexts(jobs, OPTIONS, 1);
       const { analyses: inline } = await analyzeTexts(jobs, OPTIONS, 0);
-      assert.equal(
-        tokenizedByWorkers,
-        Math.ceil(jobs.length / CHUNK),
-        'the worker tokenized every chunk, this thread none',
-      );
+      assert.ok(chunks > (jobs.length - 75) / CHUNK, 'chunks of up to CHUNK files, smaller first');
+      assert.equal(tokenizedByWorkers, chunks, 'the worker tokenized every chunk, this thread none');
       assert.deepEqual(threaded, inline);
       assert.equal(threaded[300]?.analysis.documents[0]?.result.ok, false);
       assert.deepEqual(threaded[7]?.analysis.unconfirmedApps, ['app7'], 'an unparseable file keeps the app it defined');
@@ -101,9 +101,26 @@ describe('analyzing many manifests with worker threads tokenizing', () => {
         realPath: join(dir, `app${i}.yaml`),
         formerApps: [],
       }));
-      const { analyses, tokenizedByWorkers } = await analyzeTexts(jobs, OPTIONS, 3);
-      assert.equal(tokenizedByWorkers, Math.ceil(jobs.length / CHUNK));
+      const { analyses, tokenizedByWorkers, chunks } = await analyzeTexts(jobs, OPTIONS, 3);
+      assert.equal(tokenizedByWorkers, chunks);
       assert.deepEqual(analyses, (await analyzeTexts(jobs, OPTIONS, 0)).analyses);
+    });
+  });
+
+  it('gives the same analyses when the workers start before the files are added, and fill again the buffers of chunks analyzed', async function () {
+    this.timeout(60_000);
+    await withManifests(async (dir) => {
+      // Each file several times: enough chunks for buffers to come back while the worker still reads.
+      const jobs: AnalyzeJob[] = Array.from({ length: FILES * 4 }, (_, i) => ({
+        file: `/m/${i}/app${i % FILES}.yaml`,
+        realPath: join(dir, `app${i % FILES}.yaml`),
+        formerApps: [],
+      }));
+      const inline = (await analyzeTexts(jobs, OPTIONS, 0)).analyses;
+      // Analyzed as they come: each chunk's buffer goes back to the worker before it has read the last chunks.
+      const started = await analyzeTexts(jobs, OPTIONS, 1, undefined, { expected: jobs.length, wait: false });
+      assert.equal(started.tokenizedByWorkers, started.chunks, 'the worker tokenized every chunk');
+      assert.deepEqual(started.analyses, inline);
     });
   });
 
