@@ -42,7 +42,9 @@ describe('status, history and /api/apps on two nodes: each task with its node (a
   let manager: { id: string; name: string; address: string };
   let worker: { id: string; name: string; address: string };
 
-  before(async () => {
+  before(async function () {
+    // Another file may hold the swarm for minutes (ensureSwarm waits its turn): the wait is not this hook's time.
+    this.timeout(900_000);
     // The second node is started first: the manager must advertise an address it can reach.
     node = await SwarmNode.start();
     swarm = await ensureSwarm(node.hostAddress);

@@ -20,7 +20,9 @@ describe('release and postDeploy as Swarm jobs (a real single-node swarm)', func
   let volume: string;
   const digests: Record<string, string> = {};
 
-  before(async () => {
+  before(async function () {
+    // Another file may hold the swarm for minutes (ensureSwarm waits its turn): the wait is not this hook's time.
+    this.timeout(900_000);
     swarm = await ensureSwarm();
     world = await Scenario.create();
     volume = `${world.namespace}-data`;

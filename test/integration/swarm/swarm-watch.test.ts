@@ -23,7 +23,9 @@ describe('berth run --runtime swarm: deploy.monitor, the hold kept in the swarm,
   let swarm: Swarm;
   const digests: Record<string, string> = {};
 
-  before(async () => {
+  before(async function () {
+    // Another file may hold the swarm for minutes (ensureSwarm waits its turn): the wait is not this hook's time.
+    this.timeout(900_000);
     swarm = await ensureSwarm();
     world = await Scenario.create();
     // `crash` serves and passes its checks, then exits 15 s after it started: after Swarm completed its rollout.

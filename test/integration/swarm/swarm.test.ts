@@ -24,7 +24,9 @@ describe('berth run --runtime swarm (a real swarm: the shared engine as manager,
   let node: SwarmNode;
   const digests: Record<string, string> = {};
 
-  before(async () => {
+  before(async function () {
+    // Another file may hold the swarm for minutes (ensureSwarm waits its turn): the wait is not this hook's time.
+    this.timeout(900_000);
     // The second node is started first: the manager must advertise an address it can reach.
     node = await SwarmNode.start();
     swarm = await ensureSwarm(node.hostAddress);
