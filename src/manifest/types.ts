@@ -80,11 +80,24 @@ export interface Resources {
   cpus?: number;
 }
 
+/**
+ * Which newer tags of `spec.image` berth writes into `spec.tag` by itself: those a semver range
+ * accepts, or those a pattern (RE2, whole tag) matches, sorted by its `key` group. `interval`:
+ * seconds between looks at the registry; `minAge`: seconds a tag must have been known to berth
+ * before it is adopted. No part of the spec hash: adding or editing it restarts nothing.
+ */
+export type ImagePolicy = { interval: number; minAge: number } & (
+  | { semver: string }
+  | { pattern: string; order: 'numerical' | 'alphabetical' }
+);
+
 export interface AppSpec {
   /** Repository without tag; defaults to `<namespace>/<name>`. */
   image: string;
   tag: string;
   digest?: string;
+  /** Set when the manifest asks berth to follow the registry (image automation). */
+  imagePolicy?: ImagePolicy;
   command?: string[];
   env: Record<string, string>;
   /** Encrypted dotenv files whose variables join `env`. */

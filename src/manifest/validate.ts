@@ -1,12 +1,13 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
-import type { App, LoadOptions, ManifestProblem, Protocol, SourcePosition, Strategy } from './types.js';
+import type { App, ImagePolicy, LoadOptions, ManifestProblem, Protocol, SourcePosition, Strategy } from './types.js';
 import { parseManifestText, scalarRange, type ParsedDocument } from './parse.js';
 import { appValidator } from './schema.js';
 import { APP_NAME } from './app-name.js';
 import { isWildcard } from './claims.js';
 import { appRepository } from './image-ref.js';
+import { compileTagPattern, semverRangeProblem } from './image-policy.js';
 import { describeSchemaErrors, type NodeMessage } from './messages.js';
 import { displayPath, valueAt } from './paths.js';
 import { MAX_QUOTED_LENGTH, printable, quote } from './printable.js';
@@ -34,6 +35,13 @@ interface ValidDocument {
     image?: string;
     tag: string;
     digest?: string;
+    imagePolicy?: {
+      semver?: string;
+      pattern?: string;
+      order?: 'numerical' | 'alphabetical';
+      interval: number;
+      minAge: number;
+    };
     command?: string[];
     env: Record<string, string>;
     envFrom: Array<{ file: string }>;
@@ -119,8 +127,9 @@ function toProblems(
 }
 
 /**
- * Rules beyond the schema: volume sources, port clashes, check ports. The schema's defaults in
- * `valid` name no node these rules report, so its paths read as the written document's.
+ * Rules beyond the schema: volume sources, port clashes, check ports, the image policy. The
+ * schema's defaults in `valid` name no node these rules report, so its paths read as the written
+ * document's.
  */
 function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
   const { spec } = valid;
@@ -206,6 +215,37 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
       report(`/spec/checks/http/${i}/port`, `${check.port} is not a declared tcp container port (${declared})`);
     }
   });
+  if (spec.imagePolicy !== undefined) messages.push(...imagePolicyMessages(spec.imagePolicy, valid));
+  return messages;
+}
+
+/**
+ * spec.imagePolicy: exactly one of semver and pattern, order only with pattern, a range semver
+ * parses, a pattern RE2 compiles with a group named key. A missing or extra field is pointed at
+ * by its key; a bad range or pattern by its value.
+ */
+function imagePolicyMessages(
+  policy: NonNullable<ValidDocument['spec']['imagePolicy']>,
+  valid: ValidDocument,
+): NodeMessage[] {
+  const messages: NodeMessage[] = [];
+  const say = (pointer: string, which: NodeMessage['which'], text: string) =>
+    messages.push({ pointer, which, message: `${displayPath(pointer, valid)}: ${text}` });
+  const at = '/spec/imagePolicy';
+  if (policy.semver === undefined && policy.pattern === undefined)
+    say(at, 'key', 'needs semver (a range such as "^1") or pattern (a regular expression with a group named key)');
+  if (policy.semver !== undefined && policy.pattern !== undefined)
+    say(`${at}/pattern`, 'key', 'give semver or pattern, not both');
+  if (policy.order !== undefined && policy.pattern === undefined)
+    say(`${at}/order`, 'key', 'applies only with pattern (semver tags sort by version)');
+  if (policy.semver !== undefined) {
+    const problem = semverRangeProblem(policy.semver);
+    if (problem !== undefined) say(`${at}/semver`, 'value', problem);
+  }
+  if (policy.pattern !== undefined) {
+    const compiled = compileTagPattern(policy.pattern);
+    if (!compiled.ok) say(`${at}/pattern`, 'value', compiled.problem);
+  }
   return messages;
 }
 
@@ -255,6 +295,7 @@ function normalize(
     tag: spec.tag,
   } as App['spec'];
   if (spec.digest !== undefined) normalized.digest = spec.digest;
+  if (spec.imagePolicy !== undefined) normalized.imagePolicy = imagePolicyOf(spec.imagePolicy);
   if (spec.command !== undefined) normalized.command = spec.command;
   normalized.env = spec.env;
   normalized.envFrom = spec.envFrom.map((e, i) => ({
@@ -314,6 +355,14 @@ function normalize(
     },
     spec: normalized,
   };
+}
+
+/** The policy as AppSpec holds it; checkRules guarantees exactly one of semver and pattern. */
+function imagePolicyOf(policy: NonNullable<ValidDocument['spec']['imagePolicy']>): ImagePolicy {
+  const { interval, minAge } = policy;
+  return policy.semver !== undefined
+    ? { semver: policy.semver, interval, minAge }
+    : { pattern: policy.pattern as string, order: policy.order ?? 'numerical', interval, minAge };
 }
 
 /** `position` in `file`. */

@@ -33,6 +33,8 @@ describe('schema maxima of durations and attempts', () => {
     ['spec.deploy.retireAfter', 3600],
     ['spec.deploy.progressDeadline', 3600],
     ['spec.deploy.monitor', 3600],
+    ['spec.imagePolicy.interval', 86400],
+    ['spec.imagePolicy.minAge', 1209600],
   ];
 
   it('sets a maximum on every duration and attempt count in the schema, and on nothing else new', () => {

@@ -153,6 +153,16 @@ const CORPUS_CASES: Record<string, RefusalCase> = {
       '8:15: spec.volumes[0].source: host path "/etc" is not under an --allow-host-path prefix (given: /srv/berth)',
     ),
   },
+  'image-policy-not-a-range.yaml': {
+    what: 'an image policy whose semver is not a range',
+    expected: lines('9:13: spec.imagePolicy.semver: "not a range" is not a semver range'),
+  },
+  'image-policy-pattern-without-key.yaml': {
+    what: 'an image policy pattern without the group named key',
+    expected: lines(
+      '9:14: spec.imagePolicy.pattern: "^main-([0-9]+)-[0-9a-f]{7}$" has no group named "key"; write (?P<key>...) around the part tags sort by',
+    ),
+  },
   'duplicate-app': {
     what: 'an app name defined in two files',
     expected: (dir) => {
