@@ -33,7 +33,7 @@ export function registryOf(reference: string): string {
 
 /** `env` is the environment as Docker's CLI would see it: DOCKER_CONFIG, and PATH for the helpers. */
 /** Where `docker login` keeps credentials for this environment. */
-function dockerConfigPath(env: Record<string, string | undefined>): string {
+export function dockerConfigPath(env: Record<string, string | undefined>): string {
   return join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
 }
 
@@ -90,8 +90,9 @@ async function readConfig(path: string): Promise<DockerConfigFile | undefined> {
   }
   try {
     return JSON.parse(text) as DockerConfigFile;
-  } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  } catch {
+    // JSON.parse's message quotes the text around the fault: a credential, perhaps.
+    throw new Error(`${path} is not valid JSON`);
   }
 }
 
