@@ -6,7 +6,8 @@
  * 1. A temporary file beside the target (same directory, so same filesystem): hidden, with an
  *    unpredictable name, created exclusively and without following a link (`O_EXCL|O_NOFOLLOW`):
  *    a link or file planted at the name makes the write fail, never writes through it.
- * 2. The content is written, the permission bits set exactly (no umask), the file synced.
+ * 2. The content is written, the owner of the file it replaces kept (when no mode is given), the
+ *    permission bits set exactly (no umask), the file synced.
  * 3. It is renamed over the target (a link at the target is replaced, its own target untouched),
  *    then the directory is synced so the rename itself survives a crash.
  *
@@ -15,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, rename, rm } from 'node:fs/promises';
+import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** The permission bits of a new file when no mode is given and no regular file is there to keep them from. */
@@ -31,9 +32,10 @@ const DIRECTORY_SYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', '
 
 /**
  * Replaces `file` with `content`, atomically and durably (see above). `mode` gives the new file's
- * permission bits exactly; without it the regular file being replaced keeps its bits (a link or a
- * missing file gets 0600). `beforeRename` is for tests: it runs once the
- * temporary file is written and synced, and whatever it throws fails the write there.
+ * permission bits exactly; without it the regular file being replaced keeps its bits and its owner
+ * and group (a link or a missing file gets 0600 and berth's user). `beforeRename` runs once the
+ * temporary file is written and synced (a last check, or a test's fault): whatever it throws
+ * fails the write there.
  */
 export async function writeFileAtomically(
   file: string,
@@ -41,7 +43,8 @@ export async function writeFileAtomically(
   mode?: number,
   beforeRename?: (temp: string) => Promise<void>,
 ): Promise<void> {
-  const bits = mode ?? (await keptMode(file));
+  const kept = mode === undefined ? await keptAttributes(file) : undefined;
+  const bits = mode ?? kept?.mode ?? DEFAULT_ATOMIC_FILE_MODE;
   const dir = dirname(file);
   const temp = join(dir, `.${basename(file).slice(0, NAME_KEPT)}.${randomBytes(8).toString('hex')}.tmp`);
   let created = false;
@@ -50,6 +53,8 @@ export async function writeFileAtomically(
     created = true;
     try {
       await handle.writeFile(content);
+      // Before chmod: a chown clears set-id bits.
+      if (kept && !(await sameOwner(handle, kept))) await handle.chown(kept.uid, kept.gid);
       await handle.chmod(bits);
       await handle.sync();
     } finally {
@@ -66,10 +71,16 @@ export async function writeFileAtomically(
   await syncDirectory(dir);
 }
 
-/** The permission bits of the regular file at `file` (a link is not followed), else the default. */
-async function keptMode(file: string): Promise<number> {
+/** The permission bits and owner of the regular file at `file` (a link is not followed); undefined when there is none. */
+async function keptAttributes(file: string): Promise<{ mode: number; uid: number; gid: number } | undefined> {
   const existing = await lstat(file).catch(() => undefined);
-  return existing?.isFile() ? existing.mode & 0o7777 : DEFAULT_ATOMIC_FILE_MODE;
+  return existing?.isFile() ? { mode: existing.mode & 0o7777, uid: existing.uid, gid: existing.gid } : undefined;
+}
+
+/** Whether the open file already has `owner`'s uid and gid (then no chown is asked for, which a non-root user may not make). */
+async function sameOwner(handle: FileHandle, owner: { uid: number; gid: number }): Promise<boolean> {
+  const made = await handle.stat();
+  return made.uid === owner.uid && made.gid === owner.gid;
 }
 
 /** Makes the directory's latest entries (the rename) durable. */

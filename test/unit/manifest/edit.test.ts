@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { setSpecTag } from '../../../src/manifest/edit.js';
+import { setSpecImage, setSpecTag } from '../../../src/manifest/edit.js';
 import { ManifestEditError } from '../../../src/manifest/errors.js';
 import { TAG_PATTERN } from '../../../src/manifest/tag.js';
 
@@ -71,6 +71,78 @@ describe('setSpecTag (tags:deploy edits in place)', () => {
         `${JSON.stringify(text)} ${tag}`,
       );
     }
+  });
+});
+
+const OLD_DIGEST = `sha256:${'a'.repeat(64)}`;
+const NEW_DIGEST = `sha256:${'b'.repeat(64)}`;
+
+describe('setSpecImage (an image policy writes the tag, and the digest a manifest pins)', () => {
+  it('sets the tag and the pinned digest, and nothing else: comments, quoting and layout stay', () => {
+    const text = [
+      '# web, followed by an image policy',
+      'metadata: {name: web}',
+      'spec:',
+      '  image: registry.example.test/team/web',
+      `  digest: "${OLD_DIGEST}"   # pinned by review`,
+      '  tag: 1.1.0     # berth moves this',
+      '  imagePolicy: {semver: ^1}',
+      '',
+    ].join('\n');
+    const edited = setSpecImage(text, FILE, 'web', { tag: '1.1.1', digest: NEW_DIGEST });
+    assert.equal(edited, text.replace(OLD_DIGEST, NEW_DIGEST).replace('tag: 1.1.0 ', 'tag: 1.1.1 '));
+  });
+
+  it('edits a digest written before or after the tag, plain or in a flow mapping', () => {
+    const after = `metadata: {name: web}\nspec:\n  tag: v1\n  digest: ${OLD_DIGEST}\n`;
+    assert.equal(
+      setSpecImage(after, FILE, 'web', { tag: 'v2', digest: NEW_DIGEST }),
+      `metadata: {name: web}\nspec:\n  tag: v2\n  digest: ${NEW_DIGEST}\n`,
+    );
+    const flow = `metadata: {name: web}\nspec: {digest: '${OLD_DIGEST}', tag: v1}\n`;
+    assert.equal(
+      setSpecImage(flow, FILE, 'web', { tag: 'v20', digest: NEW_DIGEST }),
+      `metadata: {name: web}\nspec: {digest: '${NEW_DIGEST}', tag: v20}\n`,
+    );
+  });
+
+  it('does not add a digest to a manifest that pins none', () => {
+    const text = 'metadata: {name: web}\nspec:\n  tag: 1.1.0\n';
+    assert.equal(
+      setSpecImage(text, FILE, 'web', { tag: '1.1.1', digest: NEW_DIGEST }),
+      'metadata: {name: web}\nspec:\n  tag: 1.1.1\n',
+    );
+  });
+
+  it('refuses to leave a pinned digest stale, or to write what is not a digest, naming the file', () => {
+    const text = `metadata: {name: web}\nspec:\n  tag: 1.1.0\n  digest: ${OLD_DIGEST}\n`;
+    assert.throws(
+      () => setSpecImage(text, FILE, 'web', { tag: '1.1.1' }),
+      (error: unknown) =>
+        error instanceof ManifestEditError &&
+        /^manifests\/web\.yaml:4:11: spec\.digest pins "sha256:a{64}"; a new tag needs its digest/.test(
+          error.message,
+        ) &&
+        !error.message.includes('\n'),
+    );
+    for (const digest of ['sha256:abc', `sha256:${'a'.repeat(64)}\nx`, `md5:${'a'.repeat(64)}`]) {
+      assert.throws(
+        () => setSpecImage(text, FILE, 'web', { tag: '1.1.1', digest }),
+        (error: unknown) =>
+          error instanceof ManifestEditError && /is not a digest/.test(error.message) && !error.message.includes('\n'),
+        digest,
+      );
+    }
+    const block = `metadata: {name: web}\nspec:\n  tag: v1\n  digest: |\n    ${OLD_DIGEST}\n`;
+    assert.throws(
+      () => setSpecImage(block, FILE, 'web', { tag: 'v2', digest: NEW_DIGEST }),
+      /manifests\/web\.yaml:5:5: spec\.digest is a block scalar/,
+    );
+  });
+
+  it('setSpecTag still leaves a pinned digest as it is (tags:deploy checked the pin)', () => {
+    const text = `metadata: {name: web}\nspec:\n  tag: v1\n  digest: ${OLD_DIGEST}\n`;
+    assert.equal(setSpecTag(text, FILE, 'web', 'v2'), text.replace('tag: v1', 'tag: v2'));
   });
 });
 

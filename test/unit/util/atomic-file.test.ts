@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../../../src/util/atomic-file.js';
+
+/** The user `nobody` on Debian: another user than berth's (the tests run as root). */
+const NOBODY = 65534;
 
 describe('writeFileAtomically (whole or not at all, durable, never through a link)', () => {
   let dir: string;
@@ -39,6 +42,21 @@ describe('writeFileAtomically (whole or not at all, durable, never through a lin
 
     await writeFileAtomically(join(dir, 'new.yaml'), 'tag: v1\n');
     assert.equal((await stat(join(dir, 'new.yaml'))).mode & 0o7777, 0o600);
+  });
+
+  it("keeps the owner and group of the file it replaces when no mode is given (a user's manifest stays theirs)", async () => {
+    const file = join(dir, 'web.yaml');
+    await writeFile(file, 'tag: v1\n');
+    await chown(file, NOBODY, NOBODY);
+    await chmod(file, 0o664);
+    await writeFileAtomically(file, 'tag: v2\n');
+    const after = await stat(file);
+    assert.deepEqual([after.uid, after.gid, after.mode & 0o7777], [NOBODY, NOBODY, 0o664]);
+    assert.equal(await readFile(file, 'utf8'), 'tag: v2\n');
+
+    // With a mode, the file is berth's own: the owner is berth's user, as before.
+    await writeFileAtomically(file, 'tag: v3\n', 0o600);
+    assert.equal((await stat(file)).uid, process.getuid?.());
   });
 
   it('leaves the old file and no temporary file when the write fails before the rename', async () => {

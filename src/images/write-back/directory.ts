@@ -1,0 +1,105 @@
+/**
+ * Image automation's write-back into a manifest directory: the app's `spec.tag` (and the
+ * `spec.digest` it pins) edited in place as `tags:deploy` does (../../manifest/edit.ts), the file
+ * replaced atomically keeping its owner and mode (../../util/atomic-file.ts).
+ *
+ * The manifests are a manifest author's: hostile. The file is written only if it resolves inside
+ * the manifests (a symlink leading out is refused, never written through), is a regular file of at
+ * most 1 MiB holding UTF-8, and still holds what berth read right before the rename (a
+ * compare-and-swap: a person's edit in between is never clobbered).
+ */
+import { constants } from 'node:fs';
+import { open, realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { setSpecImage, type SpecImage } from '../../manifest/edit.js';
+import { writeFileAtomically } from '../../util/atomic-file.js';
+import { WriteBackError } from './errors.js';
+
+/** The manifest reader's bound (../../manifest/read/read-file.ts): a larger file is no manifest. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/** Where the file may lie, and what berth last read in it. */
+export interface FileWriteBackGuard {
+  /** The manifests directory (or the one manifest file) berth reads; the file must resolve inside it. Default: the file's own directory. */
+  root?: string;
+  /** The file's text when the policy was judged: a file that no longer holds it is not written (`stale`). */
+  expectedText?: string;
+}
+
+/**
+ * Writes `to` (its tag, and its digest where the manifest pins one) into the manifest file of
+ * `app` in place; only those characters change. Keeps the file's owner and mode. Resolves
+ * 'unchanged' when the file already says it (nothing written), else 'written'. Refuses with a
+ * one-line WriteBackError a file that is a symlink out of `guard.root`, not a regular file, larger
+ * than 1 MiB or not UTF-8 (`refused`), or that changed since `guard.expectedText` was read or
+ * between berth's read and its rename (`stale`); with ManifestEditError what cannot be edited in
+ * place (see setSpecImage). Nothing is written when it throws.
+ */
+export async function writeTagToFile(
+  file: string,
+  app: string,
+  to: SpecImage,
+  guard: FileWriteBackGuard = {},
+): Promise<'written' | 'unchanged'> {
+  const target = await resolveInside(file, guard.root ?? resolve(file, '..'));
+  const read = await readManifest(target, file);
+  if (guard.expectedText !== undefined && read.text !== guard.expectedText)
+    throw new WriteBackError('stale', `${file} changed since berth read it; the tag of ${app} was not written`);
+  const edited = setSpecImage(read.text, file, app, to);
+  if (edited === read.text) return 'unchanged';
+  // The last look before the rename: still the same file in the same place, holding what was read.
+  await writeFileAtomically(target, edited, undefined, async () => {
+    const again = await readManifest(target, file).catch(() => undefined);
+    const where = await realpath(target).catch(() => undefined);
+    if (where !== target || !again?.bytes.equals(read.bytes))
+      throw new WriteBackError('stale', `${file} changed while berth wrote it; the tag of ${app} was not written`);
+  });
+  return 'written';
+}
+
+/** The real path of `file`, which must lie inside `root` (or be `root` itself, a one-file manifest source). */
+async function resolveInside(file: string, root: string): Promise<string> {
+  const [realRoot, real] = await Promise.all([
+    realpath(root).catch(() => undefined),
+    realpath(file).catch((error: NodeJS.ErrnoException) => {
+      throw new WriteBackError('refused', `${file} cannot be written: ${error.code ?? 'not there'}`);
+    }),
+  ]);
+  if (realRoot === undefined) throw new WriteBackError('refused', `${file} cannot be written: ${root} is not there`);
+  const inside = relative(realRoot, real);
+  const within = inside === '' || (inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside));
+  if (!within) throw new WriteBackError('refused', `${file} leads out of the manifests (a symbolic link); not written`);
+  return real;
+}
+
+/** The file's bytes and text, read without following a link and without blocking (a FIFO), bounded. */
+async function readManifest(target: string, file: string): Promise<{ bytes: Buffer; text: string }> {
+  const handle = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw new WriteBackError('refused', `${file} cannot be read: ${error.code ?? error.message}`);
+    },
+  );
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new WriteBackError('refused', `${file} is not a regular file; not written`);
+    if (stats.size > MAX_MANIFEST_BYTES)
+      throw new WriteBackError('refused', `${file} is larger than ${MAX_MANIFEST_BYTES} bytes; not written`);
+    const buffer = Buffer.alloc(MAX_MANIFEST_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_MANIFEST_BYTES)
+      throw new WriteBackError('refused', `${file} is larger than ${MAX_MANIFEST_BYTES} bytes; not written`);
+    const bytes = buffer.subarray(0, length);
+    const text = bytes.toString('utf8');
+    // Bytes that are not UTF-8 would come back as U+FFFD: the write would change more than the tag.
+    if (!Buffer.from(text, 'utf8').equals(bytes))
+      throw new WriteBackError('refused', `${file} is not UTF-8 text; not written`);
+    return { bytes: Buffer.from(bytes), text };
+  } finally {
+    await handle.close();
+  }
+}
