@@ -17,6 +17,8 @@ export const GIT_FLAGS = {
   'git-verify-signatures': { type: 'boolean', default: false },
   'git-allowed-signers': { type: 'string' },
   'git-trusted-key': { type: 'string', multiple: true, default: [] as string[] },
+  'git-author': { type: 'string' },
+  'git-push-branch': { type: 'string' },
 } as const;
 
 export interface GitValues {
@@ -29,6 +31,8 @@ export interface GitValues {
   'git-verify-signatures': boolean;
   'git-allowed-signers'?: string | undefined;
   'git-trusted-key': string[];
+  'git-author'?: string | undefined;
+  'git-push-branch'?: string | undefined;
 }
 
 export interface GitSettings {
@@ -39,6 +43,10 @@ export interface GitSettings {
   webhookSecret?: string;
   /** With --git-verify-signatures: the keys a head must be signed by. */
   signatures?: SignatureTrust;
+  /** Who image automation's commits are by (--git-author "NAME <EMAIL>"). */
+  author: { name: string; email: string };
+  /** Image automation pushes its commits to this branch, for review, instead of the followed one. */
+  pushBranch?: string;
 }
 
 /** What the git flags ask for: undefined without a repository (--git, --git-url-file or BERTH_GIT_URL). */
@@ -49,13 +57,13 @@ export async function gitSettings(
   const url = await repositoryUrl(values, env);
   if (url === undefined) {
     if (values['git-webhook-secret-file'] !== undefined) throw new UsageError('--git-webhook-secret-file needs --git');
+    if (values['git-push-branch'] !== undefined) throw new UsageError('--git-push-branch needs --git');
     return undefined;
   }
   if (url.startsWith('-') || url.trim() === '')
     throw new UsageError(`--git "${redactUrl(url)}" is not a repository URL`);
   const branch = values['git-branch'];
-  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..'))
-    throw new UsageError(`--git-branch "${branch}" is not a branch name`);
+  if (!isBranchName(branch)) throw new UsageError(`--git-branch "${branch}" is not a branch name`);
   const path = values['git-path'].replace(/^\/+|\/+$/g, '');
   if (path.split('/').includes('..')) throw new UsageError(`--git-path "${values['git-path']}" leaves the repository`);
   const intervalSeconds = positiveInteger(values as unknown as Record<string, unknown>, 'git-interval');
@@ -66,14 +74,38 @@ export async function gitSettings(
     if (webhookSecret === '') throw new UsageError(`--git-webhook-secret-file ${secretFile} is empty`);
   }
   const signatures = await signatureTrust(values);
+  const author = parseAuthor(values['git-author'] ?? DEFAULT_AUTHOR);
+  const pushBranch = values['git-push-branch'];
+  if (pushBranch !== undefined && (!isBranchName(pushBranch) || pushBranch === branch))
+    throw new UsageError(
+      pushBranch === branch
+        ? `--git-push-branch "${pushBranch}" is the followed branch: leave it out to push there`
+        : `--git-push-branch "${pushBranch}" is not a branch name`,
+    );
   return {
     url,
     branch,
     path,
     intervalSeconds,
+    author,
+    ...(pushBranch !== undefined ? { pushBranch } : {}),
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ...(signatures ? { signatures } : {}),
   };
+}
+
+/** Who image automation's commits are by without --git-author. */
+const DEFAULT_AUTHOR = 'berth <berth@localhost>';
+
+function isBranchName(branch: string): boolean {
+  return /^[A-Za-z0-9._/-]+$/.test(branch) && !branch.startsWith('-') && !branch.includes('..');
+}
+
+/** `NAME <EMAIL>` as git writes an author; one line, no angle brackets in the name. */
+function parseAuthor(text: string): { name: string; email: string } {
+  const match = /^([^<>\n]+?)\s*<([^<>\s]+)>$/.exec(text.trim());
+  if (!match) throw new UsageError(`--git-author "${text.slice(0, 80)}" is not "NAME <EMAIL>"`);
+  return { name: match[1]!, email: match[2]! };
 }
 
 /**

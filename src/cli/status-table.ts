@@ -36,6 +36,21 @@ export function statusTables(statuses: readonly AppStatus[], now: number): strin
   );
   if (certificates.length > 0)
     text += `\n${formatTable(['DOMAIN', 'APP', 'CERTIFICATE', 'ISSUER', 'EXPIRES (UTC)', 'LAST ERROR'], certificates)}`;
+  const policies = statuses.flatMap((s) =>
+    s.imagePolicy
+      ? [
+          [
+            s.app,
+            s.imagePolicy.policy,
+            s.imagePolicy.newest ?? '-',
+            s.imagePolicy.lastLookAt === null ? '-' : age(now, Date.parse(s.imagePolicy.lastLookAt)),
+            s.imagePolicy.error ?? s.imagePolicy.waiting ?? '',
+          ],
+        ]
+      : [],
+  );
+  if (policies.length > 0)
+    text += `\n${formatTable(['APP', 'IMAGE POLICY', 'NEWEST', 'LOOKED', 'WHY THE TAG STAYS'], policies)}`;
   return text;
 }
 

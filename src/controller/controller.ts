@@ -48,6 +48,8 @@ export interface ControllerDeps {
   metrics?: ControllerMetrics;
   /** Where what happened is said (timeline, notifications). */
   notify?: EventSink;
+  /** Called after a read of the manifests changed the desired state of `changed` apps. */
+  onDesiredChange?(changed: readonly string[]): void;
 }
 
 /** Why the controller is or is not ready (`/readyz`). */
@@ -269,6 +271,7 @@ export class Controller {
           );
         if (this.synced) for (const name of changed) this.deps.queue.retryNow(name);
         else for (const name of changed) this.changedBeforeSync.add(name);
+        if (changed.length > 0) this.deps.onDesiredChange?.(changed);
         await this.watcher?.recheck();
       } while (this.readAgain);
     })().finally(() => {

@@ -20,6 +20,8 @@ export const EVENT_TYPES = [
   'source.diverged',
   'certificate.issued',
   'certificate.failed',
+  'image.updated',
+  'image.policy_failed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -7,11 +7,13 @@
  *   /api/events     the timeline as JSON, newest last (?app=NAME for one app)
  *   /               the status page; /events its server-sent events
  *   POST /hooks/git with --git and --git-webhook-secret-file: a signed push webhook fetches at once
+ *   POST /hooks/registry with --registry-webhook-secret-file: a registry's push notification
+ *                   (CNCF distribution, Docker Hub, Harbor) wakes the image policies of that repository
  *
  * Bounded (ListenLimits): the page, /api, /events, /metrics and unknown paths answer only the Host
  * names of --listen (HostAllowList; 421 otherwise), every path but the probes draws from its
  * client's request budget (429 with Retry-After beyond it), connections are counted and timed.
- * /hooks/git (its signature is its check), /healthz and /readyz (probes send any Host; they show
+ * /hooks/git and /hooks/registry (their secret is their check), /healthz and /readyz (probes send any Host; they show
  * nothing) answer whatever the Host; the probes are not rate-limited either (they cost less than
  * a refusal). Nothing here asks the engine: `snapshot` serves what berth already knows.
  */
@@ -28,6 +30,7 @@ import { LiveFeed } from './live-feed.js';
 import { diffLive, type LiveModel } from './live-patch.js';
 import { liveModel, renderStatusPage } from './status-page.js';
 import { verifyWebhook } from '../source/git/webhook.js';
+import { carriesSecret, pushedImages } from '../images/registry-webhook.js';
 import type { BerthEvent } from '../events/types.js';
 
 interface StatusSnapshot {
@@ -50,6 +53,13 @@ interface GitWebhook {
   onPush(): void;
 }
 
+/** `POST /hooks/registry`: a registry's push notification wakes the image policies of the pushed repository. */
+interface RegistryWebhook {
+  secret: Buffer;
+  /** Called with each pushed repository; returns the followed repositories it woke. */
+  onPush(repository: string): string[];
+}
+
 /** A push event's body is a few KiB; anything much larger is refused before it is read whole. */
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
@@ -64,6 +74,7 @@ interface StatusServerDeps {
   clock: Clock;
   logger: Logger;
   gitWebhook?: GitWebhook;
+  registryWebhook?: RegistryWebhook;
   /** Defaults: DEFAULT_LISTEN_LIMITS. */
   limits?: Partial<ListenLimits>;
 }
@@ -71,7 +82,7 @@ interface StatusServerDeps {
 /** A connection that makes no progress (a response its client does not read) this long is closed; the live feed writes every 10 s. */
 const STALLED_CONNECTION_MS = 60_000;
 /** Routes any Host may reach: the signed webhook, and the probes. */
-const ANY_HOST = new Set(['/healthz', '/readyz', '/hooks/git']);
+const ANY_HOST = new Set(['/healthz', '/readyz', '/hooks/git', '/hooks/registry']);
 /** Routes outside the request budget: the probes, cheaper to answer than to refuse. */
 const UNMETERED = new Set(['/healthz', '/readyz']);
 /** Distinct refused Host names logged (each once), so that a flood of them cannot flood the log. */
@@ -250,6 +261,7 @@ export class StatusServer {
       this.feed.attach(reply.raw);
     });
     if (deps.gitWebhook) this.webhookRoute(deps.gitWebhook);
+    if (deps.registryWebhook) this.registryWebhookRoute(deps.registryWebhook);
   }
 
   /** 413 for a body over its route's limit (only /hooks/git reads one), counted as refused{reason="body"}. */
@@ -296,6 +308,36 @@ export class StatusServer {
         );
         hook.onPush();
         return reply.status(202).send({ fetching: true });
+      });
+    });
+  }
+
+  /** The secret is checked before the body is parsed: a caller without it wakes nothing and learns nothing. */
+  private registryWebhookRoute(hook: RegistryWebhook): void {
+    void this.app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) =>
+        done(null, body),
+      );
+      scope.post('/hooks/registry', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+        if (!carriesSecret(request.headers.authorization, hook.secret)) {
+          this.deps.logger.warn({ source: 'webhook' }, 'registry webhook refused: no valid shared secret');
+          return reply.status(401).send({ error: 'no valid shared secret' });
+        }
+        let pushed: { repository: string }[];
+        try {
+          const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+          pushed = pushedImages(JSON.parse(body.toString('utf8')) as unknown);
+        } catch (error) {
+          const reason = error instanceof SyntaxError ? 'the body is not JSON' : (error as Error).message;
+          return reply.status(400).send({ error: reason });
+        }
+        const woken = [...new Set(pushed.flatMap((image) => hook.onPush(image.repository)))].sort();
+        this.deps.logger.info(
+          { source: 'webhook', pushed: pushed.length, woken },
+          `registry webhook: ${pushed.length} push(es); looking at ${woken.length > 0 ? woken.join(', ') : 'no followed repository'}`,
+        );
+        return reply.status(202).send({ looking: woken });
       });
     });
   }

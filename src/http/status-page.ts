@@ -161,7 +161,7 @@ function liveRow(app: AppStatus, now: number, events: BerthEvent[], ages: Ages):
     `<td class="running${drift ? ' drift' : ''}">${escapeHtml(running)}${renderReplicas(app)}</td>`,
     `<td class="age">${lastDeploy}</td>`,
   ];
-  const head = `<div class="message-head">${escapeHtml(app.message)}${error}${renderCertificates(app)}</div>`;
+  const head = `<div class="message-head">${escapeHtml(app.message)}${error}${renderCertificates(app)}${renderImagePolicy(app, now, ages)}</div>`;
   const history = renderHistory(id, app, now, ages);
   const appEvents = renderAppEvents(id, events, now, ages);
   const html = `<tr id="${id}" data-app="${escapeHtml(app.app)}" data-phase="${escapeHtml(app.phase)}">
@@ -196,6 +196,15 @@ function renderTask(task: ReplicaStatus): string {
 }
 
 /** The commit of the tree the serving deploy was read from, and, when another, the commit that last changed the app's manifest file. */
+/** The app's image policy: its newest matching tag, when berth last looked, and why the tag stays, if it does. */
+function renderImagePolicy(app: AppStatus, now: number, ages: Ages): string {
+  const policy = app.imagePolicy;
+  if (!policy) return '';
+  const looked = policy.lastLookAt === null ? 'not looked yet' : `looked ${ago(policy.lastLookAt, now, ages)}`;
+  const why = policy.error ?? policy.waiting;
+  return `<div class="image-policy${policy.error !== null ? ' error' : ''}">image policy ${escapeHtml(policy.policy)}: newest ${escapeHtml(policy.newest ?? '–')}, ${looked}${why ? `; ${escapeHtml(why)}` : ''}</div>`;
+}
+
 function renderCommits(commit: Commit | null, changedBy: Commit | null): string {
   if (!commit) return '';
   const line = (c: Commit, label: string) =>

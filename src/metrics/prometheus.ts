@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { PHASES, type Phase } from '../state/types.js';
 import type { ControllerMetrics } from './types.js';
 import type { NotifyMetrics } from '../notify/notifier.js';
+import type { ImageMetrics } from './types.js';
 import type { CertificateRecord } from '../state/types.js';
 
 /** Read at each scrape. */
@@ -25,6 +26,7 @@ interface GaugeSources {
 interface PrometheusMetrics extends ControllerMetrics {
   readonly registry: Registry;
   readonly notify: NotifyMetrics;
+  readonly images: ImageMetrics;
 }
 
 export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetrics {
@@ -132,8 +134,25 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
     registers: [registry],
   });
 
+  const imageLooks = new Counter({
+    name: 'berth_image_policy_looks_total',
+    help: 'Looks at a repository image automation follows, per result: ok, or the failure (unreachable, refused, not_found, rate_limited, bad_answer).',
+    labelNames: ['repository', 'result'] as const,
+    registers: [registry],
+  });
+  const imageUpdates = new Counter({
+    name: 'berth_image_policy_updates_total',
+    help: "Tags an image policy wrote into an app's manifest, per result: written, proposed (to --git-push-branch), or failed.",
+    labelNames: ['app', 'result'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
+    images: {
+      looked: (repository, result) => imageLooks.inc({ repository, result }),
+      updated: (app, result) => imageUpdates.inc({ app, result }),
+    },
     notify: {
       delivered: (sink, result) => notifications.inc({ sink, result }),
       dropped: (sink) => dropped.inc({ sink }),

@@ -12,3 +12,14 @@ export const noMetrics: ControllerMetrics = {
   reconciled: () => undefined,
   deployed: () => undefined,
 };
+
+/** What image automation reports: each look at a repository, each tag it wrote. */
+export interface ImageMetrics {
+  looked(repository: string, result: string): void;
+  updated(app: string, result: 'written' | 'proposed' | 'failed'): void;
+}
+
+export const noImageMetrics: ImageMetrics = {
+  looked: () => undefined,
+  updated: () => undefined,
+};

@@ -21,6 +21,7 @@ import {
   type DeployRecord,
   type EngineRecord,
   type CertificateRecord,
+  type RepositoryRecord,
 } from './types.js';
 import { ensurePrivateDirectory } from '../util/private-dir.js';
 import { writeFileAtomically } from '../util/atomic-file.js';
@@ -50,6 +51,8 @@ interface StateFile {
   certificates?: CertificateRecord[];
   source?: SourceCondition;
   events?: BerthEvent[];
+  /** Image automation's repositories, by repository. */
+  repositories?: Record<string, RepositoryRecord>;
 }
 
 export class StateStore {
@@ -58,6 +61,7 @@ export class StateStore {
   private certificateRecords: CertificateRecord[] = [];
   private sourceRecord: SourceCondition | undefined;
   private eventRecords: BerthEvent[] = [];
+  private repositoryRecords: Record<string, RepositoryRecord> = {};
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly listeners = new Set<() => void>();
@@ -121,6 +125,8 @@ export class StateStore {
     this.certificateRecords = (parsed as StateFile).certificates ?? [];
     this.sourceRecord = (parsed as StateFile).source;
     this.eventRecords = (parsed as StateFile).events ?? [];
+    const repositories = (parsed as StateFile).repositories;
+    this.repositoryRecords = typeof repositories === 'object' && repositories !== null ? repositories : {};
     return undefined;
   }
 
@@ -199,6 +205,25 @@ export class StateStore {
     return [...this.apps.keys()].sort();
   }
 
+  /** A repository image automation follows, as last listed. */
+  repository(name: string): RepositoryRecord | undefined {
+    return this.repositoryRecords[name];
+  }
+
+  setRepository(name: string, record: RepositoryRecord): void {
+    if (JSON.stringify(record) === JSON.stringify(this.repositoryRecords[name])) return;
+    this.repositoryRecords = { ...this.repositoryRecords, [name]: record };
+    this.scheduleWrite();
+  }
+
+  /** Forgets the repositories no policy follows any more. */
+  keepRepositories(followed: ReadonlySet<string>): void {
+    const kept = Object.entries(this.repositoryRecords).filter(([name]) => followed.has(name));
+    if (kept.length === Object.keys(this.repositoryRecords).length) return;
+    this.repositoryRecords = Object.fromEntries(kept);
+    this.scheduleWrite();
+  }
+
   /** Merges `patch` into the app's record; `since` moves when the phase changes. */
   update(name: string, patch: Partial<Omit<AppRecord, 'history' | 'since'>>, now: number): AppRecord {
     const previous = this.apps.get(name);
@@ -273,6 +298,7 @@ export class StateStore {
         ...(this.certificateRecords.length > 0 ? { certificates: this.certificateRecords } : {}),
         ...(this.sourceRecord ? { source: this.sourceRecord } : {}),
         ...(this.eventRecords.length > 0 ? { events: this.eventRecords } : {}),
+        ...(Object.keys(this.repositoryRecords).length > 0 ? { repositories: this.repositoryRecords } : {}),
       };
       try {
         await writeFileAtomically(this.file, `${JSON.stringify(snapshot, null, 2)}\n`, 0o600);

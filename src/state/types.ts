@@ -70,6 +70,37 @@ export interface AppRecord {
   };
   /** The serving revision berth last said is crash-looping (app.crash_looping), until the app runs calmly again. */
   crashLoop?: string;
+  /** What the app's spec.imagePolicy last found and did (image automation). */
+  imagePolicy?: ImagePolicyRecord;
+}
+
+/** An app's image policy as berth last looked at it. */
+export interface ImagePolicyRecord {
+  /** The policy as people read it (`semver ^1`). */
+  policy: string;
+  /** The manifest's tag at the last look: a later look tells a person's move of the tag from berth's own. */
+  tag: string;
+  /** After a person moved the tag back: only a tag sorting after this one is adopted. */
+  floor?: string;
+  /** The newest tag the policy matches, at the last look. */
+  newest?: string;
+  /** Why the tag stays where it is (one line), when it does. */
+  waiting?: string;
+  /** When berth last looked (milliseconds since the epoch). */
+  lastLookAt?: number;
+  /** The last look's failure (registry, write-back), kept until a look succeeds. */
+  error?: string;
+  /** The last tag berth wrote: where to, and when. */
+  written?: { from: string; to: string; at: number; commit?: string; branch?: string; file?: string };
+}
+
+/** A repository as image automation last listed it. */
+export interface RepositoryRecord {
+  /** When berth first saw each tag (milliseconds since the epoch): minAge counts from it, across restarts. */
+  firstSeen: Record<string, number>;
+  lastLookAt?: number;
+  /** The last look's failure, kept until a look succeeds. */
+  error?: string;
 }
 
 /** Deploys kept in each app's history; also the most `--keep-revisions` can keep. */

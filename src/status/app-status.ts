@@ -11,7 +11,7 @@ import {
   type SwarmTasks,
   taskReplicas,
 } from './replicas.js';
-import type { AppRecord, CertificateRecord, DeployRecord, EngineRecord } from '../state/types.js';
+import type { AppRecord, CertificateRecord, DeployRecord, EngineRecord, ImagePolicyRecord } from '../state/types.js';
 import type { Commit } from '../source/types.js';
 import { shortId } from '../util/short-id.js';
 import { runningRevision } from '../reconcile/docker/serving.js';
@@ -41,6 +41,25 @@ export interface AppStatus {
   commit: Commit | null;
   /** The commit that last changed the app's manifest file before that deploy (null when berth has not seen it change). */
   changedBy: Commit | null;
+  /** The app's spec.imagePolicy as berth last looked (null without one, or before the first look). */
+  imagePolicy: ImagePolicyStatus | null;
+}
+
+/** Image automation for one app, as `status --json`, `/api/apps` and the page show it. */
+export interface ImagePolicyStatus {
+  /** The policy as people read it (`semver ^1`). */
+  policy: string;
+  /** The newest tag the policy matches, at the last look. */
+  newest: string | null;
+  /** Why the tag stays where it is, when it does. */
+  waiting: string | null;
+  /** After a person moved the tag back: only a newer tag than this one is adopted. */
+  floor: string | null;
+  /** ISO 8601. */
+  lastLookAt: string | null;
+  error: string | null;
+  /** The last tag berth wrote, where, and when (ISO 8601). */
+  written: { from: string; to: string; at: string; file?: string; branch?: string; commit?: string } | null;
 }
 
 interface CertificateStatus {
@@ -192,6 +211,7 @@ export function appStatus(
     history: record?.history ?? [],
     commit: serving?.commit ?? null,
     changedBy: serving?.changedBy ?? null,
+    imagePolicy: record?.imagePolicy ? imagePolicyStatus(record.imagePolicy) : null,
     certificates: certificates.map((c) => ({
       domain: c.domain,
       state: c.state,
@@ -200,6 +220,19 @@ export function appStatus(
       error: c.error ?? null,
       nextAttempt: c.nextAttempt !== undefined ? new Date(c.nextAttempt).toISOString() : null,
     })),
+  };
+}
+
+function imagePolicyStatus(record: ImagePolicyRecord): ImagePolicyStatus {
+  const iso = (ms: number | undefined) => (ms !== undefined ? new Date(ms).toISOString() : null);
+  return {
+    policy: record.policy,
+    newest: record.newest ?? null,
+    waiting: record.waiting ?? null,
+    floor: record.floor ?? null,
+    lastLookAt: iso(record.lastLookAt),
+    error: record.error ?? null,
+    written: record.written ? { ...record.written, at: new Date(record.written.at).toISOString() } : null,
   };
 }
 

@@ -24,8 +24,15 @@ export class PrivateRegistry {
     private child: ChildProcess | undefined,
   ) {}
 
-  /** With `credentials`, the registry demands them (basic auth, a bcrypt htpasswd made by Debian's `htpasswd -B`). */
-  static async start(credentials?: { user: string; password: string }): Promise<PrivateRegistry> {
+  /**
+   * With `credentials`, the registry demands them (basic auth, a bcrypt htpasswd made by Debian's
+   * `htpasswd -B`). With `notify`, the registry's own notifications (its `notifications.endpoints`
+   * config) go to `notify.url` with `Authorization: notify.authorization`.
+   */
+  static async start(
+    credentials?: { user: string; password: string },
+    options: { notify?: { url: string; authorization: string } } = {},
+  ): Promise<PrivateRegistry> {
     const root = await mkdtemp(join(tmpdir(), 'berth-registry-'));
     const address = `127.0.0.1:${await freePort()}`;
     const auth = credentials
@@ -44,6 +51,19 @@ export class PrivateRegistry {
         'http:',
         `  addr: ${address}`,
         ...auth,
+        ...(options.notify
+          ? [
+              'notifications:',
+              '  endpoints:',
+              '    - name: berth',
+              `      url: ${options.notify.url}`,
+              '      headers:',
+              `        Authorization: [${JSON.stringify(options.notify.authorization)}]`,
+              '      timeout: 2s',
+              '      threshold: 10',
+              '      backoff: 1s',
+            ]
+          : []),
         '',
       ].join('\n'),
     );

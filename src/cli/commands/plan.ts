@@ -11,7 +11,9 @@ import { systemClock } from '../../util/clock.js';
 import { silentLogger } from '../../util/silent-logger.js';
 import { ENGINE_FLAGS, composeEngine, engineChoice } from '../compose/engine.js';
 import { branchLabel, type FetchedHead, fetchOnce } from '../compose/git.js';
+import { tagSources } from '../compose/images.js';
 import { manifestSource } from '../compose/manifests.js';
+import { policyPreview } from '../../images/preview.js';
 import { plannedProxy } from '../compose/proxy.js';
 import { GIT_FLAGS, type GitSettings, gitSettings } from '../git-options.js';
 import { parseCommand, positiveInteger, sharedOptions } from '../options.js';
@@ -29,6 +31,9 @@ const PLAN_FLAGS = {
   ...SECRET_FLAGS,
   ...PROXY_FLAGS,
 } as const;
+
+/** The longest plan waits for a registry to list an app's tags. */
+const POLICY_LOOK_MS = 30_000;
 
 /** How long `run` gives a container to stop, by default: what a plan's steps would wait. */
 const STOP_TIMEOUT_SECONDS = 10;
@@ -78,6 +83,24 @@ export async function planCommand(args: string[], out: Output): Promise<number> 
   desired.update(read);
   const names = [...new Set([...desired.names(), ...host.apps()])].sort();
   const previews = await Promise.all(names.map((name) => reconciler.preview(name, host)));
+  // An app's image policy: what one look at its repository finds, as `run` would judge it.
+  const sources = tagSources(engine.runtime, systemClock);
+  await Promise.all(
+    names.map(async (name, i) => {
+      const wanted = desired.get(name);
+      if (wanted.kind !== 'present' || wanted.invalid !== undefined) return;
+      const record = state.get(name);
+      const repository = state.repository(wanted.app.spec.image);
+      const note = await policyPreview(
+        wanted.app,
+        { ...(record ? { app: record } : {}), ...(repository ? { repository } : {}) },
+        sources,
+        systemClock.now(),
+        AbortSignal.timeout(POLICY_LOOK_MS),
+      );
+      if (note !== undefined) previews[i] = { ...previews[i]!, notes: [...previews[i]!.notes, note] };
+    }),
+  );
   names.forEach((name, i) => {
     out.stdout(describePreview(name, previews[i]!));
   });

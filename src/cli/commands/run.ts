@@ -13,6 +13,9 @@ import { systemClock as clock } from '../../util/clock.js';
 import { createLogger, type Logger } from '../../util/logger.js';
 import { ENGINE_FLAGS, composeEngine, engineChoice } from '../compose/engine.js';
 import { branchLabel, followedBranch } from '../compose/git.js';
+import { imageAutomation } from '../compose/images.js';
+import { IMAGE_FLAGS, registryWebhookSecret } from '../image-options.js';
+import type { App } from '../../manifest/types.js';
 import { manifestSource } from '../compose/manifests.js';
 import { composeNotifier } from '../compose/notifications.js';
 import { servingProxy } from '../compose/proxy.js';
@@ -42,6 +45,7 @@ const RUN_FLAGS = {
   ...SECRET_FLAGS,
   ...PROXY_FLAGS,
   ...LISTEN_FLAGS,
+  ...IMAGE_FLAGS,
 } as const;
 
 /**
@@ -65,6 +69,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const choice = engineChoice(values);
   const listening = listenSettings(values);
   const git = await gitSettings(values);
+  const registryWebhook = await registryWebhookSecret(values);
   const sinks = await notifySinks(values, () => clock.now());
   const decrypter = await secretDecrypter(identityFiles(values));
   const signals = runSignals();
@@ -98,8 +103,30 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       secretsRoot,
       git: branch?.source,
     });
+    const automation = imageAutomation({
+      clock,
+      logger,
+      state,
+      events,
+      ...(metrics ? { metrics: metrics.images } : {}),
+      runtime: engine.runtime,
+      apps: () => validApps(desired),
+      manifestsDir: dir,
+      ...(git && branch
+        ? {
+            git: {
+              settings: git,
+              manifestsDir: () => branch.source.manifestsDir,
+              fetchNow: () => void branch.source.fetchNow(),
+              stateDir: shared.stateDir,
+              namespace,
+            },
+          }
+        : {}),
+    });
     const deps = { clock, logger, state, desired, reconciler, queue, manifests, metrics, notify: events };
-    const controller = new Controller({ ...deps, events: engine.hostEvents() }, loop);
+    const onDesiredChange = () => automation.manifestsChanged();
+    const controller = new Controller({ ...deps, events: engine.hostEvents(), onDesiredChange }, loop);
     branch?.onTree(() => void controller.refreshManifests());
     const from = git ? branchLabel(git) : dir;
     logger.info(
@@ -115,9 +142,18 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     if (listening && metrics) {
       const followed = git && branch ? { settings: git, source: branch.source } : undefined;
       const parts = { namespace, clock, logger, listening, metrics, controller, state, desired, observed, engine };
-      server = await serveStatus({ ...parts, events, git: followed });
+      const registry = registryWebhook
+        ? { secret: registryWebhook, onPush: (repository: string) => automation.wake(repository) }
+        : undefined;
+      server = await serveStatus({
+        ...parts,
+        events,
+        git: followed,
+        ...(registry ? { registryWebhook: registry } : {}),
+      });
     }
     await controller.start();
+    automation.start();
     // A certificate appeared, changed or went: every app is looked at, so its server blocks are rewritten.
     proxy.certificates?.start({ desired, state, events, onChange: () => controller.requeue(desired.names()) });
     signals.answer({
@@ -133,6 +169,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     await server?.close();
     server = undefined;
     signals.close();
+    await automation.stop();
     await branch?.source.stop();
     events.stop();
     await proxy.certificates?.stop();
@@ -163,6 +200,14 @@ async function onePass(
   logger.info({ apps: results.size, unconverged: unconverged.length, problems: problems.length }, 'pass complete');
   await flushLogger(logger);
   return unconverged.length === 0 && problems.length === 0 ? 0 : 1;
+}
+
+/** The apps whose manifest is valid now: image automation follows only those. */
+function validApps(desired: DesiredState): App[] {
+  return desired.names().flatMap((name) => {
+    const wanted = desired.get(name);
+    return wanted.kind === 'present' && wanted.invalid === undefined ? [wanted.app] : [];
+  });
 }
 
 function flushLogger(logger: Logger): Promise<void> {

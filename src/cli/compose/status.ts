@@ -66,6 +66,8 @@ export interface StatusParts {
   events: { events(): BerthEvent[] };
   /** With --git: the source's condition on the page, and with --git-webhook-secret-file the push webhook. */
   git?: { settings: GitSettings; source: Pick<GitSource, 'status' | 'fetchNow'> };
+  /** With --registry-webhook-secret-file: the registry webhook, which wakes image automation. */
+  registryWebhook?: { secret: Buffer; onPush(repository: string): string[] };
 }
 
 /** The status server, listening on --listen (the line saying where is logged); close() it at the end. */
@@ -94,6 +96,7 @@ export async function serveStatus(parts: StatusParts): Promise<StatusServer> {
           },
         }
       : {}),
+    ...(parts.registryWebhook ? { registryWebhook: parts.registryWebhook } : {}),
     onChange: (listener) => {
       const offState = state.onChange(listener);
       const offObserved = tasks ? tasks.onChange(listener) : observed.onChange(listener);

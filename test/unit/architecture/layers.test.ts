@@ -20,6 +20,7 @@ const LAYERS = [
   'tags',
   'status',
   'controller',
+  'images',
   'http',
   'cli',
   'launch',
