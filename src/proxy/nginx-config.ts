@@ -17,6 +17,8 @@ interface ServerBlock {
   domains: string[];
   /** `127.0.0.1:<port>` of each serving container; none means the app answers 503. */
   endpoints: string[];
+  /** Servers nginx tries only once every endpoint failed a request (nginx `backup`): the previous revision while the new one is watched. */
+  backups?: readonly string[];
   tls?: ProxyTls;
 }
 
@@ -44,6 +46,10 @@ export function renderServerBlock(block: ServerBlock): string {
       : [
           `upstream ${upstream} {`,
           ...[...block.endpoints].sort().map((e) => `    server ${e} max_fails=0;`),
+          ...[...(block.backups ?? [])]
+            .filter((b) => !block.endpoints.includes(b))
+            .sort()
+            .map((b) => `    server ${b} max_fails=0 backup;`),
           '    keepalive 16;',
           '}',
           '',

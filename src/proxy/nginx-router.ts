@@ -56,18 +56,18 @@ export class NginxRouter implements TrafficRouter {
     private readonly logger: Logger,
   ) {}
 
-  route(app: App, endpoints: string[]): Promise<void> {
-    const text = this.blockOf(app, endpoints);
-    return this.serialized(() => this.write(app.name, text, endpoints));
+  route(app: App, endpoints: string[], backups: readonly string[] = []): Promise<void> {
+    const text = this.blockOf(app, endpoints, backups);
+    return this.serialized(() => this.write(app.name, text, endpoints, backups));
   }
 
-  async isRouted(app: App, endpoints: string[]): Promise<boolean> {
+  async isRouted(app: App, endpoints: string[], backups: readonly string[] = []): Promise<boolean> {
     const current = await readFile(this.fileOf(app.name), 'utf8').catch(() => undefined);
-    return current === this.blockOf(app, endpoints);
+    return current === this.blockOf(app, endpoints, backups);
   }
 
-  /** The app's server block for `endpoints`; undefined when the app has no domain (no block). */
-  private blockOf(app: App, endpoints: string[]): string | undefined {
+  /** The app's server block for `endpoints` (and `backups`); undefined when the app has no domain (no block). */
+  private blockOf(app: App, endpoints: string[], backups: readonly string[]): string | undefined {
     const domains = this.domainsOf(app);
     if (domains.length === 0) return undefined;
     const { tls } = this.options;
@@ -77,6 +77,7 @@ export class NginxRouter implements TrafficRouter {
       listen: this.options.listen,
       domains,
       endpoints,
+      backups,
       ...(tls ? { tls } : {}),
     });
   }
@@ -145,7 +146,12 @@ export class NginxRouter implements TrafficRouter {
   }
 
   /** Puts `text` (undefined: no file) in place, tests, reloads; restores the previous file on rejection. */
-  private async write(name: string, text: string | undefined, endpoints: string[]): Promise<void> {
+  private async write(
+    name: string,
+    text: string | undefined,
+    endpoints: string[],
+    backups: readonly string[] = [],
+  ): Promise<void> {
     const file = this.fileOf(name);
     const previous = await readFile(file, 'utf8').catch(() => undefined);
     if (previous === text) return;
@@ -184,8 +190,8 @@ export class NginxRouter implements TrafficRouter {
       this.logger.info({ step: 'proxy', app: name }, `Removed the nginx server block of ${name}; reloaded nginx`);
     else
       this.logger.info(
-        { step: 'proxy', app: name, endpoints },
-        `Configured nginx for ${name} -> ${endpoints.join(', ') || 'nothing (503)'}; reloaded nginx`,
+        { step: 'proxy', app: name, endpoints, ...(backups.length > 0 ? { backups } : {}) },
+        `Configured nginx for ${name} -> ${endpoints.join(', ') || 'nothing (503)'}${backups.length > 0 ? ` (backups while the new revision is watched: ${backups.join(', ')})` : ''}; reloaded nginx`,
       );
   }
 

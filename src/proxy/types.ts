@@ -7,15 +7,21 @@
 import type { App } from '../manifest/types.js';
 
 export interface TrafficRouter {
-  /** Points the app's traffic at `endpoints`, the `127.0.0.1:<port>` addresses of its serving containers. */
-  route(app: App, endpoints: string[]): Promise<void>;
+  /**
+   * Points the app's traffic at `endpoints`, the `127.0.0.1:<port>` addresses of its serving
+   * containers. `backups` (the previous revision's containers while deploy.monitor watches the new
+   * one) take a request only when every endpoint failed it before it was sent (a connection
+   * refused) or answered 502/503: a crash of the new revision costs no request. A proxy without
+   * backups ignores them.
+   */
+  route(app: App, endpoints: string[], backups?: readonly string[]): Promise<void>;
   /** Removes the app's route. */
   unroute(name: string): Promise<void>;
   /**
    * True when `route(app, endpoints)` would change nothing: the proxy still holds what berth put
    * there (someone may have deleted or edited it). Reads only.
    */
-  isRouted(app: App, endpoints: string[]): Promise<boolean>;
+  isRouted(app: App, endpoints: string[], backups?: readonly string[]): Promise<boolean>;
   /** True when the proxy holds any route of the app. Reads only. */
   hasRoute(name: string): Promise<boolean>;
   /** Apps that currently have a route. Reads only. */

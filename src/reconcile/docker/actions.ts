@@ -83,11 +83,15 @@ export type Action =
   | { type: 'remove'; container: ContainerRef; reason: string }
   | { type: 'create'; spec: ContainerCreateSpec; reason: string }
   | { type: 'check'; containers: string[]; reason: string }
-  | { type: 'switch'; revision: string; reason: string }
+  /**
+   * Traffic to `revision`'s containers; with `backupRevision` (deploy.monitor watches the new
+   * revision), the previous revision's running containers stay in the route as backups.
+   */
+  | { type: 'switch'; revision: string; backupRevision?: string; reason: string }
   | { type: 'retag'; repository: string; latest: string; previous?: string; reason: string }
   | { type: 'retire'; containers: ContainerRef[]; reason: string }
-  /** Point the proxy at the serving containers (`127.0.0.1:<port>` endpoints). */
-  | { type: 'route'; endpoints: string[]; reason: string }
+  /** Point the proxy at the serving containers (`127.0.0.1:<port>` endpoints), `backups` behind them while the new revision is watched. */
+  | { type: 'route'; endpoints: string[]; backups?: string[]; reason: string }
   | { type: 'unroute'; reason: string }
   /** Release image references berth created (pulls, mirrors) for revisions it no longer keeps. */
   | { type: 'untag'; refs: string[]; reason: string }

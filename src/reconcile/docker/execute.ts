@@ -141,15 +141,18 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       return undefined;
     case 'switch': {
       const app = requireApp(ctx, action);
-      const endpoints = servingEndpoints(app, action.revision, await runtime.listContainers(ctx.namespace, ctx.name));
-      await ctx.traffic.route(app, endpoints);
+      const containers = await runtime.listContainers(ctx.namespace, ctx.name);
+      const endpoints = servingEndpoints(app, action.revision, containers);
+      const backups =
+        action.backupRevision !== undefined ? servingEndpoints(app, action.backupRevision, containers) : [];
+      await ctx.traffic.route(app, endpoints, backups);
       progress.executed.endpoints = endpoints;
       ctx.onSwitched(action.revision);
       progress.switched = true;
       return { message: 'Switched traffic to the new container(s)', fields: {} };
     }
     case 'route':
-      await ctx.traffic.route(requireApp(ctx, action), action.endpoints);
+      await ctx.traffic.route(requireApp(ctx, action), action.endpoints, action.backups ?? []);
       progress.executed.endpoints = action.endpoints;
       return undefined;
     case 'unroute':

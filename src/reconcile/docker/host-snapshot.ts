@@ -54,8 +54,8 @@ export class HostSnapshot implements ImageSource, RouteLookup {
   }
 
   /** Asks the proxy itself: its own files are the only record of a hand edit. */
-  isRouted(app: App, endpoints: string[]): Promise<boolean> {
-    return this.traffic.isRouted(app, endpoints);
+  isRouted(app: App, endpoints: string[], backups: readonly string[] = []): Promise<boolean> {
+    return this.traffic.isRouted(app, endpoints, backups);
   }
 
   containersOf(app: string): ContainerSummary[] {

@@ -15,7 +15,7 @@ import { revisionKey } from '../core/revision.js';
 import type { Desired, ImageState, Observation, SecretFilesOnDisk } from './actions.js';
 import { resolveLocalImage, type ImageSource } from './local-image.js';
 import { RESTART_MEMORY_MS } from './plan.js';
-import { servingEndpoints } from './serving.js';
+import { routeTargets } from './serving.js';
 
 /** What observing asks of the proxy: reads only. */
 export type RouteLookup = Pick<TrafficRouter, 'isRouted' | 'hasRoute'>;
@@ -140,7 +140,7 @@ export async function observeWith(
     name,
     desired,
     containers: observed,
-    route: await routeOf(routes, name, desired, serving?.revision, observed),
+    route: await routeOf(routes, name, desired, serving, record?.previousRevision, observed, deps.clock.now()),
     retention: { history: record?.history ?? [], owned: record?.ownedTags ?? [], keep: options.keepRevisions },
     released: record?.released ?? [],
     ...(record?.previousRevision !== undefined ? { previousRevision: record.previousRevision } : {}),
@@ -163,15 +163,18 @@ async function routeOf(
   routes: RouteLookup,
   name: string,
   desired: Desired,
-  serving: string | undefined,
+  serving: { revision: string; switchedAt: number } | undefined,
+  previousRevision: string | undefined,
   containers: readonly ContainerSummary[],
+  now: number,
 ): Promise<Observation['route']> {
   if (desired.kind === 'absent') {
     const held = await routes.hasRoute(name);
     return { held, current: !held };
   }
-  if (serving === undefined || (await routes.isRouted(desired.app, servingEndpoints(desired.app, serving, containers))))
-    return { held: serving !== undefined, current: true };
+  if (serving === undefined) return { held: false, current: true };
+  const { endpoints, backups } = routeTargets(desired.app, serving, previousRevision, containers, now);
+  if (await routes.isRouted(desired.app, endpoints, backups)) return { held: true, current: true };
   return { held: await routes.hasRoute(name), current: false };
 }
 

@@ -14,7 +14,7 @@ import type { Action, ContainerRef, Desired, Observation, Plan, RollbackTarget }
 import { containerSpecFor, releaseContainerSpec } from './container-spec.js';
 import { effectiveStrategy } from '../core/strategy.js';
 import { releasableTags } from './retention.js';
-import { servingEndpoints } from './serving.js';
+import { routeTargets } from './serving.js';
 import { digestMatches } from './local-image.js';
 import { parseRevisionKey, revisionKey, specHash, type Revision } from '../core/revision.js';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
@@ -229,7 +229,20 @@ function planPresent(observation: Observation, app: App): Plan {
     containers: [...unverified.map((c) => c.name), ...created.map((c) => c.name)],
     reason: verified ? 'pre-flight checks of the replacement' : 'pre-flight checks before traffic moves',
   });
-  actions.push({ type: 'switch', revision: key, reason: 'checks passed' });
+  // While deploy.monitor watches the new revision, the one serving now stays behind it as the proxy's backup.
+  const backupRevision =
+    !verified && spec.deploy.monitor > 0 && strategy.name !== 'recreate' && observation.serving !== undefined
+      ? observation.serving.revision
+      : undefined;
+  actions.push({
+    type: 'switch',
+    revision: key,
+    ...(backupRevision !== undefined && backupRevision !== key ? { backupRevision } : {}),
+    reason:
+      backupRevision !== undefined && backupRevision !== key
+        ? 'checks passed; the previous revision stays behind it as the backup while deploy.monitor watches'
+        : 'checks passed',
+  });
   if (!verified) {
     const previous = previousImageId(runningOld, observation);
     actions.push({
@@ -418,16 +431,32 @@ function previousOf(observation: Observation, to: string, from: string): { previ
   return earlier ? { previous: earlier.imageId } : {};
 }
 
-/** A route to the serving revision's containers, when the proxy does not hold exactly that. */
+/** A route to the serving revision's containers (with its backups while watched), when the proxy does not hold exactly that. */
 function routeToServing(observation: Observation, app: App): Action[] {
   const { serving, route } = observation;
   if (serving === undefined || route.current) return [];
-  const endpoints = servingEndpoints(app, serving.revision, observation.containers);
+  const { endpoints, backups } = routeTargets(
+    app,
+    serving,
+    observation.previousRevision,
+    observation.containers,
+    observation.now,
+  );
+  const watchEnded =
+    route.held &&
+    backups.length === 0 &&
+    observation.previousRevision !== undefined &&
+    observation.now >= serving.switchedAt + app.spec.deploy.monitor * 1000;
   return [
     {
       type: 'route',
       endpoints,
-      reason: route.held ? 'the proxy does not route to what serves' : 'the proxy has no route for the app',
+      ...(backups.length > 0 ? { backups } : {}),
+      reason: !route.held
+        ? 'the proxy has no route for the app'
+        : watchEnded
+          ? 'the proxy does not route to what serves (after deploy.monitor, the previous revision leaves the route)'
+          : 'the proxy does not route to what serves',
     },
   ];
 }

@@ -18,6 +18,27 @@ export function servingEndpoints(app: App, revision: string, containers: readonl
     .map((hostPort) => `127.0.0.1:${hostPort}`);
 }
 
+/**
+ * Where the proxy sends an app's traffic now: the serving revision's containers, and while
+ * deploy.monitor watches it after a switch, the previous revision's running containers as
+ * backups (they take a request only when the new ones failed it: a crash costs no request).
+ * `serving` is the record's serving revision and when traffic switched to it.
+ */
+export function routeTargets(
+  app: App,
+  serving: { revision: string; switchedAt: number },
+  previousRevision: string | undefined,
+  containers: readonly ContainerSummary[],
+  now: number,
+): { endpoints: string[]; backups: string[] } {
+  const endpoints = servingEndpoints(app, serving.revision, containers);
+  const watching =
+    previousRevision !== undefined &&
+    previousRevision !== serving.revision &&
+    now < serving.switchedAt + app.spec.deploy.monitor * 1000;
+  return { endpoints, backups: watching ? servingEndpoints(app, previousRevision, containers) : [] };
+}
+
 export interface RunningRevision {
   /** Its revision key (`specHash@imageId`). */
   revision: string;

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { eventually, type BerthProcess } from '../../support/berth-process.js';
 import { buildTestImage, dockerCli } from '../../support/docker.js';
 import { PrivateNginx } from '../../support/nginx.js';
+import { startLoad } from '../../support/load.js';
 import { Scenario } from '../../support/scenario.js';
 
 describe('berth run: release step, post-deploy, watch and rollback (real engine)', function () {
@@ -177,8 +178,9 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
     assert.equal(await berth.stop(), 0);
   });
 
-  it('a revision that crashes after the switch is rolled back through nginx within a second or two, old containers untouched, with no redeploy loop', async () => {
+  it('a revision that crashes after the switch is rolled back through nginx within a second or two, with no failed request, old containers untouched, with no redeploy loop', async () => {
     const nginx = await PrivateNginx.start();
+    let load: ReturnType<typeof startLoad> | undefined;
     try {
       await buildTestImage(`${world.namespace}/shop`, 'good', { body: 'good' });
       await buildTestImage(`${world.namespace}/shop`, 'crashy', {
@@ -187,7 +189,7 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
       });
       const shop = (tag: string) => ({
         tag,
-        replicas: 2,
+        replicas: 1,
         domains: ['shop.example.test'],
         checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 20, timeout: 1 }] },
         deploy: { retireAfter: 1, monitor: 30 },
@@ -200,6 +202,13 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
         'good through nginx',
       );
       const good = (await world.running('shop')).map((c) => c.id).sort();
+      await nginx.settled();
+      // Clients on loopback through the whole deploy, the crash and the return: while deploy.monitor
+      // watches crashy, the good containers stay behind it as nginx backups, so the crash costs no request.
+      load = startLoad(
+        () => nginx.get('shop.example.test', '/', 10_000),
+        (body) => body === 'good' || body === 'crashy',
+      );
 
       await world.writeManifest('shop', shop('crashy'));
       await eventually(
@@ -219,6 +228,14 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
         async () => (await nginx.get('shop.example.test')).body === 'good',
         3_000,
         'good again through nginx',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const served = await load.stop();
+      assert.ok(served.requests > 100, `load ran (${served.requests} requests)`);
+      assert.deepEqual(
+        served.failures.slice(0, 3),
+        [],
+        `${served.failures.length} of ${served.requests} requests failed across the crash and the rollback`,
       );
       await eventually(
         async () =>
@@ -252,9 +269,10 @@ describe('berth run: release step, post-deploy, watch and rollback (real engine)
         2,
         'no deploy/rollback loop',
       );
-      assert.equal((await world.containers('shop')).length, 2);
+      assert.equal((await world.containers('shop')).length, 1);
       assert.equal(await berth.stop(), 0);
     } finally {
+      await load?.stop();
       await nginx.stop();
     }
   });

@@ -21,6 +21,20 @@ describe('renderServerBlock', () => {
     assert.equal(text, renderServerBlock({ ...block, endpoints: ['127.0.0.1:32769', '127.0.0.1:32770'] }));
   });
 
+  it('puts backups after the endpoints with nginx backup, tried only once the endpoints failed a request', () => {
+    const text = renderServerBlock({
+      ...block,
+      endpoints: ['127.0.0.1:32771'],
+      backups: ['127.0.0.1:32770', '127.0.0.1:32771'],
+    });
+    assert.match(
+      text,
+      /upstream berth\.dokku\.web \{\n {4}server 127\.0\.0\.1:32771 max_fails=0;\n {4}server 127\.0\.0\.1:32770 max_fails=0 backup;\n {4}keepalive/,
+    );
+    // A request is retried on the next server only when it failed before reaching the app, or got 502/503.
+    assert.match(text, /proxy_next_upstream error timeout http_502 http_503;/);
+  });
+
   it('answers 503 when nothing serves, since nginx refuses an empty upstream', () => {
     const text = renderServerBlock({ ...block, endpoints: [] });
     assert.doesNotMatch(text, /upstream/);

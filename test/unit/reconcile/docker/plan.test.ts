@@ -597,6 +597,52 @@ describe('planApp: release step, watch after the switch, held revisions', () => 
     assert.deepEqual(steps(late), ['retire'], 'past the window: no rollback, the old container retires');
   });
 
+  it('switches with the serving revision as the backup while deploy.monitor watches, and drops it when the window ends', () => {
+    const oldC = {
+      ...containerOf(v1, OLD),
+      ports: [{ container: 8080, protocol: 'tcp' as const, hostIp: '127.0.0.1', hostPort: 40001 }],
+    };
+    const rollout = planApp(
+      observe(present(v2), { image: image(NEW), containers: [oldC], serving: servingOf(v1, OLD, NOW - 600_000) }),
+    );
+    const switched = find(rollout, 'switch')!;
+    assert.equal(switched.backupRevision, keyOf(v1, OLD));
+    assert.match(switched.reason, /the previous revision stays behind it as the backup/);
+    const unwatched = testApp('web', { tag: 'v2', deploy: { monitor: 0 } });
+    assert.equal(
+      find(
+        planApp(observe(present(unwatched), { image: image(NEW), containers: [oldC], serving: servingOf(v1, OLD) })),
+        'switch',
+      )!.backupRevision,
+      undefined,
+      'no watch, no backup',
+    );
+
+    // The route as the proxy should hold it: the new containers, the old ones behind them within the window.
+    const newC = {
+      ...containerOf(v2, NEW),
+      ports: [{ container: 8080, protocol: 'tcp' as const, hostIp: '127.0.0.1', hostPort: 40002 }],
+    };
+    const watched = observe(present(v2), {
+      image: image(NEW),
+      containers: [oldC, newC],
+      serving: servingOf(v2, NEW, NOW - 5_000),
+      previousRevision: keyOf(v1, OLD),
+      servingDetails: [detailOf(newC)],
+      route: { held: true, current: false },
+    });
+    assert.deepEqual(find(planApp(watched), 'route'), {
+      type: 'route',
+      endpoints: ['127.0.0.1:40002'],
+      backups: ['127.0.0.1:40001'],
+      reason: 'the proxy does not route to what serves',
+    });
+    const ended = find(planApp({ ...watched, serving: servingOf(v2, NEW, NOW - 61_000) }), 'route')!;
+    assert.deepEqual(ended.endpoints, ['127.0.0.1:40002']);
+    assert.equal(ended.backups, undefined);
+    assert.match(ended.reason, /after deploy\.monitor, the previous revision leaves the route/);
+  });
+
   it('probes the checks of the new containers each second within the window', () => {
     const checked = testApp('web', {
       tag: 'v2',
