@@ -6,7 +6,8 @@
  * that omits `hostIp` (the schema's default, 127.0.0.1 on one host) is published on every address
  * all the same (a warning). Swarm stops
  * each old task once its replacement is healthy, so `deploy.retireAfter` has no effect there (a
- * warning, when written). Pure.
+ * warning, when written). A canary is a split in one host's nginx, and Swarm rolls a service out by
+ * its own update config (a problem). Pure.
  */
 import type { NodeMessage } from './messages.js';
 import { displayPath, valueAt } from './paths.js';
@@ -32,7 +33,7 @@ const WILDCARDS = new Set(['0.0.0.0', '::']);
 
 /** `valid`: the validated document (defaults filled in); `written`: what its author wrote (writtenFields). */
 export function swarmFieldMessages(
-  valid: { spec: { ports: { container: number; hostIp: string; protocol: string }[] } },
+  valid: { spec: { ports: { container: number; hostIp: string; protocol: string }[]; deploy?: { canary?: unknown } } },
   written: WrittenFields,
 ): { errors: NodeMessage[]; warnings: NodeMessage[] } {
   const errors: NodeMessage[] = [];
@@ -55,6 +56,12 @@ export function swarmFieldMessages(
       });
     }
   });
+  if (valid.spec.deploy?.canary !== undefined)
+    errors.push({
+      pointer: '/spec/deploy/canary',
+      which: 'key',
+      message: `${displayPath('/spec/deploy/canary', valid)}: Swarm rolls out by its own update config; a canary needs one host's nginx (run it with --runtime docker, or remove the canary)`,
+    });
   if (written.retireAfter)
     warnings.push({
       pointer: '/spec/deploy/retireAfter',

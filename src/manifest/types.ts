@@ -50,6 +50,26 @@ export interface ExecCheck {
   timeout: number;
 }
 
+/**
+ * `spec.deploy.canary`: the new revision gets `steps[0]`% of the requests, then each next step,
+ * then 100%, each step judged on nginx's access log once `interval` has passed and the new
+ * revision has had `minRequests` requests. validate guarantees: 1-10 strictly increasing integer
+ * steps 1-99, `steps.length × interval <= progressDeadline`, a route through nginx, the
+ * `zero-downtime` strategy, no fixed host port, not on Swarm.
+ */
+export interface CanarySpec {
+  /** Percent of requests to the new revision at each step, strictly increasing, each 1-99. */
+  steps: number[];
+  /** Seconds at each step, 5-3600. */
+  interval: number;
+  /** Percent (0-100) of the new revision's upstream attempts that may fail (5xx or no connection). */
+  maxErrorRate: number;
+  /** Milliseconds the new revision's 95th percentile upstream response time may reach; absent: not judged. */
+  maxLatencyP95?: number;
+  /** Requests the new revision must have had at a step before it is judged. */
+  minRequests: number;
+}
+
 /** A command run by berth around a deploy (exec form, no shell), with how long it may take. */
 export interface Hook {
   command: string[];
@@ -128,6 +148,8 @@ export interface AppSpec {
     progressDeadline: number;
     /** Seconds after the switch the new containers are watched, and the previous revision kept to switch back to. */
     monitor: number;
+    /** A progressive rollout through berth's nginx; absent: the switch is all at once. No part of the revision. */
+    canary?: CanarySpec;
   };
   domains: string[];
 }

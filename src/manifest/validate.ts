@@ -1,7 +1,16 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
-import type { App, ImagePolicy, LoadOptions, ManifestProblem, Protocol, SourcePosition, Strategy } from './types.js';
+import type {
+  App,
+  CanarySpec,
+  ImagePolicy,
+  LoadOptions,
+  ManifestProblem,
+  Protocol,
+  SourcePosition,
+  Strategy,
+} from './types.js';
 import { parseManifestText, scalarRange, type ParsedDocument } from './parse.js';
 import { appValidator } from './schema.js';
 import { APP_NAME } from './app-name.js';
@@ -57,7 +66,13 @@ interface ValidDocument {
     };
     release?: { command: string[]; timeout: number };
     postDeploy?: { command: string[]; timeout: number };
-    deploy: { strategy: Strategy; retireAfter: number; progressDeadline: number; monitor?: number };
+    deploy: {
+      strategy: Strategy;
+      retireAfter: number;
+      progressDeadline: number;
+      monitor?: number;
+      canary?: { steps: number[]; interval: number; maxErrorRate: number; maxLatencyP95?: number; minRequests: number };
+    };
     domains: string[];
   };
 }
@@ -216,6 +231,53 @@ function checkRules(valid: ValidDocument, options: LoadOptions): NodeMessage[] {
     }
   });
   if (spec.imagePolicy !== undefined) messages.push(...imagePolicyMessages(spec.imagePolicy, valid));
+  if (spec.deploy.canary !== undefined) messages.push(...canaryMessages(spec.deploy.canary, valid, options));
+  return messages;
+}
+
+/**
+ * spec.deploy.canary: steps strictly increasing (each pointed at by its value), and a rollout a
+ * canary can make (pointed at by the canary's key): the old and the new containers side by side
+ * (no recreate, no fixed host port), a split in nginx (a domain of its own, or `--domain`), and
+ * every step within deploy.progressDeadline.
+ */
+function canaryMessages(
+  canary: NonNullable<ValidDocument['spec']['deploy']['canary']>,
+  valid: ValidDocument,
+  options: LoadOptions,
+): NodeMessage[] {
+  const { spec } = valid;
+  const messages: NodeMessage[] = [];
+  const at = '/spec/deploy/canary';
+  const refuse = (text: string) =>
+    messages.push({ pointer: at, which: 'key', message: `${displayPath(at, valid)}: ${text}` });
+  canary.steps.forEach((step, i) => {
+    const before = canary.steps[i - 1];
+    if (before === undefined || step > before) return;
+    const pointer = `${at}/steps/${i}`;
+    messages.push({
+      pointer,
+      which: 'value',
+      message: `${displayPath(pointer, valid)}: ${step} does not exceed the step before it (${before}); steps must increase strictly`,
+    });
+  });
+  const sideBySide = 'a canary runs the old and the new revision side by side';
+  if (spec.deploy.strategy === 'recreate')
+    refuse(`${sideBySide}, and deploy.strategy: recreate stops the old containers first; remove one of them`);
+  const fixed = spec.ports.findIndex((p) => p.host !== undefined);
+  if (fixed >= 0)
+    refuse(
+      `${sideBySide}, and ${displayPath(`/spec/ports/${fixed}/host`, valid)} fixes a host port only one container can bind; remove host (nginx reaches the containers) or the canary`,
+    );
+  if (spec.domains.length === 0 && options.defaultDomain === undefined)
+    refuse(
+      "a canary is a split in berth's nginx, and nginx routes this app under no domain; add spec.domains, or run with --proxy nginx --domain D (validate --domain D)",
+    );
+  const length = canary.steps.length * canary.interval;
+  if (length > spec.deploy.progressDeadline)
+    refuse(
+      `${canary.steps.length} step(s) of ${canary.interval} s take ${length} s, longer than deploy.progressDeadline (${spec.deploy.progressDeadline} s); shorten the steps or raise progressDeadline`,
+    );
   return messages;
 }
 
@@ -344,6 +406,7 @@ function normalize(
     progressDeadline: spec.deploy.progressDeadline,
     monitor: spec.deploy.monitor ?? spec.deploy.retireAfter,
   };
+  if (spec.deploy.canary !== undefined) normalized.deploy.canary = canaryOf(spec.deploy.canary);
   normalized.domains = spec.domains;
   return {
     name: metadata.name,
@@ -363,6 +426,14 @@ function imagePolicyOf(policy: NonNullable<ValidDocument['spec']['imagePolicy']>
   return policy.semver !== undefined
     ? { semver: policy.semver, interval, minAge }
     : { pattern: policy.pattern as string, order: policy.order ?? 'numerical', interval, minAge };
+}
+
+/** The canary as AppSpec holds it: its fields in a fixed order, maxLatencyP95 only when written. */
+function canaryOf(canary: NonNullable<ValidDocument['spec']['deploy']['canary']>): CanarySpec {
+  const { steps, interval, maxErrorRate, maxLatencyP95, minRequests } = canary;
+  return maxLatencyP95 === undefined
+    ? { steps: [...steps], interval, maxErrorRate, minRequests }
+    : { steps: [...steps], interval, maxErrorRate, maxLatencyP95, minRequests };
 }
 
 /** `position` in `file`. */

@@ -51,6 +51,14 @@ export function upstreamName(namespace: string, app: string): string {
   return `berth.${namespace}.${app}`;
 }
 
+/**
+ * `berth.<namespace>.<app>.access`: the app's `log_format`, unique in nginx's `http` context for
+ * the same reason as the upstream (nginx refuses two formats of one name, across every file).
+ */
+export function accessLogFormatName(namespace: string, app: string): string {
+  return `berth.${namespace}.${app}.access`;
+}
+
 /** The first line of every block berth writes; it names the owner whatever the file is called. */
 export function blockHeader(namespace: string, app: string): string {
   return `# Written by berth for app "${app}" (namespace ${namespace}); berth rewrites this file.\n`;

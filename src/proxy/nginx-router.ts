@@ -14,10 +14,10 @@ import { writeFileAtomically } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import type { App } from '../manifest/types.js';
 import { directUrls } from './direct.js';
-import type { ProxyTls, TrafficRouter } from './types.js';
+import type { ProxyTls, RouteExtras, TrafficRouter } from './types.js';
 import type { Logger } from '../util/logger.js';
 import { DomainConflictError, ProxyError } from './errors.js';
-import { renderServerBlock } from './nginx-config.js';
+import { blockFileMode, renderServerBlock } from './nginx-config.js';
 import {
   blockFileName,
   conflictingServerNames,
@@ -56,18 +56,18 @@ export class NginxRouter implements TrafficRouter {
     private readonly logger: Logger,
   ) {}
 
-  route(app: App, endpoints: string[], backups: readonly string[] = []): Promise<void> {
-    const text = this.blockOf(app, endpoints, backups);
-    return this.serialized(() => this.write(app.name, text, endpoints, backups));
+  async route(app: App, endpoints: string[], extras: RouteExtras = {}): Promise<void> {
+    const text = this.blockOf(app, endpoints, extras);
+    return this.serialized(() => this.write(app.name, text, endpoints, extras));
   }
 
-  async isRouted(app: App, endpoints: string[], backups: readonly string[] = []): Promise<boolean> {
+  async isRouted(app: App, endpoints: string[], extras: RouteExtras = {}): Promise<boolean> {
     const current = await readFile(this.fileOf(app.name), 'utf8').catch(() => undefined);
-    return current === this.blockOf(app, endpoints, backups);
+    return current === this.blockOf(app, endpoints, extras);
   }
 
-  /** The app's server block for `endpoints` (and `backups`); undefined when the app has no domain (no block). */
-  private blockOf(app: App, endpoints: string[], backups: readonly string[]): string | undefined {
+  /** The app's server block for `endpoints` (and `extras`); undefined when the app has no domain (no block). */
+  private blockOf(app: App, endpoints: string[], extras: RouteExtras): string | undefined {
     const domains = this.domainsOf(app);
     if (domains.length === 0) return undefined;
     const { tls } = this.options;
@@ -77,7 +77,9 @@ export class NginxRouter implements TrafficRouter {
       listen: this.options.listen,
       domains,
       endpoints,
-      backups,
+      ...(extras.backups ? { backups: extras.backups } : {}),
+      ...(extras.canary ? { canary: extras.canary } : {}),
+      ...(extras.accessLog ? { accessLog: extras.accessLog } : {}),
       ...(tls ? { tls } : {}),
     });
   }
@@ -150,7 +152,7 @@ export class NginxRouter implements TrafficRouter {
     name: string,
     text: string | undefined,
     endpoints: string[],
-    backups: readonly string[] = [],
+    extras: RouteExtras = {},
   ): Promise<void> {
     const file = this.fileOf(name);
     const previous = await readFile(file, 'utf8').catch(() => undefined);
@@ -188,11 +190,23 @@ export class NginxRouter implements TrafficRouter {
     }
     if (text === undefined)
       this.logger.info({ step: 'proxy', app: name }, `Removed the nginx server block of ${name}; reloaded nginx`);
-    else
+    else {
+      // The access log's token is a secret: only its address is said.
+      const backups = extras.backups ?? [];
+      const { canary, accessLog } = extras;
+      const split = canary && canary.endpoints.length > 0 ? canary : undefined;
       this.logger.info(
-        { step: 'proxy', app: name, endpoints, ...(backups.length > 0 ? { backups } : {}) },
-        `Configured nginx for ${name} -> ${endpoints.join(', ') || 'nothing (503)'}${backups.length > 0 ? ` (backups while the new revision is watched: ${backups.join(', ')})` : ''}; reloaded nginx`,
+        {
+          step: 'proxy',
+          app: name,
+          endpoints,
+          ...(backups.length > 0 ? { backups } : {}),
+          ...(split ? { canary: { endpoints: split.endpoints, percent: split.percent } } : {}),
+          ...(accessLog ? { accessLog: accessLog.address } : {}),
+        },
+        `Configured nginx for ${name} -> ${endpoints.join(', ') || 'nothing (503)'}${split ? ` (canary ${split.endpoints.join(', ')} at ${split.percent}%)` : ''}${backups.length > 0 ? ` (backups while the new revision is watched: ${backups.join(', ')})` : ''}${accessLog ? ` (access log to ${accessLog.address})` : ''}; reloaded nginx`,
       );
+    }
   }
 
   /**
@@ -334,7 +348,7 @@ export class NginxRouter implements TrafficRouter {
       await rm(file, { force: true });
       return;
     }
-    await writeFileAtomically(file, text, 0o644);
+    await writeFileAtomically(file, text, blockFileMode(text));
   }
 
   private serialized<T>(task: () => Promise<T>): Promise<T> {

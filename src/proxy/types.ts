@@ -6,22 +6,55 @@
  */
 import type { App } from '../manifest/types.js';
 
+/**
+ * A share of the app's requests sent to the canary's containers: `endpoints` (the new revision's
+ * `127.0.0.1:<port>` addresses) together get `percent` of the requests, an integer 1-99, and the
+ * route's `endpoints` (the stable revision) the rest.
+ */
+export interface CanarySplit {
+  endpoints: readonly string[];
+  percent: number;
+}
+
+/**
+ * Where the proxy sends one line per request it passes upstream: a syslog listener on
+ * `address` (`127.0.0.1:<port>`), each line starting with `token` (16-128 of `[A-Za-z0-9_-]`),
+ * which a reader checks before trusting the line (any local user can send to a loopback UDP
+ * port). The token is a secret: never logged.
+ */
+export interface AccessLogTarget {
+  address: string;
+  token: string;
+}
+
+/** What a route carries beside its endpoints. Every field absent: a plain balanced route. */
+export interface RouteExtras {
+  /**
+   * The previous revision's containers while deploy.monitor watches the new one: they take a
+   * request only when every endpoint failed it before it was sent (a connection refused) or
+   * answered 502/503, so a crash of the new revision costs no request.
+   */
+  backups?: readonly string[];
+  /** A weighted split between the route's endpoints (the stable revision) and a canary's. */
+  canary?: CanarySplit;
+  /** The machine-readable access log the canary is judged on. */
+  accessLog?: AccessLogTarget;
+}
+
 export interface TrafficRouter {
   /**
    * Points the app's traffic at `endpoints`, the `127.0.0.1:<port>` addresses of its serving
-   * containers. `backups` (the previous revision's containers while deploy.monitor watches the new
-   * one) take a request only when every endpoint failed it before it was sent (a connection
-   * refused) or answered 502/503: a crash of the new revision costs no request. A proxy without
-   * backups ignores them.
+   * containers, with `extras` (backups, a canary split, an access log). A proxy without those
+   * features ignores them.
    */
-  route(app: App, endpoints: string[], backups?: readonly string[]): Promise<void>;
+  route(app: App, endpoints: string[], extras?: RouteExtras): Promise<void>;
   /** Removes the app's route. */
   unroute(name: string): Promise<void>;
   /**
-   * True when `route(app, endpoints)` would change nothing: the proxy still holds what berth put
-   * there (someone may have deleted or edited it). Reads only.
+   * True when `route(app, endpoints, extras)` would change nothing: the proxy still holds what
+   * berth put there (someone may have deleted or edited it). Reads only.
    */
-  isRouted(app: App, endpoints: string[], backups?: readonly string[]): Promise<boolean>;
+  isRouted(app: App, endpoints: string[], extras?: RouteExtras): Promise<boolean>;
   /** True when the proxy holds any route of the app. Reads only. */
   hasRoute(name: string): Promise<boolean>;
   /** Apps that currently have a route. Reads only. */

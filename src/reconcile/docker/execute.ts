@@ -145,14 +145,14 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       const endpoints = servingEndpoints(app, action.revision, containers);
       const backups =
         action.backupRevision !== undefined ? servingEndpoints(app, action.backupRevision, containers) : [];
-      await ctx.traffic.route(app, endpoints, backups);
+      await ctx.traffic.route(app, endpoints, { backups });
       progress.executed.endpoints = endpoints;
       ctx.onSwitched(action.revision);
       progress.switched = true;
       return { message: 'Switched traffic to the new container(s)', fields: {} };
     }
     case 'route':
-      await ctx.traffic.route(requireApp(ctx, action), action.endpoints, action.backups ?? []);
+      await ctx.traffic.route(requireApp(ctx, action), action.endpoints, { backups: action.backups ?? [] });
       progress.executed.endpoints = action.endpoints;
       return undefined;
     case 'unroute':

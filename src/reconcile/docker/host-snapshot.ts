@@ -5,7 +5,7 @@
  * the proxy would, so the planner can run on it.
  */
 import type { App } from '../../manifest/types.js';
-import type { TrafficRouter } from '../../proxy/types.js';
+import type { RouteExtras, TrafficRouter } from '../../proxy/types.js';
 import type { ContainerSummary, ImageInfo, Runtime } from '../../runtime/types.js';
 import type { ImageSource } from './local-image.js';
 import type { RouteLookup } from './observe.js';
@@ -54,8 +54,8 @@ export class HostSnapshot implements ImageSource, RouteLookup {
   }
 
   /** Asks the proxy itself: its own files are the only record of a hand edit. */
-  isRouted(app: App, endpoints: string[], backups: readonly string[] = []): Promise<boolean> {
-    return this.traffic.isRouted(app, endpoints, backups);
+  isRouted(app: App, endpoints: string[], extras: RouteExtras = {}): Promise<boolean> {
+    return this.traffic.isRouted(app, endpoints, extras);
   }
 
   containersOf(app: string): ContainerSummary[] {

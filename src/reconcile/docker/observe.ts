@@ -174,7 +174,7 @@ async function routeOf(
   }
   if (serving === undefined) return { held: false, current: true };
   const { endpoints, backups } = routeTargets(desired.app, serving, previousRevision, containers, now);
-  if (await routes.isRouted(desired.app, endpoints, backups)) return { held: true, current: true };
+  if (await routes.isRouted(desired.app, endpoints, { backups })) return { held: true, current: true };
   return { held: await routes.hasRoute(name), current: false };
 }
 

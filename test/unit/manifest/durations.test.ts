@@ -33,6 +33,11 @@ describe('schema maxima of durations and attempts', () => {
     ['spec.deploy.retireAfter', 3600],
     ['spec.deploy.progressDeadline', 3600],
     ['spec.deploy.monitor', 3600],
+    ['spec.deploy.canary.steps[]', 99],
+    ['spec.deploy.canary.interval', 3600],
+    ['spec.deploy.canary.maxErrorRate', 100],
+    ['spec.deploy.canary.maxLatencyP95', 600000],
+    ['spec.deploy.canary.minRequests', 1000000],
     ['spec.imagePolicy.interval', 86400],
     ['spec.imagePolicy.minAge', 1209600],
   ];

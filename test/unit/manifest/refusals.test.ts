@@ -163,6 +163,18 @@ const CORPUS_CASES: Record<string, RefusalCase> = {
       '9:14: spec.imagePolicy.pattern: "^main-([0-9]+)-[0-9a-f]{7}$" has no group named "key"; write (?P<key>...) around the part tags sort by',
     ),
   },
+  'canary-with-recreate.yaml': {
+    what: 'a canary with deploy.strategy: recreate',
+    expected: lines(
+      '11:5: spec.deploy.canary: a canary runs the old and the new revision side by side, and deploy.strategy: recreate stops the old containers first; remove one of them',
+    ),
+  },
+  'canary-without-route.yaml': {
+    what: 'a canary for an app nginx routes under no domain',
+    expected: lines(
+      "9:5: spec.deploy.canary: a canary is a split in berth's nginx, and nginx routes this app under no domain; add spec.domains, or run with --proxy nginx --domain D (validate --domain D)",
+    ),
+  },
   'duplicate-app': {
     what: 'an app name defined in two files',
     expected: (dir) => {
