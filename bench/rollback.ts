@@ -43,6 +43,8 @@ interface Row {
   medianBackSeconds: number;
   worstBackSeconds: number;
   rolledBack: number;
+  /** The first few failures, when and why: what a reader checks a failure count against. */
+  firstFailures: { at: number; reason: string }[];
 }
 
 await runBenchmark(async (teardown) => {
@@ -131,6 +133,8 @@ await runBenchmark(async (teardown) => {
           throw new Error(`${error.message}\n${berth.tail(10)}\n${berth.stderr}`);
         },
       );
+      // nginx's old workers finish their connections after the first reload: the load starts once they are gone.
+      await nginx.settled();
       const load = startLoad(() => nginx.get(DOMAIN, '/', 10_000), accept, CLIENTS);
       const back: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
@@ -150,6 +154,7 @@ await runBenchmark(async (teardown) => {
         rounds: ROUNDS,
         requests: result.requests,
         failed: result.failures.length,
+        firstFailures: result.failures.slice(0, 5),
         medianBackSeconds: median(back),
         worstBackSeconds: Math.max(...back),
         rolledBack: berth.logs.filter((l) => l.step === 'rollback').length,
@@ -235,6 +240,7 @@ await runBenchmark(async (teardown) => {
         rounds: ROUNDS,
         requests: result.requests,
         failed: result.failures.length,
+        firstFailures: result.failures.slice(0, 5),
         medianBackSeconds: median(back),
         worstBackSeconds: Math.max(...back),
         rolledBack,

@@ -17,7 +17,7 @@
  * nothing) answer whatever the Host; the probes are not rate-limited either (they cost less than
  * a refusal). Nothing here asks the engine: `snapshot` serves what berth already knows.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Readiness } from '../controller/controller.js';
 import type { AppStatus } from '../status/app-status.js';
@@ -312,18 +312,20 @@ export class StatusServer {
     });
   }
 
-  /** The secret is checked before the body is parsed: a caller without it wakes nothing and learns nothing. */
+  /** The secret is checked before the body is read: a caller without it wakes nothing, learns nothing and sends no body. */
   private registryWebhookRoute(hook: RegistryWebhook): void {
     void this.app.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) =>
         done(null, body),
       );
-      scope.post('/hooks/registry', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
-        if (!carriesSecret(request.headers.authorization, hook.secret)) {
-          this.deps.logger.warn({ source: 'webhook' }, 'registry webhook refused: no valid shared secret');
-          return reply.status(401).send({ error: 'no valid shared secret' });
-        }
+      // onRequest: before the body is read, so a caller without the secret cannot make berth hold one.
+      const onRequest = async (request: FastifyRequest, reply: FastifyReply) => {
+        if (carriesSecret(request.headers.authorization, hook.secret)) return;
+        this.deps.logger.warn({ source: 'webhook' }, 'registry webhook refused: no valid shared secret');
+        await reply.status(401).header('connection', 'close').send({ error: 'no valid shared secret' });
+      };
+      scope.post('/hooks/registry', { bodyLimit: WEBHOOK_BODY_LIMIT, onRequest }, async (request, reply) => {
         let pushed: { repository: string }[];
         try {
           const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

@@ -31,6 +31,10 @@ const TAGS_REMEMBERED = 5_000;
 const RESTART_GAP_MS = 30_000;
 /** Repositories looked at in parallel. */
 const WORKERS = 2;
+/** A registry webhook wakes a repository at most this often: a burst of notifications is one look (or two). */
+export const MIN_WAKE_GAP_MS = 1_000;
+/** How long a registry that answered 429 without a Retry-After is left alone. */
+export const RATE_LIMITED_WAIT_MS = 60_000;
 
 /** What bears on a repository's next look: a tag coming of age (sooner than the interval). */
 interface NextLook {
@@ -137,9 +141,13 @@ export class ImageAutomation {
     if (!this.started || this.abort.signal.aborted) return [];
     const path = pathOf(repository);
     const woken = [...this.followed().keys()].filter((r) => r === repository || pathOf(r) === path);
+    const now = this.deps.clock.now();
     for (const r of woken) {
-      const wait = (this.notBefore.get(r) ?? 0) - this.deps.clock.now();
+      // Never before the registry's Retry-After, nor sooner than MIN_WAKE_GAP_MS after the last look began.
+      const lastLookAt = this.deps.state.repository(r)?.lastLookAt ?? Number.NEGATIVE_INFINITY;
+      const wait = Math.max((this.notBefore.get(r) ?? 0) - now, lastLookAt + MIN_WAKE_GAP_MS - now);
       if (wait > 0) this.queue.addAfter(r, wait);
+      else if (this.queue.inFlight(r)) this.queue.addAfter(r, MIN_WAKE_GAP_MS);
       else this.queue.retryNow(r);
     }
     return woken;
@@ -231,7 +239,10 @@ export class ImageAutomation {
             details: { image: repository, reason: message, tag: app.spec.tag },
           });
       }
-      const retryAfterMs = error instanceof RegistryError ? error.retryAfterMs : undefined;
+      const retryAfterMs =
+        error instanceof RegistryError
+          ? (error.retryAfterMs ?? (error.kind === 'rate-limited' ? RATE_LIMITED_WAIT_MS : undefined))
+          : undefined;
       if (retryAfterMs !== undefined) this.notBefore.set(repository, now + retryAfterMs);
       return {};
     }

@@ -9,7 +9,7 @@
  */
 import type { ImagePolicy } from '../manifest/types.js';
 import type { DeployRecord, ImagePolicyRecord } from '../state/types.js';
-import { compareTags, decide, describePolicy, matchesPolicy, type PolicyDecision } from './policy.js';
+import { compareTags, decide, describePolicy, matchesPolicy, matchingTags, type PolicyDecision } from './policy.js';
 
 export interface AppLook {
   policy: ImagePolicy;
@@ -47,7 +47,7 @@ export function judgeApp(look: AppLook): AppJudgement {
     floor = newestOf(policy, [
       before,
       ...(floor !== undefined ? [floor] : []),
-      ...Object.keys(firstSeen).filter(sorts),
+      ...matchingTags(policy, Object.keys(firstSeen)),
     ]);
   }
   // Once the manifest is at or past the floor (a person moved it forward again), the floor has done its work.

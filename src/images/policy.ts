@@ -19,6 +19,10 @@
  * says can put anything else there. Work is bounded: at most MAX_CANDIDATES candidates are looked
  * at (the first ones given; the rest are ignored), and what a policy makes of a tag is remembered
  * (bounded caches, invisible to callers), so a look at the same 10,000 tags again costs little.
+ * A pattern's matching is linear, but its cost is the pattern's program size times the tag's
+ * length: one decide matches new tags against a pattern for at most MAX_MATCH_WORK of that
+ * (under a second of CPU); the candidates past it are ignored on this look, and the next
+ * look, which remembers what was matched, carries on from there.
  */
 import type { RE2JS } from 're2js';
 import semver from 'semver';
@@ -32,6 +36,14 @@ export const MAX_CANDIDATES = 10_000;
 
 /** Longest tag Docker allows; a longer candidate is ignored. */
 export const MAX_TAG_LENGTH = 128;
+
+/**
+ * Pattern work one decide spends on tags it has not matched before, in program instructions times
+ * tag characters (plus one), an upper bound of RE2's steps: 10,000 tags of 57 characters against
+ * `^(?P<key>[0-9]{8}T[0-9]{6})-[0-9a-f]{40}$` (62 instructions) fit; 10,000 tags of 128
+ * characters against a 900-instruction pattern (seconds of CPU, the event loop stopped) do not.
+ */
+export const MAX_MATCH_WORK = 50_000_000;
 
 /** What one look at a repository gives the policy of one app. */
 export interface PolicyLook {
@@ -79,6 +91,10 @@ interface Sorter {
   invalid?: string;
   rankOf(tag: string): Rank | undefined;
   compare(a: Rank, b: Rank): number;
+  /** What rankOf(tag) costs when it is not remembered (MAX_MATCH_WORK's unit); 0 when it is cheap. */
+  cost(tag: string): number;
+  /** Whether rankOf(tag) is remembered (then it costs nothing). */
+  remembers?(tag: string): boolean;
 }
 
 /**
@@ -86,6 +102,14 @@ interface Sorter {
  */
 export function matchesPolicy(policy: ImagePolicy, tag: string): boolean {
   return sorterFor(policy).rankOf(tag) !== undefined;
+}
+
+/**
+ * The tags of `tags` the policy matches, each once, as decide ranks its candidates: at most
+ * MAX_CANDIDATES looked at, and new ones only while MAX_MATCH_WORK lasts. Never throws.
+ */
+export function matchingTags(policy: ImagePolicy, tags: readonly string[]): string[] {
+  return rankCandidates(sorterFor(policy), tags).map((ranked) => ranked.tag);
 }
 
 /**
@@ -177,15 +201,23 @@ interface Ranked {
   rank: Rank;
 }
 
-/** The candidates the policy matches, each once, with its rank: at most MAX_CANDIDATES are looked at. */
+/**
+ * The candidates the policy matches, each once, with its rank: at most MAX_CANDIDATES are looked
+ * at, and new ones only while MAX_MATCH_WORK lasts.
+ */
 function rankCandidates(sorter: Sorter, candidates: readonly string[]): Ranked[] {
   const seen = new Set<string>();
   const ranked: Ranked[] = [];
   const count = Math.min(candidates.length, MAX_CANDIDATES);
+  let work = 0;
   for (let i = 0; i < count; i++) {
     const tag = candidates[i];
     if (typeof tag !== 'string' || seen.has(tag)) continue;
     seen.add(tag);
+    if (!sorter.remembers?.(tag)) {
+      work += sorter.cost(tag);
+      if (work > MAX_MATCH_WORK) continue;
+    }
     const rank = sorter.rankOf(tag);
     if (rank !== undefined) ranked.push({ tag, rank });
   }
@@ -249,6 +281,7 @@ function remembering(sorter: Sorter): Sorter {
   const answers = new Map<string, Rank | null>();
   return {
     ...sorter,
+    remembers: (tag) => answers.has(tag),
     rankOf(tag) {
       const known = answers.get(tag);
       if (known !== undefined) return known ?? undefined;
@@ -260,7 +293,11 @@ function remembering(sorter: Sorter): Sorter {
   };
 }
 
-const NOTHING_MATCHES: Pick<Sorter, 'rankOf' | 'compare'> = { rankOf: () => undefined, compare: () => 0 };
+const NOTHING_MATCHES: Pick<Sorter, 'rankOf' | 'compare' | 'cost'> = {
+  rankOf: () => undefined,
+  compare: () => 0,
+  cost: () => 0,
+};
 
 function semverSorter(range: string): Sorter {
   const problem = semverRangeProblem(range);
@@ -273,6 +310,7 @@ function semverSorter(range: string): Sorter {
       return version !== null && accepted.test(version) ? version : undefined;
     },
     compare: (a, b) => semver.compare(a as semver.SemVer, b as semver.SemVer),
+    cost: () => 0,
   };
 }
 
@@ -284,7 +322,10 @@ function patternSorter(policy: { pattern: string; order: 'numerical' | 'alphabet
   if (!compiled.ok) return { ...NOTHING_MATCHES, invalid: compiled.problem };
   const regex: RE2JS = compiled.regex;
   const numerical = policy.order !== 'alphabetical';
+  const size = regex.programSize();
   return {
+    // Only a Docker tag is matched: anything else costs nothing.
+    cost: (tag) => (isDockerTag(tag) ? size * (tag.length + 1) : 0),
     rankOf(tag) {
       if (!isDockerTag(tag)) return undefined;
       const matcher = regex.matcher(tag);

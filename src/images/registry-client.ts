@@ -1,8 +1,10 @@
 /**
  * Every tag of a repository, from its registry's HTTP API v2: `GET /v2/<name>/tags/list?n=1000`,
  * following `Link: <...>; rel="next"` (same origin only, at most 100 pages and 100,000 tags, a page
- * at most 4 MiB). Each request has 15 s (`timeoutMs`), redirects are followed by hand (at most 3,
- * same origin). Scheme: plain http for a loopback registry, https otherwise (registry-repository.ts).
+ * at most 4 MiB). Each request has 15 s (`timeoutMs`), the whole listing 60 s (`deadlineMs`: a
+ * registry that answers each of 100 pages just within the timeout cannot hold a look, and so the
+ * looks at other repositories, for half an hour), redirects are followed by hand (at most 3, same
+ * origin). Scheme: plain http for a loopback registry, https otherwise (registry-repository.ts).
  *
  * Authentication is the registry's to ask for: the first request goes without (or with a bearer
  * token cached for this repository), and a `401` is answered once per request with what Docker's
@@ -17,6 +19,7 @@
 import { dockerConfigPath, registryCredentials } from '../runtime/docker/registry-auth.js';
 import { TAG_PATTERN } from '../manifest/tag.js';
 import type { Clock } from '../util/clock.js';
+import { RegistryError } from './registry-errors.js';
 import { RegistryFailures } from './registry-failures.js';
 import { exchange, type HttpDeps } from './registry-http.js';
 import { registryRepository, type RegistryRepository } from './registry-repository.js';
@@ -35,11 +38,14 @@ export interface RegistryClientDeps {
   clock: Clock;
   /** Per request, headers and body; 15 s unless given. */
   timeoutMs?: number;
+  /** For the whole listing, every page, challenge and token request; 60 s unless given. */
+  deadlineMs?: number;
   /** Bearer tokens; one cache shared by the whole process unless given. */
   tokens?: TokenCache;
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
+export const DEFAULT_DEADLINE_MS = 60_000;
 export const PAGE_SIZE = 1_000;
 export const MAX_PAGES = 100;
 export const MAX_TAGS = 100_000;
@@ -52,7 +58,29 @@ export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
  */
 export async function listTags(repository: string, deps: RegistryClientDeps, signal: AbortSignal): Promise<string[]> {
   const target = registryRepository(repository);
-  const session = new RegistrySession(target, deps, signal);
+  signal.throwIfAborted();
+  const deadline = new AbortController();
+  const deadlineMs = deps.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const cancelDeadline = deps.clock.schedule(() => deadline.abort(new Error('deadline')), deadlineMs);
+  const session = new RegistrySession(target, deps, AbortSignal.any([signal, deadline.signal]));
+  try {
+    return await listPages(target, session);
+  } catch (error) {
+    if (deadline.signal.aborted && !signal.aborted)
+      throw new RegistryError(
+        'unreachable',
+        target.registry,
+        target.name,
+        `${target.registry} did not list the tags of ${target.name} within ${Math.round(deadlineMs / 1000)}s`,
+      );
+    throw error;
+  } finally {
+    cancelDeadline();
+  }
+}
+
+/** Every page of the listing, in order. */
+async function listPages(target: RegistryRepository, session: RegistrySession): Promise<string[]> {
   const tags = new Set<string>();
   const visited = new Set<string>();
   let url: URL | undefined = new URL(`${target.origin}/v2/${target.name}/tags/list?n=${PAGE_SIZE}`);

@@ -5,9 +5,22 @@
  * tag whatever the pattern says, so no manifest author can hang berth with `(a+)+$`), names the
  * group `key`, and stays small. Pure.
  */
-import { RE2JS, RE2JSSyntaxException } from 're2js';
-import semver from 'semver';
+import { createRequire } from 'node:module';
+import type * as Re2js from 're2js';
+import type { RE2JS } from 're2js';
+import type * as Semver from 'semver';
 import { printable } from './printable.js';
+
+/**
+ * re2js and semver, loaded the first time a manifest has an image policy: reading and validating
+ * manifests without one (nearly all of them, `berth validate` of a large directory) pays nothing
+ * for either (each costs tens of milliseconds to load).
+ */
+const requirePackage = createRequire(import.meta.url);
+let re2jsModule: typeof Re2js | undefined;
+let semverModule: typeof Semver | undefined;
+const re2js = (): typeof Re2js => (re2jsModule ??= requirePackage('re2js') as typeof Re2js);
+const semver = (): typeof Semver => (semverModule ??= requirePackage('semver') as typeof Semver);
 
 /** Longest pattern or semver range accepted, in characters (the schema's maxLength says the same). */
 export const MAX_POLICY_TEXT_LENGTH = 256;
@@ -47,7 +60,7 @@ export function compileTagPattern(pattern: string): CompiledTagPattern {
     return { ok: false, problem: tooLarge(shown, `would compile to about ${estimate} instructions`) };
   let regex: RE2JS;
   try {
-    regex = RE2JS.compile(pattern);
+    regex = re2js().RE2JS.compile(pattern);
   } catch (error) {
     return { ok: false, problem: `${shown} is not an RE2 regular expression (${reasonOf(error)})` };
   }
@@ -154,12 +167,12 @@ function endOfClass(pattern: string, start: number): number {
 export function semverRangeProblem(range: string): string | undefined {
   const shown = quoteAtMost(range, SHOWN_LENGTH);
   if (range.length > MAX_POLICY_TEXT_LENGTH) return `${shown} is longer than ${MAX_POLICY_TEXT_LENGTH} characters`;
-  return semver.validRange(range, { loose: false }) === null ? `${shown} is not a semver range` : undefined;
+  return semver().validRange(range, { loose: false }) === null ? `${shown} is not a semver range` : undefined;
 }
 
 /** Why RE2 refused a pattern, in its own words and with the part it refused, on one line: `missing closing ): "(?P<key>a"`. */
 function reasonOf(error: unknown): string {
-  if (error instanceof RE2JSSyntaxException) {
+  if (error instanceof re2js().RE2JSSyntaxException) {
     const part = error.getPattern();
     const described = printable(error.getDescription()).slice(0, SHOWN_LENGTH);
     return part === null || part === '' ? described : `${described}: ${quoteAtMost(part, SHOWN_LENGTH / 2)}`;

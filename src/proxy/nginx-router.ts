@@ -47,6 +47,8 @@ export interface NginxRouterOptions {
 }
 
 export class NginxRouter implements TrafficRouter {
+  /** nginx's old workers finish the requests they hold after a reload: a second covers what berth's apps answer. */
+  readonly drainMs = 1_000;
   private queue: Promise<unknown> = Promise.resolve();
   /** App -> its domains the last write found another server block serving (not in its block). */
   private readonly refused = new Map<string, string[]>();

@@ -59,6 +59,12 @@ export interface TrafficRouter {
   hasRoute(name: string): Promise<boolean>;
   /** Apps that currently have a route. Reads only. */
   routed(): Promise<string[]>;
+  /**
+   * How long after a route change requests the proxy took before it may still reach the targets it
+   * left (nginx's old workers finish theirs): what a rollback waits before it stops the containers
+   * it moved traffic off. Undefined: nothing to wait for.
+   */
+  readonly drainMs?: number;
   /** Where people reach the app once routed to `endpoints` (the deploy's "Application deployed" line). */
   urls(app: App, endpoints: string[]): string[];
 }

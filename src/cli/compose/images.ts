@@ -72,7 +72,7 @@ function directoryWriter(root: string): TagWriter {
         move.app.source.file,
         move.app.name,
         { tag: move.to, ...(move.digest ? { digest: move.digest } : {}) },
-        { root },
+        { root, from: move.from },
       );
       return { kind: 'file', file: move.app.source.file };
     },

@@ -406,6 +406,9 @@ async function rollBack(
     if (target.previous !== undefined) await ctx.runtime.tagImage(target.previous, target.repository, 'previous');
     await ctx.runtime.tagImage(target.latest, target.repository, 'latest');
   }
+  // Requests the proxy took before the switch back may still be in the failed containers: let them finish.
+  if (ctx.traffic.drainMs !== undefined && target.containers.length > 0)
+    await ctx.clock.sleep(ctx.traffic.drainMs, ctx.signal);
   for (const container of target.containers) {
     await ctx.runtime.stopContainer(container.id, ctx.stopTimeoutSeconds).catch(() => undefined);
     await ctx.runtime.removeContainer(container.id);

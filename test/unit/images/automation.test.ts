@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NewEvent } from '../../../src/events/types.js';
-import { ImageAutomation, type TagMove, type WrittenMove } from '../../../src/images/automation.js';
+import { ImageAutomation, MIN_WAKE_GAP_MS, type TagMove, type WrittenMove } from '../../../src/images/automation.js';
 import { RegistryError } from '../../../src/images/registry-client.js';
 import type { App, ImagePolicy } from '../../../src/manifest/types.js';
 import { StateStore } from '../../../src/state/store.js';
@@ -186,7 +186,10 @@ describe('image automation (ImageAutomation) over fake tag sources', () => {
     registryTags.set('127.0.0.1:5000/team/web', ['1.0.0', '1.0.1']);
     assert.deepEqual(automation.wake('team/other'), []);
     assert.deepEqual(automation.wake('localhost:5000/team/web'), ['127.0.0.1:5000/team/web']);
-    await settle();
+    // A wake comes at once, but never sooner than MIN_WAKE_GAP_MS after the last look began.
+    await clock.advance(MIN_WAKE_GAP_MS - 1);
+    assert.equal(looks.length, 1);
+    await clock.advance(1);
     assert.equal(looks.length, 2);
     assert.deepEqual(
       moves.map((m) => m.to),
