@@ -72,6 +72,27 @@ export interface AppRecord {
   crashLoop?: string;
   /** What the app's spec.imagePolicy last found and did (image automation). */
   imagePolicy?: ImagePolicyRecord;
+  /** The canary under way (deploy.canary): set when a step is routed, cleared on promote, abort or a manifest change. */
+  canary?: CanaryRecord;
+}
+
+/** A canary under way: which revision takes which share, since when. Times in ms since the epoch. */
+export interface CanaryRecord {
+  /** The new revision's key. */
+  revision: string;
+  /** The revision serving the rest of the requests (the record's servingRevision). */
+  stableRevision: string;
+  /** 0-based index into deploy.canary.steps. */
+  step: number;
+  percent: number;
+  /** When the first step was routed: progressDeadline counts from here. */
+  startedAt: number;
+  /** When this step was routed: it is judged on the requests since. */
+  stepStartedAt: number;
+  /** The last judgement in words ("10%: 12 of 50 requests"), for status. */
+  reason?: string;
+  /** The canary's numbers at the last judgement. */
+  numbers?: { requests: number; errors: number; errorRate: number; p95Ms?: number };
 }
 
 /** An app's image policy as berth last looked at it. */

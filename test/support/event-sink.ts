@@ -42,6 +42,9 @@ export const DOCUMENTED: Record<EventType, Record<string, FieldType>> = {
     'commit?': 'object',
   },
   'deploy.rolled_back': { revision: 'string', to: 'string', reason: 'string', image: 'string', tag: 'string' },
+  'canary.step': { revision: 'string', step: 'number', percent: 'number', reason: 'string', 'numbers?': 'object' },
+  'canary.promoted': { revision: 'string', step: 'number', percent: 'number', reason: 'string', 'numbers?': 'object' },
+  'canary.aborted': { revision: 'string', step: 'number', percent: 'number', reason: 'string', 'numbers?': 'object' },
   'postdeploy.failed': {
     image: 'string',
     tag: 'string',

@@ -76,7 +76,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const lock = await acquireLock(shared.stateDir, namespace);
   let server: StatusServer | undefined;
   try {
-    const proxy = await servingProxy(proxying, shared, logger);
+    const proxy = await servingProxy(proxying, shared, logger, clock);
     // Blocks of the previous naming become this version's before any route is read (one berth per namespace: the lock is held).
     await proxy.migrate();
     // With --listen, the status endpoints are served from the controller's own looks at the containers, never a list per request.
@@ -137,7 +137,13 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     await branch?.source.start();
     const exposed = git ? undefined : await permissionWarning(dir);
     if (exposed !== undefined) logger.warn({ manifests: dir, source: 'permissions' }, exposed);
-    if (values.once) return await onePass(controller, { desired, state, logger, out });
+    if (values.once) {
+      try {
+        return await onePass(controller, { desired, state, logger, out });
+      } finally {
+        await proxy.stop();
+      }
+    }
 
     if (listening && metrics) {
       const followed = git && branch ? { settings: git, source: branch.source } : undefined;
@@ -174,6 +180,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     events.stop();
     await proxy.certificates?.stop();
     await controller.stop();
+    await proxy.stop();
     state.close();
     logger.info('stopped');
     // What could still hold the process once berth has stopped: nothing, when every part let go.

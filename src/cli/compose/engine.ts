@@ -141,7 +141,7 @@ function commonDeps(parts: ReconcilerParts, at: EngineOptions) {
 
 async function dockerReconciler(parts: ReconcilerParts, at: EngineOptions, runtime: Runtime): Promise<AppReconciler> {
   return new Reconciler(
-    { ...commonDeps(parts, at), runtime },
+    { ...commonDeps(parts, at), runtime, ...(parts.proxy.canary ? { canary: parts.proxy.canary } : {}) },
     {
       namespace: at.namespace,
       proxy: parts.proxy.proxied,

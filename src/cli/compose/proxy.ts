@@ -11,6 +11,9 @@ import { NginxRouter } from '../../proxy/nginx-router.js';
 import type { CertificateLookup, TrafficRouter } from '../../proxy/types.js';
 import type { StateStore } from '../../state/store.js';
 import type { Logger } from '../../util/logger.js';
+import type { Clock } from '../../util/clock.js';
+import { AccessLogCollector } from '../../proxy/access-log/collector.js';
+import type { CanaryTraffic } from '../../proxy/access-log/canary-traffic.js';
 import { silentLogger } from '../../util/silent-logger.js';
 import type { ProxySettings } from '../proxy-options.js';
 import { managedCertificates, proxyTls, storedCertificates } from './tls.js';
@@ -20,6 +23,8 @@ export interface ComposedProxy {
   router: TrafficRouter;
   /** True behind a proxy: apps are reached through their routes, not their published ports. */
   proxied: boolean;
+  /** nginx's access log as `run` reads it (with --proxy nginx): what canaries are judged on. Never in `plan`. */
+  canary?: CanaryTraffic;
 }
 
 /** What `run`'s parts give the certificate manager once they exist (see CertificateDuties). */
@@ -39,6 +44,8 @@ export interface ServingProxy extends ComposedProxy {
    * nginx's blocks of the previous naming become this version's. Nothing without nginx.
    */
   migrate(): Promise<void>;
+  /** Lets go of what the proxy holds open (the access log's socket); once the controller has stopped. */
+  stop(): Promise<void>;
   /** With --acme-directory or --tls-cert-dir: load() before any route is written, start() once the controller runs. */
   certificates?: {
     load(): Promise<void>;
@@ -47,18 +54,28 @@ export interface ServingProxy extends ComposedProxy {
   };
 }
 
-/** The proxy of `run`: with HTTPS, the certificate manager first, then the nginx router serving from it. */
+/**
+ * The proxy of `run`: with HTTPS, the certificate manager first, then the nginx router serving
+ * from it; with nginx, the access-log collector canaries are judged on, listening on 127.0.0.1.
+ */
 export async function servingProxy(
   settings: ProxySettings,
   shared: { stateDir: string; namespace: string },
   logger: Logger,
+  clock: Clock,
 ): Promise<ServingProxy> {
   const certificates = settings.tls ? await managedCertificates(settings.tls, shared, logger) : undefined;
   const nginx = nginxRouter(settings, logger, certificates?.lookup);
-  if (!nginx) return { router: directTraffic, proxied: false, migrate: async () => undefined };
+  if (!nginx)
+    return { router: directTraffic, proxied: false, migrate: async () => undefined, stop: async () => undefined };
+  const collector = new AccessLogCollector({ clock, logger: logger.child({ component: 'access-log' }) });
+  const target = await collector.start();
+  const startedAt = clock.now();
   return {
     router: nginx,
     proxied: true,
+    canary: { target, startedAt, stats: (addresses, since) => collector.stats(addresses, since) },
+    stop: () => collector.close(),
     migrate: () => nginx.migrate(),
     ...(certificates
       ? {

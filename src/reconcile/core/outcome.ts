@@ -22,6 +22,22 @@ export interface RoundPlan {
   refused?: string;
   /** Set while every container of the serving revision is being restarted by the engine: nothing serves. */
   crashLoop?: { revision: string; message: string };
+  /** Set when the plan starts, continues, promotes or aborts a canary (deploy.canary). */
+  canary?: CanaryNote;
+}
+
+/** What a plan does about a canary, for the recorder (events, status). */
+export interface CanaryNote {
+  /** `step`: a step is routed; `wait`: judged, not yet; `promote`: the last step passed; `abort`: traffic goes back. */
+  kind: 'step' | 'wait' | 'promote' | 'abort';
+  /** The canary's revision key. */
+  revision: string;
+  /** 0-based index into deploy.canary.steps (of the step routed, or judged). */
+  step: number;
+  percent: number;
+  reason: string;
+  /** The canary's numbers the decision saw (absent for a first step, or a decision made without them). */
+  numbers?: { requests: number; errors: number; errorRate: number; p95Ms?: number };
 }
 
 /** What the executor did, for the recorder: image references created and released, where traffic went. */

@@ -80,7 +80,32 @@ export class Recorder {
       },
       clock.now(),
     );
-    state.clear(name, ['held', ...(before === undefined ? (['previousRevision'] as const) : [])]);
+    state.clear(name, ['held', 'canary', ...(before === undefined ? (['previousRevision'] as const) : [])]);
+  }
+
+  /**
+   * A canary step's split is routed: recorded at once (a berth killed now finds the step and
+   * judges it). The first step starts the canary's clock (progressDeadline counts from it).
+   */
+  canaryStep(name: string, step: { revision: string; stableRevision: string; step: number; percent: number }): void {
+    const { state, clock } = this.deps;
+    const now = clock.now();
+    const before = state.get(name)?.canary;
+    const startedAt = before?.revision === step.revision && step.step > 0 ? before.startedAt : now;
+    state.update(
+      name,
+      {
+        canary: {
+          revision: step.revision,
+          stableRevision: step.stableRevision,
+          step: step.step,
+          percent: step.percent,
+          startedAt,
+          stepStartedAt: now,
+        },
+      },
+      now,
+    );
   }
 
   /** The release step of `revision` succeeded: it is not run again. */
@@ -109,6 +134,7 @@ export class Recorder {
       },
       clock.now(),
     );
+    state.clear(name, ['canary']);
   }
 
   /**
@@ -142,6 +168,7 @@ export class Recorder {
       return;
     }
     if (end.kind !== 'settled') this.ownedTags(name, end.executed);
+    this.canaryJudged(name, plan);
     // Every action succeeded: the app is where the plan said it would be (a rollback, below, says otherwise).
     if (end.kind === 'applied' && !end.executed.rolledBack)
       this.writePhase(observation, plan.outcome.phase, plan.outcome.message);
@@ -194,7 +221,21 @@ export class Recorder {
       }
     } else if (end.executed.rolledBack) {
       const { from, reason } = end.executed.rolledBack;
-      const failed = state.get(name)?.history.find((h) => h.revision === from);
+      // A canary never succeeded, so its history entry is made from the manifest that rolled it out.
+      const failed =
+        state.get(name)?.history.find((h) => h.revision === from) ??
+        (plan.canary?.kind === 'abort' && observation.desired.kind === 'present'
+          ? {
+              at: state.get(name)?.canary?.startedAt ?? clock.now(),
+              tag: observation.desired.app.spec.tag,
+              image: observation.desired.app.spec.image,
+              imageId: parseRevisionKey(from).imageId,
+              revision: from,
+              outcome: 'failed' as const,
+              durationMs: 0,
+              ...commitFields(observation),
+            }
+          : undefined);
       this.writePhase(observation, 'Degraded', `rolled back: ${reason}`, `rolled back: ${reason}`);
       if (failed)
         state.appendHistory(name, {
@@ -216,6 +257,10 @@ export class Recorder {
           ...(failed ? { image: failed.image, tag: failed.tag } : {}),
         },
       });
+      if (plan.canary?.kind === 'abort') this.canaryEvent(name, 'canary.aborted', plan.canary);
+    } else if (plan.canary?.kind === 'step') {
+      // A step of a canary: the rollout is under way, neither succeeded nor failed.
+      this.canaryEvent(name, 'canary.step', plan.canary);
     } else if (rollout) {
       state.appendHistory(name, {
         at: clock.now(),
@@ -246,6 +291,7 @@ export class Recorder {
           ...commitFields(observation),
         },
       });
+      if (plan.canary?.kind === 'promote') this.canaryEvent(name, 'canary.promoted', plan.canary);
       if (end.executed.postDeploy?.startsWith('failed'))
         this.postDeployFailed(observation, rollout, end.executed, commit);
     } else if (end.repaired !== undefined) {
@@ -256,6 +302,59 @@ export class Recorder {
         details: { repaired: end.repaired },
       });
     }
+  }
+
+  /**
+   * The record's canary after a round: its last judgement kept for status while it runs; cleared
+   * when the plan no longer has one (the manifest moved on, or the app is back on one revision).
+   */
+  private canaryJudged(name: string, plan: RecordedPlan): void {
+    const { state, clock } = this.deps;
+    const recorded = state.get(name)?.canary;
+    if (recorded === undefined) return;
+    if (plan.canary === undefined) {
+      state.clear(name, ['canary']);
+      return;
+    }
+    if (plan.canary.revision !== recorded.revision || plan.canary.kind !== 'wait') return;
+    state.update(
+      name,
+      {
+        canary: {
+          ...recorded,
+          reason: plan.canary.reason,
+          ...(plan.canary.numbers ? { numbers: plan.canary.numbers } : {}),
+        },
+      },
+      clock.now(),
+    );
+  }
+
+  /** `canary.step`, `canary.promoted` or `canary.aborted`, with the step, its percent and the numbers judged. */
+  private canaryEvent(
+    name: string,
+    type: 'canary.step' | 'canary.promoted' | 'canary.aborted',
+    note: NonNullable<RecordedPlan['canary']>,
+  ): void {
+    const numbers = note.numbers ? { ...note.numbers } : undefined;
+    const said =
+      type === 'canary.step'
+        ? `canary step ${note.step + 1}: ${note.percent}% of requests to the new revision`
+        : type === 'canary.promoted'
+          ? `canary promoted: ${note.reason}`
+          : `canary aborted: ${note.reason}`;
+    this.emit({
+      type,
+      app: name,
+      message: said,
+      details: {
+        revision: note.revision,
+        step: note.step + 1,
+        percent: note.percent,
+        reason: note.reason,
+        ...(numbers ? { numbers } : {}),
+      },
+    });
   }
 
   private emit(event: NewEvent): void {

@@ -1,12 +1,14 @@
 /** The vocabulary of the planner: what it observes and what it asks the executor to do. */
 import type { Hook } from '../../manifest/types.js';
 import type { ContainerCreateSpec, ContainerDetail, ContainerSummary } from '../../runtime/types.js';
-import type { DeployRecord } from '../../state/types.js';
+import type { RevisionStats } from '../../proxy/access-log/revision-stats.js';
+import type { CanarySplit } from '../../proxy/types.js';
+import type { CanaryRecord, DeployRecord } from '../../state/types.js';
 import type { Desired } from '../core/desired.js';
 import type { RoundPlan } from '../core/outcome.js';
 
 export type { Desired } from '../core/desired.js';
-export type { Executed } from '../core/outcome.js';
+export type { CanaryNote, Executed } from '../core/outcome.js';
 
 export type ImageState = { kind: 'present'; id: string; repoDigests: string[] } | { kind: 'missing' };
 
@@ -47,7 +49,20 @@ export interface Observation {
   servingDetails?: ContainerDetail[];
   /** The app's decrypted secret files on the host; undefined without a secrets directory, or when it has none. */
   secretFiles?: SecretFilesOnDisk;
+  /**
+   * True when nginx's access log is read (`--proxy nginx`, the collector running): a canary can be
+   * judged. False: `deploy.canary` is ignored and the revision switched at once, with a note.
+   */
+  canaryJudged?: boolean;
+  /** The canary under way by berth's record, with both revisions' numbers since its step started. */
+  canary?: ObservedCanary;
   now: number;
+}
+
+/** A canary under way as observed: the record's step, and nginx's numbers of both revisions in it. */
+export interface ObservedCanary extends CanaryRecord {
+  /** Since max(stepStartedAt, when the collector started); absent when the collector is not running. */
+  stats?: { canary: RevisionStats; stable: RevisionStats };
 }
 
 /** What `<secrets root>/<app>` holds: one directory per digest of the app's secrets (see secrets/secret-files.ts). */
@@ -90,8 +105,16 @@ export type Action =
   | { type: 'switch'; revision: string; backupRevision?: string; reason: string }
   | { type: 'retag'; repository: string; latest: string; previous?: string; reason: string }
   | { type: 'retire'; containers: ContainerRef[]; reason: string }
-  /** Point the proxy at the serving containers (`127.0.0.1:<port>` endpoints), `backups` behind them while the new revision is watched. */
-  | { type: 'route'; endpoints: string[]; backups?: string[]; reason: string }
+  /**
+   * Point the proxy at the serving containers (`127.0.0.1:<port>` endpoints), `backups` behind
+   * them while the new revision is watched, or `canary` (the split) while a canary runs.
+   */
+  | { type: 'route'; endpoints: string[]; backups?: string[]; canary?: CanarySplit; reason: string }
+  /**
+   * One canary step: `percent` of the requests to `revision`'s running containers, the rest to
+   * `stableRevision`'s (nginx's weights, its access log sent to berth); step is 0-based.
+   */
+  | { type: 'canaryStep'; revision: string; stableRevision: string; percent: number; step: number; reason: string }
   | { type: 'unroute'; reason: string }
   /** Release image references berth created (pulls, mirrors) for revisions it no longer keeps. */
   | { type: 'untag'; refs: string[]; reason: string }

@@ -39,6 +39,7 @@ export const SYMBOL: Record<Action['type'], string> = {
   create: '+',
   check: '?',
   switch: '→',
+  canaryStep: '⇉',
   retag: '#',
   retire: '-',
   route: '→',
@@ -74,6 +75,8 @@ export function describeAction(action: Action, name: string): string {
       return `check ${action.containers.join(', ')}`;
     case 'switch':
       return `switch traffic to ${parseRevisionKey(action.revision).specHash}`;
+    case 'canaryStep':
+      return `canary: ${action.percent}% of requests to ${parseRevisionKey(action.revision).specHash}`;
     case 'retag':
       return `tag ${action.repository}:latest${action.previous ? ` (and :previous)` : ''}`;
     case 'retire':

@@ -12,7 +12,7 @@ import { CheckFailedError } from '../../checks/errors.js';
 import { runChecks } from '../../checks/run-checks.js';
 import { imageRef } from '../../manifest/image-ref.js';
 import type { App, ResolvedSecrets } from '../../manifest/types.js';
-import type { TrafficRouter } from '../../proxy/types.js';
+import type { AccessLogTarget, TrafficRouter } from '../../proxy/types.js';
 import { lastLinesOf, secretValues } from '../../runtime/container-output.js';
 import { PortInUseError, RuntimeError } from '../../runtime/errors.js';
 import { LABEL_REVISION, type Runtime } from '../../runtime/types.js';
@@ -48,6 +48,10 @@ export interface ExecuteContext {
   onReleased(revision: string): void;
   /** Called once traffic is back on the previous revision, before the failed containers go. */
   onRolledBack(from: string, to: string, reason: string): void;
+  /** Where nginx sends the access log a canary's split is judged on (the collector's); absent without one. */
+  accessLog?: AccessLogTarget;
+  /** Called once a canary step's split is routed, before the next action: the step is recorded at once. */
+  onCanaryStep?(step: Extract<Action, { type: 'canaryStep' }>): void;
   signal: AbortSignal;
 }
 
@@ -152,9 +156,35 @@ async function apply(action: Action, ctx: ExecuteContext, progress: Progress): P
       return { message: 'Switched traffic to the new container(s)', fields: {} };
     }
     case 'route':
-      await ctx.traffic.route(requireApp(ctx, action), action.endpoints, { backups: action.backups ?? [] });
+      await ctx.traffic.route(
+        requireApp(ctx, action),
+        action.endpoints,
+        action.canary
+          ? { canary: action.canary, ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}) }
+          : { backups: action.backups ?? [] },
+      );
       progress.executed.endpoints = action.endpoints;
       return undefined;
+    case 'canaryStep': {
+      const app = requireApp(ctx, action);
+      const containers = await runtime.listContainers(ctx.namespace, ctx.name);
+      const endpoints = servingEndpoints(app, action.stableRevision, containers);
+      const canary = { endpoints: servingEndpoints(app, action.revision, containers), percent: action.percent };
+      if (canary.endpoints.length === 0 || endpoints.length === 0)
+        throw new DeployFailedError(
+          `canary step at ${action.percent}%: ${canary.endpoints.length === 0 ? 'the new' : 'the stable'} revision has no running container`,
+        );
+      await ctx.traffic.route(app, endpoints, { canary, ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}) });
+      progress.executed.endpoints = [...endpoints, ...canary.endpoints];
+      ctx.onCanaryStep?.(action);
+      // The new containers take traffic now: a shutdown leaves them to the next berth, which judges the step.
+      progress.switched = true;
+      return {
+        step: 'canary',
+        message: `Canary: ${action.percent}% of requests to the new revision (${action.reason})`,
+        fields: { percent: action.percent, canaryStep: action.step + 1 },
+      };
+    }
     case 'unroute':
       await ctx.traffic.unroute(ctx.name);
       return undefined;

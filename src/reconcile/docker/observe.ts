@@ -5,7 +5,8 @@
 import { opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
-import type { TrafficRouter } from '../../proxy/types.js';
+import type { App } from '../../manifest/types.js';
+import type { AccessLogTarget, TrafficRouter } from '../../proxy/types.js';
 import { ContainerNotFoundError } from '../../runtime/errors.js';
 import type { ContainerDetail, ContainerSummary, Runtime } from '../../runtime/types.js';
 import type { StateStore } from '../../state/store.js';
@@ -15,7 +16,11 @@ import { revisionKey } from '../core/revision.js';
 import type { Desired, ImageState, Observation, SecretFilesOnDisk } from './actions.js';
 import { resolveLocalImage, type ImageSource } from './local-image.js';
 import { RESTART_MEMORY_MS } from './plan.js';
-import { routeTargets } from './serving.js';
+import { routeTargets, servingEndpoints } from './serving.js';
+import type { CanaryTraffic } from '../../proxy/access-log/canary-traffic.js';
+import { canaryRoute } from './plan-canary.js';
+import type { CanaryRecord } from '../../state/types.js';
+import type { ObservedCanary } from './actions.js';
 
 /** What observing asks of the proxy: reads only. */
 export type RouteLookup = Pick<TrafficRouter, 'isRouted' | 'hasRoute'>;
@@ -27,6 +32,8 @@ export interface ObserveDeps {
   state: StateStore;
   traffic: RouteLookup;
   desired(name: string): Desired;
+  /** nginx's access log, read by the collector `run` started with --proxy nginx; absent otherwise (and in `plan`). */
+  canary?: CanaryTraffic;
 }
 
 /** What an observation depends on besides the app: the namespace and berth's settings. */
@@ -135,12 +142,21 @@ export async function observeWith(
       : undefined;
   const observed = await containers;
   const onDisk = await secretFiles;
+  const canary =
+    record?.canary !== undefined && desired.kind === 'present'
+      ? observeCanary(desired.app, record.canary, observed, deps.canary)
+      : undefined;
   return {
     namespace,
     name,
     desired,
     containers: observed,
-    route: await routeOf(routes, name, desired, serving, record?.previousRevision, observed, deps.clock.now()),
+    route: await routeOf(routes, name, desired, serving, record?.previousRevision, observed, deps.clock.now(), {
+      ...(canary !== undefined && serving?.revision === canary.stableRevision ? { canary } : {}),
+      ...(deps.canary ? { accessLog: deps.canary.target } : {}),
+    }),
+    canaryJudged: deps.canary !== undefined,
+    ...(canary ? { canary } : {}),
     retention: { history: record?.history ?? [], owned: record?.ownedTags ?? [], keep: options.keepRevisions },
     released: record?.released ?? [],
     ...(record?.previousRevision !== undefined ? { previousRevision: record.previousRevision } : {}),
@@ -167,15 +183,51 @@ async function routeOf(
   previousRevision: string | undefined,
   containers: readonly ContainerSummary[],
   now: number,
+  split: { canary?: CanaryRecord; accessLog?: AccessLogTarget },
 ): Promise<Observation['route']> {
   if (desired.kind === 'absent') {
     const held = await routes.hasRoute(name);
     return { held, current: !held };
   }
   if (serving === undefined) return { held: false, current: true };
+  if (split.canary !== undefined) {
+    // A canary under way: the proxy should hold its split, not the serving revision alone.
+    const route = canaryRoute(desired.app, split.canary, containers);
+    const extras = { canary: route.canary, ...(split.accessLog ? { accessLog: split.accessLog } : {}) };
+    if (await routes.isRouted(desired.app, route.endpoints, extras)) return { held: true, current: true };
+    return { held: await routes.hasRoute(name), current: false };
+  }
   const { endpoints, backups } = routeTargets(desired.app, serving, previousRevision, containers, now);
   if (await routes.isRouted(desired.app, endpoints, { backups })) return { held: true, current: true };
   return { held: await routes.hasRoute(name), current: false };
+}
+
+/**
+ * The canary berth's record names, with both revisions' numbers since its step started (or since
+ * the collector started, when later: what came before is not in its log).
+ */
+function observeCanary(
+  app: App,
+  record: CanaryRecord,
+  containers: readonly ContainerSummary[],
+  traffic: CanaryTraffic | undefined,
+): ObservedCanary {
+  if (traffic === undefined) return { ...record };
+  const canaryAddresses = servingEndpoints(app, record.revision, containers);
+  const stableAddresses = servingEndpoints(app, record.stableRevision, containers);
+  const since = Math.max(record.stepStartedAt, traffic.startedAt);
+  const stats = traffic.stats(
+    new Map([
+      [record.revision, canaryAddresses],
+      [record.stableRevision, stableAddresses],
+    ]),
+    since,
+  );
+  const none = { requests: 0, errors: 0 };
+  return {
+    ...record,
+    stats: { canary: stats.get(record.revision) ?? none, stable: stats.get(record.stableRevision) ?? none },
+  };
 }
 
 /** Entries of an app's secrets directory one observation lists at most; a sweep of more takes several rounds. */

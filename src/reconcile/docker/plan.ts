@@ -15,6 +15,7 @@ import { containerSpecFor, releaseContainerSpec } from './container-spec.js';
 import { effectiveStrategy } from '../core/strategy.js';
 import { releasableTags } from './retention.js';
 import { routeTargets } from './serving.js';
+import { CANARY_LOOK_MS, canaryFor, canaryRoute, firstCanaryStep, planCanaryUnderWay } from './plan-canary.js';
 import { digestMatches } from './local-image.js';
 import { parseRevisionKey, revisionKey, specHash, type Revision } from '../core/revision.js';
 import { appRepository, imageRef } from '../../manifest/image-ref.js';
@@ -155,6 +156,32 @@ function planPresent(observation: Observation, app: App): Plan {
     });
 
   const missingSlots = range(spec.replicas).filter((slot) => !kept.has(slot));
+  const underWay = observation.canary;
+  if (!verified && underWay?.revision === key && observation.serving?.revision === underWay.stableRevision) {
+    const split = canaryRoute(app, underWay, containers);
+    return planCanaryUnderWay(observation, {
+      app,
+      revision: key,
+      canary: underWay,
+      kept: [...kept.values()],
+      missingSlots: missingSlots.length,
+      actions,
+      routeRepair: observation.route.current
+        ? []
+        : [{ type: 'route', ...split, reason: 'the proxy does not hold the canary split' }],
+      repository: localRepository,
+      promote: () =>
+        finishRollout(observation, app, {
+          key,
+          imageId: image.id,
+          verified: false,
+          strategy: 'zero-downtime',
+          old,
+          firstNew: [...kept.values()][0]?.name,
+          note: '',
+        }),
+    });
+  }
   const unverified = verified ? [] : [...kept.values()];
   const runningMessage = `${spec.replicas} × ${ref} running`;
 
@@ -229,9 +256,58 @@ function planPresent(observation: Observation, app: App): Plan {
     containers: [...unverified.map((c) => c.name), ...created.map((c) => c.name)],
     reason: verified ? 'pre-flight checks of the replacement' : 'pre-flight checks before traffic moves',
   });
+  const canary = verified ? {} : canaryFor(observation, app, strategy.name);
+  if ('spec' in canary) {
+    // deploy.canary: the first step instead of the switch; the rest follows as nginx's numbers are judged.
+    const first = firstCanaryStep(key, canary.stableRevision, canary.spec);
+    return {
+      actions: [...actions, first.action],
+      outcome: { phase: 'Deploying', message: `canary at ${first.note.percent}% of requests` },
+      canary: first.note,
+      requeueAfterMs: CANARY_LOOK_MS,
+      rollout: { revision: key, imageId: image.id, image: spec.image, tag: spec.tag, strategy: strategy.name },
+    };
+  }
+  const finished = finishRollout(observation, app, {
+    key,
+    imageId: image.id,
+    verified,
+    strategy: strategy.name,
+    old,
+    firstNew: created[0]?.name ?? unverified[0]?.name,
+    note: (strategy.note ?? '') + (canary.note ?? ''),
+  });
+  return { ...finished, actions: [...actions, ...finished.actions] };
+}
+
+/**
+ * The end of a rollout once the new containers passed their checks (or the canary's last step):
+ * traffic switched (the previous revision behind it as the backup while deploy.monitor
+ * watches), `latest`/`previous` retagged, the post-deploy command, the old containers retired
+ * now or scheduled, released tags untagged. With `verified` (a replica replaced): the switch and
+ * the retirement only.
+ */
+function finishRollout(
+  observation: Observation,
+  app: App,
+  r: {
+    key: string;
+    imageId: string;
+    verified: boolean;
+    strategy: 'zero-downtime' | 'recreate';
+    old: ContainerSummary[];
+    firstNew: string | undefined;
+    note: string;
+  },
+): Plan {
+  const { spec } = app;
+  const { key, verified, old } = r;
+  const actions: Action[] = [];
+  const runningOld = old.filter(isRunning);
+  const localRepository = appRepository(observation.namespace, app.name);
   // While deploy.monitor watches the new revision, the one serving now stays behind it as the proxy's backup.
   const backupRevision =
-    !verified && spec.deploy.monitor > 0 && strategy.name !== 'recreate' && observation.serving !== undefined
+    !verified && spec.deploy.monitor > 0 && r.strategy !== 'recreate' && observation.serving !== undefined
       ? observation.serving.revision
       : undefined;
   actions.push({
@@ -248,21 +324,20 @@ function planPresent(observation: Observation, app: App): Plan {
     actions.push({
       type: 'retag',
       repository: localRepository,
-      latest: image.id,
+      latest: r.imageId,
       ...(previous ? { previous } : {}),
       reason: 'point latest at the deployed image',
     });
-    const first = created[0]?.name ?? unverified[0]?.name;
-    if (spec.postDeploy && first !== undefined)
+    if (spec.postDeploy && r.firstNew !== undefined)
       actions.push({
         type: 'postDeploy',
-        container: first,
+        container: r.firstNew,
         hook: spec.postDeploy,
         reason: 'runs once after traffic switched',
       });
   }
 
-  const retireNow = strategy.name === 'recreate' || keepOldMs(app) === 0;
+  const retireNow = r.strategy === 'recreate' || keepOldMs(app) === 0;
   const retiring = retireNow ? old : old.filter((c) => !isRunning(c));
   if (retiring.length > 0)
     actions.push({ type: 'retire', containers: retiring.map(refOf), reason: retireNow ? 'replaced' : 'not running' });
@@ -271,11 +346,11 @@ function planPresent(observation: Observation, app: App): Plan {
 
   return {
     actions,
-    outcome: { phase: 'Running', message: runningMessage + (strategy.note ?? '') },
+    outcome: { phase: 'Running', message: `${spec.replicas} × ${imageRef(spec.image, spec.tag)} running${r.note}` },
     ...(waiting > 0 ? { requeueAfterMs: keepOldMs(app) } : {}),
     ...(verified
       ? {}
-      : { rollout: { revision: key, imageId: image.id, image: spec.image, tag: spec.tag, strategy: strategy.name } }),
+      : { rollout: { revision: key, imageId: r.imageId, image: spec.image, tag: spec.tag, strategy: r.strategy } }),
   };
 }
 
@@ -434,7 +509,9 @@ function previousOf(observation: Observation, to: string, from: string): { previ
 /** A route to the serving revision's containers (with its backups while watched), when the proxy does not hold exactly that. */
 function routeToServing(observation: Observation, app: App): Action[] {
   const { serving, route } = observation;
-  if (serving === undefined || route.current) return [];
+  // A canary berth's record still names (the manifest moved on): the proxy holds its split, observed as current.
+  const abandoned = observation.canary !== undefined;
+  if (serving === undefined || (route.current && !abandoned)) return [];
   const { endpoints, backups } = routeTargets(
     app,
     serving,
@@ -454,9 +531,11 @@ function routeToServing(observation: Observation, app: App): Action[] {
       ...(backups.length > 0 ? { backups } : {}),
       reason: !route.held
         ? 'the proxy has no route for the app'
-        : watchEnded
-          ? 'the proxy does not route to what serves (after deploy.monitor, the previous revision leaves the route)'
-          : 'the proxy does not route to what serves',
+        : abandoned
+          ? 'the canary is abandoned: all traffic to the serving revision'
+          : watchEnded
+            ? 'the proxy does not route to what serves (after deploy.monitor, the previous revision leaves the route)'
+            : 'the proxy does not route to what serves',
     },
   ];
 }

@@ -26,6 +26,7 @@ import { HostSnapshot } from './host-snapshot.js';
 import { isInSync } from './in-sync.js';
 import { observeApp, observeWith, type ObserveOptions } from './observe.js';
 import { planApp } from './plan.js';
+import type { CanaryTraffic } from '../../proxy/access-log/canary-traffic.js';
 import { previewApp } from './preview.js';
 import { logFailedRound } from '../core/failed-round.js';
 
@@ -43,6 +44,8 @@ export interface ReconcilerDeps {
   retries?: { take(name: string): Promise<boolean> };
   /** Where what happened is said (timeline, notifications). */
   events?: EventSink;
+  /** nginx's access log (with --proxy nginx): canaries are routed and judged on it; absent: deploy.canary switches at once. */
+  canary?: CanaryTraffic;
 }
 
 /** berth's settings the reconciler works with (the secrets root among them: see ObserveOptions). */
@@ -115,7 +118,8 @@ export class Reconciler implements AppReconciler {
           logger.info({ step: 'remove' }, `Removed ${name}: its manifest is gone`);
         return { phase: 'Running', failed: false, gone: true };
       }
-      if (plan.rollout) this.logDeployed(observation, plan, executed, this.deps.clock.now() - begin, logger);
+      if (plan.rollout && plan.canary?.kind !== 'step')
+        this.logDeployed(observation, plan, executed, this.deps.clock.now() - begin, logger);
     }
     return { phase: 'Deploying', failed: false, requeueAfterMs: 1000 };
   }
@@ -175,7 +179,8 @@ export class Reconciler implements AppReconciler {
     const { name, desired } = observation;
     // Every line of a rollout carries its revision, as the history entry does.
     const stepLogger = plan.rollout ? logger.child({ revision: plan.rollout.revision }) : logger;
-    if (plan.rollout) {
+    // A canary's promotion ends the rollout its first step began (and said).
+    if (plan.rollout && plan.canary?.kind !== 'promote') {
       const ref = imageRef(plan.rollout.image, plan.rollout.tag);
       this.recorder.deploying(observation, plan.rollout);
       stepLogger.info({ step: 'release', image: ref }, `Releasing ${name} (${ref})...`);
@@ -200,6 +205,8 @@ export class Reconciler implements AppReconciler {
         onSwitched: (revision) => this.recorder.switched(name, plan, revision),
         onReleased: (revision) => this.recorder.released(name, revision),
         onRolledBack: (from, to, reason) => this.recorder.rolledBack(name, from, to, reason),
+        onCanaryStep: (step) => this.recorder.canaryStep(name, step),
+        ...(this.deps.canary ? { accessLog: this.deps.canary.target } : {}),
         signal,
       },
       executed,
