@@ -43,6 +43,25 @@ export interface AppStatus {
   changedBy: Commit | null;
   /** The app's spec.imagePolicy as berth last looked (null without one, or before the first look). */
   imagePolicy: ImagePolicyStatus | null;
+  /** The canary under way (deploy.canary), null when none runs. */
+  canary: CanaryStatus | null;
+}
+
+/** A canary under way, as `status --json`, `/api/apps` and the page show it. */
+export interface CanaryStatus {
+  /** The new revision's key. */
+  revision: string;
+  /** 1-based. */
+  step: number;
+  /** Percent of requests the new revision gets now. */
+  percent: number;
+  /** ISO 8601: when the canary and its current step began. */
+  startedAt: string;
+  stepStartedAt: string;
+  /** The last judgement in words ("10%: 12 of 50 requests"), null before the first. */
+  reason: string | null;
+  /** The new revision's numbers at the last judgement (requests, errors, errorRate in percent, p95Ms). */
+  numbers: { requests: number; errors: number; errorRate: number; p95Ms?: number } | null;
 }
 
 /** Image automation for one app, as `status --json`, `/api/apps` and the page show it. */
@@ -212,6 +231,17 @@ export function appStatus(
     commit: serving?.commit ?? null,
     changedBy: serving?.changedBy ?? null,
     imagePolicy: record?.imagePolicy ? imagePolicyStatus(record.imagePolicy) : null,
+    canary: record?.canary
+      ? {
+          revision: record.canary.revision,
+          step: record.canary.step + 1,
+          percent: record.canary.percent,
+          startedAt: new Date(record.canary.startedAt).toISOString(),
+          stepStartedAt: new Date(record.canary.stepStartedAt).toISOString(),
+          reason: record.canary.reason ?? null,
+          numbers: record.canary.numbers ?? null,
+        }
+      : null,
     certificates: certificates.map((c) => ({
       domain: c.domain,
       state: c.state,
