@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'tags:destroy': async () => (await import('./commands/tags-destroy.js')).tagsDestroyCommand,
   history: async () => (await import('./commands/history.js')).historyCommand,
   retry: async () => (await import('./commands/retry.js')).retryCommand,
+  promote: async () => (await import('./commands/canary-decision.js')).canaryDecisionCommand('promote'),
+  abort: async () => (await import('./commands/canary-decision.js')).canaryDecisionCommand('abort'),
   sync: async () => (await import('./commands/sync.js')).syncCommand,
   events: async () => (await import('./commands/events.js')).eventsCommand,
   'secrets:encrypt': async () => (await import('./commands/secrets-encrypt.js')).secretsEncryptCommand,

@@ -12,6 +12,8 @@ Usage:
   berth events [APP] [--json]                  the timeline: deploys, failures, rollbacks, removals, repairs, faults
   berth sync                                   ask the running berth (run --git) to fetch its repository now
   berth retry APP                              try a revision again that berth holds back (rolled back, or its release failed)
+  berth promote APP                            end APP's canary now: the new revision takes every request
+  berth abort APP                              end APP's canary now: traffic back to the stable revision, the new one held
   berth history APP [--json] [--runtime swarm] the app's deploys (time, tag, image id, outcome); * marks what serves
                                                (swarm: the nodes each deploy's tasks ran on, while Swarm keeps them)
   berth tags APP [--json]                      image tags of <NS>/<APP>, the running one marked

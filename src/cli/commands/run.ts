@@ -6,6 +6,7 @@ import type { StatusServer } from '../../http/server.js';
 import { permissionWarning } from '../../manifest/permissions.js';
 import { acquireLock } from '../../state/lock.js';
 import { RetryRequests } from '../../state/retry-requests.js';
+import { CanaryDecisions } from '../../state/canary-decisions.js';
 import { StateStore } from '../../state/store.js';
 import { HISTORY_LIMIT } from '../../state/types.js';
 import { ObservedContainers } from '../../status/observed-containers.js';
@@ -93,7 +94,17 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const events = composeNotifier({ namespace, clock, logger, sinks, state, metrics: metrics?.notify });
     const branch = git ? await followedBranch(git, shared, logger, { state, events }) : undefined;
     const retries = new RetryRequests(shared.stateDir, namespace);
-    const reconciler = await engine.reconciler({ state, proxy, desired, metrics, retries, events, secretsRoot });
+    const canaryDecisions = new CanaryDecisions(shared.stateDir, namespace);
+    const reconciler = await engine.reconciler({
+      state,
+      proxy,
+      desired,
+      metrics,
+      retries,
+      canaryDecisions,
+      events,
+      secretsRoot,
+    });
     const manifests = await manifestSource({
       dir,
       shared,

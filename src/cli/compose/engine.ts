@@ -58,6 +58,8 @@ export interface ReconcilerParts {
   metrics?: ControllerMetrics;
   /** `berth retry` requests (run only). */
   retries?: { take(name: string): Promise<boolean> };
+  /** `berth promote` / `berth abort` requests (run only). */
+  canaryDecisions?: { take(name: string): Promise<'promote' | 'abort' | undefined> };
   /** Where what happened is said (run only: timeline, notifications). */
   events?: EventSink;
   /** `<secrets-dir>/<namespace>` (run only): apps' decrypted files, swept as their containers go. */
@@ -141,7 +143,12 @@ function commonDeps(parts: ReconcilerParts, at: EngineOptions) {
 
 async function dockerReconciler(parts: ReconcilerParts, at: EngineOptions, runtime: Runtime): Promise<AppReconciler> {
   return new Reconciler(
-    { ...commonDeps(parts, at), runtime, ...(parts.proxy.canary ? { canary: parts.proxy.canary } : {}) },
+    {
+      ...commonDeps(parts, at),
+      runtime,
+      ...(parts.proxy.canary ? { canary: parts.proxy.canary } : {}),
+      ...(parts.canaryDecisions ? { canaryDecisions: parts.canaryDecisions } : {}),
+    },
     {
       namespace: at.namespace,
       proxy: parts.proxy.proxied,

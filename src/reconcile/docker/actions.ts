@@ -56,6 +56,8 @@ export interface Observation {
   canaryJudged?: boolean;
   /** The canary under way by berth's record, with both revisions' numbers since its step started. */
   canary?: ObservedCanary;
+  /** `berth promote` or `berth abort`, asked since the last look (taken: it acts this round or never). */
+  canaryDecision?: 'promote' | 'abort';
   now: number;
 }
 

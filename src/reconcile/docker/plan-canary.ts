@@ -85,8 +85,8 @@ export function planCanaryUnderWay(observation: Observation, w: CanaryUnderWay):
     reason,
     ...(verdict ? { numbers: verdict.canary } : {}),
   });
-  const abort = (why: string, verdict?: CanaryVerdict): Plan => {
-    const reason = `the canary at ${canary.percent}% failed: ${why}`;
+  const abort = (why: string, verdict?: CanaryVerdict, said?: string): Plan => {
+    const reason = said ?? `the canary at ${canary.percent}% failed: ${why}`;
     return {
       actions: [
         ...w.actions,
@@ -103,6 +103,8 @@ export function planCanaryUnderWay(observation: Observation, w: CanaryUnderWay):
       canary: note('abort', reason, verdict),
     };
   };
+  if (observation.canaryDecision === 'abort')
+    return abort('', undefined, `the canary at ${canary.percent}% was aborted by \`berth abort\``);
   const lost = w.kept.filter((c) => c.state !== 'running');
   if (w.missingSlots > 0 || lost.length > 0)
     return abort(`${w.missingSlots + lost.length} of its ${app.spec.replicas} container(s) stopped`);
@@ -112,6 +114,11 @@ export function planCanaryUnderWay(observation: Observation, w: CanaryUnderWay):
         ? 'deploy.canary was removed from the manifest mid-canary'
         : 'berth no longer reads nginx access log (--proxy nginx)',
     );
+  if (observation.canaryDecision === 'promote') {
+    const promoted = w.promote();
+    const reason = `promoted at ${canary.percent}% by \`berth promote\`: 100% of requests`;
+    return { ...promoted, actions: [...w.actions, ...promoted.actions], canary: note('promote', reason) };
+  }
   const deadline = canary.startedAt + app.spec.deploy.progressDeadline * 1000;
   if (observation.now >= deadline)
     return abort(`it did not finish within deploy.progressDeadline (${app.spec.deploy.progressDeadline}s)`);

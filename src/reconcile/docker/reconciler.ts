@@ -42,6 +42,8 @@ export interface ReconcilerDeps {
   metrics?: ControllerMetrics;
   /** `berth retry` requests; none in tests that do not need them. */
   retries?: { take(name: string): Promise<boolean> };
+  /** `berth promote` / `berth abort` requests; none in tests that do not need them. */
+  canaryDecisions?: { take(name: string): Promise<'promote' | 'abort' | undefined> };
   /** Where what happened is said (timeline, notifications). */
   events?: EventSink;
   /** nginx's access log (with --proxy nginx): canaries are routed and judged on it; absent: deploy.canary switches at once. */
@@ -78,8 +80,13 @@ export class Reconciler implements AppReconciler {
         );
       this.recorder.release(name);
     }
+    // A person's decision about a canary acts on this reconcile's first look, or never.
+    let decision = await this.deps.canaryDecisions?.take(name);
+    if (decision !== undefined) logger.info({ step: 'canary', decision }, `berth ${decision}: ${name}'s canary`);
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const observation = await observeApp(this.deps, this.options, name);
+      const looked = await observeApp(this.deps, this.options, name);
+      const observation = decision !== undefined ? { ...looked, canaryDecision: decision } : looked;
+      decision = undefined;
       const plan = planApp(observation);
       if (plan.refused !== undefined || plan.actions.length === 0) {
         if (plan.refused !== undefined)

@@ -177,4 +177,17 @@ describe('planApp with deploy.canary', () => {
     assert.equal(route?.canary, undefined);
     assert.equal(plan.canary, undefined);
   });
+
+  it('`berth promote`: the new revision takes every request now, whatever the numbers', () => {
+    const plan = planApp(observe({ ...underWay({ canary: [3, 0], stable: [10, 0] }), canaryDecision: 'promote' }));
+    assert.deepEqual(types(plan), ['switch', 'retag']);
+    assert.equal(plan.canary?.kind, 'promote');
+    assert.match(plan.canary?.reason ?? '', /berth promote/);
+  });
+
+  it('`berth abort`: traffic back to the stable revision now, whatever the numbers', () => {
+    const plan = planApp(observe({ ...underWay({ canary: [900, 0], stable: [900, 0] }), canaryDecision: 'abort' }));
+    assert.deepEqual(types(plan), ['rollback']);
+    assert.match(find(plan, 'rollback')?.reason ?? '', /aborted by `berth abort`/);
+  });
 });
