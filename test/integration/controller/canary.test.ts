@@ -1,0 +1,157 @@
+import { strict as assert } from 'node:assert';
+import { eventually } from '../../support/berth-process.js';
+import { buildTestImage } from '../../support/docker.js';
+import { startLoad } from '../../support/load.js';
+import { PrivateNginx } from '../../support/nginx.js';
+import { Scenario } from '../../support/scenario.js';
+
+/**
+ * deploy.canary on the real engine and nginx, under load from clients on loopback: berth splits
+ * the requests by nginx's weights, reads nginx's access log, and judges each step on it. A
+ * revision that answers 500 to a fifth of its requests (and passes /health) is rolled back at the
+ * first step; a good one is promoted through every step without a failed request.
+ */
+describe('berth run: a canary judged on nginx access log (real engine, real nginx)', function () {
+  this.timeout(120_000);
+  const HOST = 'web.example.test';
+  const PAGE = '/cgi-bin/page';
+  let world: Scenario;
+  let nginx: PrivateNginx;
+
+  beforeEach(async () => {
+    world = await Scenario.create();
+    nginx = await PrivateNginx.start();
+  });
+  afterEach(async () => {
+    await world.cleanup();
+    await nginx.stop();
+  });
+
+  /**
+   * An image whose PAGE (a CGI script of busybox httpd) answers `body`, or 500 to one request in
+   * `failOneIn` when given; /health answers ok.
+   */
+  function revision(tag: string, body: string, failOneIn?: number): Promise<string> {
+    const fail =
+      failOneIn === undefined
+        ? ''
+        : `if [ $((RANDOM % ${failOneIn})) -eq 0 ]; then printf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nbroken'; exit 0; fi\n`;
+    return buildTestImage(`${world.namespace}/web`, tag, {
+      extraFiles: { 'cgi-bin/page': `#!/bin/sh\n${fail}printf 'Content-Type: text/plain\\r\\n\\r\\n${body}'\n` },
+      command: `/bin/busybox chmod 755 /www/cgi-bin/page; trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait`,
+    });
+  }
+
+  const manifest = (tag: string) => ({
+    tag,
+    domains: [HOST],
+    checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 20, timeout: 1 }] },
+    deploy: {
+      retireAfter: 2,
+      monitor: 3,
+      progressDeadline: 90,
+      canary: { steps: [10, 50], interval: 5, maxErrorRate: 5, minRequests: 20 },
+    },
+  });
+
+  async function serving(body: string): Promise<void> {
+    await eventually(async () => (await nginx.get(HOST, PAGE)).body === body, 30_000, `nginx to serve ${body}`);
+  }
+
+  const load = () =>
+    startLoad(
+      () => nginx.get(HOST, PAGE),
+      () => true,
+      4,
+    );
+
+  it('aborts a revision failing a fifth of its requests at the first step: v1 serves alone after, v2 held', async () => {
+    const v1 = await revision('v1', 'v1');
+    await revision('v2', 'v2', 5);
+    await world.writeManifest('web', manifest('v1'));
+    const berth = world.start(nginx.berthFlags());
+    await serving('v1').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(30)}`);
+    });
+
+    const clients = load();
+    const deployedAt = Date.now();
+    await world.writeManifest('web', manifest('v2'));
+    const rolledBack = await eventually(
+      async () => {
+        const web = (await world.status()).find((s) => s.app === 'web');
+        return web?.history.find((h) => h.outcome === 'rolled_back');
+      },
+      60_000,
+      'the canary rolled back',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(40)}`);
+    });
+    const decidedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const during = await clients.stop();
+
+    assert.equal(rolledBack.tag, 'v2');
+    assert.match(rolledBack.reason ?? '', /^the canary at 10% failed: \d+\.\d% errors over \d+ requests at 10%/);
+    const web = (await world.status()).find((s) => s.app === 'web');
+    assert.equal(web?.phase, 'Degraded');
+    assert.equal(web?.canary, null, 'no canary left in the record');
+    assert.ok(
+      berth.logs.some((l) => l.step === 'canary'),
+      'a canary step was routed before the decision',
+    );
+    const failed = during.failures.length;
+    // At 10% to a revision failing 20%: about 2% of the requests in the step fail; none once v1 serves alone.
+    assert.ok(
+      failed < during.requests * 0.1,
+      `${failed} of ${during.requests} requests failed (decided in ${((decidedAt - deployedAt) / 1000).toFixed(1)} s)`,
+    );
+
+    await eventually(
+      async () => (await world.running('web')).every((c) => c.imageId === v1),
+      15_000,
+      'only v1 containers run',
+    );
+    for (let i = 0; i < 100; i++) assert.deepEqual(await nginx.get(HOST, PAGE), { status: 200, body: 'v1' });
+    assert.equal(await berth.stop(), 0);
+  });
+
+  it('promotes a good revision through 10% and 50% with no failed request', async () => {
+    await revision('v1', 'v1');
+    const v3 = await revision('v3', 'v3');
+    await world.writeManifest('web', manifest('v1'));
+    const berth = world.start(nginx.berthFlags());
+    await serving('v1').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(30)}`);
+    });
+
+    const clients = load();
+    await world.writeManifest('web', manifest('v3'));
+    const promoted = await eventually(
+      async () => {
+        const web = (await world.status()).find((s) => s.app === 'web');
+        return web?.history.find((h) => h.tag === 'v3' && h.outcome === 'succeeded');
+      },
+      60_000,
+      'v3 promoted',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(40)}`);
+    });
+    await eventually(async () => (await world.running('web')).every((c) => c.imageId === v3), 30_000, 'v1 retired');
+    const during = await clients.stop();
+
+    assert.equal(promoted.imageId, v3);
+    const steps = berth.logs.filter((l) => l.step === 'canary').map((l) => l.percent);
+    assert.deepEqual(steps, [10, 50], 'both steps routed, in turn');
+    assert.deepEqual(
+      during.failures.slice(0, 5),
+      [],
+      `${during.failures.length} of ${during.requests} requests failed`,
+    );
+    assert.ok(during.firstSeen.has('v1') && during.firstSeen.has('v3'), 'clients saw both revisions');
+    const web = (await world.status()).find((s) => s.app === 'web');
+    assert.equal(web?.phase, 'Running');
+    assert.equal(web?.canary, null);
+    assert.equal(await berth.stop(), 0);
+  });
+});
