@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { eventually } from '../../support/berth-process.js';
+import type { BerthEvent } from '../../../src/events/types.js';
 import { buildTestImage } from '../../support/docker.js';
+import { EventFile, expectEvents } from '../../support/event-sink.js';
 import { startLoad } from '../../support/load.js';
 import { PrivateNginx } from '../../support/nginx.js';
 import { Scenario } from '../../support/scenario.js';
@@ -17,15 +19,22 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
   const PAGE = '/cgi-bin/page';
   let world: Scenario;
   let nginx: PrivateNginx;
+  let sink: EventFile;
 
   beforeEach(async () => {
     world = await Scenario.create();
     nginx = await PrivateNginx.start();
+    sink = await EventFile.create();
   });
   afterEach(async () => {
     await world.cleanup();
     await nginx.stop();
+    await sink.remove();
   });
+
+  const timeline = async () => JSON.parse((await world.cli(['events', '--json'])).stdout) as BerthEvent[];
+  const expect = (type: BerthEvent['type'], count = 1) =>
+    expectEvents(sink, timeline, type, { namespace: world.namespace, app: 'web', count });
 
   /**
    * An image whose PAGE (a CGI script of busybox httpd) answers `body`, or 500 to one request in
@@ -69,7 +78,7 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     const v1 = await revision('v1', 'v1');
     await revision('v2', 'v2', 5);
     await world.writeManifest('web', manifest('v1'));
-    const berth = world.start(nginx.berthFlags());
+    const berth = world.start([...nginx.berthFlags(), ...sink.flags()]);
     await serving('v1').catch((error: Error) => {
       throw new Error(`${error.message}\n${berth.tail(30)}`);
     });
@@ -113,6 +122,15 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
       'only v1 containers run',
     );
     for (let i = 0; i < 100; i++) assert.deepEqual(await nginx.get(HOST, PAGE), { status: 200, body: 'v1' });
+    const [step] = await expect('canary.step');
+    assert.equal(step?.details.percent, 10);
+    const [aborted] = await expect('canary.aborted');
+    assert.equal(aborted?.details.reason, rolledBack.reason);
+    assert.ok(
+      ((aborted?.details.numbers as { requests: number } | undefined)?.requests ?? 0) >= 20,
+      'the numbers judged',
+    );
+    await expect('deploy.rolled_back');
     assert.equal(await berth.stop(), 0);
   });
 
@@ -120,7 +138,7 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     await revision('v1', 'v1');
     const v3 = await revision('v3', 'v3');
     await world.writeManifest('web', manifest('v1'));
-    const berth = world.start(nginx.berthFlags());
+    const berth = world.start([...nginx.berthFlags(), ...sink.flags()]);
     await serving('v1').catch((error: Error) => {
       throw new Error(`${error.message}\n${berth.tail(30)}`);
     });
@@ -152,6 +170,13 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     const web = (await world.status()).find((s) => s.app === 'web');
     assert.equal(web?.phase, 'Running');
     assert.equal(web?.canary, null);
+    const stepEvents = await expect('canary.step', 2);
+    assert.deepEqual(
+      stepEvents.map((e) => e.details.percent),
+      [10, 50],
+    );
+    await expect('canary.promoted');
+    await expect('deploy.succeeded', 2);
     assert.equal(await berth.stop(), 0);
   });
 });
