@@ -134,7 +134,6 @@ export class Recorder {
       },
       clock.now(),
     );
-    state.clear(name, ['canary']);
   }
 
   /**
@@ -168,7 +167,6 @@ export class Recorder {
       return;
     }
     if (end.kind !== 'settled') this.ownedTags(name, end.executed);
-    this.canaryJudged(name, plan);
     // Every action succeeded: the app is where the plan said it would be (a rollback, below, says otherwise).
     if (end.kind === 'applied' && !end.executed.rolledBack)
       this.writePhase(observation, plan.outcome.phase, plan.outcome.message);
@@ -302,17 +300,21 @@ export class Recorder {
         details: { repaired: end.repaired },
       });
     }
+    this.canaryJudged(name, plan, end);
   }
 
   /**
    * The record's canary after a round: its last judgement kept for status while it runs; cleared
-   * when the plan no longer has one (the manifest moved on, or the app is back on one revision).
+   * once promoted or rolled back, or when the plan no longer has one (the manifest moved on, or
+   * the app is back on one revision).
    */
-  private canaryJudged(name: string, plan: RecordedPlan): void {
+  private canaryJudged(name: string, plan: RecordedPlan, end: RoundEnd): void {
     const { state, clock } = this.deps;
     const recorded = state.get(name)?.canary;
     if (recorded === undefined) return;
-    if (plan.canary === undefined) {
+    // Ended: promoted or rolled back (a failed round of either leaves the record, to be tried again).
+    const ended = end.kind === 'applied' && (plan.canary?.kind === 'promote' || plan.canary?.kind === 'abort');
+    if (plan.canary === undefined || ended) {
       state.clear(name, ['canary']);
       return;
     }

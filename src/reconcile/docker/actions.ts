@@ -49,11 +49,6 @@ export interface Observation {
   servingDetails?: ContainerDetail[];
   /** The app's decrypted secret files on the host; undefined without a secrets directory, or when it has none. */
   secretFiles?: SecretFilesOnDisk;
-  /**
-   * True when nginx's access log is read (`--proxy nginx`, the collector running): a canary can be
-   * judged. False: `deploy.canary` is ignored and the revision switched at once, with a note.
-   */
-  canaryJudged?: boolean;
   /** The canary under way by berth's record, with both revisions' numbers since its step started. */
   canary?: ObservedCanary;
   /** `berth promote` or `berth abort`, asked since the last look (taken: it acts this round or never). */

@@ -155,7 +155,6 @@ export async function observeWith(
       ...(canary !== undefined && serving?.revision === canary.stableRevision ? { canary } : {}),
       ...(deps.canary ? { accessLog: deps.canary.target } : {}),
     }),
-    canaryJudged: deps.canary !== undefined,
     ...(canary ? { canary } : {}),
     retention: { history: record?.history ?? [], owned: record?.ownedTags ?? [], keep: options.keepRevisions },
     released: record?.released ?? [],

@@ -2,7 +2,7 @@
  * The canary's part of the plan (pure): whether a new revision goes through `deploy.canary`'s
  * steps, and what a step under way asks for once nginx's numbers are judged.
  *
- * A canary runs only with nginx's access log read (`--proxy nginx`), a revision serving now and a
+ * A canary runs only with `--proxy nginx` (whose access log `run` reads), a revision serving now and a
  * zero-downtime rollout: the first step is routed once the new containers pass their checks;
  * each later look judges the step (judgeCanaryStep): wait, the next step, the promotion (the
  * ordinary switch, retag and post-deploy of a rollout) or the abort (the ordinary rollback: traffic
@@ -29,8 +29,10 @@ export function canaryFor(
 ): { spec: CanarySpec; stableRevision: string } | { note?: string } {
   const spec = app.spec.deploy.canary;
   if (spec === undefined) return {};
-  if (!observation.proxy || observation.canaryJudged !== true)
-    return { note: ' (deploy.canary skipped: berth reads no access log without --proxy nginx; switched at once)' };
+  if (!observation.proxy)
+    return {
+      note: ' (deploy.canary skipped: a canary is a split in nginx, and berth runs without --proxy nginx; switched at once)',
+    };
   const serving = observation.serving;
   const stableRunning =
     serving !== undefined && servingEndpoints(app, serving.revision, observation.containers).length > 0;
@@ -108,11 +110,11 @@ export function planCanaryUnderWay(observation: Observation, w: CanaryUnderWay):
   const lost = w.kept.filter((c) => c.state !== 'running');
   if (w.missingSlots > 0 || lost.length > 0)
     return abort(`${w.missingSlots + lost.length} of its ${app.spec.replicas} container(s) stopped`);
-  if (spec === undefined || observation.canaryJudged !== true || canary.stats === undefined)
+  if (spec === undefined || !observation.proxy)
     return abort(
       spec === undefined
         ? 'deploy.canary was removed from the manifest mid-canary'
-        : 'berth no longer reads nginx access log (--proxy nginx)',
+        : 'berth runs without --proxy nginx now, and the split was nginx',
     );
   if (observation.canaryDecision === 'promote') {
     const promoted = w.promote();
@@ -122,6 +124,14 @@ export function planCanaryUnderWay(observation: Observation, w: CanaryUnderWay):
   const deadline = canary.startedAt + app.spec.deploy.progressDeadline * 1000;
   if (observation.now >= deadline)
     return abort(`it did not finish within deploy.progressDeadline (${app.spec.deploy.progressDeadline}s)`);
+  if (canary.stats === undefined)
+    // `berth plan`: the running berth reads nginx's access log, not this process.
+    return {
+      actions: [...w.actions, ...w.routeRepair],
+      outcome: { phase: 'Deploying', message: `canary at ${canary.percent}%: judged by the running berth` },
+      canary: note('wait', `${canary.percent}%: judged by the running berth`),
+      requeueAfterMs: CANARY_LOOK_MS,
+    };
   const verdict = judgeCanaryStep({
     canary: canary.stats.canary,
     stable: canary.stats.stable,

@@ -35,7 +35,6 @@ function observe(partial: Partial<Observation> = {}): Observation {
     image: { kind: 'present', id: NEW, repoDigests: [] },
     containers: [stable],
     proxy: true,
-    canaryJudged: true,
     now: NOW,
     route: { held: true, current: true },
     retention: { history: [], owned: [], keep: 5 },
@@ -92,10 +91,10 @@ describe('planApp with deploy.canary', () => {
     assert.equal(plan.canary, undefined);
   });
 
-  it('switches at once, saying why, without nginx access log', () => {
-    const plan = planApp(observe({ proxy: false, canaryJudged: false }));
+  it('switches at once, saying why, without --proxy nginx', () => {
+    const plan = planApp(observe({ proxy: false }));
     assert.ok(types(plan).includes('switch'));
-    assert.match(plan.outcome.message, /deploy\.canary skipped: .*--proxy nginx/);
+    assert.match(plan.outcome.message, /deploy\.canary skipped: .*without --proxy nginx/);
   });
 
   it('too little traffic: waits, saying how much, looked at again in a second; nothing is created or checked again', () => {
@@ -189,5 +188,13 @@ describe('planApp with deploy.canary', () => {
     const plan = planApp(observe({ ...underWay({ canary: [900, 0], stable: [900, 0] }), canaryDecision: 'abort' }));
     assert.deepEqual(types(plan), ['rollback']);
     assert.match(find(plan, 'rollback')?.reason ?? '', /aborted by `berth abort`/);
+  });
+
+  it('`berth plan` (no access log read): a step under way is left to the running berth', () => {
+    const { canary, ...rest } = underWay({ canary: [900, 900], stable: [900, 0] });
+    const { stats: _unread, ...recorded } = canary ?? ({} as ObservedCanary);
+    const plan = planApp(observe({ ...rest, canary: recorded as ObservedCanary }));
+    assert.deepEqual(types(plan), []);
+    assert.equal(plan.outcome.message, 'canary at 10%: judged by the running berth');
   });
 });
