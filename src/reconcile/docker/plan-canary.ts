@@ -89,9 +89,9 @@ export function planCanaryUnderWay(observation: Observation, w: CanaryUnderWay):
   });
   const abort = (why: string, verdict?: CanaryVerdict, said?: string): Plan => {
     const reason = said ?? `the canary at ${canary.percent}% failed: ${why}`;
+    // Traffic back first: a canary container the planner removes (it stopped) may still be in the split.
     return {
       actions: [
-        ...w.actions,
         {
           type: 'rollback',
           to: canary.stableRevision,
@@ -100,6 +100,7 @@ export function planCanaryUnderWay(observation: Observation, w: CanaryUnderWay):
           repository: w.repository,
           reason,
         },
+        ...w.actions,
       ],
       outcome: { phase: 'Degraded', message: `rolled back: ${reason}` },
       canary: note('abort', reason, verdict),
