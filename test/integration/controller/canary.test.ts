@@ -3,7 +3,7 @@ import { eventually } from '../../support/berth-process.js';
 import type { BerthEvent } from '../../../src/events/types.js';
 import { buildTestImage } from '../../support/docker.js';
 import { EventFile, expectEvents } from '../../support/event-sink.js';
-import { startLoad } from '../../support/load.js';
+import { type Load, startLoad } from '../../support/load.js';
 import { PrivateNginx } from '../../support/nginx.js';
 import { Scenario } from '../../support/scenario.js';
 
@@ -20,6 +20,8 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
   let world: Scenario;
   let nginx: PrivateNginx;
   let sink: EventFile;
+  /** The clients of the test under way: stopped after it, whether it passed or not. */
+  let running: Load | undefined;
 
   beforeEach(async () => {
     world = await Scenario.create();
@@ -27,6 +29,8 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     sink = await EventFile.create();
   });
   afterEach(async () => {
+    await running?.stop();
+    running = undefined;
     await world.cleanup();
     await nginx.stop();
     await sink.remove();
@@ -51,15 +55,15 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     });
   }
 
-  const manifest = (tag: string) => ({
+  const manifest = (tag: string, interval = 5) => ({
     tag,
     domains: [HOST],
     checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 20, timeout: 1 }] },
     deploy: {
       retireAfter: 2,
       monitor: 3,
-      progressDeadline: 90,
-      canary: { steps: [10, 50], interval: 5, maxErrorRate: 5, minRequests: 20 },
+      progressDeadline: 300,
+      canary: { steps: [10, 50], interval, maxErrorRate: 5, minRequests: 20 },
     },
   });
 
@@ -177,6 +181,68 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     );
     await expect('canary.promoted');
     await expect('deploy.succeeded', 2);
+    assert.equal(await berth.stop(), 0);
+  });
+
+  it('`berth promote` and `berth abort` act at once on a canary that would wait a minute at its step', async () => {
+    await revision('v1', 'v1');
+    await revision('v2', 'v2');
+    const v3 = await revision('v3', 'v3');
+    await world.writeManifest('web', manifest('v1', 60));
+    const berth = world.start([...nginx.berthFlags(), ...sink.flags()]);
+    await serving('v1').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(30)}`);
+    });
+    const canaryAt = async (tag: string) =>
+      eventually(
+        async () => {
+          const web = (await world.status()).find((s) => s.app === 'web');
+          return web?.canary !== null && web?.desiredTag === tag && web?.canary;
+        },
+        30_000,
+        `a canary of ${tag} under way`,
+      );
+
+    const clients = load();
+    await world.writeManifest('web', manifest('v2', 60));
+    await canaryAt('v2');
+    const promoteAt = Date.now();
+    const promote = await world.cli(['promote', 'web']);
+    assert.equal(promote.code, 0, promote.stderr);
+    await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web')?.history[0]?.tag === 'v2',
+      10_000,
+      'v2 promoted',
+    );
+    const promotedInMs = Date.now() - promoteAt;
+    assert.ok(promotedInMs < 5_000, `promoted ${promotedInMs} ms after berth promote`);
+    await expect('canary.promoted');
+
+    await world.writeManifest('web', manifest('v3', 60));
+    await canaryAt('v3');
+    const abortAt = Date.now();
+    const abort = await world.cli(['abort', 'web']);
+    assert.equal(abort.code, 0, abort.stderr);
+    const rolledBack = await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web')?.history.find((h) => h.outcome === 'rolled_back'),
+      10_000,
+      'v3 rolled back',
+    );
+    assert.ok(Date.now() - abortAt < 5_000, 'aborted at once');
+    assert.equal(rolledBack.tag, 'v3');
+    assert.match(rolledBack.reason ?? '', /aborted by `berth abort`/);
+    await eventually(
+      async () => (await world.running('web')).every((c) => c.imageId !== v3),
+      15_000,
+      'the v3 containers gone',
+    );
+    const during = await clients.stop();
+    for (let i = 0; i < 50; i++) assert.deepEqual(await nginx.get(HOST, PAGE), { status: 200, body: 'v2' });
+    assert.deepEqual(during.failures.slice(0, 5), [], `${during.failures.length} of ${during.requests} failed`);
+
+    const nothing = await world.cli(['abort', 'web']);
+    assert.equal(nothing.code, 1, 'no canary under way: nothing to abort');
+    assert.match(nothing.stderr, /has no canary under way/);
     assert.equal(await berth.stop(), 0);
   });
 });
