@@ -245,4 +245,47 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     assert.match(nothing.stderr, /has no canary under way/);
     assert.equal(await berth.stop(), 0);
   });
+
+  it('berth killed mid-canary resumes it when restarted: the split stays, the steps go on, no request fails', async () => {
+    await revision('v1', 'v1');
+    const v2 = await revision('v2', 'v2');
+    await world.writeManifest('web', manifest('v1'));
+    const first = world.start(nginx.berthFlags());
+    await serving('v1').catch((error: Error) => {
+      throw new Error(`${error.message}\n${first.tail(30)}`);
+    });
+    const clients = load();
+    await world.writeManifest('web', manifest('v2'));
+    await eventually(
+      async () => (await world.status()).find((s) => s.app === 'web')?.canary?.percent === 10,
+      30_000,
+      'the first step routed',
+    );
+    await first.stop('SIGKILL');
+    // Nothing listens to the access log now; nginx keeps the split it was given.
+    const bodies = new Set<string>();
+    for (let i = 0; i < 100; i++) bodies.add((await nginx.get(HOST, PAGE)).body);
+    assert.deepEqual([...bodies].sort(), ['v1', 'v2'], 'the split stands while berth is down');
+
+    const second = world.start(nginx.berthFlags());
+    const promoted = await eventually(
+      async () => {
+        const web = (await world.status()).find((s) => s.app === 'web');
+        return web?.history.find((h) => h.tag === 'v2' && h.outcome === 'succeeded');
+      },
+      60_000,
+      'v2 promoted by the restarted berth',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${second.tail(40)}`);
+    });
+    assert.equal(promoted.imageId, v2);
+    assert.deepEqual(
+      second.logs.filter((l) => l.step === 'canary').map((l) => l.percent),
+      [50],
+      'the restarted berth judged the step it found, then routed the next',
+    );
+    const during = await clients.stop();
+    assert.deepEqual(during.failures.slice(0, 5), [], `${during.failures.length} of ${during.requests} failed`);
+    assert.equal(await second.stop(), 0);
+  });
 });
