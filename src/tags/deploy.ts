@@ -3,15 +3,14 @@
  * then sets `spec.tag` in the app's manifest file in place (see ../manifest/edit.ts); the running
  * controller deploys it like any other edit. Nothing is written when a check fails.
  */
-import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { setSpecTag } from '../manifest/edit.js';
+import { ManifestRewriteError, rewriteManifestInPlace } from '../manifest/rewrite-in-place.js';
 import { ManifestDirectory } from '../manifest/read/load.js';
 import { tagProblem } from '../manifest/tag.js';
 import { formatProblem, type App } from '../manifest/types.js';
 import type { Runtime } from '../runtime/types.js';
 import { TagCommandError } from './errors.js';
-import { writeFileAtomically } from '../util/atomic-file.js';
 import { digestMatches, resolveLocalImage } from '../reconcile/docker/local-image.js';
 import { appRepository, imageRef, tagOf } from '../manifest/image-ref.js';
 
@@ -50,10 +49,14 @@ export async function deployTag(runtime: Runtime, input: DeployTagInput): Promis
       app,
     };
 
-  const target = await realpath(app.source.file);
-  const text = await readFile(target, 'utf8');
-  // Keeps the file's mode; the temporary name is hidden, so the watcher never reads it as a manifest.
-  await writeFileAtomically(target, setSpecTag(text, app.source.file, name, tag));
+  // Confined: inside the manifests, through its directory held open, only if unchanged since read;
+  // the file keeps its owner and mode, and the temporary name is hidden from the watcher.
+  await rewriteManifestInPlace(app.source.file, path.resolve(input.manifests), (text) =>
+    setSpecTag(text, app.source.file, name, tag),
+  ).catch((error: unknown) => {
+    if (error instanceof ManifestRewriteError) throw new TagCommandError(error.message);
+    throw error;
+  });
   return {
     file: app.source.file,
     previousTag: spec.tag,
