@@ -43,6 +43,13 @@ const cache: CodeCache | undefined =
 const { main } = loadBundle(join(dirname(fileURLToPath(import.meta.url)), `${name}.js`), cache).exports as {
   main: (argv: string[]) => Promise<number>;
 };
+/** How long a command that has finished may wait for the event loop to drain before it exits anyway. */
+const DRAIN_MS = 5_000;
+
 void main(argv).then((code) => {
   process.exitCode = code;
+  // The command has finished (berth run: stopped, its state flushed). A handle a library failed to
+  // let go (chokidar closed in the middle of its first scan keeps fs.watch handles) must not keep
+  // the process alive: systemd's stop would wait for its timeout and kill it.
+  setTimeout(() => process.exit(code), DRAIN_MS).unref();
 });
