@@ -20,6 +20,7 @@ import type { ImagePolicyRecord, RepositoryRecord } from '../state/types.js';
 import { WorkQueue } from '../controller/queue.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { candidateTags } from './candidate-tags.js';
 import { judgeApp } from './judge-app.js';
 import { RegistryError } from './registry-client.js';
 import { registryRepository } from './registry-repository.js';
@@ -212,15 +213,7 @@ export class ImageAutomation {
     this.looked.add(repository);
     let listed: string[];
     try {
-      const [registry, engine] = await Promise.all([
-        tags.registry(repository, this.abort.signal).catch((error: unknown) => {
-          // A repository only this host has (docker load, a CI build here): the engine's tags are all there is.
-          if (error instanceof RegistryError && error.kind === 'not-found') return [];
-          throw error;
-        }),
-        tags.engine(repository),
-      ]);
-      listed = [...new Set([...registry, ...engine])];
+      listed = await candidateTags(tags, repository, this.abort.signal);
     } catch (error) {
       if (this.abort.signal.aborted) throw error;
       const message = (error as Error).message;

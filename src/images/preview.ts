@@ -7,7 +7,7 @@ import type { AppRecord, RepositoryRecord } from '../state/types.js';
 import type { TagSources } from './automation.js';
 import { judgeApp } from './judge-app.js';
 import { describePolicy } from './policy.js';
-import { RegistryError } from './registry-client.js';
+import { candidateTags } from './candidate-tags.js';
 
 /** `1.4.3 available (semver >=1.0.0 <2.0.0): would write tag`, or why the tag stays. */
 export async function policyPreview(
@@ -21,14 +21,7 @@ export async function policyPreview(
   if (!policy) return undefined;
   let candidates: string[];
   try {
-    const [registry, engine] = await Promise.all([
-      sources.registry(app.spec.image, signal).catch((error: unknown) => {
-        if (error instanceof RegistryError && error.kind === 'not-found') return [];
-        throw error;
-      }),
-      sources.engine(app.spec.image),
-    ]);
-    candidates = [...new Set([...registry, ...engine])];
+    candidates = await candidateTags(sources, app.spec.image, signal);
   } catch (error) {
     return `image policy ${describePolicy(policy)}: cannot look at ${app.spec.image}: ${(error as Error).message}; the tag stays ${app.spec.tag}`;
   }

@@ -5,7 +5,6 @@
  * an in-place edit cannot follow. Servers run on 127.0.0.1; files in a scratch directory.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -29,6 +28,7 @@ import { systemClock } from '../../../src/util/clock.js';
 import { silentLogger } from '../../../src/util/silent-logger.js';
 import { testApp } from '../../support/apps.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { swapDirectories } from '../../support/directory-swapper.js';
 
 const NOW = Date.UTC(2026, 11, 6, 23, 0, 0);
 
@@ -350,15 +350,7 @@ describe('hostile inputs to image automation', () => {
       await writeFile(join(root, 'team', 'apps', 'web.yaml'), manifestOf('1.1.0'));
       await symlink(victim, join(root, 'team', 'apps.link'));
       // The user's side: swaps team/apps and team/apps.link (a link to the victim directory) as fast as it can.
-      const swapper = spawn(
-        process.execPath,
-        [
-          '-e',
-          `const { renameSync } = require('node:fs'); process.chdir(${JSON.stringify(join(root, 'team'))});
-           for (;;) { try { renameSync('apps', 'x'); renameSync('apps.link', 'apps'); renameSync('x', 'apps.link'); } catch {} }`,
-        ],
-        { stdio: 'ignore' },
-      );
+      const swapper = swapDirectories(join(root, 'team'), 'apps', 'apps.link');
       try {
         const outcomes = new Set<string>();
         const until = Date.now() + 5_000;
@@ -380,8 +372,7 @@ describe('hostile inputs to image automation', () => {
         assert.deepEqual(await readdir(victim), ['web.yaml'], 'not even a temporary file there');
         assert.ok(outcomes.has('written'), `the manifest is still written between swaps: ${[...outcomes]}`);
       } finally {
-        swapper.kill();
-        await new Promise((resolve) => swapper.once('exit', resolve));
+        await swapper.stop();
       }
     });
   });

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManifestRewriteError, rewriteManifestInPlace } from '../../../src/manifest/rewrite-in-place.js';
+import { swapDirectories } from '../../support/directory-swapper.js';
 
 /**
  * The confined in-place rewrite `tags:deploy` and image automation share: inside the manifests,
@@ -57,15 +57,8 @@ describe('rewriting a manifest in place (rewriteManifestInPlace)', () => {
     await writeFile(join(victim, 'web.yaml'), 'spec:\n  tag: v1 # root-only, never to be written\n');
     await writeFile(join(root, 'team', 'apps', 'web.yaml'), 'spec:\n  tag: v1\n');
     await symlink(victim, join(root, 'team', 'apps.link'));
-    const swapper = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const { renameSync } = require('node:fs'); process.chdir(${JSON.stringify(join(root, 'team'))});
-         for (;;) { try { renameSync('apps', 'x'); renameSync('apps.link', 'apps'); renameSync('x', 'apps.link'); } catch {} }`,
-      ],
-      { stdio: 'ignore' },
-    );
+    // The user's side: swaps team/apps and team/apps.link (a link to the victim directory) as fast as it can.
+    const swapper = swapDirectories(join(root, 'team'), 'apps', 'apps.link');
     try {
       const outcomes = new Set<string>();
       const until = Date.now() + 5_000;
@@ -84,8 +77,7 @@ describe('rewriting a manifest in place (rewriteManifestInPlace)', () => {
       assert.deepEqual(await readdir(victim), ['web.yaml'], 'not even a temporary file there');
       assert.ok(outcomes.has('written'), `the manifest is still written between swaps: ${[...outcomes]}`);
     } finally {
-      swapper.kill();
-      await new Promise((resolve) => swapper.once('exit', resolve));
+      await swapper.stop();
     }
   });
 });
