@@ -8,6 +8,7 @@
  * of this run: a line without it is not nginx's and is refused before anything else is read.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { ACCESS_LOG_FIELDS, type AccessLogField } from '../access-log-format.js';
 import { splitUpstreamAttempts, type UpstreamAttempt } from './upstream-attempts.js';
 
 /** One request nginx answered, with every upstream attempt it made for it, in order. */
@@ -24,15 +25,6 @@ export interface AccessEntry {
 
 /** Why a line was not read: `token` (not ours: someone else wrote it) or `malformed` (ours, unreadable). */
 export type AccessLineRefusal = 'token' | 'malformed';
-
-const FIELDS = [
-  'upstream_addr',
-  'upstream_status',
-  'upstream_response_time',
-  'status',
-  'request_time',
-  'msec',
-] as const;
 
 /**
  * Reads one line: the entry, or why not. The token is compared in constant time; the rest is read
@@ -51,8 +43,8 @@ export function parseAccessLine(line: string, token: string): AccessEntry | Acce
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return 'malformed';
   const record = document as Record<string, unknown>;
-  const values: Partial<Record<(typeof FIELDS)[number], string>> = {};
-  for (const field of FIELDS) {
+  const values: Partial<Record<AccessLogField, string>> = {};
+  for (const field of ACCESS_LOG_FIELDS) {
     const value = record[field];
     if (typeof value !== 'string') return 'malformed';
     values[field] = value;
