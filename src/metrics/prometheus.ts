@@ -21,6 +21,19 @@ interface GaugeSources {
   certificates?(): CertificateRecord[];
   /** Whether the git source's remote answered at its last look, when berth follows one. */
   sourceUp?(): boolean;
+  /** The canaries under way (deploy.canary): the new revision's share, and its numbers at the last judgement. */
+  canaries?(): CanaryGauge[];
+}
+
+/** One app's canary as the gauges show it. */
+export interface CanaryGauge {
+  app: string;
+  /** Percent of requests the new revision takes now. */
+  percent: number;
+  /** Its error rate in percent at the last judgement; undefined before the first. */
+  errorRate?: number;
+  /** Its p95 upstream response time in ms at the last judgement, when it had answers. */
+  p95Ms?: number;
 }
 
 interface PrometheusMetrics extends ControllerMetrics {
@@ -118,6 +131,37 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
       this.reset();
       for (const c of sources.certificates?.() ?? [])
         this.set({ domain: c.domain, app: c.app }, c.error !== undefined ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'berth_canary_weight_percent',
+    help: "Percent of an app's requests its canary (the new revision) takes now; absent while no canary runs.",
+    labelNames: ['app'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of sources.canaries?.() ?? []) this.set({ app: c.app }, c.percent);
+    },
+  });
+  new Gauge({
+    name: 'berth_canary_error_rate_percent',
+    help: "The canary's error rate (5xx answers and failed upstream connections, percent of its requests) in the step's window at the last judgement.",
+    labelNames: ['app'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of sources.canaries?.() ?? []) if (c.errorRate !== undefined) this.set({ app: c.app }, c.errorRate);
+    },
+  });
+  new Gauge({
+    name: 'berth_canary_latency_p95_milliseconds',
+    help: "The canary's p95 upstream response time in the step's window at the last judgement.",
+    labelNames: ['app'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of sources.canaries?.() ?? []) if (c.p95Ms !== undefined) this.set({ app: c.app }, c.p95Ms);
     },
   });
 

@@ -47,6 +47,20 @@ export async function statusMetrics(parts: MetricParts): Promise<PrometheusMetri
     stateWritable: () => state.writeFailure() === undefined,
     certificates: () => state.certificates(),
     ...(parts.followsGit ? { sourceUp: () => state.source()?.error === undefined } : {}),
+    canaries: () =>
+      state.names().flatMap((app) => {
+        const canary = state.get(app)?.canary;
+        if (canary === undefined) return [];
+        const numbers = canary.numbers;
+        return [
+          {
+            app,
+            percent: canary.percent,
+            ...(numbers ? { errorRate: numbers.errorRate } : {}),
+            ...(numbers?.p95Ms !== undefined ? { p95Ms: numbers.p95Ms } : {}),
+          },
+        ];
+      }),
   });
 }
 

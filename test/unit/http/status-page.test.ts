@@ -76,6 +76,36 @@ describe('status page (rendering)', () => {
     );
   });
 
+  it('shows a canary under way: its step, its share, and the numbers it was last judged on', () => {
+    const app = testApp('web');
+    const web = appStatus(
+      'web',
+      record({
+        desiredTag: 'v2',
+        servingTag: 'v1',
+        phase: 'Deploying',
+        canary: {
+          revision: 'r2',
+          stableRevision: 'r1',
+          step: 1,
+          percent: 25,
+          startedAt: now - 40_000,
+          stepStartedAt: now - 12_000,
+          reason: '25%: 12 of 50 requests <so far>',
+          numbers: { requests: 12, errors: 1, errorRate: 8.333, p95Ms: 119.6 },
+        },
+      }),
+      [containerOf(app, 'sha256:aaa')],
+    );
+    const html = renderLive({ namespace: 'dokku', apps: [web], now });
+    assert.match(
+      html,
+      /<div class="canary">canary step 2: 25% to v2, step began <time [^>]*>12 seconds ago<\/time>; 1 error in 12 requests \(8\.33%\), p95 120 ms; 25%: 12 of 50 requests &lt;so far&gt;<\/div>/,
+    );
+    const steady = renderLive({ namespace: 'dokku', apps: [appStatus('web', record({}), [])], now });
+    assert.doesNotMatch(steady, /class="canary"/, 'no canary line while none runs');
+  });
+
   it('escapes everything that comes from manifests, state or the engine', () => {
     const evil = appStatus(
       'web',

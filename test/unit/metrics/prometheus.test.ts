@@ -51,6 +51,29 @@ describe('Prometheus metrics', () => {
     assert.match(text, /^berth_state_writable 1$/m);
   });
 
+  it("shows each canary's weight and the error rate and p95 it was last judged on, and drops them when it ends", async () => {
+    let canaries: { app: string; percent: number; errorRate?: number; p95Ms?: number }[] = [
+      { app: 'web', percent: 25, errorRate: 7.1, p95Ms: 180 },
+      { app: 'api', percent: 10 },
+    ];
+    const metrics = createPrometheusMetrics({
+      phases: () => [],
+      queueDepth: () => 0,
+      manifestErrors: () => 0,
+      stateWritable: () => true,
+      canaries: () => canaries,
+    });
+    let text = await metrics.registry.metrics();
+    assert.match(text, /^berth_canary_weight_percent\{app="web"\} 25$/m);
+    assert.match(text, /^berth_canary_weight_percent\{app="api"\} 10$/m);
+    assert.match(text, /^berth_canary_error_rate_percent\{app="web"\} 7\.1$/m);
+    assert.doesNotMatch(text, /^berth_canary_error_rate_percent\{app="api"\}/m, 'not judged yet: no rate');
+    assert.match(text, /^berth_canary_latency_p95_milliseconds\{app="web"\} 180$/m);
+    canaries = [];
+    text = await metrics.registry.metrics();
+    assert.doesNotMatch(text, /^berth_canary_weight_percent\{/m, 'a canary that ended leaves no weight behind');
+  });
+
   it('includes the default process metrics, on a registry of its own (two controllers in one process do not clash)', async () => {
     const first = createPrometheusMetrics({
       phases: () => [],
