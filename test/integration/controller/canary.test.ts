@@ -42,30 +42,52 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
 
   /**
    * An image whose PAGE (a CGI script of busybox httpd) answers `body`, or 500 to one request in
-   * `failOneIn` when given; /health answers ok.
+   * `failOneIn` when given, after `delaySeconds` when given; /health answers ok at once.
    */
-  function revision(tag: string, body: string, failOneIn?: number): Promise<string> {
+  function revision(tag: string, body: string, failOneIn?: number, delaySeconds?: number): Promise<string> {
     const fail =
       failOneIn === undefined
         ? ''
         : `if [ $((RANDOM % ${failOneIn})) -eq 0 ]; then printf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nbroken'; exit 0; fi\n`;
+    const delay = delaySeconds === undefined ? '' : `/bin/busybox sleep ${delaySeconds}\n`;
     return buildTestImage(`${world.namespace}/web`, tag, {
-      extraFiles: { 'cgi-bin/page': `#!/bin/sh\n${fail}printf 'Content-Type: text/plain\\r\\n\\r\\n${body}'\n` },
+      extraFiles: {
+        'cgi-bin/page': `#!/bin/sh\n${delay}${fail}printf 'Content-Type: text/plain\\r\\n\\r\\n${body}'\n`,
+      },
       command: `/bin/busybox chmod 755 /www/cgi-bin/page; trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait`,
     });
   }
 
-  const manifest = (tag: string, interval = 5) => ({
+  const manifest = (tag: string, canary: Record<string, unknown> = {}, progressDeadline = 300) => ({
     tag,
     domains: [HOST],
     checks: { http: [{ path: '/health', content: 'ok', wait: 0, attempts: 20, timeout: 1 }] },
     deploy: {
       retireAfter: 2,
       monitor: 3,
-      progressDeadline: 300,
-      canary: { steps: [10, 50], interval, maxErrorRate: 5, minRequests: 20 },
+      progressDeadline,
+      canary: { steps: [10, 50], interval: 5, maxErrorRate: 5, minRequests: 20, ...canary },
     },
   });
+
+  /** The app's status once `accept` returns something for it, with berth's log in the error when it never does. */
+  async function statusWhen<T>(
+    berth: { tail(n: number): string },
+    what: string,
+    accept: (web: Awaited<ReturnType<Scenario['status']>>[number]) => T | undefined | false,
+    ms = 60_000,
+  ): Promise<T> {
+    return eventually(
+      async () => {
+        const web = (await world.status()).find((s) => s.app === 'web');
+        return web === undefined ? undefined : accept(web);
+      },
+      ms,
+      what,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(40)}`);
+    }) as Promise<T>;
+  }
 
   async function serving(body: string): Promise<void> {
     await eventually(async () => (await nginx.get(HOST, PAGE)).body === body, 30_000, `nginx to serve ${body}`);
@@ -138,6 +160,82 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     assert.equal(await berth.stop(), 0);
   });
 
+  it('aborts a slow revision on its p95 at the first step, the stable one being quick', async () => {
+    const v1 = await revision('v1', 'v1');
+    await revision('v2', 'v2', undefined, 0.3);
+    await world.writeManifest('web', manifest('v1', { maxLatencyP95: 150 }));
+    const berth = world.start([...nginx.berthFlags(), ...sink.flags()]);
+    await serving('v1').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(30)}`);
+    });
+
+    const clients = load();
+    await world.writeManifest('web', manifest('v2', { maxLatencyP95: 150 }));
+    const rolledBack = await statusWhen(berth, 'the slow canary rolled back', (web) =>
+      web.history.find((h) => h.outcome === 'rolled_back'),
+    );
+    const during = await clients.stop();
+
+    assert.equal(rolledBack.tag, 'v2');
+    assert.match(
+      rolledBack.reason ?? '',
+      /^the canary at 10% failed: p95 \d+ ms over \d+ requests at 10%, above 150 ms \(the stable revision: p95 \d+ ms\)$/,
+    );
+    const p95 = Number(/p95 (\d+) ms over/.exec(rolledBack.reason ?? '')?.[1]);
+    assert.ok(p95 >= 250, `the canary's p95 is its 0.3 s page: ${p95} ms`);
+    assert.deepEqual(during.failures.slice(0, 5), [], 'slow is not failed: no request failed');
+    await eventually(
+      async () => (await world.running('web')).every((c) => c.imageId === v1),
+      15_000,
+      'only v1 containers run',
+    );
+    const [aborted] = await expect('canary.aborted');
+    assert.ok(
+      ((aborted?.details.numbers as { p95Ms?: number } | undefined)?.p95Ms ?? 0) >= 250,
+      'the event carries the p95',
+    );
+    assert.equal(await berth.stop(), 0);
+  });
+
+  it('a step with too little traffic waits and says so, until progressDeadline ends the canary', async () => {
+    await revision('v1', 'v1');
+    await revision('v2', 'v2');
+    const few = { steps: [10], interval: 5, minRequests: 1000 };
+    await world.writeManifest('web', manifest('v1', few, 15));
+    const berth = world.start([...nginx.berthFlags(), ...sink.flags()]);
+    await serving('v1').catch((error: Error) => {
+      throw new Error(`${error.message}\n${berth.tail(30)}`);
+    });
+
+    await world.writeManifest('web', manifest('v2', few, 15));
+    const firstStep = await statusWhen(berth, 'the first step routed', (web) => web.canary ?? undefined);
+    // A trickle: far fewer than 1,000 requests reach the canary in the deadline.
+    for (let i = 0; i < 60; i++) assert.equal((await nginx.get(HOST, PAGE)).status, 200);
+    const waiting = await statusWhen(berth, 'the step judged short of requests', (web) =>
+      web.canary?.reason?.match(/^10%: \d+ of 1,000 requests$/) ? web : undefined,
+    );
+    assert.equal(waiting.phase, 'Deploying');
+    assert.match(waiting.message, /^canary 10%: \d+ of 1,000 requests$/);
+    const pastInterval = Date.parse(firstStep.stepStartedAt) + 6_000 - Date.now();
+    if (pastInterval > 0) await new Promise((resolve) => setTimeout(resolve, pastInterval));
+    const stillWaiting = (await world.status()).find((s) => s.app === 'web');
+    assert.deepEqual(
+      { step: stillWaiting?.canary?.step, percent: stillWaiting?.canary?.percent },
+      { step: 1, percent: 10 },
+      'past its 5 s interval, the step short of requests still waits',
+    );
+
+    const rolledBack = await statusWhen(berth, 'the deadline ended the canary', (web) =>
+      web.history.find((h) => h.outcome === 'rolled_back'),
+    );
+    assert.equal(rolledBack.tag, 'v2');
+    assert.match(rolledBack.reason ?? '', /did not finish within deploy\.progressDeadline \(15s\)/);
+    const startedToEnd = Date.now() - Date.parse(firstStep.startedAt);
+    assert.ok(startedToEnd < 25_000, `ended ${startedToEnd} ms after the first step, bounded by the 15 s deadline`);
+    for (let i = 0; i < 20; i++) assert.deepEqual(await nginx.get(HOST, PAGE), { status: 200, body: 'v1' });
+    assert.equal(await berth.stop(), 0);
+  });
+
   it('promotes a good revision through 10% and 50% with no failed request', async () => {
     await revision('v1', 'v1');
     const v3 = await revision('v3', 'v3');
@@ -188,7 +286,7 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     await revision('v1', 'v1');
     await revision('v2', 'v2');
     const v3 = await revision('v3', 'v3');
-    await world.writeManifest('web', manifest('v1', 60));
+    await world.writeManifest('web', manifest('v1', { interval: 60 }));
     const berth = world.start([...nginx.berthFlags(), ...sink.flags()]);
     await serving('v1').catch((error: Error) => {
       throw new Error(`${error.message}\n${berth.tail(30)}`);
@@ -204,7 +302,7 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
       );
 
     const clients = load();
-    await world.writeManifest('web', manifest('v2', 60));
+    await world.writeManifest('web', manifest('v2', { interval: 60 }));
     await canaryAt('v2');
     const promoteAt = Date.now();
     const promote = await world.cli(['promote', 'web']);
@@ -218,7 +316,7 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     assert.ok(promotedInMs < 5_000, `promoted ${promotedInMs} ms after berth promote`);
     await expect('canary.promoted');
 
-    await world.writeManifest('web', manifest('v3', 60));
+    await world.writeManifest('web', manifest('v3', { interval: 60 }));
     await canaryAt('v3');
     const abortAt = Date.now();
     const abort = await world.cli(['abort', 'web']);
