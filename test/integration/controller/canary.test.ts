@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { eventually } from '../../support/berth-process.js';
 import type { BerthEvent } from '../../../src/events/types.js';
-import { buildTestImage } from '../../support/docker.js';
 import { EventFile, expectEvents } from '../../support/event-sink.js';
 import { type Load, startLoad } from '../../support/load.js';
 import { PrivateNginx } from '../../support/nginx.js';
+import { buildPageImage, PAGE_PATH } from '../../support/page-image.js';
 import { Scenario } from '../../support/scenario.js';
 
 /**
@@ -16,7 +16,7 @@ import { Scenario } from '../../support/scenario.js';
 describe('berth run: a canary judged on nginx access log (real engine, real nginx)', function () {
   this.timeout(120_000);
   const HOST = 'web.example.test';
-  const PAGE = '/cgi-bin/page';
+  const PAGE = PAGE_PATH;
   let world: Scenario;
   let nginx: PrivateNginx;
   let sink: EventFile;
@@ -40,23 +40,12 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
   const expect = (type: BerthEvent['type'], count = 1) =>
     expectEvents(sink, timeline, type, { namespace: world.namespace, app: 'web', count });
 
-  /**
-   * An image whose PAGE (a CGI script of busybox httpd) answers `body`, or 500 to one request in
-   * `failOneIn` when given, after `delaySeconds` when given; /health answers ok at once.
-   */
-  function revision(tag: string, body: string, failOneIn?: number, delaySeconds?: number): Promise<string> {
-    const fail =
-      failOneIn === undefined
-        ? ''
-        : `if [ $((RANDOM % ${failOneIn})) -eq 0 ]; then printf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nbroken'; exit 0; fi\n`;
-    const delay = delaySeconds === undefined ? '' : `/bin/busybox sleep ${delaySeconds}\n`;
-    return buildTestImage(`${world.namespace}/web`, tag, {
-      extraFiles: {
-        'cgi-bin/page': `#!/bin/sh\n${delay}${fail}printf 'Content-Type: text/plain\\r\\n\\r\\n${body}'\n`,
-      },
-      command: `/bin/busybox chmod 755 /www/cgi-bin/page; trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait`,
+  const revision = (tag: string, body: string, failOneIn?: number, delaySeconds?: number): Promise<string> =>
+    buildPageImage(`${world.namespace}/web`, tag, {
+      body,
+      ...(failOneIn !== undefined ? { failOneIn } : {}),
+      ...(delaySeconds !== undefined ? { delaySeconds } : {}),
     });
-  }
 
   const manifest = (tag: string, canary: Record<string, unknown> = {}, progressDeadline = 300) => ({
     tag,

@@ -1,0 +1,185 @@
+/**
+ * The canary benchmark of issue 37 (`npm run bench:canary`): figures printed, not a timed test.
+ *
+ * A revision that passes its checks (/health) but answers 500 to a fifth of its pages, deployed
+ * under the same minute of load (CLIENTS clients through a private nginx, 2 replicas) by berth
+ * (`run --proxy nginx`, zero-downtime) twice:
+ * - without a canary: the switch sends every request to it, and it stays until a person notices;
+ * - with `deploy.canary` (steps 10, 25, 50; maxErrorRate 1; minRequests 50): judged on nginx's
+ *   access log and rolled back at the first step.
+ * For each: the requests and how many failed (a connection error, no answer in 10 s, a status
+ * other than 200 or an unexpected body), how many failed after berth's decision, the time from the
+ * manifest edit to traffic back on the old revision (berth's `rollback` log line), and for the
+ * canary what the issue expects: step% x 20% of the requests during the step. Results: a table
+ * and bench/results/canary.json. Everything created is removed.
+ */
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dump } from 'js-yaml';
+import { printTable, writeAtomically } from './support/figures.js';
+import { runBenchmark, withOwnTeardown } from './support/teardown.js';
+import { BerthProcess, eventually } from '../test/support/berth-process.js';
+import { cleanupNamespace, uniqueNamespace } from '../test/support/docker.js';
+import { startLoad } from '../test/support/load.js';
+import { PrivateNginx } from '../test/support/nginx.js';
+import { buildPageImage, PAGE_PATH } from '../test/support/page-image.js';
+
+const CLIENTS = 4;
+const LOAD_SECONDS = Number(process.env.BENCH_CANARY_SECONDS ?? 60);
+/** The edit comes this long into the minute, so both runs see the old revision serve first. */
+const EDIT_AFTER_SECONDS = 5;
+const DOMAIN = 'web.canary.bench';
+const RESULTS_FILE = resolve('bench/results/canary.json');
+const CANARY = { steps: [10, 25, 50], interval: 30, maxErrorRate: 1, minRequests: 50 };
+/** The bad revision's share of failing pages. */
+const FAILING = 0.2;
+
+interface Row {
+  who: string;
+  requests: number;
+  failed: number;
+  /** Failed more than a second after berth's rollback (none expected once the old revision serves alone). */
+  failedAfterDecision: number;
+  /** Seconds from the manifest edit to berth's rollback; undefined when it never rolled back. */
+  editToBackSeconds?: number;
+  /** Seconds the first step ran before the decision. */
+  stepSeconds?: number;
+  /** step% x 20% of the requests during the step: what the issue expects a canary to cost. */
+  expectedFailed?: number;
+  reason?: string;
+  /** berth's other warnings and errors during the run. */
+  warnings?: string[];
+}
+
+await runBenchmark(async (teardown) => {
+  const rows: Row[] = [];
+  for (const withCanary of [false, true])
+    rows.push(
+      await withOwnTeardown(teardown, withCanary ? 'with a canary' : 'without a canary', async (own) => {
+        const namespace = uniqueNamespace('cb');
+        own.add('remove images', () => cleanupNamespace(namespace));
+        await buildPageImage(`${namespace}/web`, 'v1', { body: 'v1' });
+        await buildPageImage(`${namespace}/web`, 'v2', { body: 'v2', failOneIn: Math.round(1 / FAILING) });
+        const root = await mkdtemp(join(tmpdir(), 'berth-canary-bench-'));
+        own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
+        const manifests = join(root, 'manifests');
+        await mkdir(manifests);
+        const write = async (tag: string) => {
+          const spec = {
+            tag,
+            replicas: 2,
+            ports: [{ container: 8080 }],
+            domains: [DOMAIN],
+            checks: { http: [{ path: '/health', content: 'ok', attempts: 20, wait: 0, timeout: 2 }] },
+            deploy: { retireAfter: 30, monitor: 30, progressDeadline: 600, ...(withCanary ? { canary: CANARY } : {}) },
+          };
+          await writeFile(
+            join(manifests, '.web.yaml.tmp'),
+            dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }),
+          );
+          await rename(join(manifests, '.web.yaml.tmp'), join(manifests, 'web.yaml'));
+        };
+        const nginx = await PrivateNginx.start();
+        own.add('stop nginx', () => nginx.stop());
+        await write('v1');
+        const berth = new BerthProcess([
+          'run',
+          '--manifests',
+          manifests,
+          '--namespace',
+          namespace,
+          '--state-dir',
+          join(root, 'state'),
+          '--resync',
+          '3600',
+          ...nginx.berthFlags(),
+        ]);
+        own.add('stop berth', () => berth.stop('SIGKILL'));
+        await eventually(
+          async () => (await nginx.get(DOMAIN, PAGE_PATH)).body === 'v1',
+          60_000,
+          'berth to serve v1',
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\n${berth.tail(10)}\n${berth.stderr}`);
+        });
+        await nginx.settled();
+
+        const load = startLoad(
+          () => nginx.get(DOMAIN, PAGE_PATH, 10_000),
+          (body) => body === 'v1' || body === 'v2',
+          CLIENTS,
+        );
+        const started = Date.now();
+        await sleep(EDIT_AFTER_SECONDS * 1000);
+        const editedAt = Date.now();
+        const requestsBeforeEdit = load.result.requests;
+        await write('v2');
+        await sleep(Math.max(0, started + LOAD_SECONDS * 1000 - Date.now()));
+        const result = await load.stop();
+        await eventually(
+          async () => berth.logs.some((l) => l.step === 'rollback' || l.step === 'switch'),
+          60_000,
+          'berth to switch or roll back',
+        );
+        // The canary's decision: the rollback whose reason is the judgement (not a failed start's cleanup), and the step before it.
+        const decision = berth.logs.findIndex(
+          (l) => l.step === 'rollback' && typeof l.reason === 'string' && l.reason.startsWith('the canary'),
+        );
+        const rolledBackAt = decision >= 0 ? (berth.logs[decision]!.time as number) : undefined;
+        const routedAt = berth.logs
+          .slice(0, Math.max(0, decision))
+          .findLast((l) => l.step === 'canary' && l.percent !== undefined)?.time as number | undefined;
+        const row: Row = {
+          who: withCanary
+            ? `berth with deploy.canary (steps ${CANARY.steps.join(', ')}; maxErrorRate ${CANARY.maxErrorRate}%)`
+            : 'berth without a canary (switched at once)',
+          requests: result.requests,
+          failed: result.failures.length,
+          failedAfterDecision:
+            rolledBackAt === undefined
+              ? result.failures.length
+              : result.failures.filter((f) => f.at > rolledBackAt + 1_000).length,
+        };
+        if (rolledBackAt !== undefined && routedAt !== undefined) {
+          const rate = (result.requests - requestsBeforeEdit) / ((started + LOAD_SECONDS * 1000 - editedAt) / 1000);
+          row.editToBackSeconds = (rolledBackAt - editedAt) / 1000;
+          row.stepSeconds = (rolledBackAt - routedAt) / 1000;
+          row.expectedFailed = rate * row.stepSeconds * (CANARY.steps[0]! / 100) * FAILING;
+          row.reason = berth.logs[decision]!.reason as string;
+        }
+        // What else went wrong during the run (a failed start retried, say), for a reader of the figures.
+        row.warnings = berth.logs.filter((l) => l.level >= 40 && l !== berth.logs[decision]).map((l) => String(l.msg));
+        return row;
+      }),
+    );
+
+  printTable(
+    `A revision failing ${FAILING * 100}% of its pages (passing /health), deployed under ${LOAD_SECONDS} s of load (${CLIENTS} clients through nginx, 2 replicas)`,
+    [
+      'who',
+      'requests',
+      'failed',
+      'failed after the decision',
+      'edit to back on v1, s',
+      'first step to decision, s',
+      'expected (step% x 20%)',
+    ],
+    rows.map((row) => [
+      row.who,
+      String(row.requests),
+      String(row.failed),
+      String(row.failedAfterDecision),
+      row.editToBackSeconds === undefined ? 'never (until a person)' : row.editToBackSeconds.toFixed(2),
+      row.stepSeconds === undefined ? '–' : row.stepSeconds.toFixed(2),
+      row.expectedFailed === undefined ? '–' : row.expectedFailed.toFixed(0),
+    ]),
+  );
+  for (const row of rows) {
+    if (row.reason) console.log(`${row.who}: ${row.reason}`);
+    for (const warning of row.warnings ?? []) console.log(`${row.who}: berth warned: ${warning.slice(0, 300)}`);
+  }
+  await writeAtomically(RESULTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
+  console.log(`results: ${RESULTS_FILE}`);
+});
