@@ -78,8 +78,14 @@ describe('berth run: a canary judged on nginx access log (real engine, real ngin
     }) as Promise<T>;
   }
 
+  /**
+   * Once nginx serves `body`, and no worker of an older configuration accepts connections any more
+   * (the worker nginx started with, before berth's first block, answers 404 for a few milliseconds
+   * after the first reload: the load would count those).
+   */
   async function serving(body: string): Promise<void> {
     await eventually(async () => (await nginx.get(HOST, PAGE)).body === body, 30_000, `nginx to serve ${body}`);
+    await nginx.settled();
   }
 
   const load = () =>
