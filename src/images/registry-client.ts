@@ -176,6 +176,7 @@ class RegistrySession {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer !== undefined) {
       const issued = await requestToken(
+        this.target.origin,
         bearer,
         this.scope,
         () => this.credentials(),

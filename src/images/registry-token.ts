@@ -4,13 +4,18 @@
  * &scope=` with Basic credentials when berth has a user and password for the registry, or, for an
  * identity token (what `docker login` keeps for some registries), the OAuth2 form `POST realm` with
  * `grant_type=refresh_token`. The answer is JSON `{ token | access_token, expires_in? }` of at most
- * 64 KiB. The realm must be http(s) with no credentials in it; berth's credentials go to it over
- * https, or plain http on a loopback host only (elsewhere the token is asked for anonymously).
+ * 64 KiB. The realm must be http(s) with no credentials in it, and no nearer this machine than
+ * the registry (host-reach.ts: a registry off loopback naming a token service on loopback, on a
+ * link-local address such as a cloud's metadata service, or a public registry naming a private
+ * address, is refused: that is a hostile registry reaching what it cannot itself). berth's
+ * credentials go to it over https, or plain http on a loopback host only (elsewhere the token is
+ * asked for anonymously).
  */
 import type { Challenge } from './www-authenticate.js';
 import { exchange, type HttpDeps } from './registry-http.js';
 import type { RegistryFailures } from './registry-failures.js';
 import { isLoopbackHost } from './registry-repository.js';
+import { hostReach, isNearerThan } from './host-reach.js';
 
 /** What berth found in Docker's config.json for a registry. */
 export type RegistryCredentials =
@@ -30,8 +35,12 @@ const DEFAULT_EXPIRES_IN_S = 60;
 const MAX_EXPIRES_IN_S = 24 * 60 * 60;
 const TOKEN = /^[\x21-\x7e]{1,16384}$/;
 
-/** Asks the token service of `challenge` (a Bearer one) for a token for `scope` (or the challenge's own). */
+/**
+ * Asks the token service of `challenge` (a Bearer one, from the registry at `registryOrigin`) for
+ * a token for `scope` (or the challenge's own).
+ */
 export async function requestToken(
+  registryOrigin: string,
   challenge: Challenge,
   defaultScope: string,
   credentials: () => Promise<RegistryCredentials | undefined>,
@@ -41,6 +50,11 @@ export async function requestToken(
 ): Promise<IssuedToken> {
   const realm = realmOf(challenge.params.get('realm'));
   if (typeof realm === 'string') throw failures.badAnswer(realm);
+  const registryHost = new URL(registryOrigin).hostname;
+  if (isNearerThan(realm.hostname, registryHost))
+    throw failures.badAnswer(
+      `a Bearer challenge naming a token service on a ${hostReach(realm.hostname)} address (${realm.origin}) from a registry that is not: refused`,
+    );
   const who = `its token service (${realm.origin})`;
   const secure = realm.protocol === 'https:' || isLoopbackHost(realm.hostname);
   const found = await credentials();

@@ -326,6 +326,53 @@ describe('listTags (Registry HTTP API v2 against servers on 127.0.0.1)', functio
     assert.equal(plainRealm.url, 'http://auth.example.com/token?service=reg&scope=repository%3Ateam%2Fweb%3Apull');
   });
 
+  it('refuses a token realm nearer this machine than the registry (loopback, link-local, private from a public registry), asking it nothing', async () => {
+    // A hostile registry off loopback points berth's token request (with the credentials
+    // config.json holds for it) at a port any local user could listen on, or at the metadata service.
+    const seen: string[] = [];
+    let realm = '';
+    const fakeFetch: typeof fetch = async (input) => {
+      const url = String(input);
+      seen.push(url);
+      if (url.startsWith('https://registry.example.com/v2/'))
+        return new Response(null, {
+          status: 401,
+          headers: { 'www-authenticate': `Bearer realm="${realm}",service="reg",scope="repository:team/web:pull"` },
+        });
+      return Response.json({ token: 'should-never-be-asked' });
+    };
+    const config = await configFor('registry.example.com');
+    for (const [near, reach] of [
+      ['http://127.0.0.1:9/token', 'loopback'],
+      ['https://localhost/token', 'loopback'],
+      ['http://[::ffff:127.0.0.1]:9/token', 'loopback'],
+      ['http://169.254.169.254/latest/meta-data/', 'link-local'],
+      ['https://10.0.0.7/token', 'private'],
+    ] as const) {
+      realm = near;
+      seen.length = 0;
+      const refusal = await listTags(
+        'registry.example.com/team/web',
+        deps(config, { fetch: fakeFetch }),
+        signal(),
+      ).then(
+        () => assert.fail(`a realm at ${near} was used`),
+        (error: unknown) => error,
+      );
+      assert.ok(refusal instanceof RegistryError);
+      assert.match(
+        refusal.message,
+        new RegExp(`token service on a ${reach} address .* from a registry that is not: refused`),
+      );
+      assert.doesNotMatch(refusal.message, new RegExp(PASSWORD));
+      assert.deepEqual(
+        seen.filter((url) => !url.startsWith('https://registry.example.com/')),
+        [],
+        `nothing sent to ${near}`,
+      );
+    }
+  });
+
   it('speaks https to registries off loopback, http on loopback, and finds Docker Hub at registry-1.docker.io with library/', async () => {
     const urls: string[] = [];
     const fakeFetch: typeof fetch = async (input) => {
