@@ -19,6 +19,7 @@ export const GIT_FLAGS = {
   'git-trusted-key': { type: 'string', multiple: true, default: [] as string[] },
   'git-author': { type: 'string' },
   'git-push-branch': { type: 'string' },
+  'git-max-tree-mib': { type: 'string', default: '512' },
 } as const;
 
 export interface GitValues {
@@ -33,6 +34,7 @@ export interface GitValues {
   'git-trusted-key': string[];
   'git-author'?: string | undefined;
   'git-push-branch'?: string | undefined;
+  'git-max-tree-mib': string;
 }
 
 export interface GitSettings {
@@ -47,6 +49,8 @@ export interface GitSettings {
   author: { name: string; email: string };
   /** Image automation pushes its commits to this branch, for review, instead of the followed one. */
   pushBranch?: string;
+  /** The most a commit's tree may hold (--git-max-tree-mib), in bytes; a fetch's pack may be twice that. */
+  maxTreeBytes: number;
 }
 
 /** What the git flags ask for: undefined without a repository (--git, --git-url-file or BERTH_GIT_URL). */
@@ -82,11 +86,15 @@ export async function gitSettings(
         ? `--git-push-branch "${pushBranch}" is the followed branch: leave it out to push there`
         : `--git-push-branch "${pushBranch}" is not a branch name`,
     );
+  // 64 GiB at most: twice that is the largest pack file, and prlimit takes bytes.
+  const maxTreeBytes =
+    positiveInteger(values as unknown as Record<string, unknown>, 'git-max-tree-mib', 1, 65_536) * 1024 * 1024;
   return {
     url,
     branch,
     path,
     intervalSeconds,
+    maxTreeBytes,
     author,
     ...(pushBranch !== undefined ? { pushBranch } : {}),
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),

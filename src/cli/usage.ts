@@ -77,6 +77,8 @@ git flags (run, plan): follow a repository instead of --manifests
   --git-branch B           the branch to follow (default main)
   --git-path P             the manifests' directory inside the repository (default: its root)
   --git-interval S         seconds between looks at the remote (default 60; a look is one ls-remote)
+  --git-max-tree-mib N     the most a commit's files may hold (default 512); a larger one, or a fetch
+                           writing a file over twice that, is refused and the last good tree kept
   --git-webhook-secret-file F  with --listen: POST /hooks/git takes GitHub, GitLab, Gitea/Forgejo push webhooks signed with it
   --git-verify-signatures  apply only a head commit signed by a key of the trust list below (one is required)
   --git-allowed-signers F  SSH keys trusted to sign (git's allowed-signers format; writable by berth's user only)

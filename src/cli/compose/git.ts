@@ -46,6 +46,7 @@ export async function followedBranch(
       path: git.path,
       intervalMs: git.intervalSeconds * 1000,
       dir: join(StateStore.directory(shared.stateDir, shared.namespace), 'git'),
+      maxTreeBytes: git.maxTreeBytes,
       ...(git.signatures ? { signatures: git.signatures } : {}),
     },
     {
@@ -114,6 +115,7 @@ export async function fetchOnce(git: GitSettings): Promise<FetchedHead | { unrea
       path: git.path,
       intervalMs: 3_600_000,
       dir,
+      maxTreeBytes: git.maxTreeBytes,
       ...(git.signatures ? { signatures: git.signatures } : {}),
     },
     {

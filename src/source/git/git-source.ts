@@ -21,7 +21,7 @@ import { writeFileAtomically } from '../../util/atomic-file.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { describeCommit, type AppliedTree, type Commit, type SourceCondition } from '../types.js';
-import { GitError, runGit } from './git-command.js';
+import { formatMiB, GitError, runGit } from './git-command.js';
 import { redactUrl } from './redact-url.js';
 import { checkCommitSignature, type SignatureTrust } from './signature.js';
 
@@ -35,7 +35,14 @@ interface GitSourceOptions {
   dir: string;
   /** With it, only a head signed by a key of this list is applied (signature.ts). */
   signatures?: SignatureTrust;
+  /** The most a commit's tree may hold, in bytes (--git-max-tree-mib); a fetch's pack may be twice that. */
+  maxTreeBytes?: number;
 }
+
+/** --git-max-tree-mib's default: 512 MiB. */
+export const DEFAULT_MAX_TREE_BYTES = 512 * 1024 * 1024;
+/** The most files a commit's tree may hold. */
+export const MAX_TREE_FILES = 100_000;
 
 interface GitSourceDeps {
   clock: Clock;
@@ -222,6 +229,8 @@ export class GitSource {
   /** Fetches `head`, checks it out into its own tree and swaps `current` to it. */
   private async fetch(head: string): Promise<Commit> {
     const { url, branch, dir, signatures } = this.options;
+    const maxTreeBytes = this.options.maxTreeBytes ?? DEFAULT_MAX_TREE_BYTES;
+    const maxFileBytes = 2 * maxTreeBytes;
     const repo = join(dir, 'repo.git');
     await mkdir(join(dir, 'trees'), { recursive: true, mode: 0o700 });
     await runGit(['init', '--bare', '-q', repo]);
@@ -231,12 +240,27 @@ export class GitSource {
     const since = applied?.time
       ? await runGit(['--git-dir', repo, 'fetch', '-q', `--shallow-since=${applied.time}`, '--no-tags', url, refspec], {
           url,
+          maxFileBytes,
         }).then(
           () => true,
-          () => false,
+          async (error: unknown) => {
+            if (error instanceof GitError && error.tooLarge) await removeCutPacks(repo);
+            return false;
+          },
         )
       : false;
-    if (!since) await runGit(['--git-dir', repo, 'fetch', '-q', '--depth', '1', '--no-tags', url, refspec], { url });
+    if (!since)
+      await runGit(['--git-dir', repo, 'fetch', '-q', '--depth', '1', '--no-tags', url, refspec], {
+        url,
+        maxFileBytes,
+      }).catch((error: unknown) => {
+        if (error instanceof GitError && error.tooLarge) {
+          // The same head would send the same pack: it is refused until the branch moves.
+          this.rejected = head;
+          return removeCutPacks(repo).then(() => Promise.reject(error));
+        }
+        throw error;
+      });
     const sha = (await runGit(['--git-dir', repo, 'rev-parse', 'refs/berth/head'])).trim();
     if (signatures) {
       const refused = await checkCommitSignature(repo, sha, signatures);
@@ -251,6 +275,16 @@ export class GitSource {
       .trim()
       .split('\x1f');
     const commit: Commit = { sha: full, subject, author, time };
+    // Nothing is written out before the tree's size is known: a small pack can inflate to a full disk.
+    const oversize = treeSizeProblem(
+      await runGit(['--git-dir', repo, 'ls-tree', '-r', '-l', '-z', sha]),
+      maxTreeBytes,
+      MAX_TREE_FILES,
+    );
+    if (oversize !== undefined) {
+      this.rejected = head;
+      throw new GitError(`commit ${sha.slice(0, 7)} is not applied: ${oversize}`);
+    }
     const tree = join(dir, 'trees', sha);
     const temp = `${tree}.tmp-${process.pid}`;
     await rm(temp, { recursive: true, force: true });
@@ -435,4 +469,30 @@ async function staysInside(tree: string, path: string): Promise<boolean> {
     ));
   const inside = relative(root, target);
   return inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+}
+
+/**
+ * Why a tree listed by `git ls-tree -r -l -z` is too large to check out, or undefined. Pure.
+ * Each entry is `<mode> <type> <object> <size>\t<path>`; a submodule (`commit`) has no size.
+ */
+export function treeSizeProblem(listing: string, maxBytes: number, maxFiles: number): string | undefined {
+  let files = 0;
+  let bytes = 0;
+  for (const entry of listing.split('\0')) {
+    if (entry === '') continue;
+    files++;
+    const size = Number(/^\S+ \S+ \S+ +(\d+)\t/.exec(entry)?.[1] ?? 0);
+    bytes += size;
+  }
+  if (files > maxFiles)
+    return `its tree holds ${files.toLocaleString('en-US')} files, over berth's bound of ${maxFiles.toLocaleString('en-US')}`;
+  if (bytes > maxBytes) return `its tree holds ${formatMiB(bytes)}, over --git-max-tree-mib (${formatMiB(maxBytes)})`;
+  return undefined;
+}
+
+/** Removes the packs a fetch cut at its bound left behind (`objects/pack/tmp_pack_*`). */
+async function removeCutPacks(repo: string): Promise<void> {
+  const packs = join(repo, 'objects', 'pack');
+  const cut = (await readdir(packs).catch(() => [] as string[])).filter((name) => name.startsWith('tmp_pack_'));
+  await Promise.all(cut.map((name) => rm(join(packs, name), { force: true })));
 }

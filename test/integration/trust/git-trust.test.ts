@@ -9,7 +9,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, runCli } from '../../support/berth-process.js';
@@ -241,6 +242,53 @@ describe('trust: the git remote and local processes (real git, gpg, ssh-keygen)'
     );
     assert.equal((await status())?.running.tag, 'v3', 'what runs is untouched');
     assert.equal(await berth.stop(), 0);
+  });
+
+  it('bounds what a remote can write: a pack over twice --git-max-tree-mib and a tree over it are refused, what runs untouched', async () => {
+    const hostile = await GitRepo.create();
+    try {
+      await hostile.commit(manifest('v1'), 'web at v1');
+      const berth = world.start([
+        '--git',
+        hostile.fileUrl,
+        '--git-path',
+        'apps',
+        '--git-interval',
+        '1',
+        '--git-max-tree-mib',
+        '1',
+      ]);
+      await serving('v1');
+      const sourceLine = (pattern: RegExp) =>
+        eventually(
+          async () => (await world.cli(['status'])).stdout.match(/^source: .*$/m)?.[0].match(pattern)?.[0],
+          20_000,
+          `the source to say ${pattern}`,
+        );
+
+      // 3 MiB of random bytes (as base64 text: it hardly compresses): the fetched pack passes 2 MiB.
+      await hostile.commit(
+        { ...manifest('v2'), 'blob/noise.txt': randomBytes(3 * 1024 * 1024).toString('base64') },
+        'web at v2, with 4 MiB of noise',
+      );
+      assert.ok(await sourceLine(/the remote sent more than 2 MiB in one file \(berth's bound for a fetch\): refused/));
+      // 1.5 MiB of one letter packs into a few KiB, and would check out as 1.5 MiB.
+      await hostile.commit(
+        { 'blob/noise.txt': null, 'blob/bomb.txt': 'a'.repeat(1.5 * 1024 * 1024) },
+        'a small pack that inflates',
+      );
+      assert.ok(await sourceLine(/is not applied: its tree holds 1\.5 MiB, over --git-max-tree-mib \(1 MiB\)/));
+      assert.equal((await status())?.running.tag, 'v1', 'what runs is untouched');
+      const checkouts = join(world.stateDir, world.namespace, 'git', 'trees');
+      const trees = await readdir(checkouts);
+      assert.equal(trees.filter((t) => !t.includes('.')).length, 1, `only the applied tree is checked out: ${trees}`);
+
+      await hostile.commit({ 'blob/bomb.txt': null }, 'the bomb removed');
+      await serving('v2');
+      assert.equal(await berth.stop(), 0);
+    } finally {
+      await hostile.remove();
+    }
   });
 
   it('never signals a process whose pid a stale lock names: a reused pid is not berth', async () => {

@@ -30,6 +30,7 @@ describe('secrets off the command line: --notify-file, BERTH_NOTIFY, --git-url-f
         'git-branch': 'main',
         'git-path': '',
         'git-interval': '60',
+        'git-max-tree-mib': '512',
         'git-verify-signatures': false,
         'git-trusted-key': [],
         ...values,
