@@ -140,7 +140,11 @@ const common = {
   // A script compiled by vm.Script cannot import() without an experimental flag: a dynamic import
   // (of a package berth keeps apart, or of Node's own module) is a require() when first reached.
   supported: { 'dynamic-import': false },
-  define: { 'import.meta.url': '__berthModuleUrl' },
+  // `berth --version` (src/cli/version.ts): package.json's version, fixed at build time.
+  define: {
+    'import.meta.url': '__berthModuleUrl',
+    BERTH_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version),
+  },
   banner: { js: 'var __berthModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   // The deferred modules are required at run time from node_modules, as written.
   external: DEFERRED.map((d) => d.module),

@@ -2,6 +2,7 @@ import { describeFailure } from './errors.js';
 import { USAGE, UsageError } from './usage.js';
 import type { Output } from './output.js';
 import { stripControl } from '../util/strip-control.js';
+import { berthVersion } from './version.js';
 
 type Command = (args: string[], out: Output) => Promise<number>;
 
@@ -41,6 +42,10 @@ export async function main(argv: string[], out: Output = processOutput): Promise
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     out.stdout(USAGE);
     return name === undefined ? 1 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    out.stdout(`berth ${berthVersion()}\n`);
+    return 0;
   }
   try {
     const load = COMMANDS[name];

@@ -1,6 +1,8 @@
 export const USAGE = `berth: a declarative deployment controller for a Docker host
 
 Usage:
+  berth --version                              print berth's version
+  berth --help, -h                             print this text (also: berth COMMAND --help)
   berth run --manifests DIR [--once] [flags]   reconcile the host toward DIR (until SIGTERM, or one pass)
   berth validate PATH... [--age-identity F] [--runtime swarm]
                                                check manifest files or directories (and, with keys, that their secrets
