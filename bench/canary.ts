@@ -13,14 +13,14 @@
  * canary what the issue expects: step% x 20% of the requests during the step. Results: a table
  * and bench/results/canary.json. Everything created is removed.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dump } from 'js-yaml';
+import { startBenchBerth, writeAppManifest } from './support/bench-berth.js';
 import { printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
-import { BerthProcess, eventually } from '../test/support/berth-process.js';
+import { eventually } from '../test/support/berth-process.js';
 import { cleanupNamespace, uniqueNamespace } from '../test/support/docker.js';
 import { startLoad } from '../test/support/load.js';
 import { PrivateNginx } from '../test/support/nginx.js';
@@ -38,6 +38,7 @@ const FAILING = 0.2;
 
 interface Row {
   who: string;
+  withCanary: boolean;
   requests: number;
   failed: number;
   /** Failed more than a second after berth's rollback (none expected once the old revision serves alone). */
@@ -66,37 +67,19 @@ await runBenchmark(async (teardown) => {
         own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
         const manifests = join(root, 'manifests');
         await mkdir(manifests);
-        const write = async (tag: string) => {
-          const spec = {
+        const write = (tag: string) =>
+          writeAppManifest(manifests, 'web', {
             tag,
             replicas: 2,
             ports: [{ container: 8080 }],
             domains: [DOMAIN],
             checks: { http: [{ path: '/health', content: 'ok', attempts: 20, wait: 0, timeout: 2 }] },
             deploy: { retireAfter: 30, monitor: 30, progressDeadline: 600, ...(withCanary ? { canary: CANARY } : {}) },
-          };
-          await writeFile(
-            join(manifests, '.web.yaml.tmp'),
-            dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }),
-          );
-          await rename(join(manifests, '.web.yaml.tmp'), join(manifests, 'web.yaml'));
-        };
+          });
         const nginx = await PrivateNginx.start();
         own.add('stop nginx', () => nginx.stop());
         await write('v1');
-        const berth = new BerthProcess([
-          'run',
-          '--manifests',
-          manifests,
-          '--namespace',
-          namespace,
-          '--state-dir',
-          join(root, 'state'),
-          '--resync',
-          '3600',
-          ...nginx.berthFlags(),
-        ]);
-        own.add('stop berth', () => berth.stop('SIGKILL'));
+        const berth = startBenchBerth(own, root, namespace, ['--manifests', manifests], nginx.berthFlags());
         await eventually(
           async () => (await nginx.get(DOMAIN, PAGE_PATH)).body === 'v1',
           60_000,
@@ -132,6 +115,7 @@ await runBenchmark(async (teardown) => {
           .slice(0, Math.max(0, decision))
           .findLast((l) => l.step === 'canary' && l.percent !== undefined)?.time as number | undefined;
         const row: Row = {
+          withCanary,
           who: withCanary
             ? `berth with deploy.canary (steps ${CANARY.steps.join(', ')}; maxErrorRate ${CANARY.maxErrorRate}%)`
             : 'berth without a canary (switched at once)',
@@ -171,7 +155,11 @@ await runBenchmark(async (teardown) => {
       String(row.requests),
       String(row.failed),
       String(row.failedAfterDecision),
-      row.editToBackSeconds === undefined ? 'never (until a person)' : row.editToBackSeconds.toFixed(2),
+      row.editToBackSeconds !== undefined
+        ? row.editToBackSeconds.toFixed(2)
+        : row.withCanary
+          ? 'not decided within the load'
+          : 'never (until a person)',
       row.stepSeconds === undefined ? '–' : row.stepSeconds.toFixed(2),
       row.expectedFailed === undefined ? '–' : row.expectedFailed.toFixed(0),
     ]),

@@ -16,8 +16,9 @@ import { performance } from 'node:perf_hooks';
 import { dump } from 'js-yaml';
 import { ContainerEvents } from './support/container-events.js';
 import { median, printTable, writeAtomically } from './support/figures.js';
+import { startBenchBerth } from './support/bench-berth.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
-import { BerthProcess, eventually } from '../test/support/berth-process.js';
+import { eventually } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
 import { GitRepo } from '../test/support/git-server.js';
 import { freePort } from '../test/support/nginx.js';
@@ -71,26 +72,13 @@ await runBenchmark(async (teardown) => {
         await repo.commit({ 'apps/web.yaml': manifest(tags[0]!) }, 'web at v0');
         const listen = await freePort();
         const interval = mode === 'webhook' ? '3600' : String(POLL_SECONDS);
-        const berth = new BerthProcess([
-          'run',
-          '--git',
-          repo.fileUrl,
-          '--git-path',
-          'apps',
-          '--git-interval',
-          interval,
-          '--namespace',
+        const berth = startBenchBerth(
+          own,
+          root,
           namespace,
-          '--state-dir',
-          join(root, 'state'),
-          '--resync',
-          '3600',
-          '--listen',
-          `127.0.0.1:${listen}`,
-          '--git-webhook-secret-file',
-          join(root, 'secret'),
-        ]);
-        own.add('stop berth', () => berth.stop('SIGKILL'));
+          ['--git', repo.fileUrl, '--git-path', 'apps', '--git-interval', interval],
+          ['--listen', `127.0.0.1:${listen}`, '--git-webhook-secret-file', join(root, 'secret')],
+        );
         await berth.waitForLog((l) => l.step === 'ready', 60_000);
         await eventually(
           async () =>

@@ -14,11 +14,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { dump } from 'js-yaml';
 import { ContainerEvents } from './support/container-events.js';
 import { median, printTable, writeAtomically } from './support/figures.js';
+import { startBenchBerth, writeAppManifest } from './support/bench-berth.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
-import { BerthProcess, eventually } from '../test/support/berth-process.js';
+import { eventually } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
 import { freePort } from '../test/support/nginx.js';
 import { PrivateRegistry } from '../test/support/registry.js';
@@ -66,38 +66,21 @@ await runBenchmark(async (teardown) => {
         await push(versions[0]!);
         await mkdir(join(root, 'manifests'));
         await writeFile(join(root, 'secret'), SECRET, { mode: 0o600 });
-        await writeFile(
-          join(root, 'manifests', 'web.yaml'),
-          dump({
-            apiVersion: 'berth/v1',
-            kind: 'App',
-            metadata: { name: 'web' },
-            spec: {
-              image: repository,
-              tag: versions[0],
-              ports: [{ container: 8080 }],
-              checks: { wait: 0 },
-              deploy: { retireAfter: 0 },
-              imagePolicy: { semver: '^1', interval: mode === 'webhook' ? 3600 : POLL_SECONDS },
-            },
-          }),
-        );
-        const berth = new BerthProcess([
-          'run',
-          '--manifests',
-          join(root, 'manifests'),
-          '--namespace',
+        await writeAppManifest(join(root, 'manifests'), 'web', {
+          image: repository,
+          tag: versions[0],
+          ports: [{ container: 8080 }],
+          checks: { wait: 0 },
+          deploy: { retireAfter: 0 },
+          imagePolicy: { semver: '^1', interval: mode === 'webhook' ? 3600 : POLL_SECONDS },
+        });
+        const berth = startBenchBerth(
+          own,
+          root,
           namespace,
-          '--state-dir',
-          join(root, 'state'),
-          '--resync',
-          '3600',
-          '--listen',
-          `127.0.0.1:${listen}`,
-          '--registry-webhook-secret-file',
-          join(root, 'secret'),
-        ]);
-        own.add('stop berth', () => berth.stop('SIGKILL'));
+          ['--manifests', join(root, 'manifests')],
+          ['--listen', `127.0.0.1:${listen}`, '--registry-webhook-secret-file', join(root, 'secret')],
+        );
         await berth.waitForLog((l) => l.step === 'ready', 60_000);
         await eventually(
           async () => berth.logs.some((l) => l.step === 'deployed' && String(l.image).endsWith(`:${versions[0]}`)),

@@ -13,16 +13,16 @@
  * no answer within 10 s, a status other than 200 or an unexpected body. Results: a table and
  * bench/results/rollback.json. Everything created is removed, the swarm left if this made it.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dump } from 'js-yaml';
 import { ContainerEvents } from './support/container-events.js';
+import { startBenchBerth, writeAppManifest } from './support/bench-berth.js';
 import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
-import { BerthProcess, eventually } from '../test/support/berth-process.js';
+import { eventually } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
 import { startLoad } from '../test/support/load.js';
 import { freePort, PrivateNginx } from '../test/support/nginx.js';
@@ -95,39 +95,21 @@ await runBenchmark(async (teardown) => {
       own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
       const manifests = join(root, 'manifests');
       await mkdir(manifests);
-      const write = async (tag: string) => {
-        const spec = {
+      const write = (tag: string) =>
+        writeAppManifest(manifests, 'web', {
           tag,
           replicas: 1,
           ports: [{ container: 8080 }],
           domains: [DOMAIN],
           checks: { http: [{ path: '/health', content: 'ok', attempts: 20, wait: 0, timeout: 2 }] },
           deploy: { retireAfter: 30, monitor: 30 },
-        };
-        await writeFile(
-          join(manifests, '.web.yaml.tmp'),
-          dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }),
-        );
-        await rename(join(manifests, '.web.yaml.tmp'), join(manifests, 'web.yaml'));
-      };
+        });
       const nginx = await PrivateNginx.start();
       own.add('stop nginx', () => nginx.stop());
       const events = await ContainerEvents.start(namespace, undefined, ['die']);
       own.add('close the event stream', async () => events.close());
       await write('good');
-      const berth = new BerthProcess([
-        'run',
-        '--manifests',
-        manifests,
-        '--namespace',
-        namespace,
-        '--state-dir',
-        join(root, 'state'),
-        '--resync',
-        '3600',
-        ...nginx.berthFlags(),
-      ]);
-      own.add('stop berth', () => berth.stop('SIGKILL'));
+      const berth = startBenchBerth(own, root, namespace, ['--manifests', manifests], nginx.berthFlags());
       await eventually(async () => (await nginx.get(DOMAIN)).body === 'good', 60_000, 'berth to serve good').catch(
         (error: Error) => {
           throw new Error(`${error.message}\n${berth.tail(10)}\n${berth.stderr}`);

@@ -15,15 +15,15 @@
  * rollout. Results: a table on stdout and bench/results/swarm.json. Whatever happens, berth,
  * nginx, the services, the swarm this benchmark created and the images are removed.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dump } from 'js-yaml';
+import { startBenchBerth, writeAppManifest } from './support/bench-berth.js';
 import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
-import { BerthProcess, eventually } from '../test/support/berth-process.js';
+import { eventually } from '../test/support/berth-process.js';
 import { buildTestImage, cleanupNamespace, dockerCli, uniqueNamespace } from '../test/support/docker.js';
 import { startLoad } from '../test/support/load.js';
 import { freePort, PrivateNginx } from '../test/support/nginx.js';
@@ -64,40 +64,26 @@ await runBenchmark(async (teardown) => {
       own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
       const manifests = join(root, 'manifests');
       await mkdir(manifests);
-      const write = async (tag: string) => {
-        const spec = {
+      const write = (tag: string) =>
+        writeAppManifest(manifests, 'web', {
           image: repository,
           tag,
           replicas: 1,
           ports: [{ container: 8080 }],
           domains: [DOMAIN],
           checks: { http: [{ path: '/health', content: 'ok', attempts: 3, wait: 1, timeout: 2 }] },
-        };
-        await writeFile(
-          join(manifests, '.web.yaml.tmp'),
-          dump({ apiVersion: 'berth/v1', kind: 'App', metadata: { name: 'web' }, spec }),
-        );
-        await rename(join(manifests, '.web.yaml.tmp'), join(manifests, 'web.yaml'));
-      };
+        });
       const nginx = await PrivateNginx.start();
       own.add('stop nginx', () => nginx.stop());
       own.add('remove the services', () => removeServices(namespace));
       await write(TAGS[0]);
-      const berth = new BerthProcess([
-        'run',
-        '--runtime',
-        'swarm',
-        '--manifests',
-        manifests,
-        '--namespace',
+      const berth = startBenchBerth(
+        own,
+        root,
         namespace,
-        '--state-dir',
-        join(root, 'state'),
-        '--resync',
-        '3600',
-        ...nginx.berthFlags(),
-      ]);
-      own.add('stop berth', () => berth.stop('SIGKILL'));
+        ['--runtime', 'swarm', '--manifests', manifests],
+        nginx.berthFlags(),
+      );
       await eventually(async () => (await nginx.get(DOMAIN)).body === TAGS[0], 120_000, 'berth to serve the first tag');
       const load = startLoad(
         () => nginx.get(DOMAIN, '/', 10_000),
