@@ -49,6 +49,8 @@ export class LeaseElector {
   private last: LeaseRecord | undefined;
   /** The role as last said: leading() may turn false between looks (the deadline); the next look says so. */
   private said = false;
+  /** Whether the current look changed the lease's hands (an acquire from another name). */
+  private news = false;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly retryMs: number;
@@ -104,14 +106,15 @@ export class LeaseElector {
       // Released at the version read now, only if it is still this replica's: a taken lease is left alone.
       const lease = await this.deps.store.read();
       if (lease?.holder === this.deps.identity.id) {
-        await this.deps.store.update(lease.version, { ...this.fields(lease.transitions), holder: '', holderName: '' });
+        // The name stays: the next holder tells a takeover from this replica's own restart.
+        await this.deps.store.update(lease.version, { ...this.fields(lease.transitions), holder: '' });
         this.deps.logger.info({ source: 'lease' }, 'lease released: a standby takes it at its next look');
       }
     } catch (error) {
       this.deps.logger.warn({ source: 'lease', err: error }, `lease not released: ${(error as Error).message}`);
     }
     this.memory = { ...this.memory, renewSentMs: undefined };
-    if (wasLeading) this.say(false, 'this berth stopped');
+    if (wasLeading) this.say(false, 'this berth stopped', false);
   }
 
   /** One look at the lease and what follows from it; never throws. */
@@ -129,6 +132,8 @@ export class LeaseElector {
       this.memory = judged.memory;
       this.last = lease;
       const { decision } = judged;
+      // News (an event) only when the lease changes hands: not when this replica makes it, nor takes back its own.
+      this.news = decision.kind === 'acquire' && lease?.holderName !== identity.name;
       if (decision.kind === 'create') await this.write(undefined, 0, 'created');
       else if (decision.kind === 'renew') await this.write(decision.version, lease!.transitions, 'renewed');
       else if (decision.kind === 'acquire') {
@@ -146,6 +151,7 @@ export class LeaseElector {
       else throw error;
     }
     this.sayRole();
+    this.news = false;
   }
 
   /** Writes the lease as held by this replica (made anew when `version` is undefined); the send time counts. */
@@ -179,20 +185,26 @@ export class LeaseElector {
   private sayRole(): void {
     const leading = this.leading();
     if (leading === this.said) return;
-    this.say(leading, leading ? '' : `the lease is held by ${this.last?.holderName || 'nobody'}`);
+    // Losing the lease is always news; taking it, when it changed hands.
+    this.say(
+      leading,
+      leading ? '' : `the lease is held by ${this.last?.holderName || 'nobody'}`,
+      !leading || this.news,
+    );
   }
 
-  private say(leading: boolean, why: string): void {
+  /** Logs the role; with `news`, says it as an event too (timeline, notifications). */
+  private say(leading: boolean, why: string, news: boolean): void {
     this.said = leading;
     const { logger, identity, events } = this.deps;
     if (leading) {
       const message = `${identity.name} leads: it holds the lease and acts on the swarm`;
       logger.info({ source: 'lease', role: 'leader' }, message);
-      events?.emit({ type: 'lease.acquired', message, details: { holder: identity.name } });
+      if (news) events?.emit({ type: 'lease.acquired', message, details: { holder: identity.name } });
     } else {
       const message = `${identity.name} is standby: ${why}`;
       logger.info({ source: 'lease', role: 'standby' }, message);
-      events?.emit({ type: 'lease.lost', message, details: { holder: this.last?.holderName ?? '' } });
+      if (news) events?.emit({ type: 'lease.lost', message, details: { holder: this.last?.holderName ?? '' } });
     }
     this.deps.onRole?.(leading);
   }

@@ -370,6 +370,9 @@ function planStandby(observation: SwarmObservation, leaders: SwarmPlan): SwarmPl
       phase: leaders.outcome.phase,
       message: `standby: ${leaderWork ? 'the leader acts on the swarm; ' : ''}${leaders.outcome.message}`,
     },
+    // What runs and what is held, as the swarm shows them: the standby's status says so, and a takeover starts from it.
+    ...(leaders.runs ? { runs: leaders.runs } : {}),
+    ...(leaders.hold ? { hold: leaders.hold } : {}),
     ...(leaderWork || updating ? { requeueAfterMs: STANDBY_FOLLOW_MS } : {}),
   };
 }

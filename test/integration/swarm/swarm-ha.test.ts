@@ -136,6 +136,8 @@ describe('berth replicas on a three-manager swarm, one leading through a lease (
     return replica;
   }
 
+  const timeline = async (replica: Replica) =>
+    (JSON.parse((await httpGet(replica.port, '/api/events', 2_000)).body) as { type: string }[]).map((e) => e.type);
   const readyz = async (replica: Replica) => httpGet(replica.port, '/readyz', 2_000).catch(() => undefined);
   const isLeader = async (replica: Replica) => (await readyz(replica))?.status === 200;
   const isStandby = async (replica: Replica) => {
@@ -255,6 +257,7 @@ describe('berth replicas on a three-manager swarm, one leading through a lease (
     console.log(`      takeover after SIGKILL: ${(tookMs / 1000).toFixed(1)} s (lease ${LEASE_SECONDS} s)`);
     // The standby watches the lease unchanged for a duration after its last renew; a look comes every duration/5.
     assert.ok(tookMs < (LEASE_SECONDS + 4) * 1000, `took ${tookMs} ms`);
+    assert.ok((await timeline(standby)).includes('lease.acquired'), 'the takeover is an event of the new leader');
     await world.writeManifest('web', manifest('v3'));
     await deployed('v3');
     assert.equal(sends('v3'), 1);
@@ -283,6 +286,7 @@ describe('berth replicas on a three-manager swarm, one leading through a lease (
     // On waking, its renew deadline has passed: it reads the lease, sees another's, and is standby.
     await eventually(async () => isStandby(leader), 20_000, 'the woken replica standby', 200);
     await leader.process.waitForLog((l) => l.source === 'lease' && l.role === 'standby', 20_000, woke);
+    assert.ok((await timeline(leader)).includes('lease.lost'), 'the woken replica says it lost the lease');
     await world.writeManifest('web', manifest('v5'));
     await deployed('v5');
     await new Promise((resolve) => setTimeout(resolve, 6_000));

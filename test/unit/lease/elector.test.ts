@@ -48,10 +48,7 @@ describe('the elector (LeaseElector) over a shared lease', () => {
     await a.look();
     await b.look();
     assert.deepEqual([a.leading(), b.leading()], [true, false]);
-    assert.deepEqual(
-      eventsA.map((e) => e.type),
-      ['lease.acquired'],
-    );
+    assert.equal(eventsA.length, 0, 'making the lease is no news: a berth alone says nothing');
     // a renews every look: b never finds it expired.
     for (let t = 1_000; t <= 20_000; t += 1_000) {
       mono.now = t;
@@ -71,12 +68,17 @@ describe('the elector (LeaseElector) over a shared lease', () => {
     await b.look();
     assert.equal(b.leading(), true);
     assert.equal(store.record?.transitions, 1);
+    assert.deepEqual(
+      eventsB.map((e) => e.type),
+      ['lease.acquired'],
+      'a takeover is news',
+    );
     // a wakes: its renew at the old version is refused; it is standby and says so.
     await a.look();
     assert.deepEqual([a.leading(), b.leading()], [false, true]);
     assert.deepEqual(
       eventsA.map((e) => e.type),
-      ['lease.acquired', 'lease.lost'],
+      ['lease.lost'],
     );
   });
 
@@ -96,6 +98,23 @@ describe('the elector (LeaseElector) over a shared lease', () => {
     mono.now = 1_000;
     await a.look();
     assert.equal(a.leading(), false);
+  });
+
+  it('a berth alone, restarted on its state dir, takes its lease back at once and says nothing', async () => {
+    const store = new SharedLease();
+    const mono = { now: 0 };
+    const events: NewEvent[] = [];
+    const first = replica('a', store, mono, events);
+    await first.look();
+    mono.now = 2_000;
+    const restarted = replica('a', store, mono, events);
+    await restarted.look();
+    assert.equal(restarted.leading(), true);
+    await restarted.stop();
+    const again = replica('a', store, mono, events);
+    await again.look();
+    assert.equal(again.leading(), true, 'a released lease taken back at once');
+    assert.deepEqual(events, []);
   });
 
   it('hands the lease back at stop, so a standby takes it at its next look', async () => {
