@@ -14,7 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthProcess, eventually } from '../../support/berth-process.js';
+import { BerthProcess, eventually, runCli } from '../../support/berth-process.js';
 import { buildTestImage, httpGet } from '../../support/docker.js';
 import { freePort, PrivateNginx } from '../../support/nginx.js';
 import { pushTo, SHARED_REGISTRY } from '../../support/registry.js';
@@ -228,6 +228,11 @@ describe('berth replicas on a three-manager swarm, one leading through a lease (
     assert.match(lease.holder, /\/[0-9a-f]{8}$/, 'the standby names the holder');
     const page = await httpGet(standby.port, '/', 2_000);
     assert.match(page.body, /standby: the lease is held by/);
+    const table = await runCli(
+      ['status', '--runtime', 'swarm', '--namespace', world.namespace, '--state-dir', standby.stateDir],
+      { DOCKER_HOST: standby.node.host },
+    );
+    assert.match(table.stdout, /^lease: held by \S+\/[0-9a-f]{8} \(duration 6 s/m, table.stdout + table.stderr);
     const metrics = await httpGet(leader.port, '/metrics', 2_000);
     assert.match(metrics.body, /^berth_leader 1$/m);
     await deployed('v1');
