@@ -62,7 +62,7 @@ async function leaseLine(namespace: string): Promise<string | undefined> {
     .read()
     .catch(() => undefined);
   if (!lease) return undefined;
-  const holder = lease.holder === '' ? 'nobody (released)' : stripControl(lease.holderName) || lease.holder.slice(0, 8);
+  const holder = lease.holder === '' ? 'nobody (released)' : lease.holderName || stripControl(lease.holder.slice(0, 8));
   return `lease: held by ${holder} (duration ${lease.durationSeconds} s, ${lease.transitions} transition(s))`;
 }
 
