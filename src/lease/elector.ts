@@ -119,39 +119,49 @@ export class LeaseElector {
 
   /** One look at the lease and what follows from it; never throws. */
   async look(): Promise<void> {
-    const { store, logger, identity } = this.deps;
     try {
-      const lease = await store.read();
-      const judged = judgeLease({
-        me: identity.id,
-        lease,
-        memory: this.memory,
-        nowMs: this.deps.monotonic(),
-        durationMs: this.deps.durationMs,
-      });
-      this.memory = judged.memory;
-      this.last = lease;
-      const { decision } = judged;
-      // News (an event) only when the lease changes hands: not when this replica makes it, nor takes back its own.
-      this.news = decision.kind === 'acquire' && lease?.holderName !== identity.name;
-      if (decision.kind === 'create') await this.write(undefined, 0, 'created');
-      else if (decision.kind === 'renew') await this.write(decision.version, lease!.transitions, 'renewed');
-      else if (decision.kind === 'acquire') {
-        logger.info(
-          { source: 'lease', from: lease?.holderName ?? '' },
-          decision.from === ''
-            ? 'the lease is free: taking it'
-            : `the lease of ${lease?.holderName} was not renewed for ${lease?.durationSeconds || this.deps.durationMs / 1000} s (by this berth's clock): taking it`,
-        );
-        await this.write(decision.version, (lease?.transitions ?? 0) + 1, 'acquired');
-      } else this.memory = { ...this.memory, renewSentMs: undefined };
+      await this.lookOnce();
     } catch (error) {
-      if (error instanceof RuntimeError)
-        logger.warn({ source: 'lease', err: error }, `lease look failed: ${error.message}`);
-      else throw error;
+      // Another replica made the lease between this one's read and its create: read it at once (no second create).
+      if (error instanceof NameConflictError) await this.lookOnce().catch((again: unknown) => this.lookFailed(again));
+      else this.lookFailed(error);
     }
     this.sayRole();
     this.news = false;
+  }
+
+  private lookFailed(error: unknown): void {
+    if (!(error instanceof RuntimeError)) throw error;
+    this.deps.logger.warn({ source: 'lease', err: error }, `lease look failed: ${error.message}`);
+  }
+
+  /** One read, judged, and the write it calls for; rejects with what the store rejects with. */
+  private async lookOnce(): Promise<void> {
+    const { store, logger, identity } = this.deps;
+    const lease = await store.read();
+    const judged = judgeLease({
+      me: identity.id,
+      lease,
+      memory: this.memory,
+      nowMs: this.deps.monotonic(),
+      durationMs: this.deps.durationMs,
+    });
+    this.memory = judged.memory;
+    this.last = lease;
+    const { decision } = judged;
+    // News (an event) only when the lease changes hands: not when this replica makes it, nor takes back its own.
+    this.news = decision.kind === 'acquire' && lease?.holderName !== identity.name;
+    if (decision.kind === 'create') await this.write(undefined, 0, 'created');
+    else if (decision.kind === 'renew') await this.write(decision.version, lease!.transitions, 'renewed');
+    else if (decision.kind === 'acquire') {
+      logger.info(
+        { source: 'lease', from: lease?.holderName ?? '' },
+        decision.from === ''
+          ? 'the lease is free: taking it'
+          : `the lease of ${lease?.holderName} was not renewed for ${lease?.durationSeconds || this.deps.durationMs / 1000} s (by this berth's clock): taking it`,
+      );
+      await this.write(decision.version, (lease?.transitions ?? 0) + 1, 'acquired');
+    } else this.memory = { ...this.memory, renewSentMs: undefined };
   }
 
   /** Writes the lease as held by this replica (made anew when `version` is undefined); the send time counts. */

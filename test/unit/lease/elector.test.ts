@@ -117,6 +117,23 @@ describe('the elector (LeaseElector) over a shared lease', () => {
     assert.deepEqual(events, []);
   });
 
+  it('a replica that loses the race to make the lease reads it at once: it names the holder', async () => {
+    const store = new SharedLease();
+    const mono = { now: 0 };
+    const a = replica('a', store, mono);
+    await a.look();
+    // b read before a made it: its first read is stale, its create meets a name conflict.
+    let stale = true;
+    const racing: LeaseStore = {
+      read: async () => (stale ? ((stale = false), undefined) : store.read()),
+      create: (fields) => store.create(fields),
+      update: (version, fields) => store.update(version, fields),
+    };
+    const b = replica('b', racing, mono);
+    await b.look();
+    assert.deepEqual([b.leading(), b.view().holder, store.writes], [false, 'host/a', 1]);
+  });
+
   it('hands the lease back at stop, so a standby takes it at its next look', async () => {
     const store = new SharedLease();
     const mono = { now: 0 };
