@@ -40,6 +40,8 @@ run flags:
   --allow-empty            let an emptied directory remove every app
   --stop-timeout SECONDS   grace between SIGTERM and SIGKILL when stopping containers (default 10)
   --keep-revisions N       images berth pulled stay tagged for the last N deployed revisions (default 5, at most 50)
+  --lease-duration S       swarm: replicas of berth contend for a lease; a standby takes it once it saw it unrenewed
+                           for S seconds (default 15); the leader stops acting 2/3 of S after its last renew
   --listen HOST:PORT       serve the status page (/), /healthz, /readyz, /metrics, /api/apps[/NAME] (off by default)
   --listen-host NAME       another Host name the page, /api and /metrics answer to (repeatable); they answer only
                            --listen's own host, IP addresses and (on loopback) localhost: 421 for any other

@@ -25,6 +25,8 @@ export const EVENT_TYPES = [
   'certificate.failed',
   'image.updated',
   'image.policy_failed',
+  'lease.acquired',
+  'lease.lost',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -2,9 +2,11 @@
  * `run --listen HOST:PORT`: the operators' HTTP surface, read-only.
  *   /healthz        200 while the process serves requests
  *   /readyz         200 once the initial sync is done and the engine answers; 503 with the reasons otherwise
+ *                   (a standby of Swarm leader election: 503 `standby`)
  *   /metrics        Prometheus text format
  *   /api/apps       every app as JSON (the shape of `berth status --json`); /api/apps/NAME one app, 404 when unknown
  *   /api/events     the timeline as JSON, newest last (?app=NAME for one app)
+ *   /api/lease      on Swarm: this replica's role and the lease as it sees them (404 without a lease)
  *   /               the status page; /events its server-sent events
  *   POST /hooks/git with --git and --git-webhook-secret-file: a signed push webhook fetches at once
  *   POST /hooks/registry with --registry-webhook-secret-file: a registry's push notification
@@ -41,6 +43,8 @@ interface StatusSnapshot {
   problems?: string[];
   /** The git source's condition in words, when berth follows a repository. */
   source?: string;
+  /** On Swarm with leader election: this replica's role and the lease, in words. */
+  lease?: string;
   /** The timeline, newest last. */
   events?: BerthEvent[];
 }
@@ -75,6 +79,8 @@ interface StatusServerDeps {
   logger: Logger;
   gitWebhook?: GitWebhook;
   registryWebhook?: RegistryWebhook;
+  /** On Swarm with leader election: the lease as this replica sees it (`/api/lease`); absent: 404 there. */
+  lease?(): Record<string, unknown>;
   /** Defaults: DEFAULT_LISTEN_LIMITS. */
   limits?: Partial<ListenLimits>;
 }
@@ -242,6 +248,9 @@ export class StatusServer {
       reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()),
     );
     this.app.get('/api/apps', async () => (await deps.snapshot()).apps);
+    this.app.get('/api/lease', async (_request, reply) =>
+      deps.lease ? deps.lease() : reply.status(404).send({ error: 'no lease: this berth runs alone (not on Swarm)' }),
+    );
     this.app.get<{ Querystring: { app?: string } }>('/api/events', async (request) => {
       const events = (await deps.snapshot()).events ?? [];
       return request.query.app === undefined ? events : events.filter((e) => e.app === request.query.app);

@@ -23,6 +23,8 @@ export interface PageView {
   problems?: string[];
   /** The git source's condition in words, when berth follows a repository. */
   source?: string;
+  /** On Swarm with leader election: this replica's role and the lease, in words. */
+  lease?: string;
   /** The timeline, newest last. */
   events?: BerthEvent[];
   now: number;
@@ -70,7 +72,7 @@ export function liveModel(view: PageView, ages: Ages = 'server'): LiveModel {
     ([, n]) => n > 0,
   );
   const phases = counts.map(([phase, n]) => `<span class="phase phase-${phase}">${n} ${phase}</span>`).join(' ');
-  const banner = `<div id="live-banner">${view.outage === undefined ? '' : `<p class="banner" role="alert">${escapeHtml(view.outage)}</p>\n`}${view.source === undefined ? '' : `<p class="source">${escapeHtml(view.source)}</p>\n`}${renderProblems(view.problems ?? [])}</div>\n`;
+  const banner = `<div id="live-banner">${view.outage === undefined ? '' : `<p class="banner" role="alert">${escapeHtml(view.outage)}</p>\n`}${view.source === undefined ? '' : `<p class="source">${escapeHtml(view.source)}</p>\n`}${view.lease === undefined ? '' : `<p class="source lease">${escapeHtml(view.lease)}</p>\n`}${renderProblems(view.problems ?? [])}</div>\n`;
   if (view.apps.length === 0) {
     const empty = `<p class="empty">No apps in namespace “${escapeHtml(view.namespace)}” yet: add a manifest to the watched directory.</p>`;
     return { now, empty, parts: [banner], rows: [], html: `${banner}${empty}` };

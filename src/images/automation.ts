@@ -84,7 +84,12 @@ export interface ImageAutomationDeps {
   apps(): App[];
   tags: TagSources;
   writer: TagWriter;
+  /** Whether this berth may look and write back now (on Swarm, only the lease's holder does); absent: always. */
+  mayWrite?(): boolean;
 }
+
+/** How often a standby asks again whether it leads, for each followed repository. */
+const STANDBY_RECHECK_MS = 5_000;
 
 export class ImageAutomation {
   private readonly queue: WorkQueue;
@@ -185,9 +190,13 @@ export class ImageAutomation {
       const repository = await this.queue.get();
       if (repository === undefined) return;
       let next: NextLook = {};
+      let standby = false;
       try {
+        // A standby (leader election) neither looks nor writes back: the leader does. Asked again a moment later.
+        standby = !(this.deps.mayWrite?.() ?? true);
         // A look queued by any path (an interval, a manifest change) waits out the registry's Retry-After.
-        if ((this.notBefore.get(repository) ?? 0) <= this.deps.clock.now()) next = await this.look(repository);
+        if (!standby && (this.notBefore.get(repository) ?? 0) <= this.deps.clock.now())
+          next = await this.look(repository);
       } catch (error) {
         if (this.abort.signal.aborted) return;
         this.deps.logger.error(
@@ -198,7 +207,8 @@ export class ImageAutomation {
         this.queue.done(repository);
         this.queue.forget(repository);
       }
-      this.scheduleNext(repository, this.followed(), next);
+      if (standby) this.queue.addAfter(repository, STANDBY_RECHECK_MS);
+      else this.scheduleNext(repository, this.followed(), next);
     }
   }
 

@@ -21,6 +21,8 @@ interface GaugeSources {
   certificates?(): CertificateRecord[];
   /** Whether the git source's remote answered at its last look, when berth follows one. */
   sourceUp?(): boolean;
+  /** On Swarm with leader election: whether this replica holds the lease now. */
+  leading?(): boolean;
   /** The canaries under way (deploy.canary): the new revision's share, and its numbers at the last judgement. */
   canaries?(): CanaryGauge[];
 }
@@ -108,6 +110,17 @@ export function createPrometheusMetrics(sources: GaugeSources): PrometheusMetric
       registers: [registry],
       collect() {
         this.set(up() ? 1 : 0);
+      },
+    });
+  }
+  if (sources.leading) {
+    const leading = sources.leading;
+    new Gauge({
+      name: 'berth_leader',
+      help: '1 while this replica holds the lease and acts on the swarm; 0 while it is standby (Swarm leader election).',
+      registers: [registry],
+      collect() {
+        this.set(leading() ? 1 : 0);
       },
     });
   }

@@ -54,3 +54,6 @@ export class PortInUseError extends EngineError {
     this.reason = reason;
   }
 }
+
+/** A lease update named a version the swarm has moved past: someone else wrote the lease first (compare-and-swap lost). */
+export class LeaseConflictError extends RuntimeError {}

@@ -35,6 +35,8 @@ interface CertificateManagerDeps {
   wanted: () => Map<string, string>;
   /** True once the proxy serves the app (its plain listener then answers the domain's challenges). */
   isServed: (app: string) => Promise<boolean>;
+  /** Whether this berth may order now (leader election: only the lease's holder orders); absent: always. */
+  mayOrder?: () => boolean;
   onChange: () => void;
   report: (records: CertificateRecord[]) => void;
   /** Where issued certificates and failed orders are said (timeline, notifications). */
@@ -134,6 +136,7 @@ export class CertificateManager implements CertificateLookup {
       }
       const condition = this.conditions.get(domain) ?? this.condition(domain, current ? 'issued' : 'pending');
       if (!this.deps.issuer || clock.now() < condition.nextAttempt) continue;
+      if (this.deps.mayOrder && !this.deps.mayOrder()) continue;
       if (!(await this.deps.isServed(app))) continue;
       await this.order(domain, app, current !== undefined);
     }

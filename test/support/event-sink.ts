@@ -72,6 +72,8 @@ export const DOCUMENTED: Record<EventType, Record<string, FieldType>> = {
     'commit?': 'string',
   },
   'image.policy_failed': { image: 'string', reason: 'string', tag: 'string', 'to?': 'string' },
+  'lease.acquired': { holder: 'string' },
+  'lease.lost': { holder: 'string' },
   'engine.lost': { reason: 'string' },
   'engine.back': {},
   'source.failed': { url: 'string', branch: 'string', reason: 'string' },

@@ -4,11 +4,13 @@
  * engine's docker0), a veth pair to the host (10.203.N.1 host side, 10.203.N.2 inside), its own
  * data and exec roots, and socat forwarding 127.0.0.1:5000 inside the namespace to the host's
  * registry, so `127.0.0.1:5000/...` means one registry on every node. Traffic stays on loopback and
- * inside the namespace this helper creates. `stop()` undoes all of it.
+ * inside the namespace this helper creates. `stop()` undoes all of it, the mounts a killed engine
+ * left under its roots included (deepest first). `range` picks another /16 than 10.203 (a file
+ * with several nodes gives each its own `subnet` there).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,28 +29,30 @@ export class SwarmNode {
     readonly hostVeth: string,
     readonly subnet: number,
     readonly root: string,
+    readonly range = '10.203',
   ) {}
 
   /** The host's address on the link to this node: what the manager advertises. */
   get hostAddress(): string {
-    return `10.203.${this.subnet}.1`;
+    return `${this.range}.${this.subnet}.1`;
   }
 
   get address(): string {
-    return `10.203.${this.subnet}.2`;
+    return `${this.range}.${this.subnet}.2`;
   }
 
   get host(): string {
     return `unix://${join(this.root, 'docker.sock')}`;
   }
 
-  static async start(): Promise<SwarmNode> {
+  static async start(options: { range?: string; subnet?: number } = {}): Promise<SwarmNode> {
     const id = randomInt(1000, 9999);
     const node = new SwarmNode(
       `berthsw${id}`,
       `bsw${id}h`,
-      randomInt(1, 250),
+      options.subnet ?? randomInt(1, 250),
       await mkdtemp(join(tmpdir(), 'berth-node-')),
+      options.range,
     );
     const inNs = (...args: string[]) => exec('ip', ['netns', 'exec', node.netns, ...args]);
     await exec('ip', ['netns', 'add', node.netns]);
@@ -123,6 +127,15 @@ export class SwarmNode {
     }
     await this.pause();
     for (const forwarder of this.forwarders) forwarder.kill('SIGKILL');
+    // A stopped or killed engine may leave mounts under its roots (netns files, the data root): deepest first.
+    const mounts = (await readFile('/proc/mounts', 'utf8').catch(() => ''))
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '')
+      .filter((mount) => mount.startsWith(`${this.root}/`))
+      .sort()
+      .reverse();
+    for (const mount of mounts)
+      await exec('umount', [mount]).catch(() => exec('umount', ['-l', mount]).catch(() => undefined));
     await exec('ip', ['link', 'del', this.hostVeth]).catch(() => undefined);
     await exec('ip', ['netns', 'del', this.netns]).catch(() => undefined);
     await rm(this.root, { recursive: true, force: true }).catch(() => undefined);

@@ -17,8 +17,12 @@ import { eventually } from './berth-process.js';
 
 const SWARM_LOCK = join(tmpdir(), 'berth-test-swarm.lock.d');
 
-/** Waits until this process holds the swarm alone; resolves to the function that lets it go. */
-async function holdSwarm(): Promise<() => Promise<void>> {
+/**
+ * Waits until this process holds the swarm lock alone; resolves to the function that lets it go.
+ * A file whose swarm is made of other engines (the main one left out) takes it too: swarm files
+ * are the heaviest, and one at a time keeps the CPU for the others' timings.
+ */
+export async function holdSwarm(): Promise<() => Promise<void>> {
   for (;;) {
     try {
       await mkdir(SWARM_LOCK);
@@ -70,7 +74,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes the namespace's services and Docker secrets, and waits for their task containers to go. */
+/** Removes the namespace's services, Docker secrets and lease config, and waits for their task containers to go. */
 export async function removeServices(namespace: string): Promise<void> {
   const ids = (await dockerCli(['service', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`]))
     .split('\n')
@@ -80,6 +84,11 @@ export async function removeServices(namespace: string): Promise<void> {
     .split('\n')
     .filter(Boolean);
   if (secrets.length > 0) await dockerCli(['secret', 'rm', ...secrets]).catch(() => undefined);
+  // berth's lease (leader election), a Swarm config labelled with the namespace.
+  const configs = (await dockerCli(['config', 'ls', '-q', '--filter', `label=berth.namespace=${namespace}`]))
+    .split('\n')
+    .filter(Boolean);
+  if (configs.length > 0) await dockerCli(['config', 'rm', ...configs]).catch(() => undefined);
   await eventually(
     async () => (await dockerCli(['ps', '-aq', '--filter', `label=berth.namespace=${namespace}`])).trim() === '',
     60_000,

@@ -20,6 +20,8 @@ import type { App } from '../../manifest/types.js';
 import { manifestSource } from '../compose/manifests.js';
 import { composeNotifier } from '../compose/notifications.js';
 import { servingProxy } from '../compose/proxy.js';
+import { composeLease, LEASE_FLAGS, leaseDurationMs } from '../compose/lease.js';
+import type { LeaseElector } from '../../lease/elector.js';
 import { ensureSecretsRoot } from '../compose/secrets.js';
 import { runSignals } from '../compose/signals.js';
 import { serveStatus, statusMetrics } from '../compose/status.js';
@@ -47,6 +49,7 @@ const RUN_FLAGS = {
   ...PROXY_FLAGS,
   ...LISTEN_FLAGS,
   ...IMAGE_FLAGS,
+  ...LEASE_FLAGS,
 } as const;
 
 /**
@@ -65,6 +68,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
   const stopTimeoutSeconds = positiveInteger(values, 'stop-timeout', 0);
   const keepRevisions = positiveInteger(values, 'keep-revisions', 1, HISTORY_LIMIT);
   const pullStallMs = positiveInteger(values, 'pull-stall-timeout') * 1000;
+  const leaseMs = leaseDurationMs(values);
   const logger = await createLogger({ format: shared.logFormat, level: shared.logLevel });
   const proxying = await proxySettings(values, namespace);
   const choice = engineChoice(values);
@@ -90,8 +94,35 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const desired = new DesiredState(values['allow-empty'], proxying.claims);
     const queue = new WorkQueue(clock);
     await proxy.certificates?.load();
-    const metrics = listening ? await statusMetrics({ state, queue, desired, followsGit: !!git }) : undefined;
-    const events = composeNotifier({ namespace, clock, logger, sinks, state, metrics: metrics?.notify });
+    // On Swarm, replicas of berth contend for a lease; only its holder changes the swarm (src/lease/).
+    let elector: LeaseElector | undefined;
+    let controllerRef: Controller | undefined;
+    const leading = choice.kind === 'swarm' ? () => elector?.leading() ?? false : undefined;
+    const metrics = listening
+      ? await statusMetrics({ state, queue, desired, followsGit: !!git, ...(leading ? { leading } : {}) })
+      : undefined;
+    const events = composeNotifier({
+      namespace,
+      clock,
+      logger,
+      sinks,
+      state,
+      metrics: metrics?.notify,
+      ...(leading ? { leading } : {}),
+    });
+    if (choice.kind === 'swarm')
+      elector = await composeLease({
+        namespace,
+        stateDir: shared.stateDir,
+        durationMs: leaseMs,
+        clock,
+        logger,
+        events: () => events,
+        // A new leader looks at every app at once: it carries on from what the swarm holds (a watch the old leader left).
+        onRole: (leads) => {
+          if (leads) controllerRef?.requeue(desired.names());
+        },
+      });
     const branch = git ? await followedBranch(git, shared, logger, { state, events }) : undefined;
     const retries = new RetryRequests(shared.stateDir, namespace);
     const canaryDecisions = new CanaryDecisions(shared.stateDir, namespace);
@@ -104,6 +135,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       canaryDecisions,
       events,
       secretsRoot,
+      ...(elector ? { lease: elector } : {}),
     });
     const manifests = await manifestSource({
       dir,
@@ -123,6 +155,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
       runtime: engine.runtime,
       apps: () => validApps(desired),
       manifestsDir: dir,
+      ...(leading ? { mayWrite: leading } : {}),
       ...(git && branch
         ? {
             git: {
@@ -138,6 +171,7 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     const deps = { clock, logger, state, desired, reconciler, queue, manifests, metrics, notify: events };
     const onDesiredChange = () => automation.manifestsChanged();
     const controller = new Controller({ ...deps, events: engine.hostEvents(), onDesiredChange }, loop);
+    controllerRef = controller;
     branch?.onTree(() => void controller.refreshManifests());
     const from = git ? branchLabel(git) : dir;
     logger.info(
@@ -148,10 +182,13 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     await branch?.source.start();
     const exposed = git ? undefined : await permissionWarning(dir);
     if (exposed !== undefined) logger.warn({ manifests: dir, source: 'permissions' }, exposed);
+    // The first look at the lease before the first reconcile: a berth alone leads from its first pass.
+    await elector?.start();
     if (values.once) {
       try {
         return await onePass(controller, { desired, state, logger, out });
       } finally {
+        await elector?.stop();
         await proxy.stop();
       }
     }
@@ -167,12 +204,19 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
         events,
         git: followed,
         ...(registry ? { registryWebhook: registry } : {}),
+        ...(elector ? { lease: elector } : {}),
       });
     }
     await controller.start();
     automation.start();
     // A certificate appeared, changed or went: every app is looked at, so its server blocks are rewritten.
-    proxy.certificates?.start({ desired, state, events, onChange: () => controller.requeue(desired.names()) });
+    proxy.certificates?.start({
+      desired,
+      state,
+      events,
+      onChange: () => controller.requeue(desired.names()),
+      ...(leading ? { mayOrder: leading } : {}),
+    });
     signals.answer({
       // `berth retry` wakes berth: the apps are looked at now, and each takes its retry request.
       retry: () => controller.requeue(desired.names()),
@@ -191,6 +235,8 @@ export async function runCommand(args: string[], out: Output): Promise<number> {
     events.stop();
     await proxy.certificates?.stop();
     await controller.stop();
+    // Handed back once nothing acts any more: a standby takes it at its next look.
+    await elector?.stop();
     await proxy.stop();
     state.close();
     logger.info('stopped');

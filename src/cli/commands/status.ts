@@ -1,3 +1,4 @@
+import { stripControl } from '../../util/strip-control.js';
 import { EngineUnavailableError } from '../../runtime/errors.js';
 import type { ContainerSummary } from '../../runtime/types.js';
 import { createDockerRuntime } from '../../runtime/docker/docker-runtime.js';
@@ -29,6 +30,8 @@ export async function statusCommand(args: string[], out: Output): Promise<number
   if (runtime === 'swarm') {
     const tasks = await swarmTasks(shared.namespace).catch(unreachable);
     if (outage !== undefined) out.stderr(`berth: ${outage}\n`);
+    const lease = values.json || tasks === undefined ? undefined : await leaseLine(shared.namespace);
+    if (lease !== undefined) out.stdout(`${lease}\n`);
     return print(appStatuses({ state, runtime, tasks }), {
       state,
       namespace: shared.namespace,
@@ -50,6 +53,17 @@ async function swarmTasks(namespace: string): Promise<SwarmTasks> {
   await services.swarm();
   const [tasks, nodes] = await Promise.all([services.listTasks(namespace), services.listNodes()]);
   return { tasks, nodes };
+}
+
+/** Who leads the namespace's berth replicas (leader election), as the lease in the swarm says; undefined without one. */
+async function leaseLine(namespace: string): Promise<string | undefined> {
+  const { createSwarmLease } = await import('../../runtime/docker/swarm-lease.js');
+  const lease = await createSwarmLease(namespace)
+    .read()
+    .catch(() => undefined);
+  if (!lease) return undefined;
+  const holder = lease.holder === '' ? 'nobody (released)' : lease.holderName || stripControl(lease.holder.slice(0, 8));
+  return `lease: held by ${holder} (duration ${lease.durationSeconds} s, ${lease.transitions} transition(s))`;
 }
 
 function print(

@@ -64,6 +64,11 @@ export interface ReconcilerParts {
   events?: EventSink;
   /** `<secrets-dir>/<namespace>` (run only): apps' decrypted files, swept as their containers go. */
   secretsRoot?: string;
+  /**
+   * Swarm leader election (run only): every write to the swarm is fenced by `leading()` (checked
+   * right before it), and a standby plans only its own node's proxy.
+   */
+  lease?: { leading(): boolean };
 }
 
 /** The chosen engine: its runtime, its policies, and a maker of its reconciler. */
@@ -169,10 +174,18 @@ async function swarmReconciler(
     import('../../runtime/docker/swarm-runtime.js'),
     import('../../reconcile/swarm/reconciler.js'),
   ]);
-  const services = createSwarmRuntime(at.pullStallMs !== undefined ? { pushStallMs: at.pullStallMs } : {});
-  await services.swarm();
+  const swarm = createSwarmRuntime(at.pullStallMs !== undefined ? { pushStallMs: at.pullStallMs } : {});
+  await swarm.swarm();
+  const lease = parts.lease;
+  const services = lease
+    ? (await import('../../lease/fenced-services.js')).fencedServices(swarm, () => lease.leading())
+    : swarm;
   return new SwarmReconciler(
-    { ...commonDeps(parts, at), services },
+    {
+      ...commonDeps(parts, at),
+      services,
+      ...(lease ? { role: () => (lease.leading() ? ('leader' as const) : ('standby' as const)) } : {}),
+    },
     {
       namespace: at.namespace,
       stopTimeoutSeconds: at.stopTimeoutSeconds,

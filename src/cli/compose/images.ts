@@ -30,6 +30,8 @@ export interface ImageParts {
   manifestsDir: string;
   /** With --git: where commits go, and the source to fetch once one is pushed to the followed branch. */
   git?: { settings: GitSettings; manifestsDir: () => string; fetchNow(): void; stateDir: string; namespace: string };
+  /** On Swarm with a lease: whether this berth leads (only the leader looks and writes back). */
+  mayWrite?(): boolean;
 }
 
 export function imageAutomation(parts: ImageParts): ImageAutomation {
@@ -43,6 +45,7 @@ export function imageAutomation(parts: ImageParts): ImageAutomation {
     apps: parts.apps,
     tags: tagSources(runtime, clock),
     writer: parts.git ? gitWriter(parts.git, clock, logger) : directoryWriter(parts.manifestsDir),
+    ...(parts.mayWrite ? { mayWrite: parts.mayWrite } : {}),
   });
 }
 

@@ -4,6 +4,7 @@
  * --notify-file, BERTH_NOTIFY and --notify-exec (notify-options.ts, checked before the start).
  */
 import { Notifier, type NotifyMetrics } from '../../notify/notifier.js';
+import { leaderOnly } from '../../notify/leader-only.js';
 import type { Sink } from '../../notify/sinks.js';
 import type { StateStore } from '../../state/store.js';
 import type { Clock } from '../../util/clock.js';
@@ -18,13 +19,16 @@ export interface NotifierParts {
   state: Pick<StateStore, 'appendEvent' | 'events'>;
   /** Deliveries and drops per sink, with --listen. */
   metrics?: NotifyMetrics;
+  /** On Swarm with a lease: whether this berth leads; only the leader's notifications go out. */
+  leading?: () => boolean;
 }
 
 /** The notifier of `run`; stop() gives up what is still queued (it stays in the timeline). */
 export function composeNotifier(parts: NotifierParts): Notifier {
-  const { state, metrics, ...rest } = parts;
+  const { state, metrics, leading, sinks, ...rest } = parts;
   return new Notifier({
     ...rest,
+    sinks: leading ? sinks.map((sink) => leaderOnly(sink, leading)) : sinks,
     persist: (event) => state.appendEvent(event),
     initial: state.events(),
     ...(metrics ? { metrics } : {}),

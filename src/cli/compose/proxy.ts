@@ -35,6 +35,8 @@ export interface CertifyingParts {
   events: EventSink;
   /** A certificate appeared, changed or went: the apps are to be reconciled, so their blocks are rewritten. */
   onChange(): void;
+  /** On Swarm with leader election: whether this berth leads (only the leader orders and renews). */
+  mayOrder?(): boolean;
 }
 
 /** The proxy `run` serves through. */
@@ -88,6 +90,7 @@ export async function servingProxy(
                 onChange: () => parts.onChange(),
                 report: (records) => parts.state.setCertificates(records),
                 events: parts.events,
+                ...(parts.mayOrder ? { mayOrder: () => parts.mayOrder!() } : {}),
               }),
             stop: () => certificates.stop(),
           },

@@ -3,7 +3,7 @@
  * status page, /healthz, /readyz, /api/apps and the git webhook. fastify and prom-client load only
  * for --listen: every other start stays lean.
  */
-import type { Controller } from '../../controller/controller.js';
+import type { Controller, Readiness } from '../../controller/controller.js';
 import type { DesiredState } from '../../controller/desired-state.js';
 import type { BerthEvent } from '../../events/types.js';
 import { formatListenAddress } from '../../http/listen-address.js';
@@ -19,6 +19,7 @@ import { ObservedTasks } from '../../status/observed-tasks.js';
 import type { SwarmTasks } from '../../status/replicas.js';
 import { sourceLine } from '../../status/source-line.js';
 import type { Clock } from '../../util/clock.js';
+import type { LeaseView } from '../../lease/elector.js';
 import type { Logger } from '../../util/logger.js';
 import type { GitSettings } from '../git-options.js';
 import type { ListenSettings } from '../listen-options.js';
@@ -34,6 +35,8 @@ export interface MetricParts {
   desired: Pick<DesiredState, 'problems'>;
   /** With --git: berth_source_up, from the condition the source last recorded. */
   followsGit: boolean;
+  /** On Swarm with leader election: berth_leader. */
+  leading?: () => boolean;
 }
 
 /** berth's metrics, each gauge read from `parts` at scrape time. */
@@ -61,6 +64,7 @@ export async function statusMetrics(parts: MetricParts): Promise<PrometheusMetri
           },
         ];
       }),
+    ...(parts.leading ? { leading: parts.leading } : {}),
   });
 }
 
@@ -82,6 +86,8 @@ export interface StatusParts {
   git?: { settings: GitSettings; source: Pick<GitSource, 'status' | 'fetchNow'> };
   /** With --registry-webhook-secret-file: the registry webhook, which wakes image automation. */
   registryWebhook?: { secret: Buffer; onPush(repository: string): string[] };
+  /** On Swarm with leader election: the role (a standby is not ready: 503 `standby`) and the lease shown. */
+  lease?: { view(): LeaseView };
 }
 
 /** The status server, listening on --listen (the line saying where is logged); close() it at the end. */
@@ -94,11 +100,13 @@ export async function serveStatus(parts: StatusParts): Promise<StatusServer> {
   tasks?.refreshIfOlder(LISTED_TASKS_MAX_AGE_MS);
   const server = new StatusServer({
     namespace,
-    readiness: () => parts.controller.readiness(),
+    readiness: () => readiness(parts),
+    ...(parts.lease ? { lease: () => ({ ...parts.lease!.view() }) } : {}),
     snapshot: async () => ({
       ...statusSnapshot(state, tasks ? { tasks } : { observed }),
       problems: parts.desired.problems().map(formatProblem),
       ...(git ? { source: sourceLine(git.source.status(), clock.now()) } : {}),
+      ...(parts.lease ? { lease: leaseLine(parts.lease.view()) } : {}),
       events: parts.events.events(),
     }),
     ...(git?.settings.webhookSecret !== undefined
@@ -136,6 +144,29 @@ export async function serveStatus(parts: StatusParts): Promise<StatusServer> {
     await server.close();
     throw error;
   }
+}
+
+/** The controller's readiness; a standby is never ready: it answers 503 `standby` (it serves /healthz all the same). */
+function readiness(parts: StatusParts): Readiness {
+  const own = parts.controller.readiness();
+  const lease = parts.lease?.view();
+  if (!lease || lease.role === 'leader') return own;
+  return {
+    ...own,
+    ready: false,
+    reasons: [
+      `standby: the lease is held by ${lease.holder || 'nobody yet'}; this berth follows the tasks and takes over when the leader stops renewing`,
+      ...own.reasons,
+    ],
+  };
+}
+
+/** The role and the lease in words, for the status page. */
+export function leaseLine(lease: LeaseView): string {
+  const age = lease.ageSeconds === undefined ? '' : `, last changed ${lease.ageSeconds} s ago`;
+  const holder =
+    lease.role === 'leader' ? 'this berth holds the lease' : `the lease is held by ${lease.holder || 'nobody'}`;
+  return `${lease.role}: ${holder} (duration ${lease.durationSeconds} s${age}; ${lease.transitions} transition(s))`;
 }
 
 /** On Swarm, the manager's tasks are listed at most this often, whatever the number of requests. */

@@ -26,6 +26,8 @@ export interface CertificateDuties {
   report(records: CertificateRecord[]): void;
   /** Where issued certificates and failed orders are said (timeline, notifications). */
   events: EventSink;
+  /** Whether this berth may order and renew now (on Swarm, only the lease's holder does); absent: always. */
+  mayOrder?(): boolean;
 }
 
 /** The certificate manager of `run`, made before the router that serves from it. */
@@ -68,6 +70,7 @@ export async function managedCertificates(
     ...(tls.ownDir !== undefined ? { ownDir: tls.ownDir } : {}),
     wanted: () => duties?.wanted() ?? new Map(),
     isServed: async (app) => (await duties?.isServed(app)) ?? false,
+    mayOrder: () => duties?.mayOrder?.() ?? true,
     onChange: () => duties?.onChange(),
     report: (records) => duties?.report(records),
     events: { emit: (event) => duties?.events.emit(event) },

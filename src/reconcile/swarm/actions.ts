@@ -49,6 +49,11 @@ export interface SwarmObservation {
   /** Revisions whose release step succeeded, as berth's record keeps them. */
   released?: readonly string[];
   now: number;
+  /**
+   * This replica's role in the lease (leader election, src/lease/): a `standby` plans only its own
+   * node's proxy (route, unroute), never a write to the swarm. Absent: the leader (one berth alone).
+   */
+  role?: 'leader' | 'standby';
 }
 
 /**

@@ -39,6 +39,11 @@ export type { SwarmAction, SwarmObservation, SwarmPlan } from './actions.js';
 export { runningTasks } from './watch.js';
 
 export function planService(observation: SwarmObservation): SwarmPlan {
+  if (observation.role === 'standby') return planStandby(observation, planAsLeader(observation));
+  return planAsLeader(observation);
+}
+
+function planAsLeader(observation: SwarmObservation): SwarmPlan {
   const { desired } = observation;
   if (desired.kind === 'absent') return planRemoval(observation, desired);
   const plan = planPresent(observation, desired.app);
@@ -337,6 +342,39 @@ function afterSending(observation: SwarmObservation, app: App): SwarmAction[] {
       ? [{ type: 'sweepSecrets' as const, reason: 'secrets neither the new spec nor the one before it mounts go' }]
       : []),
   ];
+}
+
+/** How soon a standby looks again while the leader has work to do on the app (a rollout its proxy follows). */
+export const STANDBY_FOLLOW_MS = 1_000;
+
+/**
+ * A standby's plan: what the leader's plan would do to the swarm is left to the leader (the
+ * outcome says so); only this node's proxy follows the tasks that run (route, or unroute once the
+ * app is gone). While the leader has work on the app, the standby looks again soon, so its proxy
+ * follows the rollout's new tasks.
+ */
+function planStandby(observation: SwarmObservation, leaders: SwarmPlan): SwarmPlan {
+  const proxy =
+    observation.desired.kind === 'absent'
+      ? observation.route?.held && !observation.service
+        ? [{ type: 'unroute' as const, reason: 'the app is gone from the swarm' }]
+        : []
+      : observation.route?.endpoints.length
+        ? routeToRunning(observation)
+        : [];
+  const leaderWork = leaders.actions.some((a) => a.type !== 'route' && a.type !== 'unroute');
+  const updating = observation.service?.update.state === 'updating';
+  return {
+    actions: proxy,
+    outcome: {
+      phase: leaders.outcome.phase,
+      message: `standby: ${leaderWork ? 'the leader acts on the swarm; ' : ''}${leaders.outcome.message}`,
+    },
+    // What runs and what is held, as the swarm shows them: the standby's status says so, and a takeover starts from it.
+    ...(leaders.runs ? { runs: leaders.runs } : {}),
+    ...(leaders.hold ? { hold: leaders.hold } : {}),
+    ...(leaderWork || updating ? { requeueAfterMs: STANDBY_FOLLOW_MS } : {}),
+  };
 }
 
 /** A route to the running tasks, when the proxy does not hold exactly that. */

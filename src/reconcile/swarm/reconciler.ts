@@ -66,6 +66,11 @@ export interface SwarmReconcilerDeps {
   retries?: { take(name: string): Promise<boolean> };
   /** Where what happened is said (timeline, notifications). */
   events?: EventSink;
+  /**
+   * This replica's role in the lease, asked at each observation (leader election: a standby plans
+   * only its own node's proxy); absent: the leader (one berth alone).
+   */
+  role?: () => 'leader' | 'standby';
 }
 
 export interface SwarmReconcilerOptions {
@@ -164,12 +169,14 @@ export class SwarmReconciler implements AppReconciler {
         const own = listingOf(listing, name);
         const [service] = own.services;
         const swarmHeld = service && !this.retried.has(name) ? heldBySwarm(service) : undefined;
-        const observation = await observeService(
-          this.observeDeps,
-          this.options,
-          name,
-          own,
-          pinnedBy(service, heldImage(this.deps.state.get(name)) ?? heldReference(swarmHeld?.image)),
+        const observation = this.withRole(
+          await observeService(
+            this.observeDeps,
+            this.options,
+            name,
+            own,
+            pinnedBy(service, heldImage(this.deps.state.get(name)) ?? heldReference(swarmHeld?.image)),
+          ),
         );
         const plan = planService(observation);
         const record = this.deps.state.get(name);
@@ -190,8 +197,10 @@ export class SwarmReconciler implements AppReconciler {
    */
   async preview(name: string, host: HostView): Promise<AppPreview> {
     const listing = this.listings.get(host) ?? (await listSwarm(this.observeDeps, this.options.namespace));
-    const observation = await observeService(this.observeDeps, this.options, name, listingOf(listing, name), (ref) =>
-      this.deps.services.locateImage(ref),
+    const observation = this.withRole(
+      await observeService(this.observeDeps, this.options, name, listingOf(listing, name), (ref) =>
+        this.deps.services.locateImage(ref),
+      ),
     );
     const plan = planService(observation);
     return {
@@ -204,7 +213,15 @@ export class SwarmReconciler implements AppReconciler {
 
   private async observeApp(name: string): Promise<SwarmObservation> {
     const listing = await listSwarm(this.observeDeps, this.options.namespace, name);
-    return observeService(this.observeDeps, this.options, name, listing, (ref) => this.deps.services.locateImage(ref));
+    const observation = await observeService(this.observeDeps, this.options, name, listing, (ref) =>
+      this.deps.services.locateImage(ref),
+    );
+    return this.withRole(observation);
+  }
+
+  /** The observation with this replica's role in the lease, when there is a lease. */
+  private withRole(observation: SwarmObservation): SwarmObservation {
+    return this.deps.role ? { ...observation, role: this.deps.role() } : observation;
   }
 
   private async execute(

@@ -11,6 +11,7 @@ const LAYERS = [
   'secrets',
   'runtime',
   'state',
+  'lease',
   'checks',
   'proxy',
   'tls',

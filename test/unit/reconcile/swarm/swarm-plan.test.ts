@@ -149,3 +149,66 @@ describe('Swarm tasks behind the proxy (taskEndpoints)', () => {
     ]);
   });
 });
+
+describe('a standby’s plan (leader election: observation.role standby)', () => {
+  const running = (app: ReturnType<typeof registryApp>) => [task(specOf(app), 1)];
+  it('sends nothing to the swarm for a new revision: the leader does; its proxy follows the running tasks, and it looks again soon', () => {
+    const v1 = registryApp('v1');
+    const v2 = registryApp('v2');
+    const endpoints = ['10.0.0.1:30001'];
+    const leader = planService(
+      observe(v2, {
+        service: serviceOf(specOf(v1)),
+        tasks: running(v1),
+        route: { held: false, current: false, endpoints },
+      }),
+    );
+    assert.ok(leader.actions.some((a) => a.type === 'update'));
+    const standby = planService({
+      ...observe(v2, {
+        service: serviceOf(specOf(v1)),
+        tasks: running(v1),
+        route: { held: false, current: false, endpoints },
+      }),
+      role: 'standby',
+    });
+    assert.deepEqual(
+      standby.actions.map((a) => a.type),
+      ['route'],
+    );
+    assert.match(standby.outcome.message, /^standby: the leader acts on the swarm/);
+    assert.equal(standby.rollout, undefined);
+    assert.equal(standby.requeueAfterMs, 1_000);
+  });
+
+  it('in sync, a standby plans nothing and is not looked at again before the resync', () => {
+    const v1 = registryApp('v1');
+    const plan = planService({
+      ...observe(v1, {
+        service: serviceOf(specOf(v1)),
+        tasks: running(v1),
+        route: { held: true, current: true, endpoints: ['10.0.0.1:30001'] },
+      }),
+      role: 'standby',
+    });
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.requeueAfterMs, undefined);
+  });
+
+  it('never removes a service whose manifest is gone: it unroutes once the leader removed it', () => {
+    const v1 = registryApp('v1');
+    const withService = planService({
+      ...observe(undefined, { service: serviceOf(specOf(v1)), route: { held: true, current: true, endpoints: [] } }),
+      role: 'standby',
+    });
+    assert.deepEqual(withService.actions, []);
+    const gone = planService({
+      ...observe(undefined, { route: { held: true, current: true, endpoints: [] } }),
+      role: 'standby',
+    });
+    assert.deepEqual(
+      gone.actions.map((a) => a.type),
+      ['unroute'],
+    );
+  });
+});
