@@ -304,6 +304,14 @@ export class ImageAutomation {
         policy: judged.record.policy,
         ...(digest ? { digest } : {}),
       };
+      // The look took registry round trips: leading then is not leading now (leader election).
+      if (this.deps.mayWrite !== undefined && !this.deps.mayWrite()) {
+        logger.info(
+          { source: 'images', app: app.name, to },
+          `${app.name}: not writing ${to}: this berth is standby now`,
+        );
+        return undefined;
+      }
       const written = await this.deps.writer.write(move, this.abort.signal);
       const where = describeWritten(written);
       const writtenRecord: NonNullable<ImagePolicyRecord['written']> = {

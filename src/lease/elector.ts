@@ -55,6 +55,8 @@ export class LeaseElector {
   private loop: Promise<void> | undefined;
   private readonly retryMs: number;
   private readonly renewDeadlineMs: number;
+  /** The renew labels of this replica's last writes (the one answered and one in flight): confirm() knows its own. */
+  private readonly written = new Set<string>();
 
   constructor(private readonly deps: ElectorDeps) {
     ({ retryMs: this.retryMs, renewDeadlineMs: this.renewDeadlineMs } = leaseTiming(deps.durationMs));
@@ -63,6 +65,28 @@ export class LeaseElector {
   /** Whether this replica holds the lease right now: ask immediately before acting. */
   leading(): boolean {
     return mayAct(this.memory.renewSentMs, this.deps.monotonic(), this.renewDeadlineMs);
+  }
+
+  /**
+   * leading(), and the lease as the swarm holds it now is still this replica's last write (its
+   * holder and renew label): asked before a write the swarm cannot fence by version (a job, a
+   * secret, a removal, a push). The monotonic clock stops while a virtual machine is paused, so a
+   * leader resumed after a takeover may still think its deadline unreached; this read tells.
+   * Resolves false (and stops this replica acting) when the lease moved; rejects when it cannot be read.
+   */
+  async confirm(): Promise<boolean> {
+    if (!this.leading()) return false;
+    const lease = await this.deps.store.read();
+    const { id, name } = this.deps.identity;
+    if (lease?.holder === id && lease.holderName === name && this.written.has(lease.renewed)) return this.leading();
+    this.deps.logger.warn(
+      { source: 'lease', holder: lease?.holderName ?? '' },
+      `the lease is no longer this berth's (held by ${lease?.holderName || 'nobody'}): it stops acting`,
+    );
+    this.last = lease;
+    this.memory = { ...this.memory, renewSentMs: undefined };
+    this.sayRole();
+    return false;
   }
 
   view(): LeaseView {
@@ -141,6 +165,7 @@ export class LeaseElector {
     const lease = await store.read();
     const judged = judgeLease({
       me: identity.id,
+      myName: identity.name,
       lease,
       memory: this.memory,
       nowMs: this.deps.monotonic(),
@@ -168,10 +193,13 @@ export class LeaseElector {
   private async write(version: number | undefined, transitions: number, how: string): Promise<void> {
     const sentMs = this.deps.monotonic();
     const fields = this.fields(transitions);
+    this.written.add(fields.renewed);
     try {
       if (version === undefined) await this.deps.store.create(fields);
       else await this.deps.store.update(version, fields);
       this.memory = { ...this.memory, renewSentMs: sentMs };
+      // Kept: this write and the next one in flight; older ones can no longer be the lease's.
+      for (const old of this.written) if (this.written.size > 2 && old !== fields.renewed) this.written.delete(old);
       if (how !== 'renewed') this.deps.logger.debug({ source: 'lease', how }, `lease ${how}`);
     } catch (error) {
       // Another replica wrote first (made it, or renewed or took it): this one does not lead.
@@ -195,11 +223,14 @@ export class LeaseElector {
   private sayRole(): void {
     const leading = this.leading();
     if (leading === this.said) return;
-    // Losing the lease is always news; taking it, when it changed hands.
+    // News when the lease changed hands: taken from another, or seen held by another. A renew
+    // deadline missed with nobody else holding it (a manager busy electing its raft leader, say) is logged only.
+    const takenByAnother =
+      this.last !== undefined && this.last.holder !== '' && this.last.holder !== this.deps.identity.id;
     this.say(
       leading,
       leading ? '' : `the lease is held by ${this.last?.holderName || 'nobody'}`,
-      !leading || this.news,
+      leading ? this.news : takenByAnother,
     );
   }
 

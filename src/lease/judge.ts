@@ -31,6 +31,12 @@ export type LeaseDecision =
 export interface LeaseLook {
   /** This replica's identity. */
   me: string;
+  /**
+   * This replica's name (hostname/id): a lease held by `me` under another name is another
+   * process's that shares this replica's state directory (a copied volume, a snapshot), and is
+   * judged as another holder's, never renewed as this one's.
+   */
+  myName?: string;
   /** The lease as read now; undefined when there is none. */
   lease: LeaseRecord | undefined;
   memory: LeaseMemory;
@@ -47,7 +53,8 @@ export function judgeLease(look: LeaseLook): { decision: LeaseDecision; memory: 
   const key = `${lease.holder}\n${lease.renewed}\n${lease.version}`;
   const seen = memory.seen?.key === key ? memory.seen : { key, sinceMs: nowMs };
   const kept: LeaseMemory = { ...memory, seen };
-  if (lease.holder === me) return { decision: { kind: 'renew', version: lease.version }, memory: kept };
+  const mine = lease.holder === me && (look.myName === undefined || lease.holderName === look.myName);
+  if (mine) return { decision: { kind: 'renew', version: lease.version }, memory: kept };
   if (lease.holder === '') return { decision: { kind: 'acquire', version: lease.version, from: '' }, memory: kept };
   const durationMs = lease.durationSeconds > 0 ? lease.durationSeconds * 1000 : look.durationMs;
   const unchangedMs = nowMs - seen.sinceMs;

@@ -65,10 +65,11 @@ export interface ReconcilerParts {
   /** `<secrets-dir>/<namespace>` (run only): apps' decrypted files, swept as their containers go. */
   secretsRoot?: string;
   /**
-   * Swarm leader election (run only): every write to the swarm is fenced by `leading()` (checked
-   * right before it), and a standby plans only its own node's proxy.
+   * Swarm leader election (run only): every write to the swarm is fenced by `confirm()` (the renew
+   * deadline and the lease read back, right before it), and a standby plans only its own node's
+   * proxy by `leading()`.
    */
-  lease?: { leading(): boolean };
+  lease?: { leading(): boolean; confirm(): Promise<boolean> };
 }
 
 /** The chosen engine: its runtime, its policies, and a maker of its reconciler. */
@@ -178,7 +179,7 @@ async function swarmReconciler(
   await swarm.swarm();
   const lease = parts.lease;
   const services = lease
-    ? (await import('../../lease/fenced-services.js')).fencedServices(swarm, () => lease.leading())
+    ? (await import('../../lease/fenced-services.js')).fencedServices(swarm, () => lease.confirm())
     : swarm;
   return new SwarmReconciler(
     {

@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import { EngineError, LeaseConflictError, NameConflictError } from '../errors.js';
 import type { LeaseFields, LeaseRecord, LeaseStore } from '../lease.js';
 import { LABEL_MANAGED, LABEL_NAMESPACE } from '../types.js';
-import { stripControl } from '../../util/strip-control.js';
+import { oneLine } from '../../util/strip-control.js';
 import { EngineClient } from './engine-client.js';
 
 export const LABEL_LEASE_HOLDER = 'berth.lease.holder';
@@ -133,8 +133,8 @@ function recordOf(raw: RawConfig): LeaseRecord {
     version: raw.Version?.Index ?? 0,
     holder: labels[LABEL_LEASE_HOLDER] ?? '',
     // Anyone with the swarm's API may write these labels: bounded, and no terminal control, before a log or a page shows them.
-    holderName: stripControl((labels[LABEL_LEASE_HOLDER_NAME] ?? '').slice(0, 200)),
-    renewed: stripControl((labels[LABEL_LEASE_RENEWED] ?? '').slice(0, 64)),
+    holderName: oneLine((labels[LABEL_LEASE_HOLDER_NAME] ?? '').slice(0, 200)),
+    renewed: oneLine((labels[LABEL_LEASE_RENEWED] ?? '').slice(0, 64)),
     durationSeconds: count(labels[LABEL_LEASE_DURATION]),
     transitions: count(labels[LABEL_LEASE_TRANSITIONS]),
   };

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { LeaseElector } from '../../../src/lease/elector.js';
-import { LeaseConflictError, NameConflictError } from '../../../src/runtime/errors.js';
+import { LeaseConflictError, NameConflictError, RuntimeError } from '../../../src/runtime/errors.js';
 import type { LeaseFields, LeaseRecord, LeaseStore } from '../../../src/runtime/lease.js';
 import type { NewEvent } from '../../../src/events/types.js';
 import { silentLogger } from '../../../src/util/silent-logger.js';
@@ -146,5 +146,64 @@ describe('the elector (LeaseElector) over a shared lease', () => {
     mono.now = 500;
     await b.look();
     assert.equal(b.leading(), true);
+  });
+
+  it('confirm(): a leader resumed after a takeover (its monotonic clock paused with its VM) reads the lease back and stops acting', async () => {
+    const store = new SharedLease();
+    const mono = { now: 0 };
+    const eventsA: NewEvent[] = [];
+    const a = replica('a', store, mono, eventsA);
+    await a.look();
+    assert.equal(await a.confirm(), true, 'the lease as written by a');
+    // Paused: a's clock stands still while b takes the lease in the swarm.
+    store.record = { ...store.record!, holder: 'b', holderName: 'host/b', version: store.record!.version + 1 };
+    assert.equal(a.leading(), true, 'by its own clock a would still act');
+    assert.equal(await a.confirm(), false, 'the read-back tells it');
+    assert.equal(a.leading(), false, 'and it stops acting until it renews');
+    assert.deepEqual(
+      eventsA.map((e) => e.type),
+      ['lease.lost'],
+    );
+  });
+
+  it('a renew deadline missed with nobody else holding the lease is no news, and the lease is taken back', async () => {
+    const store = new SharedLease();
+    const mono = { now: 0 };
+    const events: NewEvent[] = [];
+    const a = replica('a', store, mono, events);
+    await a.look();
+    const realRead = store.read.bind(store);
+    store.read = async () => {
+      throw new RuntimeError('readLease', 'the manager is electing its raft leader');
+    };
+    mono.now = 5_000;
+    await a.look();
+    assert.equal(a.leading(), false, 'past its renew deadline');
+    store.read = realRead;
+    mono.now = 6_000;
+    await a.look();
+    assert.equal(a.leading(), true);
+    assert.deepEqual(events, [], 'neither lost nor acquired: the lease never changed hands');
+  });
+
+  it('a lease of its id under another name (a copied state dir) is judged as another holder, never renewed as its own', async () => {
+    const store = new SharedLease();
+    const mono = { now: 0 };
+    const original = replica('a', store, mono);
+    await original.look();
+    const copy = new LeaseElector({
+      store,
+      clock: new FakeClock(),
+      monotonic: () => mono.now,
+      logger: silentLogger(),
+      identity: { id: 'a', name: 'other-host/a' },
+      durationMs: 6_000,
+    });
+    for (let t = 1_000; t <= 10_000; t += 1_000) {
+      mono.now = t;
+      await original.look();
+      await copy.look();
+      assert.deepEqual([original.leading(), copy.leading()], [true, false], `at ${t} ms`);
+    }
   });
 });
