@@ -54,7 +54,15 @@ done
 if ! $secrets_dir_given && [[ -d /run/berth ]]; then args+=(--secrets-dir /run/berth); fi
 printf '%s' "$listen" >"$LISTEN_FILE"
 
-nginx_pid=''
+# The trap is set before anything starts: a SIGTERM that comes while nginx and berth start is kept
+# and acted on once berth runs (bash's default would end this script and leave berth to a SIGKILL).
+nginx_pid='' berth_pid='' stopping=false
+stop_berth() {
+  stopping=true
+  if [[ -n $berth_pid ]]; then kill -TERM "$berth_pid" 2>/dev/null || true; fi
+}
+trap stop_berth TERM INT
+
 if $proxy_nginx; then
   # berth writes its server blocks into /etc/nginx/conf.d (--nginx-conf-dir) and reloads this
   # nginx with `nginx -s reload` (its pid file); errors go to the container's log too.
@@ -63,28 +71,30 @@ if $proxy_nginx; then
 fi
 /usr/local/bin/berth "${args[@]}" &
 berth_pid=$!
+if $stopping; then stop_berth; fi
 
-stop_berth() { kill -TERM "$berth_pid" 2>/dev/null || true; }
-trap stop_berth TERM INT
-
+# Each second (or at once on a signal), whether berth or nginx has ended. `wait -n` alone would
+# miss a child that ended before it was called (an nginx that fails on its configuration at once).
+ended() { ! kill -0 "$1" 2>/dev/null; }
 while :; do
-  unset ended
-  wait -n -p ended
-  status=$?
-  # A signal interrupted the wait (the trap has run): wait again, for berth to end.
-  [[ -n ${ended:-} ]] || continue
-  if [[ $ended == "$berth_pid" ]]; then
+  if ended "$berth_pid"; then
+    wait "$berth_pid"
+    status=$?
     if [[ -n $nginx_pid ]]; then
       kill -QUIT "$nginx_pid" 2>/dev/null
-      wait "$nginx_pid"
+      # A second signal interrupts this wait: wait again, until nginx has finished what it serves.
+      while ! ended "$nginx_pid"; do wait "$nginx_pid"; done
     fi
     exit "$status"
   fi
-  if [[ $ended == "$nginx_pid" ]]; then
-    echo "berth-entrypoint: nginx ended (status $status); stopping berth, so that the container ends and its restart policy starts both again" >&2
+  if [[ -n $nginx_pid ]] && ended "$nginx_pid"; then
+    wait "$nginx_pid"
+    echo "berth-entrypoint: nginx ended (status $?); stopping berth, so that the container ends and its restart policy starts both again" >&2
     nginx_pid=''
     stop_berth
-    wait "$berth_pid"
+    while ! ended "$berth_pid"; do wait "$berth_pid"; done
     exit 1
   fi
+  sleep 1 &
+  wait $! 2>/dev/null
 done

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs and starts, on a fresh Debian machine as root, what berth runs with, and nothing of the
 # test suite (that is .ci/setup):
-#   docker.io       the engine berth drives; where no init started it (a container or a machine
-#                   without systemd) dockerd is started here, with --iptables=false as .ci/setup does
-#   nginx-light     for `berth run --proxy nginx` (--without-nginx leaves it out)
+#   docker.io       the engine berth drives: started by systemd where systemd runs; where no init
+#                   started it (a container, a machine without systemd) dockerd is started here,
+#                   with --iptables=false as .ci/setup does
+#   nginx           for `berth run --proxy nginx` (--without-nginx leaves it out)
 #   busybox-static  the example app's images (scripts/example-images.sh) are built FROM scratch with it
 #   nodejs, npm     only when Node >= 20.19 with npm is missing (Debian trixie has 20.19; bookworm's 18
 #                   is too old: install Node 20 from elsewhere first there)
 # Idempotent: what is installed or running already is left as it is.
 set -euo pipefail
 
-PACKAGES=(docker.io busybox-static nginx-light)
+PACKAGES=(docker.io busybox-static nginx)
 case "${1:-}" in
   --without-nginx) PACKAGES=(docker.io busybox-static) ;;
   "") ;;
@@ -40,6 +41,16 @@ if ! node_is_recent; then
   exit 1
 fi
 
+if ! docker info >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  # A host run by systemd: its docker.service (with the engine's own iptables rules), never a
+  # second dockerd beside it.
+  systemctl enable --now docker.service
+  for _ in $(seq 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { systemctl status --no-pager docker.service >&2; exit 1; }
+fi
 if ! docker info >/dev/null 2>&1; then
   nohup dockerd --iptables=false >"$LOG" 2>&1 &
   for _ in $(seq 60); do
