@@ -1,23 +1,6 @@
-/**
- * The canary benchmark of issue 37 (`npm run bench:canary`): figures printed, not a timed test.
- *
- * A revision that passes its checks (/health) but answers 500 to a fifth of its pages, deployed
- * under the same minute of load (CLIENTS clients through a private nginx, 2 replicas) by berth
- * (`run --proxy nginx`, zero-downtime) twice:
- * - without a canary: the switch sends every request to it, and it stays until a person notices;
- * - with `deploy.canary` (steps 10, 25, 50; maxErrorRate 1; minRequests 50): judged on nginx's
- *   access log and rolled back at the first step.
- * For each: the requests and how many failed (a connection error, no answer in 10 s, a status
- * other than 200 or an unexpected body), how many failed after berth's decision, the time from the
- * manifest edit to traffic back on the old revision (berth's `rollback` log line), and for the
- * canary what the issue expects: step% x 20% of the requests during the step. Results: a table
- * and bench/results/canary.json. Everything created is removed.
- */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBenchBerth, writeAppManifest } from './support/bench-berth.js';
+import { benchRoot, startBenchBerth, writeAppManifest } from './support/bench-berth.js';
 import { printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
 import { eventually } from '../test/support/berth-process.js';
@@ -63,10 +46,7 @@ await runBenchmark(async (teardown) => {
         own.add('remove images', () => cleanupNamespace(namespace));
         await buildPageImage(`${namespace}/web`, 'v1', { body: 'v1' });
         await buildPageImage(`${namespace}/web`, 'v2', { body: 'v2', failOneIn: Math.round(1 / FAILING) });
-        const root = await mkdtemp(join(tmpdir(), 'berth-canary-bench-'));
-        own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
-        const manifests = join(root, 'manifests');
-        await mkdir(manifests);
+        const { root, manifests } = await benchRoot(own, 'canary');
         const write = (tag: string) =>
           writeAppManifest(manifests, 'web', {
             tag,

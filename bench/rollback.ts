@@ -13,13 +13,12 @@
  * no answer within 10 s, a status other than 200 or an unexpected body. Results: a table and
  * bench/results/rollback.json. Everything created is removed, the swarm left if this made it.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerEvents } from './support/container-events.js';
-import { startBenchBerth, writeAppManifest } from './support/bench-berth.js';
+import { benchRoot, startBenchBerth, writeAppManifest } from './support/bench-berth.js';
 import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
 import { eventually } from '../test/support/berth-process.js';
@@ -91,10 +90,7 @@ await runBenchmark(async (teardown) => {
 
   rows.push(
     await withOwnTeardown(teardown, 'berth phase', async (own) => {
-      const root = await mkdtemp(join(tmpdir(), 'berth-rollback-bench-'));
-      own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
-      const manifests = join(root, 'manifests');
-      await mkdir(manifests);
+      const { root, manifests } = await benchRoot(own, 'rollback');
       const write = (tag: string) =>
         writeAppManifest(manifests, 'web', {
           tag,

@@ -15,12 +15,11 @@
  * rollout. Results: a table on stdout and bench/results/swarm.json. Whatever happens, berth,
  * nginx, the services, the swarm this benchmark created and the images are removed.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBenchBerth, writeAppManifest } from './support/bench-berth.js';
+import { benchRoot, startBenchBerth, writeAppManifest } from './support/bench-berth.js';
 import { median, printTable, writeAtomically } from './support/figures.js';
 import { runBenchmark, withOwnTeardown } from './support/teardown.js';
 import { eventually } from '../test/support/berth-process.js';
@@ -60,10 +59,7 @@ await runBenchmark(async (teardown) => {
 
   rows.push(
     await withOwnTeardown(teardown, 'berth phase', async (own) => {
-      const root = await mkdtemp(join(tmpdir(), 'berth-swarm-bench-'));
-      own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
-      const manifests = join(root, 'manifests');
-      await mkdir(manifests);
+      const { root, manifests } = await benchRoot(own, 'swarm');
       const write = (tag: string) =>
         writeAppManifest(manifests, 'web', {
           image: repository,

@@ -2,11 +2,21 @@
  * What the benchmarks that run berth share: an app's manifest written as an editor or a GitOps
  * tool would replace it, and a `berth run` of the benchmark's own.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { BerthProcess } from '../../test/support/berth-process.js';
 import type { Teardown } from './teardown.js';
+
+/** A temporary directory for one phase (`root`, removed at `own`'s teardown) with an empty `manifests` in it. */
+export async function benchRoot(own: Teardown, name: string): Promise<{ root: string; manifests: string }> {
+  const root = await mkdtemp(join(tmpdir(), `berth-${name}-bench-`));
+  own.add('remove the temp dir', () => rm(root, { recursive: true, force: true }));
+  const manifests = join(root, 'manifests');
+  await mkdir(manifests);
+  return { root, manifests };
+}
 
 /** Replaces `<dir>/<app>.yaml` with a manifest of `spec` in one rename: the watcher never reads half a file. */
 export async function writeAppManifest(dir: string, app: string, spec: Record<string, unknown>): Promise<void> {

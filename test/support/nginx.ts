@@ -153,20 +153,7 @@ export class PrivateNginx {
 
   /** GET through nginx with the given Host header; resolves for any status. */
   get(host: string, path = '/', timeoutMs = 2_000): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        { host: '127.0.0.1', port: this.port, path, headers: { host }, timeout: timeoutMs, agent: false },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (c: string) => (body += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end();
-    });
+    return getWithHost(this.port, host, path, timeoutMs);
   }
 
   async stop(): Promise<void> {
@@ -189,5 +176,28 @@ export function freePort(): Promise<number> {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
+  });
+}
+
+/** GET 127.0.0.1:`port` `path` with the Host header `host`, on a connection of its own; resolves for any status. */
+export function getWithHost(
+  port: number,
+  host: string,
+  path = '/',
+  timeoutMs = 2_000,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, headers: { host }, timeout: timeoutMs, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
   });
 }

@@ -8,35 +8,16 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from '../../support/berth-process.js';
 import { cleanupNamespace, dockerCli, uniqueNamespace } from '../../support/docker.js';
 import { startLoad } from '../../support/load.js';
-import { freePort } from '../../support/nginx.js';
+import { freePort, getWithHost } from '../../support/nginx.js';
 
 const run = promisify(execFile);
 const REPOSITORY = resolve('.');
-
-/** GET 127.0.0.1:`port` with a Host header; resolves for any status. */
-function get(port: number, host: string, path = '/', timeoutMs = 2_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, headers: { host }, timeout: timeoutMs, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 interface Inspected {
   Id: string;
@@ -86,7 +67,11 @@ describe('the container image (Dockerfile, base made with mmdebstrap, berth besi
   const healthy = (what: string) =>
     eventually(async () => (await inspect(container)).State.Health?.Status === 'healthy', 90_000, what, 1_000);
   const serves = (body: string) =>
-    eventually(async () => (await get(proxyPort, host)).body.includes(body), 60_000, `nginx inside to serve "${body}"`);
+    eventually(
+      async () => (await getWithHost(proxyPort, host)).body.includes(body),
+      60_000,
+      `nginx inside to serve "${body}"`,
+    );
 
   before(async function () {
     // Making the base (when .ci/run has not) takes from half a minute to four on a busy machine.
@@ -213,7 +198,7 @@ describe('the container image (Dockerfile, base made with mmdebstrap, berth besi
 
   it('redeploys on an edit of the tag with 0 failed requests through the nginx inside', async () => {
     const load = startLoad(
-      () => get(proxyPort, host, '/', 5_000),
+      () => getWithHost(proxyPort, host, '/', 5_000),
       (body) => /hello from v[12]/.test(body),
     );
     try {
@@ -230,7 +215,7 @@ describe('the container image (Dockerfile, base made with mmdebstrap, berth besi
       assert.deepEqual(result.failures, [], `${result.failures.length} of ${result.requests} requests failed`);
       assert.ok(result.requests > 50, `${result.requests} requests`);
     }
-    assert.ok(!(await get(proxyPort, host)).body.includes('v1'));
+    assert.ok(!(await getWithHost(proxyPort, host)).body.includes('v1'));
   });
 
   it('stops cleanly on SIGTERM and, started again, restarts no app; its own container untouched', async () => {
@@ -247,7 +232,7 @@ describe('the container image (Dockerfile, base made with mmdebstrap, berth besi
     await dockerCli(['start', container]);
     await timed('restart to healthy', () => healthy('the container to be healthy again'));
     await eventually(
-      async () => (await get(listenPort, `127.0.0.1:${listenPort}`, '/readyz')).status === 200,
+      async () => (await getWithHost(listenPort, `127.0.0.1:${listenPort}`, '/readyz')).status === 200,
       60_000,
       '/readyz',
     );
