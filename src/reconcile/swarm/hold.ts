@@ -13,10 +13,13 @@
  * - Before that write (or when it failed), a rollback someone asked of Swarm (berth, past
  *   deploy.progressDeadline or after deploy.monitor, or a person's `docker service rollback`)
  *   still names the spec it left: Swarm keeps it as PreviousSpec while UpdateStatus says
- *   `rollback_*`. A rollback Swarm decided itself forgets it: until the labels are written only
- *   berth's state file knows that hold.
+ *   `rollback_*`. A rollback Swarm decided itself forgets it; the tasks it started for that spec
+ *   stay in the service's task history, each labelled with the spec's hash and naming its image:
+ *   the newest task of another spec than the one serving is the spec rolled back. So a berth that
+ *   never saw the update (a new leader after a takeover, a berth restarted with an empty state
+ *   directory) finds that hold too, instead of sending the failed revision again.
  */
-import type { ServiceSummary, UpdateState } from '../../runtime/services.js';
+import type { ServiceSummary, TaskSummary, UpdateState } from '../../runtime/services.js';
 import type { HeldSpec } from './actions.js';
 
 export const LABEL_HELD_REVISION = 'berth.held-revision';
@@ -44,8 +47,12 @@ export function holdLabels(hold: HeldSpec): Record<string, string | undefined> {
   };
 }
 
-/** The hold the service shows: its hold labels while they count, else the spec a rollback left. */
-export function heldBySwarm(service: ServiceSummary): HeldSpec | undefined {
+/**
+ * The hold the service shows: its hold labels while they count, else the spec a rollback left
+ * (Swarm's PreviousSpec, or after a rollback Swarm decided itself the newest of the service's
+ * `tasks` that ran another spec).
+ */
+export function heldBySwarm(service: ServiceSummary, tasks: readonly TaskSummary[] = []): HeldSpec | undefined {
   const labels = service.labels ?? {};
   const revision = labels[LABEL_HELD_REVISION];
   const { state, message } = service.update;
@@ -60,13 +67,34 @@ export function heldBySwarm(service: ServiceSummary): HeldSpec | undefined {
     };
   }
   const { previousSpecHash, previousImage, previousServiceHash } = service;
-  if (!ROLLED_BACK.has(state) || previousSpecHash === undefined || previousImage === undefined) return undefined;
+  if (!ROLLED_BACK.has(state)) return undefined;
+  if (previousSpecHash === undefined || previousImage === undefined) return heldByTasks(service, tasks);
   if (previousServiceHash !== undefined && previousServiceHash === service.serviceHash) return undefined;
   return {
     revision: revisionOf(previousSpecHash, previousImage),
     reason: `Swarm rolled it back (${message || state.replace('_', ' ')})`,
     ...(previousServiceHash ? { serviceHash: previousServiceHash } : {}),
     image: previousImage,
+  };
+}
+
+/** After a rollback Swarm decided itself: the newest task of `service` that ran another spec than it runs now. */
+function heldByTasks(service: ServiceSummary, tasks: readonly TaskSummary[]): HeldSpec | undefined {
+  let newest: (TaskSummary & { image: string }) | undefined;
+  for (const task of tasks)
+    if (
+      task.serviceId === service.id &&
+      task.specHash !== '' &&
+      task.specHash !== service.specHash &&
+      task.image !== undefined &&
+      (newest === undefined || task.createdAt > newest.createdAt)
+    )
+      newest = { ...task, image: task.image };
+  if (newest === undefined) return undefined;
+  return {
+    revision: revisionOf(newest.specHash, newest.image),
+    reason: `Swarm rolled it back (${service.update.message || service.update.state.replace('_', ' ')})`,
+    image: newest.image,
   };
 }
 

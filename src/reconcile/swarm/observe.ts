@@ -100,7 +100,7 @@ export async function observeService(
   const app: App | undefined = desired.kind === 'present' ? desired.app : undefined;
   const [service] = listing.services;
   const held = deps.state.get(name)?.held;
-  const swarmHeld = service && !deps.retried?.(name) ? heldBySwarm(service) : undefined;
+  const swarmHeld = service && !deps.retried?.(name) ? heldBySwarm(service, listing.tasks) : undefined;
   const route = await routeOf(deps.traffic, name, app, listing);
   const base: SwarmObservation = {
     namespace,

@@ -168,7 +168,7 @@ export class SwarmReconciler implements AppReconciler {
       isInSync: async (name) => {
         const own = listingOf(listing, name);
         const [service] = own.services;
-        const swarmHeld = service && !this.retried.has(name) ? heldBySwarm(service) : undefined;
+        const swarmHeld = service && !this.retried.has(name) ? heldBySwarm(service, own.tasks) : undefined;
         const observation = this.withRole(
           await observeService(
             this.observeDeps,

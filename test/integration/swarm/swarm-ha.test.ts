@@ -69,6 +69,7 @@ describe('berth replicas on a three-manager swarm, one leading through a lease (
       ['v4', undefined],
       ['v5', undefined],
       ['bad', 'sleep 1; exit 1'],
+      ['crash', 'sleep 1; exit 1'],
     ] as const) {
       const id = await buildTestImage(`${world.namespace}/web`, tag, { body: tag, ...(command ? { command } : {}) });
       digests[tag] = await pushTo(SHARED_REGISTRY, id, `${world.namespace}/web`, tag);
@@ -302,6 +303,61 @@ describe('berth replicas on a three-manager swarm, one leading through a lease (
     );
     assert.deepEqual([sends('v4'), sends('v5')], [1, 1], 'one update per change');
     await everyNginxServes('v5');
+  });
+
+  it('the leader SIGKILLed mid-rollout: the new leader follows what Swarm does with it, records it failed and held, and never sends it again', async () => {
+    const leader = await theLeader();
+    const standby = replicas.find((r) => r !== leader)!;
+    const from = leader.process.logs.length;
+    await world.writeManifest('web', manifest('crash'));
+    await leader.process.waitForLog(
+      (l) => l.app === 'web' && l.step === 'update' && String(l.revision ?? '').endsWith(digests.crash!),
+      60_000,
+      from,
+    );
+    // The update is sent; its tasks crash a second after they start, and Swarm rolls it back.
+    await leader.process.stop('SIGKILL');
+    await eventually(async () => isLeader(standby), (LEASE_SECONDS + 10) * 1000, 'the standby to lead', 200);
+    const app = await eventually(
+      async () => {
+        const answer = JSON.parse((await httpGet(standby.port, '/api/apps/web', 2_000)).body) as {
+          phase: string;
+          message: string;
+        };
+        return /web:crash is held after it failed/.test(answer.message) ? answer : undefined;
+      },
+      150_000,
+      'the new leader to record the rollout it took over as failed, and hold it',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${standby.process.tail(25)}`);
+    });
+    assert.match(app.phase, /Degraded|Failed/);
+    await deployed('v5');
+    assert.equal(sends('crash'), 1, 'the revision the old leader sent is not sent again by the new one');
+    // The new leader keeps the hold in the swarm (a write only the leader may make).
+    const heldLabel = async () =>
+      (
+        await upNode().cli([
+          'service',
+          'inspect',
+          '--format',
+          '{{index .Spec.Labels "berth.held-revision"}}',
+          `${world.namespace}_web`,
+        ])
+      ).trim();
+    assert.match(
+      await eventually(
+        async () => (await heldLabel()).endsWith(digests.crash!) && heldLabel(),
+        30_000,
+        'the hold label',
+      ),
+      /^[0-9a-f]+@sha256:/,
+    );
+    await startReplica(leader.label, leader.node, leader);
+    assert.equal(
+      await theLeader(),
+      replicas.find((r) => r.label === standby.label),
+    );
   });
 
   it("a manager's engine stopped (the leader's): berth on another manager leads, and a failed rollout is rolled back and recorded by it", async () => {

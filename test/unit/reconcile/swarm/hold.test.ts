@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { HeldSpec } from '../../../../src/reconcile/swarm/actions.js';
 import { heldBySwarm, holdLabels, holdToRecord } from '../../../../src/reconcile/swarm/hold.js';
 import type { ServiceSummary } from '../../../../src/runtime/services.js';
-import { registryApp, revisionOf, serviceOf, specOf } from './fixtures.js';
+import { registryApp, revisionOf, serviceOf, specOf, task } from './fixtures.js';
 
 const v1 = registryApp('v1');
 const v2 = registryApp('v2');
@@ -64,6 +64,34 @@ describe('the hold kept in the swarm (hold.ts)', () => {
       if (c.held === undefined) assert.equal(held, undefined);
       else for (const [key, value] of Object.entries(c.held)) assert.equal(held?.[key as keyof HeldSpec], value, key);
     });
+
+  it('heldBySwarm: after a rollback Swarm decided itself, the newest task of another spec is the revision rolled back (a berth that never saw the update finds it)', () => {
+    const v0 = registryApp('v0');
+    const spec0 = specOf(v0);
+    const failed = (spec: typeof spec1, slot: number, createdAt: number) => ({
+      ...task(spec, slot, 'failed'),
+      id: `${spec.labels['berth.spec-hash']}-${slot}`,
+      desiredState: 'shutdown',
+      image: spec.image,
+      createdAt,
+    });
+    const history = [
+      failed(spec0, 1, 1_000), // an older revision, shut down when v1 rolled out
+      { ...task(spec1, 1), createdAt: 5_000 }, // v1 again, after the rollback
+      failed(spec2, 1, 3_000),
+      failed(spec2, 2, 3_500),
+    ];
+    const held = heldBySwarm(service('rollback_completed'), history);
+    assert.equal(held?.revision, revisionOf(v2));
+    assert.equal(held?.image, spec2.image);
+    assert.match(held?.reason ?? '', /^Swarm rolled it back \(rollback completed\)$/);
+    assert.equal(heldBySwarm(service('completed'), history), undefined, 'no rollback: the history holds nothing');
+    assert.equal(
+      heldBySwarm(service('rollback_completed'), [{ ...task(spec1, 1), createdAt: 5_000 }]),
+      undefined,
+      'only the serving spec in the history: nothing to hold',
+    );
+  });
 
   it('holdToRecord: writes the hold once Swarm is done (rolled back, or updated by someone, or idle), never during a rollout or rollback, and not again', () => {
     const table: [ServiceSummary, boolean][] = [
