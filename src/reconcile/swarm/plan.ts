@@ -114,7 +114,7 @@ function planPresent(observation: SwarmObservation, app: App): SwarmPlan {
   }
   const next = wanted.spec;
   const rollout = rolloutOf(app, next);
-  const held = [observation.held, observation.swarmHeld].find((h) => isHeld(h, rollout.revision, next));
+  const held = [observation.held, swarmHoldOf(observation)].find((h) => isHeld(h, rollout.revision, next));
   const runningMessage = `${spec.replicas} × ${ref} running`;
   const deadlineMs = spec.deploy.progressDeadline * 1000;
   const follow = observation.route !== undefined;
@@ -310,6 +310,19 @@ function planHeld(observation: SwarmObservation, app: App, held: HeldSpec, next:
  * Whether `held` is the spec about to be sent: the same revision and, when the hold knows it, the
  * same service hash (a held revision sent with other checks or replicas is a new attempt).
  */
+/**
+ * The hold the swarm shows, made as exact as berth's record allows: a hold read from the task
+ * history names no service hash (tasks do not carry it), so it would hold the revision whatever
+ * else the manifest changed since; when the state file holds the same revision, its service hash
+ * says which spec failed (a change of checks alone is then sent again, as a manifest change should).
+ */
+function swarmHoldOf(observation: SwarmObservation): HeldSpec | undefined {
+  const { swarmHeld, held } = observation;
+  if (swarmHeld === undefined || swarmHeld.serviceHash !== undefined || held?.serviceHash === undefined)
+    return swarmHeld;
+  return swarmHeld.revision === held.revision ? { ...swarmHeld, serviceHash: held.serviceHash } : swarmHeld;
+}
+
 function isHeld(held: HeldSpec | undefined, revision: string, next: ServiceSpec): held is HeldSpec {
   return (
     held !== undefined &&

@@ -251,6 +251,35 @@ const cases: Case[] = [
     check: (plan) => assert.equal(plan.hold?.revision, revisionOf(v2)),
   },
   {
+    name: 'a hold read from the task history (no service hash) holds the revision when berth has no record of it, and writes it onto the service',
+    observation: observe(v2, {
+      service: serviceOf(spec1, { state: 'rollback_completed', message: 'update rolled back' }),
+      tasks: running1,
+      swarmHeld: { revision: revisionOf(v2), reason: 'Swarm rolled it back (update rolled back)', image: spec2.image },
+    }),
+    actions: ['recordHold'],
+    outcome: ['Degraded', /web:v2 is held after it failed/],
+  },
+  {
+    name: "a hold read from the task history takes the service hash of berth's record of it: the same revision with other checks is sent",
+    observation: observe(
+      registryApp('v2', { checks: { wait: 0, http: [{ path: '/health', content: 'ok', port: 8080, attempts: 9, wait: 1, timeout: 1 }] } }),
+      {
+        service: serviceOf(spec1, { state: 'rollback_completed', message: 'update rolled back' }),
+        tasks: running1,
+        held: heldV2(),
+        swarmHeld: {
+          revision: revisionOf(v2),
+          reason: 'Swarm rolled it back (update rolled back)',
+          image: spec2.image,
+        },
+      },
+    ),
+    actions: ['update', 'watch'],
+    outcome: ['Running', /web:v2 running/],
+    rollout: true,
+  },
+  {
     name: 'the swarm holding another revision does not stop a new tag',
     observation: observe(registryApp('v3'), {
       service: labelledV2(),
