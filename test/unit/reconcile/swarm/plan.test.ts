@@ -263,7 +263,9 @@ const cases: Case[] = [
   {
     name: "a hold read from the task history takes the service hash of berth's record of it: the same revision with other checks is sent",
     observation: observe(
-      registryApp('v2', { checks: { wait: 0, http: [{ path: '/health', content: 'ok', port: 8080, attempts: 9, wait: 1, timeout: 1 }] } }),
+      registryApp('v2', {
+        checks: { wait: 0, http: [{ path: '/health', content: 'ok', port: 8080, attempts: 9, wait: 1, timeout: 1 }] },
+      }),
       {
         service: serviceOf(spec1, { state: 'rollback_completed', message: 'update rolled back' }),
         tasks: running1,
