@@ -56,7 +56,7 @@ export class LeaseElector {
   private readonly retryMs: number;
   private readonly renewDeadlineMs: number;
   /** The renew labels of this replica's last writes (the one answered and one in flight): confirm() knows its own. */
-  private readonly written = new Set<string>();
+  private written: string[] = [];
 
   constructor(private readonly deps: ElectorDeps) {
     ({ retryMs: this.retryMs, renewDeadlineMs: this.renewDeadlineMs } = leaseTiming(deps.durationMs));
@@ -78,7 +78,8 @@ export class LeaseElector {
     if (!this.leading()) return false;
     const lease = await this.deps.store.read();
     const { id, name } = this.deps.identity;
-    if (lease?.holder === id && lease.holderName === name && this.written.has(lease.renewed)) return this.leading();
+    if (lease?.holder === id && lease.holderName === name && this.written.includes(lease.renewed))
+      return this.leading();
     this.deps.logger.warn(
       { source: 'lease', holder: lease?.holderName ?? '' },
       `the lease is no longer this berth's (held by ${lease?.holderName || 'nobody'}): it stops acting`,
@@ -193,13 +194,12 @@ export class LeaseElector {
   private async write(version: number | undefined, transitions: number, how: string): Promise<void> {
     const sentMs = this.deps.monotonic();
     const fields = this.fields(transitions);
-    this.written.add(fields.renewed);
+    // The last write answered and this one in flight: either may be what the swarm holds now.
+    this.written = [...this.written.slice(-1), fields.renewed];
     try {
       if (version === undefined) await this.deps.store.create(fields);
       else await this.deps.store.update(version, fields);
       this.memory = { ...this.memory, renewSentMs: sentMs };
-      // Kept: this write and the next one in flight; older ones can no longer be the lease's.
-      for (const old of this.written) if (this.written.size > 2 && old !== fields.renewed) this.written.delete(old);
       if (how !== 'renewed') this.deps.logger.debug({ source: 'lease', how }, `lease ${how}`);
     } catch (error) {
       // Another replica wrote first (made it, or renewed or took it): this one does not lead.
